@@ -1,0 +1,1 @@
+"""Contractor deliverable acceptance, risk/issue register and status reporting for PMOs."""

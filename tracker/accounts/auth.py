@@ -1,0 +1,59 @@
+"""Authentication middleware: a Bearer API token, or the signed session cookie. Sets request.user."""
+
+from __future__ import annotations
+
+import time
+
+import anyio.to_thread
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from tracker.accounts import service
+from tracker.accounts.service import Principal
+
+PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
+
+
+def _session_user(factory, user_id: int, epoch: int) -> Principal | None:
+    with factory() as db:
+        user = service.active_user(db, user_id, epoch)
+        return service.principal(user) if user else None
+
+
+def _token_user(factory, secret: str) -> Principal | None:
+    with factory() as db:
+        user = service.user_for_token(db, secret)
+        result = service.principal(user, via_token=True) if user else None
+        db.commit()  # last_used_at
+        return result
+
+
+def session_is_fresh(session: dict, max_age: int, now: float | None = None) -> bool:
+    issued = session.get("iat")
+    return isinstance(issued, (int, float)) and 0 <= (now or time.time()) - issued <= max_age
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        state = connection.app.state
+        header = connection.headers.get("authorization")
+        if header is not None:
+            # A request that names a credential is judged by it alone; no fallback to the cookie.
+            scheme, _, secret = header.partition(" ")
+            if scheme.lower() != "bearer" or not secret.strip():
+                raise NotAuthorizedException(detail="Use 'Authorization: Bearer <token>'.")
+            user = await anyio.to_thread.run_sync(_token_user, state.session_factory, secret.strip())
+            if user is None:
+                raise NotAuthorizedException(detail="Invalid or revoked API token.")
+            return AuthenticationResult(user=user, auth="token")
+
+        session = connection.scope.get("session") or {}
+        uid, epoch = session.get("uid"), session.get("epoch")
+        if isinstance(uid, int) and isinstance(epoch, int) and session_is_fresh(session, state.settings.session_max_age):
+            user = await anyio.to_thread.run_sync(_session_user, state.session_factory, uid, epoch)
+            if user is not None:
+                return AuthenticationResult(user=user, auth="session")
+        if session:
+            connection.scope["session"] = {}  # expired or revoked: drop it
+        raise NotAuthorizedException(detail="Sign in to continue.")

@@ -1,0 +1,283 @@
+"""Account rules: password hashing, login throttling, API tokens, user administration."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import EmailStr, Field, field_validator
+from sqlmodel import Session, col, func, or_, select
+
+from tracker.accounts.models import ApiToken, LoginThrottle, User
+from tracker.audit import service as audit
+from tracker.core.db import utcnow
+from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.forms import Checkbox, Form
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("timing-equaliser")
+MIN_PASSWORD = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user as the request sees it: a plain value, not an ORM row."""
+
+    id: int
+    username: str
+    full_name: str
+    is_admin: bool
+    via_token: bool = False
+
+
+def principal(user: User, via_token: bool = False) -> Principal:
+    return Principal(user.id, user.username, user.full_name, user.is_admin, via_token)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+@dataclass
+class ThrottleLimits:
+    max_failures: int
+    window: timedelta
+    lockout: timedelta
+
+
+def locked_for(db: Session, keys: list[str], now: datetime | None = None) -> int:
+    """Seconds until the first of these keys may try again (0 = not locked)."""
+    now = now or utcnow()
+    rows = db.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))).all()
+    waits = [(r.locked_until - now).total_seconds() for r in rows if r.locked_until and r.locked_until > now]
+    return int(max(waits) + 0.999) if waits else 0
+
+
+def record_failure(db: Session, keys: list[str], limits: ThrottleLimits, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    for key in keys:
+        row = db.get(LoginThrottle, key)
+        if row is None:
+            row = LoginThrottle(key=key, failures=0, window_start=now)
+            db.add(row)
+        if now - row.window_start > limits.window:
+            row.failures, row.window_start = 0, now
+        row.failures += 1
+        if row.failures >= limits.max_failures:
+            # Each failure past the limit doubles the wait, capped at the window.
+            extra = row.failures - limits.max_failures
+            row.locked_until = now + min(limits.lockout * (2**extra), limits.window)
+    db.flush()
+
+
+def clear_failures(db: Session, key: str) -> None:
+    row = db.get(LoginThrottle, key)
+    if row:
+        db.delete(row)
+
+
+def authenticate(db: Session, username: str, password: str) -> User | None:
+    user = db.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
+    if not verify_password(user, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def active_user(db: Session, user_id: int, epoch: int) -> User | None:
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "trk_"
+
+
+def _token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(db: Session, user: Principal, name: str) -> tuple[ApiToken, str]:
+    """Returns the row and the secret; the secret is shown once and only its hash is kept."""
+    name = name.strip()
+    if not name:
+        raise FormError({"name": "Give the token a name, e.g. the script that will use it."})
+    if len(name) > 80:
+        raise FormError({"name": "At most 80 characters."})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:10], token_hash=_token_hash(secret))
+    db.add(token)
+    db.flush()
+    audit.record(db, actor_id=user.id, entity=token, label=name, action="create", changes={"name": [None, name]})
+    return token, secret
+
+
+def revoke_token(db: Session, user: Principal, token_id: int) -> ApiToken:
+    token = db.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(detail="No such token.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(db, actor_id=user.id, entity=token, label=token.name, action="revoke", changes={})
+    return token
+
+
+def tokens_of(db: Session, user_id: int) -> list[ApiToken]:
+    return list(db.exec(select(ApiToken).where(ApiToken.user_id == user_id).order_by(col(ApiToken.id).desc())))
+
+
+def user_for_token(db: Session, secret: str) -> User | None:
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    token = db.exec(select(ApiToken).where(ApiToken.token_hash == _token_hash(secret))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = db.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now  # coarse, so API calls do not each cost a write
+    return user
+
+
+# --- user administration -----------------------------------------------------------------------
+
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$"
+
+
+class UserForm(Form):
+    username: str = Field(min_length=1, max_length=64, pattern=USERNAME_PATTERN)
+    full_name: str = Field(min_length=1, max_length=120)
+    email: EmailStr = Field(max_length=254)
+    title: str = Field(default="", max_length=120)
+    organization: str = Field(default="", max_length=120)
+    is_admin: Checkbox = False
+    is_active: Checkbox = True
+    password: str = Field(default="", max_length=200)
+    version: int | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, v: str) -> str:
+        if v and len(v) < MIN_PASSWORD:
+            raise ValueError(f"Use at least {MIN_PASSWORD} characters")
+        return v
+
+
+USER_FIELDS = ("username", "full_name", "email", "title", "organization", "is_admin", "is_active")
+
+
+def list_users(db: Session, q: str = "", limit: int = 500) -> list[User]:
+    stmt = select(User).order_by(func.lower(User.full_name))
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).like(like),
+                func.lower(User.full_name).like(like),
+                func.lower(User.email).like(like),
+                func.lower(User.organization).like(like),
+            )
+        )
+    return list(db.exec(stmt.limit(limit)))
+
+
+def get_user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(detail="No such user.")
+    return user
+
+
+def _check_unique_username(db: Session, username: str, exclude_id: int | None = None) -> None:
+    stmt = select(User.id).where(func.lower(User.username) == username.lower())
+    if exclude_id:
+        stmt = stmt.where(User.id != exclude_id)
+    if db.exec(stmt).first() is not None:
+        raise FormError({"username": "That username is taken."})
+
+
+def create_user(db: Session, actor: Principal | None, form: UserForm) -> User:
+    if not form.password:
+        raise FormError({"password": f"Set an initial password of at least {MIN_PASSWORD} characters."})
+    _check_unique_username(db, form.username)
+    user = User(**form.model_dump(include=set(USER_FIELDS)), password_hash=hash_password(form.password))
+    db.add(user)
+    db.flush()
+    audit.record(
+        db,
+        actor_id=actor.id if actor else None,
+        entity=user,
+        label=user.username,
+        action="create",
+        changes={f: [None, getattr(user, f)] for f in USER_FIELDS},
+    )
+    return user
+
+
+def update_user(db: Session, actor: Principal, user: User, form: UserForm) -> User:
+    if form.version is not None and form.version != user.version:
+        raise StaleEdit({f: getattr(user, f) for f in USER_FIELDS})
+    _check_unique_username(db, form.username, exclude_id=user.id)
+    if user.id == actor.id and (not form.is_admin or not form.is_active):
+        raise FormError({"is_admin": "You cannot remove your own admin rights or deactivate yourself."})
+    before = audit.snapshot(user, USER_FIELDS)
+    for f in USER_FIELDS:
+        setattr(user, f, getattr(form, f))
+    changes = audit.diff(before, audit.snapshot(user, USER_FIELDS))
+    if form.password:
+        user.password_hash = hash_password(form.password)
+        user.session_epoch += 1
+        changes["password"] = ["(hidden)", "(reset)"]
+    if not form.is_active and "is_active" in changes:
+        user.session_epoch += 1
+    if changes:
+        audit.record(db, actor_id=actor.id, entity=user, label=user.username, action="update", changes=changes)
+    db.flush()
+    return user
+
+
+class PasswordForm(Form):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=MIN_PASSWORD, max_length=200)
+    confirm_password: str = Field(min_length=1, max_length=200)
+
+
+def change_password(db: Session, user: User, form: PasswordForm) -> None:
+    if not verify_password(user, form.current_password):
+        raise FormError({"current_password": "That is not your current password."})
+    if form.new_password != form.confirm_password:
+        raise FormError({"confirm_password": "The two new passwords differ."})
+    if form.new_password == form.current_password:
+        raise FormError({"new_password": "Choose a password different from the current one."})
+    user.password_hash = hash_password(form.new_password)
+    user.session_epoch += 1  # signs out every other browser
+    audit.record(db, actor_id=user.id, entity=user, label=user.username, action="password", changes={})
+    db.flush()
+
+
+def sign_out_everywhere(db: Session, user: User) -> None:
+    user.session_epoch += 1
+    audit.record(db, actor_id=user.id, entity=user, label=user.username, action="sign_out_all", changes={})
+    db.flush()
+

@@ -1,0 +1,227 @@
+"""Pages: sign in/out, the user's own profile (password, API tokens), and user administration."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers import BaseRouteHandler
+from litestar.params import FromPath, Parameter, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from tracker.accounts import service
+from tracker.accounts.models import User
+from tracker.accounts.service import PasswordForm, Principal, UserForm
+from tracker.audit import service as audit
+from tracker.core.errors import Forbidden, FormError, StaleEdit
+from tracker.core.forms import parse
+from tracker.core.web import flash, redirect, render, safe_next
+from tracker.projects import service as projects
+
+Form = URLEncodedBody[dict[str, Any]]
+
+
+def admin_required(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not connection.user.is_admin:
+        raise Forbidden(detail="Only admins manage users.")
+
+
+def _client_key(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+@get("/login", sync_to_thread=False, include_in_schema=False)
+def login_page(request: Request, next_: Annotated[str | None, Parameter(query="next")] = None) -> Template | Redirect:
+    if request.session.get("uid"):
+        return redirect(safe_next(next_))
+    return render(request, "accounts/login.html", next=next_ or "", username="", errors={}, error=None)
+
+
+
+@post("/login", sync_to_thread=True, include_in_schema=False)
+def login(request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
+    settings = request.app.state.settings
+    username = str(data.get("username") or "").strip()[:64]
+    password = str(data.get("password") or "")[:200]
+    next_ = str(data.get("next") or "")
+    context = {"next": next_, "username": username, "errors": {}}
+    if not username or not password:
+        errors = {k: "This field is required." for k, v in (("username", username), ("password", password)) if not v}
+        return render(request, "accounts/login.html", status=400, error=None, **(context | {"errors": errors}))
+
+    keys = [f"user:{username.lower()}", _client_key(request)]
+    wait = service.locked_for(db, keys)
+    if wait:
+        message = f"Too many failed sign-in attempts. Wait {wait} seconds, then try again."
+        return render(request, "accounts/login.html", status=429, error=message, **context)
+    user = service.authenticate(db, username, password)
+    if user is None:
+        limits = service.ThrottleLimits(
+            settings.login_max_failures,
+            timedelta(seconds=settings.login_window_seconds),
+            timedelta(seconds=settings.login_lockout_seconds),
+        )
+        service.record_failure(db, keys, limits)
+        # Same words whether or not the username exists.
+        return render(request, "accounts/login.html", status=401, error="Wrong username or password.", **context)
+
+    service.clear_failures(db, keys[0])
+    # A new cookie value (fresh nonce, new issue time) replaces whatever the browser had before.
+    request.clear_session()
+    request.set_session({"uid": user.id, "epoch": user.session_epoch, "iat": int(time.time())})
+    return redirect(safe_next(next_))
+
+
+@post("/logout", sync_to_thread=False, include_in_schema=False, exclude_from_auth=True)
+def logout(request: Request) -> Redirect:
+    request.clear_session()
+    request.set_session({"_flash": [{"message": "You have signed out.", "category": "success"}]})
+    return redirect("/login")
+
+
+# --- profile -----------------------------------------------------------------------------------
+
+
+def _profile(request: Request, db: Session, status: int = 200, **extra: Any) -> Template:
+    user: Principal = request.user
+    row = db.get(User, user.id)
+    context = {
+        "user": row,
+        "tokens": service.tokens_of(db, user.id),
+        "memberships": projects.visible_projects(db, user) if not user.is_admin else [],
+        "password_errors": {},
+        "token_errors": {},
+        "new_token": None,
+        "token_name": "",
+    }
+    context.update(extra)
+    return render(request, "accounts/profile.html", status=status, block=extra.pop("block", None), **context)
+
+
+class ProfileController(Controller):
+    path = "/profile"
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def show(self, request: Request, db: NamedDependency[Session]) -> Template:
+        return _profile(request, db)
+
+    @post("/password", sync_to_thread=True)
+    def change_password(self, request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
+        user = db.get(User, request.user.id)
+        try:
+            service.change_password(db, user, parse(PasswordForm, data))
+        except FormError as exc:
+            return _profile(request, db, status=422, password_errors=exc.errors)
+        request.set_session(request.session | {"epoch": user.session_epoch})  # keep this browser signed in
+        flash(request, "Password changed. Other browsers have been signed out.")
+        return redirect("/profile")
+
+    @post("/tokens", sync_to_thread=True)
+    def create_token(self, request: Request, db: NamedDependency[Session], data: Form) -> Template:
+        name = str(data.get("name") or "")
+        try:
+            token, secret = service.create_token(db, request.user, name)
+        except FormError as exc:
+            return _profile(request, db, status=422, token_errors=exc.errors, token_name=name[:80], block="tokens")
+        # The secret is in this response only; it is never stored or shown again.
+        return _profile(request, db, status=201, new_token=secret, block="tokens")
+
+    @post("/tokens/{token_id:int}/revoke", sync_to_thread=True)
+    def revoke_token(self, request: Request, db: NamedDependency[Session], token_id: FromPath[int]) -> Template:
+        token = service.revoke_token(db, request.user, token_id)
+        if not request.headers.get("hx-request"):
+            flash(request, f"Token “{token.name}” revoked.")
+        return _profile(request, db, block="tokens")
+
+    @post("/sign-out-everywhere", sync_to_thread=True)
+    def sign_out_everywhere(self, request: Request, db: NamedDependency[Session]) -> Redirect:
+        user = db.get(User, request.user.id)
+        service.sign_out_everywhere(db, user)
+        request.set_session(request.session | {"epoch": user.session_epoch})
+        flash(request, "Every other browser has been signed out.")
+        return redirect("/profile")
+
+
+# --- user administration ---------------------------------------------------------------------------
+
+USER_LABELS = {
+    "username": "Username", "full_name": "Full name", "email": "Email", "title": "Title",
+    "organization": "Organization", "is_admin": "Admin", "is_active": "Active",
+}  # fmt: skip
+
+
+class UserAdminController(Controller):
+    path = "/admin/users"
+    guards = [admin_required]
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request, db: NamedDependency[Session], q: str = "") -> Template:
+        q = q.strip()[:100]
+        return render(request, "admin/users.html", block="user_table", users=service.list_users(db, q), q=q)
+
+    @get("/new", sync_to_thread=False)
+    def new(self, request: Request) -> Template:
+        return render(request, "admin/user_form.html", user=None, form={"is_active": True}, errors={}, stale=None)
+
+    @post("/", sync_to_thread=True)
+    def create(self, request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
+        try:
+            user = service.create_user(db, request.user, parse(UserForm, data))
+        except FormError as exc:
+            return render(request, "admin/user_form.html", status=422, user=None, form=data, errors=exc.errors,
+                          stale=None)  # fmt: skip
+        flash(request, f"User {user.username} created. Add them to projects from each project's page.")
+        return redirect(f"/admin/users/{user.id}")
+
+    @get("/{user_id:int}", sync_to_thread=True)
+    def edit(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Template:
+        user = service.get_user(db, user_id)
+        return render(request, "admin/user_form.html", user=user, form=audit.snapshot(user, USER_LABELS) |
+                      {"version": user.version}, errors={}, stale=None,
+                      history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+
+    @post("/{user_id:int}", sync_to_thread=True)
+    def update(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int], data: Form
+               ) -> Template | Redirect:  # fmt: skip
+        user = service.get_user(db, user_id)
+        try:
+            service.update_user(db, request.user, user, parse(UserForm, data))
+        except StaleEdit as exc:
+            return render(request, "admin/user_form.html", status=409, user=user, errors={},
+                          form=data | {"version": user.version}, stale=_stale_fields(exc.current, data),
+                          history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+        except FormError as exc:
+            return render(request, "admin/user_form.html", status=422, user=user, form=data, errors=exc.errors,
+                          stale=None, history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+        flash(request, f"Saved {user.username}.")
+        return redirect(f"/admin/users/{user.id}")
+
+
+def _stale_fields(current: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose saved value now differs from what this user submitted."""
+
+    def norm(v: Any) -> str:
+        if isinstance(v, bool) or v in ("true", "false"):
+            return str(v).lower()
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            return "\n".join(f"{h['date']} {h['name']}" for h in v)
+        return "" if v is None else str(v).strip()
+
+    out = {}
+    for field, value in current.items():
+        sub = submitted.get(field)
+        if isinstance(sub, list):
+            sub = sub[-1]
+        if sub is not None and norm(sub) != norm(value):
+            out[field] = norm(value)
+    return out
+
+
+handlers = [login_page, login, logout, ProfileController, UserAdminController]

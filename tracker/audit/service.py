@@ -1,0 +1,95 @@
+"""Recording and reading audit events. Writes happen in the caller's transaction, so a change and
+its audit row commit or roll back together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session, SQLModel, col, func, select
+
+from tracker.accounts.models import User
+from tracker.audit.models import AuditEvent
+from tracker.projects.models import Project
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, dict, str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
+    return {f: _plain(getattr(obj, f)) for f in fields}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def record(
+    db: Session,
+    *,
+    actor_id: int | None,
+    entity: SQLModel,
+    action: str,
+    changes: dict[str, Any] | None = None,
+    label: str = "",
+    project_id: int | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_id=actor_id,
+        project_id=project_id,
+        entity_type=entity.__tablename__,
+        entity_id=entity.id,
+        entity_label=label[:200],
+        action=action,
+        changes={k: [_plain(a), _plain(b)] for k, (a, b) in (changes or {}).items()},
+    )
+    db.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: AuditEvent
+    actor_name: str | None
+    project_key: str | None
+
+
+def _events(db: Session, *where: Any, limit: int, offset: int = 0) -> list[EventRow]:
+    stmt = (
+        select(AuditEvent, User.full_name, Project.key)
+        .outerjoin(User, col(User.id) == AuditEvent.actor_id)
+        .outerjoin(Project, col(Project.id) == AuditEvent.project_id)
+        .where(*where)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [EventRow(e, name, key) for e, name, key in db.exec(stmt)]
+
+
+def for_project(db: Session, project_id: int, *, limit: int = 50, offset: int = 0) -> list[EventRow]:
+    return _events(db, AuditEvent.project_id == project_id, limit=limit, offset=offset)
+
+
+def count_for_project(db: Session, project_id: int) -> int:
+    return db.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.project_id == project_id)).one()
+
+
+def for_entity(db: Session, entity_type: str, entity_id: int, *, limit: int = 100) -> list[EventRow]:
+    return _events(db, AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id, limit=limit)
+
+
+def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:
+    if not project_ids:
+        return []
+    return _events(db, col(AuditEvent.project_id).in_(project_ids), limit=limit)

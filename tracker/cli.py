@@ -1,0 +1,179 @@
+"""The `tracker` command: serve, migrate, demo, create-user, backup."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+
+from tracker.settings import ROOT, get_settings
+
+
+def alembic_config(url: str | None = None):  # noqa: ANN201
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.attributes["configure_logging"] = False
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate_database(url: str | None = None) -> None:
+    from alembic import command
+
+    url = url or get_settings().database_url
+    if url.startswith("sqlite:///"):
+        Path(make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), "head")
+
+
+@click.group()
+def main() -> None:
+    """Contractor deliverable acceptance, risk and issue register, status reports."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    migrate_database()
+    click.echo("Database is at the latest schema.")
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default from TRACKER_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default from TRACKER_PORT, 8000).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default from TRACKER_WORKERS, 1).")
+@click.option("--reload", is_flag=True, help="Reload on code changes (development).")
+def serve(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
+    """Run the web server (uvicorn). Run `tracker migrate` first."""
+    import uvicorn
+
+    settings = get_settings()
+    host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
+    click.echo(f"Tracker is running at http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(
+        "tracker.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@main.command()
+@click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
+@click.option("--if-empty", is_flag=True, help="Load only when the database has no users yet.")
+def demo(reset: bool, if_empty: bool) -> None:
+    """Load a realistic demo portfolio and print the demo logins."""
+    from alembic import command
+
+    from tracker import demo as demo_data
+
+    settings = get_settings()
+    if reset:
+        command.downgrade(alembic_config(settings.database_url), "base")
+    migrate_database(settings.database_url)
+    loaded = demo_data.load(settings.database_url, only_if_empty=if_empty or not reset)
+    click.echo("Demo data loaded." if loaded else "The database already has data; demo not loaded again.")
+    click.echo(demo_data.logins_text())
+
+
+@main.command("create-user")
+@click.argument("username")
+@click.option("--full-name", required=True)
+@click.option("--email", required=True)
+@click.option("--organization", default="")
+@click.option("--admin", is_flag=True, help="Make the user an admin.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
+def create_user(username: str, full_name: str, email: str, organization: str, admin: bool, password_stdin: bool) -> None:
+    """Create a user (e.g. the first admin)."""
+    from tracker.accounts import service
+    from tracker.core.db import make_engine, session_factory_for
+    from tracker.core.errors import FormError
+    from tracker.core.forms import parse
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            raise click.ClickException("The passwords differ.")
+    engine = make_engine(get_settings().database_url)
+    with session_factory_for(engine)() as db:
+        try:
+            form = parse(service.UserForm, {"username": username, "full_name": full_name, "email": email,
+                                            "organization": organization, "is_admin": admin, "password": password})  # fmt: skip
+            user = service.create_user(db, None, form)
+        except FormError as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
+        db.commit()
+        click.echo(f"Created user {user.username} (id {user.id}){' with admin rights' if admin else ''}.")
+    engine.dispose()
+
+
+@main.command()
+@click.argument("destination", type=click.Path(dir_okay=True, path_type=Path), required=False)
+def backup(destination: Path | None) -> None:
+    """Write a consistent copy of the database while the app keeps running.
+
+    SQLite: an online backup (sqlite3 backup API) checked with PRAGMA integrity_check.
+    PostgreSQL: runs pg_dump when it is installed; otherwise prints how to.
+    """
+    settings = get_settings()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        destination = destination or ROOT / "var" / "backups" / f"tracker-{stamp}.db"
+        if destination.is_dir():
+            destination = destination / f"tracker-{stamp}.db"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        size = backup_sqlite(Path(url.database), destination)
+        click.echo(f"Backed up to {destination} ({size:,} bytes); integrity check passed.")
+        click.echo(f"Restore: stop the app, then copy it over {url.database} (or point DATABASE_URL at it).")
+        return
+    destination = destination or ROOT / "var" / "backups" / f"tracker-{stamp}.dump"
+    if destination.is_dir():
+        destination = destination / f"tracker-{stamp}.dump"
+    libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    if shutil.which("pg_dump") is None:
+        click.echo("pg_dump is not installed. Install the PostgreSQL client and run:")
+        click.echo(f"  pg_dump --format=custom --file={destination} '{url.set(drivername='postgresql')}'")
+        click.echo("Restore with: pg_restore --clean --if-exists --dbname=<url> <file>")
+        raise SystemExit(2)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    # pg_dump runs in one repeatable-read snapshot, so the copy is consistent while writes go on.
+    subprocess.run(["pg_dump", "--format=custom", f"--file={destination}", libpq_url], check=True)
+    click.echo(f"Backed up to {destination}. Restore with: pg_restore --clean --if-exists --dbname=<url> {destination}")
+
+
+def backup_sqlite(source: Path, destination: Path) -> int:
+    tmp = destination.with_suffix(destination.suffix + ".partial")
+    tmp.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    dst = sqlite3.connect(tmp)
+    try:
+        src.backup(dst, pages=1024)
+        result = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            raise click.ClickException(f"The copy failed its integrity check: {result}")
+    finally:
+        dst.close()
+        src.close()
+    tmp.replace(destination)
+    return destination.stat().st_size
+
+
+if __name__ == "__main__":
+    main()

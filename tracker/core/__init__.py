@@ -1,0 +1,1 @@
+"""Shared plumbing: database, rendering, errors, forms, security middleware."""

@@ -1,0 +1,124 @@
+"""Domain errors and the handlers that turn any failure into a clear page or a JSON body, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+log = logging.getLogger("tracker")
+
+
+class AppError(HTTPException):
+    status_code = 400
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class TooLarge(AppError):
+    status_code = 413
+
+
+class FormError(AppError):
+    """Field-level validation failure: {field: message}. Pages re-render the form; the API answers 422."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str], detail: str = "Some fields need attention.") -> None:
+        super().__init__(detail=detail, extra=errors)
+        self.errors = errors
+
+
+class StaleEdit(Conflict):
+    """Someone saved the record after this user loaded it."""
+
+    def __init__(self, current: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            detail="This record was changed by someone else after you loaded it. Reload it and apply your change again.",
+            extra={"current": current or {}},
+        )
+        self.current = current or {}
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or (
+        "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def _json(status: int, detail: str, extra: Any = None) -> Response:
+    return Response(
+        content={"status_code": status, "detail": detail, "extra": extra if extra is not None else {}},
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+TITLES = {
+    400: "Bad request",
+    401: "Sign in required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    422: "Check your input",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+
+
+def _page(request: Request, status: int, detail: str) -> Response:
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
+    )
+
+
+def handle_exception(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StaleDataError):
+        exc = StaleEdit()
+    elif isinstance(exc, IntegrityError):
+        exc = Conflict(detail="That change conflicts with existing data (a duplicate or a missing reference).")
+
+    if isinstance(exc, NotAuthorizedException) and not wants_json(request):
+        if request.headers.get("hx-request"):
+            return Response(content="", status_code=204, headers={"HX-Redirect": "/login"})
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        return Redirect(path="/login", query_params={"next": target} if request.method == "GET" else None)
+
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail or TITLES.get(status, "Error")
+        extra = exc.extra
+        if isinstance(exc, ValidationException) and isinstance(extra, list):
+            # Litestar's own body/param validation: make the messages readable, keep the structure.
+            extra = {"errors": extra}
+        if status == 403 and "CSRF" in detail:
+            detail = "Your form expired or came from another site. Reload the page and try again."
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged.", None
+
+    if wants_json(request):
+        return _json(status, detail, extra)
+    return _page(request, status, detail)

@@ -1,0 +1,20 @@
+"""Column helpers shared by the domain models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field
+
+
+def version_field() -> Any:
+    return Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
+
+
+class Versioned:
+    """Optimistic locking: UPDATE ... WHERE version = :seen, so a stale write raises StaleDataError (409)."""
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}

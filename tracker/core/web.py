@@ -1,0 +1,42 @@
+"""Rendering helpers: full page or one htmx block, flash messages, redirects."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.response import Redirect, Template
+
+
+def render(request: Request, template: str, *, block: str | None = None, status: int = 200, **context: Any) -> Template:
+    """The whole page, or only `block` when htmx asked for it."""
+    if block and request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
+        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, status_code=status)
+    return Template(template_name=template, context=context, status_code=status)
+
+
+def flash(request: Request, message: str, category: str = "success") -> None:
+    request.session.setdefault("_flash", []).append({"message": message, "category": category})
+
+
+def get_flashes(context: dict[str, Any]) -> list[dict[str, str]]:
+    request = context["request"]
+    if "session" not in request.scope or not request.session:
+        return []
+    return request.session.pop("_flash", [])
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths, so ?next= cannot send a user elsewhere."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def redirect(path: str) -> Redirect:
+    return Redirect(path=path, status_code=303)

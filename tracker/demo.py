@@ -1,0 +1,114 @@
+"""A realistic demo portfolio: three state programmes, their systems integrators, and twelve people."""
+
+from __future__ import annotations
+
+
+from sqlmodel import Session, func, select
+
+from tracker.accounts import service as accounts
+from tracker.accounts.models import User
+from tracker.core.db import make_engine, session_factory_for
+from tracker.core.forms import parse
+from tracker.projects import service as projects
+from tracker.projects.service import Access
+
+DEMO_PASSWORD = "demo-password"
+
+# username, full name, title, organization, admin
+USERS = [
+    ("admin", "Alex Morgan", "PMO Administrator", "Department of Technology", True),
+    ("mrivera", "Maria Rivera", "Acceptance Manager", "Department of Social Services", False),
+    ("jchen", "James Chen", "Acceptance Manager", "Employment Development Department", False),
+    ("pokafor", "Patricia Okafor", "Project Director", "Department of Motor Vehicles", False),
+    ("dkim", "Daniel Kim", "Business Analyst", "Department of Technology", False),
+    ("snguyen", "Sofia Nguyen", "Test Lead", "Department of Motor Vehicles", False),
+    ("rpatel", "Raj Patel", "Security Analyst", "Employment Development Department", False),
+    ("tbrooks", "Tom Brooks", "Delivery Manager", "Northbridge Systems Integration", False),
+    ("lgarcia", "Lucia Garcia", "Engagement Lead", "Apex Public Sector Consulting", False),
+    ("ewalsh", "Ethan Walsh", "Project Manager", "Keystone Digital Government", False),
+    ("dwhitfield", "Dana Whitfield", "Deputy Director", "Department of Social Services", False),
+    ("hlee", "Helen Lee", "State Chief Information Officer", "Department of Technology", False),
+]
+
+PROJECTS = [
+    {
+        "key": "CWS", "name": "Child Welfare Services Modernization",
+        "description": "Replaces the 1990s case management system used by 58 county child welfare agencies.",
+        "sponsor": "Dana Whitfield", "contractor": "Northbridge Systems Integration LLC",
+        "contract_number": "DSS-2025-0147", "start_date": "2025-07-01", "end_date": "2028-06-30",
+        "timezone": "America/Los_Angeles", "review_days": 10, "resubmit_days": 10, "deemed_policy": "never",
+        "deemed_days": 15, "holiday_calendar": "US-CA",
+        "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure",
+    },
+    {
+        "key": "UIM", "name": "Unemployment Insurance Modernization",
+        "description": "New claimant portal, benefits engine and employer tax module for the UI program.",
+        "sponsor": "Helen Lee", "contractor": "Apex Public Sector Consulting",
+        "contract_number": "EDD-24-3310", "start_date": "2024-10-01", "end_date": "2027-09-30",
+        "timezone": "America/New_York", "review_days": 15, "resubmit_days": 10, "deemed_policy": "deemed",
+        "deemed_days": 20, "holiday_calendar": "US-NY", "extra_holidays": "",
+    },
+    {
+        "key": "DMV", "name": "Vehicle Registration Platform Replacement",
+        "description": "Moves vehicle registration, titling and fee collection off the mainframe.",
+        "sponsor": "Helen Lee", "contractor": "Keystone Digital Government Inc.",
+        "contract_number": "DMV-RFP-2311", "start_date": "2026-01-05", "end_date": "2029-01-04",
+        "timezone": "America/Chicago", "review_days": 10, "resubmit_days": 15, "deemed_policy": "never",
+        "deemed_days": 15, "holiday_calendar": "US-TX", "extra_holidays": "",
+    },
+]  # fmt: skip
+
+MEMBERS = {
+    "CWS": [("mrivera", "manager"), ("pokafor", "staff"), ("dkim", "staff"), ("tbrooks", "contractor"),
+            ("dwhitfield", "viewer"), ("hlee", "viewer")],
+    "UIM": [("jchen", "manager"), ("dkim", "staff"), ("rpatel", "staff"), ("lgarcia", "contractor"),
+            ("hlee", "viewer")],
+    "DMV": [("pokafor", "manager"), ("snguyen", "staff"), ("ewalsh", "contractor"), ("hlee", "viewer"),
+            ("dwhitfield", "viewer")],
+}  # fmt: skip
+
+
+def load(database_url: str, only_if_empty: bool = True) -> bool:
+    engine = make_engine(database_url)
+    try:
+        with session_factory_for(engine)() as db:
+            if only_if_empty and db.exec(select(func.count()).select_from(User)).one() > 0:
+                return False
+            seed(db)
+            db.commit()
+        return True
+    finally:
+        engine.dispose()
+
+
+def seed(db: Session) -> dict[str, User]:
+    users: dict[str, User] = {}
+    for username, full_name, title, org, is_admin in USERS:
+        form = parse(accounts.UserForm, {
+            "username": username, "full_name": full_name, "title": title, "organization": org,
+            "email": f"{username}@{'example.gov' if 'Department' in org else 'example.com'}",
+            "is_admin": is_admin, "password": DEMO_PASSWORD,
+        })  # fmt: skip
+        users[username] = accounts.create_user(db, None, form)
+    admin = accounts.principal(users["admin"])
+    for spec in PROJECTS:
+        project = projects.create_project(db, admin, parse(projects.ProjectForm, spec))
+        access = Access(project, None, True, projects.perms_for(None, True))
+        for username, role in MEMBERS[project.key]:
+            projects.add_member(db, admin, access, projects.MemberForm(user_id=users[username].id, role=role))
+    db.flush()
+    return users
+
+
+def logins_text() -> str:
+    roles: dict[str, list[str]] = {}
+    for key, members in MEMBERS.items():
+        for username, role in members:
+            roles.setdefault(username, []).append(f"{role} in {key}")
+    lines = [f"Demo logins (password for every account: {DEMO_PASSWORD}):"]
+    for username, full_name, title, org, is_admin in USERS:
+        what = "admin" if is_admin else ", ".join(roles.get(username, []))
+        lines.append(f"  {username:<11} {full_name:<16} {what}")
+    return "\n".join(lines)
+
+

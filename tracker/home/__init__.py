@@ -1,0 +1,1 @@
+"""The "My work" home page."""

@@ -1,0 +1,24 @@
+"""My work: what needs the signed-in user now, across their projects."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+from sqlmodel import Session
+
+from tracker.audit import service as audit
+from tracker.core.web import render
+from tracker.projects import service as projects
+from tracker.projects.models import Role
+
+
+@get("/", sync_to_thread=True, include_in_schema=False)
+def my_work(request: Request, db: NamedDependency[Session]) -> Template:
+    rows = projects.visible_projects(db, request.user)
+    # Contractors never see the project-wide trail (it includes the state's internal register).
+    history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
+    return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15))
+
+
+handlers = [my_work]

@@ -1,0 +1,11 @@
+"""Imports every table so SQLModel.metadata is complete (Alembic and tests use it)."""
+
+from sqlmodel import SQLModel
+
+from tracker.accounts.models import ApiToken, LoginThrottle, User
+from tracker.audit.models import AuditEvent
+from tracker.projects.models import Membership, Project
+
+metadata = SQLModel.metadata
+
+__all__ = ["ApiToken", "AuditEvent", "LoginThrottle", "Membership", "Project", "User", "metadata"]

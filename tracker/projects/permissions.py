@@ -1,0 +1,39 @@
+"""Who may do what inside a project: one table, read by pages, API and templates alike."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tracker.projects.models import Role
+
+
+class Perm(StrEnum):
+    VIEW = "view"  # see the project and its deliverables
+    VIEW_HISTORY = "view_history"  # the project-wide audit trail
+    VIEW_REGISTER = "view_register"  # risks, issues, action items, status reports
+    EDIT_REGISTER = "edit_register"
+    PLAN_DELIVERABLES = "plan_deliverables"
+    SUBMIT = "submit"  # submit a deliverable version, answer comments
+    REVIEW = "review"  # log comments, record criteria results
+    DECIDE = "decide"  # accept / conditionally accept / reject / withdraw
+    PUBLISH = "publish"  # publish a status report
+    MANAGE = "manage"  # project settings and memberships
+
+
+_READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER}
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.MANAGER: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.PLAN_DELIVERABLES, Perm.SUBMIT, Perm.REVIEW,
+                                     Perm.DECIDE, Perm.PUBLISH}),
+    Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW}),
+    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT}),
+    Role.VIEWER: frozenset(_READ),
+}
+
+# Admins administer every project; deciding and publishing stay with the project's own managers.
+ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE})
+
+
+def perms_for(role: Role | None, is_admin: bool) -> frozenset[Perm]:
+    granted = ROLE_PERMS.get(role, frozenset()) if role else frozenset()
+    return granted | ADMIN_PERMS if is_admin else granted

@@ -1,0 +1,343 @@
+"""Project rules: who sees which project, creating and editing projects, managing memberships."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import available_timezones
+
+from pydantic import Field, ValidationInfo, field_validator
+from sqlmodel import Session, col, func, or_, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import Principal
+from tracker.audit import service as audit
+from tracker.core.calendar import calendar_error, holidays_between
+from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
+from tracker.core.forms import Checkbox, Form, OptionalDate
+from tracker.projects.models import DeemedPolicy, Membership, Project, Role
+from tracker.projects.permissions import Perm, perms_for
+
+KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
+
+
+@dataclass(frozen=True)
+class Access:
+    """A project as one user may use it: the row, their role, and what that lets them do."""
+
+    project: Project
+    role: Role | None
+    is_admin: bool
+    perms: frozenset[Perm] = field(default_factory=frozenset)
+
+    def can(self, perm: Perm | str) -> bool:
+        return Perm(perm) in self.perms
+
+    def require(self, perm: Perm) -> None:
+        if perm not in self.perms:
+            raise Forbidden(detail="Your role in this project does not allow that.")
+
+
+def get_for(db: Session, user: Principal, key: str, perm: Perm = Perm.VIEW) -> Access:
+    """Load a project for `user`: 404 when they may not see it, 403 when they lack `perm`."""
+    row = db.exec(
+        select(Project, Membership.role)
+        .outerjoin(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Project.key == key.upper())
+    ).first()
+    if row is None:
+        raise NotFound(detail=f"No project '{key}'.")
+    project, role = row
+    role = Role(role) if role else None
+    if role is None and not user.is_admin:
+        raise NotFound(detail=f"No project '{key}'.")
+    access = Access(project, role, user.is_admin, perms_for(role, user.is_admin))
+    access.require(perm)
+    return access
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    project: Project
+    role: Role | None
+    members: int
+
+
+def visible_projects(db: Session, user: Principal, q: str = "", include_archived: bool = False) -> list[ProjectRow]:
+    member_count = (
+        select(func.count(Membership.id)).where(Membership.project_id == Project.id).correlate(Project).scalar_subquery()
+    )
+    stmt = (
+        select(Project, Membership.role, member_count)
+        .outerjoin(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .order_by(Project.key)
+    )
+    if not user.is_admin:
+        stmt = stmt.where(Membership.id.is_not(None))
+    if not include_archived:
+        stmt = stmt.where(Project.archived == False)  # noqa: E712
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Project.key).like(like),
+                func.lower(Project.name).like(like),
+                func.lower(Project.contractor).like(like),
+                func.lower(Project.sponsor).like(like),
+                func.lower(Project.contract_number).like(like),
+            )
+        )
+    return [ProjectRow(p, Role(r) if r else None, n) for p, r, n in db.exec(stmt)]
+
+
+def visible_project_ids(db: Session, user: Principal) -> list[int]:
+    if user.is_admin:
+        return list(db.exec(select(Project.id)))
+    return list(db.exec(select(Membership.project_id).where(Membership.user_id == user.id)))
+
+
+# --- project settings ---------------------------------------------------------------------------
+
+_TIMEZONES = available_timezones()
+
+
+def parse_extra_holidays(text: str) -> list[dict[str, str]]:
+    """Lines of 'YYYY-MM-DD Name'; raises ValueError naming the bad line."""
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        day, _, name = line.partition(" ")
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"Line {n}: start with a date as YYYY-MM-DD, then the holiday's name") from None
+        out.append({"date": parsed.isoformat(), "name": name.strip()[:80] or "Project holiday"})
+    return sorted(out, key=lambda h: h["date"])
+
+
+def format_extra_holidays(items: list[dict[str, str]]) -> str:
+    return "\n".join(f"{h['date']} {h['name']}" for h in items)
+
+
+class ProjectForm(Form):
+    key: str = Field(min_length=1, max_length=10)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    sponsor: str = Field(default="", max_length=120)
+    contractor: str = Field(default="", max_length=200)
+    contract_number: str = Field(default="", max_length=60)
+    start_date: OptionalDate = None
+    end_date: OptionalDate = None
+    timezone: str = Field(default="America/Los_Angeles", max_length=64)
+    review_days: int = Field(default=10, ge=1, le=120)
+    resubmit_days: int = Field(default=10, ge=1, le=120)
+    deemed_policy: DeemedPolicy = DeemedPolicy.NEVER
+    deemed_days: int = Field(default=15, ge=1, le=250)
+    holiday_calendar: str = Field(default="US", min_length=1, max_length=16)
+    extra_holidays: list[dict[str, str]] | str = ""
+    archived: Checkbox = False
+    version: int | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        v = v.upper()
+        if not re.match(KEY_PATTERN, v):
+            raise ValueError("Use 2–10 capital letters or digits, starting with a letter (e.g. CWS)")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        if v not in _TIMEZONES:
+            raise ValueError("Unknown time zone; use a name such as America/New_York")
+        return v
+
+    @field_validator("holiday_calendar")
+    @classmethod
+    def _calendar(cls, v: str) -> str:
+        v = v.strip().upper()
+        if problem := calendar_error(v):
+            raise ValueError(problem)
+        return v
+
+    @field_validator("extra_holidays", mode="before")
+    @classmethod
+    def _extra(cls, v: Any) -> list[dict[str, str]]:
+        if isinstance(v, list):
+            return parse_extra_holidays("\n".join(f"{h.get('date', '')} {h.get('name', '')}" for h in v))
+        return parse_extra_holidays(v or "")
+
+    @field_validator("end_date")
+    @classmethod
+    def _after_start(cls, v: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if v and start and v < start:
+            raise ValueError("The end date is before the start date")
+        return v
+
+
+PROJECT_FIELDS = (
+    "key", "name", "description", "sponsor", "contractor", "contract_number", "start_date", "end_date",
+    "timezone", "review_days", "resubmit_days", "deemed_policy", "deemed_days", "holiday_calendar",
+    "extra_holidays", "archived",
+)  # fmt: skip
+
+
+def _values(form: ProjectForm) -> dict[str, Any]:
+    values = form.model_dump(include=set(PROJECT_FIELDS))
+    values["deemed_policy"] = form.deemed_policy.value
+    return values
+
+
+def create_project(db: Session, actor: Principal, form: ProjectForm) -> Project:
+    if not actor.is_admin:
+        raise Forbidden(detail="Only admins create projects.")
+    if db.exec(select(Project.id).where(Project.key == form.key)).first() is not None:
+        raise FormError({"key": f"The key {form.key} is already used by another project."})
+    project = Project(**_values(form))
+    db.add(project)
+    db.flush()
+    audit.record(
+        db, actor_id=actor.id, entity=project, project_id=project.id, label=project.key, action="create",
+        changes={f: [None, v] for f, v in audit.snapshot(project, PROJECT_FIELDS).items() if v not in (None, "", [])},
+    )  # fmt: skip
+    return project
+
+
+def update_project(db: Session, actor: Principal, access: Access, form: ProjectForm) -> Project:
+    access.require(Perm.MANAGE)
+    project = access.project
+    if form.version is not None and form.version != project.version:
+        raise StaleEdit(audit.snapshot(project, PROJECT_FIELDS))
+    if form.key != project.key:
+        raise FormError({"key": "A project's key cannot change once created; links and codes depend on it."})
+    before = audit.snapshot(project, PROJECT_FIELDS)
+    for name, value in _values(form).items():
+        setattr(project, name, value)
+    changes = audit.diff(before, audit.snapshot(project, PROJECT_FIELDS))
+    if changes:
+        audit.record(
+            db, actor_id=actor.id, entity=project, project_id=project.id, label=project.key, action="update",
+            changes=changes,
+        )  # fmt: skip
+        db.flush()
+    return project
+
+
+def upcoming_holidays(project: Project, today: date, days: int = 120) -> dict[date, str]:
+    return holidays_between(project.holiday_calendar, project.extra_holidays, today, today + timedelta(days=days))
+
+
+# --- memberships ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    membership: Membership
+    user: User
+
+
+def members(db: Session, project_id: int) -> list[MemberRow]:
+    stmt = (
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.project_id == project_id)
+        .order_by(Membership.role, func.lower(User.full_name))
+    )
+    return [MemberRow(m, u) for m, u in db.exec(stmt)]
+
+
+def non_members(db: Session, project_id: int) -> list[User]:
+    taken = select(Membership.user_id).where(Membership.project_id == project_id)
+    stmt = select(User).where(User.is_active, col(User.id).not_in(taken)).order_by(func.lower(User.full_name))
+    return list(db.exec(stmt))
+
+
+class MemberForm(Form):
+    user_id: int
+    role: Role
+
+
+class RoleForm(Form):
+    role: Role
+    version: int | None = None
+
+
+def add_member(db: Session, actor: Principal, access: Access, form: MemberForm) -> Membership:
+    access.require(Perm.MANAGE)
+    user = db.get(User, form.user_id)
+    if user is None or not user.is_active:
+        raise FormError({"user_id": "Choose an active user."})
+    project = access.project
+    exists = db.exec(
+        select(Membership.id).where(Membership.project_id == project.id, Membership.user_id == user.id)
+    ).first()
+    if exists is not None:
+        raise FormError({"user_id": f"{user.full_name} is already a member; change their role instead."})
+    membership = Membership(project_id=project.id, user_id=user.id, role=form.role.value)
+    db.add(membership)
+    db.flush()
+    audit.record(
+        db, actor_id=actor.id, entity=membership, project_id=project.id, label=user.full_name, action="add_member",
+        changes={"role": [None, form.role.value]},
+    )  # fmt: skip
+    return membership
+
+
+def get_membership(db: Session, access: Access, membership_id: int) -> tuple[Membership, User]:
+    row = db.exec(
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.id == membership_id, Membership.project_id == access.project.id)
+    ).first()
+    if row is None:
+        raise NotFound(detail="No such member in this project.")
+    return row
+
+
+def _guard_last_manager(db: Session, membership: Membership) -> None:
+    if membership.role != Role.MANAGER:
+        return
+    managers = db.exec(
+        select(func.count(Membership.id)).where(
+            Membership.project_id == membership.project_id, Membership.role == Role.MANAGER
+        )
+    ).one()
+    if managers <= 1:
+        raise Conflict(detail="A project needs at least one manager; appoint another manager first.")
+
+
+def change_role(db: Session, actor: Principal, access: Access, membership_id: int, form: RoleForm) -> MemberRow:
+    access.require(Perm.MANAGE)
+    membership, user = get_membership(db, access, membership_id)
+    if form.version is not None and form.version != membership.version:
+        raise StaleEdit({"role": membership.role})
+    if membership.role != form.role:
+        if form.role != Role.MANAGER:
+            _guard_last_manager(db, membership)
+        old = membership.role
+        membership.role = form.role.value
+        audit.record(
+            db, actor_id=actor.id, entity=membership, project_id=access.project.id, label=user.full_name,
+            action="change_role", changes={"role": [old, form.role.value]},
+        )  # fmt: skip
+        db.flush()
+    return MemberRow(membership, user)
+
+
+def remove_member(db: Session, actor: Principal, access: Access, membership_id: int) -> User:
+    access.require(Perm.MANAGE)
+    membership, user = get_membership(db, access, membership_id)
+    _guard_last_manager(db, membership)
+    audit.record(
+        db, actor_id=actor.id, entity=membership, project_id=access.project.id, label=user.full_name,
+        action="remove_member", changes={"role": [membership.role, None]},
+    )  # fmt: skip
+    db.delete(membership)
+    db.flush()
+    return user

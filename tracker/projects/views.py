@@ -1,0 +1,187 @@
+"""Pages: project list, project overview with members and history, project settings."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from tracker.accounts.views import _stale_fields
+from tracker.audit import service as audit
+from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
+from tracker.core.forms import parse
+from tracker.core.web import flash, redirect, render
+from tracker.projects import service
+from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Role
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access, MemberForm, ProjectForm, RoleForm
+
+Form = URLEncodedBody[dict[str, Any]]
+HISTORY_PAGE = 50
+
+PROJECT_LABELS = {
+    "key": "Key", "name": "Name", "description": "Description", "sponsor": "Sponsor", "contractor": "Contractor",
+    "contract_number": "Contract number", "start_date": "Start date", "end_date": "End date", "timezone": "Time zone",
+    "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
+    "deemed_policy": "Deemed-acceptance policy", "deemed_days": "Deemed after (business days)",
+    "holiday_calendar": "Holiday calendar", "extra_holidays": "Project holidays", "archived": "Archived",
+}  # fmt: skip
+ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in Role]
+DEEMED_OPTIONS = [
+    (DeemedPolicy.NEVER.value, "Never accepted by default: an overdue review escalates"),
+    (DeemedPolicy.DEEMED.value, "Deemed accepted after N business days of state silence"),
+]
+
+
+def _form_values(project: Any) -> dict[str, Any]:
+    values = audit.snapshot(project, PROJECT_LABELS)
+    values["extra_holidays"] = service.format_extra_holidays(project.extra_holidays)
+    values["version"] = project.version
+    return values
+
+
+def _overview(request: Request, db: Session, access: Access, status: int = 200, block: str | None = None,
+              **extra: Any) -> Template:  # fmt: skip
+    project = access.project
+    context: dict[str, Any] = {
+        "access": access,
+        "project": project,
+        "members": service.members(db, project.id),
+        "candidates": [(u.id, f"{u.full_name} ({u.organization or u.username})") for u in service.non_members(db, project.id)]
+        if access.can(Perm.MANAGE)
+        else [],
+        "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
+        "holidays": service.upcoming_holidays(project, date.today()),
+        "member_errors": {},
+        "member_form": {},
+        "role_options": ROLE_OPTIONS,
+    }
+    context.update(extra)
+    return render(request, "projects/detail.html", status=status, block=block, **context)
+
+
+class ProjectController(Controller):
+    path = "/projects"
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "",
+              archived: FromQuery[bool] = False) -> Template:  # fmt: skip
+        q = q.strip()[:100]
+        rows = service.visible_projects(db, request.user, q=q, include_archived=archived)
+        return render(request, "projects/index.html", block="project_table", rows=rows, q=q, archived=archived)
+
+    @get("/new", sync_to_thread=False)
+    def new(self, request: Request) -> Template:
+        if not request.user.is_admin:
+            raise Forbidden(detail="Only admins create projects.")
+        defaults = {"review_days": 10, "resubmit_days": 10, "deemed_days": 15, "holiday_calendar": "US",
+                    "timezone": "America/Los_Angeles", "deemed_policy": "never"}  # fmt: skip
+        return self._form(request, None, defaults, {})
+
+    @post("/", sync_to_thread=True)
+    def create(self, request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
+        if not request.user.is_admin:
+            raise Forbidden(detail="Only admins create projects.")
+        try:
+            project = service.create_project(db, request.user, parse(ProjectForm, data))
+        except FormError as exc:
+            return self._form(request, None, data, exc.errors, status=422)
+        flash(request, f"Project {project.key} created. Add its members below.")
+        return redirect(f"/projects/{project.key}")
+
+    @get("/{key:str}", sync_to_thread=True)
+    def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        return _overview(request, db, service.get_for(db, request.user, key))
+
+    @get("/{key:str}/edit", sync_to_thread=True)
+    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        return self._form(request, access.project, _form_values(access.project), {})
+
+    @post("/{key:str}/edit", sync_to_thread=True)
+    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+               ) -> Template | Redirect:  # fmt: skip
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        try:
+            service.update_project(db, request.user, access, parse(ProjectForm, data))
+        except StaleEdit as exc:
+            stale = _stale_fields(exc.current, data)
+            return self._form(request, access.project, data | {"version": access.project.version}, {}, stale=stale,
+                              status=409)  # fmt: skip
+        except FormError as exc:
+            return self._form(request, access.project, data, exc.errors, status=422)
+        flash(request, "Project settings saved.")
+        return redirect(f"/projects/{access.project.key}")
+
+    def _form(self, request: Request, project: Any, form: dict[str, Any], errors: dict[str, str],
+              stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
+        return render(request, "projects/form.html", status=status, project=project, form=form, errors=errors,
+                      stale=stale, deemed_options=DEEMED_OPTIONS, labels=PROJECT_LABELS)  # fmt: skip
+
+    # --- members (admins) ---
+
+    @post("/{key:str}/members", sync_to_thread=True)
+    def add_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+                   ) -> Template | Redirect:  # fmt: skip
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        try:
+            membership = service.add_member(db, request.user, access, parse(MemberForm, data))
+        except FormError as exc:
+            return _overview(request, db, access, status=422, block="members", member_errors=exc.errors,
+                             member_form=data)  # fmt: skip
+        if not request.headers.get("hx-request"):
+            flash(request, "Member added.")
+            return redirect(f"/projects/{access.project.key}#members")
+        return _overview(request, db, access, block="members", added_id=membership.id)
+
+    @post("/{key:str}/members/{membership_id:int}/role", sync_to_thread=True)
+    def change_role(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                    membership_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        try:
+            service.change_role(db, request.user, access, membership_id, parse(RoleForm, data))
+        except (FormError, Conflict) as exc:
+            if not request.headers.get("hx-request"):
+                flash(request, exc.detail, "error")
+                return redirect(f"/projects/{access.project.key}#members")
+            return _overview(request, db, access, status=exc.status_code, block="members",
+                             member_message=exc.detail)  # fmt: skip
+        if not request.headers.get("hx-request"):
+            flash(request, "Role changed.")
+            return redirect(f"/projects/{access.project.key}#members")
+        return _overview(request, db, access, block="members", member_message="Role changed.")
+
+    @post("/{key:str}/members/{membership_id:int}/remove", sync_to_thread=True)
+    def remove_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                      membership_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        try:
+            user = service.remove_member(db, request.user, access, membership_id)
+            message, category = f"{user.full_name} removed from the project.", "success"
+        except Conflict as exc:
+            message, category = exc.detail, "error"
+        if not request.headers.get("hx-request"):
+            flash(request, message, category)
+            return redirect(f"/projects/{access.project.key}#members")
+        return _overview(request, db, access, block="members", member_message=message)
+
+    @get("/{key:str}/history", sync_to_thread=True)
+    def history(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                page: FromQuery[int] = 1) -> Template:  # fmt: skip
+        access = service.get_for(db, request.user, key, Perm.VIEW_HISTORY)
+        total = audit.count_for_project(db, access.project.id)
+        pages = max(1, math.ceil(total / HISTORY_PAGE))
+        page = min(max(1, page), pages)
+        rows = audit.for_project(db, access.project.id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE)
+        return render(request, "projects/history.html", access=access, project=access.project, history=rows,
+                      page=page, pages=pages, total=total)  # fmt: skip
+
+
+handlers = [ProjectController]

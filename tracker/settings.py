@@ -1,0 +1,55 @@
+"""Settings, read once from the environment (TRACKER_ prefix; DATABASE_URL also accepted)."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRACKER_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = Field(
+        default=f"sqlite:///{ROOT / 'var' / 'tracker.db'}",
+        validation_alias=AliasChoices("DATABASE_URL", "TRACKER_DATABASE_URL"),
+    )
+    secret_key: str = DEV_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    session_max_age: int = 8 * 3600  # seconds; absolute lifetime of a login
+    secure_cookies: bool = False  # set true behind HTTPS
+    upload_dir: Path = ROOT / "var" / "uploads"
+    max_upload_mb: int = 50
+    login_max_failures: int = 5  # per account and per address, inside the window
+    login_window_seconds: int = 15 * 60
+    login_lockout_seconds: int = 60
+    debug: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "prod" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError("TRACKER_SECRET_KEY must be set to a random string of 32+ characters in prod")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (session cookie, CSRF), so one secret serves all."""
+        return hashlib.sha256(f"{purpose}:{self.secret_key}".encode()).digest()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
