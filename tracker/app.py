@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 from tracker.accounts import api as accounts_api
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
+from tracker.audit import service as audit
 from tracker.core import db as dbmod
 from tracker.core.errors import handle_exception
 from tracker.core.security import TokenAwareCSRFMiddleware, security_headers_middleware
@@ -60,6 +61,8 @@ def make_environment() -> Environment:
     )
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime
+    env.filters["audit_describe"] = audit.describe
+    env.filters["audit_value"] = audit.show_value
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.globals["CSRF_HEADER"] = CSRF_HEADER
     return env

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import EmailStr, Field, field_validator
+from sqlalchemy import update
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
@@ -94,9 +95,12 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
     user = db.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
     if not verify_password(user, password) or not user.is_active:
         return None
+    # A plain UPDATE, not through the ORM: signing in must not bump the row's version and make an
+    # admin's open edit form of this user stale.
+    values: dict = {"last_login_at": utcnow()}
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+        values["password_hash"] = hash_password(password)
+    db.execute(update(User).where(col(User.id) == user.id).values(**values))
     return user
 
 

@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, Parameter, URLEncodedBody
+from litestar.params import FromPath, FromQuery, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
@@ -36,7 +36,7 @@ def _client_key(request: Request) -> str:
 
 
 @get("/login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request, next_: Annotated[str | None, Parameter(query="next")] = None) -> Template | Redirect:
+def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
     if request.session.get("uid"):
         return redirect(safe_next(next_))
     return render(request, "accounts/login.html", next=next_ or "", username="", errors={}, error=None)
@@ -87,7 +87,7 @@ def logout(request: Request) -> Redirect:
 # --- profile -----------------------------------------------------------------------------------
 
 
-def _profile(request: Request, db: Session, status: int = 200, **extra: Any) -> Template:
+def _profile(request: Request, db: Session, status: int = 200, block: str | None = None, **extra: Any) -> Template:
     user: Principal = request.user
     row = db.get(User, user.id)
     context = {
@@ -100,7 +100,7 @@ def _profile(request: Request, db: Session, status: int = 200, **extra: Any) -> 
         "token_name": "",
     }
     context.update(extra)
-    return render(request, "accounts/profile.html", status=status, block=extra.pop("block", None), **context)
+    return render(request, "accounts/profile.html", status=status, block=block, **context)
 
 
 class ProfileController(Controller):
@@ -162,7 +162,7 @@ class UserAdminController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def index(self, request: Request, db: NamedDependency[Session], q: str = "") -> Template:
+    def index(self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "") -> Template:
         q = q.strip()[:100]
         return render(request, "admin/users.html", block="user_table", users=service.list_users(db, q), q=q)
 

@@ -93,3 +93,27 @@ def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> lis
     if not project_ids:
         return []
     return _events(db, col(AuditEvent.project_id).in_(project_ids), limit=limit)
+
+
+ACTION_WORDS = {
+    "create": "created", "update": "updated", "add_member": "added", "remove_member": "removed",
+    "change_role": "changed the role of", "revoke": "revoked", "password": "changed the password of",
+    "sign_out_all": "signed out every session of",
+}  # fmt: skip
+ENTITY_WORDS = {"project": "project", "membership": "member", "app_user": "user", "api_token": "API token"}
+
+
+def describe(event: AuditEvent) -> str:
+    """'created project', 'added member', ... for the history lists."""
+    verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
+    return f"{verb} {ENTITY_WORDS.get(event.entity_type, event.entity_type.replace('_', ' '))}"
+
+
+def show_value(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(f"{v.get('date')} {v.get('name')}" if isinstance(v, dict) else str(v) for v in value)
+    return str(value)

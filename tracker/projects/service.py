@@ -138,7 +138,7 @@ class ProjectForm(Form):
     deemed_policy: DeemedPolicy = DeemedPolicy.NEVER
     deemed_days: int = Field(default=15, ge=1, le=250)
     holiday_calendar: str = Field(default="US", min_length=1, max_length=16)
-    extra_holidays: list[dict[str, str]] | str = ""
+    extra_holidays: list[dict[str, str]] = Field(default_factory=list)
     archived: Checkbox = False
     version: int | None = None
 

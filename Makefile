@@ -1,0 +1,47 @@
+# Two entry points: `make run` (set up, migrate, load demo data, serve) and `make test` (set up, run every test
+# on SQLite and on PostgreSQL). Everything they need is installed here, so a fresh clone works.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup run test test-sqlite test-postgres browser-deps postgres clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(BIN)/tracker migrate
+	$(BIN)/tracker demo --if-empty
+	$(BIN)/tracker serve
+
+# Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
+browser-deps:
+	@command -v chromium >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The machine's PostgreSQL on 127.0.0.1:5432 (trust auth); installed and started if missing or down.
+postgres:
+	@if ! command -v pg_ctlcluster >/dev/null; then (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
+
+test-sqlite: setup browser-deps
+	TRACKER_TEST_DATABASE=sqlite $(BIN)/pytest -q
+
+test-postgres: setup browser-deps postgres
+	TRACKER_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q
+
+test: test-sqlite test-postgres
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,188 @@
+"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app, and personas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from argon2 import PasswordHasher
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from tests.dbutil import fresh_database
+from tracker.accounts import service as accounts
+from tracker.app import create_app
+from tracker.cli import migrate_database
+from tracker.core.db import make_engine
+from tracker.settings import Settings
+
+# Cheap hashing keeps persona setup fast; production parameters are exercised in test_accounts.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        migrate_database(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def conn(engine: Engine) -> Iterator[Connection]:
+    connection = engine.connect()
+    outer = connection.begin()
+    yield connection
+    outer.rollback()
+    connection.close()
+
+
+def _session(conn: Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def db(conn: Connection) -> Iterator[Session]:
+    session = _session(conn)
+    yield session
+    session.close()
+
+
+def test_settings(database_url: str, **overrides) -> Settings:
+    values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32} | overrides
+    return Settings(**values)
+
+
+@pytest.fixture
+def app(conn: Connection, database_url: str) -> Litestar:
+    return create_app(test_settings(database_url), session_factory=lambda: _session(conn))
+
+
+# --- personas ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    project_key: str
+    ids: dict[str, int]
+
+
+ROLES = ("manager", "staff", "contractor", "viewer")
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    """Project TST with one user per role, an admin, and an outsider who belongs to another project."""
+    from tracker.core.forms import parse
+    from tracker.projects import service as projects
+
+    ids = {}
+    for name in ("admin", *ROLES, "outsider"):
+        form = parse(accounts.UserForm, {"username": name, "full_name": f"{name.title()} Person",
+                                         "email": f"{name}@example.gov", "password": PASSWORD,
+                                         "is_admin": name == "admin"})  # fmt: skip
+        ids[name] = accounts.create_user(db, None, form).id
+    admin = accounts.principal(db.get(accounts.User, ids["admin"]))
+    spec = {"key": "TST", "name": "Test Programme", "contractor": "Acme Integrators", "holiday_calendar": "US"}
+    project = projects.create_project(db, admin, parse(projects.ProjectForm, spec))
+    other = projects.create_project(db, admin, parse(projects.ProjectForm, spec | {"key": "OTH", "name": "Other"}))
+    for role in ROLES:
+        access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
+        projects.add_member(db, admin, access, projects.MemberForm(user_id=ids[role], role=role))
+    other_access = projects.get_for(db, admin, other.key, projects.Perm.MANAGE)
+    projects.add_member(db, admin, other_access, projects.MemberForm(user_id=ids["outsider"], role="manager"))
+    db.commit()
+    return World(project.key, ids)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class Browser:
+    """A TestClient that signs in through the login form and posts forms with their CSRF token."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.token = ""
+
+    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+        page = self.client.get("/login")
+        self.token = csrf_from(page.text)
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "_csrf_token": self.token}, follow_redirects=False)  # fmt: skip
+
+    def get(self, url: str, **kw):  # noqa: ANN201
+        return self.client.get(url, **kw)
+
+    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kw):  # noqa: ANN201
+        if not self.token:
+            self.token = csrf_from(self.client.get("/login").text)
+        headers = kw.pop("headers", {}) | ({"HX-Request": "true"} if htmx else {})
+        return self.client.post(url, data={**(data or {}), "_csrf_token": self.token}, headers=headers,
+                                follow_redirects=kw.pop("follow_redirects", False), **kw)  # fmt: skip
+
+    def api(self, method: str, url: str, **kw):  # noqa: ANN201
+        return self.client.request(method, url, headers={"x-csrftoken": self.token, **kw.pop("headers", {})}, **kw)
+
+
+@pytest.fixture
+def client(app: Litestar) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver.local") as c:
+        yield c
+
+
+@pytest.fixture
+def as_user(app: Litestar, world: World):  # noqa: ANN201
+    """as_user("manager") -> a signed-in Browser. Anonymous: as_user(None)."""
+    def make(username: str | None) -> Browser:
+        # Not entered as a context manager: several clients sharing one app would each run (and wait on)
+        # its lifespan; requests work without it.
+        b = Browser(TestClient(app, base_url="http://testserver.local"))
+        if username:
+            r = b.login(username)
+            assert r.status_code == 303, r.text
+        return b
+
+    return make
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
+            self.count += 1
+            self.statements.append(statement)
+
+
+@pytest.fixture
+def count_queries(engine: Engine):  # noqa: ANN201
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting

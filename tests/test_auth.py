@@ -1,0 +1,157 @@
+"""Signing in and out, sessions, throttling, CSRF, security headers, API tokens."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tests.conftest import Browser, csrf_from
+from tracker.accounts.models import ApiToken, User
+
+
+def test_login_sets_a_hardened_session_cookie(as_user):
+    b = as_user(None)
+    r = b.login("manager")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("tracker_session="))
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert "manager" not in cookie  # the session is encrypted, not readable
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(as_user):
+    b = as_user(None)
+    wrong = b.login("manager", "not-the-password")
+    unknown = b.login("nobody-here", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Wrong username or password." in wrong.text and "Wrong username or password." in unknown.text
+    assert 'value="manager"' in wrong.text  # the typed username is kept
+
+
+def test_repeated_failures_are_slowed_down(as_user):
+    b = as_user(None)
+    for _ in range(5):
+        assert b.login("staff", "wrong-password").status_code == 401
+    locked = b.login("staff")  # even the right password waits out the lockout
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.text
+
+
+def test_next_parameter_cannot_leave_the_site(as_user):
+    b = as_user(None)
+    page = b.get("/login?next=https://evil.example/")
+    token = csrf_from(page.text)
+    r = b.client.post("/login", data={"username": "viewer", "password": "correct-horse-battery",
+                                      "next": "//evil.example/x", "_csrf_token": token}, follow_redirects=False)
+    assert r.headers["location"] == "/"
+
+
+def test_anonymous_page_redirects_to_login_with_next(as_user):
+    r = as_user(None).get("/projects/TST", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/login?next=%2Fprojects%2FTST"
+
+
+def test_logout_ends_the_session(as_user):
+    b = as_user("viewer")
+    assert b.get("/").status_code == 200
+    r = b.post("/logout")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert b.get("/", follow_redirects=False).status_code == 302
+
+
+def test_post_without_csrf_token_is_refused(as_user, db):
+    b = as_user("admin")
+    r = b.client.post("/projects/TST/edit", data={"name": "Hijacked"}, follow_redirects=False)
+    assert r.status_code == 403
+    assert "form expired" in r.text
+    r = b.client.post("/projects/TST/edit", data={"name": "Hijacked", "_csrf_token": "forged"})
+    assert r.status_code == 403
+
+
+def test_security_headers_on_every_response(as_user):
+    r = as_user(None).get("/login")
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_changing_password_signs_out_other_browsers(as_user, db):
+    first, second = as_user("staff"), as_user("staff")
+    r = first.post("/profile/password", {"current_password": "correct-horse-battery",
+                                         "new_password": "a-brand-new-password", "confirm_password": "a-brand-new-password"})
+    assert r.status_code == 303
+    assert first.get("/").status_code == 200  # this browser stays in
+    assert second.get("/", follow_redirects=False).status_code == 302  # the other is out
+    assert as_user(None).login("staff", "a-brand-new-password").status_code == 303
+
+
+def test_password_change_errors_are_shown_beside_the_fields(as_user):
+    b = as_user("staff")
+    r = b.post("/profile/password", {"current_password": "wrong", "new_password": "short", "confirm_password": "x"})
+    assert r.status_code == 422
+    assert 'id="f-new_password-error"' in r.text
+
+
+def test_deactivated_user_is_signed_out(as_user, db, world):
+    b = as_user("viewer")
+    user = db.get(User, world.ids["viewer"])
+    user.is_active = False
+    user.session_epoch += 1
+    db.commit()
+    assert b.get("/", follow_redirects=False).status_code == 302
+    assert as_user(None).login("viewer").status_code == 401
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def _create_token(b: Browser, name: str = "CI script") -> str:
+    r = b.post("/profile/tokens", {"name": name})
+    assert r.status_code == 201, r.text
+    import re
+
+    return re.search(r'id="new-token" type="text" readonly value="([^"]+)"', r.text).group(1)
+
+
+def test_token_is_shown_once_and_stored_hashed(as_user, db):
+    b = as_user("manager")
+    secret = _create_token(b)
+    assert secret.startswith("trk_")
+    row = db.exec(select(ApiToken)).one()
+    assert row.token_hash != secret and secret not in row.token_hash
+    assert secret not in b.get("/profile").text
+
+
+def test_bearer_token_authenticates_api_without_csrf(as_user, app):
+    from litestar.testing import TestClient
+
+    secret = _create_token(as_user("manager"))
+    with TestClient(app) as fresh:
+        r = fresh.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+        assert r.status_code == 200 and r.json()["username"] == "manager"
+        assert [p["project_key"] for p in r.json()["projects"]] == ["TST"]
+
+
+def test_revoked_or_bad_tokens_get_401(as_user, app, db):
+    from litestar.testing import TestClient
+
+    b = as_user("manager")
+    secret = _create_token(b)
+    token_id = db.exec(select(ApiToken.id)).one()
+    assert b.post(f"/profile/tokens/{token_id}/revoke", htmx=True).status_code == 200
+    with TestClient(app) as fresh:
+        for header in (f"Bearer {secret}", "Bearer trk_made_up", "Basic abc", "Bearer "):
+            r = fresh.get("/api/v1/me", headers={"Authorization": header})
+            assert r.status_code == 401, header
+            assert r.json()["detail"]
+
+
+def test_a_bad_bearer_header_never_falls_back_to_the_cookie(as_user):
+    b = as_user("manager")
+    r = b.client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+
+
+def test_token_name_is_required(as_user, db):
+    r = as_user("manager").post("/profile/tokens", {"name": "  "}, htmx=True)
+    assert r.status_code == 422 and "Give the token a name" in r.text
+    assert db.exec(select(ApiToken)).first() is None
