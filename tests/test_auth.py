@@ -155,3 +155,21 @@ def test_token_name_is_required(as_user, db):
     r = as_user("manager").post("/profile/tokens", {"name": "  "}, htmx=True)
     assert r.status_code == 422 and "Give the token a name" in r.text
     assert db.exec(select(ApiToken)).first() is None
+
+
+def test_htmx_request_after_the_session_ended_redirects_the_whole_page(as_user):
+    r = as_user(None).get("/projects?q=x", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert r.headers["HX-Redirect"] == "/login"
+
+
+def test_text_is_escaped_everywhere_it_is_shown(as_user, db):
+    admin = as_user("admin")
+    payload = '<script>alert("x")</script>'
+    form = {"key": "XSS", "name": payload, "sponsor": payload, "holiday_calendar": "US", "timezone": "UTC",
+            "review_days": "5", "resubmit_days": "5", "deemed_days": "5", "deemed_policy": "never"}  # fmt: skip
+    assert admin.post("/projects", form).status_code == 303
+    for url in ("/projects", "/projects/XSS", "/", "/projects/XSS/history"):
+        page = admin.get(url).text
+        assert payload not in page, url
+        assert "&lt;script&gt;" in page, url
+    assert admin.api("GET", "/api/v1/projects/XSS").json()["name"] == payload  # stored literally
