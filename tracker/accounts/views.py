@@ -19,7 +19,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
 from tracker.core.errors import Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse
+from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects import service as projects
 
@@ -195,33 +195,13 @@ class UserAdminController(Controller):
             service.update_user(db, request.user, user, parse(UserForm, data))
         except StaleEdit as exc:
             return render(request, "admin/user_form.html", status=409, user=user, errors={},
-                          form=data | {"version": user.version}, stale=_stale_fields(exc.current, data),
+                          form=data | {"version": user.version}, stale=stale_fields(exc.current, data),
                           history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
         except FormError as exc:
             return render(request, "admin/user_form.html", status=422, user=user, form=data, errors=exc.errors,
                           stale=None, history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
         flash(request, f"Saved {user.username}.")
         return redirect(f"/admin/users/{user.id}")
-
-
-def _stale_fields(current: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
-    """The fields whose saved value now differs from what this user submitted."""
-
-    def norm(v: Any) -> str:
-        if isinstance(v, bool) or v in ("true", "false"):
-            return str(v).lower()
-        if isinstance(v, list) and v and isinstance(v[0], dict):
-            return "\n".join(f"{h['date']} {h['name']}" for h in v)
-        return "" if v is None else str(v).strip()
-
-    out = {}
-    for field, value in current.items():
-        sub = submitted.get(field)
-        if isinstance(sub, list):
-            sub = sub[-1]
-        if sub is not None and norm(sub) != norm(value):
-            out[field] = norm(value)
-    return out
 
 
 handlers = [login_page, login, logout, ProfileController, UserAdminController]

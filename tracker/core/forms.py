@@ -72,3 +72,23 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise FormError(errors_of(exc)) from exc
+
+
+def stale_fields(current: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:
+    """The fields whose saved value now differs from what this user submitted."""
+
+    def norm(v: Any) -> str:
+        if isinstance(v, bool) or v in ("true", "false"):
+            return str(v).lower()
+        if isinstance(v, list) and v and isinstance(v[0], dict):
+            return "\n".join(f"{h['date']} {h['name']}" for h in v)
+        return "" if v is None else str(v).strip()
+
+    out = {}
+    for field, value in current.items():
+        sub = submitted.get(field)
+        if isinstance(sub, list):
+            sub = sub[-1]
+        if sub is not None and norm(sub) != norm(value):
+            out[field] = norm(value)
+    return out

@@ -12,10 +12,9 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.accounts.views import _stale_fields
 from tracker.audit import service as audit
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse
+from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.projects import service
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Role
@@ -112,7 +111,7 @@ class ProjectController(Controller):
         try:
             service.update_project(db, request.user, access, parse(ProjectForm, data))
         except StaleEdit as exc:
-            stale = _stale_fields(exc.current, data)
+            stale = stale_fields(exc.current, data)
             return self._form(request, access.project, data | {"version": access.project.version}, {}, stale=stale,
                               status=409)  # fmt: skip
         except FormError as exc:
