@@ -4,8 +4,21 @@ from sqlmodel import SQLModel
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
 from tracker.audit.models import AuditEvent
+from tracker.deliverables.models import (
+    Comment,
+    Criterion,
+    CriterionResult,
+    Decision,
+    Deliverable,
+    ReviewAssignment,
+    Submission,
+    SubmissionFile,
+)
 from tracker.projects.models import Membership, Project
 
 metadata = SQLModel.metadata
 
-__all__ = ["ApiToken", "AuditEvent", "LoginThrottle", "Membership", "Project", "User", "metadata"]
+__all__ = [
+    "ApiToken", "AuditEvent", "Comment", "Criterion", "CriterionResult", "Decision", "Deliverable", "LoginThrottle",
+    "Membership", "Project", "ReviewAssignment", "Submission", "SubmissionFile", "User", "metadata",
+]  # fmt: skip

@@ -1,0 +1,1 @@
+"""Deliverables: acceptance criteria, submissions, reviews, comments, decisions."""

@@ -1,0 +1,173 @@
+"""Deliverables, their acceptance criteria, submitted versions with files, reviews, comments and decisions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tracker.core.db import utcnow
+from tracker.core.models import Versioned, version_field
+from tracker.deliverables.workflow import Status
+
+
+class DeliverableType(StrEnum):
+    DOCUMENT = "document"
+    SOFTWARE_RELEASE = "software_release"
+    DATA_CONVERSION = "data_conversion"
+    TRAINING = "training"
+    PLAN = "plan"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
+class Disposition(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ACCEPTED_AS_IS = "accepted_as_is"
+    DEFERRED = "deferred"
+
+
+class CriterionOutcome(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    CONDITIONALLY_ACCEPTED = "conditionally_accepted"
+    REJECTED = "rejected"
+    DEEMED_ACCEPTED = "deemed_accepted"
+
+
+class Deliverable(Versioned, SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("project_id", "code"),
+        Index("ix_deliverable_project_status", "project_id", "status"),
+        Index("ix_deliverable_project_due", "project_id", "due_date"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    code: str = Field(max_length=20)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=8000)
+    type: str = Field(default=DeliverableType.DOCUMENT, max_length=20)
+    due_date: date | None = None
+    owner_id: int | None = Field(default=None, foreign_key="app_user.id")  # the state's review lead
+    payment_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 2), nullable=True))
+    holdback_pct: Decimal | None = Field(default=None, sa_column=Column(Numeric(5, 2), nullable=True))
+    status: str = Field(default=Status.PLANNED, max_length=24)
+    current_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0 = never submitted
+    review_due: date | None = None  # of the current submission
+    resubmit_due: date | None = None  # after a rejection
+    withdrawn_reason: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class Criterion(Versioned, SQLModel, table=True):
+    """One acceptance criterion of the Deliverable Expectation Document, in order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    position: int
+    text: str = Field(max_length=2000)
+    retired_at: datetime | None = None  # removed after the first submission: kept for the record
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class Submission(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("deliverable_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    number: int  # version 1, 2, ...
+    submitted_at: datetime = Field(default_factory=utcnow)
+    submitted_by_id: int = Field(foreign_key="app_user.id")
+    notes: str = Field(default="", max_length=8000)
+    review_due: date
+
+
+class SubmissionFile(SQLModel, table=True):
+    __tablename__ = "submission_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    sha256: str = Field(max_length=64, index=True)  # content address in the file store
+    original_name: str = Field(max_length=255)
+    size: int
+    content_type: str = Field(default="application/octet-stream", max_length=120)
+
+
+class ReviewAssignment(Versioned, SQLModel, table=True):
+    __tablename__ = "review_assignment"
+    __table_args__ = (UniqueConstraint("submission_id", "reviewer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    reviewer_id: int = Field(foreign_key="app_user.id", index=True)
+    due_date: date
+    completed_at: datetime | None = None
+    version: int = version_field()
+
+
+class Comment(Versioned, SQLModel, table=True):
+    __table_args__ = (Index("ix_comment_submission_disposition", "submission_id", "disposition"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    reviewer_id: int = Field(foreign_key="app_user.id")
+    location: str = Field(default="", max_length=200)  # section / page
+    text: str = Field(max_length=8000)
+    severity: str = Field(max_length=10)
+    response: str = Field(default="", max_length=8000)  # the contractor's answer
+    responded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    responded_at: datetime | None = None
+    disposition: str = Field(default=Disposition.OPEN, max_length=16)
+    carried_from_id: int | None = Field(default=None, foreign_key="comment.id")  # raised on an earlier version
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class CriterionResult(Versioned, SQLModel, table=True):
+    __tablename__ = "criterion_result"
+    __table_args__ = (UniqueConstraint("submission_id", "criterion_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id", index=True)
+    criterion_id: int = Field(foreign_key="criterion.id")
+    outcome: str = Field(max_length=16)
+    evidence: str = Field(default="", max_length=4000)
+    recorded_by_id: int = Field(foreign_key="app_user.id")
+    recorded_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class Decision(SQLModel, table=True):
+    """Immutable once written. One per submission (the unique key makes a second, concurrent decision fail);
+    'conditions met' is its own row pointing at the conditional decision it closes."""
+
+    __table_args__ = (UniqueConstraint("submission_id", "closes_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    outcome: str = Field(max_length=24)
+    findings: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000)
+    conditions_due: date | None = None
+    closes_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0, or the conditional decision met
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")  # None: deemed by the clock
+    decided_at: datetime = Field(default_factory=utcnow)

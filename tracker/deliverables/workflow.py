@@ -1,0 +1,112 @@
+"""The deliverable lifecycle as data: which action moves which status where, and who may fire it.
+
+Pure: no session, no request. Pages draw their buttons from `actions_for`, services call `next_status`,
+so the UI and the rules cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tracker.projects.permissions import Perm
+
+
+class Status(StrEnum):
+    PLANNED = "planned"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    ACCEPTED = "accepted"
+    CONDITIONALLY_ACCEPTED = "conditionally_accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class Action(StrEnum):
+    SUBMIT = "submit"
+    START_REVIEW = "start_review"
+    ACCEPT = "accept"
+    CONDITIONALLY_ACCEPT = "conditionally_accept"
+    REJECT = "reject"
+    CONDITIONS_MET = "conditions_met"
+    RESUBMIT = "resubmit"
+    WITHDRAW = "withdraw"
+    DEEM_ACCEPT = "deem_accept"  # the deemed-acceptance clock, never a person
+
+
+STATUS_LABELS = {
+    Status.PLANNED: "Planned",
+    Status.SUBMITTED: "Submitted",
+    Status.IN_REVIEW: "In review",
+    Status.ACCEPTED: "Accepted",
+    Status.CONDITIONALLY_ACCEPTED: "Conditionally accepted",
+    Status.REJECTED: "Rejected",
+    Status.WITHDRAWN: "Withdrawn",
+}
+
+ACTION_LABELS = {
+    Action.SUBMIT: "Submit version 1",
+    Action.START_REVIEW: "Start review",
+    Action.ACCEPT: "Accept",
+    Action.CONDITIONALLY_ACCEPT: "Accept with conditions",
+    Action.REJECT: "Reject",
+    Action.CONDITIONS_MET: "Mark conditions met",
+    Action.RESUBMIT: "Resubmit a new version",
+    Action.WITHDRAW: "Withdraw",
+    Action.DEEM_ACCEPT: "Deemed accepted",
+}
+
+OPEN = frozenset({Status.PLANNED, Status.SUBMITTED, Status.IN_REVIEW, Status.REJECTED,
+                  Status.CONDITIONALLY_ACCEPTED})  # fmt: skip
+FINAL = frozenset({Status.ACCEPTED, Status.WITHDRAWN})
+SYSTEM: frozenset[Perm] = frozenset()  # no person holds this; only the clock fires such actions
+
+# (action, from) -> (to, the permission that allows it; None = the system only)
+TRANSITIONS: dict[tuple[Action, Status], tuple[Status, Perm | None]] = {
+    (Action.SUBMIT, Status.PLANNED): (Status.SUBMITTED, Perm.SUBMIT),
+    (Action.START_REVIEW, Status.SUBMITTED): (Status.IN_REVIEW, Perm.REVIEW),
+    (Action.ACCEPT, Status.IN_REVIEW): (Status.ACCEPTED, Perm.DECIDE),
+    (Action.CONDITIONALLY_ACCEPT, Status.IN_REVIEW): (Status.CONDITIONALLY_ACCEPTED, Perm.DECIDE),
+    (Action.REJECT, Status.IN_REVIEW): (Status.REJECTED, Perm.DECIDE),
+    (Action.CONDITIONS_MET, Status.CONDITIONALLY_ACCEPTED): (Status.ACCEPTED, Perm.DECIDE),
+    (Action.RESUBMIT, Status.REJECTED): (Status.SUBMITTED, Perm.SUBMIT),
+    (Action.DEEM_ACCEPT, Status.SUBMITTED): (Status.ACCEPTED, None),
+    (Action.DEEM_ACCEPT, Status.IN_REVIEW): (Status.ACCEPTED, None),
+    **{(Action.WITHDRAW, s): (Status.WITHDRAWN, Perm.DECIDE) for s in OPEN},
+}
+
+
+class NotAllowed(Exception):
+    """The action does not apply to this status, or this user's role may not fire it."""
+
+    def __init__(self, message: str, *, wrong_state: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.wrong_state = wrong_state  # 409 when the record is in the wrong state, 403 when the role is wrong
+
+
+def next_status(action: Action | str, current: Status | str, perms: frozenset[Perm] | set[Perm]) -> Status:
+    try:
+        action, current = Action(action), Status(current)
+    except ValueError:
+        raise NotAllowed(f"Unknown action '{action}'.", wrong_state=True) from None
+    rule = TRANSITIONS.get((action, current))
+    if rule is None:
+        raise NotAllowed(
+            f"A deliverable that is {STATUS_LABELS[current].lower()} cannot be "
+            f"{'deemed accepted' if action is Action.DEEM_ACCEPT else ACTION_LABELS[action].lower()}.",
+            wrong_state=True,
+        )
+    target, needed = rule
+    if needed is None or needed not in perms:
+        raise NotAllowed(f"Your role in this project may not {ACTION_LABELS[action].lower()}.", wrong_state=False)
+    return target
+
+
+def actions_for(current: Status | str, perms: frozenset[Perm] | set[Perm]) -> list[Action]:
+    """The actions this user may take now, in the table's order."""
+    current = Status(current)
+    return [a for (a, s), (_, needed) in TRANSITIONS.items() if s is current and needed is not None and needed in perms]
+
+
+def is_open(status: Status | str) -> bool:
+    return Status(status) in OPEN
