@@ -1,0 +1,73 @@
+"""Content-addressed file storage: files live under their sha256, outside the database and outside any
+name the user chose, so an uploaded name can never reach the file system."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from tracker.core.errors import NotFound, TooLarge
+
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+CHUNK = 1024 * 1024
+
+
+class FileStore:
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+
+    def put(self, chunks: Iterable[bytes] | bytes) -> tuple[str, int]:
+        """Store the content; returns (sha256, size). Over the limit: TooLarge, nothing kept."""
+        if isinstance(chunks, bytes):
+            chunks = [chunks]
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest, size = hashlib.sha256(), 0
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise TooLarge(detail=f"Each file may be at most {self.max_bytes // (1024 * 1024)} MB.")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            target = self.path_for(sha)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)  # same content, same name: a second upload simply replaces the first
+            return sha, size
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def path_for(self, sha: str) -> Path:
+        if not _SHA.match(sha):
+            raise NotFound(detail="No such file.")
+        return self.root / sha[:2] / sha[2:4] / sha
+
+    def open(self, sha: str):  # noqa: ANN201
+        path = self.path_for(sha)
+        if not path.is_file():
+            raise NotFound(detail="The file is missing from storage.")
+        return path.open("rb")
+
+
+def safe_filename(name: str, fallback: str = "file") -> str:
+    """The original name for display and downloads: no directories, no control characters, bounded length."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().lstrip(".")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if len(name) > 200:
+        name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:200]
+    return name
