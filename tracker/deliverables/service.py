@@ -24,9 +24,15 @@ from tracker.deliverables import workflow
 from tracker.deliverables.models import (
     Comment,
     Criterion,
+    CriterionOutcome,
+    CriterionResult,
+    Decision,
     Deliverable,
     DeliverableType,
     Disposition,
+    Outcome,
+    ReviewAssignment,
+    Severity,
     Submission,
     SubmissionFile,
 )
@@ -281,3 +287,259 @@ def submissions_of(db: Session, deliverable_id: int) -> list[tuple[Submission, s
         for f in db.exec(select(SubmissionFile).where(col(SubmissionFile.submission_id).in_(ids)).order_by(SubmissionFile.id)):
             files[f.submission_id].append(f)
     return [(s, name, files[s.id]) for s, name in rows]
+
+
+# --- review ---------------------------------------------------------------------------------------------
+
+
+def current_submission(db: Session, deliverable: Deliverable) -> Submission:
+    submission = _latest_submission(db, deliverable.id)
+    if submission is None:
+        raise Conflict(detail="Nothing has been submitted yet.")
+    return submission
+
+
+def _reviewable(deliverable: Deliverable) -> None:
+    if deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
+        raise Conflict(detail=f"A deliverable that is {workflow.STATUS_LABELS[Status(deliverable.status)].lower()} "
+                              "is not under review.")  # fmt: skip
+
+
+def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
+    role = db.exec(
+        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user_id)
+    ).first()
+    if role not in ("manager", "staff"):
+        raise FormError({"reviewer_id": "Reviewers must be managers or staff of this project."})
+
+
+def start_review(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
+                 reviewer_ids: list[int] | None = None) -> list[ReviewAssignment]:  # fmt: skip
+    submission = current_submission(db, deliverable)
+    transition(db, actor, access, deliverable, Action.START_REVIEW)
+    assignments = [assign_reviewer(db, actor, access, deliverable, uid, submission.review_due) for uid in reviewer_ids or []]
+    return assignments
+
+
+def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int,
+                    due: date | None = None) -> ReviewAssignment:  # fmt: skip
+    access.require(Perm.REVIEW)
+    _reviewable(deliverable)
+    _state_reviewer(db, access.project.id, reviewer_id)
+    submission = current_submission(db, deliverable)
+    exists = db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
+                                                    ReviewAssignment.reviewer_id == reviewer_id)).first()  # fmt: skip
+    if exists:
+        raise FormError({"reviewer_id": "Already assigned to this version."})
+    assignment = ReviewAssignment(submission_id=submission.id, reviewer_id=reviewer_id,
+                                  due_date=due or submission.review_due)  # fmt: skip
+    db.add(assignment)
+    db.flush()
+    audit.record(db, actor_id=actor.id, entity=assignment, project_id=access.project.id, label=deliverable.code,
+                 action="assign_reviewer", changes={"reviewer_id": [None, reviewer_id],
+                                                    "due_date": [None, assignment.due_date]})  # fmt: skip
+    return assignment
+
+
+class CommentForm(Form):
+    location: str = Field(default="", max_length=200)
+    text: str = Field(min_length=1, max_length=8000)
+    severity: Severity
+
+
+def add_comment(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: CommentForm) -> Comment:
+    access.require(Perm.REVIEW)
+    _reviewable(deliverable)
+    submission = current_submission(db, deliverable)
+    comment = Comment(submission_id=submission.id, reviewer_id=actor.id, location=form.location, text=form.text,
+                      severity=form.severity.value)  # fmt: skip
+    db.add(comment)
+    db.flush()
+    audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
+                 action="comment", changes={"severity": [None, comment.severity], "text": [None, comment.text]})  # fmt: skip
+    return comment
+
+
+def _comment_for(db: Session, access: Access, comment_id: int) -> tuple[Comment, Deliverable]:
+    row = db.exec(
+        select(Comment, Deliverable)
+        .join(Submission, col(Submission.id) == Comment.submission_id)
+        .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
+        .where(Comment.id == comment_id, Deliverable.project_id == access.project.id)
+    ).first()
+    if row is None:
+        raise NotFound(detail="No such comment in this project.")
+    return row
+
+
+def respond(db: Session, actor: Principal, access: Access, comment_id: int, response: str,
+            version: int | None = None) -> Comment:  # fmt: skip
+    """The contractor's answer (or staff answering on the contractor's behalf)."""
+    access.require(Perm.SUBMIT)
+    comment, deliverable = _comment_for(db, access, comment_id)
+    if version is not None and version != comment.version:
+        raise StaleEdit({"response": comment.response, "disposition": comment.disposition})
+    response = response.strip()
+    if not response:
+        raise FormError({"response": "Write the response."})
+    if len(response) > 8000:
+        raise FormError({"response": "At most 8000 characters."})
+    before = comment.response
+    comment.response, comment.responded_by_id, comment.responded_at = response, actor.id, utcnow()
+    audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
+                 action="respond", changes={"response": [before or None, response]})  # fmt: skip
+    db.flush()
+    return comment
+
+
+def set_disposition(db: Session, actor: Principal, access: Access, comment_id: int, disposition: Disposition | str,
+                    version: int | None = None) -> Comment:  # fmt: skip
+    access.require(Perm.REVIEW)
+    comment, deliverable = _comment_for(db, access, comment_id)
+    if version is not None and version != comment.version:
+        raise StaleEdit({"response": comment.response, "disposition": comment.disposition})
+    try:
+        disposition = Disposition(disposition)
+    except ValueError:
+        raise FormError({"disposition": "Choose open, resolved, accepted as is or deferred."}) from None
+    if comment.disposition != disposition:
+        audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
+                     action="disposition", changes={"disposition": [comment.disposition, disposition.value]})  # fmt: skip
+        comment.disposition = disposition.value
+        db.flush()
+    return comment
+
+
+def record_result(db: Session, actor: Principal, access: Access, deliverable: Deliverable, criterion_id: int,
+                  outcome: CriterionOutcome | str, evidence: str = "") -> CriterionResult:  # fmt: skip
+    access.require(Perm.REVIEW)
+    _reviewable(deliverable)
+    submission = current_submission(db, deliverable)
+    criterion = db.get(Criterion, criterion_id)
+    if criterion is None or criterion.deliverable_id != deliverable.id or criterion.retired_at is not None:
+        raise NotFound(detail="No such criterion on this deliverable.")
+    try:
+        outcome = CriterionOutcome(outcome)
+    except ValueError:
+        raise FormError({"outcome": "Choose met, not met or not applicable."}) from None
+    if len(evidence) > 4000:
+        raise FormError({"evidence": "At most 4000 characters."})
+    result = db.exec(select(CriterionResult).where(CriterionResult.submission_id == submission.id,
+                                                   CriterionResult.criterion_id == criterion_id)).first()  # fmt: skip
+    before = result.outcome if result else None
+    if result is None:
+        result = CriterionResult(submission_id=submission.id, criterion_id=criterion_id, outcome=outcome.value,
+                                 evidence=evidence, recorded_by_id=actor.id)  # fmt: skip
+        db.add(result)
+    else:
+        result.outcome, result.evidence, result.recorded_by_id, result.recorded_at = (
+            outcome.value, evidence, actor.id, utcnow())  # fmt: skip
+    db.flush()
+    audit.record(db, actor_id=actor.id, entity=result, project_id=access.project.id, label=deliverable.code,
+                 action="criterion_result", changes={f"criterion {criterion.position}": [before, outcome.value]})  # fmt: skip
+    return result
+
+
+def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
+    """Why the current version cannot be accepted yet; empty when it can."""
+    submission = current_submission(db, deliverable)
+    results = dict(db.exec(select(CriterionResult.criterion_id, CriterionResult.outcome)
+                           .where(CriterionResult.submission_id == submission.id)).all())  # fmt: skip
+    blockers = []
+    for c in active_criteria(db, deliverable.id):
+        outcome = results.get(c.id)
+        if outcome is None:
+            blockers.append(f"Criterion {c.position} has no result yet: “{c.text}”.")
+        elif outcome == CriterionOutcome.NOT_MET:
+            blockers.append(f"Criterion {c.position} is not met: “{c.text}”.")
+    critical = db.exec(select(Comment.id).where(Comment.submission_id == submission.id,
+                                                Comment.severity == Severity.CRITICAL,
+                                                Comment.disposition == Disposition.OPEN)).all()  # fmt: skip
+    if critical:
+        blockers.append(f"{len(critical)} critical comment{'s are' if len(critical) != 1 else ' is'} still open.")
+    return blockers
+
+
+class DecisionForm(Form):
+    outcome: Outcome
+    findings: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000)
+    conditions_due: OptionalDate = None
+
+
+_DECISION_ACTIONS = {
+    Outcome.ACCEPTED: Action.ACCEPT,
+    Outcome.CONDITIONALLY_ACCEPTED: Action.CONDITIONALLY_ACCEPT,
+    Outcome.REJECTED: Action.REJECT,
+}
+
+
+def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: DecisionForm,
+           expected_version: int | None = None) -> Decision:  # fmt: skip
+    """Accept, conditionally accept or reject the current version. Written once, never edited."""
+    if form.outcome not in _DECISION_ACTIONS:
+        raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
+    if expected_version is not None and expected_version != deliverable.version:
+        raise StaleEdit({"status": deliverable.status})
+    action = _DECISION_ACTIONS[form.outcome]
+    try:  # role and state first, so a viewer learns "not allowed" rather than what is missing
+        workflow.next_status(action, deliverable.status, access.perms)
+    except NotAllowed as exc:
+        raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
+    if form.outcome is Outcome.ACCEPTED and (blockers := acceptance_blockers(db, deliverable)):
+        raise Conflict(detail="Cannot accept yet: " + " ".join(blockers), extra={"blockers": blockers})
+    if form.outcome is Outcome.CONDITIONALLY_ACCEPTED:
+        errors = {}
+        if not form.conditions.strip():
+            errors["conditions"] = "List the conditions the contractor must meet."
+        if form.conditions_due is None:
+            errors["conditions_due"] = "Give the date the conditions are due."
+        elif form.conditions_due < project_today(access.project):
+            errors["conditions_due"] = "The due date is in the past."
+        if errors:
+            raise FormError(errors)
+    if form.outcome is Outcome.REJECTED and not form.findings.strip():
+        raise FormError({"findings": "A rejection needs findings: what must change for acceptance."})
+    submission = current_submission(db, deliverable)
+    decision = Decision(deliverable_id=deliverable.id, submission_id=submission.id, outcome=form.outcome.value,
+                        findings=form.findings.strip(), conditions=form.conditions.strip(),
+                        conditions_due=form.conditions_due, decided_by_id=actor.id)  # fmt: skip
+    db.add(decision)
+    changes: dict = {"decision": [None, form.outcome.value]}
+    if form.outcome is Outcome.REJECTED:
+        deliverable.resubmit_due = due_after(access.project, project_today(access.project), access.project.resubmit_days)
+        changes["resubmit_due"] = [None, deliverable.resubmit_due]
+    transition(db, actor, access, deliverable, action, changes=changes)
+    for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
+                                                             col(ReviewAssignment.completed_at).is_(None))):  # fmt: skip
+        assignment.completed_at = utcnow()
+    deliverable.review_due = None
+    db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
+    return decision
+
+
+def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, note: str = "") -> Decision:
+    conditional = db.exec(select(Decision).where(Decision.deliverable_id == deliverable.id,
+                                                 Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
+                          .order_by(col(Decision.id).desc())).first()  # fmt: skip
+    transition(db, actor, access, deliverable, Action.CONDITIONS_MET)
+    if conditional is None:
+        raise Conflict(detail="There is no conditional acceptance to close.")
+    decision = Decision(deliverable_id=deliverable.id, submission_id=conditional.submission_id,
+                        outcome=Outcome.ACCEPTED.value, findings=note.strip()[:20000], closes_id=conditional.id,
+                        decided_by_id=actor.id)  # fmt: skip
+    db.add(decision)
+    db.flush()
+    return decision
+
+
+def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise FormError({"reason": "Say why the deliverable is withdrawn."})
+    if len(reason) > 2000:
+        raise FormError({"reason": "At most 2000 characters."})
+    transition(db, actor, access, deliverable, Action.WITHDRAW, changes={"withdrawn_reason": [None, reason]})
+    deliverable.withdrawn_reason = reason
+    deliverable.review_due = deliverable.resubmit_due = None
+    db.flush()
