@@ -24,6 +24,7 @@ PAGES = [
     ("GET", "/api/v1/projects", ALL, None),
     ("GET", "/api/v1/projects/TST", MEMBERS, 404),
     ("GET", "/api/v1/projects/TST/members", MEMBERS, 404),
+    ("GET", "/api/v1/projects/TST/deliverables", MEMBERS, 404),
     ("GET", "/api/v1/projects/TST/audit", READERS, {"contractor": 403, "outsider": 404}),
 ]
 

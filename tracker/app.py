@@ -29,6 +29,7 @@ from tracker.core import db as dbmod
 from tracker.core.errors import handle_exception
 from tracker.core.security import TokenAwareCSRFMiddleware, security_headers_middleware
 from tracker.core.web import get_flashes
+from tracker.deliverables import api as deliverables_api
 from tracker.home import views as home_views
 from tracker.projects import api as projects_api
 from tracker.projects import views as projects_views
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *projects_views.handlers,
             accounts_api.MeController,
             projects_api.ProjectApi,
+            deliverables_api.ProjectDeliverablesApi,
+            deliverables_api.DeliverableApi,
         ],
         dependencies={"db": Provide(dbmod.provide_db)},
         middleware=[

@@ -543,3 +543,34 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
     deliverable.withdrawn_reason = reason
     deliverable.review_due = deliverable.resubmit_due = None
     db.flush()
+
+
+# --- loading for a user ---------------------------------------------------------------------------------
+
+
+def load_for(db: Session, user: Principal, deliverable_id: int, perm: Perm = Perm.VIEW) -> tuple[Access, Deliverable]:
+    """A deliverable by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
+    from tracker.projects import service as projects
+
+    row = db.exec(select(Deliverable, Project.key).join(Project, col(Project.id) == Deliverable.project_id)
+                  .where(Deliverable.id == deliverable_id)).first()  # fmt: skip
+    if row is None:
+        raise NotFound(detail="No such deliverable.")
+    deliverable, key = row
+    try:
+        access = projects.get_for(db, user, key, perm)
+    except NotFound:
+        raise NotFound(detail="No such deliverable.") from None
+    return access, deliverable
+
+
+def list_for(db: Session, access: Access, status: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[list[Deliverable], int]:  # fmt: skip
+    from sqlmodel import func
+
+    where = [Deliverable.project_id == access.project.id]
+    if status:
+        where.append(Deliverable.status == status)
+    total = db.exec(select(func.count()).select_from(Deliverable).where(*where)).one()
+    rows = db.exec(select(Deliverable).where(*where).order_by(Deliverable.code).limit(limit).offset(offset)).all()
+    return list(rows), total

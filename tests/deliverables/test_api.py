@@ -1,0 +1,113 @@
+"""The deliverables JSON API end to end, per role: plan → submit with a file → review → comment → decide."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from tracker.deliverables.models import Decision, Deliverable
+
+PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan", "due_date": "2026-12-18",
+        "payment_amount": "50000", "holdback_pct": "10",
+        "criteria": ["Schedule baseline included", "Risk management approach described"]}  # fmt: skip
+
+
+@pytest.fixture
+def uploads(app, tmp_path):
+    app.state.settings = app.state.settings.model_copy(update={"upload_dir": tmp_path / "up", "max_upload_mb": 1})
+
+
+def _plan(as_user):
+    r = as_user("manager").api("POST", "/api/v1/projects/TST/deliverables", json=PLAN)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):
+    d = _plan(as_user)
+    assert d["status"] == "planned" and d["criteria"] == PLAN["criteria"] and d["actions"] == ["submit", "withdraw"]
+    contractor, staff, manager = as_user("contractor"), as_user("staff"), as_user("manager")
+    assert contractor.api("GET", f"/api/v1/deliverables/{d['id']}").json()["actions"] == ["submit"]
+
+    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", data={"notes": "v1"},
+                       files={"files": ("PMP v1.docx", b"docx bytes", "application/octet-stream")})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["number"] == 1 and r.json()["files"][0]["original_name"] == "PMP v1.docx"
+
+    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
+    assert r.status_code == 200 and r.json()["status"] == "in_review"
+    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments",
+                  json={"location": "§2", "text": "No baseline dates", "severity": "critical"})  # fmt: skip
+    comment = r.json()
+    assert r.status_code == 201
+
+    r = manager.api("POST", f"/api/v1/deliverables/{d['id']}/decision", json={"outcome": "accepted"})
+    assert r.status_code == 409
+    assert r.json()["extra"]["blockers"][-1] == "1 critical comment is still open."
+
+    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
+                       json={"response": "Added in §2.3", "version": comment["version"]})  # fmt: skip
+    assert r.status_code == 200 and r.json()["response"] == "Added in §2.3"
+    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
+                  json={"disposition": "resolved", "version": r.json()["version"]})  # fmt: skip
+    assert r.json()["disposition"] == "resolved"
+    criteria = db.exec(select(Deliverable)).one()
+    from tracker.deliverables.service import active_criteria
+
+    results = [{"criterion_id": c.id, "outcome": "met"} for c in active_criteria(db, criteria.id)]
+    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/criteria-results", json=results)
+    assert r.json() == {"blockers": []}
+    r = manager.api("POST", f"/api/v1/deliverables/{d['id']}/decision", json={"outcome": "accepted"})
+    assert r.status_code == 201 and r.json()["outcome"] == "accepted"
+    assert manager.api("GET", f"/api/v1/deliverables/{d['id']}").json()["status"] == "accepted"
+
+
+def test_roles_are_enforced_on_every_deliverable_endpoint(as_user, uploads):
+    d = _plan(as_user)
+    for role in ("staff", "contractor", "viewer"):
+        r = as_user(role).api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": f"X-{role}"})
+        assert r.status_code == 403, role
+    viewer = as_user("viewer")
+    r = viewer.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("a.txt", b"x")})
+    assert r.status_code == 403
+    outsider = as_user("outsider")
+    for path in ("", "/submissions", "/comments"):
+        assert outsider.api("GET", f"/api/v1/deliverables/{d['id']}{path}").status_code == 404
+    assert outsider.api("GET", "/api/v1/projects/TST/deliverables").status_code == 404
+    assert as_user("manager").api("GET", "/api/v1/deliverables/999999").status_code == 404
+
+
+def test_invalid_transitions_are_409_and_change_nothing(as_user, uploads, db):
+    d = _plan(as_user)
+    manager = as_user("manager")
+    r = manager.api("POST", f"/api/v1/deliverables/{d['id']}/decision", json={"outcome": "accepted"})
+    assert r.status_code == 409 and "cannot" in r.json()["detail"]
+    r = manager.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
+    assert r.status_code == 409
+    assert db.exec(select(Decision)).first() is None
+    assert manager.api("GET", f"/api/v1/deliverables/{d['id']}").json()["status"] == "planned"
+
+
+def test_bad_deliverable_input_gets_4xx_json(as_user, uploads, db):
+    manager = as_user("manager")
+    for bad in ({"code": "D 1", "title": "x"}, {"code": "D-1"}, {"code": "D-2", "title": "x", "holdback_pct": 500},
+                {"code": "D-3", "title": "x", "type": "poem"}, {"code": "D-4", "title": "x", "extra": 1},
+                {"code": "D-5", "title": "x", "owner_id": 999999}):
+        r = manager.api("POST", "/api/v1/projects/TST/deliverables", json=bad)
+        assert r.status_code in (400, 422), (bad, r.status_code, r.text)
+        assert set(r.json()) == {"status_code", "detail", "extra"}
+    _plan(as_user)
+    r = manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN)
+    assert r.status_code == 422 and "already exists" in r.json()["extra"]["code"]
+    assert len(db.exec(select(Deliverable)).all()) == 1
+
+
+def test_submissions_need_a_file_and_respect_the_size_limit(as_user, uploads):
+    d = _plan(as_user)
+    contractor = as_user("contractor")
+    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"notes": (None, "no file")})
+    assert r.status_code == 422 and "Attach at least one file" in r.json()["extra"]["files"]
+    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions",
+                       files={"files": ("big.bin", b"x" * (1024 * 1024 + 1))})  # fmt: skip
+    assert r.status_code == 413 and "at most 1 MB" in r.json()["detail"]
+    assert contractor.api("GET", f"/api/v1/deliverables/{d['id']}").json()["status"] == "planned"

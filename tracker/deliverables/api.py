@@ -1,0 +1,293 @@
+"""JSON API for deliverables: plan, submit versions with files, review, comment, record results, decide."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, select
+
+from tracker.core.errors import FormError, StaleEdit
+from tracker.core.files import FileStore
+from tracker.core.forms import parse
+from tracker.deliverables import service
+from tracker.deliverables.models import Comment, CriterionOutcome, Deliverable, Disposition, Outcome, Severity
+from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
+from tracker.deliverables.workflow import Action, Status, actions_for
+from tracker.projects import service as projects
+from tracker.projects.permissions import Perm
+
+
+class DeliverableOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    title: str
+    description: str
+    type: str
+    due_date: date | None
+    owner_id: int | None
+    payment_amount: Decimal | None
+    holdback_pct: Decimal | None
+    status: Status
+    current_version: int
+    review_due: date | None
+    resubmit_due: date | None
+    withdrawn_reason: str
+    version: int
+    criteria: list[str] = []
+    actions: list[Action] = []
+
+
+class DeliverableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=20, examples=["D-07"])
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=8000)
+    type: str = "document"
+    due_date: date | None = None
+    owner_id: int | None = None
+    payment_amount: Decimal | None = None
+    holdback_pct: Decimal | None = None
+    criteria: list[str] = Field(default_factory=list, max_length=100)
+
+
+class DeliverablePage(BaseModel):
+    items: list[DeliverableOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class FileOut(BaseModel):
+    id: int
+    original_name: str
+    size: int
+    content_type: str
+    sha256: str
+
+
+class SubmissionOut(BaseModel):
+    id: int
+    number: int
+    submitted_at: datetime
+    submitted_by: str
+    notes: str
+    review_due: date
+    files: list[FileOut]
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action = Field(description="start_review, withdraw or conditions_met (decisions use /decision)")
+    reason: str = Field(default="", max_length=2000)
+    reviewer_ids: list[int] = Field(default_factory=list, max_length=50)
+    version: int | None = None
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: str = Field(default="", max_length=200)
+    text: str = Field(min_length=1, max_length=8000)
+    severity: Severity
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    submission_id: int
+    reviewer_id: int
+    location: str
+    text: str
+    severity: str
+    response: str
+    disposition: str
+    carried_from_id: int | None
+    version: int
+
+
+class CommentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: str | None = Field(default=None, max_length=8000)
+    disposition: Disposition | None = None
+    version: int
+
+
+class ResultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    criterion_id: int
+    outcome: CriterionOutcome
+    evidence: str = Field(default="", max_length=4000)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    findings: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000)
+    conditions_due: date | None = None
+    version: int | None = None
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    submission_id: int
+    outcome: str
+    findings: str
+    conditions: str
+    conditions_due: date | None
+    decided_by_id: int | None
+    decided_at: datetime
+
+
+def _out(db: Session, access: projects.Access, d: Deliverable) -> DeliverableOut:
+    out = DeliverableOut.model_validate(d)
+    out.criteria = [c.text for c in service.active_criteria(db, d.id)]
+    out.actions = actions_for(d.status, access.perms)
+    return out
+
+
+def _store(request: Request) -> FileStore:
+    settings = request.app.state.settings
+    return FileStore(settings.upload_dir, settings.max_upload_mb * 1024 * 1024)
+
+
+class ProjectDeliverablesApi(Controller):
+    path = "/api/v1/projects/{key:str}/deliverables"
+    tags = ["deliverables"]
+
+    @get("/", sync_to_thread=True, summary="A project's deliverables")
+    def list_deliverables(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                          status: FromQuery[Status | None] = None, limit: FromQuery[int] = 50,
+                          offset: FromQuery[int] = 0) -> DeliverablePage:  # fmt: skip
+        access = projects.get_for(db, request.user, key)
+        limit, offset = min(max(limit, 1), 500), max(offset, 0)
+        rows, total = service.list_for(db, access, status.value if status else None, limit, offset)
+        return DeliverablePage(items=[_out(db, access, d) for d in rows], total=total, limit=limit, offset=offset)
+
+    @post("/", sync_to_thread=True, summary="Plan a deliverable with its acceptance criteria (managers)")
+    def create_deliverable(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                           data: JSONBody[DeliverableIn]) -> DeliverableOut:  # fmt: skip
+        access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
+        values = data.model_dump(mode="json") | {"criteria": "\n".join(data.criteria)}
+        return _out(db, access, service.create(db, request.user, access, parse(DeliverableForm, values)))
+
+
+class DeliverableApi(Controller):
+    path = "/api/v1/deliverables/{deliverable_id:int}"
+    tags = ["deliverables"]
+
+    @get("/", sync_to_thread=True, summary="One deliverable, with the actions you may take now")
+    def get_deliverable(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                        ) -> DeliverableOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        return _out(db, access, d)
+
+    @get("/submissions", sync_to_thread=True, summary="Every submitted version with its files")
+    def list_submissions(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                         ) -> list[SubmissionOut]:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        return [
+            SubmissionOut(id=s.id, number=s.number, submitted_at=s.submitted_at, submitted_by=name, notes=s.notes,
+                          review_due=s.review_due, files=[FileOut.model_validate(f, from_attributes=True) for f in files])
+            for s, name, files in service.submissions_of(db, d.id)
+        ]  # fmt: skip
+
+    @post("/submissions", sync_to_thread=True, summary="Submit the next version (multipart: notes, files)")
+    def submit(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> SubmissionOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id, Perm.SUBMIT)
+        files = data.get("files", [])
+        files = files if isinstance(files, list) else [files]
+        uploads = [Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile)]
+        notes = data.get("notes", "")
+        if not isinstance(notes, str):
+            raise FormError({"notes": "Notes must be text."})
+        submission = service.submit(db, request.user, access, d, notes, uploads, _store(request))
+        _, name, stored = service.submissions_of(db, d.id)[0]
+        return SubmissionOut(id=submission.id, number=submission.number, submitted_at=submission.submitted_at,
+                             submitted_by=name, notes=submission.notes, review_due=submission.review_due,
+                             files=[FileOut.model_validate(f, from_attributes=True) for f in stored])  # fmt: skip
+
+    @post("/transition", sync_to_thread=True, status_code=200, summary="Start review, withdraw, or mark conditions met")
+    def transition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                   data: JSONBody[TransitionIn]) -> DeliverableOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        if data.version is not None and data.version != d.version:
+            raise StaleEdit({"status": d.status})
+        if data.action is Action.START_REVIEW:
+            service.start_review(db, request.user, access, d, data.reviewer_ids)
+        elif data.action is Action.WITHDRAW:
+            service.withdraw(db, request.user, access, d, data.reason)
+        elif data.action is Action.CONDITIONS_MET:
+            service.conditions_met(db, request.user, access, d, data.reason)
+        else:
+            raise FormError({"action": "Use /submissions to submit and /decision to decide."})
+        return _out(db, access, d)
+
+    @get("/comments", sync_to_thread=True, summary="The current version's comment log")
+    def list_comments(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                      ) -> list[CommentOut]:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        if d.current_version == 0:
+            return []
+        submission = service.current_submission(db, d)
+        rows = db.exec(select(Comment).where(Comment.submission_id == submission.id).order_by(Comment.id)).all()
+        return [CommentOut.model_validate(c) for c in rows]
+
+    @post("/comments", sync_to_thread=True, summary="Log a review comment (reviewers)")
+    def add_comment(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                    data: JSONBody[CommentIn]) -> CommentOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        comment = service.add_comment(db, request.user, access, d, parse(CommentForm, data.model_dump(mode="json")))
+        return CommentOut.model_validate(comment)
+
+    @post("/comments/{comment_id:int}", sync_to_thread=True, status_code=200,
+          summary="Answer a comment (contractor) or set its disposition (reviewers)")  # fmt: skip
+    def update_comment(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                       comment_id: FromPath[int], data: JSONBody[CommentPatch]) -> CommentOut:  # fmt: skip
+        access, _ = service.load_for(db, request.user, deliverable_id)
+        comment = None
+        version = data.version
+        if data.response is not None:
+            comment = service.respond(db, request.user, access, comment_id, data.response, version)
+            version = comment.version
+        if data.disposition is not None:
+            comment = service.set_disposition(db, request.user, access, comment_id, data.disposition, version)
+        if comment is None:
+            raise FormError({"response": "Send a response, a disposition, or both."})
+        return CommentOut.model_validate(comment)
+
+    @post("/criteria-results", sync_to_thread=True, status_code=200, summary="Record criteria results (reviewers)")
+    def record_results(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                       data: JSONBody[list[ResultIn]]) -> dict[str, list[str]]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        for item in data[:200]:
+            service.record_result(db, request.user, access, d, item.criterion_id, item.outcome, item.evidence)
+        return {"blockers": service.acceptance_blockers(db, d)}
+
+    @post("/decision", sync_to_thread=True, summary="Accept, conditionally accept or reject (managers)")
+    def decide(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+               data: JSONBody[DecisionIn]) -> DecisionOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        form = parse(DecisionForm, data.model_dump(mode="json", exclude={"version"}))
+        return DecisionOut.model_validate(service.decide(db, request.user, access, d, form, data.version))
+
+
