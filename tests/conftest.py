@@ -60,14 +60,14 @@ def db(conn: Connection) -> Iterator[Session]:
     session.close()
 
 
-def test_settings(database_url: str, **overrides) -> Settings:
+def make_settings(database_url: str, **overrides) -> Settings:
     values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32} | overrides
     return Settings(**values)
 
 
 @pytest.fixture
 def app(conn: Connection, database_url: str) -> Litestar:
-    return create_app(test_settings(database_url), session_factory=lambda: _session(conn))
+    return create_app(make_settings(database_url), session_factory=lambda: _session(conn))
 
 
 # --- personas ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.conftest import test_settings
+from tests.conftest import make_settings
 from tests.dbutil import fresh_database
 from tracker import demo
 from tracker.app import create_app
@@ -39,7 +39,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(tmp_path_factory.mktemp("live")) as url:
         migrate_database(url)
         demo.load(url)
-        app = create_app(test_settings(url, login_max_failures=1000))
+        app = create_app(make_settings(url, login_max_failures=1000))
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
