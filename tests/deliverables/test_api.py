@@ -111,3 +111,20 @@ def test_submissions_need_a_file_and_respect_the_size_limit(as_user, uploads):
                        files={"files": ("big.bin", b"x" * (1024 * 1024 + 1))})  # fmt: skip
     assert r.status_code == 413 and "at most 1 MB" in r.json()["detail"]
     assert contractor.api("GET", f"/api/v1/deliverables/{d['id']}").json()["status"] == "planned"
+
+
+def test_files_download_as_attachments_only_for_those_who_may_see_them(as_user, uploads, db):
+    d = _plan(as_user)
+    contractor = as_user("contractor")
+    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions",
+                       files={"files": ('../evil "name".html', b"<script>alert(1)</script>", "text/html")})  # fmt: skip
+    file_id = r.json()["files"][0]["id"]
+    assert r.json()["files"][0]["original_name"] == 'evil "name".html'
+    for role in ("manager", "staff", "contractor", "viewer"):
+        got = as_user(role).api("GET", f"/api/v1/deliverables/{d['id']}/files/{file_id}")
+        assert got.status_code == 200, role
+        assert got.content == b"<script>alert(1)</script>"
+        assert got.headers["content-disposition"].startswith("attachment")
+        assert got.headers["content-type"] == "application/octet-stream"
+    assert as_user("outsider").api("GET", f"/api/v1/deliverables/{d['id']}/files/{file_id}").status_code == 404
+    assert as_user("manager").api("GET", f"/api/v1/deliverables/{d['id']}/files/999999").status_code == 404

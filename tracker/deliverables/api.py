@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.response import File
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -14,7 +15,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from tracker.core.errors import FormError, StaleEdit
+from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import service
@@ -225,6 +226,18 @@ class DeliverableApi(Controller):
         return SubmissionOut(id=submission.id, number=submission.number, submitted_at=submission.submitted_at,
                              submitted_by=name, notes=submission.notes, review_due=submission.review_due,
                              files=[FileOut.model_validate(f, from_attributes=True) for f in stored])  # fmt: skip
+
+    @get("/files/{file_id:int}", sync_to_thread=True, summary="Download a submitted file (as an attachment)")
+    def download(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                 file_id: FromPath[int]) -> File:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        stored = service.file_for(db, access, d, file_id)
+        path = _store(request).path_for(stored.sha256)
+        if not path.is_file():
+            raise NotFound(detail="The file is missing from storage; restore it from backup.")
+        # Always an attachment: a browser never renders uploaded content inside the application's origin.
+        return File(path=path, filename=stored.original_name, content_disposition_type="attachment",
+                    media_type="application/octet-stream")  # fmt: skip
 
     @post("/transition", sync_to_thread=True, status_code=200, summary="Start review, withdraw, or mark conditions met")
     def transition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],

@@ -574,3 +574,11 @@ def list_for(db: Session, access: Access, status: str | None = None, limit: int 
     total = db.exec(select(func.count()).select_from(Deliverable).where(*where)).one()
     rows = db.exec(select(Deliverable).where(*where).order_by(Deliverable.code).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def file_for(db: Session, access: Access, deliverable: Deliverable, file_id: int) -> SubmissionFile:
+    row = db.exec(select(SubmissionFile).join(Submission, col(Submission.id) == SubmissionFile.submission_id)
+                  .where(SubmissionFile.id == file_id, Submission.deliverable_id == deliverable.id)).first()  # fmt: skip
+    if row is None:
+        raise NotFound(detail="No such file on this deliverable.")
+    return row
