@@ -30,6 +30,7 @@ from tracker.core.errors import handle_exception
 from tracker.core.security import TokenAwareCSRFMiddleware, security_headers_middleware
 from tracker.core.web import get_flashes
 from tracker.deliverables import api as deliverables_api
+from tracker.deliverables import views as deliverables_views
 from tracker.home import views as home_views
 from tracker.projects import api as projects_api
 from tracker.projects import views as projects_views
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *accounts_views.handlers,
             *home_views.handlers,
             *projects_views.handlers,
+            *deliverables_views.handlers,
             accounts_api.MeController,
             projects_api.ProjectApi,
             deliverables_api.ProjectDeliverablesApi,

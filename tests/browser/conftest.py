@@ -39,7 +39,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(tmp_path_factory.mktemp("live")) as url:
         migrate_database(url)
         demo.load(url)
-        app = create_app(make_settings(url, login_max_failures=1000))
+        settings = make_settings(url, login_max_failures=1000, upload_dir=tmp_path_factory.mktemp("uploads"))
+        _seed_deliverable(url, settings)
+        app = create_app(settings)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -51,6 +53,39 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
+    """One deliverable under review with a comment, so its pages are part of the accessibility sweep."""
+    from sqlmodel import Session, select
+
+    from tracker.accounts.models import User
+    from tracker.accounts.service import principal
+    from tracker.core.db import make_engine
+    from tracker.core.files import FileStore
+    from tracker.core.forms import parse
+    from tracker.deliverables import service
+    from tracker.projects import service as projects
+
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as db:
+        def who(name):  # noqa: ANN001, ANN202
+            user = principal(db.exec(select(User).where(User.username == name)).one())
+            return user, projects.get_for(db, user, "CWS")
+
+        manager, m_access = who("mrivera")
+        d = service.create(db, manager, m_access, parse(service.DeliverableForm, {
+            "code": "D-01", "title": "Project Management Plan", "payment_amount": "80000", "holdback_pct": "10",
+            "criteria": "Schedule baseline\nRisk management approach"}))  # fmt: skip
+        contractor, c_access = who("tbrooks")
+        service.submit(db, contractor, c_access, d, "First version", [service.Upload("PMP v1.pdf", "", b"%PDF")],
+                       FileStore(settings.upload_dir, 1024 * 1024))  # fmt: skip
+        staff, s_access = who("dkim")
+        service.start_review(db, staff, s_access, d, [staff.id])
+        service.add_comment(db, staff, s_access, d, parse(service.CommentForm, {
+            "location": "§4", "text": "Baseline dates missing", "severity": "critical"}))  # fmt: skip
+        db.commit()
+    engine.dispose()
 
 
 _axe = Axe()

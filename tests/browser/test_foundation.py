@@ -79,7 +79,9 @@ def test_role_change_updates_the_row_in_place(page: Page, live_server: str):
 def test_every_page_a_member_sees_is_accessible(page: Page, live_server: str):
     login(page, live_server, "admin")
     for path in ["/", "/projects", "/projects/CWS", "/projects/CWS/edit", "/projects/CWS/history", "/admin/users",
-                 "/admin/users/new", "/admin/users/2", "/profile", "/projects/new", "/projects/NOPE"]:
+                 "/admin/users/new", "/admin/users/2", "/profile", "/projects/new", "/projects/NOPE",
+                 "/projects/CWS/deliverables", "/projects/CWS/deliverables?overdue=true&sort=-due",
+                 "/projects/CWS/deliverables/1"]:
         page.goto(f"{live_server}{path}")
         assert_accessible(page)
 
@@ -112,3 +114,16 @@ def test_api_token_is_created_shown_once_and_revoked(page: Page, live_server: st
     page.get_by_role("button", name="Revoke Weekly export").click()
     expect(page.locator("#tokens")).to_contain_text("Revoked")
     assert page.request.get(f"{live_server}/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status == 401
+
+
+def test_deliverable_record_shows_blockers_and_downloads_files(page: Page, live_server: str):
+    login(page, live_server, "mrivera")
+    page.goto(f"{live_server}/projects/CWS")
+    page.get_by_role("button", name="Deliverables").or_(page.get_by_role("link", name="Deliverables")).click()
+    page.get_by_role("link", name="Project Management Plan").click()
+    expect(page.get_by_role("note")).to_contain_text("1 critical comment is still open.")
+    expect(page.locator("dl.facts")).to_contain_text("10.00% ($8,000.00), withheld")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PMP v1.pdf").click()
+    assert download.value.suggested_filename == "PMP v1.pdf"
+    assert_accessible(page)

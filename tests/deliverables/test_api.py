@@ -12,11 +12,6 @@ PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan", "due
         "criteria": ["Schedule baseline included", "Risk management approach described"]}  # fmt: skip
 
 
-@pytest.fixture
-def uploads(app, tmp_path):
-    app.state.settings = app.state.settings.model_copy(update={"upload_dir": tmp_path / "up", "max_upload_mb": 1})
-
-
 def _plan(as_user):
     r = as_user("manager").api("POST", "/api/v1/projects/TST/deliverables", json=PLAN)
     assert r.status_code == 201, r.text

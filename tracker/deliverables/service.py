@@ -582,3 +582,116 @@ def file_for(db: Session, access: Access, deliverable: Deliverable, file_id: int
     if row is None:
         raise NotFound(detail="No such file on this deliverable.")
     return row
+
+
+# --- list and detail queries for pages ----------------------------------------------------------------
+
+SORTS = {
+    "code": (Deliverable.code,),
+    "due": (Deliverable.due_date, Deliverable.code),
+    "status": (Deliverable.status, Deliverable.code),
+    "review": (Deliverable.review_due, Deliverable.code),
+}
+PAGE_SIZE = 25
+
+
+class ListQuery(Form):
+    status: Status | None = None
+    type: DeliverableType | None = None
+    owner: OptionalInt = None
+    overdue: bool = False
+    q: str = Field(default="", max_length=100)
+    sort: str = "code"
+    page: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("status", "type", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return v or None
+
+    @field_validator("sort")
+    @classmethod
+    def _sort(cls, v: str) -> str:
+        return v if v.lstrip("-") in SORTS else "code"
+
+
+@dataclass(frozen=True)
+class ListRow:
+    deliverable: Deliverable
+    owner_name: str | None
+    open_critical: int
+    days_overdue: int  # calendar days past the running clock (delivery, review or resubmission); 0 if on time
+
+
+def _overdue_clause(today: date):  # noqa: ANN202
+    from sqlalchemy import and_, or_
+
+    return or_(
+        and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) < today),
+        and_(col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), col(Deliverable.review_due) < today),
+        and_(Deliverable.status == Status.REJECTED, col(Deliverable.resubmit_due) < today),
+    )
+
+
+def running_clock(d: Deliverable) -> date | None:
+    """The date the deliverable is waiting on now: delivery, the state's review, or the resubmission."""
+    if d.status == Status.PLANNED:
+        return d.due_date
+    if d.status in (Status.SUBMITTED, Status.IN_REVIEW):
+        return d.review_due
+    if d.status == Status.REJECTED:
+        return d.resubmit_due
+    return None
+
+
+def list_page(db: Session, access: Access, query: ListQuery) -> tuple[list[ListRow], int]:
+    """One page of the project's deliverables in three queries, whatever the number of rows."""
+    from sqlmodel import func, or_
+
+    today = project_today(access.project)
+    where = [Deliverable.project_id == access.project.id]
+    if query.status:
+        where.append(Deliverable.status == query.status.value)
+    if query.type:
+        where.append(Deliverable.type == query.type.value)
+    if query.owner:
+        where.append(Deliverable.owner_id == query.owner)
+    if query.overdue:
+        where.append(_overdue_clause(today))
+    if query.q:
+        like = f"%{query.q.lower()}%"
+        where.append(or_(func.lower(Deliverable.code).like(like), func.lower(Deliverable.title).like(like)))
+    total = db.exec(select(func.count()).select_from(Deliverable).where(*where)).one()
+    critical = (
+        select(func.count(Comment.id))
+        .join(Submission, col(Submission.id) == Comment.submission_id)
+        .where(Submission.deliverable_id == Deliverable.id, Submission.number == Deliverable.current_version,
+               Comment.severity == Severity.CRITICAL, Comment.disposition == Disposition.OPEN)
+        .correlate(Deliverable)
+        .scalar_subquery()
+    )  # fmt: skip
+    descending = query.sort.startswith("-")
+    order = [c.desc() if descending else c for c in SORTS[query.sort.lstrip("-")]]
+    stmt = (
+        select(Deliverable, User.full_name, critical)
+        .outerjoin(User, col(User.id) == Deliverable.owner_id)
+        .where(*where)
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset((query.page - 1) * PAGE_SIZE)
+    )
+    rows = []
+    for d, owner, crit in db.exec(stmt):
+        clock = running_clock(d)
+        rows.append(ListRow(d, owner, crit or 0, max(0, (today - clock).days) if clock else 0))
+    return rows, total
+
+
+def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
+    stmt = (
+        select(User.id, User.full_name)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.project_id == project_id, col(Membership.role).in_(["manager", "staff"]))
+        .order_by(User.full_name)
+    )
+    return [(i, n) for i, n in db.exec(stmt)]

@@ -1,0 +1,69 @@
+"""Deliverable pages: the list (filters in the URL, htmx swap, fixed query count) and the record page."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.deliverables.test_api import PLAN, _plan
+from tracker.deliverables.models import Deliverable
+
+
+@pytest.mark.parametrize("role", ["manager", "staff", "contractor", "viewer", "admin"])
+def test_every_member_reads_the_list_and_the_record(as_user, uploads, role):
+    d = _plan(as_user)
+    b = as_user(role)
+    page = b.get("/projects/TST/deliverables")
+    assert page.status_code == 200 and "Project Management Plan" in page.text
+    record = b.get(f"/projects/TST/deliverables/{d['id']}")
+    assert record.status_code == 200 and "Schedule baseline included" in record.text
+    assert ("History" in record.text) == (role != "contractor")
+
+
+def test_outsiders_get_404(as_user, uploads):
+    d = _plan(as_user)
+    b = as_user("outsider")
+    assert b.get("/projects/TST/deliverables").status_code == 404
+    assert b.get(f"/projects/TST/deliverables/{d['id']}").status_code == 404
+    assert as_user("manager").get("/projects/TST/deliverables/999999").status_code == 404
+
+
+def test_filters_live_in_the_url_and_htmx_swaps_only_the_table(as_user, uploads, db, world):
+    _plan(as_user)
+    manager = as_user("manager")
+    manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": "D-02", "title": "Data Conversion Plan",
+                                                                         "type": "data_conversion"})  # fmt: skip
+    r = manager.get("/projects/TST/deliverables?type=data_conversion&sort=-code", headers={"HX-Request": "true"})
+    assert r.text.lstrip().startswith('<div id="deliverable-table">')
+    assert "Data Conversion Plan" in r.text and "Project Management Plan" not in r.text
+    assert manager.get("/projects/TST/deliverables?status=bogus").status_code == 422
+    assert manager.get("/projects/TST/deliverables?q=conversion").text.count("D-02") >= 1
+
+
+def test_overdue_filter_uses_the_running_clock(as_user, uploads, db, world):
+    _plan(as_user)  # due 2026-12-18
+    d = db.exec(select(Deliverable)).one()
+    d.due_date = date.today() - timedelta(days=3)
+    db.commit()
+    page = as_user("manager").get("/projects/TST/deliverables?overdue=true")
+    assert "3 overdue" in page.text
+
+
+def test_list_runs_the_same_number_of_queries_for_10_and_500_deliverables(as_user, uploads, db, world,
+                                                                          count_queries):  # fmt: skip
+    from tracker.projects.models import Project
+
+    project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
+    db.add_all(Deliverable(project_id=project_id, code=f"D-{i:03d}", title=f"Deliverable {i}") for i in range(10))
+    db.commit()
+    manager = as_user("manager")
+    with count_queries() as few:
+        assert manager.get("/projects/TST/deliverables").status_code == 200
+    db.add_all(Deliverable(project_id=project_id, code=f"E-{i:03d}", title=f"More {i}") for i in range(490))
+    db.commit()
+    with count_queries() as many:
+        page = manager.get("/projects/TST/deliverables?page=3")
+    assert "Page 3 of 20" in page.text
+    assert many.count == few.count
