@@ -98,9 +98,16 @@ def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> lis
 ACTION_WORDS = {
     "create": "created", "update": "updated", "add_member": "added", "remove_member": "removed",
     "change_role": "changed the role of", "revoke": "revoked", "password": "changed the password of",
-    "sign_out_all": "signed out every session of",
+    "sign_out_all": "signed out every session of", "submit": "submitted", "resubmit": "resubmitted",
+    "start_review": "started the review of", "accept": "accepted", "conditionally_accept": "conditionally accepted",
+    "reject": "rejected", "conditions_met": "marked conditions met on", "withdraw": "withdrew",
+    "deem_accept": "recorded deemed acceptance of", "criteria": "changed the criteria of",
+    "assign_reviewer": "assigned a reviewer to", "comment": "commented on", "respond": "answered a comment on",
+    "disposition": "set a comment disposition on", "criterion_result": "recorded a criterion result on",
 }  # fmt: skip
-ENTITY_WORDS = {"project": "project", "membership": "member", "app_user": "user", "api_token": "API token"}
+ENTITY_WORDS = {"project": "project", "membership": "member", "app_user": "user", "api_token": "API token",
+                "deliverable": "deliverable", "review_assignment": "deliverable", "comment": "deliverable",
+                "criterion_result": "deliverable"}  # fmt: skip
 
 
 def describe(event: AuditEvent) -> str:
