@@ -127,3 +127,12 @@ def test_deliverable_record_shows_blockers_and_downloads_files(page: Page, live_
         page.get_by_role("link", name="PMP v1.pdf").click()
     assert download.value.suggested_filename == "PMP v1.pdf"
     assert_accessible(page)
+
+
+def test_a_reviewer_finds_their_review_on_my_work(page: Page, live_server: str):
+    login(page, live_server, "dkim")
+    section = page.get_by_role("region", name=re.compile("Reviews assigned to you"))
+    expect(section).to_contain_text("CWS D-01")
+    assert_accessible(page)
+    section.get_by_role("link", name=re.compile("Project Management Plan")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Project Management Plan")

@@ -67,3 +67,23 @@ def test_list_runs_the_same_number_of_queries_for_10_and_500_deliverables(as_use
         page = manager.get("/projects/TST/deliverables?page=3")
     assert "Page 3 of 20" in page.text
     assert many.count == few.count
+
+
+def test_my_work_lists_assigned_reviews_with_their_clock_and_comments_to_answer(as_user, uploads, db, world):
+    d = _plan(as_user)
+    contractor, staff = as_user("contractor"), as_user("staff")
+    contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("v1.pdf", b"pdf")})
+    staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition",
+              json={"action": "start_review", "reviewer_ids": [world.ids["staff"]]})  # fmt: skip
+    staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments", json={"text": "Fix §2", "severity": "major"})
+    home = staff.get("/").text
+    assert "Reviews assigned to you" in home and "Project Management Plan" in home and "version 1" in home
+    assert "Reviews assigned to you" not in as_user("manager").get("/").text
+    from tracker.deliverables.models import ReviewAssignment
+
+    assignment = db.exec(select(ReviewAssignment)).one()
+    assignment.due_date = date.today() - timedelta(days=2)
+    db.commit()
+    assert "2 days overdue" in staff.get("/").text
+    contractor_home = contractor.get("/").text
+    assert "Comments awaiting your response" in contractor_home and "1 comment to answer" in contractor_home

@@ -695,3 +695,49 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
         .order_by(User.full_name)
     )
     return [(i, n) for i, n in db.exec(stmt)]
+
+
+# --- my work ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    project_key: str
+    deliverable: Deliverable
+    due: date | None
+    detail: str
+
+
+def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
+    """Open review assignments of this user, soonest due first."""
+    stmt = (
+        select(ReviewAssignment, Deliverable, Project.key)
+        .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
+        .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .where(ReviewAssignment.reviewer_id == user.id, col(ReviewAssignment.completed_at).is_(None),
+               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]),
+               Submission.number == Deliverable.current_version)
+        .order_by(ReviewAssignment.due_date)
+        .limit(50)
+    )  # fmt: skip
+    return [WorkItem(key, d, a.due_date, f"version {d.current_version}") for a, d, key in db.exec(stmt)]
+
+
+def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
+    """For contractor members: deliverables whose current version has comments with no response yet."""
+    from sqlmodel import func
+
+    stmt = (
+        select(Deliverable, Project.key, func.count(Comment.id))
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .join(Submission, (Submission.deliverable_id == Deliverable.id)
+              & (Submission.number == Deliverable.current_version))
+        .join(Comment, col(Comment.submission_id) == Submission.id)
+        .where(Membership.role == "contractor", Comment.disposition == Disposition.OPEN, Comment.response == "")
+        .group_by(Deliverable.id, Project.key)
+        .order_by(Project.key, Deliverable.code)
+        .limit(50)
+    )  # fmt: skip
+    return [WorkItem(key, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer") for d, key, n in db.exec(stmt)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
@@ -9,6 +11,7 @@ from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core.web import render
+from tracker.deliverables import service as deliverables
 from tracker.projects import service as projects
 from tracker.projects.models import Role
 
@@ -18,7 +21,9 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
     rows = projects.visible_projects(db, request.user)
     # Contractors never see the project-wide trail (it includes the state's internal register).
     history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
-    return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15))
+    return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15),
+                  reviews=deliverables.my_reviews(db, request.user),
+                  responses=deliverables.awaiting_response(db, request.user), today=date.today())  # fmt: skip
 
 
 handlers = [my_work]
