@@ -87,3 +87,27 @@ def test_my_work_lists_assigned_reviews_with_their_clock_and_comments_to_answer(
     assert "2 days overdue" in staff.get("/").text
     contractor_home = contractor.get("/").text
     assert "Comments awaiting your response" in contractor_home and "1 comment to answer" in contractor_home
+
+
+def test_comment_log_exports_to_csv_and_xlsx_without_formula_injection(as_user, uploads):
+    import io
+
+    from openpyxl import load_workbook
+
+    d = _plan(as_user)
+    as_user("contractor").api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("a.pdf", b"a")})
+    staff = as_user("staff")
+    staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
+    staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments",
+              json={"location": "§1", "text": '=HYPERLINK("http://evil.example","x")', "severity": "major"})  # fmt: skip
+    csv_resp = as_user("viewer").get(f"/projects/TST/deliverables/{d['id']}/comments.csv")
+    assert csv_resp.status_code == 200 and csv_resp.headers["content-disposition"].startswith("attachment")
+    text = csv_resp.content.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Version,Comment #")
+    assert "'=HYPERLINK" in text
+    xlsx = as_user("contractor").get(f"/projects/TST/deliverables/{d['id']}/comments.xlsx")
+    ws = load_workbook(io.BytesIO(xlsx.content)).active
+    assert ws["G1"].value == "Comment" and ws["G2"].value.startswith("'=HYPERLINK") and ws["G2"].data_type == "s"
+    assert ws["D2"].value == "Staff Person" and ws["F2"].value == "major"
+    assert as_user("outsider").get(f"/projects/TST/deliverables/{d['id']}/comments.csv").status_code == 404
+    assert as_user("manager").get(f"/projects/TST/deliverables/{d['id']}/comments.pdf").status_code == 404

@@ -76,7 +76,7 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review)
     decision = _decide(db, world, in_review, outcome="accepted", findings="All criteria met.")
     assert in_review.status == "accepted" and decision.decided_by_id == world.ids["manager"]
     assert all(a.completed_at for a in db.exec(select(ReviewAssignment)))
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable")).all()
+    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)).all()
     assert actions == ["create", "submit", "start_review", "accept"]
 
 

@@ -741,3 +741,23 @@ def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
         .limit(50)
     )  # fmt: skip
     return [WorkItem(key, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer") for d, key, n in db.exec(stmt)]
+
+
+COMMENT_LOG_HEADERS = ("Version", "Comment #", "Carried from #", "Reviewer", "Location", "Severity", "Comment",
+                       "Contractor response", "Disposition", "Raised at")  # fmt: skip
+
+
+def comment_log(db: Session, deliverable: Deliverable) -> tuple[tuple[str, ...], list[tuple]]:
+    stmt = (
+        select(Submission.number, Comment, User.full_name)
+        .join(Submission, col(Submission.id) == Comment.submission_id)
+        .join(User, col(User.id) == Comment.reviewer_id)
+        .where(Submission.deliverable_id == deliverable.id)
+        .order_by(Submission.number, Comment.id)
+    )
+    rows = [
+        (number, c.id, c.carried_from_id or "", reviewer, c.location, c.severity, c.text, c.response,
+         c.disposition.replace("_", " "), c.created_at)
+        for number, c, reviewer in db.exec(stmt)
+    ]  # fmt: skip
+    return COMMENT_LOG_HEADERS, rows

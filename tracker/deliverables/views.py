@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 from sqlmodel import Session, col, select
 
 from tracker.audit import service as audit
+from tracker.core import exports
 from tracker.core.forms import parse
 from tracker.core.web import render
 from tracker.deliverables import service
@@ -65,5 +66,28 @@ class DeliverablePages(Controller):
                       clock=service.running_clock(d), today=service.project_today(access.project),
                       status_labels=STATUS_LABELS, type_labels=TYPE_LABELS)  # fmt: skip
 
+    @get("/{deliverable_id:int}/comments.csv", sync_to_thread=True)
+    def comments_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                     deliverable_id: FromPath[int]) -> Response:  # fmt: skip
+        return _export_comments(request, db, key, deliverable_id, "csv")
+
+    @get("/{deliverable_id:int}/comments.xlsx", sync_to_thread=True)
+    def comments_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                      deliverable_id: FromPath[int]) -> Response:  # fmt: skip
+        return _export_comments(request, db, key, deliverable_id, "xlsx")
+
+
+def _export_comments(request: Request, db: Session, key: str, deliverable_id: int, fmt: str) -> Response:
+    """The comment log in the form contractors and states exchange: every version, oldest first."""
+    access = projects.get_for(db, request.user, key)
+    d = service.get_for(db, access, deliverable_id)
+    headers, rows = service.comment_log(db, d)
+    name = f"{access.project.key}-{d.code}-comments.{fmt}"
+    if fmt == "csv":
+        body, media = exports.to_csv(headers, rows), "text/csv; charset=utf-8"
+    else:
+        body = exports.to_xlsx(headers, rows, title=f"{d.code} comments")
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 handlers = [DeliverablePages]
