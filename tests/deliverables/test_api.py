@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlmodel import select
 
 from tracker.deliverables.models import Decision, Deliverable

@@ -36,7 +36,7 @@ def racing_app(tmp_path):
                     "username": name, "full_name": name, "email": f"{name}@example.gov", "password": PASSWORD,
                     "is_admin": name == "admin"}))  # fmt: skip
             admin = accounts.principal(users["admin"])
-            project = projects.create_project(db, admin, parse(projects.ProjectForm, {"key": "RACE", "name": "Race"}))
+            projects.create_project(db, admin, parse(projects.ProjectForm, {"key": "RACE", "name": "Race"}))
             access = projects.get_for(db, admin, "RACE", projects.Perm.MANAGE)
             for name, role in (("m1", "manager"), ("m2", "manager"), ("contractor", "contractor")):
                 projects.add_member(db, admin, access, projects.MemberForm(user_id=users[name].id, role=role))

@@ -73,3 +73,13 @@ def test_deemed_acceptance_is_never_a_persons_action():
 def test_unknown_actions_are_refused():
     with pytest.raises(NotAllowed):
         next_status("approve", Status.IN_REVIEW, ROLE_PERMS[Role.MANAGER])
+
+
+def test_the_system_clock_fires_only_deemed_acceptance():
+    assert next_status(Action.DEEM_ACCEPT, Status.IN_REVIEW, None) is Status.ACCEPTED
+    assert next_status(Action.DEEM_ACCEPT, Status.SUBMITTED, None) is Status.ACCEPTED
+    with pytest.raises(NotAllowed) as err:
+        next_status(Action.DEEM_ACCEPT, Status.REJECTED, None)
+    assert err.value.wrong_state
+    with pytest.raises(NotAllowed):
+        next_status(Action.ACCEPT, Status.IN_REVIEW, None)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import ApiToken, LoginThrottle, User
 from tracker.audit import service as audit
 from tracker.core.db import utcnow
-from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import Checkbox, Form
 
 _hasher = PasswordHasher()
@@ -240,8 +240,7 @@ def create_user(db: Session, actor: Principal | None, form: UserForm) -> User:
 
 
 def update_user(db: Session, actor: Principal, user: User, form: UserForm) -> User:
-    if form.version is not None and form.version != user.version:
-        raise StaleEdit({f: getattr(user, f) for f in USER_FIELDS})
+    user.check_seen(form.version, {f: getattr(user, f) for f in USER_FIELDS})
     _check_unique_username(db, form.username, exclude_id=user.id)
     if user.id == actor.id and (not form.is_admin or not form.is_active):
         raise FormError({"is_admin": "You cannot remove your own admin rights or deactivate yourself."})

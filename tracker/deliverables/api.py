@@ -13,13 +13,13 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import service
-from tracker.deliverables.models import Comment, CriterionOutcome, Deliverable, Disposition, Outcome, Severity
+from tracker.deliverables.models import CriterionOutcome, Deliverable, Disposition, Outcome, Severity
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
@@ -243,8 +243,7 @@ class DeliverableApi(Controller):
     def transition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
                    data: JSONBody[TransitionIn]) -> DeliverableOut:  # fmt: skip
         access, d = service.load_for(db, request.user, deliverable_id)
-        if data.version is not None and data.version != d.version:
-            raise StaleEdit({"status": d.status})
+        d.check_seen(data.version, {"status": d.status})
         if data.action is Action.START_REVIEW:
             service.start_review(db, request.user, access, d, data.reviewer_ids)
         elif data.action is Action.WITHDRAW:
@@ -259,11 +258,7 @@ class DeliverableApi(Controller):
     def list_comments(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
                       ) -> list[CommentOut]:  # fmt: skip
         _, d = service.load_for(db, request.user, deliverable_id)
-        if d.current_version == 0:
-            return []
-        submission = service.current_submission(db, d)
-        rows = db.exec(select(Comment).where(Comment.submission_id == submission.id).order_by(Comment.id)).all()
-        return [CommentOut.model_validate(c) for c in rows]
+        return [CommentOut.model_validate(c) for c in service.current_comments(db, d)]
 
     @post("/comments", sync_to_thread=True, summary="Log a review comment (reviewers)")
     def add_comment(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],

@@ -10,14 +10,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from sqlmodel import Session, col, select
+from sqlalchemy import and_
+from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.calendar import add_business_days, holidays_between
 from tracker.core.db import utcnow
-from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
+from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
 from tracker.deliverables import workflow
@@ -40,6 +41,7 @@ from tracker.deliverables.workflow import Action, NotAllowed, Status
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.projects.service import get_for as get_project_for  # same name here means a deliverable
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 MAX_CRITERIA = 100
@@ -201,15 +203,10 @@ class Upload:
 
 def transition(db: Session, actor: Principal | None, access: Access | None, deliverable: Deliverable,
                action: Action, changes: dict | None = None) -> Status:  # fmt: skip
-    """Move the deliverable along the workflow table, or refuse: 409 wrong state, 403 wrong role."""
-    perms = access.perms if access else frozenset()
+    """Move the deliverable along the workflow table, or refuse: 409 wrong state, 403 wrong role.
+    Without `access` the system clock acts (deemed acceptance)."""
     try:
-        if action is Action.DEEM_ACCEPT:
-            target = workflow.TRANSITIONS.get((action, Status(deliverable.status)), (None,))[0]
-            if target is None:
-                raise NotAllowed("This deliverable cannot be deemed accepted now.", wrong_state=True)
-        else:
-            target = workflow.next_status(action, deliverable.status, perms)
+        target = workflow.next_status(action, deliverable.status, access.perms if access else None)
     except NotAllowed as exc:
         raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
     before = deliverable.status
@@ -224,8 +221,8 @@ def transition(db: Session, actor: Principal | None, access: Access | None, deli
 def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverable, notes: str,
            uploads: list[Upload], store: FileStore, expected_version: int | None = None) -> Submission:  # fmt: skip
     """Submit version n+1 (first submission or resubmission after a rejection) with its files."""
-    if expected_version is not None and expected_version != deliverable.version:
-        raise StaleEdit({"status": deliverable.status, "current_version": deliverable.current_version})
+    deliverable.check_seen(expected_version, {"status": deliverable.status,
+                                              "current_version": deliverable.current_version})  # fmt: skip
     if len(notes) > 8000:
         raise FormError({"notes": "At most 8000 characters."})
     if not uploads:
@@ -254,6 +251,19 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     deliverable.resubmit_due = None
     db.flush()
     return submission
+
+
+def current_comments(db: Session, deliverable: Deliverable) -> list[Comment]:
+    """The comment log of the current version (carried-forward comments included), oldest first."""
+    if deliverable.current_version == 0:
+        return []
+    stmt = (
+        select(Comment)
+        .join(Submission, col(Submission.id) == Comment.submission_id)
+        .where(Submission.deliverable_id == deliverable.id, Submission.number == deliverable.current_version)
+        .order_by(Comment.id)
+    )
+    return list(db.exec(stmt))
 
 
 def _latest_submission(db: Session, deliverable_id: int) -> Submission | None:
@@ -377,8 +387,7 @@ def respond(db: Session, actor: Principal, access: Access, comment_id: int, resp
     """The contractor's answer (or staff answering on the contractor's behalf)."""
     access.require(Perm.SUBMIT)
     comment, deliverable = _comment_for(db, access, comment_id)
-    if version is not None and version != comment.version:
-        raise StaleEdit({"response": comment.response, "disposition": comment.disposition})
+    comment.check_seen(version, {"response": comment.response, "disposition": comment.disposition})
     response = response.strip()
     if not response:
         raise FormError({"response": "Write the response."})
@@ -396,8 +405,7 @@ def set_disposition(db: Session, actor: Principal, access: Access, comment_id: i
                     version: int | None = None) -> Comment:  # fmt: skip
     access.require(Perm.REVIEW)
     comment, deliverable = _comment_for(db, access, comment_id)
-    if version is not None and version != comment.version:
-        raise StaleEdit({"response": comment.response, "disposition": comment.disposition})
+    comment.check_seen(version, {"response": comment.response, "disposition": comment.disposition})
     try:
         disposition = Disposition(disposition)
     except ValueError:
@@ -479,8 +487,7 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     """Accept, conditionally accept or reject the current version. Written once, never edited."""
     if form.outcome not in _DECISION_ACTIONS:
         raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
-    if expected_version is not None and expected_version != deliverable.version:
-        raise StaleEdit({"status": deliverable.status})
+    deliverable.check_seen(expected_version, {"status": deliverable.status})
     action = _DECISION_ACTIONS[form.outcome]
     try:  # role and state first, so a viewer learns "not allowed" rather than what is missing
         workflow.next_status(action, deliverable.status, access.perms)
@@ -550,15 +557,13 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
 
 def load_for(db: Session, user: Principal, deliverable_id: int, perm: Perm = Perm.VIEW) -> tuple[Access, Deliverable]:
     """A deliverable by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
-    from tracker.projects import service as projects
-
     row = db.exec(select(Deliverable, Project.key).join(Project, col(Project.id) == Deliverable.project_id)
                   .where(Deliverable.id == deliverable_id)).first()  # fmt: skip
     if row is None:
         raise NotFound(detail="No such deliverable.")
     deliverable, key = row
     try:
-        access = projects.get_for(db, user, key, perm)
+        access = get_project_for(db, user, key, perm)
     except NotFound:
         raise NotFound(detail="No such deliverable.") from None
     return access, deliverable
@@ -566,8 +571,6 @@ def load_for(db: Session, user: Principal, deliverable_id: int, perm: Perm = Per
 
 def list_for(db: Session, access: Access, status: str | None = None, limit: int = 50,
              offset: int = 0) -> tuple[list[Deliverable], int]:  # fmt: skip
-    from sqlmodel import func
-
     where = [Deliverable.project_id == access.project.id]
     if status:
         where.append(Deliverable.status == status)
@@ -624,8 +627,6 @@ class ListRow:
 
 
 def _overdue_clause(today: date):  # noqa: ANN202
-    from sqlalchemy import and_, or_
-
     return or_(
         and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) < today),
         and_(col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), col(Deliverable.review_due) < today),
@@ -646,8 +647,6 @@ def running_clock(d: Deliverable) -> date | None:
 
 def list_page(db: Session, access: Access, query: ListQuery) -> tuple[list[ListRow], int]:
     """One page of the project's deliverables in three queries, whatever the number of rows."""
-    from sqlmodel import func, or_
-
     today = project_today(access.project)
     where = [Deliverable.project_id == access.project.id]
     if query.status:
@@ -726,8 +725,6 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
 
 def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
     """For contractor members: deliverables whose current version has comments with no response yet."""
-    from sqlmodel import func
-
     stmt = (
         select(Deliverable, Project.key, func.count(Comment.id))
         .join(Project, col(Project.id) == Deliverable.project_id)

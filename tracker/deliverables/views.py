@@ -11,12 +11,13 @@ from litestar.params import FromPath
 from litestar.response import Template
 from sqlmodel import Session, col, select
 
+from tracker.accounts.models import User
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.forms import parse
 from tracker.core.web import render
 from tracker.deliverables import service
-from tracker.deliverables.models import Comment, Decision, DeliverableType
+from tracker.deliverables.models import Decision, DeliverableType
 from tracker.deliverables.service import ListQuery
 from tracker.deliverables.workflow import ACTION_LABELS, STATUS_LABELS, Status, actions_for
 from tracker.projects import service as projects
@@ -50,17 +51,14 @@ class DeliverablePages(Controller):
         access = projects.get_for(db, request.user, key)
         d = service.get_for(db, access, deliverable_id)
         submissions = service.submissions_of(db, d.id)
-        comments = []
-        if submissions:
-            current = submissions[0][0]
-            comments = list(db.exec(select(Comment).where(Comment.submission_id == current.id).order_by(Comment.id)))
         decisions = list(db.exec(select(Decision).where(Decision.deliverable_id == d.id)
                                  .order_by(col(Decision.id).desc())))  # fmt: skip
         blockers = service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else []
         history = audit.for_entity(db, "deliverable", d.id, limit=50) if access.can(Perm.VIEW_HISTORY) else []
-        owner = next((n for i, n in service.reviewers_and_owners(db, d.project_id) if i == d.owner_id), None)
+        owner = db.get(User, d.owner_id) if d.owner_id else None
         return render(request, "deliverables/detail.html", access=access, project=access.project, d=d, owner=owner,
-                      criteria=service.active_criteria(db, d.id), submissions=submissions, comments=comments,
+                      criteria=service.active_criteria(db, d.id), submissions=submissions,
+                      comments=service.current_comments(db, d),
                       decisions=decisions, blockers=blockers, history=history,
                       actions=[ACTION_LABELS[a] for a in actions_for(d.status, access.perms)],
                       clock=service.running_clock(d), today=service.project_today(access.project),

@@ -15,7 +15,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.calendar import calendar_error, holidays_between
-from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
+from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
 from tracker.projects.models import DeemedPolicy, Membership, Project, Role
 from tracker.projects.permissions import Perm, perms_for
@@ -212,8 +212,7 @@ def create_project(db: Session, actor: Principal, form: ProjectForm) -> Project:
 def update_project(db: Session, actor: Principal, access: Access, form: ProjectForm) -> Project:
     access.require(Perm.MANAGE)
     project = access.project
-    if form.version is not None and form.version != project.version:
-        raise StaleEdit(audit.snapshot(project, PROJECT_FIELDS))
+    project.check_seen(form.version, audit.snapshot(project, PROJECT_FIELDS))
     if form.key != project.key:
         raise FormError({"key": "A project's key cannot change once created; links and codes depend on it."})
     before = audit.snapshot(project, PROJECT_FIELDS)
@@ -315,8 +314,7 @@ def _guard_last_manager(db: Session, membership: Membership) -> None:
 def change_role(db: Session, actor: Principal, access: Access, membership_id: int, form: RoleForm) -> MemberRow:
     access.require(Perm.MANAGE)
     membership, user = get_membership(db, access, membership_id)
-    if form.version is not None and form.version != membership.version:
-        raise StaleEdit({"role": membership.role})
+    membership.check_seen(form.version, {"role": membership.role})
     if membership.role != form.role:
         if form.role != Role.MANAGER:
             _guard_last_manager(db, membership)
