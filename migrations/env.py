@@ -5,6 +5,7 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy import event
 
 from tracker.core.db import make_engine
 from tracker.models import metadata
@@ -22,6 +23,10 @@ def run_migrations_online() -> None:
         return
     url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
     engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        # Batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced, dropping a table that
+        # other rows point at fails, so any schema change to a table holding referenced data would.
+        event.listen(engine, "connect", lambda dbapi_conn, _record: dbapi_conn.execute("PRAGMA foreign_keys=OFF"))
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

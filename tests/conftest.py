@@ -61,7 +61,8 @@ def db(conn: Connection) -> Iterator[Session]:
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32} | overrides
+    values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32,
+              "clock_minutes": 0} | overrides
     return Settings(**values)
 
 
@@ -82,8 +83,7 @@ class World:
 ROLES = ("manager", "staff", "contractor", "viewer")
 
 
-@pytest.fixture
-def world(db: Session) -> World:
+def make_world(db: Session) -> World:
     """Project TST with one user per role, an admin, and an outsider who belongs to another project."""
     from tracker.core.forms import parse
     from tracker.projects import service as projects
@@ -105,6 +105,11 @@ def world(db: Session) -> World:
     projects.add_member(db, admin, other_access, projects.MemberForm(user_id=ids["outsider"], role="manager"))
     db.commit()
     return World(project.key, ids)
+
+
+@pytest.fixture
+def world(db: Session) -> World:
+    return make_world(db)
 
 
 def csrf_from(html: str) -> str:

@@ -173,3 +173,123 @@ def test_text_is_escaped_everywhere_it_is_shown(as_user, db):
         assert payload not in page, url
         assert "&lt;script&gt;" in page, url
     assert admin.api("GET", "/api/v1/projects/XSS").json()["name"] == payload  # stored literally
+
+
+# --- hardening: throttling per account and per address, session lifetime and rotation, tokens -------------
+
+
+def test_failures_from_many_addresses_lock_the_account_and_many_accounts_lock_the_address(db, world):
+    from datetime import timedelta
+
+    from tracker.accounts import service
+
+    limits = service.ThrottleLimits(5, timedelta(minutes=15), timedelta(minutes=1))
+    for i in range(5):  # one account guessed from five addresses
+        service.record_failure(db, ["user:staff", f"ip:10.0.0.{i}"], limits)
+    assert service.locked_for(db, ["user:staff", "ip:10.9.9.9"]) > 0  # locked from a new address too
+    assert service.locked_for(db, ["user:viewer", "ip:10.9.9.9"]) == 0  # other accounts are not
+    for name in ("a", "b", "c", "d", "e"):  # five accounts sprayed from one address
+        service.record_failure(db, [f"user:{name}", "ip:192.0.2.7"], limits)
+    assert service.locked_for(db, ["user:viewer", "ip:192.0.2.7"]) > 0  # that address may not try anyone
+    later = service.utcnow() + timedelta(minutes=2)
+    assert service.locked_for(db, ["user:staff", "ip:192.0.2.7"], now=later) == 0  # the lockout ends
+
+
+def test_spraying_passwords_over_many_accounts_locks_the_address(as_user):
+    b = as_user(None)
+    for name in ("ann", "bob", "cy", "dee", "eve"):
+        assert b.login(name, "Winter2026!").status_code == 401
+    r = b.login("viewer")  # the right password, from the same address, must wait
+    assert r.status_code == 429 and "Too many failed sign-in attempts" in r.text
+
+
+def _session_cookie(b: Browser) -> str:
+    return b.client.cookies.get("tracker_session")
+
+
+def test_login_issues_a_new_session_cookie_every_time(as_user):
+    b = as_user(None)
+    b.post("/logout")  # an anonymous session cookie (the flash) exists before signing in
+    before = _session_cookie(b)
+    assert before and b.login("viewer").status_code == 303
+    first = _session_cookie(b)
+    assert b.login("viewer").status_code == 303
+    assert len({before, first, _session_cookie(b)}) == 3
+
+
+def _replay(app, cookie: str):  # noqa: ANN001, ANN202
+    from litestar.testing import TestClient
+
+    with TestClient(app, base_url="http://testserver.local") as other:
+        other.cookies.set("tracker_session", cookie, domain="testserver.local")
+        return other.get("/", follow_redirects=False)
+
+
+def test_a_copied_cookie_stops_working_after_logout(as_user, app):
+    b = as_user("viewer")
+    copied = _session_cookie(b)
+    assert _replay(app, copied).status_code == 200
+    assert b.post("/logout").status_code == 303
+    assert _replay(app, copied).status_code == 302  # the copy is signed out too
+    assert as_user("viewer").get("/").status_code == 200  # signing in again works
+
+
+def test_a_copied_cookie_stops_working_after_a_password_change(as_user, app):
+    b = as_user("staff")
+    copied = _session_cookie(b)
+    r = b.post("/profile/password", {"current_password": "correct-horse-battery",
+                                     "new_password": "a-brand-new-password", "confirm_password": "a-brand-new-password"})
+    assert r.status_code == 303 and _session_cookie(b) != copied
+    assert _replay(app, copied).status_code == 302
+    assert b.get("/").status_code == 200
+
+
+def test_a_session_ends_at_its_absolute_lifetime_however_active(as_user, app, monkeypatch):
+    import time as real_time
+
+    from tracker.accounts import auth
+
+    b = as_user("viewer")
+    max_age = app.state.settings.session_max_age
+    start = real_time.time()
+
+    class Clock:
+        now = start
+
+        @staticmethod
+        def time() -> float:
+            return Clock.now
+
+    monkeypatch.setattr(auth, "time", Clock)
+    Clock.now = start + max_age - 60
+    assert b.get("/", follow_redirects=False).status_code == 200  # still in, and busy
+    Clock.now = start + max_age + 5
+    r = b.get("/", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith("/login")
+
+
+def test_a_token_secret_is_stored_nowhere(as_user, db):
+    from sqlalchemy import select as sa_select
+    from sqlmodel import SQLModel
+
+    secret = _create_token(as_user("manager"))
+    db.expire_all()
+    for table in SQLModel.metadata.sorted_tables:
+        assert secret not in repr(db.execute(sa_select(table)).all()), table.name
+        assert secret[4:20] not in repr(db.execute(sa_select(table)).all()), table.name
+
+
+def test_a_revoked_token_stays_revoked_and_only_its_owner_may_revoke_it(as_user, app, db):
+    from litestar.testing import TestClient
+
+    secret = _create_token(as_user("manager"))
+    token_id = db.exec(select(ApiToken.id)).one()
+    assert as_user("admin").post(f"/profile/tokens/{token_id}/revoke").status_code == 404  # not even an admin
+    with TestClient(app) as fresh:
+        assert fresh.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    owner = as_user("manager")
+    assert owner.post(f"/profile/tokens/{token_id}/revoke", htmx=True).status_code == 200
+    assert owner.post(f"/profile/tokens/{token_id}/revoke", htmx=True).status_code == 200  # idempotent
+    with TestClient(app) as fresh:
+        assert fresh.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    assert "revoked" in owner.get("/profile").text.lower()

@@ -12,6 +12,7 @@ from tests.dbutil import IS_SQLITE, fresh_database
 from tracker import cli
 from tracker.accounts.models import User
 from tracker.core.db import make_engine
+from tracker.deliverables.models import Deliverable
 from tracker.projects.models import Membership, Project
 from tracker.settings import get_settings
 
@@ -20,12 +21,13 @@ from tracker.settings import get_settings
 def cli_db(tmp_path, monkeypatch):
     with fresh_database(tmp_path) as url:
         monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("TRACKER_UPLOAD_DIR", str(tmp_path / "uploads"))
         get_settings.cache_clear()
         yield url
         get_settings.cache_clear()
 
 
-def test_demo_loads_a_realistic_portfolio_once(cli_db):
+def test_demo_loads_once_and_reset_reloads_it(cli_db):
     runner = CliRunner()
     result = runner.invoke(cli.main, ["demo"])
     assert result.exit_code == 0, result.output
@@ -38,6 +40,15 @@ def test_demo_loads_a_realistic_portfolio_once(cli_db):
         assert db.exec(select(func.count()).select_from(Project)).one() == 3
         roles = set(db.exec(select(Membership.role)).all())
         assert roles == {"manager", "staff", "contractor", "viewer"}
+        assert db.exec(select(func.count()).select_from(Deliverable)).one() == 48
+    engine.dispose()
+    # --reset reloads over a database full of referenced rows (the SQLite migrations rebuild tables)
+    result = runner.invoke(cli.main, ["demo", "--reset"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data loaded." in result.output
+    engine = make_engine(cli_db)
+    with Session(engine) as db:
+        assert db.exec(select(func.count()).select_from(Deliverable)).one() == 48
     engine.dispose()
 
 
@@ -55,11 +66,84 @@ def test_create_user_from_the_command_line(cli_db):
 @pytest.mark.skipif(not IS_SQLITE, reason="SQLite online backup")
 def test_backup_is_a_consistent_copy(cli_db, tmp_path):
     runner = CliRunner()
-    runner.invoke(cli.main, ["demo"])
+    runner.invoke(cli.main, ["migrate"])
+    runner.invoke(cli.main, ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov",
+                             "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
     out = tmp_path / "copy.db"
     result = runner.invoke(cli.main, ["backup", str(out)])
     assert result.exit_code == 0, result.output
     conn = sqlite3.connect(out)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert conn.execute("SELECT count(*) FROM app_user").fetchone()[0] == 12
+    assert conn.execute("SELECT username FROM app_user").fetchall() == [("boss",)]
+    conn.close()
+
+
+def test_clocks_command_applies_the_contract_clocks(cli_db):
+    runner = CliRunner()
+    runner.invoke(cli.main, ["migrate"])
+    result = runner.invoke(cli.main, ["clocks"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Deemed accepted: none. Escalated: none."
+
+
+def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
+    from tracker.accounts import service as accounts
+    from tracker.core.forms import parse
+    from tracker.core.spreadsheet import read_table
+    from tracker.projects import service as projects
+    from tracker.risks.models import Risk
+
+    runner = CliRunner()
+    runner.invoke(cli.main, ["migrate"])
+    engine = make_engine(cli_db)
+    with Session(engine) as db:
+        admin = accounts.create_user(db, None, parse(accounts.UserForm, {
+            "username": "boss", "full_name": "The Boss", "email": "b@example.gov", "password": "long-enough-pw",
+            "is_admin": True}))  # fmt: skip
+        staff = accounts.create_user(db, None, parse(accounts.UserForm, {
+            "username": "kim", "full_name": "Daniel Kim", "email": "k@example.gov", "password": "long-enough-pw"}))
+        p = projects.create_project(db, accounts.principal(admin), parse(projects.ProjectForm, {
+            "key": "CWS", "name": "Child Welfare", "holiday_calendar": "US"}))  # fmt: skip
+        access = projects.get_for(db, accounts.principal(admin), p.key, projects.Perm.MANAGE)
+        projects.add_member(db, accounts.principal(admin), access, projects.MemberForm(user_id=staff.id, role="staff"))
+        db.commit()
+    sheet = tmp_path / "register.csv"
+    sheet.write_text("Risk ID,Title,Likelihood,Impact,Owner\nR-1,Vendor late,Likely,Major,Daniel Kim\nR-2,,9,1,\n")
+    result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 1 new, 0 to update, 0 unchanged, 1 with errors." in result.output
+    assert "Row 3, Title: This field is required." in result.output
+    result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim"])
+    assert result.exit_code == 1 and "1 row(s) have errors; nothing was imported." in result.output
+    assert runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "boss"]).exit_code == 1  # admins only read
+    result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim", "--only-valid"])
+    assert result.exit_code == 0 and "Imported 1 risks into CWS." in result.output
+    with Session(engine) as db:
+        assert [(r.code, r.probability, r.impact) for r in db.exec(select(Risk))] == [("R-1", 4, 4)]
+    engine.dispose()
+    out = tmp_path / "out.xlsx"
+    result = runner.invoke(cli.main, ["export", "CWS", "risks", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = read_table(out.name, out.read_bytes())
+    assert rows.headers[:3] == ["Risk ID", "Title", "Risk statement"] and rows.rows[0][1][:2] == ["R-1", "Vendor late"]
+    assert runner.invoke(cli.main, ["export", "CWS", "risks", str(tmp_path / "out.pdf")]).exit_code == 1
+
+
+@pytest.mark.skipif(not IS_SQLITE, reason="SQLite restore (PostgreSQL: bench/test_durability.py)")
+def test_restore_writes_the_backup_into_an_empty_database_only(cli_db, tmp_path, monkeypatch):
+    runner = CliRunner()
+    runner.invoke(cli.main, ["migrate"])
+    runner.invoke(cli.main, ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov",
+                             "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
+    out = tmp_path / "copy.db"
+    assert runner.invoke(cli.main, ["backup", str(out)]).exit_code == 0
+    refused = runner.invoke(cli.main, ["restore", str(out)])  # the live database is not empty
+    assert refused.exit_code != 0 and "--force" in refused.output
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh' / 'new.db'}")
+    get_settings.cache_clear()
+    result = runner.invoke(cli.main, ["restore", str(out)])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(tmp_path / "fresh" / "new.db")
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("SELECT username FROM app_user").fetchall() == [("boss",)]
     conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date, datetime
 from typing import Any
 
@@ -24,18 +25,33 @@ from litestar.template.config import TemplateConfig
 from tracker.accounts import api as accounts_api
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
+from tracker.actions import api as actions_api
+from tracker.actions import views as actions_views
 from tracker.audit import service as audit
 from tracker.core import db as dbmod
-from tracker.core.errors import handle_exception
-from tracker.core.security import TokenAwareCSRFMiddleware, security_headers_middleware
-from tracker.core.web import get_flashes
+from tracker.core.errors import document_api_errors, handle_exception
+from tracker.core.files import FileStore
+from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
+from tracker.core.web import get_flashes, label
 from tracker.deliverables import api as deliverables_api
+from tracker.deliverables import clock as deliverables_clock
 from tracker.deliverables import views as deliverables_views
 from tracker.home import views as home_views
+from tracker.issues import api as issues_api
+from tracker.issues import views as issues_views
+from tracker.library import api as library_api
+from tracker.library import views as library_views
 from tracker.projects import api as projects_api
 from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
+from tracker.reports import api as reports_api
+from tracker.reports import documents as report_documents
+from tracker.reports import views as reports_views
+from tracker.risks import api as risks_api
+from tracker.risks import views as risks_views
 from tracker.settings import ROOT, Settings, get_settings
+from tracker.transfer import api as transfer_api
+from tracker.transfer import views as transfer_views
 
 CSRF_COOKIE = "tracker_csrf"
 CSRF_HEADER = "x-csrftoken"
@@ -63,8 +79,11 @@ def make_environment() -> Environment:
     )
     env.filters["date"] = _date
     env.filters["datetime"] = _datetime
+    env.filters["label"] = label
     env.filters["audit_describe"] = audit.describe
     env.filters["audit_value"] = audit.show_value
+    env.filters["isodate"] = report_documents.day
+    env.filters["metric"] = report_documents.metric
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.globals["CSRF_HEADER"] = CSRF_HEADER
     return env
@@ -93,7 +112,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     )
     session_config = CookieBackendConfig(
         secret=settings.derived_key("session"),
-        key="tracker_session",
+        key=SESSION_COOKIE,
         max_age=settings.session_max_age,
         httponly=True,
         samesite="lax",
@@ -131,11 +150,19 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         security=[{"BearerToken": []}],
     )
 
+    clock: dict[str, threading.Event] = {}
+
+    def on_startup() -> None:
+        if settings.clock_minutes > 0:
+            clock["stop"] = deliverables_clock.start(session_factory, FileStore.from_settings(settings), settings.clock_minutes)
+
     def on_shutdown() -> None:
+        if "stop" in clock:
+            clock["stop"].set()
         if engine is not None:
             engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             healthz,
             static,
@@ -144,10 +171,30 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *home_views.handlers,
             *projects_views.handlers,
             *deliverables_views.handlers,
+            *risks_views.handlers,
+            *issues_views.handlers,
+            *actions_views.handlers,
+            *transfer_views.handlers,
+            *library_views.handlers,
+            *reports_views.handlers,
             accounts_api.MeController,
             projects_api.ProjectApi,
             deliverables_api.ProjectDeliverablesApi,
             deliverables_api.DeliverableApi,
+            risks_api.ProjectRisksApi,
+            risks_api.RiskApi,
+            issues_api.ProjectIssuesApi,
+            issues_api.IssueApi,
+            issues_api.RiskConvertApi,
+            actions_api.ActionApi,
+            actions_api.RiskActionsApi,
+            actions_api.IssueActionsApi,
+            transfer_api.RiskTransferApi,
+            transfer_api.IssueTransferApi,
+            *library_api.handlers,
+            reports_api.ProjectReportsApi,
+            reports_api.ReportApi,
+            reports_api.PortfolioApi,
         ],
         dependencies={"db": Provide(dbmod.provide_db)},
         middleware=[
@@ -162,9 +209,12 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         openapi_config=openapi,
         state=State({"settings": settings, "session_factory": session_factory}),
         request_max_body_size=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024,
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,
     )
+    document_api_errors(app)
+    return app
 
 
 def app_factory() -> Litestar:

@@ -1,4 +1,4 @@
-"""The `tracker` command: serve, migrate, demo, create-user, backup."""
+"""The `tracker` command: serve, migrate, demo, create-user, import, export, backup, clocks."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def backup(destination: Path | None) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         size = backup_sqlite(Path(url.database), destination)
         click.echo(f"Backed up to {destination} ({size:,} bytes); integrity check passed.")
-        click.echo(f"Restore: stop the app, then copy it over {url.database} (or point DATABASE_URL at it).")
+        click.echo(f"Restore: stop the app, then `tracker restore {destination}`.")
         return
     destination = destination or ROOT / "var" / "backups" / f"tracker-{stamp}.dump"
     if destination.is_dir():
@@ -150,12 +150,12 @@ def backup(destination: Path | None) -> None:
     if shutil.which("pg_dump") is None:
         click.echo("pg_dump is not installed. Install the PostgreSQL client and run:")
         click.echo(f"  pg_dump --format=custom --file={destination} '{url.set(drivername='postgresql')}'")
-        click.echo("Restore with: pg_restore --clean --if-exists --dbname=<url> <file>")
+        click.echo("Restore with: tracker restore <file>")
         raise SystemExit(2)
     destination.parent.mkdir(parents=True, exist_ok=True)
     # pg_dump runs in one repeatable-read snapshot, so the copy is consistent while writes go on.
     subprocess.run(["pg_dump", "--format=custom", f"--file={destination}", libpq_url], check=True)
-    click.echo(f"Backed up to {destination}. Restore with: pg_restore --clean --if-exists --dbname=<url> {destination}")
+    click.echo(f"Backed up to {destination}. Restore: stop the app, then `tracker restore {destination}`.")
 
 
 def backup_sqlite(source: Path, destination: Path) -> int:
@@ -164,7 +164,9 @@ def backup_sqlite(source: Path, destination: Path) -> int:
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(tmp)
     try:
-        src.backup(dst, pages=1024)
+        # One step, in one read transaction: a consistent moment, and a copy that never restarts however
+        # busy the writers are (stepwise copies start over whenever another connection writes).
+        src.backup(dst, pages=-1)
         result = dst.execute("PRAGMA integrity_check").fetchone()[0]
         if result != "ok":
             raise click.ClickException(f"The copy failed its integrity check: {result}")
@@ -173,6 +175,149 @@ def backup_sqlite(source: Path, destination: Path) -> int:
         src.close()
     tmp.replace(destination)
     return destination.stat().st_size
+
+
+
+@main.command()
+def clocks() -> None:
+    """Apply the contract clocks now: deemed acceptance and review escalation (servers also do this every
+    TRACKER_CLOCK_MINUTES)."""
+    from tracker.core.db import make_engine, session_factory_for
+    from tracker.core.files import FileStore
+    from tracker.deliverables.clock import tick
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    run = tick(session_factory_for(engine), FileStore.from_settings(settings))
+    engine.dispose()
+    click.echo(f"Deemed accepted: {', '.join(run.deemed) or 'none'}. Escalated: {', '.join(run.escalated) or 'none'}.")
+
+
+@main.command("import")
+@click.argument("project")
+@click.argument("register", type=click.Choice(["risks", "issues"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="The manager or staff member the import is recorded as.")
+@click.option("--only-valid", is_flag=True, help="Import the valid rows even when others have errors.")
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+def import_register(project: str, register: str, file: Path, username: str, only_valid: bool, dry_run: bool) -> None:
+    """Import a risk or issue register from an XLSX or CSV file (columns matched by their headers)."""
+    from sqlmodel import select
+
+    from tracker.accounts.models import User
+    from tracker.accounts.service import principal
+    from tracker.core.db import make_engine, session_factory_for
+    from tracker.core.errors import AppError
+    from tracker.core.spreadsheet import read_table
+    from tracker.projects import service as projects
+    from tracker.transfer import service as transfer
+    from tracker.transfer.columns import REGISTERS
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with session_factory_for(engine)() as db:
+            user = db.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                raise click.ClickException(f"No user {username}.")
+            actor = principal(user)
+            try:
+                access = projects.get_for(db, actor, project, projects.Perm.EDIT_REGISTER)
+                reg = REGISTERS[register]
+                sheet = read_table(file.name, file.read_bytes())
+                plan = transfer.build_plan(db, access, reg, sheet, transfer.auto_mapping(reg, sheet.headers))
+                click.echo("Columns: " + ", ".join(f"{h} → {reg.column(plan.mapping[i]).header}"
+                                                   for i, h in enumerate(sheet.headers) if i in plan.mapping))  # fmt: skip
+                for row in plan.invalid:
+                    for header, message in row.errors.items():
+                        click.echo(f"Row {row.number}, {header}: {message}", err=True)
+                click.echo(f"{len(plan.rows)} rows: {plan.count('create')} new, {plan.count('update')} to update, "
+                           f"{plan.count('unchanged')} unchanged, {len(plan.invalid)} with errors.")  # fmt: skip
+                if dry_run:
+                    return
+                written = transfer.run(db, actor, access, plan, only_valid=only_valid, filename=file.name)
+            except AppError as exc:
+                details = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items() if k != "rows")
+                raise click.ClickException(f"{exc.detail} {details}".strip()) from None
+            db.commit()
+            click.echo(f"Imported {len(written)} {register} into {access.project.key}.")
+    finally:
+        engine.dispose()
+
+
+@main.command("export")
+@click.argument("project")
+@click.argument("register", type=click.Choice(["risks", "issues"]))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export_register(project: str, register: str, file: Path) -> None:
+    """Write a project's whole risk or issue register to FILE (.xlsx or .csv), with the columns import reads."""
+    from sqlmodel import select
+
+    from tracker.core.db import make_engine, session_factory_for
+    from tracker.projects.models import Project
+    from tracker.projects.service import Access, perms_for
+    from tracker.transfer import service as transfer
+    from tracker.transfer.columns import REGISTERS
+
+    fmt = file.suffix.lower().lstrip(".")
+    if fmt not in transfer.FORMATS:
+        raise click.ClickException("Name the file .xlsx or .csv.")
+    engine = make_engine(get_settings().database_url)
+    try:
+        with session_factory_for(engine)() as db:
+            row = db.exec(select(Project).where(Project.key == project.upper())).first()
+            if row is None:
+                raise click.ClickException(f"No project {project}.")
+            access = Access(row, None, True, perms_for(None, True))  # the operator reads as an admin would
+            body, _, _ = transfer.export_file(db, access, REGISTERS[register], None, fmt)
+    finally:
+        engine.dispose()
+    file.write_bytes(body)
+    click.echo(f"Wrote the {register} of {row.key} to {file}.")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that already holds data.")
+def restore(source: Path, force: bool) -> None:
+    """Restore a backup made by `tracker backup` into the database DATABASE_URL names. Stop the app first.
+
+    SQLite: the copy is checked with PRAGMA integrity_check, then written page by page over the database.
+    PostgreSQL: pg_restore of the pg_dump file.
+    """
+    from sqlalchemy import inspect
+
+    from tracker.core.db import make_engine
+
+    url = make_url(get_settings().database_url)
+    if url.get_backend_name() == "sqlite":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    has_data = "alembic_version" in inspect(engine).get_table_names()
+    engine.dispose()
+    if has_data and not force:
+        raise click.ClickException(f"{url.render_as_string()} already holds a database; add --force to replace it.")
+    if url.get_backend_name() == "sqlite":
+        restore_sqlite(source, Path(url.database))
+    else:
+        libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error",
+                        f"--dbname={libpq_url}", str(source)], check=True)  # fmt: skip
+    click.echo(f"Restored {source} into {url.render_as_string()}.")
+
+
+def restore_sqlite(source: Path, target: Path) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        result = src.execute("PRAGMA integrity_check").fetchone()[0]
+        if result != "ok":
+            raise click.ClickException(f"{source} failed its integrity check: {result}")
+        dst = sqlite3.connect(target, timeout=30)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
 
 
 if __name__ == "__main__":

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from pathlib import Path
 
 from sqlmodel import Session, func, select
 
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.core.db import make_engine, session_factory_for
+from tracker.core.db import frozen_time, make_engine, session_factory_for, utcnow
+from tracker.core.files import FileStore
 from tracker.core.forms import parse
+from tracker.deliverables import demo as deliverables_demo
+from tracker.library import demo as library_demo
 from tracker.projects import service as projects
 from tracker.projects.service import Access
+from tracker.risks import demo as register_demo
+from tracker.reports import demo as reports_demo
+from tracker.settings import get_settings
 
 DEMO_PASSWORD = "demo-password"
 
@@ -68,13 +76,21 @@ MEMBERS = {
 }  # fmt: skip
 
 
-def load(database_url: str, only_if_empty: bool = True) -> bool:
+def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None = None) -> bool:
+    settings = get_settings()
+    store = FileStore(upload_dir or settings.upload_dir, settings.max_upload_mb * 1024 * 1024)
     engine = make_engine(database_url)
     try:
         with session_factory_for(engine)() as db:
             if only_if_empty and db.exec(select(func.count()).select_from(User)).one() > 0:
                 return False
-            seed(db)
+            with frozen_time(utcnow() - timedelta(weeks=18)):  # people and projects predate the 16-week history
+                seed(db)
+            deliverables_demo.load(db, store)
+            register_demo.load(db)
+            library_demo.load(db, {key: next(u for u, role in members if role == "manager")
+                                   for key, members in MEMBERS.items()})
+            reports_demo.load(db)  # after every other history: the reports read the record as it stood each week
             db.commit()
         return True
     finally:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
 from tests.conftest import make_settings
 from tests.dbutil import fresh_database
+from tests.live import serving
 from tracker import demo
 from tracker.app import create_app
 from tracker.cli import migrate_database
@@ -28,35 +25,21 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "args": CHROMIUM_ARGS}  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fresh_database(tmp_path_factory.mktemp("live")) as url:
         migrate_database(url)
-        demo.load(url)
-        settings = make_settings(url, login_max_failures=1000, upload_dir=tmp_path_factory.mktemp("uploads"))
+        uploads = tmp_path_factory.mktemp("uploads")
+        demo.load(url, upload_dir=uploads)
+        settings = make_settings(url, login_max_failures=1000, upload_dir=uploads)
         _seed_deliverable(url, settings)
-        app = create_app(settings)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.time() + 20
-        while not server.started and time.time() < deadline:
-            time.sleep(0.05)
-        assert server.started, "live server did not start"
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+        _seed_register(url)
+        with serving(create_app(settings)) as base:
+            yield base
 
 
 def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
-    """One deliverable under review with a comment, so its pages are part of the accessibility sweep."""
+    """One deliverable of our own under review with a critical comment, beside the demo's history."""
     from sqlmodel import Session, select
 
     from tracker.accounts.models import User
@@ -75,15 +58,62 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
 
         manager, m_access = who("mrivera")
         d = service.create(db, manager, m_access, parse(service.DeliverableForm, {
-            "code": "D-01", "title": "Project Management Plan", "payment_amount": "80000", "holdback_pct": "10",
+            "code": "T-01", "title": "Browser Check Plan", "payment_amount": "80000", "holdback_pct": "10",
             "criteria": "Schedule baseline\nRisk management approach"}))  # fmt: skip
         contractor, c_access = who("tbrooks")
-        service.submit(db, contractor, c_access, d, "First version", [service.Upload("PMP v1.pdf", "", b"%PDF")],
+        service.submit(db, contractor, c_access, d, "First version", [service.Upload("BCP v1.pdf", "", b"%PDF")],
                        FileStore(settings.upload_dir, 1024 * 1024))  # fmt: skip
         staff, s_access = who("dkim")
         service.start_review(db, staff, s_access, d, [staff.id])
         service.add_comment(db, staff, s_access, d, parse(service.CommentForm, {
             "location": "§4", "text": "Baseline dates missing", "severity": "critical"}))  # fmt: skip
+        # A second one rejected, so its decision records (letter, sign-off) are swept too.
+        rejected = service.create(db, manager, m_access, parse(service.DeliverableForm, {
+            "code": "T-02", "title": "Browser Rejection Plan", "payment_amount": "40000", "holdback_pct": "10",
+            "criteria": "Mapping of every legacy table"}))  # fmt: skip
+        store = FileStore.from_settings(settings)
+        service.submit(db, contractor, c_access, rejected, "", [service.Upload("DCP v1.pdf", "", b"%PDF")], store)
+        service.start_review(db, staff, s_access, rejected, [staff.id])
+        service.add_comment(db, staff, s_access, rejected, parse(service.CommentForm, {
+            "location": "§2", "text": "Legacy table list incomplete", "severity": "major"}))  # fmt: skip
+        service.decide(db, manager, m_access, rejected, parse(service.DecisionForm, {
+            "outcome": "rejected", "findings": "Tables 12-18 are not mapped."}), store=store)  # fmt: skip
+        db.commit()
+    engine.dispose()
+
+
+def _seed_register(url: str) -> None:
+    """A risk with history, plans and an overdue action, and an issue with a decision, for the accessibility sweep."""
+    from sqlmodel import Session, select
+
+    from tracker.accounts.models import User
+    from tracker.accounts.service import principal
+    from tracker.actions import service as actions
+    from tracker.core.db import make_engine
+    from tracker.core.forms import parse
+    from tracker.issues import service as issues
+    from tracker.projects import service as projects
+    from tracker.risks import service as risks
+
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as db:
+        staff = principal(db.exec(select(User).where(User.username == "dkim")).one())
+        access = projects.get_for(db, staff, "CWS")
+        risk = risks.create(db, staff, access, parse(risks.RiskForm, {
+            "code": "R-900", "title": "County data quality", "statement": "If county records are incomplete, then "
+            "conversion slips", "category": "technical", "probability": "4", "impact": "4", "owner_id": str(staff.id),
+            "mitigation_plan": "Profile every county extract", "contingency_plan": "Phase the counties",
+            "trigger": "Profiling finds over 5% bad rows", "next_review_date": "2020-01-01"}))  # fmt: skip
+        risks.update(db, staff, access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {"impact": "5"}))
+        actions.add(db, staff, access, risk, parse(actions.ActionForm, {
+            "description": "Profile the pilot counties", "plan": "mitigation", "owner_id": str(staff.id),
+            "due_date": "2020-02-01"}))  # fmt: skip
+        issue = issues.create(db, staff, access, parse(issues.IssueForm, {
+            "code": "I-900", "title": "UAT environment unavailable", "priority": "critical",
+            "raised_on": "2020-01-01", "need_by": "2020-01-10"}))  # fmt: skip
+        issues.add_decision(db, staff, access, issue, parse(issues.DecisionForm, {
+            "decision": "Rent a cloud environment", "decided_by": "Steering committee"}))  # fmt: skip
+        actions.add(db, staff, access, issue, parse(actions.ActionForm, {"description": "Order the environment"}))
         db.commit()
     engine.dispose()
 

@@ -81,8 +81,16 @@ def test_every_page_a_member_sees_is_accessible(page: Page, live_server: str):
     for path in ["/", "/projects", "/projects/CWS", "/projects/CWS/edit", "/projects/CWS/history", "/admin/users",
                  "/admin/users/new", "/admin/users/2", "/profile", "/projects/new", "/projects/NOPE",
                  "/projects/CWS/deliverables", "/projects/CWS/deliverables?overdue=true&sort=-due",
-                 "/projects/CWS/deliverables/1"]:
+                 "/projects/CWS/deliverables/1", "/projects/CWS/deliverables/2", "/projects/CWS/deliverables/7",
+                 "/projects/CWS/register-settings", "/projects/CWS/holdback"]:
         page.goto(f"{live_server}{path}")
+        assert_accessible(page)
+    page.context.clear_cookies()
+    login(page, live_server, "mrivera")  # a manager, who sees the register's edit controls
+    for path in ["/", "/projects/CWS/risks", "/projects/CWS/risks?due=true&overdue=true", "/projects/CWS/risks/new",
+                 "/projects/CWS/issues", "/projects/CWS/issues?escalation=true", "/projects/CWS/issues/new",
+                 "/projects/CWS/risks/heat-map", "/projects/CWS/actions/1/edit"]:
+        assert page.goto(f"{live_server}{path}").status == 200, path
         assert_accessible(page)
 
 
@@ -120,19 +128,33 @@ def test_deliverable_record_shows_blockers_and_downloads_files(page: Page, live_
     login(page, live_server, "mrivera")
     page.goto(f"{live_server}/projects/CWS")
     page.get_by_role("button", name="Deliverables").or_(page.get_by_role("link", name="Deliverables")).click()
-    page.get_by_role("link", name="Project Management Plan").click()
+    page.get_by_role("link", name="Browser Check Plan").click()
     expect(page.get_by_role("note")).to_contain_text("1 critical comment is still open.")
-    expect(page.locator("dl.facts")).to_contain_text("10.00% ($8,000.00), withheld")
+    expect(page.locator("dl.facts")).to_contain_text("10.00% ($8,000.00), kept back from the payment until final acceptance")
     with page.expect_download() as download:
-        page.get_by_role("link", name="PMP v1.pdf").click()
-    assert download.value.suggested_filename == "PMP v1.pdf"
+        page.get_by_role("link", name="BCP v1.pdf").click()
+    assert download.value.suggested_filename == "BCP v1.pdf"
     assert_accessible(page)
 
 
 def test_a_reviewer_finds_their_review_on_my_work(page: Page, live_server: str):
     login(page, live_server, "dkim")
     section = page.get_by_role("region", name=re.compile("Reviews assigned to you"))
-    expect(section).to_contain_text("CWS D-01")
+    expect(section).to_contain_text("CWS T-01")
     assert_accessible(page)
-    section.get_by_role("link", name=re.compile("Project Management Plan")).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Project Management Plan")
+    section.get_by_role("link", name=re.compile("Browser Check Plan")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Browser Check Plan")
+
+
+def test_decision_records_are_listed_and_their_printable_page_is_accessible(page: Page, live_server: str):
+    login(page, live_server, "tbrooks")  # the contractor receives these letters
+    page.goto(f"{live_server}/projects/CWS/deliverables")
+    page.get_by_role("link", name="T-02", exact=True).click()
+    records = page.locator("section", has=page.get_by_role("heading", name="Decision records"))
+    expect(records.get_by_role("link", name="Rejection letter", exact=True)).to_be_visible()
+    assert_accessible(page)
+    records.get_by_role("link", name="Rejection letter", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rejection letter: T-02 version 1")
+    expect(page.get_by_text("Tables 12-18 are not mapped.")).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile("Download PDF"))).to_be_visible()
+    assert_accessible(page)

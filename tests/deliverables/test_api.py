@@ -122,3 +122,41 @@ def test_files_download_as_attachments_only_for_those_who_may_see_them(as_user, 
         assert got.headers["content-type"] == "application/octet-stream"
     assert as_user("outsider").api("GET", f"/api/v1/deliverables/{d['id']}/files/{file_id}").status_code == 404
     assert as_user("manager").api("GET", f"/api/v1/deliverables/{d['id']}/files/999999").status_code == 404
+
+
+def test_patch_changes_the_plan_and_refuses_a_stale_version(as_user, uploads, db):
+    d = _plan(as_user)
+    manager = as_user("manager")
+    url = f"/api/v1/deliverables/{d['id']}"
+    r = manager.api("PATCH", url, json={"title": "PMP rev A", "criteria": ["Schedule baseline included"],
+                                        "version": d["version"]})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "PMP rev A" and r.json()["criteria"] == ["Schedule baseline included"]
+    assert r.json()["payment_amount"] == "50000.00"  # untouched fields keep their values
+    stale = manager.api("PATCH", url, json={"title": "Lost update", "version": d["version"]})
+    assert stale.status_code == 409 and stale.json()["extra"]["current"]["title"] == "PMP rev A"
+    assert manager.api("PATCH", url, json={"holdback_pct": "150", "version": r.json()["version"]}).status_code == 422
+    assert manager.api("PATCH", url, json={"code": "D-99", "version": r.json()["version"]}).status_code == 400
+    assert as_user("staff").api("PATCH", url, json={"title": "x", "version": r.json()["version"]}).status_code == 403
+    assert as_user("outsider").api("PATCH", url, json={"title": "x", "version": 1}).status_code == 404
+
+
+def test_list_filters_sorts_and_pages_like_the_page(as_user, uploads):
+    _plan(as_user)
+    manager = as_user("manager")
+    manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": "D-02", "title": "Training Plan",
+                                                                         "type": "training"})  # fmt: skip
+    url = "/api/v1/projects/TST/deliverables"
+    assert [i["code"] for i in manager.api("GET", f"{url}?sort=-code").json()["items"]] == ["D-02", "D-01"]
+    body = manager.api("GET", f"{url}?type=training").json()
+    assert body["total"] == 1 and body["items"][0]["criteria"] == PLAN["criteria"]
+    assert body["items"][0]["days_overdue"] == 0 and body["items"][0]["open_critical"] == 0
+    assert manager.api("GET", f"{url}?q=pmp&limit=1&offset=0").json()["total"] == 0
+    assert manager.api("GET", f"{url}?status=bogus").status_code == 400
+
+
+def test_too_many_criteria_results_are_refused_not_truncated(as_user, uploads):
+    d = _plan(as_user)
+    r = as_user("staff").api("POST", f"/api/v1/deliverables/{d['id']}/criteria-results",
+                             json=[{"criterion_id": 1, "outcome": "met"}] * 101)  # fmt: skip
+    assert r.status_code == 422 and "At most 100" in r.text

@@ -49,7 +49,7 @@ def racing_app(tmp_path):
             service.start_review(db, m1, m_access, d)
             db.commit()
             deliverable_id = d.id
-        yield create_app(make_settings(url)), engine, deliverable_id
+        yield create_app(make_settings(url, upload_dir=tmp_path / "files")), engine, deliverable_id
         engine.dispose()
 
 

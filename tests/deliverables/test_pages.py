@@ -19,7 +19,7 @@ def test_every_member_reads_the_list_and_the_record(as_user, uploads, role):
     assert page.status_code == 200 and "Project Management Plan" in page.text
     record = b.get(f"/projects/TST/deliverables/{d['id']}")
     assert record.status_code == 200 and "Schedule baseline included" in record.text
-    assert ("History" in record.text) == (role != "contractor")
+    assert ("Timeline" in record.text) == (role != "contractor")
 
 
 def test_outsiders_get_404(as_user, uploads):
@@ -61,12 +61,17 @@ def test_list_runs_the_same_number_of_queries_for_10_and_500_deliverables(as_use
     manager = as_user("manager")
     with count_queries() as few:
         assert manager.get("/projects/TST/deliverables").status_code == 200
+    with count_queries() as few_api:
+        assert manager.api("GET", "/api/v1/projects/TST/deliverables?limit=500").status_code == 200
     db.add_all(Deliverable(project_id=project_id, code=f"E-{i:03d}", title=f"More {i}") for i in range(490))
     db.commit()
     with count_queries() as many:
         page = manager.get("/projects/TST/deliverables?page=3")
     assert "Page 3 of 20" in page.text
     assert many.count == few.count
+    with count_queries() as many_api:
+        assert len(manager.api("GET", "/api/v1/projects/TST/deliverables?limit=500").json()["items"]) == 500
+    assert many_api.count == few_api.count
 
 
 def test_my_work_lists_assigned_reviews_with_their_clock_and_comments_to_answer(as_user, uploads, db, world):
@@ -111,3 +116,16 @@ def test_comment_log_exports_to_csv_and_xlsx_without_formula_injection(as_user, 
     assert ws["D2"].value == "Staff Person" and ws["F2"].value == "major"
     assert as_user("outsider").get(f"/projects/TST/deliverables/{d['id']}/comments.csv").status_code == 404
     assert as_user("manager").get(f"/projects/TST/deliverables/{d['id']}/comments.pdf").status_code == 404
+
+
+def test_my_work_lists_what_the_contractor_owes(as_user, uploads, db):
+    d = _plan(as_user)
+    deliverable = db.get(Deliverable, d["id"])
+    deliverable.due_date = date.today() + timedelta(days=30)
+    db.commit()
+    assert "Deliverables due from you" not in as_user("contractor").get("/").text  # not due for a month
+    deliverable.due_date = date.today() - timedelta(days=1)
+    db.commit()
+    home = as_user("contractor").get("/").text
+    assert "Deliverables due from you" in home and "version 1 to submit" in home and "1 day overdue" in home
+    assert "Deliverables due from you" not in as_user("staff").get("/").text

@@ -31,9 +31,14 @@ def in_review(db, world, tmp_path):
     return d
 
 
-def _decide(db, world, d, role="manager", **values):
+@pytest.fixture
+def store(tmp_path):
+    return FileStore(tmp_path / "records", 10 * 1024 * 1024)
+
+
+def _decide(db, world, store, d, role="manager", **values):
     actor, access = _as(db, world, role)
-    return service.decide(db, actor, access, d, parse(DecisionForm, values))
+    return service.decide(db, actor, access, d, parse(DecisionForm, values), store=store)
 
 
 def _meet_all(db, world, d):
@@ -52,7 +57,7 @@ def test_start_review_assigns_reviewers_due_with_the_submission(db, world, in_re
         service.assign_reviewer(db, staff, access, in_review, world.ids["contractor"])
 
 
-def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review):
+def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review, store):
     staff, access = _as(db, world, "staff")
     comment = service.add_comment(db, staff, access, in_review, parse(CommentForm, {
         "location": "§3.2", "text": "Interface list is missing", "severity": "critical"}))  # fmt: skip
@@ -60,7 +65,7 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review)
     service.record_result(db, staff, access, in_review, criteria[0].id, "met")
     service.record_result(db, staff, access, in_review, criteria[1].id, "not_met", "No trace matrix")
     with pytest.raises(Conflict) as err:
-        _decide(db, world, in_review, outcome="accepted")
+        _decide(db, world, store, in_review, outcome="accepted")
     blockers = err.value.extra["blockers"]
     assert blockers == [
         "Criterion 2 is not met: “Traceable to requirements”.",
@@ -73,11 +78,11 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review)
     service.respond(db, contractor, c_access, comment.id, "Added in §3.2, table 4", version=comment.version)
     service.set_disposition(db, staff, access, comment.id, "resolved")
     _meet_all(db, world, in_review)
-    decision = _decide(db, world, in_review, outcome="accepted", findings="All criteria met.")
+    decision = _decide(db, world, store, in_review, outcome="accepted", findings="All criteria met.")
     assert in_review.status == "accepted" and decision.decided_by_id == world.ids["manager"]
     assert all(a.completed_at for a in db.exec(select(ReviewAssignment)))
     actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)).all()
-    assert actions == ["create", "submit", "start_review", "accept"]
+    assert actions == ["create", "submit", "start_review", "accept", "generate_records"]
 
 
 def test_not_applicable_counts_as_satisfied(db, world, in_review):
@@ -87,38 +92,38 @@ def test_not_applicable_counts_as_satisfied(db, world, in_review):
     assert service.acceptance_blockers(db, in_review) == []
 
 
-def test_only_managers_decide(db, world, in_review):
+def test_only_managers_decide(db, world, store, in_review):
     _meet_all(db, world, in_review)
     for role in ("staff", "contractor", "viewer"):
         with pytest.raises(Forbidden):
-            _decide(db, world, in_review, role=role, outcome="accepted")
+            _decide(db, world, store, in_review, role=role, outcome="accepted")
     assert in_review.status == "in_review"
 
 
-def test_reject_needs_findings_and_starts_the_resubmission_clock(db, world, in_review):
+def test_reject_needs_findings_and_starts_the_resubmission_clock(db, world, in_review, store):
     with pytest.raises(FormError) as err:
-        _decide(db, world, in_review, outcome="rejected", findings="  ")
+        _decide(db, world, store, in_review, outcome="rejected", findings="  ")
     assert "findings" in err.value.errors
     with mock.patch.object(service, "project_today", return_value=date(2026, 11, 20)):
-        _decide(db, world, in_review, outcome="rejected", findings="Section 3 incomplete")
+        _decide(db, world, store, in_review, outcome="rejected", findings="Section 3 incomplete")
     assert in_review.status == "rejected" and in_review.resubmit_due == date(2026, 12, 7)
     assert in_review.review_due is None
 
 
-def test_conditional_acceptance_needs_conditions_and_a_future_date_then_closes(db, world, in_review):
+def test_conditional_acceptance_needs_conditions_and_a_future_date_then_closes(db, world, in_review, store):
     with pytest.raises(FormError) as err:
-        _decide(db, world, in_review, outcome="conditionally_accepted")
+        _decide(db, world, store, in_review, outcome="conditionally_accepted")
     assert set(err.value.errors) == {"conditions", "conditions_due"}
     due = (date.today() + timedelta(days=30)).isoformat()
-    first = _decide(db, world, in_review, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=due)
+    first = _decide(db, world, store, in_review, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=due)
     assert in_review.status == "conditionally_accepted"
     manager, access = _as(db, world, "manager")
-    closing = service.conditions_met(db, manager, access, in_review, "Verified")
+    closing = service.conditions_met(db, manager, access, in_review, "Verified", store=store)
     assert in_review.status == "accepted" and closing.closes_id == first.id and closing.outcome == "accepted"
 
 
-def test_a_second_decision_on_the_same_version_cannot_be_written(db, world, in_review):
-    _decide(db, world, in_review, outcome="rejected", findings="No")
+def test_a_second_decision_on_the_same_version_cannot_be_written(db, world, in_review, store):
+    _decide(db, world, store, in_review, outcome="rejected", findings="No")
     submission = service.current_submission(db, in_review)
     db.add(Decision(deliverable_id=in_review.id, submission_id=submission.id, outcome="accepted"))
     with pytest.raises(IntegrityError):
@@ -126,10 +131,10 @@ def test_a_second_decision_on_the_same_version_cannot_be_written(db, world, in_r
     db.rollback()
 
 
-def test_decisions_refuse_wrong_states(db, world, in_review):
-    _decide(db, world, in_review, outcome="rejected", findings="No")
+def test_decisions_refuse_wrong_states(db, world, in_review, store):
+    _decide(db, world, store, in_review, outcome="rejected", findings="No")
     with pytest.raises(Conflict):
-        _decide(db, world, in_review, outcome="accepted")
+        _decide(db, world, store, in_review, outcome="accepted")
     staff, access = _as(db, world, "staff")
     with pytest.raises(Conflict):
         service.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "late", "severity": "minor"}))

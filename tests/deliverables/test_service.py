@@ -143,3 +143,28 @@ def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(
     retired = db.exec(select(Criterion).where(Criterion.retired_at.is_not(None))).all()
     assert [c.text for c in retired] == ["New criterion"]
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "criteria")).all()) == 2
+
+
+def test_the_running_clock_and_days_overdue_in_python_and_sql_agree(db, world):
+    from datetime import timedelta
+
+    from sqlmodel import func
+
+    today = date(2026, 11, 20)
+    _, access = _as(db, world, "manager")
+    for n, status in enumerate(("planned", "submitted", "in_review", "accepted", "conditionally_accepted", "rejected",
+                                "withdrawn") * 2):  # fmt: skip
+        day = today - timedelta(days=n - 5)
+        db.add(Deliverable(project_id=access.project.id, code=f"C-{n}", title="x", status=status, due_date=day,
+                           review_due=day - timedelta(days=1), resubmit_due=day + timedelta(days=1)))  # fmt: skip
+    db.flush()
+    rows = db.exec(select(Deliverable, service.clock_expr()).where(Deliverable.project_id == access.project.id)).all()
+    assert [clock for _, clock in rows] == [service.running_clock(d) for d, _ in rows]
+    for low, high in ((1, None), (None, 0), (2, 4), (0, None), (None, -1)):
+        late = {d.code for d, _ in rows if (low is None or service.days_overdue(service.running_clock(d), today) >= low)
+                and (high is None or service.days_overdue(service.running_clock(d), today) <= high)}  # fmt: skip
+        found = db.exec(select(Deliverable.code).where(Deliverable.project_id == access.project.id,
+                                                       service.days_overdue_clause(today, low, high))).all()  # fmt: skip
+        assert set(found) == late, (low, high)
+    overdue = db.exec(select(func.count()).select_from(Deliverable).where(service.overdue_clause(today))).one()
+    assert overdue == sum(1 for d, _ in rows if service.days_overdue(service.running_clock(d), today) > 0) > 0

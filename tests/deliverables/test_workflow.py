@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tracker.deliverables.workflow import (
+    NEEDS,
     OPEN,
     TRANSITIONS,
     Action,
@@ -83,3 +84,15 @@ def test_the_system_clock_fires_only_deemed_acceptance():
     assert err.value.wrong_state
     with pytest.raises(NotAllowed):
         next_status(Action.ACCEPT, Status.IN_REVIEW, None)
+
+
+def test_each_action_needs_one_permission_whatever_the_status():
+    for action in Action:
+        assert {needed for (a, _), (_, needed) in TRANSITIONS.items() if a is action} == {NEEDS[action]}
+
+
+def test_a_role_that_may_never_fire_an_action_is_refused_before_the_state_is_judged():
+    # A contractor asking to start the review of an accepted deliverable hears "not allowed", not "wrong state".
+    with pytest.raises(NotAllowed) as err:
+        next_status(Action.START_REVIEW, Status.ACCEPTED, ROLE_PERMS[Role.CONTRACTOR])
+    assert not err.value.wrong_state

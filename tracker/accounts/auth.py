@@ -8,6 +8,7 @@ import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy.exc import OperationalError
 
 from tracker.accounts import service
 from tracker.accounts.service import Principal
@@ -25,7 +26,10 @@ def _token_user(factory, secret: str) -> Principal | None:
     with factory() as db:
         user = service.user_for_token(db, secret)
         result = service.principal(user, via_token=True) if user else None
-        db.commit()  # last_used_at
+        try:
+            db.commit()  # last_used_at
+        except OperationalError:  # SQLite: another request holds the write lock; the coarse timestamp can wait
+            db.rollback()
         return result
 
 

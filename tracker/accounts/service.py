@@ -104,6 +104,13 @@ def authenticate(db: Session, username: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(db: Session, user_id: int, epoch: int) -> None:
+    """Sign-out: every session cookie of this epoch stops working. A plain UPDATE, so the row's version (and an
+    admin's open edit form) is untouched; only a session still current may end them."""
+    db.execute(update(User).where(col(User.id) == user_id, col(User.session_epoch) == epoch)
+               .values(session_epoch=User.session_epoch + 1))  # fmt: skip
+
+
 def active_user(db: Session, user_id: int, epoch: int) -> User | None:
     user = db.get(User, user_id)
     if user is None or not user.is_active or user.session_epoch != epoch:

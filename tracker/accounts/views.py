@@ -77,8 +77,13 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     return redirect(safe_next(next_))
 
 
-@post("/logout", sync_to_thread=False, include_in_schema=False, exclude_from_auth=True)
-def logout(request: Request) -> Redirect:
+@post("/logout", sync_to_thread=True, include_in_schema=False, exclude_from_auth=True)
+def logout(request: Request, db: NamedDependency[Session]) -> Redirect:
+    # The session lives in the cookie, so a copy of it would outlive a mere clearing: move the user's session
+    # epoch on, which ends every session of theirs (this browser's and any copy of its cookie).
+    uid, epoch = request.session.get("uid"), request.session.get("epoch")
+    if isinstance(uid, int) and isinstance(epoch, int):
+        service.end_sessions(db, uid, epoch)
     request.clear_session()
     request.set_session({"_flash": [{"message": "You have signed out.", "category": "success"}]})
     return redirect("/login")

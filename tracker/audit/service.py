@@ -89,6 +89,12 @@ def for_entity(db: Session, entity_type: str, entity_id: int, *, limit: int = 10
     return _events(db, AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id, limit=limit)
 
 
+def for_record(db: Session, project_id: int, entity_types: Iterable[str], label: str, *, limit: int = 200) -> list[EventRow]:
+    """A record's events together with those of the rows that belong to it (recorded under its label)."""
+    return _events(db, AuditEvent.project_id == project_id, col(AuditEvent.entity_type).in_(list(entity_types)),
+                   AuditEvent.entity_label == label, limit=limit)  # fmt: skip
+
+
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:
     if not project_ids:
         return []
@@ -104,10 +110,19 @@ ACTION_WORDS = {
     "deem_accept": "recorded deemed acceptance of", "criteria": "changed the criteria of",
     "assign_reviewer": "assigned a reviewer to", "comment": "commented on", "respond": "answered a comment on",
     "disposition": "set a comment disposition on", "criterion_result": "recorded a criterion result on",
+    "escalate": "escalated the overdue review of",
+    "generate_records": "generated the decision records of",
+    "review": "reviewed", "convert": "converted into an issue", "add_action": "added an action item to",
+    "update_action": "updated an action item of", "decision": "logged a decision on",
+    "register_settings": "changed the register settings of", "import_risks": "imported risks into",
+    "import_issues": "imported issues into",
+    "update_report": "saved the draft of", "publish": "published", "report_targets": "changed the RAG thresholds "
+    "and targets of",
 }  # fmt: skip
 ENTITY_WORDS = {"project": "project", "membership": "member", "app_user": "user", "api_token": "API token",
                 "deliverable": "deliverable", "review_assignment": "deliverable", "comment": "deliverable",
-                "criterion_result": "deliverable"}  # fmt: skip
+                "criterion_result": "deliverable", "risk": "risk", "issue": "issue",
+                "status_report": "status report"}  # fmt: skip
 
 
 def describe(event: AuditEvent) -> str:

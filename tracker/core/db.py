@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
+import anyio.to_thread
 from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy import event
@@ -12,8 +15,24 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
+_frozen: ContextVar[datetime | None] = ContextVar("frozen_now", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _frozen.get() or datetime.now(UTC)
+
+
+@contextmanager
+def frozen_time(at: datetime) -> Iterator[None]:
+    """Inside, utcnow() is `at`: the demo replays a history step by step at each step's own time, so
+    timestamps, audit rows and business-day clocks come out as the app would have written them."""
+    if at.tzinfo is None:
+        raise ValueError("frozen_time needs a timezone-aware datetime")
+    token = _frozen.set(at.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _frozen.reset(token)
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -48,16 +67,29 @@ def session_factory_for(engine: Engine) -> SessionFactory:
     return lambda: Session(engine, expire_on_commit=False)
 
 
-def provide_db(state: State, request: Request) -> Generator[Session, None, None]:
-    """One session per request; committed once after the handler, rolled back on error."""
-    session: Session = state.session_factory()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        session.connection(execution_options={"sqlite_immediate": True})
+def _begin_write(session: Session) -> None:
+    session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _end(session: Session, commit: bool) -> None:
     try:
-        yield session
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
+        session.commit() if commit else session.rollback()
     finally:
         session.close()
+
+
+async def provide_db(state: State, request: Request) -> AsyncGenerator[Session, None]:
+    """One session per request; committed once after the handler, rolled back on error.
+
+    Beginning and ending run in a worker thread, never on the event loop: a write waiting for SQLite's write lock
+    would otherwise stall the loop, and with it the commit of the request that holds the lock (a deadlock until
+    the busy timeout)."""
+    session: Session = state.session_factory()
+    try:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            await anyio.to_thread.run_sync(_begin_write, session)
+        yield session
+        await anyio.to_thread.run_sync(_end, session, True)
+    except Exception:
+        await anyio.to_thread.run_sync(_end, session, False)
+        raise

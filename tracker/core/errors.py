@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 log = logging.getLogger("tracker")
@@ -56,17 +56,30 @@ class StaleEdit(Conflict):
         self.current = current or {}
 
 
+API_ERRORS = [ValidationException, NotAuthorizedException, Forbidden, NotFound, Conflict, TooLarge, FormError]
+
+
+def document_api_errors(app: Litestar) -> None:
+    """Every API operation may answer these, each as JSON {status_code, detail, extra}: say so in the OpenAPI
+    schema, so clients (and schemathesis) know every status they can get."""
+    for route in app.routes:
+        if route.path.startswith("/api/"):
+            for handler in getattr(route, "route_handlers", []):
+                handler.raises = API_ERRORS
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or (
         "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
     )
 
 
-def _json(status: int, detail: str, extra: Any = None) -> Response:
+def _json(status: int, detail: str, extra: Any = None, headers: dict[str, str] | None = None) -> Response:
     return Response(
         content={"status_code": status, "detail": detail, "extra": extra if extra is not None else {}},
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -84,11 +97,12 @@ TITLES = {
 }
 
 
-def _page(request: Request, status: int, detail: str) -> Response:
+def _page(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
     return Template(
         template_name="errors/error.html",
         context={"status": status, "title": TITLES.get(status, "Error"), "detail": detail},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -97,6 +111,9 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         exc = StaleEdit()
     elif isinstance(exc, IntegrityError):
         exc = Conflict(detail="That change conflicts with existing data (a duplicate or a missing reference).")
+    elif isinstance(exc, (OverflowError, DataError)):
+        # An id or amount beyond what the database column holds (SQLite: OverflowError; PostgreSQL: DataError).
+        exc = AppError(detail="A number in the request is out of range.")
 
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         if request.headers.get("hx-request"):
@@ -106,7 +123,9 @@ def handle_exception(request: Request, exc: Exception) -> Response:
             target += "?" + request.url.query
         return Redirect(path="/login", query_params={"next": target} if request.method == "GET" else None)
 
+    headers = None
     if isinstance(exc, HTTPException):
+        headers = exc.headers  # e.g. Allow on a 405
         status = exc.status_code
         detail = exc.detail or TITLES.get(status, "Error")
         extra = exc.extra
@@ -120,5 +139,5 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged.", None
 
     if wants_json(request):
-        return _json(status, detail, extra)
-    return _page(request, status, detail)
+        return _json(status, detail, extra, headers)
+    return _page(request, status, detail, headers)

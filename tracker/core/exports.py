@@ -40,9 +40,21 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1") -> bytes:
+    return to_xlsx_sheets([(title, headers, rows)])
+
+
+def to_xlsx_sheets(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """One workbook, a sheet per (title, headers, rows)."""
     wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
+    wb.remove(wb.active)
+    for title, headers, rows in sheets:
+        _fill(wb.create_sheet(title[:31]), headers, rows)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _fill(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     ws.append(list(headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)
@@ -59,6 +71,3 @@ def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = 
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
     ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

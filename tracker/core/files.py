@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tracker.core.errors import NotFound, TooLarge
+from tracker.settings import Settings
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -21,6 +22,10 @@ class FileStore:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileStore:
+        return cls(settings.upload_dir, settings.max_upload_mb * 1024 * 1024)
 
     def put(self, chunks: Iterable[bytes] | bytes) -> tuple[str, int]:
         """Store the content; returns (sha256, size). Over the limit: TooLarge, nothing kept."""

@@ -43,14 +43,23 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-class TokenAwareCSRFMiddleware(CSRFMiddleware):
-    """A request carrying an Authorization header is authenticated by that header alone (never by the
-    cookie), and a cross-site page cannot set that header, so such requests need no CSRF token."""
+SESSION_COOKIE = "tracker_session"
 
+
+def _needs_csrf(scope: Scope) -> bool:
+    """A request carrying an Authorization header is authenticated by that header alone (never by the
+    cookie), and a cross-site page cannot set that header. An API request without the session cookie carries
+    no credential a forger could borrow; the auth middleware answers it 401."""
+    names = [name for name, _ in scope["headers"]]
+    if b"authorization" in names:
+        return False
+    cookies = b";".join(value for name, value in scope["headers"] if name == b"cookie")
+    return not scope["path"].startswith("/api/") or SESSION_COOKIE.encode() in cookies
+
+
+class TokenAwareCSRFMiddleware(CSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            for name, _ in scope["headers"]:
-                if name == b"authorization":
-                    await self.app(scope, receive, send)
-                    return
+        if scope["type"] == "http" and not _needs_csrf(scope):
+            await self.app(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)

@@ -10,11 +10,23 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 
-def render(request: Request, template: str, *, block: str | None = None, status: int = 200, **context: Any) -> Template:
+def render(request: Request, template: str, *, block: str | None = None, status: int = 200,
+           headers: dict[str, str] | None = None, **context: Any) -> Template:  # fmt: skip
     """The whole page, or only `block` when htmx asked for it."""
     if block and request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
-        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, status_code=status)
-    return Template(template_name=template, context=context, status_code=status)
+        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, status_code=status,
+                                 headers=headers)  # fmt: skip
+    return Template(template_name=template, context=context, status_code=status, headers=headers)
+
+
+def label(value: str | None) -> str:
+    """An enum value as words: "contractor_performance" -> "Contractor performance"."""
+    return str(value).replace("_", " ").capitalize() if value else "—"
+
+
+def options(values: list[str], suffix: str = "") -> list[tuple[str, str]]:
+    """(value, label) pairs for a select."""
+    return [(v, label(v) + suffix) for v in values]
 
 
 def flash(request: Request, message: str, category: str = "success") -> None:

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import ETag, UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import File
-from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
@@ -18,9 +19,17 @@ from sqlmodel import Session
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
-from tracker.deliverables.models import CriterionOutcome, Deliverable, Disposition, Outcome, Severity
-from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
+from tracker.deliverables import records, service
+from tracker.deliverables.models import (
+    CriterionOutcome,
+    Deliverable,
+    Disposition,
+    Outcome,
+    RecordFormat,
+    RecordKind,
+    Severity,
+)
+from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
@@ -44,8 +53,12 @@ class DeliverableOut(BaseModel):
     resubmit_due: date | None
     withdrawn_reason: str
     version: int
+    deemed_on: date | None = None
+    escalated: bool = False
     criteria: list[str] = []
     actions: list[Action] = []
+    days_overdue: int | None = Field(default=None, description="In lists: calendar days past the running clock")
+    open_critical: int | None = Field(default=None, description="In lists: open critical comments on the current version")
 
 
 class DeliverableIn(BaseModel):
@@ -158,16 +171,46 @@ class DecisionOut(BaseModel):
     decided_at: datetime
 
 
-def _out(db: Session, access: projects.Access, d: Deliverable) -> DeliverableOut:
+class RecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    decision_id: int
+    kind: RecordKind
+    format: RecordFormat
+    filename: str
+    sha256: str
+    size: int
+    created_at: datetime
+    download_url: str = ""
+
+
+class DeliverablePatch(BaseModel):
+    """Change any of the plan's fields; `version` is the one you read (a stale one answers 409)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=8000)
+    type: str | None = None
+    due_date: date | None = None
+    owner_id: int | None = None
+    payment_amount: Decimal | None = None
+    holdback_pct: Decimal | None = None
+    criteria: list[str] | None = Field(default=None, max_length=100)
+    version: int
+
+
+def _out(db: Session, access: projects.Access, d: Deliverable, criteria: list[str] | None = None) -> DeliverableOut:
     out = DeliverableOut.model_validate(d)
-    out.criteria = [c.text for c in service.active_criteria(db, d.id)]
+    out.escalated = d.escalated_at is not None
+    out.criteria = criteria if criteria is not None else [c.text for c in service.active_criteria(db, d.id)]
     out.actions = actions_for(d.status, access.perms)
     return out
 
 
 def _store(request: Request) -> FileStore:
-    settings = request.app.state.settings
-    return FileStore(settings.upload_dir, settings.max_upload_mb * 1024 * 1024)
+    return FileStore.from_settings(request.app.state.settings)
 
 
 class ProjectDeliverablesApi(Controller):
@@ -176,12 +219,24 @@ class ProjectDeliverablesApi(Controller):
 
     @get("/", sync_to_thread=True, summary="A project's deliverables")
     def list_deliverables(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                          status: FromQuery[Status | None] = None, limit: FromQuery[int] = 50,
+                          status: FromQuery[Status | None] = None, type: FromQuery[str | None] = None,
+                          owner: FromQuery[int | None] = None, overdue: FromQuery[bool] = False,
+                          q: FromQuery[str] = "", sort: FromQuery[str] = "code", limit: FromQuery[int] = 50,
                           offset: FromQuery[int] = 0) -> DeliverablePage:  # fmt: skip
+        """Filtered like the list page: status, type, owner (review lead id), overdue, q (code or title);
+        sort by code, due, status or review (prefix - for descending)."""
         access = projects.get_for(db, request.user, key)
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
-        rows, total = service.list_for(db, access, status.value if status else None, limit, offset)
-        return DeliverablePage(items=[_out(db, access, d) for d in rows], total=total, limit=limit, offset=offset)
+        query = parse(ListQuery, {"status": status, "type": type, "owner": owner, "overdue": overdue, "q": q,
+                                  "sort": sort})  # fmt: skip
+        rows, total = service.list_page(db, access, query, limit, offset)
+        criteria = service.criteria_texts(db, [r.deliverable.id for r in rows])
+        items = []
+        for row in rows:
+            out = _out(db, access, row.deliverable, criteria[row.deliverable.id])
+            out.days_overdue, out.open_critical = row.days_overdue, row.open_critical
+            items.append(out)
+        return DeliverablePage(items=items, total=total, limit=limit, offset=offset)
 
     @post("/", sync_to_thread=True, summary="Plan a deliverable with its acceptance criteria (managers)")
     def create_deliverable(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
@@ -199,6 +254,18 @@ class DeliverableApi(Controller):
     def get_deliverable(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
                         ) -> DeliverableOut:  # fmt: skip
         access, d = service.load_for(db, request.user, deliverable_id)
+        return _out(db, access, d)
+
+    @patch("/", sync_to_thread=True, summary="Change the plan and criteria (managers; a stale version answers 409)")
+    def update_deliverable(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                           data: JSONBody[DeliverablePatch]) -> DeliverableOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id, Perm.PLAN_DELIVERABLES)
+        values = {f: getattr(d, f) for f in service.FIELDS} | data.model_dump(mode="json", exclude_unset=True)
+        if data.criteria is not None:
+            values["criteria"] = "\n".join(data.criteria)
+        else:
+            values["criteria"] = "\n".join(c.text for c in service.active_criteria(db, d.id))
+        service.update(db, request.user, access, d, parse(DeliverableForm, values))
         return _out(db, access, d)
 
     @get("/submissions", sync_to_thread=True, summary="Every submitted version with its files")
@@ -227,7 +294,8 @@ class DeliverableApi(Controller):
                              submitted_by=name, notes=submission.notes, review_due=submission.review_due,
                              files=[FileOut.model_validate(f, from_attributes=True) for f in stored])  # fmt: skip
 
-    @get("/files/{file_id:int}", sync_to_thread=True, summary="Download a submitted file (as an attachment)")
+    @get("/files/{file_id:int}", sync_to_thread=True, summary="Download a submitted file (as an attachment)",
+         responses={200: ResponseSpec(bytes, False, "The file as uploaded", "application/octet-stream")})
     def download(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
                  file_id: FromPath[int]) -> File:  # fmt: skip
         access, d = service.load_for(db, request.user, deliverable_id)
@@ -249,7 +317,7 @@ class DeliverableApi(Controller):
         elif data.action is Action.WITHDRAW:
             service.withdraw(db, request.user, access, d, data.reason)
         elif data.action is Action.CONDITIONS_MET:
-            service.conditions_met(db, request.user, access, d, data.reason)
+            service.conditions_met(db, request.user, access, d, data.reason, store=_store(request))
         else:
             raise FormError({"action": "Use /submissions to submit and /decision to decide."})
         return _out(db, access, d)
@@ -287,7 +355,9 @@ class DeliverableApi(Controller):
     def record_results(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
                        data: JSONBody[list[ResultIn]]) -> dict[str, list[str]]:  # fmt: skip
         access, d = service.load_for(db, request.user, deliverable_id)
-        for item in data[:200]:
+        if len(data) > service.MAX_CRITERIA:
+            raise FormError({"criteria": f"At most {service.MAX_CRITERIA} results in one request."})
+        for item in data:
             service.record_result(db, request.user, access, d, item.criterion_id, item.outcome, item.evidence)
         return {"blockers": service.acceptance_blockers(db, d)}
 
@@ -296,6 +366,25 @@ class DeliverableApi(Controller):
                data: JSONBody[DecisionIn]) -> DecisionOut:  # fmt: skip
         access, d = service.load_for(db, request.user, deliverable_id)
         form = parse(DecisionForm, data.model_dump(mode="json", exclude={"version"}))
-        return DecisionOut.model_validate(service.decide(db, request.user, access, d, form, data.version))
+        decision = service.decide(db, request.user, access, d, form, data.version, store=_store(request))
+        return DecisionOut.model_validate(decision)
 
+    @get("/records", sync_to_thread=True, summary="Letters and sign-offs generated from the decisions, with sha256")
+    def list_records(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                     ) -> list[RecordOut]:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        url = f"/api/v1/deliverables/{d.id}/records/"
+        return [RecordOut.model_validate(r).model_copy(update={"download_url": f"{url}{r.id}"})
+                for group in records.for_deliverable(db, d.id) for r in group.records]  # fmt: skip
 
+    @get("/records/{record_id:int}", sync_to_thread=True, summary="Download a generated record (PDF or DOCX)",
+         responses={200: ResponseSpec(bytes, False, "application/pdf or the DOCX type", "application/*")})
+    def download_record(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                        record_id: FromPath[int]) -> File:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        record = records.get(db, d, record_id)
+        path = _store(request).path_for(record.sha256)
+        if not path.is_file():
+            raise NotFound(detail="The file is missing from storage; restore it from backup.")
+        return File(path=path, filename=record.filename, media_type=records.MEDIA_TYPES[record.format],
+                    etag=ETag(value=record.sha256))  # fmt: skip

@@ -49,6 +49,18 @@ class Outcome(StrEnum):
     DEEMED_ACCEPTED = "deemed_accepted"
 
 
+class RecordKind(StrEnum):
+    ACCEPTANCE_LETTER = "acceptance_letter"
+    REJECTION_LETTER = "rejection_letter"
+    CONDITIONAL_NOTICE = "conditional_notice"
+    SIGNOFF = "signoff"
+
+
+class RecordFormat(StrEnum):
+    PDF = "pdf"
+    DOCX = "docx"
+
+
 class Deliverable(Versioned, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "code"),
@@ -70,6 +82,8 @@ class Deliverable(Versioned, SQLModel, table=True):
     current_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0 = never submitted
     review_due: date | None = None  # of the current submission
     resubmit_due: date | None = None  # after a rejection
+    deemed_on: date | None = None  # deemed-acceptance policy: accepted by silence on this day unless decided
+    escalated_at: datetime | None = None  # "never deemed" policy: the review ran overdue and was escalated
     withdrawn_reason: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -98,6 +112,7 @@ class Submission(SQLModel, table=True):
     submitted_by_id: int = Field(foreign_key="app_user.id")
     notes: str = Field(default="", max_length=8000)
     review_due: date
+    due_on: date | None = None  # when this version was due: the contractual date for v1, the resubmission date after
 
 
 class SubmissionFile(SQLModel, table=True):
@@ -171,3 +186,21 @@ class Decision(SQLModel, table=True):
     closes_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0, or the conditional decision met
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")  # None: deemed by the clock
     decided_at: datetime = Field(default_factory=utcnow)
+
+
+class GeneratedRecord(SQLModel, table=True):
+    """A letter or sign-off generated from a decision, stored once in the file store under its sha256 and
+    never regenerated, so the copy attached to a payment approval can be checked against this row."""
+
+    __tablename__ = "generated_record"
+    __table_args__ = (UniqueConstraint("decision_id", "kind", "format"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id")
+    deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
+    kind: str = Field(max_length=24)
+    format: str = Field(max_length=8)
+    sha256: str = Field(max_length=64)
+    size: int
+    filename: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -4,13 +4,14 @@ and carrying open comments forward. Services never commit; the request does, onc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from sqlalchemy import and_
+from sqlalchemy import and_, case, false, true
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
@@ -21,7 +22,7 @@ from tracker.core.db import utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
-from tracker.deliverables import workflow
+from tracker.deliverables import records, workflow
 from tracker.deliverables.models import (
     Comment,
     Criterion,
@@ -38,10 +39,9 @@ from tracker.deliverables.models import (
     SubmissionFile,
 )
 from tracker.deliverables.workflow import Action, NotAllowed, Status
-from tracker.projects.models import Membership, Project
+from tracker.projects.models import DeemedPolicy, Membership, Project
 from tracker.projects.permissions import Perm
-from tracker.projects.service import Access
-from tracker.projects.service import get_for as get_project_for  # same name here means a deliverable
+from tracker.projects.service import Access, load_record, record_in
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 MAX_CRITERIA = 100
@@ -111,11 +111,16 @@ class DeliverableForm(Form):
 FIELDS = ("code", "title", "description", "type", "due_date", "owner_id", "payment_amount", "holdback_pct")
 
 
+def next_code(db: Session, project_id: int) -> str:
+    """A suggestion for the next code: D-NN after the highest D-number in the project."""
+    codes = db.exec(select(Deliverable.code).where(Deliverable.project_id == project_id,
+                                                   col(Deliverable.code).like("D-%"))).all()  # fmt: skip
+    numbers = [int(c[2:]) for c in codes if c[2:].isdigit()]
+    return f"D-{max(numbers, default=0) + 1:02d}"
+
+
 def get_for(db: Session, access: Access, deliverable_id: int) -> Deliverable:
-    deliverable = db.get(Deliverable, deliverable_id)
-    if deliverable is None or deliverable.project_id != access.project.id:
-        raise NotFound(detail="No such deliverable in this project.")
-    return deliverable
+    return record_in(db, access, Deliverable, deliverable_id, "deliverable")
 
 
 def _check_owner(db: Session, project_id: int, owner_id: int | None) -> None:
@@ -191,6 +196,30 @@ def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Del
     db.flush()
 
 
+def update(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: DeliverableForm) -> None:
+    """Edit the plan. Criteria follow `set_criteria`'s rules; a closed deliverable is on the record as it was."""
+    access.require(Perm.PLAN_DELIVERABLES)
+    deliverable.check_seen(form.version, audit.snapshot(deliverable, FIELDS))
+    if deliverable.status in workflow.FINAL:
+        raise Conflict(detail="An accepted or withdrawn deliverable cannot be edited.")
+    if form.code != deliverable.code:  # the record, its letters and its history are filed under the code
+        raise FormError({"code": f"The code is fixed once planned; it stays {deliverable.code}."})
+    _check_owner(db, deliverable.project_id, form.owner_id)
+    before = audit.snapshot(deliverable, FIELDS)
+    for field in FIELDS:
+        setattr(deliverable, field, getattr(form, field))
+    deliverable.type = form.type.value
+    changes = audit.diff(before, audit.snapshot(deliverable, FIELDS))
+    if changes:
+        deliverable.updated_at = utcnow()
+        audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id,
+                     label=deliverable.code, action="update", changes=changes)  # fmt: skip
+    texts = parse_criteria(form.criteria)
+    if texts != [c.text for c in active_criteria(db, deliverable.id)]:
+        set_criteria(db, actor, access, deliverable, texts)
+    db.flush()
+
+
 # --- submissions ------------------------------------------------------------------------------------
 
 
@@ -221,6 +250,7 @@ def transition(db: Session, actor: Principal | None, access: Access | None, deli
 def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverable, notes: str,
            uploads: list[Upload], store: FileStore, expected_version: int | None = None) -> Submission:  # fmt: skip
     """Submit version n+1 (first submission or resubmission after a rejection) with its files."""
+    access.require(Perm.SUBMIT)
     deliverable.check_seen(expected_version, {"status": deliverable.status,
                                               "current_version": deliverable.current_version})  # fmt: skip
     if len(notes) > 8000:
@@ -236,7 +266,8 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
                changes={"current_version": [deliverable.current_version, number]})  # fmt: skip
     previous = _latest_submission(db, deliverable.id)
     submission = Submission(deliverable_id=deliverable.id, number=number, submitted_by_id=actor.id, notes=notes,
-                            review_due=review_due)  # fmt: skip
+                            review_due=review_due,
+                            due_on=deliverable.due_date if number == 1 else deliverable.resubmit_due)  # fmt: skip
     db.add(submission)
     db.flush()
     for upload in uploads:
@@ -249,6 +280,9 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     deliverable.current_version = number
     deliverable.review_due = review_due
     deliverable.resubmit_due = None
+    deliverable.escalated_at = None
+    deliverable.deemed_on = (due_after(project, today, project.deemed_days)
+                             if project.deemed_policy == DeemedPolicy.DEEMED else None)  # fmt: skip
     db.flush()
     return submission
 
@@ -331,6 +365,11 @@ def start_review(db: Session, actor: Principal, access: Access, deliverable: Del
     return assignments
 
 
+class AssignForm(Form):
+    reviewer_id: int
+    due_date: OptionalDate = None
+
+
 def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int,
                     due: date | None = None) -> ReviewAssignment:  # fmt: skip
     access.require(Perm.REVIEW)
@@ -346,7 +385,7 @@ def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
     db.add(assignment)
     db.flush()
     audit.record(db, actor_id=actor.id, entity=assignment, project_id=access.project.id, label=deliverable.code,
-                 action="assign_reviewer", changes={"reviewer_id": [None, reviewer_id],
+                 action="assign_reviewer", changes={"reviewer": [None, db.get(User, reviewer_id).full_name],
                                                     "due_date": [None, assignment.due_date]})  # fmt: skip
     return assignment
 
@@ -483,7 +522,7 @@ _DECISION_ACTIONS = {
 
 
 def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: DecisionForm,
-           expected_version: int | None = None) -> Decision:  # fmt: skip
+           expected_version: int | None = None, *, store: FileStore) -> Decision:  # fmt: skip
     """Accept, conditionally accept or reject the current version. Written once, never edited."""
     if form.outcome not in _DECISION_ACTIONS:
         raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
@@ -520,12 +559,14 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
                                                              col(ReviewAssignment.completed_at).is_(None))):  # fmt: skip
         assignment.completed_at = utcnow()
-    deliverable.review_due = None
+    deliverable.review_due = deliverable.deemed_on = None
     db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
+    records.generate(db, decision, store)
     return decision
 
 
-def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, note: str = "") -> Decision:
+def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, note: str = "", *,
+                   store: FileStore) -> Decision:  # fmt: skip
     conditional = db.exec(select(Decision).where(Decision.deliverable_id == deliverable.id,
                                                  Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
                           .order_by(col(Decision.id).desc())).first()  # fmt: skip
@@ -537,6 +578,7 @@ def conditions_met(db: Session, actor: Principal, access: Access, deliverable: D
                         decided_by_id=actor.id)  # fmt: skip
     db.add(decision)
     db.flush()
+    records.generate(db, decision, store)
     return decision
 
 
@@ -548,7 +590,7 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
         raise FormError({"reason": "At most 2000 characters."})
     transition(db, actor, access, deliverable, Action.WITHDRAW, changes={"withdrawn_reason": [None, reason]})
     deliverable.withdrawn_reason = reason
-    deliverable.review_due = deliverable.resubmit_due = None
+    deliverable.review_due = deliverable.resubmit_due = deliverable.deemed_on = None
     db.flush()
 
 
@@ -557,26 +599,19 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
 
 def load_for(db: Session, user: Principal, deliverable_id: int, perm: Perm = Perm.VIEW) -> tuple[Access, Deliverable]:
     """A deliverable by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
-    row = db.exec(select(Deliverable, Project.key).join(Project, col(Project.id) == Deliverable.project_id)
-                  .where(Deliverable.id == deliverable_id)).first()  # fmt: skip
-    if row is None:
-        raise NotFound(detail="No such deliverable.")
-    deliverable, key = row
-    try:
-        access = get_project_for(db, user, key, perm)
-    except NotFound:
-        raise NotFound(detail="No such deliverable.") from None
-    return access, deliverable
+    return load_record(db, user, Deliverable, deliverable_id, perm, "deliverable")
 
 
-def list_for(db: Session, access: Access, status: str | None = None, limit: int = 50,
-             offset: int = 0) -> tuple[list[Deliverable], int]:  # fmt: skip
-    where = [Deliverable.project_id == access.project.id]
-    if status:
-        where.append(Deliverable.status == status)
-    total = db.exec(select(func.count()).select_from(Deliverable).where(*where)).one()
-    rows = db.exec(select(Deliverable).where(*where).order_by(Deliverable.code).limit(limit).offset(offset)).all()
-    return list(rows), total
+def criteria_texts(db: Session, deliverable_ids: list[int]) -> dict[int, list[str]]:
+    """The active criteria of many deliverables in one query."""
+    out: dict[int, list[str]] = {i: [] for i in deliverable_ids}
+    if deliverable_ids:
+        stmt = (select(Criterion.deliverable_id, Criterion.text)
+                .where(col(Criterion.deliverable_id).in_(deliverable_ids), col(Criterion.retired_at).is_(None))
+                .order_by(Criterion.deliverable_id, Criterion.position))  # fmt: skip
+        for deliverable_id, text in db.exec(stmt):
+            out[deliverable_id].append(text)
+    return out
 
 
 def file_for(db: Session, access: Access, deliverable: Deliverable, file_id: int) -> SubmissionFile:
@@ -626,7 +661,8 @@ class ListRow:
     days_overdue: int  # calendar days past the running clock (delivery, review or resubmission); 0 if on time
 
 
-def _overdue_clause(today: date):  # noqa: ANN202
+def overdue_clause(today: date):  # noqa: ANN201
+    """The running clock has passed: `days_overdue` > 0, in SQL."""
     return or_(
         and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) < today),
         and_(col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), col(Deliverable.review_due) < today),
@@ -635,7 +671,8 @@ def _overdue_clause(today: date):  # noqa: ANN202
 
 
 def running_clock(d: Deliverable) -> date | None:
-    """The date the deliverable is waiting on now: delivery, the state's review, or the resubmission."""
+    """The date the deliverable is waiting on now: delivery, the state's review, or the resubmission.
+    `clock_expr` is the same rule in SQL."""
     if d.status == Status.PLANNED:
         return d.due_date
     if d.status in (Status.SUBMITTED, Status.IN_REVIEW):
@@ -645,8 +682,46 @@ def running_clock(d: Deliverable) -> date | None:
     return None
 
 
-def list_page(db: Session, access: Access, query: ListQuery) -> tuple[list[ListRow], int]:
-    """One page of the project's deliverables in three queries, whatever the number of rows."""
+def clock_expr():  # noqa: ANN201
+    return case(
+        (Deliverable.status == Status.PLANNED, Deliverable.due_date),
+        (col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), Deliverable.review_due),
+        (Deliverable.status == Status.REJECTED, Deliverable.resubmit_due),
+        else_=None,
+    )
+
+
+def days_overdue(clock: date | None, today: date) -> int:
+    """Calendar days past the running clock; 0 when on time or when nothing is awaited."""
+    return max(0, (today - clock).days) if clock else 0
+
+
+def days_overdue_clause(today: date, low: int | None = None, high: int | None = None):  # noqa: ANN201
+    """`low` <= days_overdue <= `high` in SQL (either end open), for filters over any number of rows."""
+    clock, parts = clock_expr(), []
+    if low is not None and low > 0:
+        parts.append(clock <= today - timedelta(days=low))
+    if high is not None:
+        parts.append(or_(clock.is_(None), clock >= today - timedelta(days=high)) if high >= 0 else false())
+    return and_(true(), *parts)
+
+
+def open_critical_count():  # noqa: ANN201
+    """Open critical comments on the deliverable's current version: each blocks acceptance."""
+    return (
+        select(func.count(Comment.id))
+        .join(Submission, col(Submission.id) == Comment.submission_id)
+        .where(Submission.deliverable_id == Deliverable.id, Submission.number == Deliverable.current_version,
+               Comment.severity == Severity.CRITICAL, Comment.disposition == Disposition.OPEN)
+        .correlate(Deliverable)
+        .scalar_subquery()
+    )  # fmt: skip
+
+
+def list_page(db: Session, access: Access, query: ListQuery, limit: int = PAGE_SIZE,
+              offset: int | None = None) -> tuple[list[ListRow], int]:  # fmt: skip
+    """One page of the project's deliverables in two queries, whatever the number of rows. Pages number by
+    `query.page`; the API passes its own limit and offset."""
     today = project_today(access.project)
     where = [Deliverable.project_id == access.project.id]
     if query.status:
@@ -656,19 +731,12 @@ def list_page(db: Session, access: Access, query: ListQuery) -> tuple[list[ListR
     if query.owner:
         where.append(Deliverable.owner_id == query.owner)
     if query.overdue:
-        where.append(_overdue_clause(today))
+        where.append(overdue_clause(today))
     if query.q:
         like = f"%{query.q.lower()}%"
         where.append(or_(func.lower(Deliverable.code).like(like), func.lower(Deliverable.title).like(like)))
     total = db.exec(select(func.count()).select_from(Deliverable).where(*where)).one()
-    critical = (
-        select(func.count(Comment.id))
-        .join(Submission, col(Submission.id) == Comment.submission_id)
-        .where(Submission.deliverable_id == Deliverable.id, Submission.number == Deliverable.current_version,
-               Comment.severity == Severity.CRITICAL, Comment.disposition == Disposition.OPEN)
-        .correlate(Deliverable)
-        .scalar_subquery()
-    )  # fmt: skip
+    critical = open_critical_count()
     descending = query.sort.startswith("-")
     order = [c.desc() if descending else c for c in SORTS[query.sort.lstrip("-")]]
     stmt = (
@@ -676,13 +744,12 @@ def list_page(db: Session, access: Access, query: ListQuery) -> tuple[list[ListR
         .outerjoin(User, col(User.id) == Deliverable.owner_id)
         .where(*where)
         .order_by(*order)
-        .limit(PAGE_SIZE)
-        .offset((query.page - 1) * PAGE_SIZE)
+        .limit(limit)
+        .offset((query.page - 1) * limit if offset is None else offset)
     )
     rows = []
     for d, owner, crit in db.exec(stmt):
-        clock = running_clock(d)
-        rows.append(ListRow(d, owner, crit or 0, max(0, (today - clock).days) if clock else 0))
+        rows.append(ListRow(d, owner, crit or 0, days_overdue(running_clock(d), today)))
     return rows, total
 
 
@@ -723,6 +790,23 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
     return [WorkItem(key, d, a.due_date, f"version {d.current_version}") for a, d, key in db.exec(stmt)]
 
 
+def due_from_contractor(db: Session, user: Principal, today: date, horizon_days: int = 14) -> list[WorkItem]:
+    """For contractor members: first submissions due within two weeks or late, and resubmissions after a rejection."""
+    soon = today + timedelta(days=horizon_days)
+    stmt = (
+        select(Deliverable, Project.key)
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Membership.role == "contractor",
+               or_(and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) <= soon),
+                   Deliverable.status == Status.REJECTED))
+        .order_by(func.coalesce(Deliverable.resubmit_due, Deliverable.due_date), Deliverable.code)
+        .limit(50)
+    )  # fmt: skip
+    return [WorkItem(key, d, running_clock(d), f"version {d.current_version + 1} to "
+                     f"{'resubmit' if d.status == Status.REJECTED else 'submit'}") for d, key in db.exec(stmt)]  # fmt: skip
+
+
 def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
     """For contractor members: deliverables whose current version has comments with no response yet."""
     stmt = (
@@ -758,3 +842,238 @@ def comment_log(db: Session, deliverable: Deliverable) -> tuple[tuple[str, ...],
         for number, c, reviewer in db.exec(stmt)
     ]  # fmt: skip
     return COMMENT_LOG_HEADERS, rows
+
+
+# --- the record page --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionRow:
+    criterion: Criterion
+    result: CriterionResult | None
+
+
+def criteria_with_results(db: Session, deliverable: Deliverable) -> list[CriterionRow]:
+    """The active criteria, each with its result on the current version, in one query."""
+    stmt = (
+        select(Criterion, CriterionResult)
+        .outerjoin(Submission, (Submission.deliverable_id == Criterion.deliverable_id)
+                   & (Submission.number == deliverable.current_version))
+        .outerjoin(CriterionResult, (CriterionResult.criterion_id == Criterion.id)
+                   & (CriterionResult.submission_id == Submission.id))
+        .where(Criterion.deliverable_id == deliverable.id, col(Criterion.retired_at).is_(None))
+        .order_by(Criterion.position)
+    )  # fmt: skip
+    return [CriterionRow(c, r) for c, r in db.exec(stmt)]
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    assignment: ReviewAssignment
+    reviewer_name: str
+
+
+def assignments_of(db: Session, deliverable: Deliverable) -> list[AssignmentRow]:
+    """Reviewers of the current version with their due dates."""
+    stmt = (
+        select(ReviewAssignment, User.full_name)
+        .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
+        .join(User, col(User.id) == ReviewAssignment.reviewer_id)
+        .where(Submission.deliverable_id == deliverable.id, Submission.number == deliverable.current_version)
+        .order_by(ReviewAssignment.due_date, User.full_name)
+    )
+    return [AssignmentRow(a, name) for a, name in db.exec(stmt)]
+
+
+class CommentFilter(Form):
+    severity: Severity | None = None
+    disposition: Disposition | None = None
+
+    @field_validator("severity", "disposition", mode="before")
+    @classmethod
+    def _blank(cls, v: object) -> object:
+        return v or None
+
+
+def filter_comments(comments: list[Comment], query: CommentFilter) -> list[Comment]:
+    """Filter the (short, already loaded) log of one version; the counts above it stay unfiltered."""
+    return [c for c in comments if (not query.severity or c.severity == query.severity)
+            and (not query.disposition or c.disposition == query.disposition)]  # fmt: skip
+
+
+TIMELINE_ENTITIES = ("deliverable", "comment", "review_assignment", "criterion_result", "generated_record")
+
+
+def timeline(db: Session, deliverable: Deliverable, limit: int = 200) -> list[audit.EventRow]:
+    """Everything that happened to the deliverable and its versions, newest first: the audit trail of the
+    deliverable and of its comments, reviews and results (all recorded under its code)."""
+    return audit.for_record(db, deliverable.project_id, TIMELINE_ENTITIES, deliverable.code, limit=limit)
+
+
+# --- contract clocks: deemed acceptance and escalation ---------------------------------------------------
+
+DEEMED_WARNING_DAYS = 5  # calendar days before deemed acceptance that the record and My work warn
+
+
+def deemed_warning(d: Deliverable, today: date) -> int | None:
+    """Days left before silence becomes acceptance, when that is near; None otherwise."""
+    if d.deemed_on is None or d.status not in (Status.SUBMITTED, Status.IN_REVIEW):
+        return None
+    left = (d.deemed_on - today).days
+    return left if left <= DEEMED_WARNING_DAYS else None
+
+
+@dataclass
+class ClockRun:
+    deemed: list[str]
+    escalated: list[str]
+
+
+def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> ClockRun:
+    """Apply the contract clocks once: deem accepted what the state left silent past its deemed day (deemed
+    policy), and escalate reviews that ran overdue (never-deemed policy). Idempotent, safe to run from several
+    workers: each deliverable changes in its own savepoint under its version check."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    now = now or utcnow()
+    horizon = now.date() + timedelta(days=1)  # widest project time zone; the exact day is checked per project
+    waiting = [Status.SUBMITTED, Status.IN_REVIEW]
+    rows = db.exec(
+        select(Deliverable, Project)
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .where(col(Deliverable.status).in_(waiting),
+               or_(col(Deliverable.deemed_on) < horizon,
+                   and_(col(Deliverable.review_due) < horizon, col(Deliverable.escalated_at).is_(None),
+                        Project.deemed_policy == DeemedPolicy.NEVER)))
+        .order_by(Deliverable.id)
+    ).all()  # fmt: skip
+    run = ClockRun([], [])
+    for d, project in rows:
+        today = project_today(project, now)
+        label = f"{project.key} {d.code}"
+        try:
+            with db.begin_nested():
+                if project.deemed_policy == DeemedPolicy.DEEMED and d.deemed_on and d.deemed_on < today:
+                    deem_accept(db, project, d, store)
+                    run.deemed.append(label)
+                elif project.deemed_policy == DeemedPolicy.NEVER and d.review_due and d.review_due < today \
+                        and d.escalated_at is None:
+                    d.escalated_at = now
+                    audit.record(db, actor_id=None, entity=d, project_id=project.id, label=d.code, action="escalate",
+                                 changes={"escalated": [None, f"review due {d.review_due.isoformat()} passed "
+                                                               "without a decision"]})  # fmt: skip
+                    db.flush()
+                    run.escalated.append(label)
+        except (StaleDataError, IntegrityError):
+            continue  # another worker got there first
+    return run
+
+
+def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore) -> Decision:
+    """Record the acceptance the contract deems from the state's silence: no person decided it."""
+    submission = current_submission(db, d)
+    decision = Decision(deliverable_id=d.id, submission_id=submission.id, outcome=Outcome.DEEMED_ACCEPTED.value,
+                        findings=f"Deemed accepted under the contract's terms: no decision within "
+                                 f"{project.deemed_days} business days of submission (deemed on "
+                                 f"{d.deemed_on.isoformat()}).",
+                        decided_by_id=None)  # fmt: skip
+    db.add(decision)
+    transition(db, None, None, d, Action.DEEM_ACCEPT, changes={"decision": [None, Outcome.DEEMED_ACCEPTED.value]})
+    for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
+                                                             col(ReviewAssignment.completed_at).is_(None))):  # fmt: skip
+        assignment.completed_at = utcnow()
+    d.review_due = d.deemed_on = None
+    db.flush()
+    records.generate(db, decision, store)
+    return decision
+
+
+def escalated_reviews(db: Session, user: Principal) -> list[WorkItem]:
+    """For managers: reviews the contract clock escalated in their projects, oldest first."""
+    stmt = (
+        select(Deliverable, Project.key)
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Membership.role == "manager", col(Deliverable.escalated_at).is_not(None),
+               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]))
+        .order_by(Deliverable.review_due)
+        .limit(50)
+    )  # fmt: skip
+    return [WorkItem(key, d, d.review_due, "review escalated: overdue with no decision") for d, key in db.exec(stmt)]
+
+
+def deemed_soon(db: Session, user: Principal, today: date) -> list[WorkItem]:
+    """For managers and staff: reviews about to be deemed accepted by silence."""
+    stmt = (
+        select(Deliverable, Project.key)
+        .join(Project, col(Project.id) == Deliverable.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(col(Membership.role).in_(["manager", "staff"]), col(Deliverable.deemed_on).is_not(None),
+               col(Deliverable.deemed_on) <= today + timedelta(days=DEEMED_WARNING_DAYS),
+               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]))
+        .order_by(Deliverable.deemed_on)
+        .limit(50)
+    )  # fmt: skip
+    return [WorkItem(key, d, d.deemed_on, "deemed accepted by silence unless decided") for d, key in db.exec(stmt)]
+
+
+# --- holdback ledger --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    deliverable: Deliverable
+    payment: Decimal
+    holdback: Decimal
+    paid: Decimal  # paid to date: in full on acceptance, less the holdback on a conditional acceptance
+    state: str  # pending (nothing payable yet) | withheld | released | cancelled
+    released_on: datetime | None
+
+
+@dataclass(frozen=True)
+class Ledger:
+    rows: list[LedgerRow]
+    payment: Decimal
+    paid: Decimal
+    withheld: Decimal
+    released: Decimal
+    pending: Decimal
+
+
+LEDGER_STATES = {Status.ACCEPTED: "released", Status.CONDITIONALLY_ACCEPTED: "withheld", Status.WITHDRAWN: "cancelled"}
+
+
+def holdback_of(d: Deliverable) -> Decimal:
+    if d.payment_amount is None or d.holdback_pct is None:
+        return Decimal("0.00")
+    return (d.payment_amount * d.holdback_pct / 100).quantize(Decimal("0.01"))
+
+
+def holdback_ledger(db: Session, project_id: int) -> Ledger:
+    """Per deliverable what is paid, withheld and released: a conditional acceptance pays the amount less the
+    holdback, the final acceptance releases the holdback. With the project's totals, in one query."""
+    accepted_at = (
+        select(func.max(Decision.decided_at))
+        .where(Decision.deliverable_id == Deliverable.id,
+               col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]))
+        .correlate(Deliverable)
+        .scalar_subquery()
+    )  # fmt: skip
+    stmt = (
+        select(Deliverable, accepted_at)
+        .where(Deliverable.project_id == project_id, col(Deliverable.payment_amount).is_not(None))
+        .order_by(Deliverable.code)
+    )
+    rows = []
+    for d, released_on in db.exec(stmt):
+        state = LEDGER_STATES.get(Status(d.status), "pending")
+        holdback = holdback_of(d)
+        paid = {"released": d.payment_amount, "withheld": d.payment_amount - holdback}.get(state, Decimal("0.00"))
+        rows.append(LedgerRow(d, d.payment_amount, holdback, paid, state, released_on if state == "released" else None))
+
+    def total(values: Iterable[Decimal]) -> Decimal:
+        return sum(values, Decimal("0.00"))
+
+    return Ledger(rows, total(r.payment for r in rows if r.state != "cancelled"), total(r.paid for r in rows),
+                  *(total(r.holdback for r in rows if r.state == s) for s in ("withheld", "released", "pending")))  # fmt: skip

@@ -1,29 +1,123 @@
-"""Pages: a project's deliverables list and each deliverable's record."""
+"""Pages: a project's deliverables list, the plan form, each deliverable's record with the review and decision
+forms, the comment log exports and the holdback ledger. Every action is a plain POST (303 back to the record) and,
+from htmx, re-renders the record region in place."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import ETag, UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, URLEncodedBody
+from litestar.response import File, Redirect, Template
 from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
-from tracker.audit import service as audit
 from tracker.core import exports
-from tracker.core.forms import parse
-from tracker.core.web import render
-from tracker.deliverables import service
-from tracker.deliverables.models import Decision, DeliverableType
-from tracker.deliverables.service import ListQuery
+from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
+from tracker.core.files import FileStore
+from tracker.core.forms import parse, stale_fields
+from tracker.core.web import flash, redirect, render
+from tracker.deliverables import records, service
+from tracker.deliverables.models import (
+    CriterionOutcome,
+    Decision,
+    Deliverable,
+    DeliverableType,
+    Disposition,
+    RecordKind,
+    Severity,
+)
+from tracker.deliverables.service import CommentFilter, CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
 from tracker.deliverables.workflow import ACTION_LABELS, STATUS_LABELS, Status, actions_for
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.projects.service import Access
+
+Form = URLEncodedBody[dict[str, Any]]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 TYPE_LABELS = {t.value: t.value.replace("_", " ").capitalize() for t in DeliverableType}
+SEVERITY_LABELS = {s.value: s.value.capitalize() for s in Severity}
+DISPOSITION_LABELS = {d.value: d.value.replace("_", " ").capitalize() for d in Disposition}
+OUTCOME_LABELS = {CriterionOutcome.MET.value: "Met", CriterionOutcome.NOT_MET.value: "Not met",
+                  CriterionOutcome.NOT_APPLICABLE.value: "Not applicable"}  # fmt: skip
+DECISION_LABELS = {"accepted": "Accept", "conditionally_accepted": "Accept with conditions", "rejected": "Reject"}
+PLAN_LABELS = {"code": "Code", "title": "Title", "description": "Description", "type": "Type",
+               "due_date": "Contractual due date", "owner_id": "Review lead", "payment_amount": "Payment amount",
+               "holdback_pct": "Holdback %"}  # fmt: skip
+
+
+def _store(request: Request) -> FileStore:
+    return FileStore.from_settings(request.app.state.settings)
+
+
+def _record(request: Request, db: Session, access: Access, d: Deliverable, status: int = 200,
+            errors: dict[str, dict[str, str]] | None = None, form: dict[str, dict[str, Any]] | None = None,
+            notice: str = "", done: str = "", block: str = "record") -> Template:  # fmt: skip
+    """The deliverable's record page (or, for htmx, its record region) with every form's errors and input."""
+    project = access.project
+    today = service.project_today(project)
+    comments = service.current_comments(db, d)
+    query = parse(CommentFilter, {k: v for k, v in request.query_params.items() if k in ("severity", "disposition")})
+    reviewable = d.status in (Status.SUBMITTED, Status.IN_REVIEW)
+    decisions = list(db.exec(select(Decision, User.full_name).outerjoin(User, col(User.id) == Decision.decided_by_id)
+                             .where(Decision.deliverable_id == d.id).order_by(col(Decision.id).desc())))  # fmt: skip
+    return render(
+        request, "deliverables/detail.html", block=block, status=status, access=access, project=project, d=d,
+        owner=db.get(User, d.owner_id) if d.owner_id else None,
+        criteria=service.criteria_with_results(db, d), submissions=service.submissions_of(db, d.id),
+        assignments=service.assignments_of(db, d) if d.current_version else [],
+        comments=service.filter_comments(comments, query), comment_total=len(comments), comment_query=query,
+        open_critical=sum(1 for c in comments if c.severity == Severity.CRITICAL and c.disposition == Disposition.OPEN),
+        decisions=decisions, records=records.for_deliverable(db, d.id),
+        blockers=service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
+        history=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else [],
+        actions=actions_for(d.status, access.perms), reviewable=reviewable,
+        reviewers=service.reviewers_and_owners(db, project.id) if reviewable and access.can(Perm.REVIEW) else [],
+        clock=service.running_clock(d), today=today, deemed_left=service.deemed_warning(d, today),
+        holdback=service.holdback_of(d), errors=errors or {}, form=form or {}, notice=notice, done=done,
+        status_labels=STATUS_LABELS, type_labels=TYPE_LABELS, action_labels=ACTION_LABELS,
+        severity_labels=SEVERITY_LABELS, disposition_labels=DISPOSITION_LABELS, outcome_labels=OUTCOME_LABELS,
+        decision_labels=DECISION_LABELS,
+    )  # fmt: skip
+
+
+def _act(request: Request, db: Session, key: str, deliverable_id: int, name: str, data: dict[str, Any],
+         action: Callable[[Access, Deliverable], str], anchor: str) -> Template | Redirect:  # fmt: skip
+    """Run one service action all-or-nothing. Refusals re-render the record with the message beside the form
+    `name` and the user's input kept; success flashes (plain POST → 303) or re-renders the region (htmx)."""
+    access = projects.get_for(db, request.user, key)
+    d = service.get_for(db, access, deliverable_id)
+    kept = {name: {k: v for k, v in data.items() if k != "_csrf_token"}}
+    try:
+        with db.begin_nested():
+            message = action(access, d)
+    except FormError as exc:
+        return _record(request, db, access, d, 422, errors={name: exc.errors}, form=kept)
+    except StaleEdit as exc:
+        stale = "; ".join(f"{k.replace('_', ' ')} is now “{v}”" for k, v in stale_fields(exc.current, data).items())
+        return _record(request, db, access, d, 409, form=kept, errors={name: {"__all__": exc.detail + (
+            f" Newer values: {stale}." if stale else "")}})  # fmt: skip
+    except (Conflict, Forbidden) as exc:
+        # The record changed under the user (or the role may not): say so at the top, keep the input below.
+        return _record(request, db, access, d, exc.status_code, notice=exc.detail, form=kept)
+    if request.headers.get("hx-request"):
+        return _record(request, db, access, d, done=message)
+    flash(request, message)
+    return redirect(f"/projects/{access.project.key}/deliverables/{d.id}#{anchor}")
+
+
+def _version(data: dict[str, Any]) -> int | None:
+    try:
+        return int(data["version"]) if data.get("version") not in (None, "") else None
+    except (TypeError, ValueError):
+        raise FormError({"__all__": "The form was damaged; reload the page."}) from None
 
 
 class DeliverablePages(Controller):
@@ -43,26 +137,198 @@ class DeliverablePages(Controller):
                       base_url=f"/projects/{access.project.key}/deliverables?{urlencode(base)}",
                       sort_base={k: v for k, v in base.items() if k != "sort"},
                       owners=service.reviewers_and_owners(db, access.project.id),
+                      today=service.project_today(access.project),
                       status_labels=STATUS_LABELS, type_labels=TYPE_LABELS)  # fmt: skip
+
+    # --- planning -------------------------------------------------------------------------------------
+
+    def _plan_form(self, request: Request, db: Session, access: Access, d: Deliverable | None, form: dict[str, Any],
+                   errors: dict[str, str], status: int = 200, stale: dict[str, Any] | None = None) -> Template:  # fmt: skip
+        return render(request, "deliverables/form.html", status=status, access=access, project=access.project, d=d,
+                      form=form, errors=errors, stale=stale or {}, labels=PLAN_LABELS,
+                      owners=service.reviewers_and_owners(db, access.project.id),
+                      types=list(TYPE_LABELS.items()))  # fmt: skip
+
+    @get("/new", sync_to_thread=True)
+    def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
+        return self._plan_form(request, db, access, None, {"code": service.next_code(db, access.project.id),
+                                                           "type": "document"}, {})  # fmt: skip
+
+    @post("/", sync_to_thread=True)
+    def create(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+               ) -> Template | Redirect:  # fmt: skip
+        access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
+        try:
+            with db.begin_nested():
+                d = service.create(db, request.user, access, parse(DeliverableForm, data))
+        except FormError as exc:
+            return self._plan_form(request, db, access, None, data, exc.errors, status=422)
+        flash(request, f"{d.code} planned.")
+        return redirect(f"/projects/{access.project.key}/deliverables/{d.id}")
+
+    @get("/{deliverable_id:int}/edit", sync_to_thread=True)
+    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+             ) -> Template:  # fmt: skip
+        access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
+        d = service.get_for(db, access, deliverable_id)
+        values = {f: getattr(d, f) for f in service.FIELDS} | {"version": d.version}
+        values["criteria"] = "\n".join(c.text for c in service.active_criteria(db, d.id))
+        return self._plan_form(request, db, access, d, values, {})
+
+    @post("/{deliverable_id:int}/edit", sync_to_thread=True)
+    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
+        d = service.get_for(db, access, deliverable_id)
+        try:
+            with db.begin_nested():
+                service.update(db, request.user, access, d, parse(DeliverableForm, data))
+        except FormError as exc:
+            return self._plan_form(request, db, access, d, data, exc.errors, status=422)
+        except StaleEdit as exc:
+            return self._plan_form(request, db, access, d, data | {"version": d.version}, {}, status=409,
+                                   stale=stale_fields(exc.current, data))  # fmt: skip
+        except (Conflict, Forbidden) as exc:
+            return self._plan_form(request, db, access, d, data, {"__all__": exc.detail}, status=exc.status_code)
+        flash(request, f"{d.code} saved.")
+        return redirect(f"/projects/{access.project.key}/deliverables/{d.id}")
+
+    # --- the record -----------------------------------------------------------------------------------
 
     @get("/{deliverable_id:int}", sync_to_thread=True)
     def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
                deliverable_id: FromPath[int]) -> Template:  # fmt: skip
         access = projects.get_for(db, request.user, key)
+        return _record(request, db, access, service.get_for(db, access, deliverable_id))
+
+    @get("/{deliverable_id:int}/comments", sync_to_thread=True)
+    def comment_log(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                    deliverable_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+        """The filter form's target: htmx swaps only the log; without JS, the record page with the filter."""
+        access = projects.get_for(db, request.user, key)
         d = service.get_for(db, access, deliverable_id)
-        submissions = service.submissions_of(db, d.id)
-        decisions = list(db.exec(select(Decision).where(Decision.deliverable_id == d.id)
-                                 .order_by(col(Decision.id).desc())))  # fmt: skip
-        blockers = service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else []
-        history = audit.for_entity(db, "deliverable", d.id, limit=50) if access.can(Perm.VIEW_HISTORY) else []
-        owner = db.get(User, d.owner_id) if d.owner_id else None
-        return render(request, "deliverables/detail.html", access=access, project=access.project, d=d, owner=owner,
-                      criteria=service.active_criteria(db, d.id), submissions=submissions,
-                      comments=service.current_comments(db, d),
-                      decisions=decisions, blockers=blockers, history=history,
-                      actions=[ACTION_LABELS[a] for a in actions_for(d.status, access.perms)],
-                      clock=service.running_clock(d), today=service.project_today(access.project),
-                      status_labels=STATUS_LABELS, type_labels=TYPE_LABELS)  # fmt: skip
+        if not request.headers.get("hx-request"):
+            query = urlencode({k: v for k, v in request.query_params.items() if v})
+            return redirect(f"/projects/{access.project.key}/deliverables/{d.id}?{query}#comments")
+        return _record(request, db, access, d, block="comment_log")
+
+    @post("/{deliverable_id:int}/submit", sync_to_thread=True)
+    def submit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+               deliverable_id: FromPath[int], data: Multipart) -> Template | Redirect:  # fmt: skip
+        files = data.get("files", [])
+        files = files if isinstance(files, list) else [files]
+        uploads = [Upload(f.filename, f.content_type, f.file.read()) for f in files
+                   if isinstance(f, UploadFile) and f.filename]  # fmt: skip
+        notes = data.get("notes", "")
+        text = {k: v for k, v in data.items() if isinstance(v, str)}
+
+        def run(access: Access, d: Deliverable) -> str:
+            if not isinstance(notes, str):
+                raise FormError({"notes": "Notes must be text."})
+            try:
+                s = service.submit(db, request.user, access, d, notes, uploads, _store(request), _version(text))
+            except FormError as exc:
+                if uploads and "files" not in exc.errors:
+                    exc.errors["files"] = "Choose the files again: browsers do not keep them after an error."
+                raise
+            return f"Version {s.number} submitted; the review is due {s.review_due:%a %d %b %Y}."
+
+        return _act(request, db, key, deliverable_id, "submit", text, run, "submissions")
+
+    @post("/{deliverable_id:int}/start-review", sync_to_thread=True)
+    def start_review(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                     deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            d.check_seen(_version(data), {"status": d.status})
+            ids = data.get("reviewer_ids", [])
+            ids = ids if isinstance(ids, list) else [ids]
+            try:
+                reviewers = [int(i) for i in ids if i]
+            except ValueError:
+                raise FormError({"reviewer_ids": "Choose reviewers from the list."}) from None
+            service.start_review(db, request.user, access, d, reviewers)
+            return "Review started."
+
+        return _act(request, db, key, deliverable_id, "start_review", data, run, "decision")
+
+    @post("/{deliverable_id:int}/reviewers", sync_to_thread=True)
+    def assign(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            form = parse(service.AssignForm, data)
+            a = service.assign_reviewer(db, request.user, access, d, form.reviewer_id, form.due_date)
+            return f"Reviewer assigned, due {a.due_date:%a %d %b %Y}."
+
+        return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
+
+    @post("/{deliverable_id:int}/comments", sync_to_thread=True)
+    def add_comment(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                    deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            c = service.add_comment(db, request.user, access, d, parse(CommentForm, data))
+            return f"Comment #{c.id} logged."
+
+        return _act(request, db, key, deliverable_id, "comment", data, run, "comments")
+
+    @post("/{deliverable_id:int}/comments/{comment_id:int}", sync_to_thread=True)
+    def update_comment(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                       deliverable_id: FromPath[int], comment_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            version = _version(data)
+            if "response" in data:
+                service.respond(db, request.user, access, comment_id, str(data["response"]), version)
+                return f"Response to comment #{comment_id} saved."
+            if "disposition" in data:
+                service.set_disposition(db, request.user, access, comment_id, str(data["disposition"]), version)
+                return f"Comment #{comment_id} marked {str(data['disposition']).replace('_', ' ')}."
+            raise FormError({"__all__": "Send a response or a disposition."})
+
+        return _act(request, db, key, deliverable_id, f"comment-{comment_id}", data, run, f"comment-{comment_id}")
+
+    @post("/{deliverable_id:int}/criteria/{criterion_id:int}", sync_to_thread=True)
+    def record_result(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                      deliverable_id: FromPath[int], criterion_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            service.record_result(db, request.user, access, d, criterion_id, str(data.get("outcome", "")),
+                                  str(data.get("evidence", "")))  # fmt: skip
+            return "Criterion result recorded."
+
+        return _act(request, db, key, deliverable_id, f"criterion-{criterion_id}", data, run, f"criterion-{criterion_id}")
+
+    @post("/{deliverable_id:int}/decision", sync_to_thread=True)
+    def decide(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            if not data.get("outcome"):
+                raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
+            decision = service.decide(db, request.user, access, d, parse(DecisionForm, data), _version(data),
+                                      store=_store(request))
+            return f"{d.code} version {d.current_version}: {decision.outcome.replace('_', ' ')}."
+
+        return _act(request, db, key, deliverable_id, "decision", data, run, "decision")
+
+    @post("/{deliverable_id:int}/conditions-met", sync_to_thread=True)
+    def conditions_met(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                       deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            d.check_seen(_version(data), {"status": d.status})
+            service.conditions_met(db, request.user, access, d, str(data.get("note", "")), store=_store(request))
+            return f"Conditions met: {d.code} is accepted."
+
+        return _act(request, db, key, deliverable_id, "conditions_met", data, run, "decision")
+
+    @post("/{deliverable_id:int}/withdraw", sync_to_thread=True)
+    def withdraw(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                 deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            d.check_seen(_version(data), {"status": d.status})
+            service.withdraw(db, request.user, access, d, str(data.get("reason", "")))
+            return f"{d.code} withdrawn."
+
+        return _act(request, db, key, deliverable_id, "withdraw", data, run, "decision")
+
+    # --- exports --------------------------------------------------------------------------------------
 
     @get("/{deliverable_id:int}/comments.csv", sync_to_thread=True)
     def comments_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
@@ -73,6 +339,43 @@ class DeliverablePages(Controller):
     def comments_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
                       deliverable_id: FromPath[int]) -> Response:  # fmt: skip
         return _export_comments(request, db, key, deliverable_id, "xlsx")
+
+    @get("/{deliverable_id:int}/decisions/{decision_id:int}/{kind:str}", sync_to_thread=True)
+    def record_page(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                    deliverable_id: FromPath[int], decision_id: FromPath[int],
+                    kind: FromPath[str]) -> Template:  # fmt: skip
+        """A decision's letter or sign-off as a printable page; the stored PDF and DOCX are the record."""
+        access = projects.get_for(db, request.user, key)
+        d = service.get_for(db, access, deliverable_id)
+        g = records.gather(db, decision_id)
+        if g.decision.deliverable_id != d.id or kind not in records.kinds_for(g.decision):
+            raise NotFound(detail="No such record on this deliverable.")
+        base = f"/projects/{access.project.key}/deliverables/{d.id}"
+        files = {r.format: f"{base}/records/{r.id}" for r in records.records_of(db, decision_id) if r.kind == kind}
+        return render(request, "deliverables/record.html", letter=records.compose(g, RecordKind(kind)),
+                      back_url=base, back_label=f"{d.code} {d.title}", files=files)  # fmt: skip
+
+    @get("/{deliverable_id:int}/records/{record_id:int}", sync_to_thread=True)
+    def record_file(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                    deliverable_id: FromPath[int], record_id: FromPath[int]) -> File:  # fmt: skip
+        access = projects.get_for(db, request.user, key)
+        record = records.get(db, service.get_for(db, access, deliverable_id), record_id)
+        path = _store(request).path_for(record.sha256)
+        if not path.is_file():
+            raise NotFound(detail="The file is missing from storage; restore it from backup.")
+        return File(path=path, filename=record.filename, media_type=records.MEDIA_TYPES[record.format],
+                    etag=ETag(value=record.sha256))  # fmt: skip
+
+
+class HoldbackPage(Controller):
+    path = "/projects/{key:str}/holdback"
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def ledger(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        access = projects.get_for(db, request.user, key)
+        return render(request, "deliverables/holdback.html", access=access, project=access.project,
+                      ledger=service.holdback_ledger(db, access.project.id), status_labels=STATUS_LABELS)  # fmt: skip
 
 
 def _export_comments(request: Request, db: Session, key: str, deliverable_id: int, fmt: str) -> Response:
@@ -88,4 +391,5 @@ def _export_comments(request: Request, db: Session, key: str, deliverable_id: in
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
-handlers = [DeliverablePages]
+
+handlers = [DeliverablePages, HoldbackPage]

@@ -72,6 +72,9 @@ TRANSITIONS: dict[tuple[Action, Status], tuple[Status, Perm | None]] = {
     (Action.DEEM_ACCEPT, Status.IN_REVIEW): (Status.ACCEPTED, None),
     **{(Action.WITHDRAW, s): (Status.WITHDRAWN, Perm.DECIDE) for s in OPEN},
 }
+# Each action needs the same permission from every status it applies to, so the role is judged before the state:
+# someone who may never fire an action hears "not allowed" (403), not "wrong state" (409).
+NEEDS: dict[Action, Perm | None] = {action: needed for (action, _), (_, needed) in TRANSITIONS.items()}
 
 
 class NotAllowed(Exception):
@@ -90,6 +93,8 @@ def next_status(action: Action | str, current: Status | str, perms: frozenset[Pe
         action, current = Action(action), Status(current)
     except ValueError:
         raise NotAllowed(f"Unknown action '{action}'.", wrong_state=True) from None
+    if perms is not None and NEEDS[action] not in perms:
+        raise NotAllowed(f"Your role in this project may not {ACTION_LABELS[action].lower()}.", wrong_state=False)
     rule = TRANSITIONS.get((action, current))
     if rule is None:
         raise NotAllowed(

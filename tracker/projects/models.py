@@ -50,6 +50,8 @@ class Project(Versioned, SQLModel, table=True):
     # Official public holidays come from the `holidays` package ("US", "US-CA"); the project adds its own dates.
     holiday_calendar: str = Field(default="US", max_length=16)
     extra_holidays: list = Field(default_factory=list, sa_type=JSON)  # [{"date": "2026-12-24", "name": "..."}]
+    slo_targets: dict = Field(default_factory=dict, sa_type=JSON)  # overrides of reports.scorecard.DEFAULT_TARGETS
+    rag_thresholds: dict = Field(default_factory=dict, sa_type=JSON)  # overrides of reports.rag.THRESHOLDS
     archived: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     version: int = version_field()

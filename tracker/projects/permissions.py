@@ -18,14 +18,16 @@ class Perm(StrEnum):
     DECIDE = "decide"  # accept / conditionally accept / reject / withdraw
     PUBLISH = "publish"  # publish a status report
     MANAGE = "manage"  # project settings and memberships
+    BUILD_REPORTS = "build_reports"  # save queries in the reports library
+    CURATE_REPORTS = "curate_reports"  # edit or delete anyone's shared saved query
 
 
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.MANAGER: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.PLAN_DELIVERABLES, Perm.SUBMIT, Perm.REVIEW,
-                                     Perm.DECIDE, Perm.PUBLISH}),
-    Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW}),
+                                     Perm.DECIDE, Perm.PUBLISH, Perm.BUILD_REPORTS, Perm.CURATE_REPORTS}),
+    Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS}),
     Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT}),
     Role.VIEWER: frozenset(_READ),
 }

@@ -58,6 +58,28 @@ def get_for(db: Session, user: Principal, key: str, perm: Perm = Perm.VIEW) -> A
     return access
 
 
+def record_in(db: Session, access: Access, model: Any, record_id: int, noun: str) -> Any:
+    """A row of `model` (deliverable, risk, issue, action item) by id, 404 unless it belongs to this project."""
+    record = db.get(model, record_id)
+    if record is None or record.project_id != access.project.id:
+        raise NotFound(detail=f"No such {noun} in this project.")
+    return record
+
+
+def load_record(db: Session, user: Principal, model: Any, record_id: int, perm: Perm, noun: str) -> tuple[Access, Any]:
+    """A project's row by id alone (the API's paths): 404 unless `user` may see its project, 403 without `perm`."""
+    row = db.exec(select(model, Project.key).join(Project, col(Project.id) == model.project_id)
+                  .where(model.id == record_id)).first()  # fmt: skip
+    if row is None:
+        raise NotFound(detail=f"No such {noun}.")
+    record, key = row
+    try:
+        access = get_for(db, user, key, perm)
+    except NotFound:
+        raise NotFound(detail=f"No such {noun}.") from None
+    return access, record
+
+
 @dataclass(frozen=True)
 class ProjectRow:
     project: Project

@@ -1,0 +1,119 @@
+"""A database of its own for the hardening tests, seeded once with one row behind every kind of path id (a
+deliverable under review with a file, comment and criteria; a rejected one with its records; a risk, an issue,
+action items, a spare member, a manager's API token). Each test still runs in a rolled-back transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
+
+from tests.conftest import PASSWORD, World, _session, make_settings, make_world
+from tests.dbutil import fresh_database
+from tracker.app import create_app
+from tracker.cli import migrate_database
+from tracker.core.db import make_engine
+
+
+@dataclass
+class Seeded:
+    url: str
+    engine: Engine
+    world: World
+    ids: dict[str, int | str]  # path parameter name -> a value that exists
+    uploads: Path
+    token: str  # the manager's API token
+
+
+def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str], str]:
+    from tests.register.conftest import acting, make_issue, make_risk
+    from tracker.accounts import service as accounts
+    from tracker.actions import service as actions
+    from tracker.core.files import FileStore
+    from tracker.core.forms import parse
+    from tracker.deliverables import records
+    from tracker.deliverables import service as deliverables
+    from tracker.projects import service as projects
+
+    store = FileStore(uploads, 1024 * 1024)
+    admin, admin_access = acting(db, world, "admin")
+    spares = []  # two viewers whose memberships may be changed and removed (one by page, one by API)
+    for name in ("spare", "spare2"):
+        user = accounts.create_user(db, None, parse(accounts.UserForm, {
+            "username": name, "full_name": f"{name} Person", "email": f"{name}@example.gov", "password": PASSWORD}))  # fmt: skip
+        spares.append(projects.add_member(db, admin, projects.get_for(db, admin, "TST", projects.Perm.MANAGE),
+                                          projects.MemberForm(user_id=user.id, role="viewer")))  # fmt: skip
+    manager, m_access = acting(db, world, "manager")
+    contractor, c_access = acting(db, world, "contractor")
+    staff, s_access = acting(db, world, "staff")
+
+    def plan(code: str):  # noqa: ANN202
+        return deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+            "code": code, "title": f"Plan {code}", "criteria": "Covers every interface\nTraceable",
+            "payment_amount": "1000", "holdback_pct": "10"}))  # fmt: skip
+
+    reviewed = plan("D-01")
+    deliverables.submit(db, contractor, c_access, reviewed, "", [deliverables.Upload("v1.pdf", "", b"%PDF-1")], store)
+    deliverables.start_review(db, manager, m_access, reviewed, [world.ids["staff"]])
+    comment = deliverables.add_comment(db, staff, s_access, reviewed, parse(deliverables.CommentForm, {
+        "text": "Section 4 is missing", "severity": "major"}))  # fmt: skip
+    rejected = plan("D-02")
+    deliverables.submit(db, contractor, c_access, rejected, "", [deliverables.Upload("v1.pdf", "", b"%PDF-2")], store)
+    deliverables.start_review(db, manager, m_access, rejected)
+    decision = deliverables.decide(db, manager, m_access, rejected, parse(deliverables.DecisionForm, {
+        "outcome": "rejected", "findings": "Incomplete"}), store=store)  # fmt: skip
+    risk, issue = make_risk(db, world), make_issue(db, world)
+    item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
+    actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
+    token, secret = accounts.create_token(db, manager, "fuzzing")
+    db.commit()
+    ids = {
+        "key": "TST", "deliverable_id": reviewed.id, "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
+        "comment_id": comment.id, "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,
+        "rejected_id": rejected.id, "decision_id": decision.id, "kind": "rejection_letter",
+        "record_id": records.records_of(db, decision.id)[0].id, "risk_id": risk.id, "issue_id": issue.id,
+        "item_id": item.id, "membership_id": spares[0].id, "removable_id": spares[1].id, "user_id": spares[0].user_id,
+        "token_id": token.id,
+    }  # fmt: skip
+    return ids, secret
+
+
+@pytest.fixture(scope="package")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    with fresh_database(tmp_path_factory.mktemp("seeded")) as url:
+        migrate_database(url)
+        engine = make_engine(url)
+        uploads = tmp_path_factory.mktemp("uploads")
+        with Session(engine, expire_on_commit=False) as db:
+            world = make_world(db)
+            ids, token = seed(db, world, uploads)
+        yield Seeded(url, engine, world, ids, uploads, token)
+        engine.dispose()
+
+
+# The shared fixtures (db, app, as_user) run on the seeded database instead of the session's empty one.
+
+
+@pytest.fixture
+def conn(seeded: Seeded) -> Iterator[Connection]:
+    connection = seeded.engine.connect()
+    outer = connection.begin()
+    yield connection
+    outer.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def world(seeded: Seeded) -> World:
+    return seeded.world
+
+
+@pytest.fixture
+def app(conn: Connection, seeded: Seeded) -> Litestar:
+    return create_app(make_settings(seeded.url, upload_dir=seeded.uploads, login_max_failures=10_000),
+                      session_factory=lambda: _session(conn))  # fmt: skip

@@ -1,0 +1,1 @@
+"""Action items under risk mitigation and contingency plans and under issues."""

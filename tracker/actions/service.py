@@ -1,0 +1,190 @@
+"""Action item rules: adding them under a risk's plan or an issue, editing, completing, overdue, and my items.
+Their changes are recorded in the audit trail of the risk or issue they belong to, so each record's history
+tells the whole story."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from sqlmodel import Session, and_, col, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import Principal
+from tracker.actions.models import ActionItem, Plan
+from tracker.audit import service as audit
+from tracker.core.db import utcnow
+from tracker.core.errors import FormError
+from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.deliverables.service import project_today
+from tracker.issues.models import Issue
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access, load_record, record_in
+from tracker.risks import service as risks
+from tracker.risks.models import Risk
+
+
+def is_overdue(item: ActionItem, today: date) -> bool:
+    """Open and past its due date. `overdue_clause` (and the risk register's `overdue` filter) is the same rule
+    in SQL."""
+    return item.done_at is None and item.due_date is not None and item.due_date < today
+
+
+def overdue_clause(today: date) -> Any:
+    return and_(col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < today)
+
+
+class ActionForm(Form):
+    description: str = Field(min_length=1, max_length=2000)
+    owner_id: OptionalInt = None
+    due_date: OptionalDate = None
+    plan: Plan | None = None  # under a risk: mitigation or contingency
+    done: Checkbox = False
+    done_on: OptionalDate = None  # the day it was done, when recorded later (an import); blank: now
+    version: int | None = None
+
+
+FIELDS = ("description", "owner_id", "due_date", "plan")
+
+
+def _done_at(project: Project, form: ActionForm) -> datetime:
+    if form.done_on is None:
+        return utcnow()
+    if form.done_on > project_today(project):
+        raise FormError({"done_on": "An action item cannot be done on a day still to come."})
+    # Midday on the project's calendar, kept in UTC like every stored moment.
+    return datetime.combine(form.done_on, time(12), ZoneInfo(project.timezone)).astimezone(UTC)
+
+
+def _parent(db: Session, item: ActionItem) -> Risk | Issue:
+    return db.get(Risk, item.risk_id) if item.risk_id else db.get(Issue, item.issue_id)
+
+
+def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, form: ActionForm) -> ActionItem:
+    access.require(Perm.EDIT_REGISTER)
+    if isinstance(parent, Risk):
+        if form.plan not in (Plan.MITIGATION, Plan.CONTINGENCY):
+            raise FormError({"plan": "Choose the mitigation or the contingency plan."})
+        plan, link = form.plan, {"risk_id": parent.id}
+    else:
+        plan, link = Plan.ISSUE, {"issue_id": parent.id}
+    risks.check_owner(db, access.project.id, form.owner_id)
+    item = ActionItem(project_id=access.project.id, plan=plan.value, description=form.description,
+                      owner_id=form.owner_id, due_date=form.due_date, **link)  # fmt: skip
+    if form.done:  # recorded already done
+        item.done_at = _done_at(access.project, form)
+    db.add(item)
+    db.flush()
+    changes = {f"action {item.id}": [None, item.description], "plan": [None, item.plan]}
+    if item.owner_id:
+        changes["owner_id"] = [None, item.owner_id]
+    if item.due_date:
+        changes["due_date"] = [None, item.due_date]
+    if item.done_at:
+        changes["done"] = [None, True]
+    audit.record(db, actor_id=actor.id, entity=parent, project_id=access.project.id, label=parent.code,
+                 action="add_action", changes=changes)  # fmt: skip
+    return item
+
+
+def update(db: Session, actor: Principal, access: Access, item: ActionItem, form: ActionForm) -> ActionItem:
+    access.require(Perm.EDIT_REGISTER)
+    item.check_seen(form.version, audit.snapshot(item, FIELDS) | {"done": item.done_at is not None})
+    risks.check_owner(db, access.project.id, form.owner_id)
+    done_at = _done_at(access.project, form) if form.done and item.done_at is None else item.done_at
+    before = audit.snapshot(item, FIELDS) | {"done": item.done_at is not None}
+    item.description, item.owner_id, item.due_date = form.description, form.owner_id, form.due_date
+    if item.risk_id and form.plan in (Plan.MITIGATION, Plan.CONTINGENCY):
+        item.plan = form.plan.value
+    item.done_at = done_at if form.done else None
+    changes = audit.diff(before, audit.snapshot(item, FIELDS) | {"done": item.done_at is not None})
+    if changes:
+        parent = _parent(db, item)
+        audit.record(db, actor_id=actor.id, entity=parent, project_id=access.project.id, label=parent.code,
+                     action="update_action",
+                     changes={"action": [None, f"{item.id}: {item.description}"[:200]], **changes})  # fmt: skip
+    db.flush()
+    return item
+
+
+def set_done(db: Session, actor: Principal, access: Access, item: ActionItem, done: bool, version: int | None) -> ActionItem:
+    values = audit.snapshot(item, FIELDS) | {"done": done, "version": version}
+    return update(db, actor, access, item, ActionForm.model_validate(values))
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+def get_for(db: Session, access: Access, item_id: int) -> ActionItem:
+    return record_in(db, access, ActionItem, item_id, "action item")
+
+
+def load_for(db: Session, user: Principal, item_id: int, perm: Perm = Perm.VIEW_REGISTER) -> tuple[Access, ActionItem]:
+    """A action item by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
+    return load_record(db, user, ActionItem, item_id, perm, "action item")
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    item: ActionItem
+    owner_name: str | None
+    overdue: bool
+
+
+def row_of(db: Session, item: ActionItem, today: date) -> ActionRow:
+    owner = db.get(User, item.owner_id) if item.owner_id else None
+    return ActionRow(item, owner.full_name if owner else None, is_overdue(item, today))
+
+
+def for_parent(db: Session, today: date, *, risk_id: int | None = None, issue_id: int | None = None) -> list[ActionRow]:
+    """A risk's or an issue's action items: open ones first by due date, then the done ones."""
+    where = ActionItem.risk_id == risk_id if risk_id is not None else ActionItem.issue_id == issue_id
+    stmt = (
+        select(ActionItem, User.full_name)
+        .outerjoin(User, col(User.id) == ActionItem.owner_id)
+        .where(where)
+        .order_by(col(ActionItem.done_at).is_not(None), col(ActionItem.due_date).asc().nulls_last(), ActionItem.id)
+    )
+    return [ActionRow(item, name, is_overdue(item, today)) for item, name in db.exec(stmt)]
+
+
+@dataclass(frozen=True)
+class MyAction:
+    item: ActionItem
+    project_key: str
+    parent_kind: str  # "risks" or "issues": the URL segment of its record
+    parent_id: int
+    parent_code: str
+    today: date
+
+    @property
+    def overdue(self) -> bool:
+        return is_overdue(self.item, self.today)
+
+
+def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
+    """Open action items this user owns in projects whose register they can see, soonest due first."""
+    stmt = (
+        select(ActionItem, Project, Risk.code, Issue.code)
+        .join(Project, col(Project.id) == ActionItem.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
+        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
+        .where(ActionItem.owner_id == user.id, col(ActionItem.done_at).is_(None),
+               col(Membership.role).in_(risks.OWNER_ROLES))
+        .order_by(col(ActionItem.due_date).asc().nulls_last(), Project.key, ActionItem.id)
+        .limit(limit)
+    )  # fmt: skip
+    out = []
+    for item, project, risk_code, issue_code in db.exec(stmt):
+        kind, parent_id = ("risks", item.risk_id) if item.risk_id else ("issues", item.issue_id)
+        out.append(MyAction(item, project.key, kind, parent_id, risk_code or issue_code, project_today(project)))
+    return out
+
+
+def as_values(item: ActionItem) -> dict[str, Any]:
+    return audit.snapshot(item, FIELDS) | {"done": item.done_at is not None, "version": item.version}

@@ -1,0 +1,399 @@
+"""Issue rules: codes, resolution and escalation, age and the no-fault escalation flag, the decision log,
+the filtered register, and converting a realized risk into an issue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import Field, field_validator
+from sqlalchemy import case
+from sqlmodel import Session, and_, col, func, or_, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import Principal
+from tracker.actions.models import ActionItem
+from tracker.audit import service as audit
+from tracker.core.db import utcnow
+from tracker.core.errors import Conflict, FormError, NotFound
+from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.deliverables.service import project_today
+from tracker.issues.models import (
+    UNRESOLVED,
+    EscalationLevel,
+    Issue,
+    IssueDecision,
+    IssueDeliverable,
+    IssueStatus,
+    Priority,
+)
+from tracker.projects.models import Membership, Project, Role
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access, load_record, record_in
+from tracker.risks import scoring
+from tracker.risks import service as risks
+from tracker.risks.models import ACTIVE_RISK, RegisterSettings, Risk, RiskDeliverable
+
+PAGE_SIZE = 25
+CLOSED = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
+AWAITING_ESCALATION = (IssueStatus.OPEN, IssueStatus.IN_PROGRESS)  # an escalated issue is no longer flagged
+
+
+# --- the rules that pages, API, exports and reports share ------------------------------------------------
+
+
+def age_days(issue: Issue, today: date) -> int:
+    """Calendar days from being raised to being resolved (or to today while unresolved)."""
+    return age_of(issue.raised_on, issue.resolved_on, today)
+
+
+def age_of(raised_on: date, resolved_on: date | None, today: date) -> int:
+    return ((resolved_on or today) - raised_on).days
+
+
+def is_overdue(issue: Issue, today: date) -> bool:
+    """Unresolved past its need-by date. `overdue_clause` is the same rule in SQL."""
+    return issue.status in UNRESOLVED and issue.need_by is not None and issue.need_by < today
+
+
+def overdue_clause(today: date) -> Any:
+    return and_(col(Issue.status).in_(UNRESOLVED), col(Issue.need_by) < today)
+
+
+def needs_escalation(issue: Issue, settings: RegisterSettings, today: date) -> bool:
+    """The no-fault rule: an issue still open or in progress longer than its priority allows is flagged for
+    escalation, whoever's it is. `escalation_clause` is the same rule in SQL."""
+    return issue.status in AWAITING_ESCALATION and age_days(issue, today) > settings.escalate_days(issue.priority)
+
+
+def escalation_clause(settings: RegisterSettings, today: date) -> Any:
+    too_old = [and_(Issue.priority == p.value, Issue.raised_on < today - timedelta(days=settings.escalate_days(p.value)))
+               for p in Priority]  # fmt: skip
+    return and_(col(Issue.status).in_(AWAITING_ESCALATION), or_(*too_old))
+
+
+def open_actions_count() -> Any:
+    return (select(func.count(ActionItem.id)).where(ActionItem.issue_id == Issue.id, col(ActionItem.done_at).is_(None))
+            .correlate(Issue).scalar_subquery())  # fmt: skip
+
+
+# --- create and edit --------------------------------------------------------------------------------------
+
+
+class IssueForm(Form):
+    code: str = Field(default="", max_length=20)  # blank: the next free I-###
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=8000)
+    impact: str = Field(default="", max_length=4000)
+    priority: Priority = Priority.MEDIUM
+    owner_id: OptionalInt = None
+    need_by: OptionalDate = None
+    status: IssueStatus = IssueStatus.OPEN
+    escalation_level: EscalationLevel = EscalationLevel.PROJECT
+    escalation_reason: str = Field(default="", max_length=2000)
+    resolution: str = Field(default="", max_length=8000)
+    raised_on: OptionalDate = None
+    resolved_on: OptionalDate = None  # of a resolved or closed issue, when recorded later (an import); blank: today
+    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
+    version: int | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return risks.clean_code(v)
+
+    @field_validator("deliverable_ids", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return risks.as_list(v)
+
+
+FIELDS = ("code", "title", "description", "impact", "priority", "owner_id", "need_by", "status", "escalation_level",
+          "escalation_reason", "resolution", "raised_on", "resolved_on")  # fmt: skip
+
+
+def check_rules(form: IssueForm, today: date) -> None:
+    errors = {}
+    if form.status in CLOSED and not form.resolution:
+        errors["resolution"] = "Describe the resolution before resolving or closing the issue."
+    if form.status == IssueStatus.ESCALATED and form.escalation_level == EscalationLevel.PROJECT:
+        errors["escalation_level"] = "Choose who the issue is escalated to: executive or sponsor."
+    if form.escalation_level != EscalationLevel.PROJECT and not form.escalation_reason:
+        errors["escalation_reason"] = "Say why the issue is escalated."
+    if form.resolved_on and (form.resolved_on > today or (form.raised_on and form.resolved_on < form.raised_on)):
+        errors["resolved_on"] = "An issue is resolved between the day it was raised and today."
+    if errors:
+        raise FormError(errors)
+
+
+def _values(form: IssueForm) -> dict[str, Any]:
+    values = form.model_dump(include=set(FIELDS) - {"code", "raised_on", "resolved_on", "need_by"}, mode="json")
+    return values | {"need_by": form.need_by}
+
+
+def form_values(db: Session, issue: Issue) -> dict[str, Any]:
+    values = audit.snapshot(issue, FIELDS)
+    links = risks.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id]
+    return values | {"deliverable_ids": [d for d, _ in links], "version": issue.version}
+
+
+def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk: Risk | None = None) -> Issue:
+    access.require(Perm.EDIT_REGISTER)
+    project = access.project
+    today = project_today(project)
+    check_rules(form, today)
+    code = form.code or risks.next_code(db, Issue, project.id, "I")
+    risks.check_unique_code(db, Issue, project, code, None)
+    risks.check_owner(db, project.id, form.owner_id)
+    links = risks.check_deliverables(db, project.id, form.deliverable_ids)
+    issue = Issue(project_id=project.id, code=code, raised_on=form.raised_on or today,
+                  risk_id=risk.id if risk else None, **_values(form))  # fmt: skip
+    if issue.status in CLOSED:
+        issue.resolved_on = form.resolved_on or today
+    db.add(issue)
+    db.flush()
+    risks.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
+    changes = {f: [None, v] for f, v in audit.snapshot(issue, FIELDS).items() if v not in (None, "")}
+    if links:
+        changes["deliverables"] = [None, sorted(links.values())]
+    if risk:
+        changes["from_risk"] = [None, risk.code]
+    audit.record(db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="create",
+                 changes=changes)  # fmt: skip
+    db.flush()
+    return issue
+
+
+def update(db: Session, actor: Principal, access: Access, issue: Issue, form: IssueForm) -> Issue:
+    access.require(Perm.EDIT_REGISTER)
+    project = access.project
+    issue.check_seen(form.version, audit.snapshot(issue, FIELDS))
+    today = project_today(project)
+    check_rules(form.model_copy(update={"raised_on": form.raised_on or issue.raised_on}), today)
+    code = form.code or issue.code
+    risks.check_unique_code(db, Issue, project, code, issue.id)
+    risks.check_owner(db, project.id, form.owner_id)
+    links = risks.check_deliverables(db, project.id, form.deliverable_ids)
+    before = audit.snapshot(issue, FIELDS)
+    with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
+        link_change = risks.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
+        for name, value in _values(form).items():
+            setattr(issue, name, value)
+        issue.code = code
+        issue.raised_on = form.raised_on or issue.raised_on
+        if issue.status in CLOSED:
+            issue.resolved_on = form.resolved_on or issue.resolved_on or today
+        elif issue.status not in CLOSED:
+            issue.resolved_on = None  # reopened: it ages again
+        changes = audit.diff(before, audit.snapshot(issue, FIELDS))
+        if link_change:
+            changes["deliverables"] = link_change
+        if changes:
+            issue.updated_at = utcnow()
+    if changes:
+        audit.record(db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="update",
+                     changes=changes)  # fmt: skip
+    db.flush()
+    return issue
+
+
+PRIORITY_FOR_LEVEL = {scoring.Level.CRITICAL: Priority.CRITICAL, scoring.Level.HIGH: Priority.HIGH,
+                      scoring.Level.MEDIUM: Priority.MEDIUM, scoring.Level.LOW: Priority.LOW}  # fmt: skip
+
+
+def convert(db: Session, actor: Principal, access: Access, risk: Risk, version: int | None = None) -> Issue:
+    """The risk has happened: one action opens an issue prefilled from it and linked back, and the risk
+    becomes realized. Both audit trails record it."""
+    access.require(Perm.EDIT_REGISTER)
+    risk.check_seen(version, {"status": risk.status})
+    if risk.status not in ACTIVE_RISK:
+        raise Conflict(detail=f"{risk.code} is {risk.status}; only an open risk can be converted into an issue.")
+    level = scoring.level(risk.probability, risk.impact)
+    description = "\n\n".join(part for part in (
+        risk.statement, f"Trigger: {risk.trigger}" if risk.trigger else "",
+        f"Contingency plan: {risk.contingency_plan}" if risk.contingency_plan else "") if part)  # fmt: skip
+    links = risks.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
+    form = IssueForm(title=risk.title, description=description[:8000], priority=PRIORITY_FOR_LEVEL[level],
+                     impact=f"Realized risk {risk.code}: {scoring.IMPACT_WORDS[risk.impact].lower()} impact "
+                            f"(score {scoring.score(risk.probability, risk.impact)}, {level.value}).",
+                     owner_id=risk.owner_id, deliverable_ids=[d for d, _ in links])  # fmt: skip
+    issue = create(db, actor, access, form, risk=risk)
+    risks.mark_realized(db, actor, risk, issue.code)
+    db.flush()
+    return issue
+
+
+# --- decision log -------------------------------------------------------------------------------------------
+
+
+class DecisionForm(Form):
+    decided_on: OptionalDate = None  # blank: today
+    decision: str = Field(min_length=1, max_length=4000)
+    decided_by: str = Field(min_length=1, max_length=200)
+    rationale: str = Field(default="", max_length=4000)
+
+
+def add_decision(db: Session, actor: Principal, access: Access, issue: Issue, form: DecisionForm) -> IssueDecision:
+    access.require(Perm.EDIT_REGISTER)
+    today = project_today(access.project)
+    if form.decided_on and form.decided_on > today:
+        raise FormError({"decided_on": "A decision log records decisions already taken; the date is in the future."})
+    entry = IssueDecision(issue_id=issue.id, decided_on=form.decided_on or today, decision=form.decision,
+                          decided_by=form.decided_by, rationale=form.rationale, recorded_by_id=actor.id)  # fmt: skip
+    db.add(entry)
+    db.flush()
+    audit.record(db, actor_id=actor.id, entity=issue, project_id=access.project.id, label=issue.code,
+                 action="decision",
+                 changes={"decision": [None, form.decision], "decided_by": [None, form.decided_by]})  # fmt: skip
+    return entry
+
+
+def decisions_of(db: Session, issue_id: int) -> list[IssueDecision]:
+    stmt = select(IssueDecision).where(IssueDecision.issue_id == issue_id)
+    return list(db.exec(stmt.order_by(col(IssueDecision.decided_on).desc(), col(IssueDecision.id).desc())))
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+def get_for(db: Session, access: Access, issue_id: int) -> Issue:
+    return record_in(db, access, Issue, issue_id, "issue")
+
+
+def load_for(db: Session, user: Principal, issue_id: int, perm: Perm = Perm.VIEW_REGISTER) -> tuple[Access, Issue]:
+    """A issue by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
+    return load_record(db, user, Issue, issue_id, perm, "issue")
+
+
+def from_risk(db: Session, risk_id: int) -> Issue | None:
+    return db.exec(select(Issue).where(Issue.risk_id == risk_id).order_by(Issue.id)).first()
+
+
+# --- the register list ---------------------------------------------------------------------------------------
+
+_PRIORITY_RANK = case({p.value: n for n, p in enumerate(Priority)}, value=Issue.priority, else_=len(Priority))
+SORTS = {
+    "priority": (_PRIORITY_RANK, Issue.code),
+    "age": (Issue.raised_on, Issue.code),
+    "due": (Issue.need_by, Issue.code),
+    "code": (Issue.code,),
+}
+
+
+class IssueQuery(Form):
+    status: str = ""  # an IssueStatus, or "unresolved"
+    priority: Priority | None = None
+    owner: OptionalInt = None
+    overdue: Checkbox = False
+    escalation: Checkbox = False  # flagged for escalation
+    q: str = Field(default="", max_length=100)
+    sort: str = "priority"
+    page: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return v or None
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        if v and v != "unresolved" and v not in IssueStatus.__members__.values():
+            raise ValueError("Choose a status from the list")
+        return v
+
+    @field_validator("sort")
+    @classmethod
+    def _sort(cls, v: str) -> str:
+        return v if v.lstrip("-") in SORTS else "priority"
+
+
+@dataclass(frozen=True)
+class IssueRow:
+    issue: Issue
+    owner_name: str | None
+    open_actions: int
+    risk_code: str | None
+    age: int
+    overdue: bool
+    needs_escalation: bool
+
+
+def search(db: Session, access: Access, query: IssueQuery, limit: int | None = PAGE_SIZE, offset: int | None = None,
+           issue_id: int | None = None) -> tuple[list[IssueRow], int]:  # fmt: skip
+    """The filtered, sorted issue register in three queries whatever its size (page, API, exports)."""
+    project = access.project
+    today = project_today(project)
+    settings = risks.settings_for(db, project.id)
+    where: list[Any] = [Issue.project_id == project.id]
+    if issue_id is not None:
+        where.append(Issue.id == issue_id)
+    if query.status == "unresolved":
+        where.append(col(Issue.status).in_(UNRESOLVED))
+    elif query.status:
+        where.append(Issue.status == query.status)
+    if query.priority:
+        where.append(Issue.priority == query.priority.value)
+    if query.owner:
+        where.append(Issue.owner_id == query.owner)
+    if query.overdue:
+        where.append(overdue_clause(today))
+    if query.escalation:
+        where.append(escalation_clause(settings, today))
+    if query.q:
+        like = f"%{query.q.lower()}%"
+        where.append(or_(func.lower(Issue.code).like(like), func.lower(Issue.title).like(like),
+                         func.lower(Issue.description).like(like)))  # fmt: skip
+    total = db.exec(select(func.count()).select_from(Issue).where(*where)).one()
+    open_actions = open_actions_count()
+    descending = query.sort.startswith("-")
+    order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in SORTS[query.sort.lstrip("-")]]
+    stmt = (select(Issue, User.full_name, open_actions, Risk.code)
+            .outerjoin(User, col(User.id) == Issue.owner_id).outerjoin(Risk, col(Risk.id) == Issue.risk_id)
+            .where(*where).order_by(*order, Issue.id))  # fmt: skip
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
+    rows = [IssueRow(i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today),
+                     needs_escalation(i, settings, today)) for i, owner, n, risk_code in db.exec(stmt)]  # fmt: skip
+    return rows, total
+
+
+def row(db: Session, access: Access, issue_id: int) -> IssueRow:
+    rows, _ = search(db, access, IssueQuery(), issue_id=issue_id)
+    if not rows:
+        raise NotFound(detail="No such issue in this project.")
+    return rows[0]
+
+
+# --- my work --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flagged:
+    project_key: str
+    issue: Issue
+    age: int
+    allowed: int
+
+
+def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[Flagged]:
+    """Issues flagged for escalation in the projects this user manages, oldest first, in two queries."""
+    stmt = (
+        select(Issue, Project)
+        .join(Project, col(Project.id) == Issue.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Membership.role == Role.MANAGER, col(Issue.status).in_(AWAITING_ESCALATION))
+        .order_by(Issue.raised_on, Project.key, Issue.code)
+    )
+    candidates = db.exec(stmt).all()
+    project_ids = {p.id for _, p in candidates}
+    stored = {s.project_id: s for s in db.exec(select(RegisterSettings).where(
+        col(RegisterSettings.project_id).in_(project_ids)))} if project_ids else {}  # fmt: skip
+    out = []
+    for issue, project in candidates:
+        settings = stored.get(project.id) or RegisterSettings(project_id=project.id)
+        today = project_today(project)
+        if needs_escalation(issue, settings, today):
+            out.append(Flagged(project.key, issue, age_days(issue, today), settings.escalate_days(issue.priority)))
+    return out[:limit]

@@ -1,0 +1,38 @@
+"""Reporting periods: by default the week ending Friday, on the project's calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+FRIDAY = 4
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        return f"Week ending {self.end:%a %-d %b %Y}" if (self.end - self.start).days == 6 else \
+            f"{self.start:%-d %b %Y} – {self.end:%-d %b %Y}"  # fmt: skip
+
+    def previous(self) -> Period:
+        length = (self.end - self.start).days + 1
+        return Period(self.start - timedelta(days=length), self.start - timedelta(days=1))
+
+
+def week_ending(day: date) -> Period:
+    """The Saturday-to-Friday week that contains `day` (a weekend day belongs to the week ending next Friday)."""
+    end = day + timedelta(days=(FRIDAY - day.weekday()) % 7)
+    return Period(end - timedelta(days=6), end)
+
+
+def last_weeks(day: date, n: int = 12) -> list[Period]:
+    """The n weeks ending Friday up to and including the one containing `day`, oldest first."""
+    current = week_ending(day)
+    weeks = [current]
+    for _ in range(n - 1):
+        weeks.append(weeks[-1].previous())
+    return weeks[::-1]

@@ -1,0 +1,687 @@
+"""Status reports: the content computed from the record as it stood at the end of a period, drafts holding the
+manager's narrative and RAG overrides, publishing a frozen snapshot (and corrections), the portfolio rollup, and
+the reports managers still have to publish."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, func, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import Principal
+from tracker.actions.models import ActionItem, Plan
+from tracker.audit import service as audit
+from tracker.audit.models import AuditEvent
+from tracker.core.db import utcnow
+from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.forms import Form, OptionalDate, OptionalInt
+from tracker.deliverables.models import Decision, Deliverable, Outcome, Submission
+from tracker.deliverables.service import project_today
+from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
+from tracker.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
+from tracker.issues.service import AWAITING_ESCALATION, CLOSED
+from tracker.projects.models import Membership, Project, Role
+from tracker.projects.permissions import Perm, perms_for
+from tracker.projects.service import Access, visible_projects
+from tracker.projects.service import get_for as get_project_for
+from tracker.reports import rag, scorecard
+from tracker.reports.models import ReportStatus, StatusReport
+from tracker.reports.periods import Period, last_weeks, week_ending
+from tracker.risks import scoring
+from tracker.risks.models import ACTIVE_RISK, Risk, RiskStatus
+from tracker.risks.service import settings_for
+
+TOP_RISKS = 10
+UPCOMING_DAYS = 14  # "the next two weeks"
+HISTORY_PERIODS = 12
+AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 14, "8–14 days"), (15, 30, "15–30 days"), (31, 60, "31–60 days"),
+               (61, 90, "61–90 days"), (91, None, "Over 90 days"))  # fmt: skip
+ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
+OUTCOME_LABELS = {Outcome.ACCEPTED: "Accepted", Outcome.CONDITIONALLY_ACCEPTED: "Accepted with conditions",
+                  Outcome.DEEMED_ACCEPTED: "Deemed accepted"}  # fmt: skip
+_PRIORITY_RANK = {p.value: n for n, p in enumerate(Priority)}
+MAX_PERIOD_DAYS = 366
+
+
+# --- periods ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """A period on the project's calendar and the moment the record is read at."""
+
+    period: Period
+    start_at: datetime  # UTC: midnight starting the period's first day, local time (inclusive)
+    end_at: datetime  # UTC: midnight after its last day, local time (exclusive)
+    as_of: datetime  # the earlier of now and end_at: the record is read as it stood then
+    today: date  # the project's day at as_of: the period's last day once the period is over
+
+    @property
+    def closed(self) -> bool:
+        return self.as_of >= self.end_at
+
+
+def window(project: Project, period: Period, now: datetime | None = None) -> Window:
+    zone = ZoneInfo(project.timezone)
+    now = now or utcnow()
+    start_at = datetime.combine(period.start, time.min, zone).astimezone(UTC)
+    end_at = datetime.combine(period.end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return Window(period, start_at, end_at, min(now, end_at), min(project_today(project, now), period.end))
+
+
+class PeriodForm(Form):
+    """Blank: the week ending Friday that contains today. Only an end: the week ending Friday that contains it.
+    Both: any period of up to a year that has begun."""
+
+    period_start: OptionalDate = None
+    period_end: OptionalDate = None
+
+    @model_validator(mode="after")
+    def _order(self) -> PeriodForm:
+        if self.period_start and self.period_end:
+            if self.period_start > self.period_end:
+                raise FormError({"period_start": "The period starts after it ends."})
+            if (self.period_end - self.period_start).days >= MAX_PERIOD_DAYS:
+                raise FormError({"period_end": "A reporting period is at most a year long."})
+        elif self.period_start:
+            raise FormError({"period_end": "Give the period's last day too."})
+        return self
+
+
+def period_params(period: Period) -> str:
+    """The query string that names a period in links."""
+    return urlencode({"period_start": period.start.isoformat(), "period_end": period.end.isoformat()})
+
+
+def period_of(project: Project, form: PeriodForm) -> Period:
+    today = project_today(project)
+    if form.period_start and form.period_end:
+        period = Period(form.period_start, form.period_end)
+    else:
+        period = week_ending(form.period_end or today)
+    if period.start > today:
+        raise FormError({"period_end": f"That period has not begun yet on the project's calendar (today is "
+                                       f"{today:%a %-d %b %Y})."})  # fmt: skip
+    return period
+
+
+# --- the record as of a moment -----------------------------------------------------------------------------
+
+
+Trail = list[tuple[int, datetime, str, dict]]  # (entity id, at, action, changes), in time order
+
+
+def _as_of(rows: Trail, moment: datetime) -> dict[int, dict[str, Any]]:
+    """{entity id: {field: value at `moment`}} from the audit trail: the last change before the moment, or else
+    what the first change after it changed from. Fields never audited keep their value now, and so does a record
+    whose creation the trail dates after the moment (imported with an earlier date)."""
+    before: dict[int, dict[str, Any]] = {}
+    after: dict[int, dict[str, Any]] = {}
+    for entity_id, at, action, changes in rows:
+        for field, change in changes.items():
+            if not isinstance(change, list) or len(change) != 2:
+                continue
+            if at < moment:
+                before.setdefault(entity_id, {})[field] = change[1]
+            elif action != "create":
+                after.setdefault(entity_id, {}).setdefault(field, change[0])
+    return {i: after.get(i, {}) | before.get(i, {}) for i in before.keys() | after.keys()}
+
+
+def _trail(db: Session, project_id: int, entity_type: str, actions: list[str]) -> Trail:
+    stmt = (
+        select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.action, AuditEvent.changes)
+        .where(AuditEvent.project_id == project_id, AuditEvent.entity_type == entity_type,
+               col(AuditEvent.action).in_(actions))
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )  # fmt: skip
+    return [(i, at, action, changes or {}) for i, at, action, changes in db.exec(stmt)]
+
+
+def _date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class _Then:
+    """One record's fields as they stood at the moment: audited values first, the row's own otherwise."""
+
+    def __init__(self, row: Any, then: dict[str, Any]) -> None:
+        self.row, self.then = row, then
+
+    def __getattr__(self, field: str) -> Any:
+        return self.then[field] if field in self.then else getattr(self.row, field)
+
+
+# --- gathering the content ------------------------------------------------------------------------------------
+
+
+def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
+    rows = db.exec(
+        select(Deliverable, User.full_name).outerjoin(User, col(User.id) == Deliverable.owner_id)
+        .where(Deliverable.project_id == project.id, col(Deliverable.created_at) < w.as_of).order_by(Deliverable.code)
+    ).all()  # fmt: skip
+    then = _as_of(_trail(db, project.id, "deliverable", ["create", "update", *(a.value for a in Action)]), w.as_of)
+    latest = (select(Submission.deliverable_id, func.max(Submission.number).label("n"))
+              .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
+              .where(Deliverable.project_id == project.id, col(Submission.submitted_at) < w.as_of)
+              .group_by(Submission.deliverable_id).subquery())  # fmt: skip
+    review_due = dict(db.exec(
+        select(Submission.deliverable_id, Submission.review_due)
+        .join(latest, (latest.c.deliverable_id == Submission.deliverable_id) & (latest.c.n == Submission.number))
+    ).all())  # fmt: skip
+    accepted = db.exec(
+        select(Decision, Deliverable.id, Deliverable.code, Deliverable.title, Submission.number)
+        .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
+        .join(Submission, col(Submission.id) == Decision.submission_id)
+        .where(Deliverable.project_id == project.id, col(Decision.outcome).in_(ACCEPTING),
+               col(Decision.decided_at) >= w.start_at, col(Decision.decided_at) < w.as_of)
+        .order_by(Decision.decided_at, Decision.id)
+    ).all()  # fmt: skip
+    zone = ZoneInfo(project.timezone)
+    horizon = w.today + timedelta(days=UPCOMING_DAYS)
+    counts: Counter[str] = Counter()
+    out: dict[str, list] = {"reviews": [], "resubmissions": [], "deliveries": [], "upcoming": [], "reviews_due": []}
+    for d, owner in rows:
+        x = _Then(d, then.get(d.id, {}))
+        status = x.status
+        counts[status] += 1
+        item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
+        clock, kind = None, None
+        if status in (Status.SUBMITTED, Status.IN_REVIEW):
+            clock, kind = review_due.get(d.id), "reviews"
+        elif status == Status.REJECTED:
+            clock, kind = _date(x.resubmit_due), "resubmissions"
+        elif status == Status.PLANNED:
+            clock, kind = _date(x.due_date), "deliveries"
+        if clock is None:
+            continue
+        if clock < w.today:
+            out[kind].append(item | {"due": _iso(clock), "days": (w.today - clock).days})
+        elif clock <= horizon:
+            what = {"reviews": "State review due", "resubmissions": "Resubmission due", "deliveries": "Delivery due"}
+            target = "reviews_due" if kind == "reviews" else "upcoming"
+            out[target].append(item | {"due": _iso(clock), "what": what[kind]})
+    for key in ("reviews", "resubmissions", "deliveries"):
+        out[key].sort(key=lambda i: (-i["days"], i["code"]))
+    for key in ("upcoming", "reviews_due"):
+        out[key].sort(key=lambda i: (i["due"], i["code"]))
+    out["pipeline"] = [{"status": s.value, "label": STATUS_LABELS[s], "count": counts.get(s.value, 0)} for s in Status]
+    out["accepted"] = [
+        {"id": d_id, "code": code, "title": title, "version": n,
+         "outcome": OUTCOME_LABELS[Outcome(x.outcome)] if not x.closes_id else "Accepted: conditions met",
+         "on": x.decided_at.astimezone(zone).date().isoformat()}
+        for x, d_id, code, title, n in accepted
+    ]  # fmt: skip
+    return out
+
+
+def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | None) -> dict[str, Any]:
+    rows = db.exec(
+        select(Risk, User.full_name).outerjoin(User, col(User.id) == Risk.owner_id)
+        .where(Risk.project_id == project.id, col(Risk.created_at) < w.as_of)
+    ).all()  # fmt: skip
+    trail = _trail(db, project.id, "risk", ["create", "update", "convert"])
+    then = _as_of(trail, w.as_of)
+    changed_at = {i: at for i, at, _, changes in trail if at < w.as_of and "status" in changes}  # last status change
+    mitigations = dict(db.exec(
+        select(ActionItem.risk_id, func.count(ActionItem.id))
+        .where(ActionItem.project_id == project.id, ActionItem.plan == Plan.MITIGATION,
+               col(ActionItem.created_at) < w.as_of,
+               (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of))
+        .group_by(ActionItem.risk_id)
+    ).all())  # fmt: skip
+    active, new, closed, cells = [], [], [], Counter()
+    for r, owner in rows:
+        x = _Then(r, then.get(r.id, {}))
+        p, i = int(x.probability), int(x.impact)
+        score, level = scoring.score(p, i), scoring.level(p, i).value
+        item = {"id": r.id, "code": r.code, "title": r.title, "score": score, "level": level, "status": x.status,
+                "owner": owner, "probability": p, "impact": i}  # fmt: skip
+        raised = _date(x.raised_on)
+        if w.period.start <= raised <= w.period.end:
+            new.append(item | {"raised_on": raised.isoformat()})
+        if x.status == RiskStatus.CLOSED and r.id in changed_at and changed_at[r.id] >= w.start_at:
+            closed.append(item)
+        if x.status in ACTIVE_RISK:
+            cells[(p, i)] += 1
+            before = (previous or {}).get(str(r.id))
+            trend = "new" if before is None else "up" if score > before else "down" if score < before else "same"
+            active.append(item | {"previous": before, "trend": trend, "mitigations": mitigations.get(r.id, 0)})
+    active.sort(key=lambda i: (-i["score"], i["code"]))
+    new.sort(key=lambda i: i["code"])
+    closed.sort(key=lambda i: i["code"])
+    return {"active": active, "new": new, "closed": closed,
+            "heat_map": [[p, i, n] for (p, i), n in sorted(cells.items())]}  # fmt: skip
+
+
+def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
+    rows = db.exec(
+        select(Issue, User.full_name).outerjoin(User, col(User.id) == Issue.owner_id)
+        .where(Issue.project_id == project.id, col(Issue.created_at) < w.as_of)
+    ).all()  # fmt: skip
+    then = _as_of(_trail(db, project.id, "issue", ["create", "update"]), w.as_of)
+    settings = settings_for(db, project.id)
+    unresolved, new, resolved, escalations = [], [], [], []
+    for issue, owner in rows:
+        x = _Then(issue, then.get(issue.id, {}))
+        raised, resolved_on, need_by = _date(x.raised_on), _date(x.resolved_on), _date(x.need_by)
+        item = {"id": issue.id, "code": issue.code, "title": issue.title, "priority": x.priority, "status": x.status,
+                "owner": owner, "raised_on": raised.isoformat(), "need_by": _iso(need_by)}  # fmt: skip
+        if w.period.start <= raised <= w.period.end:
+            new.append(item)
+        if x.status in CLOSED and resolved_on and w.period.start <= resolved_on <= w.period.end:
+            resolved.append(item | {"resolved_on": resolved_on.isoformat(), "age": (resolved_on - raised).days})
+        if x.status not in UNRESOLVED:
+            continue
+        age = (w.today - raised).days
+        late = need_by is not None and need_by < w.today
+        allowed = settings.escalate_days(x.priority)
+        unresolved.append(item | {"age": age, "late": late})
+        if x.status == IssueStatus.ESCALATED:
+            escalations.append(item | {"age": age, "why": f"Escalated to {x.escalation_level}"})
+        elif x.status in AWAITING_ESCALATION and age > allowed:
+            escalations.append(item | {"age": age, "why": f"Unresolved {age} days; {x.priority} issues may age {allowed}"})
+    for items in (new, resolved):
+        items.sort(key=lambda i: i["code"])
+    escalations.sort(key=lambda i: (_PRIORITY_RANK.get(i["priority"], 9), -i["age"], i["code"]))
+    ages = [{"label": label, "count": sum(lo <= i["age"] and (hi is None or i["age"] <= hi) for i in unresolved)}
+            for lo, hi, label in AGE_BUCKETS]  # fmt: skip
+    return {"unresolved": unresolved, "new": new, "resolved": resolved, "escalations": escalations, "ages": ages}
+
+
+def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str, Any]]:
+    stmt = (
+        select(ActionItem, Risk.code, Issue.code, User.full_name)
+        .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
+        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
+        .outerjoin(User, col(User.id) == ActionItem.owner_id)
+        .where(ActionItem.project_id == project.id, col(ActionItem.created_at) < w.as_of,
+               (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),
+               col(ActionItem.due_date) < w.today)
+        .order_by(ActionItem.due_date, ActionItem.id)
+    )  # fmt: skip
+    return [{"id": a.id, "parent": risk_code or issue_code, "parent_kind": "risks" if a.risk_id else "issues",
+             "parent_id": a.risk_id or a.issue_id, "description": a.description, "owner": owner,
+             "due": a.due_date.isoformat(), "days": (w.today - a.due_date).days}
+            for a, risk_code, issue_code, owner in db.exec(stmt)]  # fmt: skip
+
+
+def _scorecard(db: Session, project: Project, period: Period) -> list[dict[str, Any]]:
+    return [{"key": m.key, "label": m.label, "unit": m.unit, "value": m.value, "count": m.count, "target": m.target,
+             "met": m.met, "explanation": m.explanation, "trend": list(m.trend)}
+            for m in scorecard.scorecard(db, project, period, HISTORY_PERIODS)]  # fmt: skip
+
+
+def _published(db: Session, project_id: int, before: date) -> list[tuple[int, date, date, int, str]]:
+    """(id, start, end, number, rag) of the published reports ending before `before`, latest first."""
+    stmt = (
+        select(StatusReport.id, StatusReport.period_start, StatusReport.period_end, StatusReport.number,
+               StatusReport.rag)
+        .where(StatusReport.project_id == project_id, StatusReport.status == ReportStatus.PUBLISHED,
+               col(StatusReport.period_end) < before)
+        .order_by(col(StatusReport.period_end).desc(), col(StatusReport.number).desc())
+    )  # fmt: skip
+    return list(db.exec(stmt).all())
+
+
+def build(db: Session, project: Project, period: Period, draft: StatusReport, now: datetime | None = None) -> dict:
+    """The whole report as shown: every figure and list, JSON-ready, so the draft page renders it live and
+    publishing stores exactly it. A fixed number of queries whatever the size of the record."""
+    w = window(project, period, now)
+    earlier = _published(db, project.id, period.end)
+    previous = db.get(StatusReport, earlier[0][0]) if earlier else None
+    d = _deliverables(db, project, w)
+    r = _risks(db, project, w, (previous.content or {}).get("risk_scores") if previous else None)
+    i = _issues(db, project, w)
+    actions = _overdue_actions(db, project, w)
+    critical = [x for x in r["active"] if x["level"] == scoring.Level.CRITICAL]
+    facts = rag.Facts(
+        reviews_overdue=[(x["code"], x["days"]) for x in d["reviews"]],
+        deliveries_overdue=[(x["code"], x["days"]) for x in d["deliveries"] + d["resubmissions"]],
+        critical_risks=[(x["code"], x["mitigations"]) for x in critical],
+        high_risks=[x["code"] for x in r["active"] if x["level"] == scoring.Level.HIGH],
+        critical_issues_late=[x["code"] for x in i["unresolved"] if x["priority"] == Priority.CRITICAL and x["late"]],
+        escalations=[x["code"] for x in i["escalations"]],
+        issues_late=[x["code"] for x in i["unresolved"] if x["late"]],
+        overdue_actions=len(actions),
+    )  # fmt: skip
+    rags = rag.evaluate(facts, rag.thresholds_for(project.rag_thresholds), draft.overrides or {})
+    overall = rags["areas"][0]["rag"]
+    by_end: dict[date, str] = {}  # the latest version's RAG of each period end
+    for _, _, end, _, was in earlier:
+        by_end.setdefault(end, was)
+    history = [{"period_end": week.end.isoformat(), "label": f"{week.end:%-d %b}",
+                "rag": overall if week.end == period.end else next(
+                    (v for e, v in by_end.items() if week.start <= e <= week.end), None)}
+               for week in last_weeks(period.end, HISTORY_PERIODS)]  # fmt: skip
+    zone = ZoneInfo(project.timezone)
+    content = {
+        "schema": 1,
+        "project": {"key": project.key, "name": project.name, "contractor": project.contractor,
+                    "sponsor": project.sponsor, "contract_number": project.contract_number,
+                    "timezone": project.timezone},
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label,
+                   "starts": w.start_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+                   "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+                   "as_of": w.today.isoformat(), "closed": w.closed,
+                   "upcoming_until": (w.today + timedelta(days=UPCOMING_DAYS)).isoformat()},
+        "rag": rags,
+        "narrative": {"summary": draft.summary, "decisions": draft.decisions, "next_steps": draft.next_steps},
+        "accomplishments": {"accepted": d["accepted"], "issues_resolved": i["resolved"], "risks_closed": r["closed"]},
+        "upcoming": {"deliverables": d["upcoming"], "reviews": d["reviews_due"]},
+        "pipeline": d["pipeline"],
+        "overdue": {"reviews": d["reviews"], "resubmissions": d["resubmissions"], "deliveries": d["deliveries"]},
+        "top_risks": r["active"][:TOP_RISKS],
+        "risk_scores": {str(x["id"]): x["score"] for x in r["active"]},
+        "compared_with": {"id": previous.id, "number": previous.number, "label": Period(
+            previous.period_start, previous.period_end).label} if previous else None,
+        "heat_map": r["heat_map"],
+        "new_risks": r["new"],
+        "new_issues": i["new"],
+        "escalations": i["escalations"],
+        "issue_ages": i["ages"],
+        "overdue_actions": actions,
+        "scorecard": _scorecard(db, project, period),
+        "rag_history": history,
+        "counts": {"risks_open": len(r["active"]), "critical_risks": len(critical),
+                   "issues_open": len(i["unresolved"]), "escalations": len(i["escalations"]),
+                   "deliverables_overdue": len(d["reviews"]) + len(d["resubmissions"]) + len(d["deliveries"]),
+                   "overdue_actions": len(actions)},
+    }  # fmt: skip
+    return json.loads(json.dumps(content))  # exactly what the JSON column stores and gives back
+
+
+# --- drafts and publishing -------------------------------------------------------------------------------------
+
+
+def _reports_of(db: Session, project_id: int, period: Period) -> list[StatusReport]:
+    stmt = select(StatusReport).where(StatusReport.project_id == project_id, StatusReport.period_start == period.start,
+                                      StatusReport.period_end == period.end)  # fmt: skip
+    return list(db.exec(stmt.order_by(col(StatusReport.number).desc())))
+
+
+def draft_for(db: Session, project: Project, period: Period) -> StatusReport:
+    """The period's draft: the saved one, or a new one (id None) that starts from the latest published version,
+    so a correction begins from what was published."""
+    reports = _reports_of(db, project.id, period)
+    if reports and reports[0].status == ReportStatus.DRAFT:
+        return reports[0]
+    last = reports[0] if reports else None
+    return StatusReport(project_id=project.id, period_start=period.start, period_end=period.end,
+                        number=last.number + 1 if last else 1, summary=last.summary if last else "",
+                        decisions=last.decisions if last else "", next_steps=last.next_steps if last else "",
+                        overrides=dict(last.overrides) if last else {})  # fmt: skip
+
+
+def seen_version(report: StatusReport) -> int | None:
+    """What a form carries to detect a stale edit: the draft's version, or nothing for a draft never saved."""
+    return report.version if report.id else None
+
+
+NARRATIVE = ("summary", "decisions", "next_steps")
+
+
+class DraftForm(Form):
+    number: int = Field(ge=1)
+    version: OptionalInt = None
+    summary: str = Field(default="", max_length=8000)
+    decisions: str = Field(default="", max_length=8000)
+    next_steps: str = Field(default="", max_length=8000)
+    rag_overall: rag.Rag | None = None
+    why_overall: str = Field(default="", max_length=2000)
+    rag_deliverables: rag.Rag | None = None
+    why_deliverables: str = Field(default="", max_length=2000)
+    rag_risks: rag.Rag | None = None
+    why_risks: str = Field(default="", max_length=2000)
+    rag_issues: rag.Rag | None = None
+    why_issues: str = Field(default="", max_length=2000)
+
+    @field_validator("rag_overall", "rag_deliverables", "rag_risks", "rag_issues", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return v or None
+
+    @model_validator(mode="after")
+    def _rationale(self) -> DraftForm:
+        missing = {f"why_{area}": "Write why you override the computed RAG; leadership reads it beside the RAG."
+                   for area in rag.OVERRIDABLE if getattr(self, f"rag_{area}") and not getattr(self, f"why_{area}")}  # fmt: skip
+        if missing:
+            raise FormError(missing)
+        return self
+
+    def overrides(self) -> dict[str, dict[str, str]]:
+        return {area: {"rag": getattr(self, f"rag_{area}").value, "rationale": getattr(self, f"why_{area}")}
+                for area in rag.OVERRIDABLE if getattr(self, f"rag_{area}")}  # fmt: skip
+
+
+def form_values(report: StatusReport) -> dict[str, Any]:
+    values: dict[str, Any] = {f: getattr(report, f) for f in NARRATIVE}
+    values |= {"number": report.number, "version": seen_version(report)}
+    for area in rag.OVERRIDABLE:
+        chosen = (report.overrides or {}).get(area) or {}
+        values |= {f"rag_{area}": chosen.get("rag", ""), f"why_{area}": chosen.get("rationale", "")}
+    return values
+
+
+def _check_seen(report: StatusReport, number: int | None, version: int | None) -> None:
+    if number != report.number or version != seen_version(report):
+        current = form_values(report)
+        raise StaleEdit({k: v for k, v in current.items() if k not in ("number", "version")})
+
+
+def save_draft(db: Session, actor: Principal, access: Access, period: Period, form: DraftForm) -> StatusReport:
+    """The manager's narrative and RAG overrides, saved on the period's draft (409 when someone saved since)."""
+    access.require(Perm.PUBLISH)
+    report = draft_for(db, access.project, period)
+    _check_seen(report, form.number, form.version)
+    before = form_values(report)
+    for f in NARRATIVE:
+        setattr(report, f, getattr(form, f))
+    report.overrides = form.overrides()
+    changes = audit.diff({k: v for k, v in before.items() if k not in ("number", "version")},
+                         {k: v for k, v in form_values(report).items() if k not in ("number", "version")})  # fmt: skip
+    if report.id is None or changes:
+        report.updated_at, report.updated_by_id = utcnow(), actor.id
+        db.add(report)
+        db.flush()
+        audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, action="update_report",
+                     label=_label(period, report.number), changes=changes)  # fmt: skip
+    return report
+
+
+def _label(period: Period, number: int) -> str:
+    return f"Status report, {period.label.lower()}" + (f", version {number}" if number > 1 else "")
+
+
+def publish(db: Session, actor: Principal, access: Access, period: Period, number: int | None,
+            version: int | None) -> StatusReport:  # fmt: skip
+    """Freeze the draft as shown into the published snapshot. A second publication of the period is a correction:
+    the next version, which supersedes the earlier one; both stay readable."""
+    access.require(Perm.PUBLISH)
+    report = draft_for(db, access.project, period)
+    _check_seen(report, number, version)
+    report.content = build(db, access.project, period, report)
+    report.rag = report.content["rag"]["areas"][0]["rag"]
+    report.status = ReportStatus.PUBLISHED.value
+    report.published_at = report.updated_at = utcnow()
+    report.published_by_id = report.updated_by_id = actor.id
+    db.add(report)
+    db.flush()  # a concurrent publication of the same version fails here on the unique key or the version: 409
+    audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, action="publish",
+                 label=_label(period, report.number),
+                 changes={"status": [ReportStatus.DRAFT.value, ReportStatus.PUBLISHED.value], "rag": [None, report.rag]})  # fmt: skip
+    return report
+
+
+# --- reading published reports --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    report: StatusReport
+    publisher: str | None
+    superseded: bool
+
+    @property
+    def period(self) -> Period:
+        return Period(self.report.period_start, self.report.period_end)
+
+
+def published(db: Session, project_id: int, limit: int | None = None) -> list[ReportRow]:
+    """The project's published reports, latest period and version first, in one query (content not loaded)."""
+    stmt = (
+        select(StatusReport, User.full_name).options(defer(StatusReport.content))
+        .outerjoin(User, col(User.id) == StatusReport.published_by_id)
+        .where(StatusReport.project_id == project_id, StatusReport.status == ReportStatus.PUBLISHED)
+        .order_by(col(StatusReport.period_end).desc(), col(StatusReport.period_start).desc(),
+                  col(StatusReport.number).desc())
+    )  # fmt: skip
+    if limit:
+        stmt = stmt.limit(limit)
+    rows, seen = [], set()
+    for report, name in db.exec(stmt):
+        key = (report.period_start, report.period_end)
+        rows.append(ReportRow(report, name, key in seen))
+        seen.add(key)
+    return rows
+
+
+def get_for(db: Session, access: Access, report_id: int) -> StatusReport:
+    report = db.get(StatusReport, report_id)
+    if report is None or report.project_id != access.project.id:
+        raise NotFound(detail="No such status report in this project.")
+    return report
+
+
+def load_for(db: Session, user: Principal, report_id: int, perm: Perm = Perm.VIEW_REGISTER) -> tuple[Access, StatusReport]:
+    row = db.exec(select(StatusReport, Project.key).join(Project, col(Project.id) == StatusReport.project_id)
+                  .where(StatusReport.id == report_id)).first()  # fmt: skip
+    if row is None:
+        raise NotFound(detail="No such status report.")
+    report, key = row
+    try:
+        access = get_project_for(db, user, key, perm)
+    except NotFound:
+        raise NotFound(detail="No such status report.") from None
+    return access, report
+
+
+def row_of(db: Session, report: StatusReport) -> ReportRow:
+    """One published report with its publisher and whether a later version superseded it."""
+    publisher = db.get(User, report.published_by_id) if report.published_by_id else None
+    later = db.exec(select(func.count(StatusReport.id)).where(
+        StatusReport.project_id == report.project_id, StatusReport.period_start == report.period_start,
+        StatusReport.period_end == report.period_end, StatusReport.status == ReportStatus.PUBLISHED,
+        StatusReport.number > report.number)).one()  # fmt: skip
+    return ReportRow(report, publisher.full_name if publisher else None, later > 0)
+
+
+# --- portfolio ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    project: Project
+    report_id: int | None
+    period: str
+    period_end: str
+    rag: str | None
+    areas: dict[str, str]
+    trend: str  # better | worse | same | new | none
+    counts: dict[str, int]
+    slo_met: int
+    slo_measured: int
+
+
+PORTFOLIO_SORTS = {
+    "project": lambda r: r.project.key,
+    "rag": lambda r: rag.RANK.get(r.rag, -1) if r.rag else -1,
+    "critical": lambda r: r.counts.get("critical_risks", -1),
+    "escalations": lambda r: r.counts.get("escalations", -1),
+    "overdue": lambda r: r.counts.get("deliverables_overdue", -1),
+    "scorecard": lambda r: r.slo_met / r.slo_measured if r.slo_measured else -1,
+    "period": lambda r: r.period_end,
+}
+
+
+def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[PortfolioRow]:
+    """Every project whose reports the user may read, with its latest published report's RAG, trend against the
+    report before it, and figures. Three queries whatever the number of projects."""
+    projects = [p.project for p in visible_projects(db, user)
+                if Perm.VIEW_REGISTER in perms_for(p.role, user.is_admin)]  # fmt: skip
+    ids = [p.id for p in projects]
+    reports: dict[int, list[tuple[int, date, str]]] = {i: [] for i in ids}
+    if ids:
+        stmt = (select(StatusReport.project_id, StatusReport.id, StatusReport.period_end, StatusReport.rag)
+                .where(col(StatusReport.project_id).in_(ids), StatusReport.status == ReportStatus.PUBLISHED)
+                .order_by(StatusReport.project_id, col(StatusReport.period_end).desc(), col(StatusReport.number).desc()))  # fmt: skip
+        for project_id, report_id, end, was in db.exec(stmt):
+            reports[project_id].append((report_id, end, was))
+    latest = [r[0][0] for r in reports.values() if r]
+    contents = dict(db.exec(select(StatusReport.id, StatusReport.content).where(col(StatusReport.id).in_(latest))).all()) \
+        if latest else {}  # fmt: skip
+    rows = []
+    for p in projects:
+        mine = reports[p.id]
+        if not mine:
+            rows.append(PortfolioRow(p, None, "", "", None, {}, "none", {}, 0, 0))
+            continue
+        report_id, end, now = mine[0]
+        before = next((was for _, e, was in mine if e < end), None)
+        trend = "new" if before is None else ("better" if rag.RANK[now] < rag.RANK[before] else
+                                              "worse" if rag.RANK[now] > rag.RANK[before] else "same")  # fmt: skip
+        content = contents[report_id]
+        measured = [m for m in content["scorecard"] if m["met"] is not None]
+        rows.append(PortfolioRow(p, report_id, content["period"]["label"], content["period"]["end"], now,
+                                 {a["area"]: a["rag"] for a in content["rag"]["areas"]}, trend, content["counts"],
+                                 sum(m["met"] for m in measured), len(measured)))  # fmt: skip
+    key = sort.lstrip("-") if sort.lstrip("-") in PORTFOLIO_SORTS else "rag"
+    rows.sort(key=lambda r: r.project.key)
+    rows.sort(key=PORTFOLIO_SORTS[key], reverse=sort.startswith("-"))
+    return rows
+
+
+# --- my work -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToPublish:
+    project_key: str
+    period: Period
+    today: date
+
+
+def to_publish(db: Session, user: Principal) -> list[ToPublish]:
+    """For managers: this week's report and last week's, in each project they manage, while not yet published."""
+    managed = db.exec(select(Project).join(Membership, (Membership.project_id == Project.id)
+                                           & (Membership.user_id == user.id))
+                      .where(Membership.role == Role.MANAGER, Project.archived == False)  # noqa: E712
+                      .order_by(Project.key)).all()  # fmt: skip
+    if not managed:
+        return []
+    done = set(db.exec(select(StatusReport.project_id, StatusReport.period_start, StatusReport.period_end).where(
+        col(StatusReport.project_id).in_([p.id for p in managed]), StatusReport.status == ReportStatus.PUBLISHED,
+        col(StatusReport.period_end) >= utcnow().date() - timedelta(days=10))).all())  # fmt: skip
+    out = []
+    for p in managed:
+        today = project_today(p)
+        current = week_ending(today)
+        for period in (current.previous(), current):
+            if (p.id, period.start, period.end) not in done:
+                out.append(ToPublish(p.key, period, today))
+    return out

@@ -1,0 +1,594 @@
+"""Risk rules: codes, score history, review cadence, the filtered register, the heat map, and the helpers the
+issue and action-item registers share (owners, deliverable links, register settings)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+from sqlmodel import Session, SQLModel, and_, col, delete, func, or_, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import Principal
+from tracker.actions.models import ActionItem
+from tracker.audit import service as audit
+from tracker.core.db import utcnow
+from tracker.core.errors import Conflict, FormError, NotFound
+from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.deliverables.models import Deliverable
+from tracker.deliverables.service import project_today
+from tracker.projects.models import Membership, Project, Role
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access, load_record, record_in
+from tracker.risks import scoring
+from tracker.risks.models import (
+    ACTIVE_RISK,
+    Category,
+    Proximity,
+    RegisterSettings,
+    Risk,
+    RiskDeliverable,
+    RiskScoreHistory,
+    RiskStatus,
+    Strategy,
+)
+from tracker.risks.scoring import Level
+
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
+PAGE_SIZE = 25
+PERIOD_DAYS = 7  # the heat map's "one period ago": one weekly reporting period
+OWNER_ROLES = (Role.MANAGER, Role.STAFF, Role.VIEWER)  # those who can see the register can own its entries
+
+
+# --- shared by the register domains ---------------------------------------------------------------------
+
+
+def settings_for(db: Session, project_id: int) -> RegisterSettings:
+    """The project's register settings, or the defaults when it never changed them."""
+    return db.get(RegisterSettings, project_id) or RegisterSettings(project_id=project_id)
+
+
+def next_code(db: Session, model: type[SQLModel], project_id: int, prefix: str) -> str:
+    """The next free R-### / I-### after the highest number in use."""
+    codes = db.exec(select(model.code).where(model.project_id == project_id, col(model.code).like(f"{prefix}-%")))
+    numbers = [int(m.group(1)) for c in codes if (m := re.fullmatch(rf"{prefix}-(\d+)", c))]
+    return f"{prefix}-{max(numbers, default=0) + 1:03d}"
+
+
+def clean_code(v: str) -> str:
+    if v and not CODE_PATTERN.match(v):
+        raise ValueError("Use letters, digits, dot, dash or underscore, e.g. R-012")
+    return v.upper()
+
+
+def check_unique_code(db: Session, model: type[SQLModel], project: Project, code: str, exclude_id: int | None) -> None:
+    taken = db.exec(select(model.id).where(model.project_id == project.id, model.code == code)).first()
+    if taken is not None and taken != exclude_id:
+        raise FormError({"code": f"{code} is already used in {project.key}."})
+
+
+def check_owner(db: Session, project_id: int, user_id: int | None, field: str = "owner_id") -> None:
+    if user_id is None:
+        return
+    role = db.exec(
+        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user_id)
+    ).first()
+    if role not in OWNER_ROLES:
+        raise FormError({field: "Choose a member of this project who can see the register."})
+
+
+def owners(db: Session, project_id: int) -> list[tuple[int, str]]:
+    stmt = (
+        select(User.id, User.full_name)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.project_id == project_id, col(Membership.role).in_(OWNER_ROLES))
+        .order_by(User.full_name)
+    )
+    return [(i, n) for i, n in db.exec(stmt)]
+
+
+def deliverable_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
+    stmt = select(Deliverable.id, Deliverable.code, Deliverable.title).where(Deliverable.project_id == project_id)
+    return [(i, f"{code} · {title}") for i, code, title in db.exec(stmt.order_by(Deliverable.code))]
+
+
+def check_deliverables(db: Session, project_id: int, ids: list[int]) -> dict[int, str]:
+    """{id: code} of the given deliverables, all of which must belong to the project."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    found = dict(db.exec(select(Deliverable.id, Deliverable.code).where(
+        col(Deliverable.id).in_(ids), Deliverable.project_id == project_id)).all())  # fmt: skip
+    if len(found) != len(ids):
+        raise FormError({"deliverable_ids": "Choose deliverables of this project."})
+    return found
+
+
+def linked_deliverables(db: Session, link: type[SQLModel], key: str, parent_ids: Iterable[int]
+                        ) -> dict[int, list[tuple[int, str]]]:  # fmt: skip
+    """{parent id: [(deliverable id, code), ...]} for risks or issues, in one query."""
+    parent_ids = list(parent_ids)
+    out: dict[int, list[tuple[int, str]]] = {i: [] for i in parent_ids}
+    if parent_ids:
+        fk = getattr(link, key)
+        rows = db.exec(select(fk, Deliverable.id, Deliverable.code)
+                       .join(Deliverable, col(Deliverable.id) == link.deliverable_id)
+                       .where(col(fk).in_(parent_ids)).order_by(Deliverable.code))  # fmt: skip
+        for parent, did, code in rows:
+            out[parent].append((did, code))
+    return out
+
+
+def set_links(db: Session, link: type[SQLModel], key: str, parent_id: int, wanted: dict[int, str]) -> list[list[str]] | None:
+    """Make the parent's deliverable links exactly `wanted`; returns [before codes, after codes] if they changed."""
+    before = linked_deliverables(db, link, key, [parent_id])[parent_id]
+    if {d for d, _ in before} == set(wanted):
+        return None
+    db.exec(delete(link).where(getattr(link, key) == parent_id))
+    for deliverable_id in wanted:
+        db.add(link(**{key: parent_id, "deliverable_id": deliverable_id}))
+    return [[c for _, c in before], sorted(wanted.values())]
+
+
+def as_list(v: Any) -> Any:
+    if v is None or v == "":
+        return []
+    if isinstance(v, (str, int)):
+        return [v]
+    return [x for x in v if x != ""]
+
+
+# --- settings ---------------------------------------------------------------------------------------------
+
+SETTING_FIELDS = ("review_days_critical", "review_days_high", "review_days_medium", "review_days_low",
+                  "escalate_days_critical", "escalate_days_high", "escalate_days_medium", "escalate_days_low")  # fmt: skip
+
+
+class SettingsForm(Form):
+    review_days_critical: int = Field(ge=1, le=365)
+    review_days_high: int = Field(ge=1, le=365)
+    review_days_medium: int = Field(ge=1, le=365)
+    review_days_low: int = Field(ge=1, le=365)
+    escalate_days_critical: int = Field(ge=1, le=365)
+    escalate_days_high: int = Field(ge=1, le=365)
+    escalate_days_medium: int = Field(ge=1, le=365)
+    escalate_days_low: int = Field(ge=1, le=365)
+    version: int | None = None
+
+
+def update_settings(db: Session, actor: Principal, access: Access, form: SettingsForm) -> RegisterSettings:
+    access.require(Perm.MANAGE)
+    settings = db.get(RegisterSettings, access.project.id)
+    if settings is None:
+        settings = RegisterSettings(project_id=access.project.id)
+        db.add(settings)
+    else:
+        settings.check_seen(form.version, audit.snapshot(settings, SETTING_FIELDS))
+    before = audit.snapshot(settings, SETTING_FIELDS)
+    for name in SETTING_FIELDS:
+        setattr(settings, name, getattr(form, name))
+    if changes := audit.diff(before, audit.snapshot(settings, SETTING_FIELDS)):
+        audit.record(db, actor_id=actor.id, entity=access.project, project_id=access.project.id,
+                     label=access.project.key, action="register_settings", changes=changes)  # fmt: skip
+    db.flush()
+    return settings
+
+
+# --- the rules that pages, API, exports and reports share ------------------------------------------------
+
+
+def review_date(settings: RegisterSettings, level: Level, today: date) -> date:
+    """The next review of a risk at `level`, by the project's cadence."""
+    return today + timedelta(days=settings.review_days(level))
+
+
+def due_for_review(risk: Risk, today: date) -> bool:
+    """An active risk whose review date has come. `due_clause` is the same rule in SQL."""
+    return risk.status in ACTIVE_RISK and risk.next_review_date is not None and risk.next_review_date <= today
+
+
+def due_clause(today: date) -> Any:
+    return and_(col(Risk.status).in_(ACTIVE_RISK), col(Risk.next_review_date) <= today)
+
+
+def overdue_actions_count(today: date) -> Any:
+    """Open action items of the risk past their due date; a risk with any is "overdue" (its plan slips).
+    actions.service.is_overdue is the same rule for one item."""
+    return (
+        select(func.count(ActionItem.id))
+        .where(ActionItem.risk_id == Risk.id, col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < today)
+        .correlate(Risk)
+        .scalar_subquery()
+    )
+
+
+def open_actions_count(plan: str | None = None) -> Any:
+    """Open action items of the risk, of one plan (mitigation or contingency) or of both."""
+    where = [ActionItem.risk_id == Risk.id, col(ActionItem.done_at).is_(None)]
+    if plan:
+        where.append(ActionItem.plan == plan)
+    return select(func.count(ActionItem.id)).where(*where).correlate(Risk).scalar_subquery()
+
+
+# --- create and edit --------------------------------------------------------------------------------------
+
+
+def _one_to_five(v: int | None) -> int | None:
+    if v is not None and not 1 <= v <= 5:
+        raise ValueError("Choose a value from 1 to 5")
+    return v
+
+
+class RiskForm(Form):
+    code: str = Field(default="", max_length=20)  # blank: the next free R-###
+    title: str = Field(min_length=1, max_length=200)
+    statement: str = Field(default="", max_length=4000)
+    category: Category = Category.OTHER
+    probability: int
+    impact: int
+    proximity: Proximity = Proximity.MID
+    trigger: str = Field(default="", max_length=2000)
+    owner_id: OptionalInt = None
+    response: Strategy = Strategy.MITIGATE
+    residual_probability: OptionalInt = None
+    residual_impact: OptionalInt = None
+    mitigation_plan: str = Field(default="", max_length=8000)
+    contingency_plan: str = Field(default="", max_length=8000)
+    next_review_date: OptionalDate = None  # blank: from the cadence of the risk's level
+    status: RiskStatus = RiskStatus.OPEN
+    raised_on: OptionalDate = None
+    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
+    version: int | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return clean_code(v)
+
+    @field_validator("probability", "impact", "residual_probability", "residual_impact")
+    @classmethod
+    def _scale(cls, v: int | None) -> int | None:
+        return _one_to_five(v)
+
+    @field_validator("deliverable_ids", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return as_list(v)
+
+    @model_validator(mode="after")
+    def _residual_pair(self) -> RiskForm:
+        if (self.residual_probability is None) != (self.residual_impact is None):
+            missing = "residual_impact" if self.residual_impact is None else "residual_probability"
+            raise FormError({missing: "Give both residual probability and residual impact, or neither."})
+        return self
+
+
+FIELDS = ("code", "title", "statement", "category", "probability", "impact", "proximity", "trigger", "owner_id",
+          "response", "residual_probability", "residual_impact", "mitigation_plan", "contingency_plan",
+          "next_review_date", "status", "raised_on")  # fmt: skip
+
+
+def form_values(db: Session, risk: Risk) -> dict[str, Any]:
+    """The risk as its edit form (and the API's PATCH) starts from."""
+    values = audit.snapshot(risk, FIELDS)
+    values["deliverable_ids"] = [d for d, _ in linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]]
+    values["version"] = risk.version
+    return values
+
+
+def _values(form: RiskForm) -> dict[str, Any]:
+    return form.model_dump(include=set(FIELDS) - {"code", "raised_on", "next_review_date"}, mode="json") | {
+        "next_review_date": form.next_review_date}
+
+
+def _record_score(db: Session, actor: Principal, risk: Risk) -> None:
+    db.add(RiskScoreHistory(risk_id=risk.id, probability=risk.probability, impact=risk.impact, changed_by_id=actor.id))
+
+
+def create(db: Session, actor: Principal, access: Access, form: RiskForm, imported: bool = False) -> Risk:
+    """`imported`: a register brought in from a spreadsheet as it stands may hold risks that already happened."""
+    access.require(Perm.EDIT_REGISTER)
+    project = access.project
+    if form.status == RiskStatus.REALIZED and not imported:
+        raise FormError({"status": "A new risk cannot be realized; record it, then convert it into an issue."})
+    code = form.code or next_code(db, Risk, project.id, "R")
+    check_unique_code(db, Risk, project, code, None)
+    check_owner(db, project.id, form.owner_id)
+    links = check_deliverables(db, project.id, form.deliverable_ids)
+    today = project_today(project)
+    risk = Risk(project_id=project.id, code=code, raised_on=form.raised_on or today, **_values(form))
+    if risk.next_review_date is None:
+        risk.next_review_date = review_date(settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today)
+    db.add(risk)
+    db.flush()
+    _record_score(db, actor, risk)
+    set_links(db, RiskDeliverable, "risk_id", risk.id, links)
+    changes = {f: [None, v] for f, v in audit.snapshot(risk, FIELDS).items() if v not in (None, "")}
+    if links:
+        changes["deliverables"] = [None, sorted(links.values())]
+    audit.record(db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="create",
+                 changes=changes)  # fmt: skip
+    db.flush()
+    return risk
+
+
+def update(db: Session, actor: Principal, access: Access, risk: Risk, form: RiskForm, imported: bool = False) -> Risk:
+    access.require(Perm.EDIT_REGISTER)
+    project = access.project
+    risk.check_seen(form.version, audit.snapshot(risk, FIELDS))
+    if form.status == RiskStatus.REALIZED and risk.status != RiskStatus.REALIZED and not imported:
+        raise FormError({"status": "Use “Convert to issue” to record that a risk has happened."})
+    code = form.code or risk.code
+    check_unique_code(db, Risk, project, code, risk.id)
+    check_owner(db, project.id, form.owner_id)
+    links = check_deliverables(db, project.id, form.deliverable_ids)
+    values = _values(form)
+    if values["next_review_date"] is None:
+        level = scoring.level(form.probability, form.impact)
+        values["next_review_date"] = review_date(settings_for(db, project.id), level, project_today(project))
+    before = audit.snapshot(risk, FIELDS)
+    with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
+        link_change = set_links(db, RiskDeliverable, "risk_id", risk.id, links)
+        for name, value in values.items():
+            setattr(risk, name, value)
+        risk.code = code
+        risk.raised_on = form.raised_on or risk.raised_on
+        changes = audit.diff(before, audit.snapshot(risk, FIELDS))
+        if link_change:
+            changes["deliverables"] = link_change
+        if changes:
+            risk.updated_at = utcnow()
+    if "probability" in changes or "impact" in changes:
+        _record_score(db, actor, risk)
+    if changes:
+        audit.record(db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="update",
+                     changes=changes)  # fmt: skip
+    db.flush()
+    return risk
+
+
+def mark_reviewed(db: Session, actor: Principal, access: Access, risk: Risk, version: int | None = None) -> Risk:
+    """The owner looked at the risk today: the next review moves one cadence step on."""
+    access.require(Perm.EDIT_REGISTER)
+    risk.check_seen(version, {"next_review_date": risk.next_review_date, "status": risk.status})
+    if risk.status not in ACTIVE_RISK:
+        raise Conflict(detail="Only an open risk is reviewed.")
+    today = project_today(access.project)
+    settings = settings_for(db, risk.project_id)
+    before = risk.next_review_date
+    risk.last_reviewed_on = today
+    risk.next_review_date = review_date(settings, scoring.level(risk.probability, risk.impact), today)
+    risk.updated_at = utcnow()
+    audit.record(db, actor_id=actor.id, entity=risk, project_id=risk.project_id, label=risk.code, action="review",
+                 changes={"next_review_date": [before, risk.next_review_date]})  # fmt: skip
+    db.flush()
+    return risk
+
+
+def mark_realized(db: Session, actor: Principal, risk: Risk, issue_code: str) -> None:
+    """Called by the conversion into an issue, in the same transaction."""
+    before = risk.status
+    risk.status = RiskStatus.REALIZED.value
+    risk.updated_at = utcnow()
+    audit.record(db, actor_id=actor.id, entity=risk, project_id=risk.project_id, label=risk.code, action="convert",
+                 changes={"status": [before, risk.status], "issue": [None, issue_code]})  # fmt: skip
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+
+def get_for(db: Session, access: Access, risk_id: int) -> Risk:
+    return record_in(db, access, Risk, risk_id, "risk")
+
+
+def load_for(db: Session, user: Principal, risk_id: int, perm: Perm = Perm.VIEW_REGISTER) -> tuple[Access, Risk]:
+    """A risk by id for `user`: 404 unless they may see its project, 403 when they lack `perm`."""
+    return load_record(db, user, Risk, risk_id, perm, "risk")
+
+
+def history_of(db: Session, risk_id: int) -> list[tuple[RiskScoreHistory, str | None]]:
+    stmt = (
+        select(RiskScoreHistory, User.full_name)
+        .outerjoin(User, col(User.id) == RiskScoreHistory.changed_by_id)
+        .where(RiskScoreHistory.risk_id == risk_id)
+        .order_by(RiskScoreHistory.at, RiskScoreHistory.id)
+    )
+    return list(db.exec(stmt).all())
+
+
+# --- the register list ------------------------------------------------------------------------------------
+
+SORTS = {
+    "score": (scoring.score_expr(Risk), Risk.code),
+    "age": (Risk.raised_on, Risk.code),
+    "due": (Risk.next_review_date, Risk.code),
+    "code": (Risk.code,),
+}
+
+
+class RiskQuery(Form):
+    status: str = ""  # a RiskStatus, or "active" for open, mitigating and monitoring
+    level: Level | None = None
+    category: Category | None = None
+    owner: OptionalInt = None
+    probability: OptionalInt = None
+    impact: OptionalInt = None
+    overdue: Checkbox = False
+    due: Checkbox = False  # due for review
+    q: str = Field(default="", max_length=100)
+    sort: str = "-score"
+    page: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("level", "category", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return v or None
+
+    @field_validator("probability", "impact")
+    @classmethod
+    def _scale(cls, v: int | None) -> int | None:
+        return _one_to_five(v)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        if v and v != "active" and v not in RiskStatus.__members__.values():
+            raise ValueError("Choose a status from the list")
+        return v
+
+    @field_validator("sort")
+    @classmethod
+    def _sort(cls, v: str) -> str:
+        return v if v.lstrip("-") in SORTS else "-score"
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    risk: Risk
+    owner_name: str | None
+    open_actions: int
+    overdue_actions: int
+    due_for_review: bool
+
+    @property
+    def score(self) -> int:
+        return scoring.score(self.risk.probability, self.risk.impact)
+
+    @property
+    def level(self) -> Level:
+        return scoring.level(self.risk.probability, self.risk.impact)
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_actions > 0
+
+
+def search(db: Session, access: Access, query: RiskQuery, limit: int | None = PAGE_SIZE, offset: int | None = None,
+           risk_id: int | None = None) -> tuple[list[RiskRow], int]:  # fmt: skip
+    """The filtered, sorted register in two queries whatever its size: for the page, the API and exports
+    (limit=None: every row)."""
+    today = project_today(access.project)
+    where: list[Any] = [Risk.project_id == access.project.id]
+    if risk_id is not None:
+        where.append(Risk.id == risk_id)
+    if query.status == "active":
+        where.append(col(Risk.status).in_(ACTIVE_RISK))
+    elif query.status:
+        where.append(Risk.status == query.status)
+    if query.level:
+        where.append(scoring.level_clause(Risk, query.level))
+    if query.category:
+        where.append(Risk.category == query.category.value)
+    if query.owner:
+        where.append(Risk.owner_id == query.owner)
+    if query.probability:
+        where.append(Risk.probability == query.probability)
+    if query.impact:
+        where.append(Risk.impact == query.impact)
+    overdue = overdue_actions_count(today)
+    if query.overdue:
+        where.append(overdue > 0)
+    if query.due:
+        where.append(due_clause(today))
+    if query.q:
+        like = f"%{query.q.lower()}%"
+        where.append(or_(func.lower(Risk.code).like(like), func.lower(Risk.title).like(like),
+                         func.lower(Risk.statement).like(like)))  # fmt: skip
+    total = db.exec(select(func.count()).select_from(Risk).where(*where)).one()
+    open_actions = open_actions_count()
+    descending = query.sort.startswith("-")
+    order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in SORTS[query.sort.lstrip("-")]]
+    stmt = (select(Risk, User.full_name, open_actions, overdue).outerjoin(User, col(User.id) == Risk.owner_id)
+            .where(*where).order_by(*order, Risk.id))  # fmt: skip
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
+    rows = [RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today)) for r, owner, n_open, n_late in db.exec(stmt)]
+    return rows, total
+
+
+def row(db: Session, access: Access, risk_id: int) -> RiskRow:
+    rows, _ = search(db, access, RiskQuery(), risk_id=risk_id)
+    if not rows:
+        raise NotFound(detail="No such risk in this project.")
+    return rows[0]
+
+
+# --- heat map ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    now: dict[tuple[int, int], int]  # (probability, impact) -> active risks there now
+    then: dict[tuple[int, int], int]  # the same risks where they stood one period ago
+    as_of: date
+    up: int
+    down: int
+    new: int  # raised since then: not on the earlier map
+
+    @property
+    def total(self) -> int:
+        return sum(self.now.values())
+
+
+def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMap:
+    """Active risks by probability × impact, now and one period ago, in one query."""
+    cutoff = (now or utcnow()) - timedelta(days=PERIOD_DAYS)
+    latest = (select(RiskScoreHistory.risk_id, func.max(RiskScoreHistory.id).label("hid"))
+              .where(RiskScoreHistory.at <= cutoff).group_by(RiskScoreHistory.risk_id).subquery())  # fmt: skip
+    stmt = (
+        select(Risk.probability, Risk.impact, RiskScoreHistory.probability, RiskScoreHistory.impact)
+        .outerjoin(latest, latest.c.risk_id == Risk.id)
+        .outerjoin(RiskScoreHistory, col(RiskScoreHistory.id) == latest.c.hid)
+        .where(Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
+    )
+    cells_now: dict[tuple[int, int], int] = {}
+    cells_then: dict[tuple[int, int], int] = {}
+    up = down = new = 0
+    for p, i, old_p, old_i in db.exec(stmt):
+        cells_now[(p, i)] = cells_now.get((p, i), 0) + 1
+        if old_p is None:
+            new += 1
+            continue
+        cells_then[(old_p, old_i)] = cells_then.get((old_p, old_i), 0) + 1
+        before, after = scoring.score(old_p, old_i), scoring.score(p, i)
+        up += after > before
+        down += after < before
+    as_of = project_today(access.project, cutoff)
+    return HeatMap(cells_now, cells_then, as_of, up, down, new)
+
+
+# --- my work --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    project_key: str
+    risk: Risk
+    today: date
+
+    @property
+    def level(self) -> Level:
+        return scoring.level(self.risk.probability, self.risk.impact)
+
+
+def my_reviews_due(db: Session, user: Principal, limit: int = 50) -> list[ReviewDue]:
+    """Risks this user owns whose review date has come, on each project's own calendar day."""
+    horizon = utcnow().date() + timedelta(days=1)  # the latest "today" any time zone can have
+    stmt = (
+        select(Risk, Project)
+        .join(Project, col(Project.id) == Risk.project_id)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Risk.owner_id == user.id, col(Membership.role).in_(OWNER_ROLES), due_clause(horizon))
+        .order_by(Risk.next_review_date, Project.key, Risk.code)
+        .limit(limit)
+    )
+    out = []
+    for risk, project in db.exec(stmt):
+        today = project_today(project)
+        if due_for_review(risk, today):
+            out.append(ReviewDue(project.key, risk, today))
+    return out

@@ -1,0 +1,437 @@
+"""The risk and issue registers as spreadsheet columns, in one place: the header each column is exported under,
+the headers PMOs commonly give it, how a cell becomes a form value and how a record becomes a cell. Import and
+export both read these tables, so an exported register imports back unchanged."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tracker.core.web import label
+from tracker.issues.models import EscalationLevel, Issue, IssueStatus, Priority
+from tracker.issues.service import IssueForm
+from tracker.risks import scoring
+from tracker.risks.models import Category, Proximity, Risk, RiskStatus, Strategy
+from tracker.risks.service import RiskForm
+
+DATE_HELP = "A date: 2026-03-31, 3/31/2026 (month first), Mar 31, 2026, or an Excel date."
+LINE_HELP = ("One per line: description | owner | due date | open, or done with the day it was done "
+             "(“Call the vendor | Daniel Kim | 2026-03-31 | done 2026-03-20”). Only the description is required; "
+             "write \\| for a bar inside a text.")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What cells refer to by name, for one project: its register's possible owners and its deliverables and
+    risks by code."""
+
+    people: dict[str, set[int]]  # lower-cased username, email and full name -> user ids
+    deliverables: dict[str, int]  # CODE -> id
+    risks: dict[str, int]  # CODE -> id
+
+    def person(self, text: str) -> int:
+        ids = self.people.get(text.strip().lower(), set())
+        if len(ids) > 1:
+            raise ValueError(f"Several members are called “{text}”; give the username or email")
+        if not ids:
+            raise ValueError(f"“{text}” is not a member of this project who can see the register "
+                             "(give a username, email or full name)")  # fmt: skip
+        return next(iter(ids))
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What the cells of a set of records need beyond their rows, loaded once for all of them."""
+
+    links: dict[int, list[tuple[int, str]]]  # record id -> [(deliverable id, code)]
+    actions: dict[tuple[int, str], list[tuple[Any, str | None]]]  # (record id, plan) -> [(ActionItem, owner name)]
+    decisions: dict[int, list[Any]]  # issue id -> IssueDecision, oldest first
+    day: Callable[[datetime], date]  # a moment as the project's calendar day
+
+
+Reader = Callable[[str, Lookups], Any]
+Writer = Callable[[Any, Extras], Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # its name in a mapping (API, command line)
+    header: str  # exported under this; the import matches it exactly
+    aliases: tuple[str, ...]
+    write: Writer  # register row -> cell
+    read: Reader | None = None  # cell -> value (None: left unchanged); no reader: computed, never imported
+    field: str | None = None  # the form field it fills; None: the importer applies it (action items, decisions)
+    required: bool = False
+    help: str = ""
+    same: Callable[[Any, Any], bool] = operator.eq  # True: importing the cell changes nothing
+
+    @property
+    def computed(self) -> bool:
+        return self.read is None
+
+
+@dataclass(frozen=True)
+class Register:
+    kind: str  # the URL segment: risks, issues
+    noun: str
+    model: type[Risk] | type[Issue]
+    form: type[RiskForm] | type[IssueForm]
+    columns: tuple[Column, ...]
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    @property
+    def importable(self) -> list[Column]:
+        return [c for c in self.columns if not c.computed]
+
+    @property
+    def required(self) -> list[Column]:
+        return [c for c in self.columns if c.required]
+
+    def header_for(self, form_field: str) -> str:
+        return next((c.header for c in self.columns if c.field == form_field), label(form_field))
+
+
+# --- cells to values ------------------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def text(cell: str, look: Lookups) -> str:
+    return cell
+
+
+def choice(enum: type[StrEnum], synonyms: dict[str, str] | None = None) -> Reader:
+    """A value by its value, its label or a common synonym ("In progress", "in_progress", "2 - High")."""
+    known = {_norm(v.value): v.value for v in enum} | {_norm(k): v for k, v in (synonyms or {}).items()}
+
+    def read(cell: str, look: Lookups) -> str | None:
+        if not cell:
+            return None
+        key = _norm(cell)
+        for candidate in (key, re.sub(r"^\d+_", "", key)):
+            if candidate in known:
+                return known[candidate]
+        raise ValueError(f"Choose one of: {', '.join(label(v.value) for v in enum)}")
+
+    return read
+
+
+_GENERIC_SCALE = {"very low": 1, "low": 2, "medium": 3, "moderate": 3, "high": 4, "very high": 5}
+
+
+def scale(words: dict[int, str], blank: Any = None) -> Reader:
+    """1–5 as a number, a number with its word ("3 - Possible"), or the word alone."""
+    named = {_norm(k): v for k, v in _GENERIC_SCALE.items()} | {_norm(w): n for n, w in words.items()}
+
+    def read(cell: str, look: Lookups) -> Any:
+        if not cell:
+            return blank
+        if match := re.fullmatch(r"(\d+)(?:\s*[-–:.)]?\s*\D.*)?", cell):
+            return int(match.group(1))
+        if (n := named.get(_norm(cell))) is not None:
+            return n
+        raise ValueError(f"Give 1 to 5 or one of: {', '.join(w.lower() for w in words.values())}")
+
+    return read
+
+
+_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d-%b-%Y", "%d-%b-%y")
+
+
+def parse_date(cell: str) -> date:
+    cell = cell.strip()
+    try:
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T][\d:.]+)?", cell):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})", cell):  # US programmes write month first
+            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+            return date(year, int(m[1]), int(m[2]))
+        if re.fullmatch(r"\d{5}(?:\.0+)?", cell) and 20_000 <= float(cell) <= 80_000:  # an Excel serial day
+            return date(1899, 12, 30) + timedelta(days=int(float(cell)))
+    except ValueError:
+        pass
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(cell, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError("Enter a date as YYYY-MM-DD or MM/DD/YYYY")
+
+
+def a_date(cell: str, look: Lookups) -> str:
+    return parse_date(cell).isoformat() if cell else ""
+
+
+def owner(cell: str, look: Lookups) -> int | str:
+    return look.person(cell) if cell else ""
+
+
+def deliverables(cell: str, look: Lookups) -> list[int]:
+    codes = [c.strip().upper() for c in re.split(r"[,;\n]+", cell) if c.strip()]
+    missing = [c for c in codes if c not in look.deliverables]
+    if missing:
+        raise ValueError(f"No deliverable {', '.join(missing)} in this project")
+    return [look.deliverables[c] for c in dict.fromkeys(codes)]
+
+
+def from_risk(cell: str, look: Lookups) -> int | None:
+    if not cell:
+        return None
+    if cell.strip().upper() not in look.risks:
+        raise ValueError(f"No risk {cell.strip().upper()} in this project; import the risk register first")
+    return look.risks[cell.strip().upper()]
+
+
+# Multi-line cells: one entry per line, its parts separated by " | "; a bar, a line break or a backslash inside
+# a part is written \|, \n, \\ so that any text survives the round trip.
+
+
+def join_line(parts: Iterable[str]) -> str:
+    return " | ".join(p.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "\\n")
+                      for p in parts)  # fmt: skip
+
+
+def split_line(line: str) -> list[str]:
+    parts, buf, i = [], [], 0
+    while i < len(line):
+        ch = line[i]
+        if ch == "\\" and line[i + 1 : i + 2] in ("\\", "|", "n"):
+            buf.append("\n" if line[i + 1] == "n" else line[i + 1])
+            i += 2
+            continue
+        if ch == "|":
+            parts.append("".join(buf).strip())
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf).strip())
+    return parts
+
+
+def _lines(cell: str, width: int) -> Iterable[tuple[int, list[str]]]:
+    for n, line in enumerate(cell.splitlines(), start=1):
+        if line.strip():
+            parts = split_line(line)
+            if len(parts) > width:
+                raise ValueError(f"Line {n} has more than {width} parts; write \\| for a bar inside a text")
+            yield n, parts + [""] * (width - len(parts))
+
+
+_DONE = re.compile(r"(?:done|complete|completed|closed|yes|x|✓)\b\s*(?:on\s+)?(.*)", re.IGNORECASE)
+
+
+def action_items(cell: str, look: Lookups) -> list[dict[str, Any]]:
+    items = []
+    for n, (description, who, due, state) in _lines(cell, 4):
+        try:
+            done = _DONE.fullmatch(state)
+            if not done and state.lower() not in ("", "open", "to do", "todo", "not started", "in progress"):
+                raise ValueError(f"write open, or done with the day it was done, not “{state}”")
+            items.append({"description": description, "owner_id": owner(who, look), "due_date": a_date(due, look),
+                          "done": bool(done), "done_on": a_date(done[1], look) if done else ""})  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(f"Line {n}: {exc}") from None
+    return items
+
+
+def decisions(cell: str, look: Lookups) -> list[dict[str, Any]]:
+    entries = []
+    for n, (decided_on, by, decision, rationale) in _lines(cell, 4):
+        try:
+            entries.append({"decided_on": a_date(decided_on, look), "decided_by": by, "decision": decision,
+                            "rationale": rationale})  # fmt: skip
+        except ValueError as exc:
+            raise ValueError(f"Line {n}: {exc}") from None
+    return entries
+
+
+def _items_present(key: Callable[[dict[str, Any]], tuple]) -> Callable[[list, list], bool]:
+    """A list cell changes nothing when every entry in it is already recorded (imports add, never remove)."""
+    return lambda new, old: {key(e) for e in new} <= {key(e) for e in old}
+
+
+_same_actions = _items_present(lambda a: (a["description"].casefold(), a["owner_id"], a["due_date"], a["done"]))
+_same_decisions = _items_present(lambda d: (d["decision"], d["decided_by"]))
+
+
+# --- records to cells ------------------------------------------------------------------------------------------
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def write_actions(items: list[tuple[Any, str | None]], x: Extras) -> str:
+    return "\n".join(join_line([item.description, name or "", item.due_date.isoformat() if item.due_date else "",
+                                f"done {x.day(item.done_at).isoformat()}" if item.done_at else "open"])
+                     for item, name in items)  # fmt: skip
+
+
+def write_decisions(entries: list[Any]) -> str:
+    return "\n".join(join_line([d.decided_on.isoformat(), d.decided_by, d.decision, d.rationale]) for d in entries)
+
+
+def _r(name: str) -> Writer:
+    return lambda row, x: getattr(row.risk, name)
+
+
+def _i(name: str) -> Writer:
+    return lambda row, x: getattr(row.issue, name)
+
+
+def _labelled(get: Writer, suffix: str = "") -> Writer:
+    return lambda row, x: label(get(row, x)) + suffix
+
+
+def _blank(get: Writer) -> Writer:
+    return lambda row, x: "" if get(row, x) is None else get(row, x)
+
+
+ID_ALIASES = ("ID", "Ref", "Reference", "No", "Number", "Code")
+OWNER_ALIASES = ("Owned by", "Assigned to", "Responsible", "Owner name", "Accountable")
+RAISED_ALIASES = ("Date raised", "Raised", "Date identified", "Identified", "Identified on", "Date logged",
+                  "Logged", "Date opened", "Opened", "Date created", "Created")  # fmt: skip
+DELIVERABLE_ALIASES = ("Linked deliverables", "Deliverable", "Related deliverables", "Deliverable codes")
+
+RISK_STATUS_SYNONYMS = {"active": "open", "new": "open", "in mitigation": "mitigating", "mitigation": "mitigating",
+                        "monitor": "monitoring", "watch": "monitoring", "watching": "monitoring", "retired": "closed",
+                        "occurred": "realized", "happened": "realized", "realised": "realized",
+                        "became an issue": "realized"}  # fmt: skip
+CATEGORY_SYNONYMS = {"timeline": "schedule", "budget": "cost", "financial": "cost", "finance": "cost",
+                     "technology": "technical", "vendor": "contractor_performance",
+                     "contractor": "contractor_performance", "vendor performance": "contractor_performance",
+                     "privacy": "security", "cybersecurity": "security", "continuity": "business_continuity",
+                     "operations": "business_continuity", "staffing": "resources", "resourcing": "resources",
+                     "people": "resources", "requirements": "scope"}  # fmt: skip
+STRATEGY_SYNONYMS = {"reduce": "mitigate", "treat": "mitigate", "share": "transfer", "tolerate": "accept",
+                     "retain": "accept", "terminate": "avoid"}  # fmt: skip
+PROXIMITY_SYNONYMS = {"near term": "near", "short term": "near", "short": "near", "mid term": "mid",
+                      "medium term": "mid", "medium": "mid", "far term": "far", "long term": "far",
+                      "long": "far"}  # fmt: skip
+
+RISK_COLUMNS = (
+    Column("code", "Risk ID", ("Risk ref", "Risk no", "Risk number", *ID_ALIASES), _r("code"), text,
+           "code", help="Blank: the next free R-number. A code already in the register updates that risk."),
+    Column("title", "Title", ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"),
+           _r("title"), text, "title", required=True),
+    Column("statement", "Risk statement", ("Statement", "Description", "Risk description", "Details",
+                                           "Cause and effect"), _r("statement"), text, "statement",
+           help="“If <condition>, then <consequence>.”"),
+    Column("category", "Category", ("Risk category", "Type", "Risk type", "Area"), _labelled(_r("category")),
+           choice(Category, CATEGORY_SYNONYMS), "category"),
+    Column("probability", "Probability", ("Likelihood", "Prob", "Probability rating", "Likelihood rating",
+                                          "Likelihood score"), _r("probability"),
+           scale(scoring.PROBABILITY_WORDS), "probability", required=True,
+           help="1 to 5, or rare, unlikely, possible, likely, almost certain."),
+    Column("impact", "Impact", ("Consequence", "Severity", "Impact rating", "Impact score"), _r("impact"),
+           scale(scoring.IMPACT_WORDS), "impact", required=True,
+           help="1 to 5, or negligible, minor, moderate, major, severe."),
+    Column("score", "Score", ("Risk score", "Rating", "Risk rating", "Exposure", "P x I"), lambda row, x: row.score),
+    Column("level", "Level", ("Risk level", "RAG", "Severity level"), lambda row, x: label(row.level)),
+    Column("proximity", "Proximity", ("Timeframe", "Time frame", "Timing"), _labelled(_r("proximity"), " term"),
+           choice(Proximity, PROXIMITY_SYNONYMS), "proximity"),
+    Column("trigger", "Trigger", ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator"),
+           _r("trigger"), text, "trigger"),
+    Column("owner", "Owner", ("Risk owner", *OWNER_ALIASES), lambda row, x: row.owner_name or "", owner, "owner_id",
+           help="A member of the project: username, email or full name."),
+    Column("response", "Response strategy", ("Response", "Strategy", "Risk response", "Treatment", "Response type"),
+           _labelled(_r("response")), choice(Strategy, STRATEGY_SYNONYMS), "response"),
+    Column("residual_probability", "Residual probability", ("Residual likelihood", "Target probability",
+                                                            "Target likelihood"),
+           _blank(_r("residual_probability")), scale(scoring.PROBABILITY_WORDS, ""), "residual_probability"),
+    Column("residual_impact", "Residual impact", ("Residual consequence", "Target impact"),
+           _blank(_r("residual_impact")), scale(scoring.IMPACT_WORDS, ""), "residual_impact"),
+    Column("mitigation_plan", "Mitigation plan", ("Mitigation", "Mitigation strategy", "Risk mitigation",
+                                                  "Treatment plan"), _r("mitigation_plan"), text, "mitigation_plan"),
+    Column("mitigation_actions", "Mitigation actions", ("Mitigation action items", "Mitigation tasks", "Actions"),
+           lambda row, x: write_actions(x.actions.get((row.risk.id, "mitigation"), []), x), action_items,
+           help=LINE_HELP, same=_same_actions),
+    Column("contingency_plan", "Contingency plan", ("Contingency", "Fallback", "Fallback plan",
+                                                    "Contingency strategy"),
+           _r("contingency_plan"), text, "contingency_plan"),
+    Column("contingency_actions", "Contingency actions", ("Contingency action items", "Contingency tasks"),
+           lambda row, x: write_actions(x.actions.get((row.risk.id, "contingency"), []), x), action_items,
+           help=LINE_HELP, same=_same_actions),
+    Column("next_review_date", "Next review", ("Next review date", "Review date", "Review by", "Review due"),
+           _blank(_r("next_review_date")), a_date, "next_review_date",
+           help=DATE_HELP + " Blank: from the review cadence of the risk's level."),
+    Column("due_for_review", "Due for review", ("Review overdue",), lambda row, x: _yes(row.due_for_review)),
+    Column("overdue_actions", "Overdue actions", ("Overdue action items",), lambda row, x: row.overdue_actions),
+    Column("status", "Status", ("Risk status", "State"), _labelled(_r("status")),
+           choice(RiskStatus, RISK_STATUS_SYNONYMS), "status"),
+    Column("raised_on", "Raised on", RAISED_ALIASES, _r("raised_on"), a_date, "raised_on",
+           help=DATE_HELP + " Blank: today."),
+    Column("deliverables", "Deliverables", DELIVERABLE_ALIASES,
+           lambda row, x: ", ".join(code for _, code in x.links.get(row.risk.id, [])), deliverables,
+           "deliverable_ids", help="Deliverable codes of this project, separated by commas."),
+)  # fmt: skip
+
+ISSUE_STATUS_SYNONYMS = {"new": "open", "active": "open", "wip": "in_progress", "in work": "in_progress",
+                         "working": "in_progress", "ongoing": "in_progress", "complete": "resolved",
+                         "completed": "resolved", "done": "resolved", "fixed": "resolved"}  # fmt: skip
+PRIORITY_SYNONYMS = {"urgent": "critical", "very high": "critical", "p1": "critical", "p2": "high",
+                     "p3": "medium", "normal": "medium", "moderate": "medium", "p4": "low"}  # fmt: skip
+ESCALATION_SYNONYMS = {"none": "project", "no": "project", "not escalated": "project", "team": "project",
+                       "exec": "executive", "executive sponsor": "sponsor", "steering committee": "executive"}  # fmt: skip
+
+ISSUE_COLUMNS = (
+    Column("code", "Issue ID", ("Issue ref", "Issue no", "Issue number", *ID_ALIASES), _i("code"), text,
+           "code", help="Blank: the next free I-number. A code already in the register updates that issue."),
+    Column("title", "Title", ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"),
+           _i("title"), text, "title", required=True),
+    Column("description", "Description", ("Issue description", "Details", "Detail"), _i("description"), text,
+           "description"),
+    Column("impact", "Impact", ("Impact description", "Effect", "Impact on project", "Consequence"), _i("impact"),
+           text, "impact"),
+    Column("priority", "Priority", ("Severity", "Urgency", "Issue priority"), _labelled(_i("priority")),
+           choice(Priority, PRIORITY_SYNONYMS), "priority", help="Critical, high, medium or low."),
+    Column("owner", "Owner", ("Issue owner", *OWNER_ALIASES), lambda row, x: row.owner_name or "", owner, "owner_id",
+           help="A member of the project: username, email or full name."),
+    Column("need_by", "Need by", ("Need by date", "Needed by", "Due date", "Due", "Target date",
+                                  "Target resolution date", "Resolve by", "Decision needed by"),
+           _blank(_i("need_by")), a_date, "need_by", help=DATE_HELP),
+    Column("status", "Status", ("Issue status", "State"), _labelled(_i("status")),
+           choice(IssueStatus, ISSUE_STATUS_SYNONYMS), "status"),
+    Column("escalation_level", "Escalation level", ("Escalated to", "Escalation"),
+           _labelled(_i("escalation_level")), choice(EscalationLevel, ESCALATION_SYNONYMS), "escalation_level",
+           help="Project (not escalated), executive or sponsor."),
+    Column("escalation_reason", "Escalation reason", ("Reason for escalation", "Why escalated"),
+           _i("escalation_reason"), text, "escalation_reason"),
+    Column("resolution", "Resolution", ("Resolution notes", "How resolved", "Outcome"), _i("resolution"), text,
+           "resolution", help="Required for a resolved or closed issue."),
+    Column("raised_on", "Raised on", RAISED_ALIASES, _i("raised_on"), a_date, "raised_on",
+           help=DATE_HELP + " Blank: today."),
+    Column("resolved_on", "Resolved on", ("Date resolved", "Resolved", "Closed on", "Date closed",
+                                          "Resolution date"),
+           _blank(_i("resolved_on")), a_date, "resolved_on", help=DATE_HELP + " Blank: today, when resolved."),
+    Column("age", "Age (days)", ("Age", "Days open"), lambda row, x: row.age),
+    Column("overdue", "Past need-by", ("Overdue",), lambda row, x: _yes(row.overdue)),
+    Column("needs_escalation", "Flagged for escalation", ("Needs escalation",),
+           lambda row, x: _yes(row.needs_escalation)),
+    Column("risk", "From risk", ("Risk ID", "Risk", "Related risk", "Source risk", "Risk ref"),
+           lambda row, x: row.risk_code or "", from_risk, help="The code of the realized risk it came from."),
+    Column("deliverables", "Deliverables", DELIVERABLE_ALIASES,
+           lambda row, x: ", ".join(code for _, code in x.links.get(row.issue.id, [])), deliverables,
+           "deliverable_ids", help="Deliverable codes of this project, separated by commas."),
+    Column("actions", "Action items", ("Actions", "Next steps", "Action plan", "Tasks"),
+           lambda row, x: write_actions(x.actions.get((row.issue.id, "issue"), []), x), action_items,
+           help=LINE_HELP, same=_same_actions),
+    Column("decisions", "Decision log", ("Decisions", "Decision", "Decisions made"),
+           lambda row, x: write_decisions(x.decisions.get(row.issue.id, [])), decisions,
+           help="One per line: date | decided by | decision | rationale. Entries are added, never changed.",
+           same=_same_decisions),
+)  # fmt: skip
+
+RISKS = Register("risks", "risk", Risk, RiskForm, RISK_COLUMNS)
+ISSUES = Register("issues", "issue", Issue, IssueForm, ISSUE_COLUMNS)
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES)}
