@@ -29,7 +29,7 @@ from tracker.actions import api as actions_api
 from tracker.actions import views as actions_views
 from tracker.audit import service as audit
 from tracker.core import db as dbmod
-from tracker.core.errors import document_api_errors, handle_exception
+from tracker.core.errors import declare_closed_bodies, document_api_errors, handle_exception
 from tracker.core.files import FileStore
 from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
 from tracker.core.web import get_flashes, label
@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             vendor,
             *accounts_views.handlers,
             *home_views.handlers,
+            *(home_views.bench_handlers if settings.bench_routes else []),
             *projects_views.handlers,
             *deliverables_views.handlers,
             *risks_views.handlers,
@@ -214,6 +215,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         debug=settings.debug,
     )
     document_api_errors(app)
+    declare_closed_bodies(app)
     return app
 
 

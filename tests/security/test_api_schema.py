@@ -52,3 +52,41 @@ def test_every_api_operation_answers_within_its_schema(app, seeded):  # noqa: AN
                 failures.append(f"{operation.label} ({mode}): {exc}")
     assert tried >= 40 and all(o.ok().path.startswith("/api/v1/") for o in schema.get_all_operations())
     assert not failures, "\n\n".join(failures)
+
+
+def test_api_call_sequences_stay_within_the_schema(app, seeded, conn):  # noqa: ANN001
+    """Stateful: schemathesis links operations from the response schemas (a created risk's id feeds its GET, PATCH,
+    actions and conversion; a created deliverable's id its comments and decision; ...) and runs sequences of them
+    with valid input in the seeded project, so the handlers see rows that the sequence itself made and changed."""
+    schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE])
+    auth = {"Authorization": f"Bearer {seeded.token}"}
+    machine = schema.as_state_machine()
+    assert len(machine.bundles) >= 5, "schemathesis found too few links between operations to chain them"
+    calls: list[tuple[str, int, bool]] = []  # operation, status, whether an id came from an earlier response
+
+    class Sequences(machine):  # type: ignore[valid-type,misc]
+        def setup(self) -> None:  # every sequence starts from the seeded rows, so runs can be replayed
+            self.savepoint = conn.begin_nested()
+
+        def teardown(self) -> None:
+            self.savepoint.rollback()
+
+        def before_call(self, case) -> None:  # noqa: ANN001
+            if case.path_parameters and "key" in case.path_parameters:
+                case.path_parameters["key"] = seeded.ids["key"]
+
+        def get_call_kwargs(self, case):  # noqa: ANN001, ANN202
+            return {"headers": auth}
+
+        def validate_response(self, response, case, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            linked = any(name != "key" and value not in seeded.ids.values()
+                         for name, value in (case.path_parameters or {}).items())  # fmt: skip
+            calls.append((case.operation.label, response.status_code, linked))
+            case.validate_response(response, checks=CHECKS[:-1])  # ignored_auth needs a request without the token
+
+    Sequences.run(settings=settings(max_examples=100, stateful_step_count=8, deadline=None, derandomize=True,
+                                    database=None, suppress_health_check=list(HealthCheck)))  # fmt: skip
+    created = {op for op, status, _ in calls if status == 201}
+    reused = {op for op, status, linked in calls if linked and status < 300}
+    assert len(created) >= 2 and reused, f"too few chained calls: created {created}, reused {reused}"

@@ -68,6 +68,24 @@ def document_api_errors(app: Litestar) -> None:
                 handler.raises = API_ERRORS
 
 
+def declare_closed_bodies(app: Litestar) -> None:
+    """API bodies refuse fields they do not declare (pydantic extra="forbid"): say so in the OpenAPI schema
+    (additionalProperties: false), so clients and generated examples send only what is accepted."""
+    from pydantic import BaseModel
+
+    def subclasses(cls: type) -> list[type]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    closed: set[str] = set()
+    for model in subclasses(BaseModel):
+        if model.__module__.startswith("tracker.") and model.model_config.get("extra") == "forbid":
+            package, module = model.__module__.split(".")[-2:]
+            closed |= {model.__name__, f"{package}_{module}_{model.__name__}"}
+    for name, schema in (app.openapi_schema.components.schemas or {}).items():
+        if name in closed and schema.properties is not None:
+            schema.additional_properties = False
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or (
         "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
