@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 60
     clock_minutes: int = 10  # how often each server process applies the contract clocks; 0 = only `tracker clocks`
     debug: bool = False
+    bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

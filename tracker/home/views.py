@@ -7,6 +7,7 @@ from datetime import date
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
+from sqlalchemy import text
 from sqlmodel import Session
 
 from tracker.actions import service as actions
@@ -37,4 +38,13 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
                   period_params=reports.period_params)  # fmt: skip
 
 
+@get("/bench/minimal", sync_to_thread=True, include_in_schema=False)
+def bench_minimal(request: Request, db: NamedDependency[Session]) -> Template:
+    """The load benchmark's ceiling: the whole middleware stack (session, CSRF, auth) and the base layout with one
+    trivial query, so every page's figure can be read as a ratio to what the framework alone costs. Served only
+    when TRACKER_BENCH_ROUTES is set."""
+    return render(request, "home/bench_minimal.html", answer=db.execute(text("SELECT 1")).scalar_one())
+
+
 handlers = [my_work]
+bench_handlers = [bench_minimal]
