@@ -1,11 +1,14 @@
 """A database of its own for the hardening tests, seeded once with one row behind every kind of path id (a
 deliverable under review with a file, comment and criteria; a rejected one with its records; a risk, an issue,
-action items, a spare member, a manager's API token). Each test still runs in a rolled-back transaction."""
+action items, a spare member, a manager's API token; saved reports shared with the project and private; this week's
+published status report and last week's saved draft). Each test still runs in a rolled-back transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,12 @@ from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 
 
+# Register sheets to import. An upload is named by its sha256 and found only in the session of whoever uploaded it,
+# so the matrix's upload rows come before the rows of the import's later steps.
+RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
+ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
+
+
 @dataclass
 class Seeded:
     url: str
@@ -31,6 +40,7 @@ class Seeded:
 
 
 def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str], str]:
+    from tests.library.conftest import definition, save
     from tests.register.conftest import acting, make_issue, make_risk
     from tracker.accounts import service as accounts
     from tracker.actions import service as actions
@@ -39,6 +49,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.deliverables import records
     from tracker.deliverables import service as deliverables
     from tracker.projects import service as projects
+    from tracker.reports import service as reports
 
     store = FileStore(uploads, 1024 * 1024)
     admin, admin_access = acting(db, world, "admin")
@@ -70,6 +81,14 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     risk, issue = make_risk(db, world), make_issue(db, world)
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
+    risks = definition("risks", ["code", "level"])
+    shared = save(db, world, "staff", risks, "Shared risks", shared=True)  # staff's: its owner and managers change it
+    removable = save(db, world, "staff", risks, "Old risks", shared=True)
+    private = save(db, world, "staff", risks, "Staff's own")
+    late = save(db, world, "manager", definition("deliverables", ["code"]), "Late", shared=True)  # contractors see it
+    week = reports.period_of(m_access.project, reports.PeriodForm())
+    published = reports.publish(db, manager, m_access, week, 1, None)
+    draft = reports.save_draft(db, manager, m_access, week.previous(), parse(reports.DraftForm, {"number": 1}))
     token, secret = accounts.create_token(db, manager, "fuzzing")
     db.commit()
     ids = {
@@ -78,7 +97,12 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "rejected_id": rejected.id, "decision_id": decision.id, "kind": "rejection_letter",
         "record_id": records.records_of(db, decision.id)[0].id, "risk_id": risk.id, "issue_id": issue.id,
         "item_id": item.id, "membership_id": spares[0].id, "removable_id": spares[1].id, "user_id": spares[0].user_id,
-        "token_id": token.id,
+        "token_id": token.id, "report_id": shared.id, "removable_report_id": removable.id,
+        "private_report_id": private.id, "deliverables_report_id": late.id, "status_report_id": published.id,
+        "draft_id": draft.id, "draft_end": week.previous().end.isoformat(), "table": "top-risks.csv",
+        "risk_sheet": sha256(RISK_SHEET).hexdigest(), "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
+        # periods of nothing yet, one for each write that starts a draft or publishes one
+        **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }  # fmt: skip
     return ids, secret
 

@@ -62,6 +62,8 @@ def test_markup_in_every_text_field_is_escaped_on_every_page(as_user, seeded, ho
     for method, template, allowed, *_ in ROUTES:
         if method != "GET" or template.startswith("/api/") or persona not in allowed:
             continue
+        if "_sheet}" in template:  # an import step: it shows the sheet uploaded before it (escaped: tests/transfer)
+            continue
         r = b.client.get(_fill(template, ids), headers={"HX-Request": "true"} if "comments" in template else {})
         if r.headers.get("content-type", "").startswith("text/html"):
             pages += 1
@@ -181,7 +183,7 @@ def test_every_form_post_without_the_right_csrf_token_is_refused(as_user, seeded
     before = _fingerprint(db)
     wrong = []
     for path, body in [*FORM_POSTS, ("/login", {"username": "admin", "password": "x"}), ("/logout", {})]:
-        data = {k: str(v) for k, v in (_fill(body, ids) or {}).items() if k != "files"}
+        data = {k: str(v) for k, v in (_fill(body, ids) or {}).items() if not isinstance(v, tuple)}  # no uploads
         if token:
             data["_csrf_token"] = token
         r = b.client.post(_fill(path, ids), data=data, follow_redirects=False)
