@@ -242,9 +242,7 @@ ROUTES = [
     ("GET", "/api/v1/saved-reports?project={key}", MEMBERS, None),
     ("GET", "/api/v1/saved-reports/catalog", ALL, None),
     ("POST", "/api/v1/saved-reports", EDITORS, {"project": "{key}", "name": "x", "definition": RISKS_QUERY}),
-    # As the code stands: anyone who sees the source runs an unsaved definition here, viewers and admins too, while
-    # the builder's preview page and the README ("viewers run shared reports but do not build") say managers and staff.
-    ("POST", "/api/v1/saved-reports/preview", READERS, {"project": "{key}", "definition": RISKS_QUERY}),
+    ("POST", "/api/v1/saved-reports/preview", EDITORS, {"project": "{key}", "definition": RISKS_QUERY}),
     ("GET", "/api/v1/saved-reports/{report_id}", READERS, None),
     ("GET", "/api/v1/saved-reports/{deliverables_report_id}", MEMBERS, None),
     ("GET", "/api/v1/saved-reports/{private_report_id}", {"staff"}, None, 404),

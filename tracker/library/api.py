@@ -20,6 +20,7 @@ from tracker.library.models import SavedReport
 from tracker.library.service import LibraryQuery, Result
 from tracker.library.sources import MAX_COLUMNS, OPERATOR_LABELS, OPERATORS, PAGE_SIZES, SOURCES, parse_definition
 from tracker.projects import service as projects
+from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 
 DEFINITION_HELP = ('{"source": "risks", "columns": ["code", "title", "score"], "filters": [{"field": "level", '
@@ -181,7 +182,7 @@ class SavedReportsApi(Controller):
     @post("/preview", sync_to_thread=True, status_code=200, summary="Run a definition without saving it")
     def preview(self, request: Request, db: NamedDependency[Session], data: JSONBody[PreviewIn],
                 limit: FromQuery[int] = 25, offset: FromQuery[int] = 0) -> RunOut:  # fmt: skip
-        access = projects.get_for(db, request.user, data.project)
+        access = projects.get_for(db, request.user, data.project, Perm.BUILD_REPORTS)
         definition = parse_definition(data.definition)
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
         return _run_out(service.run(db, access, request.user, definition, limit, offset), limit, offset)

@@ -59,8 +59,9 @@ def sources_for(access: Access) -> list[Source]:
 
 
 def can_change(access: Access, user: Principal, report: SavedReport) -> bool:
-    """Its owner, or a project manager when it is shared."""
-    return report.owner_id == user.id or (report.shared and access.can(Perm.CURATE_REPORTS))
+    """Its owner while they may still build reports, or a project manager when it is shared."""
+    return (report.owner_id == user.id and access.can(Perm.BUILD_REPORTS)) or (
+        report.shared and access.can(Perm.CURATE_REPORTS))
 
 
 def stored_definition(report: SavedReport) -> tuple[Definition | None, dict[str, str]]:
