@@ -8,7 +8,7 @@ import gc
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from time import perf_counter
 from zoneinfo import ZoneInfo
 
@@ -81,7 +81,7 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
     """Every row and audit event of the portfolio, ids in time order."""
     rng = random.Random(SEED)
     store = Store()
-    crowd = people.make_users(store, rng, scale.users, now - timedelta(days=930))
+    crowd = people.make_users(store, rng, scale.users, datetime.combine((now - timedelta(days=930)).date(), time(16), UTC))
     sites = people.make_projects(store, rng, crowd, scale.projects, now)
     plans = deliverables.plan_all(rng, sites, split(rng, scale.deliverables, len(sites), LARGEST_SHARE["deliverables"]),
                                   scale.submissions)  # fmt: skip
@@ -138,11 +138,13 @@ def run(url: str, scale: Scale, files: FileStore, say: Callable[[str], object] =
         with Session(engine, expire_on_commit=False) as db:
             _services(db, keys, now)
             db.commit()
+        served = perf_counter()
         _settle(engine)
         counts = table_counts(engine)
         say("\n".join(f"  {name:<22} {n:>10,}" for name, n in counts.items()))
         say(f"Done in {perf_counter() - started:.1f} s (generate {generated - started:.1f} s, write "
-            f"{written - generated:.1f} s, services and housekeeping {perf_counter() - written:.1f} s).")  # fmt: skip
+            f"{written - generated:.1f} s, services {served - written:.1f} s, housekeeping "
+            f"{perf_counter() - served:.1f} s).")  # fmt: skip
         return counts
     finally:
         gc.enable()

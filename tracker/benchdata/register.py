@@ -17,18 +17,25 @@ from tracker.benchdata import texts
 from tracker.benchdata.people import Site
 from tracker.benchdata.rows import ActionChanges, Store, spread
 from tracker.issues import service as issues
-from tracker.issues.models import EscalationLevel, IssueStatus, Priority
+from tracker.issues.models import UNRESOLVED, EscalationLevel, IssueStatus, Priority
 from tracker.risks import scoring
 from tracker.risks import service as risks
 from tracker.risks.models import ACTIVE_RISK, REVIEW_DAYS, Category, Proximity, RiskStatus, Strategy
 
-RISK_MIX = {RiskStatus.OPEN: 30, RiskStatus.MITIGATING: 28, RiskStatus.MONITORING: 15, RiskStatus.CLOSED: 20,
+# Registers are mostly history: what is still open was raised lately (within its age of today, drawn around these
+# means, in business days); closed risks and resolved issues lie anywhere in the project's past.
+RISK_MIX = {RiskStatus.OPEN: 10, RiskStatus.MITIGATING: 15, RiskStatus.MONITORING: 9, RiskStatus.CLOSED: 59,
             RiskStatus.REALIZED: 7}  # fmt: skip
+ACTIVE_AGE = {RiskStatus.OPEN: 30, RiskStatus.MITIGATING: 120, RiskStatus.MONITORING: 200}
+RISK_LIFE = 120  # how long a closed or realized risk was active
 # Probability and impact, each 1-5, weighted so every level from low to critical is well represented.
 SCALE = (1, 2, 3, 4, 5)
 LIKELIHOOD = (8, 22, 30, 25, 15)
-ISSUE_MIX = {IssueStatus.OPEN: 18, IssueStatus.IN_PROGRESS: 22, IssueStatus.ESCALATED: 6, IssueStatus.RESOLVED: 22,
-             IssueStatus.CLOSED: 32}  # fmt: skip
+ISSUE_MIX = {IssueStatus.OPEN: 3, IssueStatus.IN_PROGRESS: 4, IssueStatus.ESCALATED: 1, IssueStatus.RESOLVED: 4,
+             IssueStatus.CLOSED: 88}  # fmt: skip
+UNRESOLVED_AGE = {IssueStatus.OPEN: 6, IssueStatus.IN_PROGRESS: 25, IssueStatus.ESCALATED: 40}
+ISSUE_LIFE = {Priority.CRITICAL: 5, Priority.HIGH: 12, Priority.MEDIUM: 25, Priority.LOW: 45}  # raised to resolved
+FORGOTTEN = 0.02  # action items nobody closed: they stay overdue
 PRIORITY_MIX = {Priority.CRITICAL: 8, Priority.HIGH: 25, Priority.MEDIUM: 45, Priority.LOW: 22}
 # Which parents action items gather under: plans being worked carry more than dormant ones.
 RISK_ACTIONS = {RiskStatus.OPEN: 1, RiskStatus.MITIGATING: 4, RiskStatus.MONITORING: 2, RiskStatus.CLOSED: 2,
@@ -76,17 +83,30 @@ def _link_rows(store: Store, table: str, key: str, parent: int, links: dict[int,
 # --- risks ------------------------------------------------------------------------------------------------------
 
 
+def _age(rng: random.Random, mean: int) -> int:
+    return max(3, int(rng.expovariate(1 / mean)))
+
+
 def write_risks(store: Store, rng: random.Random, site: Site, count: int) -> list[Record]:
     """Each risk raised, rescored and moved through its statuses; reviews come last (`write_reviews`)."""
-    starts = sorted(rng.randint(site.first + 5, site.last) for _ in range(count))
+    lives = sorted((_risk_span(rng, site, status), status) for status in spread(rng, RISK_MIX, count))
     width = max(3, len(str(count)))
-    return [_risk(store, rng, site, created, f"R-{n:0{width}d}", status)
-            for n, (created, status) in enumerate(zip(starts, spread(rng, RISK_MIX, count), strict=True), start=1)]
+    return [_risk(store, rng, site, created, end, f"R-{n:0{width}d}", status)
+            for n, ((created, end), status) in enumerate(lives, start=1)]
 
 
-def _risk(store: Store, rng: random.Random, site: Site, created: int, code: str, status: RiskStatus) -> Record:
-    if created + 10 > site.last:
-        status = RiskStatus.OPEN
+def _risk_span(rng: random.Random, site: Site, status: RiskStatus) -> tuple[int, int]:
+    """(raised, ended) business days: an active risk raised within its age of today, a closed or realized one
+    anywhere in the project's history and active for its life."""
+    oldest = site.first + 5
+    if status in ACTIVE_RISK:
+        return max(oldest, site.last - _age(rng, ACTIVE_AGE[status])), site.last
+    created = rng.randint(oldest, site.last - 10)
+    return created, min(site.last, created + 6 + int(rng.expovariate(1 / RISK_LIFE)))
+
+
+def _risk(store: Store, rng: random.Random, site: Site, created: int, end: int, code: str,
+          status: RiskStatus) -> Record:  # fmt: skip
     area = rng.choice(texts.AREAS)
     title, statement = (_fmt(rng, t, area) for t in rng.choice(texts.RISK_TEMPLATES))
     p, i = rng.choices(SCALE, LIKELIHOOD)[0], rng.choices(SCALE, LIKELIHOOD)[0]
@@ -116,8 +136,6 @@ def _risk(store: Store, rng: random.Random, site: Site, created: int, code: str,
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
     store.trail.add(at, actor, site.id, "risk", risk, code, "create", changes)
-    ends = status in (RiskStatus.CLOSED, RiskStatus.REALIZED)
-    end = rng.randint(created + 6, site.last) if ends else site.last
     record = Record(site, risk, code, store["risk"].rows[-1], created, end, status.value,
                     status == RiskStatus.CLOSED, [(created, p, i)], links)  # fmt: skip
     _risk_history(store, rng, record, status, actor)
@@ -185,17 +203,22 @@ def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> 
             latest = rng.randint(first + k - 1, last)  # anywhere: some active risks are due for review
         step = (latest - first) / max(1, k - 1)  # a steady cadence up to the latest review
         days = [latest - round(j * step) for j in range(k - 1, -1, -1)]
-    scores, current = r.scores, 0
+    # The hottest loop of the generator (hundreds of thousands of reviews): plain arithmetic on random().
+    scores, current, reviewers = r.scores, 0, s.reviewers
+    cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[0][1], scores[0][2])])
+    before, after, at = row["next_review_date"].isoformat(), row["next_review_date"], row["updated_at"]
     for day in days:
-        while current + 1 < len(scores) and scores[current + 1][0] <= day:
+        while current + 1 < len(scores) and scores[current + 1][0] <= day:  # the level as rescored by then
             current += 1
-        _, p, i = scores[current]
-        reviewed = s.days[day]
-        after = reviewed + timedelta(days=REVIEW_DAYS[scoring.level(p, i)])
-        at = s.at(day, 14, rng.randint(0, 180))
-        store.trail.add(at, rng.choice(s.reviewers), s.id, "risk", r.id, r.code, "review",
-                        {"next_review_date": [row["next_review_date"].isoformat(), after.isoformat()]})  # fmt: skip
-        row |= {"next_review_date": after, "last_reviewed_on": reviewed, "version": row["version"] + 1,
+            cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[current][1], scores[current][2])])
+        after = s.days[day] + cadence
+        at = s.at(day, 14, int(rng.random() * 180))
+        iso = after.isoformat()
+        store.trail.add(at, reviewers[int(rng.random() * len(reviewers))], s.id, "risk", r.id, r.code, "review",
+                        {"next_review_date": [before, iso]})  # fmt: skip
+        before = iso
+    if days:
+        row |= {"next_review_date": after, "last_reviewed_on": s.days[days[-1]], "version": row["version"] + len(days),
                 "updated_at": max(row["updated_at"], at)}  # fmt: skip
 
 
@@ -204,16 +227,45 @@ def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> 
 
 def write_issues(store: Store, rng: random.Random, site: Site, count: int, risk_records: list[Record]) -> list[Record]:
     """`count` issues, the realized risks' among them (each converted the day the risk was realized)."""
-    realized = [r for r in risk_records if r.realized]
-    born = sorted([(rng.randint(site.first + 5, site.last), None) for _ in range(max(0, count - len(realized)))]
-                  + [(r.realized, r) for r in realized], key=lambda b: b[0])  # fmt: skip
+    regular = max(0, count - sum(1 for r in risk_records if r.realized))
+    born = [(_issue_span(rng, site, status, priority), status, priority, None) for status, priority in
+            zip(spread(rng, ISSUE_MIX, regular), spread(rng, PRIORITY_MIX, regular), strict=True)]  # fmt: skip
+    for risk in risk_records:
+        if risk.realized:
+            priority = issues.PRIORITY_FOR_LEVEL[scoring.level(risk.row["probability"], risk.row["impact"])]
+            end, status = _converted(rng, site, risk.realized, priority)
+            born.append(((risk.realized, end), status, priority, risk))
+    born.sort(key=lambda b: b[0])
     width = max(3, len(str(len(born))))
-    kinds = zip(spread(rng, ISSUE_MIX, len(born)), spread(rng, PRIORITY_MIX, len(born)), strict=True)
-    return [_issue(store, rng, site, created, f"I-{n:0{width}d}", risk, status, priority)
-            for n, ((created, risk), (status, priority)) in enumerate(zip(born, kinds, strict=True), start=1)]
+    return [_issue(store, rng, site, created, end, f"I-{n:0{width}d}", risk, status, priority)
+            for n, ((created, end), status, priority, risk) in enumerate(born, start=1)]
 
 
-def _issue(store: Store, rng: random.Random, site: Site, created: int, code: str, risk: Record | None,
+def _issue_span(rng: random.Random, site: Site, status: IssueStatus, priority: Priority) -> tuple[int, int]:
+    """(raised, worked until) business days: unresolved issues raised within their age of today, resolved ones
+    lately after their life, closed ones anywhere in the project's history."""
+    oldest = site.first + 5
+    if status in UNRESOLVED:
+        return max(oldest, site.last - _age(rng, UNRESOLVED_AGE[status])), site.last
+    life = _age(rng, ISSUE_LIFE[priority])
+    if status == IssueStatus.RESOLVED:
+        resolved = site.last - int(rng.expovariate(1 / 5))
+        return max(oldest, resolved - life), max(resolved, oldest + 2)
+    created = rng.randint(oldest, site.last - 20)
+    return created, min(site.last, created + life + rng.randint(1, 10))
+
+
+def _converted(rng: random.Random, site: Site, created: int, priority: Priority) -> tuple[int, IssueStatus]:
+    """A realized risk's issue, raised that day, where its life has taken it by now."""
+    resolved = created + _age(rng, ISSUE_LIFE[priority])
+    if resolved + 10 <= site.last:
+        return min(site.last, resolved + rng.randint(1, 10)), IssueStatus.CLOSED
+    if resolved <= site.last:
+        return resolved, IssueStatus.RESOLVED
+    return site.last, IssueStatus.IN_PROGRESS if site.last - created > 3 else IssueStatus.OPEN
+
+
+def _issue(store: Store, rng: random.Random, site: Site, created: int, end: int, code: str, risk: Record | None,
            status: IssueStatus, priority: Priority) -> Record:  # fmt: skip
     area = rng.choice(texts.AREAS)
     at = site.at(created, 10, rng.randint(0, 110))
@@ -252,11 +304,8 @@ def _issue(store: Store, rng: random.Random, site: Site, created: int, code: str
         store.trail.add(at, actor, site.id, "risk", risk.id, risk.code, "convert",
                         {"status": [risk.row["status"], RiskStatus.REALIZED.value], "issue": [None, code]})  # fmt: skip
         risk.row |= {"status": RiskStatus.REALIZED.value, "updated_at": at, "version": risk.row["version"] + 1}
-    if created + 6 > site.last:
-        status = IssueStatus.OPEN
     finished = status in (IssueStatus.RESOLVED, IssueStatus.CLOSED)
-    record = Record(site, issue, code, store["issue"].rows[-1], created,
-                    rng.randint(created + 3, site.last) if finished else site.last, status.value, finished)  # fmt: skip
+    record = Record(site, issue, code, store["issue"].rows[-1], created, end, status.value, finished)
     _issue_history(store, rng, record, status, actor, area)
     return record
 
@@ -330,11 +379,12 @@ def _action(store: Store, rng: random.Random, parent: Record, on_risk: bool) -> 
     plan = (Plan.MITIGATION if rng.random() < 0.75 else Plan.CONTINGENCY) if on_risk else Plan.ISSUE
     owner, actor = rng.choice(s.owners), rng.choice(s.reviewers)
     due = s.days[day] + timedelta(days=rng.randint(5, 60))
-    done_at = None
+    done: int | None = max(day, s.index(due) + round(rng.gauss(-3, 6)))  # done around the due date, some late
     if parent.finished:
-        done_at = s.at(rng.randint(day, parent.end), 17, rng.randint(0, 50))
-    elif day < s.last and rng.random() < 0.55:
-        done_at = s.at(rng.randint(day + 1, min(s.last, day + 40)), 17, rng.randint(0, 50))
+        done = min(done, parent.end)
+    elif rng.random() < FORGOTTEN or done > s.last:
+        done = None
+    done_at = s.at(done, 17, rng.randint(0, 50)) if done is not None else None
     item = store["action_item"].add(at, project_id=s.id, risk_id=parent.id if on_risk else None,
                                     issue_id=None if on_risk else parent.id, plan=plan.value, description=description,
                                     owner_id=owner, due_date=due, done_at=done_at, created_at=at,
