@@ -27,6 +27,8 @@ RAISED = {"rejected": ((0, 1, 1, 2), (0, 1, 1, 2)), "accepted": ((0, 0, 0, 1), (
           "met": ((0, 0, 1), (1, 1, 2)), "conditional": ((0, 0, 1), (1, 1, 2)), "review": ((0, 1, 1, 2), (0, 1, 2)),
           "deemed": ((0, 1), (0, 1, 2))}  # fmt: skip
 STORED = {"pdf": ("application/pdf", ".pdf"), "csv": ("text/csv", ".csv"), "txt": ("text/plain", ".txt")}
+# What a contractor attaches by deliverable type: the document, plus checksums or a spreadsheet where that fits.
+ATTACHED = {"software_release": ("pdf", "txt"), "data_conversion": ("pdf", "csv"), "document": ("pdf", "csv")}
 
 
 @dataclass
@@ -167,9 +169,9 @@ def layout(rng: random.Random, p: Plan) -> Layout:
     else:
         room = s.last - s.first - 12 - end
         shift = s.last - rng.randint(0, max(0, room)) - end
-    first = shift
-    planned = max(s.first + 1, first - rng.randint(10, 60))
-    due = first + rng.randint(0, 3) if rng.random() < 0.75 else max(planned + 5, first - rng.randint(1, 8))
+    first_sub = shift
+    planned = max(s.first + 1, first_sub - rng.randint(10, 60))
+    due = first_sub + rng.randint(0, 3) if rng.random() < 0.75 else max(planned + 5, first_sub - rng.randint(1, 8))
     return Layout(planned, due, [x + shift for x in subs], [x + shift for x in starts],
                   [x + shift for x in decisions], after + shift if after else 0)  # fmt: skip
 
@@ -266,7 +268,7 @@ class Story:
             notes="Submitted for State review." if number == 1 else
             f"Version {number} addresses the findings on version {number - 1}.", review_due=review_due,
             due_on=s.days[lay.due] if number == 1 else resubmit_due)  # fmt: skip
-        for ext in ("pdf", "csv") if self.row["type"] in ("data_conversion", "document") else ("pdf",):
+        for ext in ATTACHED.get(self.row["type"], ("pdf",)):
             sha, size = self.files[ext]
             st["submission_file"].add(sub_at, submission_id=submission, sha256=sha, size=size,
                                       original_name=f"{s.key}-{self.code}-v{number}{STORED[ext][1]}",

@@ -81,7 +81,8 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
     """Every row and audit event of the portfolio, ids in time order."""
     rng = random.Random(SEED)
     store = Store()
-    crowd = people.make_users(store, rng, scale.users, datetime.combine((now - timedelta(days=930)).date(), time(16), UTC))
+    joined = datetime.combine((now - timedelta(days=930)).date(), time(16), UTC)  # before any project started
+    crowd = people.make_users(store, rng, scale.users, joined)
     sites = people.make_projects(store, rng, crowd, scale.projects, now)
     plans = deliverables.plan_all(rng, sites, split(rng, scale.deliverables, len(sites), LARGEST_SHARE["deliverables"]),
                                   scale.submissions)  # fmt: skip
