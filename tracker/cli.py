@@ -1,4 +1,4 @@
-"""The `tracker` command: serve, migrate, demo, create-user, import, export, backup, clocks."""
+"""The `tracker` command: serve, migrate, demo, bench-data, create-user, import, export, backup, clocks."""
 
 from __future__ import annotations
 
@@ -88,6 +88,28 @@ def demo(reset: bool, if_empty: bool) -> None:
     loaded = demo_data.load(settings.database_url, only_if_empty=if_empty or not reset)
     click.echo("Demo data loaded." if loaded else "The database already has data; demo not loaded again.")
     click.echo(demo_data.logins_text())
+
+
+@main.command("bench-data")
+@click.option("--scale", type=click.Choice(["large", "small", "tiny"]), default="large", show_default=True,
+              help="large: 25 projects, 5,000 deliverables, 1,000,000 audit events; small: a tenth of each.")
+@click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
+def bench_data(scale: str, reset: bool) -> None:
+    """Fill the database with the benchmark portfolio and print the logins and the largest project's ids."""
+    from alembic import command
+
+    from tracker.benchdata import generate
+    from tracker.core.files import FileStore
+
+    settings = get_settings()
+    if reset:
+        command.downgrade(alembic_config(settings.database_url), "base")
+    migrate_database(settings.database_url)
+    try:
+        generate.run(settings.database_url, generate.SCALES[scale], FileStore.from_settings(settings), click.echo)
+    except generate.NotEmpty as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(generate.logins_text(settings.database_url))
 
 
 @main.command("create-user")
