@@ -15,6 +15,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_event_project_at", "project_id", "at"),
         Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        Index("ix_audit_event_project_label_at", "project_id", "entity_label", "at"),  # a record's timeline
     )
 
     id: int | None = Field(default=None, primary_key=True)

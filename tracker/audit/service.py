@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import union_all
 from sqlmodel import Session, SQLModel, col, func, select
 
 from tracker.accounts.models import User
@@ -96,9 +97,15 @@ def for_record(db: Session, project_id: int, entity_types: Iterable[str], label:
 
 
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:
+    """The newest events across the projects: the newest `limit` of each project (each read backwards along its
+    (project, at) index), then the newest of those, so the cost does not grow with the trail."""
     if not project_ids:
         return []
-    return _events(db, col(AuditEvent.project_id).in_(project_ids), limit=limit)
+    newest = [select(AuditEvent.id).where(AuditEvent.project_id == p)
+              .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit).subquery()
+              for p in sorted(set(project_ids))]  # fmt: skip
+    ids = union_all(*(select(n.c.id) for n in newest))
+    return _events(db, col(AuditEvent.id).in_(ids), limit=limit)
 
 
 ACTION_WORDS = {

@@ -46,6 +46,11 @@ class Plan:
         return len(self.ends)
 
 
+def stopped(resubmit_due: date | None) -> dict:
+    """As the app audits it: a resubmission or withdrawal stops a running resubmission clock."""
+    return {"resubmit_due": [resubmit_due.isoformat(), None]} if resubmit_due else {}
+
+
 def version_cap(site: Site) -> int:
     """As many versions as the project's history has room for, after planning and the first review."""
     return max(1, min(MAX_VERSIONS, (site.last - site.first - 70) // (site.review_days + site.resubmit_days + 14)))
@@ -243,7 +248,7 @@ class Story:
             at = s.at(self.lay.after, 16, rng.randint(0, 50))
             reason = rng.choice(texts.WITHDRAWN).format(n=rng.randint(1, 200))
             self.transition(at, self.manager, Action.WITHDRAW, status, Status.WITHDRAWN,
-                            {"withdrawn_reason": [None, reason]})  # fmt: skip
+                            {"withdrawn_reason": [None, reason], **stopped(self.row["resubmit_due"])})  # fmt: skip
             self.row |= {"withdrawn_reason": reason, "review_due": None, "resubmit_due": None, "deemed_on": None}
             status = Status.WITHDRAWN.value
         self.row["status"] = status
@@ -274,7 +279,8 @@ class Story:
                                       original_name=f"{s.key}-{self.code}-v{number}{STORED[ext][1]}",
                                       content_type=STORED[ext][0])  # fmt: skip
         action = Action.RESUBMIT if status == Status.REJECTED else Action.SUBMIT
-        self.transition(sub_at, contractor, action, status, Status.SUBMITTED, {"current_version": [number - 1, number]})
+        self.transition(sub_at, contractor, action, status, Status.SUBMITTED,
+                        {"current_version": [number - 1, number], **stopped(self.row["resubmit_due"])})  # fmt: skip
         self.row |= {"current_version": number, "review_due": review_due, "resubmit_due": None, "escalated_at": None,
                      "deemed_on": s.days[sub + s.deemed_days] if s.deemed_days else None}  # fmt: skip
         copies = []

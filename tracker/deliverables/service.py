@@ -247,6 +247,12 @@ def transition(db: Session, actor: Principal | None, access: Access | None, deli
     return target
 
 
+def _clock_stopped(deliverable: Deliverable) -> dict:
+    """The audit entry for a running resubmission clock that a resubmission or withdrawal stops, so the trail
+    alone says what the clock stood at on any day (status reports read the record as it stood)."""
+    return {"resubmit_due": [deliverable.resubmit_due, None]} if deliverable.resubmit_due else {}
+
+
 def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverable, notes: str,
            uploads: list[Upload], store: FileStore, expected_version: int | None = None) -> Submission:  # fmt: skip
     """Submit version n+1 (first submission or resubmission after a rejection) with its files."""
@@ -263,7 +269,7 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     today = project_today(project)
     review_due = due_after(project, today, project.review_days)
     transition(db, actor, access, deliverable, action,
-               changes={"current_version": [deliverable.current_version, number]})  # fmt: skip
+               changes={"current_version": [deliverable.current_version, number], **_clock_stopped(deliverable)})  # fmt: skip
     previous = _latest_submission(db, deliverable.id)
     submission = Submission(deliverable_id=deliverable.id, number=number, submitted_by_id=actor.id, notes=notes,
                             review_due=review_due,
@@ -588,7 +594,8 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
         raise FormError({"reason": "Say why the deliverable is withdrawn."})
     if len(reason) > 2000:
         raise FormError({"reason": "At most 2000 characters."})
-    transition(db, actor, access, deliverable, Action.WITHDRAW, changes={"withdrawn_reason": [None, reason]})
+    transition(db, actor, access, deliverable, Action.WITHDRAW,
+               changes={"withdrawn_reason": [None, reason], **_clock_stopped(deliverable)})  # fmt: skip
     deliverable.withdrawn_reason = reason
     deliverable.review_due = deliverable.resubmit_due = deliverable.deemed_on = None
     db.flush()

@@ -378,22 +378,27 @@ class Flagged:
 
 
 def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[Flagged]:
-    """Issues flagged for escalation in the projects this user manages, oldest first, in two queries."""
+    """Issues flagged for escalation in the projects this user manages, oldest first, in two queries. The candidates
+    stream oldest first and the reading stops at `limit` flagged, so a large register costs no more than a small one."""
+    managed = select(Membership.project_id).where(Membership.user_id == user.id, Membership.role == Role.MANAGER)
+    stored = {s.project_id: s for s in db.exec(select(RegisterSettings).where(
+        col(RegisterSettings.project_id).in_(managed)))}  # fmt: skip
     stmt = (
         select(Issue, Project)
         .join(Project, col(Project.id) == Issue.project_id)
-        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Membership.role == Role.MANAGER, col(Issue.status).in_(AWAITING_ESCALATION))
+        .where(col(Issue.project_id).in_(managed), col(Issue.status).in_(AWAITING_ESCALATION))
         .order_by(Issue.raised_on, Project.key, Issue.code)
+        .execution_options(yield_per=limit)
     )
-    candidates = db.exec(stmt).all()
-    project_ids = {p.id for _, p in candidates}
-    stored = {s.project_id: s for s in db.exec(select(RegisterSettings).where(
-        col(RegisterSettings.project_id).in_(project_ids)))} if project_ids else {}  # fmt: skip
-    out = []
-    for issue, project in candidates:
+    out: list[Flagged] = []
+    today: dict[int, date] = {}
+    rows = db.exec(stmt)
+    for issue, project in rows:
         settings = stored.get(project.id) or RegisterSettings(project_id=project.id)
-        today = project_today(project)
-        if needs_escalation(issue, settings, today):
-            out.append(Flagged(project.key, issue, age_days(issue, today), settings.escalate_days(issue.priority)))
-    return out[:limit]
+        day = today.setdefault(project.id, project_today(project))
+        if needs_escalation(issue, settings, day):
+            out.append(Flagged(project.key, issue, age_days(issue, day), settings.escalate_days(issue.priority)))
+            if len(out) == limit:
+                break
+    rows.close()
+    return out

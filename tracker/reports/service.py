@@ -123,7 +123,9 @@ Trail = list[tuple[int, datetime, str, dict]]  # (entity id, at, action, changes
 def _as_of(rows: Trail, moment: datetime) -> dict[int, dict[str, Any]]:
     """{entity id: {field: value at `moment`}} from the audit trail: the last change before the moment, or else
     what the first change after it changed from. Fields never audited keep their value now, and so does a record
-    whose creation the trail dates after the moment (imported with an earlier date)."""
+    whose creation the trail dates after the moment (imported with an earlier date). The trail need only reach back
+    to the period's start: a field last changed earlier stands now as it stood then, unless changed after the
+    moment, and the first change after the moment says what it was."""
     before: dict[int, dict[str, Any]] = {}
     after: dict[int, dict[str, Any]] = {}
     for entity_id, at, action, changes in rows:
@@ -137,11 +139,13 @@ def _as_of(rows: Trail, moment: datetime) -> dict[int, dict[str, Any]]:
     return {i: after.get(i, {}) | before.get(i, {}) for i in before.keys() | after.keys()}
 
 
-def _trail(db: Session, project_id: int, entity_type: str, actions: list[str]) -> Trail:
+def _trail(db: Session, project_id: int, entity_type: str, actions: list[str], since: datetime) -> Trail:
+    """The changes from `since` on (the period's start): what `_as_of` and the period's own events need, so the cost
+    follows the activity since the period began, not the whole history."""
     stmt = (
         select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.action, AuditEvent.changes)
         .where(AuditEvent.project_id == project_id, AuditEvent.entity_type == entity_type,
-               col(AuditEvent.action).in_(actions))
+               col(AuditEvent.action).in_(actions), col(AuditEvent.at) >= since)
         .order_by(AuditEvent.at, AuditEvent.id)
     )  # fmt: skip
     return [(i, at, action, changes or {}) for i, at, action, changes in db.exec(stmt)]
@@ -172,10 +176,13 @@ class _Then:
 
 def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     rows = db.exec(
-        select(Deliverable, User.full_name).outerjoin(User, col(User.id) == Deliverable.owner_id)
+        select(Deliverable.id, Deliverable.code, Deliverable.title, Deliverable.status, Deliverable.resubmit_due,
+               Deliverable.due_date, User.full_name)
+        .outerjoin(User, col(User.id) == Deliverable.owner_id)
         .where(Deliverable.project_id == project.id, col(Deliverable.created_at) < w.as_of).order_by(Deliverable.code)
     ).all()  # fmt: skip
-    then = _as_of(_trail(db, project.id, "deliverable", ["create", "update", *(a.value for a in Action)]), w.as_of)
+    trail = _trail(db, project.id, "deliverable", ["create", "update", *(a.value for a in Action)], w.start_at)
+    then = _as_of(trail, w.as_of)
     latest = (select(Submission.deliverable_id, func.max(Submission.number).label("n"))
               .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
               .where(Deliverable.project_id == project.id, col(Submission.submitted_at) < w.as_of)
@@ -196,8 +203,8 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     horizon = w.today + timedelta(days=UPCOMING_DAYS)
     counts: Counter[str] = Counter()
     out: dict[str, list] = {"reviews": [], "resubmissions": [], "deliveries": [], "upcoming": [], "reviews_due": []}
-    for d, owner in rows:
-        x = _Then(d, then.get(d.id, {}))
+    for d in rows:
+        x, owner = _Then(d, then.get(d.id, {})), d.full_name
         status = x.status
         counts[status] += 1
         item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
@@ -232,10 +239,12 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
 
 def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | None) -> dict[str, Any]:
     rows = db.exec(
-        select(Risk, User.full_name).outerjoin(User, col(User.id) == Risk.owner_id)
+        select(Risk.id, Risk.code, Risk.title, Risk.probability, Risk.impact, Risk.status, Risk.raised_on,
+               User.full_name)
+        .outerjoin(User, col(User.id) == Risk.owner_id)
         .where(Risk.project_id == project.id, col(Risk.created_at) < w.as_of)
     ).all()  # fmt: skip
-    trail = _trail(db, project.id, "risk", ["create", "update", "convert"])
+    trail = _trail(db, project.id, "risk", ["create", "update", "convert"], w.start_at)
     then = _as_of(trail, w.as_of)
     changed_at = {i: at for i, at, _, changes in trail if at < w.as_of and "status" in changes}  # last status change
     mitigations = dict(db.exec(
@@ -246,8 +255,8 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
         .group_by(ActionItem.risk_id)
     ).all())  # fmt: skip
     active, new, closed, cells = [], [], [], Counter()
-    for r, owner in rows:
-        x = _Then(r, then.get(r.id, {}))
+    for r in rows:
+        x, owner = _Then(r, then.get(r.id, {})), r.full_name
         p, i = int(x.probability), int(x.impact)
         score, level = scoring.score(p, i), scoring.level(p, i).value
         item = {"id": r.id, "code": r.code, "title": r.title, "score": score, "level": level, "status": x.status,
@@ -271,14 +280,16 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
 
 def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
     rows = db.exec(
-        select(Issue, User.full_name).outerjoin(User, col(User.id) == Issue.owner_id)
+        select(Issue.id, Issue.code, Issue.title, Issue.raised_on, Issue.resolved_on, Issue.need_by, Issue.priority,
+               Issue.status, Issue.escalation_level, User.full_name)
+        .outerjoin(User, col(User.id) == Issue.owner_id)
         .where(Issue.project_id == project.id, col(Issue.created_at) < w.as_of)
     ).all()  # fmt: skip
-    then = _as_of(_trail(db, project.id, "issue", ["create", "update"]), w.as_of)
+    then = _as_of(_trail(db, project.id, "issue", ["create", "update"], w.start_at), w.as_of)
     settings = settings_for(db, project.id)
     unresolved, new, resolved, escalations = [], [], [], []
-    for issue, owner in rows:
-        x = _Then(issue, then.get(issue.id, {}))
+    for issue in rows:
+        x, owner = _Then(issue, then.get(issue.id, {})), issue.full_name
         raised, resolved_on, need_by = _date(x.raised_on), _date(x.resolved_on), _date(x.need_by)
         item = {"id": issue.id, "code": issue.code, "title": issue.title, "priority": x.priority, "status": x.status,
                 "owner": owner, "raised_on": raised.isoformat(), "need_by": _iso(need_by)}  # fmt: skip

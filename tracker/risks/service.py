@@ -537,12 +537,13 @@ class HeatMap:
 def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMap:
     """Active risks by probability × impact, now and one period ago, in one query."""
     cutoff = (now or utcnow()) - timedelta(days=PERIOD_DAYS)
-    latest = (select(RiskScoreHistory.risk_id, func.max(RiskScoreHistory.id).label("hid"))
-              .where(RiskScoreHistory.at <= cutoff).group_by(RiskScoreHistory.risk_id).subquery())  # fmt: skip
+    # Per active risk, its last score before the cutoff: one look-up along (risk_id, at), not the whole history.
+    latest = (select(func.max(RiskScoreHistory.id))
+              .where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
+              .correlate(Risk).scalar_subquery())  # fmt: skip
     stmt = (
         select(Risk.probability, Risk.impact, RiskScoreHistory.probability, RiskScoreHistory.impact)
-        .outerjoin(latest, latest.c.risk_id == Risk.id)
-        .outerjoin(RiskScoreHistory, col(RiskScoreHistory.id) == latest.c.hid)
+        .outerjoin(RiskScoreHistory, col(RiskScoreHistory.id) == latest)
         .where(Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
     )
     cells_now: dict[tuple[int, int], int] = {}
