@@ -8,9 +8,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,6 +42,8 @@ def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = 
 
 def to_xlsx_sheets(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
     """One workbook, a sheet per (title, headers, rows)."""
+    from openpyxl import Workbook  # imported when first used: most requests never export
+
     wb = Workbook()
     wb.remove(wb.active)
     for title, headers, rows in sheets:
@@ -55,6 +54,9 @@ def to_xlsx_sheets(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[
 
 
 def _fill(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
     ws.append(list(headers))
     for cell in ws[1]:
         cell.font = Font(bold=True)

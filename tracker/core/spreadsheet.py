@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from openpyxl import load_workbook
 from rapidfuzz import fuzz, process
 
 from tracker.core.errors import FormError
@@ -60,6 +59,8 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 
 def _xlsx_rows(data: bytes) -> list[list[object]]:
+    from openpyxl import load_workbook  # imported when first used: most requests never import a file
+
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:

@@ -10,15 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import docx
-from docx.shared import Mm, Pt
 from jinja2 import Environment
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher
 
 from tracker.accounts.models import User
 from tracker.audit import service as audit
@@ -40,6 +37,10 @@ from tracker.deliverables.models import (
 )
 from tracker.projects.models import Project
 from tracker.settings import ROOT
+
+if TYPE_CHECKING:  # WeasyPrint and python-docx are imported where a record is rendered
+    import docx.document
+    from weasyprint import CSS
 
 KIND_TITLES = {
     RecordKind.ACCEPTANCE_LETTER: "Acceptance letter",
@@ -269,6 +270,8 @@ def _environment() -> Environment:
 
 @cache
 def _stylesheets() -> tuple[CSS, ...]:
+    from weasyprint import CSS
+
     # US state contracts print on Letter; the layout itself fits A4 as well (see static/record.css).
     return CSS(string=(ROOT / "static" / "record.css").read_text()), CSS(string="@page { size: letter; }")
 
@@ -286,6 +289,9 @@ def _x(text: str) -> str:
 
 
 def to_pdf(letter: Letter) -> bytes:
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
     # No fetching at all: the record is self-contained, so no text in it can make the renderer reach out.
     html = HTML(string=_x(to_html(letter, pdf=True)), url_fetcher=URLFetcher(allowed_protocols=()))
     return html.write_pdf(stylesheets=list(_stylesheets()), pdf_tags=True)
@@ -301,6 +307,9 @@ def _table(document: docx.document.Document, head: list[str], rows: list[list[st
 
 
 def to_docx(letter: Letter) -> bytes:
+    import docx
+    from docx.shared import Mm, Pt
+
     document = docx.Document()
     document.core_properties.title = _x(letter.heading)
     document.core_properties.author = _x(letter.letterhead[0])

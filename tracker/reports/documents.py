@@ -9,15 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import docx
-from docx.shared import Mm, Pt
-from weasyprint import CSS, HTML
-from weasyprint.urls import URLFetcher
 
 from tracker.core import exports
 from tracker.settings import ROOT
+
+if TYPE_CHECKING:  # WeasyPrint is imported where a report is printed
+    from weasyprint import CSS
 
 PAPER = {"letter": "letter", "a4": "A4"}
 TREND_WORDS = {"up": "Up", "down": "Down", "same": "Unchanged", "new": "New"}
@@ -144,6 +143,9 @@ def _x(value: Any) -> str:
 
 
 def to_docx(content: dict, meta: str) -> bytes:
+    import docx
+    from docx.shared import Mm, Pt
+
     p, period = content["project"], content["period"]
     document = docx.Document()
     document.core_properties.title = _x(f"{p['key']} status report, {period['label']}")
@@ -195,10 +197,15 @@ def render_print(content: dict, **context: Any) -> str:
 
 @cache
 def _stylesheet() -> CSS:
+    from weasyprint import CSS
+
     return CSS(string=(ROOT / "static" / "report.css").read_text())
 
 
 def to_pdf(html: str, paper: str = "letter") -> bytes:
+    from weasyprint import CSS, HTML
+    from weasyprint.urls import URLFetcher
+
     # Nothing is fetched: the report is self-contained, so no text in it can make the renderer reach out.
     page = CSS(string=f"@page {{ size: {PAPER.get(paper, 'letter')}; margin: 14mm 14mm 16mm; }}")
     return HTML(string=_x(html), url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from openpyxl.utils import get_column_letter
 from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
@@ -106,6 +105,8 @@ def export_file(db: Session, access: Access, register: Register, query: Any, fmt
 
 
 def letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter  # imported when first used, as every openpyxl use
+
     return get_column_letter(index + 1)
 
 
