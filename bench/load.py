@@ -314,7 +314,8 @@ def main() -> None:
                                       f"{', '.join(f'{v:.0f} MB' for v in peak.values())}\n")  # fmt: skip
     print("\n" + report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    base = RESULTS / f"{backend}-{args.scale}"
+    # A partial run (--only) never overwrites the full table.
+    base = RESULTS / (f"{backend}-{args.scale}" + (f"-only-{re.sub(r'[^a-z0-9]+', '-', args.only.lower())}" if args.only else ""))
     base.with_suffix(".md").write_text(report)
     base.with_suffix(".json").write_text(json.dumps({"title": title, "placeholders": values, "peak_rss_mb": peak,
                                                      "results": [asdict(r) for r in results]}, indent=2))  # fmt: skip

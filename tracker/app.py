@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from datetime import date, datetime
@@ -220,7 +221,12 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
 
 
 def app_factory() -> Litestar:
-    """Entry point for uvicorn --factory (several workers each build their own app)."""
-    return create_app()
+    """Entry point for uvicorn --factory (several workers each build their own app). The objects built at start-up
+    live as long as the worker: frozen out of the garbage collector, so its full passes during a large page only
+    walk what requests allocate (shorter pauses at p99)."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
