@@ -30,7 +30,7 @@ from tracker.actions import api as actions_api
 from tracker.actions import views as actions_views
 from tracker.audit import service as audit
 from tracker.core import db as dbmod
-from tracker.core.errors import declare_closed_bodies, document_api_errors, handle_exception
+from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.files import FileStore
 from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
 from tracker.core.web import get_flashes, label
@@ -207,7 +207,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         ],
         exception_handlers={Exception: handle_exception},
         template_config=template_config,
-        plugins=[HTMXPlugin()],
+        plugins=[ClosedBodiesSchemaPlugin(), HTMXPlugin()],
         openapi_config=openapi,
         state=State({"settings": settings, "session_factory": session_factory}),
         request_max_body_size=settings.max_upload_mb * 1024 * 1024 + 1024 * 1024,
@@ -216,7 +216,6 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         debug=settings.debug,
     )
     document_api_errors(app)
-    declare_closed_bodies(app)
     return app
 
 

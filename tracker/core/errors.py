@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
+    from litestar.typing import FieldDefinition
 
 log = logging.getLogger("tracker")
 
@@ -68,22 +74,16 @@ def document_api_errors(app: Litestar) -> None:
                 handler.raises = API_ERRORS
 
 
-def declare_closed_bodies(app: Litestar) -> None:
-    """API bodies refuse fields they do not declare (pydantic extra="forbid"): say so in the OpenAPI schema
-    (additionalProperties: false), so clients and generated examples send only what is accepted."""
-    from pydantic import BaseModel
+class ClosedBodiesSchemaPlugin(PydanticSchemaPlugin):
+    """API bodies refuse fields they do not declare (pydantic extra="forbid"): say so where their OpenAPI schema is
+    made (additionalProperties: false), so clients and generated examples send only what is accepted."""
 
-    def subclasses(cls: type) -> list[type]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
-
-    closed: set[str] = set()
-    for model in subclasses(BaseModel):
-        if model.__module__.startswith("tracker.") and model.model_config.get("extra") == "forbid":
-            package, module = model.__module__.split(".")[-2:]
-            closed |= {model.__name__, f"{package}_{module}_{model.__name__}"}
-    for name, schema in (app.openapi_schema.components.schemas or {}).items():
-        if name in closed and schema.properties is not None:
+    @classmethod
+    def for_pydantic_model(cls, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().for_pydantic_model(field_definition, schema_creator)
+        if field_definition.annotation.model_config.get("extra") == "forbid":
             schema.additional_properties = False
+        return schema
 
 
 def wants_json(request: Request) -> bool:
