@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio.to_thread
 from litestar import Request
@@ -20,6 +21,16 @@ _frozen: ContextVar[datetime | None] = ContextVar("frozen_now", default=None)
 
 def utcnow() -> datetime:
     return _frozen.get() or datetime.now(UTC)
+
+
+def sort_order(columns: Iterable[Any], descending: bool) -> list[Any]:
+    """ORDER BY terms for a list's sort. A nullable column puts its blanks last in either direction; the others
+    stay plain, so an index in their order (or against it) serves the sort on SQLite and PostgreSQL alike."""
+    terms = []
+    for c in columns:
+        term = c.desc() if descending else c.asc()
+        terms.append(term.nulls_last() if getattr(getattr(c, "expression", c), "nullable", False) else term)
+    return terms
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tracker.core.db import utcnow
@@ -17,6 +17,14 @@ class Priority(StrEnum):
     HIGH = "high"
     MEDIUM = "medium"
     LOW = "low"
+
+
+def priority_rank_sql(column: str = "priority") -> str:
+    """Priorities in their order, most urgent first, as plain SQL: the index below and the register's sort must
+    use the very same expression for the database to match them, so it is written out, not bound. Laid out line
+    by line as PostgreSQL prints it back, so the migrations test can compare the index with the model's."""
+    whens = "".join(f"\n    WHEN '{p.value}' THEN {n}" for n, p in enumerate(Priority))
+    return f"\nCASE {column}{whens}\n    ELSE {len(Priority)}\nEND"
 
 
 class IssueStatus(StrEnum):
@@ -40,6 +48,8 @@ class Issue(Versioned, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "code"),
         Index("ix_issue_project_status", "project_id", "status"),
+        # The register's default order (priority, then code), read along the index instead of sorted.
+        Index("ix_issue_project_priority", "project_id", text(f"({priority_rank_sql()})"), "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

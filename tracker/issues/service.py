@@ -8,14 +8,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator
-from sqlalchemy import case
+from sqlalchemy import literal_column
 from sqlmodel import Session, and_, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
-from tracker.core.db import utcnow
+from tracker.core.db import sort_order, utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.deliverables.service import project_today
@@ -27,6 +27,7 @@ from tracker.issues.models import (
     IssueDeliverable,
     IssueStatus,
     Priority,
+    priority_rank_sql,
 )
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm
@@ -272,7 +273,9 @@ def from_risk(db: Session, risk_id: int) -> Issue | None:
 
 # --- the register list ---------------------------------------------------------------------------------------
 
-_PRIORITY_RANK = case({p.value: n for n, p in enumerate(Priority)}, value=Issue.priority, else_=len(Priority))
+# The same expression as the ix_issue_project_priority index, so the default order is read from it.
+_PRIORITY_RANK = literal_column(priority_rank_sql("issue.priority"))
+# Every sort ends in the code, unique in a project, so the order is total without an id tie-break.
 SORTS = {
     "priority": (_PRIORITY_RANK, Issue.code),
     "age": (Issue.raised_on, Issue.code),
@@ -348,10 +351,10 @@ def search(db: Session, access: Access, query: IssueQuery, limit: int | None = P
     total = db.exec(select(func.count()).select_from(Issue).where(*where)).one()
     open_actions = open_actions_count()
     descending = query.sort.startswith("-")
-    order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in SORTS[query.sort.lstrip("-")]]
+    order = sort_order(SORTS[query.sort.lstrip("-")], descending)
     stmt = (select(Issue, User.full_name, open_actions, Risk.code)
             .outerjoin(User, col(User.id) == Issue.owner_id).outerjoin(Risk, col(Risk.id) == Issue.risk_id)
-            .where(*where).order_by(*order, Issue.id))  # fmt: skip
+            .where(*where).order_by(*order))  # fmt: skip
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
     rows = [IssueRow(i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today),

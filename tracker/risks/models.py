@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tracker.core.db import utcnow
@@ -55,6 +55,9 @@ class Risk(Versioned, SQLModel, table=True):
         UniqueConstraint("project_id", "code"),
         Index("ix_risk_project_status", "project_id", "status"),
         Index("ix_risk_project_review", "project_id", "next_review_date"),
+        # The register's default order, highest score first: read along this index, not sorted. The expression
+        # is scoring.score_expr's, written the same way so SQLite and PostgreSQL match it.
+        Index("ix_risk_project_score", "project_id", text("(probability * impact)"), "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

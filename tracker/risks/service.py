@@ -16,7 +16,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
-from tracker.core.db import utcnow
+from tracker.core.db import sort_order, utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.deliverables.models import Deliverable
@@ -402,6 +402,7 @@ def history_of(db: Session, risk_id: int) -> list[tuple[RiskScoreHistory, str | 
 
 # --- the register list ------------------------------------------------------------------------------------
 
+# Every sort ends in the code, unique in a project, so the order is total without an id tie-break.
 SORTS = {
     "score": (scoring.score_expr(Risk), Risk.code),
     "age": (Risk.raised_on, Risk.code),
@@ -501,9 +502,9 @@ def search(db: Session, access: Access, query: RiskQuery, limit: int | None = PA
     total = db.exec(select(func.count()).select_from(Risk).where(*where)).one()
     open_actions = open_actions_count()
     descending = query.sort.startswith("-")
-    order = [c.desc().nulls_last() if descending else c.asc().nulls_last() for c in SORTS[query.sort.lstrip("-")]]
+    order = sort_order(SORTS[query.sort.lstrip("-")], descending)
     stmt = (select(Risk, User.full_name, open_actions, overdue).outerjoin(User, col(User.id) == Risk.owner_id)
-            .where(*where).order_by(*order, Risk.id))  # fmt: skip
+            .where(*where).order_by(*order))  # fmt: skip
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
     rows = [RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today)) for r, owner, n_open, n_late in db.exec(stmt)]
