@@ -150,18 +150,23 @@ def test_create_and_change_are_audited_with_their_fields(db, world):
 def test_heat_map_counts_active_risks_now_and_where_they_stood_a_period_ago(db, world):
     a = make_risk(db, world, probability="2", impact="2")
     b = make_risk(db, world, probability="4", impact="4")
-    make_risk(db, world, probability="4", impact="4", status="closed")
+    c = make_risk(db, world, probability="3", impact="3")
+    make_risk(db, world, probability="3", impact="3")  # never moved
+    closed = make_risk(db, world, probability="4", impact="4", status="closed")
     week_ago = risks.utcnow() - timedelta(days=8)
     for h in db.exec(select(RiskScoreHistory)).all():
         h.at = week_ago
     _update(db, world, a, probability=5)
     _update(db, world, b, impact=1)
+    _update(db, world, c, impact=5)
+    _update(db, world, c, impact=3)  # moved and came back: where it stood
+    _update(db, world, closed, probability=1)  # not active: on neither map
     make_risk(db, world, probability="1", impact="1")  # new since then
     _, access = acting(db, world, "viewer")
     heat = risks.heat_map(db, access)
-    assert heat.now == {(5, 2): 1, (4, 1): 1, (1, 1): 1}
-    assert heat.then == {(2, 2): 1, (4, 4): 1}
-    assert (heat.up, heat.down, heat.new, heat.total) == (1, 1, 1, 3)
+    assert heat.now == {(5, 2): 1, (4, 1): 1, (3, 3): 2, (1, 1): 1}
+    assert heat.then == {(2, 2): 1, (4, 4): 1, (3, 3): 2}
+    assert (heat.up, heat.down, heat.new, heat.total) == (1, 1, 1, 5)
 
 
 def test_register_settings_default_until_saved(db, world):

@@ -53,7 +53,8 @@ class Strategy(StrEnum):
 class Risk(Versioned, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "code"),
-        Index("ix_risk_project_status", "project_id", "status"),
+        # Covers the heat map's count of active risks by probability and impact, without reading the rows.
+        Index("ix_risk_project_status_score", "project_id", "status", "probability", "impact"),
         Index("ix_risk_project_review", "project_id", "next_review_date"),
         # The register's default order, highest score first: read along this index, not sorted. The expression
         # is scoring.score_expr's, written the same way so SQLite and PostgreSQL match it.
@@ -90,7 +91,10 @@ class RiskScoreHistory(SQLModel, table=True):
     """Every probability/impact a risk has had, from its creation on: the trend and "one period ago"."""
 
     __tablename__ = "risk_score_history"
-    __table_args__ = (Index("ix_risk_score_history_risk_at", "risk_id", "at"),)
+    __table_args__ = (
+        Index("ix_risk_score_history_risk_at", "risk_id", "at"),
+        Index("ix_risk_score_history_at", "at", "risk_id"),  # which risks moved since a time (the heat map)
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     risk_id: int = Field(foreign_key="risk.id")

@@ -536,23 +536,30 @@ class HeatMap:
 
 
 def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMap:
-    """Active risks by probability × impact, now and one period ago, in one query."""
+    """Active risks by probability × impact, now and one period ago. Every score a risk has had is in its history,
+    so a risk with no history since the cutoff stood then where it stands now: one grouped count gives both maps,
+    and only the risks that moved are looked up one by one."""
     cutoff = (now or utcnow()) - timedelta(days=PERIOD_DAYS)
-    # Per active risk, its last score before the cutoff: one look-up along (risk_id, at), not the whole history.
+    active = (Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
+    counts = select(Risk.probability, Risk.impact, func.count()).where(*active).group_by(Risk.probability, Risk.impact)
+    cells_now = {(p, i): n for p, i, n in db.exec(counts)}
+    cells_then = dict(cells_now)
+    # Per moved risk, its last score before the cutoff: one look-up along (risk_id, at), not the whole history.
     latest = (select(func.max(RiskScoreHistory.id))
               .where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
               .correlate(Risk).scalar_subquery())  # fmt: skip
-    stmt = (
+    since = select(RiskScoreHistory.risk_id).where(RiskScoreHistory.at > cutoff)
+    moved = (
         select(Risk.probability, Risk.impact, RiskScoreHistory.probability, RiskScoreHistory.impact)
         .outerjoin(RiskScoreHistory, col(RiskScoreHistory.id) == latest)
-        .where(Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
+        .where(*active, col(Risk.id).in_(since))
     )
-    cells_now: dict[tuple[int, int], int] = {}
-    cells_then: dict[tuple[int, int], int] = {}
     up = down = new = 0
-    for p, i, old_p, old_i in db.exec(stmt):
-        cells_now[(p, i)] = cells_now.get((p, i), 0) + 1
-        if old_p is None:
+    for p, i, old_p, old_i in db.exec(moved):
+        cells_then[(p, i)] -= 1
+        if not cells_then[(p, i)]:
+            del cells_then[(p, i)]
+        if old_p is None:  # raised since the cutoff: not on the earlier map
             new += 1
             continue
         cells_then[(old_p, old_i)] = cells_then.get((old_p, old_i), 0) + 1
