@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlmodel import select
 
-from tests.register.conftest import acting
+from tests.register.conftest import acting, make_issue
 from tracker.projects import service as projects
 from tracker.projects.models import Membership, Project
 from tracker.reports import documents
@@ -210,3 +210,25 @@ def test_report_links_show_only_to_those_who_may_read_reports(as_user):
     page = as_user("contractor").get("/projects/TST").text
     assert "/status-reports" not in page and "/scorecard" not in page
     assert 'href="/portfolio"' in page  # the portfolio then lists none of the contractor's projects
+
+
+def test_a_long_list_shows_its_first_rows_on_screen_and_every_row_on_request_and_in_the_snapshot(as_user, db, world):
+    for n in range(30):
+        make_issue(db, world, title=f"Raised this week number {n:02d}", priority="low")
+    manager = as_user("manager")
+    page = manager.get("/projects/TST/status-reports/draft").text
+    article = _article(page)
+    assert "New issues (30)" in article
+    assert article.count("Raised this week number") == 25
+    assert "The first 25 of 30 are shown." in article
+    show_all = re.search(r'<a href="([^"]+)">Show all 30</a>', article).group(1).replace("&amp;", "&")
+    full = _article(manager.get(show_all).text)
+    assert full.count("Raised this week number") == 30 and "are shown" not in full
+    content = reports.build(db, *_draft_inputs(db))
+    assert len(content["new_issues"]) == 30  # the snapshot a publish stores keeps every row
+
+
+def _draft_inputs(db):  # noqa: ANN001, ANN202
+    project = db.exec(select(Project).where(Project.key == "TST")).one()
+    period = reports.period_of(project, reports.PeriodForm())
+    return project, period, reports.draft_for(db, project, period)

@@ -43,6 +43,8 @@ from tracker.risks.service import settings_for
 TOP_RISKS = 10
 UPCOMING_DAYS = 14  # "the next two weeks"
 HISTORY_PERIODS = 12
+RISK_ACTIONS = ["create", "update", "convert"]  # the audited changes a report reads back to a moment
+ISSUE_ACTIONS = ["create", "update"]
 AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 14, "8–14 days"), (15, 30, "15–30 days"), (31, 60, "31–60 days"),
                (61, 90, "61–90 days"), (91, None, "Over 90 days"))  # fmt: skip
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
@@ -139,16 +141,26 @@ def _as_of(rows: Trail, moment: datetime) -> dict[int, dict[str, Any]]:
     return {i: after.get(i, {}) | before.get(i, {}) for i in before.keys() | after.keys()}
 
 
+def _trail_where(project_id: int, entity_type: str, actions: list[str], since: datetime) -> list[Any]:
+    return [AuditEvent.project_id == project_id, AuditEvent.entity_type == entity_type,
+            col(AuditEvent.action).in_(actions), col(AuditEvent.at) >= since]  # fmt: skip
+
+
 def _trail(db: Session, project_id: int, entity_type: str, actions: list[str], since: datetime) -> Trail:
     """The changes from `since` on (the period's start): what `_as_of` and the period's own events need, so the cost
     follows the activity since the period began, not the whole history."""
     stmt = (
         select(AuditEvent.entity_id, AuditEvent.at, AuditEvent.action, AuditEvent.changes)
-        .where(AuditEvent.project_id == project_id, AuditEvent.entity_type == entity_type,
-               col(AuditEvent.action).in_(actions), col(AuditEvent.at) >= since)
+        .where(*_trail_where(project_id, entity_type, actions, since))
         .order_by(AuditEvent.at, AuditEvent.id)
-    )  # fmt: skip
+    )
     return [(i, at, action, changes or {}) for i, at, action, changes in db.exec(stmt)]
+
+
+def _changed_since(project_id: int, entity_type: str, actions: list[str], since: datetime) -> Any:
+    """The ids of the records the trail from `since` touches: the only ones whose state at any moment since then
+    may differ from their state now. A record outside this set stands now as it stood then."""
+    return select(AuditEvent.entity_id).where(*_trail_where(project_id, entity_type, actions, since))
 
 
 def _date(value: Any) -> date | None:
@@ -169,6 +181,12 @@ class _Then:
 
     def __getattr__(self, field: str) -> Any:
         return self.then[field] if field in self.then else getattr(self.row, field)
+
+
+def _as_it_stood(row: Any, then: dict[int, dict[str, Any]]) -> Any:
+    """The row as it stood at the moment: itself when the trail changed none of its fields since."""
+    changed = then.get(row.id)
+    return _Then(row, changed) if changed else row
 
 
 # --- gathering the content ------------------------------------------------------------------------------------
@@ -204,7 +222,7 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     counts: Counter[str] = Counter()
     out: dict[str, list] = {"reviews": [], "resubmissions": [], "deliveries": [], "upcoming": [], "reviews_due": []}
     for d in rows:
-        x, owner = _Then(d, then.get(d.id, {})), d.full_name
+        x, owner = _as_it_stood(d, then), d.full_name
         status = x.status
         counts[status] += 1
         item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
@@ -242,9 +260,12 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
         select(Risk.id, Risk.code, Risk.title, Risk.probability, Risk.impact, Risk.status, Risk.raised_on,
                User.full_name)
         .outerjoin(User, col(User.id) == Risk.owner_id)
-        .where(Risk.project_id == project.id, col(Risk.created_at) < w.as_of)
+        .where(Risk.project_id == project.id, col(Risk.created_at) < w.as_of,
+               # Closed long ago and untouched since: on no list of the report, so not read at all.
+               col(Risk.status).in_(ACTIVE_RISK) | (col(Risk.raised_on) >= w.period.start)
+               | col(Risk.id).in_(_changed_since(project.id, "risk", RISK_ACTIONS, w.start_at)))
     ).all()  # fmt: skip
-    trail = _trail(db, project.id, "risk", ["create", "update", "convert"], w.start_at)
+    trail = _trail(db, project.id, "risk", RISK_ACTIONS, w.start_at)
     then = _as_of(trail, w.as_of)
     changed_at = {i: at for i, at, _, changes in trail if at < w.as_of and "status" in changes}  # last status change
     mitigations = dict(db.exec(
@@ -256,7 +277,7 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
     ).all())  # fmt: skip
     active, new, closed, cells = [], [], [], Counter()
     for r in rows:
-        x, owner = _Then(r, then.get(r.id, {})), r.full_name
+        x, owner = _as_it_stood(r, then), r.full_name
         p, i = int(x.probability), int(x.impact)
         score, level = scoring.score(p, i), scoring.level(p, i).value
         item = {"id": r.id, "code": r.code, "title": r.title, "score": score, "level": level, "status": x.status,
@@ -283,13 +304,17 @@ def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
         select(Issue.id, Issue.code, Issue.title, Issue.raised_on, Issue.resolved_on, Issue.need_by, Issue.priority,
                Issue.status, Issue.escalation_level, User.full_name)
         .outerjoin(User, col(User.id) == Issue.owner_id)
-        .where(Issue.project_id == project.id, col(Issue.created_at) < w.as_of)
+        .where(Issue.project_id == project.id, col(Issue.created_at) < w.as_of,
+               # Resolved before the period and untouched since: on no list of the report, so not read at all.
+               col(Issue.status).in_(UNRESOLVED) | (col(Issue.raised_on) >= w.period.start)
+               | (col(Issue.resolved_on) >= w.period.start)
+               | col(Issue.id).in_(_changed_since(project.id, "issue", ISSUE_ACTIONS, w.start_at)))
     ).all()  # fmt: skip
-    then = _as_of(_trail(db, project.id, "issue", ["create", "update"], w.start_at), w.as_of)
+    then = _as_of(_trail(db, project.id, "issue", ISSUE_ACTIONS, w.start_at), w.as_of)
     settings = settings_for(db, project.id)
     unresolved, new, resolved, escalations = [], [], [], []
     for issue in rows:
-        x, owner = _Then(issue, then.get(issue.id, {})), issue.full_name
+        x, owner = _as_it_stood(issue, then), issue.full_name
         raised, resolved_on, need_by = _date(x.raised_on), _date(x.resolved_on), _date(x.need_by)
         item = {"id": issue.id, "code": issue.code, "title": issue.title, "priority": x.priority, "status": x.status,
                 "owner": owner, "raised_on": raised.isoformat(), "need_by": _iso(need_by)}  # fmt: skip

@@ -51,10 +51,16 @@ def _draft(request: Request, db: Session, access: Access, period: Period, form: 
     content = reports.build(db, access.project, period, draft)
     versions = [r for r in reports.published(db, access.project.id)
                 if (r.report.period_start, r.report.period_end) == (period.start, period.end)]  # fmt: skip
+    all_url = f"/projects/{access.project.key}/status-reports/draft?{reports.period_params(period)}&all=1"
     return render(request, "reports/draft.html", block="draft", status=status, access=access, project=access.project,
                   period=period, draft=draft, c=content, form=form or reports.form_values(draft), errors=errors or {},
                   stale=stale, labels=LABELS, versions=versions, scoring=scoring, q=reports.period_params(period),
-                  can_publish=access.can(Perm.PUBLISH))  # fmt: skip
+                  can_publish=access.can(Perm.PUBLISH), all_url=all_url, show_all=_show_all(request))  # fmt: skip
+
+
+def _show_all(request: Request) -> bool:
+    """A report page shows the first rows of each long list unless asked for all (?all=1)."""
+    return request.query_params.get("all") == "1"
 
 
 def _period(access: Access, data: dict[str, Any]) -> Period:
@@ -136,7 +142,8 @@ class ReportPages(Controller):
         row = next(r for r in versions if r.report.id == report.id)
         return render(request, "reports/report.html", access=access, project=access.project, row=row,
                       c=report.content, versions=versions, period=period, scoring=scoring,
-                      tables=documents.TABLES, q=reports.period_params(period))  # fmt: skip
+                      tables=documents.TABLES, q=reports.period_params(period), show_all=_show_all(request),
+                      all_url=f"/projects/{access.project.key}/status-reports/{report.id}?all=1")  # fmt: skip
 
     @get("/{report_id:int}/report.pdf", sync_to_thread=True)
     def pdf(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
