@@ -56,6 +56,8 @@ class Risk(Versioned, SQLModel, table=True):
         # Covers the heat map's count of active risks by probability and impact, without reading the rows.
         Index("ix_risk_project_status_score", "project_id", "status", "probability", "impact"),
         Index("ix_risk_project_review", "project_id", "next_review_date"),
+        # An owner's risks due for review (My work) in date order, filtered inside the index.
+        Index("ix_risk_owner_review", "owner_id", "next_review_date", "status", "project_id"),
         # The register's default order, highest score first: read along this index, not sorted. The expression
         # is scoring.score_expr's, written the same way so SQLite and PostgreSQL match it.
         Index("ix_risk_project_score", "project_id", text("(probability * impact)"), "code"),
@@ -72,7 +74,7 @@ class Risk(Versioned, SQLModel, table=True):
     impact: int
     proximity: str = Field(default=Proximity.MID, max_length=8)
     trigger: str = Field(default="", max_length=2000)  # what shows the risk is happening; activates the contingency
-    owner_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="app_user.id")
     response: str = Field(default=Strategy.MITIGATE, max_length=10)
     residual_probability: int | None = None  # expected after mitigation
     residual_impact: int | None = None
