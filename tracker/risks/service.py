@@ -544,16 +544,15 @@ def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMa
     counts = select(Risk.probability, Risk.impact, func.count()).where(*active).group_by(Risk.probability, Risk.impact)
     cells_now = {(p, i): n for p, i, n in db.exec(counts)}
     cells_then = dict(cells_now)
-    # Per moved risk, its last score before the cutoff: one look-up along (risk_id, at), not the whole history.
-    latest = (select(func.max(RiskScoreHistory.id))
-              .where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
-              .correlate(Risk).scalar_subquery())  # fmt: skip
+    # Per moved risk, its last score before the cutoff: a look-up along (risk_id, at) each, not a join with the
+    # whole history (which PostgreSQL would hash).
+    def then(column: Any) -> Any:
+        return (select(column).where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
+                .order_by(col(RiskScoreHistory.id).desc()).limit(1).correlate(Risk).scalar_subquery())  # fmt: skip
+
     since = select(RiskScoreHistory.risk_id).where(RiskScoreHistory.at > cutoff)
-    moved = (
-        select(Risk.probability, Risk.impact, RiskScoreHistory.probability, RiskScoreHistory.impact)
-        .outerjoin(RiskScoreHistory, col(RiskScoreHistory.id) == latest)
-        .where(*active, col(Risk.id).in_(since))
-    )
+    moved = select(Risk.probability, Risk.impact, then(RiskScoreHistory.probability), then(RiskScoreHistory.impact)
+                   ).where(*active, col(Risk.id).in_(since))  # fmt: skip
     up = down = new = 0
     for p, i, old_p, old_i in db.exec(moved):
         cells_then[(p, i)] -= 1
