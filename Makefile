@@ -41,7 +41,10 @@ test-sqlite: setup browser-deps
 test-postgres: setup browser-deps postgres
 	TRACKER_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q
 
-test: test-sqlite test-postgres
+# Both suites at once, one core each: every test still runs on both databases. Each suite's output is printed whole
+# when it ends, and the run fails if either fails. Installing comes first, so two apt-gets never run at once.
+test: setup browser-deps postgres
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) node_modules var
