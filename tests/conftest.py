@@ -111,9 +111,33 @@ def make_settings(database_url: str, **overrides) -> Settings:
     return Settings(**values)
 
 
+class SharedApp:
+    """One app for many tests, as building one takes about half a second (Litestar inspects every handler). All a
+    test can change in it is its state, which `fresh` sets back for each test, with sessions in the test's
+    rolled-back transaction."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings, session_factory=self._outside_a_test)
+        self.state = dict(self.app.state)
+
+    @staticmethod
+    def _outside_a_test() -> Session:
+        raise RuntimeError("the shared app was used outside a test (take it through the app fixture)")
+
+    def fresh(self, conn: Connection) -> Litestar:
+        self.app.state.clear()
+        self.app.state.update(self.state | {"session_factory": lambda: _session(conn)})
+        return self.app
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> SharedApp:
+    return SharedApp(make_settings(database_url))
+
+
 @pytest.fixture
-def app(conn: Connection, database_url: str) -> Litestar:
-    return create_app(make_settings(database_url), session_factory=lambda: _session(conn))
+def app(shared_app: SharedApp, conn: Connection) -> Litestar:
+    return shared_app.fresh(conn)
 
 
 # --- personas ---------------------------------------------------------------------------------------
