@@ -35,13 +35,17 @@ postgres:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start" >&2; exit 1
 
+# Each suite keeps Playwright's artifacts (screenshots, traces when asked for) in a folder of its own.
 test-sqlite: setup browser-deps
-	TRACKER_TEST_DATABASE=sqlite $(BIN)/pytest -q
+	TRACKER_TEST_DATABASE=sqlite $(BIN)/pytest -q --output=test-results/sqlite
 
 test-postgres: setup browser-deps postgres
-	TRACKER_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q
+	TRACKER_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q --output=test-results/postgres
 
-test: test-sqlite test-postgres
+# Both suites at once, one core each: every test still runs on both databases. Each suite's output is printed whole
+# when it ends, and the run fails if either fails. Installing comes first, so two apt-gets never run at once.
+test: setup browser-deps postgres
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) node_modules var

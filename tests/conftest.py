@@ -1,10 +1,14 @@
-"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app, and personas."""
+"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app, personas, and the demo
+portfolio loaded once per run for the tests that read it."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,7 +23,7 @@ from tracker.accounts import service as accounts
 from tracker.app import create_app
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
-from tracker.settings import Settings
+from tracker.settings import Settings, get_settings
 
 # Cheap hashing keeps persona setup fast; production parameters are exercised in test_accounts.
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -60,15 +64,80 @@ def db(conn: Connection) -> Iterator[Session]:
     session.close()
 
 
+# --- the demo portfolio ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoTemplate:
+    url: str
+    uploads: Path
+    exit_code: int  # what `tracker demo` answered when it loaded the portfolio into the empty database
+    output: str
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplate]:
+    """`tracker demo` run once per run on an empty database. Loading takes most of a minute (its decision letters are
+    rendered PDFs), so the tests that need the demo each take a copy of it (demo_copy) and none sees another's
+    changes; tests/test_cli.py checks the command's own answer here."""
+    from click.testing import CliRunner
+
+    from tracker import cli
+
+    tmp = tmp_path_factory.mktemp("demo")
+    with fresh_database(tmp) as url:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("DATABASE_URL", url)
+            env.setenv("TRACKER_UPLOAD_DIR", str(tmp / "uploads"))
+            get_settings.cache_clear()
+            result = CliRunner().invoke(cli.main, ["demo"])
+        get_settings.cache_clear()
+        yield DemoTemplate(url, tmp / "uploads", result.exit_code, result.output)
+
+
+@contextmanager
+def demo_copy(template: DemoTemplate, tmp_dir: Path) -> Iterator[tuple[str, Path]]:
+    """A database of its own holding the demo, and a copy of the demo's stored files: (url, upload dir)."""
+    assert template.exit_code == 0, template.output
+    uploads = tmp_dir / "uploads"
+    shutil.copytree(template.uploads, uploads)
+    with fresh_database(tmp_dir, template=template.url) as url:
+        yield url, uploads
+
+
 def make_settings(database_url: str, **overrides) -> Settings:
     values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32,
               "clock_minutes": 0} | overrides
     return Settings(**values)
 
 
+class SharedApp:
+    """One app for many tests, as building one takes about half a second (Litestar inspects every handler). All a
+    test can change in it is its state, which `fresh` sets back for each test, with sessions in the test's
+    rolled-back transaction."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings, session_factory=self._outside_a_test)
+        self.state = dict(self.app.state)
+
+    @staticmethod
+    def _outside_a_test() -> Session:
+        raise RuntimeError("the shared app was used outside a test (take it through the app fixture)")
+
+    def fresh(self, conn: Connection) -> Litestar:
+        self.app.state.clear()
+        self.app.state.update(self.state | {"session_factory": lambda: _session(conn)})
+        return self.app
+
+
+@pytest.fixture(scope="session")
+def shared_app(database_url: str) -> SharedApp:
+    return SharedApp(make_settings(database_url))
+
+
 @pytest.fixture
-def app(conn: Connection, database_url: str) -> Litestar:
-    return create_app(make_settings(database_url), session_factory=lambda: _session(conn))
+def app(shared_app: SharedApp, conn: Connection) -> Litestar:
+    return shared_app.fresh(conn)
 
 
 # --- personas ---------------------------------------------------------------------------------------
@@ -179,8 +248,6 @@ class QueryCounter:
 
 @pytest.fixture
 def count_queries(engine: Engine):  # noqa: ANN201
-    from contextlib import contextmanager
-
     @contextmanager
     def counting() -> Iterator[QueryCounter]:
         counter = QueryCounter()

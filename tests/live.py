@@ -20,10 +20,13 @@ def free_port() -> int:
 
 @contextmanager
 def serving(app: Litestar) -> Iterator[str]:
-    """The app served until the block ends; yields its base URL."""
-    port = free_port()
+    """The app served until the block ends; yields its base URL. The socket is bound here and handed to uvicorn, so
+    two test runs at once (`make test` runs SQLite and PostgreSQL side by side) can never be given the same port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.time() + 20
     while not server.started and time.time() < deadline:
@@ -34,3 +37,4 @@ def serving(app: Litestar) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlmodel import Session, func, select
 
+from tests.conftest import demo_copy
 from tests.dbutil import IS_SQLITE, fresh_database
 from tracker import cli
 from tracker.accounts.models import User
@@ -17,24 +19,38 @@ from tracker.projects.models import Membership, Project
 from tracker.settings import get_settings
 
 
+def _use(monkeypatch: pytest.MonkeyPatch, url: str, uploads: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("TRACKER_UPLOAD_DIR", str(uploads))
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def cli_db(tmp_path, monkeypatch):
     with fresh_database(tmp_path) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("TRACKER_UPLOAD_DIR", str(tmp_path / "uploads"))
-        get_settings.cache_clear()
+        _use(monkeypatch, url, tmp_path / "uploads")
         yield url
         get_settings.cache_clear()
 
 
-def test_demo_loads_once_and_reset_reloads_it(cli_db):
+@pytest.fixture
+def demo_cli_db(demo_template, tmp_path, monkeypatch):
+    """A copy of the database `tracker demo` loaded the demo into (the session's demo_template)."""
+    with demo_copy(demo_template, tmp_path) as (url, uploads):
+        _use(monkeypatch, url, uploads)
+        yield url
+        get_settings.cache_clear()
+
+
+def test_demo_loads_once_and_reset_reloads_it(demo_template, demo_cli_db):
+    # The first load is the session's: `tracker demo` on an empty database (tests/conftest.py).
+    assert demo_template.exit_code == 0, demo_template.output
+    assert "Demo data loaded." in demo_template.output
+    assert "mrivera" in demo_template.output and "demo-password" in demo_template.output
     runner = CliRunner()
-    result = runner.invoke(cli.main, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "mrivera" in result.output and "demo-password" in result.output
     again = runner.invoke(cli.main, ["demo"])
     assert "already has data" in again.output
-    engine = make_engine(cli_db)
+    engine = make_engine(demo_cli_db)
     with Session(engine) as db:
         assert db.exec(select(func.count()).select_from(User)).one() == 12
         assert db.exec(select(func.count()).select_from(Project)).one() == 3
@@ -46,7 +62,7 @@ def test_demo_loads_once_and_reset_reloads_it(cli_db):
     result = runner.invoke(cli.main, ["demo", "--reset"])
     assert result.exit_code == 0, result.output
     assert "Demo data loaded." in result.output
-    engine = make_engine(cli_db)
+    engine = make_engine(demo_cli_db)
     with Session(engine) as db:
         assert db.exec(select(func.count()).select_from(Deliverable)).one() == 48
     engine.dispose()

@@ -1,4 +1,4 @@
-"""A live server on a free loopback port, with its own migrated demo database, driven by Debian's Chromium."""
+"""A live server on a free loopback port, with its own copy of the demo database, driven by Debian's Chromium."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.conftest import make_settings
-from tests.dbutil import fresh_database
+from tests.conftest import DemoTemplate, demo_copy, make_settings
 from tests.live import serving
 from tracker import demo
 from tracker.app import create_app
-from tracker.cli import migrate_database
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-gpu"]  # fmt: skip
@@ -26,11 +24,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with fresh_database(tmp_path_factory.mktemp("live")) as url:
-        migrate_database(url)
-        uploads = tmp_path_factory.mktemp("uploads")
-        demo.load(url, upload_dir=uploads)
+def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with demo_copy(demo_template, tmp_path_factory.mktemp("live")) as (url, uploads):
         settings = make_settings(url, login_max_failures=1000, upload_dir=uploads)
         _seed_deliverable(url, settings)
         _seed_register(url)

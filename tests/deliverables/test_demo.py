@@ -10,14 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, func, select
 
-from tests.dbutil import fresh_database
-from tracker import demo
+from tests.conftest import DemoTemplate, demo_copy
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.actions import service as actions
 from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
-from tracker.cli import migrate_database
 from tracker.core.calendar import is_business_day
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
@@ -35,14 +33,12 @@ from tracker.risks.models import Risk, RiskDeliverable, RiskScoreHistory, RiskSt
 
 
 @pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FileStore]]:
-    tmp = tmp_path_factory.mktemp("demo")
-    with fresh_database(tmp) as url:
-        migrate_database(url)
-        assert demo.load(url, upload_dir=tmp / "uploads")
+def demo_db(demo_template: DemoTemplate,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FileStore]]:
+    with demo_copy(demo_template, tmp_path_factory.mktemp("demo")) as (url, uploads):
         engine = make_engine(url)
         with Session(engine) as db:
-            yield db, FileStore(tmp / "uploads", 1024 * 1024)
+            yield db, FileStore(uploads, 1024 * 1024)
         engine.dispose()
 
 

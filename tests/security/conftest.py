@@ -12,13 +12,11 @@ from hashlib import sha256
 from pathlib import Path
 
 import pytest
-from litestar import Litestar
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from tests.conftest import PASSWORD, World, _session, make_settings, make_world
+from tests.conftest import PASSWORD, SharedApp, World, make_settings, make_world
 from tests.dbutil import fresh_database
-from tracker.app import create_app
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 
@@ -137,7 +135,6 @@ def world(seeded: Seeded) -> World:
     return seeded.world
 
 
-@pytest.fixture
-def app(conn: Connection, seeded: Seeded) -> Litestar:
-    return create_app(make_settings(seeded.url, upload_dir=seeded.uploads, login_max_failures=10_000),
-                      session_factory=lambda: _session(conn))  # fmt: skip
+@pytest.fixture(scope="package")
+def shared_app(seeded: Seeded) -> SharedApp:
+    return SharedApp(make_settings(seeded.url, upload_dir=seeded.uploads, login_max_failures=10_000))
