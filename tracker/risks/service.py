@@ -4,6 +4,7 @@ issue and action-item registers share (owners, deliverable links, register setti
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -543,7 +544,8 @@ def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMa
     active = (Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
     counts = select(Risk.probability, Risk.impact, func.count()).where(*active).group_by(Risk.probability, Risk.impact)
     cells_now = {(p, i): n for p, i, n in db.exec(counts)}
-    cells_then = dict(cells_now)
+    cells_then = Counter(cells_now)
+
     # Per moved risk, its last score before the cutoff: a look-up along (risk_id, at) each, not a join with the
     # whole history (which PostgreSQL would hash).
     def then(column: Any) -> Any:
@@ -556,17 +558,15 @@ def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMa
     up = down = new = 0
     for p, i, old_p, old_i in db.exec(moved):
         cells_then[(p, i)] -= 1
-        if not cells_then[(p, i)]:
-            del cells_then[(p, i)]
         if old_p is None:  # raised since the cutoff: not on the earlier map
             new += 1
             continue
-        cells_then[(old_p, old_i)] = cells_then.get((old_p, old_i), 0) + 1
+        cells_then[(old_p, old_i)] += 1
         before, after = scoring.score(old_p, old_i), scoring.score(p, i)
         up += after > before
         down += after < before
     as_of = project_today(access.project, cutoff)
-    return HeatMap(cells_now, cells_then, as_of, up, down, new)
+    return HeatMap(cells_now, {cell: n for cell, n in cells_then.items() if n}, as_of, up, down, new)
 
 
 # --- my work --------------------------------------------------------------------------------------------------
