@@ -72,19 +72,24 @@ def serve(host: str | None, port: int | None, workers: int | None, reload: bool)
     )
 
 
+def _migrate(url: str, reset: bool) -> None:
+    """Bring the schema to the latest revision; with `reset`, take every table down first (all data is lost)."""
+    if reset:
+        from alembic import command
+
+        command.downgrade(alembic_config(url), "base")
+    migrate_database(url)
+
+
 @main.command()
 @click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no users yet.")
 def demo(reset: bool, if_empty: bool) -> None:
     """Load a realistic demo portfolio and print the demo logins."""
-    from alembic import command
-
     from tracker import demo as demo_data
 
     settings = get_settings()
-    if reset:
-        command.downgrade(alembic_config(settings.database_url), "base")
-    migrate_database(settings.database_url)
+    _migrate(settings.database_url, reset)
     loaded = demo_data.load(settings.database_url, only_if_empty=if_empty or not reset)
     click.echo("Demo data loaded." if loaded else "The database already has data; demo not loaded again.")
     click.echo(demo_data.logins_text())
@@ -96,15 +101,11 @@ def demo(reset: bool, if_empty: bool) -> None:
 @click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
 def bench_data(scale: str, reset: bool) -> None:
     """Fill the database with the benchmark portfolio and print the logins and the largest project's ids."""
-    from alembic import command
-
     from tracker.benchdata import generate
     from tracker.core.files import FileStore
 
     settings = get_settings()
-    if reset:
-        command.downgrade(alembic_config(settings.database_url), "base")
-    migrate_database(settings.database_url)
+    _migrate(settings.database_url, reset)
     try:
         generate.run(settings.database_url, generate.SCALES[scale], FileStore.from_settings(settings), click.echo)
     except generate.NotEmpty as exc:
