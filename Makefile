@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test test-sqlite test-postgres browser-deps postgres clean
+.PHONY: setup run test test-sqlite test-postgres test-dates browser-deps faketime-deps postgres clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -41,6 +41,20 @@ test-sqlite: setup browser-deps
 
 test-postgres: setup browser-deps postgres
 	TRACKER_TEST_DATABASE=$(PG_URL) $(BIN)/pytest -q --output=test-results/postgres
+
+# The suite (browser tests aside) at awkward instants, with the machine's clock moved there too by libfaketime: a
+# Friday late evening on a project's calendar (Los Angeles), the last evening of a year, and a leap day. The tests
+# pin the app's clock to TRACKER_TEST_NOW; faketime makes anything that asked the machine instead see the same day.
+DATES := 2027-02-26T23:30:00-08:00 2026-12-31T22:00:00-08:00 2028-02-29T12:00:00+00:00
+faketime-deps:
+	@command -v faketime >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
+
+test-dates: setup faketime-deps
+	@for at in $(DATES); do \
+	  echo "== the suite at $$at"; \
+	  TRACKER_TEST_NOW=$$at TRACKER_TEST_DATABASE=sqlite faketime -f "@$$(date -u -d $$at '+%Y-%m-%d %H:%M:%S')" \
+	    $(BIN)/pytest -q --ignore=tests/browser || exit 1; \
+	done
 
 # Both suites at once, one core each: every test still runs on both databases. Each suite's output is printed whole
 # when it ends, and the run fails if either fails. Installing comes first, so two apt-gets never run at once.

@@ -1,14 +1,17 @@
-"""Fixtures: a migrated database per run, a rolled-back transaction per test, the app, personas, and the demo
-portfolio loaded once per run for the tests that read it."""
+"""Fixtures: the pinned clock, a migrated database per run, a rolled-back transaction per test, the app, personas,
+and the demo portfolio loaded once per run for the tests that read it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -21,9 +24,54 @@ from sqlmodel import Session
 from tests.dbutil import fresh_database
 from tracker.accounts import service as accounts
 from tracker.app import create_app
+from tracker.core import clock as app_clock
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.settings import Settings, get_settings
+
+# --- the clock ------------------------------------------------------------------------------------------------
+
+# The whole run happens at one instant, whatever the machine's date: TRACKER_TEST_NOW (ISO 8601 with an offset) or a
+# Wednesday morning in spring on every project's calendar. From there the clock runs on at the real pace, so a run
+# never sees time go backwards. `make test-dates` runs the suite at awkward instants (README: "Time").
+DEFAULT_TEST_NOW = "2026-03-11T17:00:00+00:00"
+TEST_NOW = datetime.fromisoformat(os.environ.get("TRACKER_TEST_NOW") or DEFAULT_TEST_NOW).astimezone(UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    app_clock.pin(TEST_NOW)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    app_clock.pin(None)
+
+
+class Clock:
+    """A test's hand on the app's clock: `clock.set(at)` pins every thread (the app, live servers) to `at`."""
+
+    def set(self, at: datetime) -> None:
+        app_clock.pin(at)
+
+    def advance(self, **delta: float) -> None:
+        app_clock.pin(app_clock.utcnow() + timedelta(**delta))
+
+
+def tst_today() -> date:
+    """Today on the calendar of the test project TST (the default time zone, America/Los_Angeles)."""
+    return app_clock.today_in("America/Los_Angeles")
+
+
+def at_noon(day: date) -> datetime:
+    """Noon of `day` on TST's calendar: a moment well inside that day in every zone a test reads it in."""
+    return datetime.combine(day, time(12), ZoneInfo("America/Los_Angeles"))
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    saved = app_clock._pinned
+    yield Clock()
+    app_clock._pinned = saved
+
 
 # Cheap hashing keeps persona setup fast; production parameters are exercised in test_accounts.
 accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

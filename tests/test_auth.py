@@ -244,26 +244,12 @@ def test_a_copied_cookie_stops_working_after_a_password_change(as_user, app):
     assert b.get("/").status_code == 200
 
 
-def test_a_session_ends_at_its_absolute_lifetime_however_active(as_user, app, monkeypatch):
-    import time as real_time
-
-    from tracker.accounts import auth
-
+def test_a_session_ends_at_its_absolute_lifetime_however_active(as_user, app, clock):
     b = as_user("viewer")
     max_age = app.state.settings.session_max_age
-    start = real_time.time()
-
-    class Clock:
-        now = start
-
-        @staticmethod
-        def time() -> float:
-            return Clock.now
-
-    monkeypatch.setattr(auth, "time", Clock)
-    Clock.now = start + max_age - 60
+    clock.advance(seconds=max_age - 60)
     assert b.get("/", follow_redirects=False).status_code == 200  # still in, and busy
-    Clock.now = start + max_age + 5
+    clock.advance(seconds=65)
     r = b.get("/", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"].startswith("/login")
 

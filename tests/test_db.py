@@ -1,4 +1,4 @@
-"""The clock override the demo uses to replay a history at its own times."""
+"""Rows, audit events and project clocks take their times from the app's clock."""
 
 from __future__ import annotations
 
@@ -9,23 +9,10 @@ from sqlmodel import select
 
 from tests.deliverables.test_service import _as
 from tracker.audit.models import AuditEvent
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
 from tracker.deliverables import service
 from tracker.deliverables.service import DeliverableForm
-
-
-def test_frozen_time_stops_the_clock_and_restores_it():
-    then = datetime(2026, 3, 2, 17, 30, tzinfo=timezone(timedelta(hours=-8)))
-    with frozen_time(then):
-        assert utcnow() == then and utcnow().tzinfo is UTC
-        with frozen_time(then + timedelta(days=1)):
-            assert utcnow() == then + timedelta(days=1)
-        assert utcnow() == then
-    assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=5)
-    with pytest.raises(ValueError):
-        with frozen_time(datetime(2026, 3, 2)):
-            pass
 
 
 def test_rows_audit_events_and_project_clocks_follow_the_frozen_time(db, world):

@@ -7,12 +7,12 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from sqlalchemy.engine import make_url
 
+from tracker.core.clock import utcnow
 from tracker.settings import ROOT, get_settings
 
 
@@ -155,7 +155,7 @@ def backup(destination: Path | None) -> None:
     PostgreSQL: runs pg_dump when it is installed; otherwise prints how to.
     """
     settings = get_settings()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         destination = destination or ROOT / "var" / "backups" / f"tracker-{stamp}.db"

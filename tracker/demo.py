@@ -9,7 +9,8 @@ from sqlmodel import Session, func, select
 
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.core.db import frozen_time, make_engine, session_factory_for, utcnow
+from tracker.core.db import make_engine, session_factory_for
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import demo as deliverables_demo

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
+
+from tests.conftest import tst_today
 
 from tracker.deliverables.models import Decision, Deliverable
 
-PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan", "due_date": "2026-12-18",
+PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan",
+        "due_date": (tst_today() + timedelta(days=30)).isoformat(),
         "payment_amount": "50000", "holdback_pct": "10",
         "criteria": ["Schedule baseline included", "Risk management approach described"]}  # fmt: skip
 

@@ -17,6 +17,7 @@ from tracker.actions import service as actions
 from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.core.calendar import is_business_day
+from tracker.core.clock import utcnow
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables import service
@@ -107,7 +108,7 @@ def test_every_demo_reviewer_has_an_open_review_and_every_contractor_comments_to
 
 def test_clocks_and_timestamps_are_those_the_app_would_have_written(demo_db):
     db, store = demo_db
-    now = datetime.now(UTC)
+    now = utcnow()
     projects = {p.id: p for p in db.exec(select(Project))}
     rows = db.exec(select(Submission, Deliverable.project_id).join(Deliverable).order_by(Submission.id)).all()
     assert len(rows) > 40
@@ -171,7 +172,7 @@ def test_every_register_has_risks_of_every_level_and_status_and_issues_in_every_
 
 def test_score_histories_rise_and_fall_over_the_sixteen_weeks(demo_db):
     db, _ = demo_db
-    now = datetime.now(UTC)
+    now = utcnow()
     history: dict[int, list[RiskScoreHistory]] = {}
     for h in db.exec(select(RiskScoreHistory).order_by(RiskScoreHistory.risk_id, RiskScoreHistory.at)):
         history.setdefault(h.risk_id, []).append(h)

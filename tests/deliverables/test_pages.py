@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.deliverables.test_api import PLAN, _plan
+from tests.conftest import tst_today
 from tracker.deliverables.models import Deliverable
 
 
@@ -43,9 +44,9 @@ def test_filters_live_in_the_url_and_htmx_swaps_only_the_table(as_user, uploads,
 
 
 def test_overdue_filter_uses_the_running_clock(as_user, uploads, db, world):
-    _plan(as_user)  # due 2026-12-18
+    _plan(as_user)  # due in 30 days
     d = db.exec(select(Deliverable)).one()
-    d.due_date = date.today() - timedelta(days=3)
+    d.due_date = tst_today() - timedelta(days=3)
     db.commit()
     page = as_user("manager").get("/projects/TST/deliverables?overdue=true")
     assert "3 overdue" in page.text
@@ -87,7 +88,7 @@ def test_my_work_lists_assigned_reviews_with_their_clock_and_comments_to_answer(
     from tracker.deliverables.models import ReviewAssignment
 
     assignment = db.exec(select(ReviewAssignment)).one()
-    assignment.due_date = date.today() - timedelta(days=2)
+    assignment.due_date = tst_today() - timedelta(days=2)
     db.commit()
     assert "2 days overdue" in staff.get("/").text
     contractor_home = contractor.get("/").text
@@ -121,10 +122,10 @@ def test_comment_log_exports_to_csv_and_xlsx_without_formula_injection(as_user, 
 def test_my_work_lists_what_the_contractor_owes(as_user, uploads, db):
     d = _plan(as_user)
     deliverable = db.get(Deliverable, d["id"])
-    deliverable.due_date = date.today() + timedelta(days=30)
+    deliverable.due_date = tst_today() + timedelta(days=30)
     db.commit()
     assert "Deliverables due from you" not in as_user("contractor").get("/").text  # not due for a month
-    deliverable.due_date = date.today() - timedelta(days=1)
+    deliverable.due_date = tst_today() - timedelta(days=1)
     db.commit()
     home = as_user("contractor").get("/").text
     assert "Deliverables due from you" in home and "version 1 to submit" in home and "1 day overdue" in home

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 from sqlmodel import select
 
 from tests.deliverables.test_service import _as, _plan
+from tests.conftest import tst_today
 from tracker.audit.models import AuditEvent
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
@@ -91,7 +92,7 @@ def _read(store, record) -> bytes:
     return store.path_for(record.sha256).read_bytes()
 
 
-FUTURE = (date.today() + timedelta(days=30)).isoformat()
+FUTURE = (tst_today() + timedelta(days=30)).isoformat()
 
 
 @pytest.mark.parametrize(("outcome", "values", "letter"), [
@@ -173,7 +174,7 @@ def test_the_pdf_and_docx_carry_the_whole_decision(db, world, store):
 
 def test_a_conditional_notice_lists_the_conditions_and_their_due_date(db, world, store):
     d = _in_review(db, world, store)
-    due = date.today() + timedelta(days=30)
+    due = tst_today() + timedelta(days=30)
     decision = _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Add the index by section",
                        conditions_due=due.isoformat())  # fmt: skip
     stored = _stored(db, decision)

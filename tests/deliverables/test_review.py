@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from unittest import mock
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from tests.deliverables.test_service import _as, _plan
+from tests.conftest import at_noon, tst_today
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.files import FileStore
@@ -100,12 +100,12 @@ def test_only_managers_decide(db, world, store, in_review):
     assert in_review.status == "in_review"
 
 
-def test_reject_needs_findings_and_starts_the_resubmission_clock(db, world, in_review, store):
+def test_reject_needs_findings_and_starts_the_resubmission_clock(db, world, in_review, store, clock):
     with pytest.raises(FormError) as err:
         _decide(db, world, store, in_review, outcome="rejected", findings="  ")
     assert "findings" in err.value.errors
-    with mock.patch.object(service, "project_today", return_value=date(2026, 11, 20)):
-        _decide(db, world, store, in_review, outcome="rejected", findings="Section 3 incomplete")
+    clock.set(at_noon(date(2026, 11, 20)))
+    _decide(db, world, store, in_review, outcome="rejected", findings="Section 3 incomplete")
     assert in_review.status == "rejected" and in_review.resubmit_due == date(2026, 12, 7)
     assert in_review.review_due is None
 
@@ -114,7 +114,7 @@ def test_conditional_acceptance_needs_conditions_and_a_future_date_then_closes(d
     with pytest.raises(FormError) as err:
         _decide(db, world, store, in_review, outcome="conditionally_accepted")
     assert set(err.value.errors) == {"conditions", "conditions_due"}
-    due = (date.today() + timedelta(days=30)).isoformat()
+    due = (tst_today() + timedelta(days=30)).isoformat()
     first = _decide(db, world, store, in_review, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=due)
     assert in_review.status == "conditionally_accepted"
     manager, access = _as(db, world, "manager")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from unittest import mock
 
 import pytest
 from sqlmodel import select
 
+from tests.conftest import at_noon
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.audit.models import AuditEvent
@@ -76,13 +76,13 @@ def test_only_managers_plan(db, world):
             service.create(db, actor, access, parse(DeliverableForm, {"code": "X1", "title": "x"}))
 
 
-def test_submission_starts_the_review_clock_in_business_days(db, world, store):
+def test_submission_starts_the_review_clock_in_business_days(db, world, store, clock):
     d = _plan(db, world)
     actor, access = _as(db, world, "contractor")
     # Friday 20 Nov 2026 (Los Angeles); 10 business days with Thanksgiving (26th) skipped -> 7 Dec.
-    with mock.patch.object(service, "project_today", return_value=date(2026, 11, 20)):
-        sub = service.submit(db, actor, access, d, "First draft", [Upload("../../SDD v1.pdf", "application/pdf",
-                                                                          b"%PDF-1.7 body")], store)  # fmt: skip
+    clock.set(at_noon(date(2026, 11, 20)))
+    sub = service.submit(db, actor, access, d, "First draft", [Upload("../../SDD v1.pdf", "application/pdf",
+                                                                      b"%PDF-1.7 body")], store)  # fmt: skip
     assert (sub.number, sub.review_due, d.status, d.current_version) == (1, date(2026, 12, 7), "submitted", 1)
     f = db.exec(select(SubmissionFile)).one()
     assert f.original_name == "SDD v1.pdf" and store.path_for(f.sha256).read_bytes() == b"%PDF-1.7 body"

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from tests.library.conftest import definition, save
+from tests.conftest import tst_today
 from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.library.models import SavedReport
@@ -41,7 +42,7 @@ def _checked(page: str) -> list[str]:
 
 def _risks(db, n: int, start: int = 0) -> None:
     project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
-    today = date.today()
+    today = tst_today()
     for i in range(start, start + n):
         risk = Risk(project_id=project_id, code=f"R-{i:04d}", title=f"Risk {i}", probability=i % 5 + 1,
                     impact=(i // 5) % 5 + 1, raised_on=today - timedelta(days=i), owner_id=None)  # fmt: skip

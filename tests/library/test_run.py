@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 from sqlmodel import select
 
+from tests.conftest import at_noon
 from tests.library.conftest import definition, run
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.actions import service as actions
@@ -28,9 +28,8 @@ STATUSES = ("planned", "submitted", "in_review", "accepted", "conditionally_acce
 
 
 @pytest.fixture(autouse=True)
-def _today():
-    with mock.patch.object(service, "project_today", return_value=TODAY):
-        yield
+def _today(clock):
+    clock.set(at_noon(TODAY))
 
 
 def _project_id(db, world) -> int:

@@ -4,11 +4,11 @@ risk-to-issue conversion, the decision log, and action items."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from unittest import mock
 
 import pytest
 from sqlmodel import select
 
+from tests.conftest import at_noon
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.actions import service as actions
 from tracker.audit.models import AuditEvent
@@ -23,10 +23,8 @@ TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture(autouse=True)
-def _today():
-    with mock.patch.object(issues, "project_today", return_value=TODAY), \
-         mock.patch.object(risks, "project_today", return_value=TODAY):  # fmt: skip
-        yield
+def _today(clock):
+    clock.set(at_noon(TODAY))
 
 
 def _update(db, world, issue, role="staff", **changes):
@@ -88,8 +86,7 @@ def test_managers_see_flagged_issues_of_their_projects_only(db, world):
     make_issue(db, world, priority="low", raised_on="2026-11-19")
     manager, _ = acting(db, world, "manager")
     staff, _ = acting(db, world, "staff")
-    with mock.patch.object(issues, "project_today", return_value=TODAY):
-        found = issues.flagged_for_manager(db, manager)
+    found = issues.flagged_for_manager(db, manager)
     assert [(f.issue.code, f.age, f.allowed) for f in found] == [(flagged.code, 19, 3)]
     assert issues.flagged_for_manager(db, staff) == []
 

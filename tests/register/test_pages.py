@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from tests.register.conftest import make_issue, make_risk
+from tests.conftest import tst_today
 from tracker.actions.models import ActionItem
 from tracker.issues.models import Issue, IssueDecision
 from tracker.projects.models import Project
@@ -210,7 +211,7 @@ def test_stale_issue_edit_is_409(as_user, db, world):
 
 def _bulk(db, n, start=0):
     project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
-    today = __import__("datetime").date.today()
+    today = tst_today()
     for i in range(start, start + n):
         risk = Risk(project_id=project_id, code=f"R-{i:04d}", title=f"Risk {i}", probability=i % 5 + 1,
                     impact=(i // 5) % 5 + 1, raised_on=today, next_review_date=today - timedelta(days=i % 3))  # fmt: skip

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from unittest import mock
 
 import pytest
 from sqlmodel import select
 
+from tests.conftest import at_noon
 from tests.register.conftest import RISK, acting, make_risk
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Forbidden, FormError, StaleEdit
@@ -19,9 +19,8 @@ TODAY = date(2026, 11, 20)
 
 
 @pytest.fixture(autouse=True)
-def _today():
-    with mock.patch.object(risks, "project_today", return_value=TODAY):
-        yield
+def _today(clock):
+    clock.set(at_noon(TODAY))
 
 
 def _update(db, world, risk, role="staff", **changes):

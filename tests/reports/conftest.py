@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.actions import service as actions
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import records

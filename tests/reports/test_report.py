@@ -15,7 +15,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import plan
 from tracker.actions.models import ActionItem
 from tracker.core.calendar import business_days_between
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.errors import StaleEdit
 from tracker.core.forms import parse
 from tracker.deliverables.models import Decision, Deliverable, Submission
@@ -61,8 +61,16 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
                            if d.status == "planned" and d.due_date < today]}  # fmt: skip
     assert {k: sorted((x["code"], x["days"]) for x in v) for k, v in c["overdue"].items()} == late
     assert late["deliveries"] == [("D-01", 20)] and late["reviews"][0][0] == "D-03"
-    assert [x["code"] for x in c["upcoming"]["deliverables"]] == [
-        d.code for d in rows if d.status == "planned" and today <= d.due_date <= today + timedelta(days=14)]
+    # Upcoming: every running clock that falls due in the next two weeks, by the one rule that says so.
+    soon = {kind: sorted(d.code for d in rows if d.status in ("planned", "rejected")
+                         and deliverables.deadline_state(deliverables.running_clock(d), today) == "upcoming"
+                         and (d.status == "rejected") == (kind == "resubmission"))
+            for kind in ("delivery", "resubmission")}  # fmt: skip
+    assert soon["delivery"] == ["D-02"]
+    assert sorted(x["code"] for x in c["upcoming"]["deliverables"] if x["what"] == "Delivery due") == soon["delivery"]
+    assert sorted(x["code"] for x in c["upcoming"]["deliverables"]
+                  if x["what"] == "Resubmission due") == soon["resubmission"]  # fmt: skip
+    assert len(c["upcoming"]["deliverables"]) == len(soon["delivery"]) + len(soon["resubmission"])
 
     # Accepted in the period.
     accepted = db.exec(select(Deliverable.code).join(Decision, col(Decision.deliverable_id) == Deliverable.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import anyio.to_thread
 from litestar.connection import ASGIConnection
@@ -12,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from tracker.accounts import service
 from tracker.accounts.service import Principal
+from tracker.core.clock import utcnow
 
 PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
 
@@ -35,7 +35,7 @@ def _token_user(factory, secret: str) -> Principal | None:
 
 def session_is_fresh(session: dict, max_age: int, now: float | None = None) -> bool:
     issued = session.get("iat")
-    return isinstance(issued, (int, float)) and 0 <= (now or time.time()) - issued <= max_age
+    return isinstance(issued, (int, float)) and 0 <= (now or utcnow().timestamp()) - issued <= max_age
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

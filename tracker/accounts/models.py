@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.models import Versioned, version_field
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
 from tracker.audit import service as audit
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import Checkbox, Form
 

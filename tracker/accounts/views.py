@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from tracker.accounts import service
 from tracker.accounts.models import User
 from tracker.accounts.service import PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
+from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
@@ -73,7 +73,7 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     service.clear_failures(db, keys[0])
     # A new cookie value (fresh nonce, new issue time) replaces whatever the browser had before.
     request.clear_session()
-    request.set_session({"uid": user.id, "epoch": user.session_epoch, "iat": int(time.time())})
+    request.set_session({"uid": user.id, "epoch": user.session_epoch, "iat": int(utcnow().timestamp())})
     return redirect(safe_next(next_))
 
 

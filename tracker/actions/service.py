@@ -16,7 +16,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem, Plan
 from tracker.audit import service as audit
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.deliverables.service import project_today

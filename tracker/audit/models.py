@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 
 
 class AuditEvent(SQLModel, table=True):

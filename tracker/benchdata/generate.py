@@ -20,7 +20,8 @@ from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.benchdata import deliverables, people, register
 from tracker.benchdata.rows import Store, reset_sequences
-from tracker.core.db import frozen_time, make_engine, utcnow
+from tracker.core.db import make_engine
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Deliverable

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 import anyio.to_thread
@@ -16,13 +13,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
-_frozen: ContextVar[datetime | None] = ContextVar("frozen_now", default=None)
-
-
-def utcnow() -> datetime:
-    return _frozen.get() or datetime.now(UTC)
-
-
 def sort_order(columns: Iterable[Any], descending: bool) -> list[Any]:
     """ORDER BY terms for a list's sort. A nullable column puts its blanks last in either direction; the others
     stay plain, so an index in their order (or against it) serves the sort on SQLite and PostgreSQL alike."""
@@ -31,19 +21,6 @@ def sort_order(columns: Iterable[Any], descending: bool) -> list[Any]:
         term = c.desc() if descending else c.asc()
         terms.append(term.nulls_last() if getattr(getattr(c, "expression", c), "nullable", False) else term)
     return terms
-
-
-@contextmanager
-def frozen_time(at: datetime) -> Iterator[None]:
-    """Inside, utcnow() is `at`: the demo replays a history step by step at each step's own time, so
-    timestamps, audit rows and business-day clocks come out as the app would have written them."""
-    if at.tzinfo is None:
-        raise ValueError("frozen_time needs a timezone-aware datetime")
-    token = _frozen.set(at.astimezone(UTC))
-    try:
-        yield
-    finally:
-        _frozen.reset(token)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.calendar import is_business_day
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import service

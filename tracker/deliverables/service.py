@@ -18,7 +18,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.calendar import add_business_days, holidays_between
-from tracker.core.db import utcnow
+from tracker.core.clock import latest_today, today_in, utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
@@ -49,7 +49,7 @@ MAX_CRITERIA = 100
 
 def project_today(project: Project, now: datetime | None = None) -> date:
     """Clocks run on the project's calendar day, not the server's."""
-    return (now or utcnow()).astimezone(ZoneInfo(project.timezone)).date()
+    return today_in(project.timezone) if now is None else now.astimezone(ZoneInfo(project.timezone)).date()
 
 
 def project_holidays(project: Project, start: date, days: int = 400) -> dict[date, str]:
@@ -698,6 +698,24 @@ def clock_expr():  # noqa: ANN201
     )
 
 
+UPCOMING_DAYS = 14  # DESIGN.md's "the next two weeks"
+# What each running clock waits for, as the status report lists it. Every running clock counts as a deadline: the
+# contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
+CLOCK_KINDS = {Status.PLANNED: ("deliveries", "Delivery due"), Status.SUBMITTED: ("reviews", "State review due"),
+               Status.IN_REVIEW: ("reviews", "State review due"),
+               Status.REJECTED: ("resubmissions", "Resubmission due")}  # fmt: skip
+
+
+def deadline_state(due: date | None, today: date) -> str | None:
+    """The rule for every "overdue" and "upcoming" list: "overdue" once the day has passed, "upcoming" when it falls
+    in the next two weeks (today included), else None."""
+    if due is None:
+        return None
+    if due < today:
+        return "overdue"
+    return "upcoming" if due <= today + timedelta(days=UPCOMING_DAYS) else None
+
+
 def days_overdue(clock: date | None, today: date) -> int:
     """Calendar days past the running clock; 0 when on time or when nothing is awaited."""
     return max(0, (today - clock).days) if clock else 0
@@ -775,16 +793,25 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
 
 @dataclass(frozen=True)
 class WorkItem:
-    project_key: str
+    project: Project
     deliverable: Deliverable
     due: date | None
     detail: str
+
+    @property
+    def project_key(self) -> str:
+        return self.project.key
+
+    @property
+    def today(self) -> date:
+        """The clock runs on the project's own day."""
+        return project_today(self.project)
 
 
 def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
     """Open review assignments of this user, soonest due first."""
     stmt = (
-        select(ReviewAssignment, Deliverable, Project.key)
+        select(ReviewAssignment, Deliverable, Project)
         .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
         .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
         .join(Project, col(Project.id) == Deliverable.project_id)
@@ -797,11 +824,11 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
     return [WorkItem(key, d, a.due_date, f"version {d.current_version}") for a, d, key in db.exec(stmt)]
 
 
-def due_from_contractor(db: Session, user: Principal, today: date, horizon_days: int = 14) -> list[WorkItem]:
+def due_from_contractor(db: Session, user: Principal, horizon_days: int = 14) -> list[WorkItem]:
     """For contractor members: first submissions due within two weeks or late, and resubmissions after a rejection."""
-    soon = today + timedelta(days=horizon_days)
+    soon = latest_today() + timedelta(days=horizon_days)
     stmt = (
-        select(Deliverable, Project.key)
+        select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
         .where(Membership.role == "contractor",
@@ -811,20 +838,21 @@ def due_from_contractor(db: Session, user: Principal, today: date, horizon_days:
         .limit(50)
     )  # fmt: skip
     return [WorkItem(key, d, running_clock(d), f"version {d.current_version + 1} to "
-                     f"{'resubmit' if d.status == Status.REJECTED else 'submit'}") for d, key in db.exec(stmt)]  # fmt: skip
+                     f"{'resubmit' if d.status == Status.REJECTED else 'submit'}") for d, key in db.exec(stmt)
+            if d.status == Status.REJECTED or d.due_date <= project_today(key) + timedelta(days=horizon_days)]  # fmt: skip
 
 
 def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
     """For contractor members: deliverables whose current version has comments with no response yet."""
     stmt = (
-        select(Deliverable, Project.key, func.count(Comment.id))
+        select(Deliverable, Project, func.count(Comment.id))
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
         .join(Submission, (Submission.deliverable_id == Deliverable.id)
               & (Submission.number == Deliverable.current_version))
         .join(Comment, col(Comment.submission_id) == Submission.id)
         .where(Membership.role == "contractor", Comment.disposition == Disposition.OPEN, Comment.response == "")
-        .group_by(Deliverable.id, Project.key)
+        .group_by(Deliverable.id, Project.id)
         .order_by(Project.key, Deliverable.code)
         .limit(50)
     )  # fmt: skip
@@ -999,7 +1027,7 @@ def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore)
 def escalated_reviews(db: Session, user: Principal) -> list[WorkItem]:
     """For managers: reviews the contract clock escalated in their projects, oldest first."""
     stmt = (
-        select(Deliverable, Project.key)
+        select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
         .where(Membership.role == "manager", col(Deliverable.escalated_at).is_not(None),
@@ -1010,19 +1038,20 @@ def escalated_reviews(db: Session, user: Principal) -> list[WorkItem]:
     return [WorkItem(key, d, d.review_due, "review escalated: overdue with no decision") for d, key in db.exec(stmt)]
 
 
-def deemed_soon(db: Session, user: Principal, today: date) -> list[WorkItem]:
+def deemed_soon(db: Session, user: Principal) -> list[WorkItem]:
     """For managers and staff: reviews about to be deemed accepted by silence."""
     stmt = (
-        select(Deliverable, Project.key)
+        select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
         .where(col(Membership.role).in_(["manager", "staff"]), col(Deliverable.deemed_on).is_not(None),
-               col(Deliverable.deemed_on) <= today + timedelta(days=DEEMED_WARNING_DAYS),
+               col(Deliverable.deemed_on) <= latest_today() + timedelta(days=DEEMED_WARNING_DAYS),
                col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]))
         .order_by(Deliverable.deemed_on)
         .limit(50)
     )  # fmt: skip
-    return [WorkItem(key, d, d.deemed_on, "deemed accepted by silence unless decided") for d, key in db.exec(stmt)]
+    return [WorkItem(p, d, d.deemed_on, "deemed accepted by silence unless decided") for d, p in db.exec(stmt)
+            if d.deemed_on <= project_today(p) + timedelta(days=DEEMED_WARNING_DAYS)]
 
 
 # --- holdback ledger --------------------------------------------------------------------------------------

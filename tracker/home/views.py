@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+
 
 from litestar import Request, get
 from litestar.di import NamedDependency
@@ -26,13 +26,12 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
     rows = projects.visible_projects(db, request.user)
     # Contractors never see the project-wide trail (it includes the state's internal register).
     history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
-    today = date.today()
-    clocks = deliverables.escalated_reviews(db, request.user) + deliverables.deemed_soon(db, request.user, today)
+    clocks = deliverables.escalated_reviews(db, request.user) + deliverables.deemed_soon(db, request.user)
     return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15),
                   clocks=clocks,
                   reviews=deliverables.my_reviews(db, request.user),
-                  responses=deliverables.awaiting_response(db, request.user), today=today,
-                  to_submit=deliverables.due_from_contractor(db, request.user, today),
+                  responses=deliverables.awaiting_response(db, request.user),
+                  to_submit=deliverables.due_from_contractor(db, request.user),
                   my_actions=actions.mine(db, request.user), reviews_due=risks.my_reviews_due(db, request.user),
                   flagged=issues.flagged_for_manager(db, request.user), to_publish=reports.to_publish(db, request.user),
                   period_params=reports.period_params)  # fmt: skip

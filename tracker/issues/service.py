@@ -15,7 +15,8 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
-from tracker.core.db import sort_order, utcnow
+from tracker.core.db import sort_order
+from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.deliverables.service import project_today

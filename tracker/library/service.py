@@ -14,7 +14,7 @@ from sqlmodel import Session, and_, col, func, or_, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
 from tracker.deliverables.service import project_today

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
+from tracker.core.clock import today_in
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
@@ -56,7 +56,7 @@ def _overview(request: Request, db: Session, access: Access, status: int = 200, 
         if access.can(Perm.MANAGE)
         else [],
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
-        "holidays": service.upcoming_holidays(project, date.today()),
+        "holidays": service.upcoming_holidays(project, today_in(project.timezone)),
         "member_errors": {},
         "member_form": {},
         "role_options": ROLE_OPTIONS,

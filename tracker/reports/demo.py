@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal, principal
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
 from tracker.projects.models import Membership, Project, Role

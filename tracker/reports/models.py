@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.models import Versioned, version_field
 
 

@@ -21,11 +21,11 @@ from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem, Plan
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
 from tracker.deliverables.models import Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import project_today
+from tracker.deliverables.service import CLOCK_KINDS, UPCOMING_DAYS, deadline_state, project_today
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.issues.service import AWAITING_ESCALATION, CLOSED
@@ -41,7 +41,6 @@ from tracker.risks.models import ACTIVE_RISK, Risk, RiskStatus
 from tracker.risks.service import settings_for
 
 TOP_RISKS = 10
-UPCOMING_DAYS = 14  # "the next two weeks"
 HISTORY_PERIODS = 12
 RISK_ACTIONS = ["create", "update", "convert"]  # the audited changes a report reads back to a moment
 ISSUE_ACTIONS = ["create", "update"]
@@ -218,29 +217,22 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         .order_by(Decision.decided_at, Decision.id)
     ).all()  # fmt: skip
     zone = ZoneInfo(project.timezone)
-    horizon = w.today + timedelta(days=UPCOMING_DAYS)
     counts: Counter[str] = Counter()
     out: dict[str, list] = {"reviews": [], "resubmissions": [], "deliveries": [], "upcoming": [], "reviews_due": []}
     for d in rows:
         x, owner = _as_it_stood(d, then), d.full_name
         status = x.status
         counts[status] += 1
-        item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
-        clock, kind = None, None
-        if status in (Status.SUBMITTED, Status.IN_REVIEW):
-            clock, kind = review_due.get(d.id), "reviews"
-        elif status == Status.REJECTED:
-            clock, kind = _date(x.resubmit_due), "resubmissions"
-        elif status == Status.PLANNED:
-            clock, kind = _date(x.due_date), "deliveries"
-        if clock is None:
+        if Status(status) not in CLOCK_KINDS:
             continue
-        if clock < w.today:
+        kind, what = CLOCK_KINDS[Status(status)]
+        clock = review_due.get(d.id) if kind == "reviews" else _date(x.due_date if kind == "deliveries" else x.resubmit_due)
+        item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
+        state = deadline_state(clock, w.today)
+        if state == "overdue":
             out[kind].append(item | {"due": _iso(clock), "days": (w.today - clock).days})
-        elif clock <= horizon:
-            what = {"reviews": "State review due", "resubmissions": "Resubmission due", "deliveries": "Delivery due"}
-            target = "reviews_due" if kind == "reviews" else "upcoming"
-            out[target].append(item | {"due": _iso(clock), "what": what[kind]})
+        elif state == "upcoming":
+            out["reviews_due" if kind == "reviews" else "upcoming"].append(item | {"due": _iso(clock), "what": what})
     for key in ("reviews", "resubmissions", "deliveries"):
         out[key].sort(key=lambda i: (-i["days"], i["code"]))
     for key in ("upcoming", "reviews_due"):

@@ -21,7 +21,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.actions import service as actions
 from tracker.actions.models import ActionItem
-from tracker.core.db import frozen_time, utcnow
+from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from tracker.core.db import utcnow
+from tracker.core.clock import utcnow
 from tracker.core.models import Versioned, version_field
 from tracker.risks.scoring import Level
 
