@@ -229,6 +229,22 @@ def world(db: Session) -> World:
     return make_world(db)
 
 
+def agree_criteria(db: Session, world: World, deliverable) -> None:  # noqa: ANN001
+    """The DED agreement every submission waits for: TST's manager agrees the criteria, its contractor acknowledges."""
+    agree_as(db, deliverable, *(accounts.principal(db.get(accounts.User, world.ids[r])) for r in ("manager", "contractor")))
+
+
+def agree_as(db: Session, deliverable, manager, contractor) -> None:  # noqa: ANN001
+    """The DED agreement by these two people (principals) of the deliverable's project."""
+    from tracker.deliverables import criteria
+    from tracker.projects import service as projects
+    from tracker.projects.models import Project
+
+    key = db.get(Project, deliverable.project_id).key
+    for user, step in ((manager, criteria.agree), (contractor, criteria.acknowledge)):
+        step(db, user, projects.get_for(db, user, key), deliverable)
+
+
 def csrf_from(html: str) -> str:
     match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "page has no CSRF token"
@@ -260,6 +276,13 @@ class Browser:
 
     def api(self, method: str, url: str, **kw):  # noqa: ANN201
         return self.client.request(method, url, headers={"x-csrftoken": self.token, **kw.pop("headers", {})}, **kw)
+
+
+def agree_via_api(as_user, deliverable_id: int) -> None:  # noqa: ANN001
+    """The DED agreement through the API: the manager agrees, the contractor acknowledges."""
+    for role, step in (("manager", "agree"), ("contractor", "acknowledge")):
+        r = as_user(role).api("POST", f"/api/v1/deliverables/{deliverable_id}/criteria/{step}", json={})
+        assert r.status_code == 200, r.text
 
 
 @pytest.fixture

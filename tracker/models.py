@@ -7,6 +7,8 @@ from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.deliverables.models import (
     Comment,
+    Condition,
+    CriteriaVersion,
     Criterion,
     CriterionResult,
     Decision,
@@ -25,7 +27,7 @@ from tracker.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskSc
 metadata = SQLModel.metadata
 
 __all__ = [
-    "ActionItem", "ApiToken", "AuditEvent", "Comment", "Criterion", "CriterionResult", "Decision", "Deliverable",
+    "ActionItem", "ApiToken", "AuditEvent", "Comment", "Condition", "CriteriaVersion", "Criterion", "CriterionResult", "Decision", "Deliverable",
     "GeneratedRecord",
     "Issue", "IssueDecision", "IssueDeliverable", "LoginThrottle", "Membership", "Project", "RegisterSettings",
     "ReviewAssignment", "Risk", "RiskDeliverable", "RiskScoreHistory", "SavedReport", "StatusReport", "Submission", "SubmissionFile", "User",

@@ -8,7 +8,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from tests.conftest import DemoTemplate, demo_copy, make_settings
+from tests.conftest import DemoTemplate, agree_as, demo_copy, make_settings
 from tests.live import serving
 from tracker import demo
 from tracker.app import create_app
@@ -56,6 +56,7 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
             "code": "T-01", "title": "Browser Check Plan", "payment_amount": "80000", "holdback_pct": "10",
             "criteria": "Schedule baseline\nRisk management approach"}))  # fmt: skip
         contractor, c_access = who("tbrooks")
+        agree_as(db, d, manager, contractor)
         service.submit(db, contractor, c_access, d, "First version", [service.Upload("BCP v1.pdf", "", b"%PDF")],
                        FileStore(settings.upload_dir, 1024 * 1024))  # fmt: skip
         staff, s_access = who("dkim")
@@ -67,6 +68,7 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
             "code": "T-02", "title": "Browser Rejection Plan", "payment_amount": "40000", "holdback_pct": "10",
             "criteria": "Mapping of every legacy table"}))  # fmt: skip
         store = FileStore.from_settings(settings)
+        agree_as(db, rejected, manager, contractor)
         service.submit(db, contractor, c_access, rejected, "", [service.Upload("DCP v1.pdf", "", b"%PDF")], store)
         service.start_review(db, staff, s_access, rejected, [staff.id])
         service.add_comment(db, staff, s_access, rejected, parse(service.CommentForm, {

@@ -31,8 +31,15 @@ def test_plan_submit_review_refuse_resolve_and_accept(page: Page, live_server: s
     page.get_by_role("button", name="Plan deliverable").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Interface Control Document")
     record = page.url
+    expect(page.locator("#agreement")).to_contain_text("Not agreed")  # the DED is agreed before any submission
+    page.get_by_role("button", name="Record the State's agreement to version 1").click()
+    expect(page.locator("#agreement")).to_contain_text("Awaiting the contractor")
 
     _as(page, live_server, "tbrooks", record)
+    expect(page.locator("#submit-h")).to_contain_text("once criteria version 1 is agreed by the State and acknowledged")
+    page.get_by_role("button", name="Acknowledge criteria version 1").click()
+    expect(page.locator("#agreement")).to_contain_text("Agreed")
+    assert_accessible(page)
     page.get_by_label("Files").set_input_files([{"name": "ICD v1.pdf", "mimeType": "application/pdf",
                                                  "buffer": b"%PDF-1.4 interface control"}])  # fmt: skip
     page.get_by_label("Notes to the reviewers").fill("First issue for review")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from tests.conftest import tst_today
+from tests.conftest import agree_via_api, tst_today
 
 from tracker.deliverables.models import Decision, Deliverable
 
@@ -16,10 +16,14 @@ PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan",
         "criteria": ["Schedule baseline included", "Risk management approach described"]}  # fmt: skip
 
 
-def _plan(as_user):
+def _plan(as_user, agreed: bool = True):
+    """D-01 with two criteria, agreed and acknowledged (ready to submit) unless `agreed` is False."""
     r = as_user("manager").api("POST", "/api/v1/projects/TST/deliverables", json=PLAN)
     assert r.status_code == 201, r.text
-    return r.json()
+    if not agreed:
+        return r.json()
+    agree_via_api(as_user, r.json()["id"])
+    return as_user("manager").api("GET", f"/api/v1/deliverables/{r.json()['id']}").json()
 
 
 def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):

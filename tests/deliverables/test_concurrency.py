@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 from sqlmodel import Session, select
 
-from tests.conftest import PASSWORD, Browser, make_settings
+from tests.conftest import PASSWORD, Browser, agree_as, make_settings
 from tests.dbutil import fresh_database
 from tracker.accounts import service as accounts
 from tracker.app import create_app
@@ -42,11 +42,14 @@ def racing_app(tmp_path):
                 projects.add_member(db, admin, access, projects.MemberForm(user_id=users[name].id, role=role))
             m1 = accounts.principal(users["m1"])
             m_access = projects.get_for(db, m1, "RACE")
-            d = service.create(db, m1, m_access, parse(service.DeliverableForm, {"code": "D-1", "title": "Race me"}))
+            d = service.create(db, m1, m_access, parse(service.DeliverableForm, {"code": "D-1", "title": "Race me",
+                                                                                  "criteria": "Wins the race"}))
             c = accounts.principal(users["contractor"])
+            agree_as(db, d, m1, c)
             service.submit(db, c, projects.get_for(db, c, "RACE"), d, "", [service.Upload("a.txt", "", b"a")],
                            FileStore(tmp_path / "files", 1024))  # fmt: skip
             service.start_review(db, m1, m_access, d)
+            service.record_result(db, m1, m_access, d, service.active_criteria(db, d.id)[0].id, "met")
             db.commit()
             deliverable_id = d.id
         yield create_app(make_settings(url, upload_dir=tmp_path / "files")), engine, deliverable_id

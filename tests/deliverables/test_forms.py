@@ -79,7 +79,7 @@ def test_editing_the_plan_records_the_change_and_refuses_a_stale_form(as_user, d
     assert renamed.status_code == 422 and "fixed once planned" in renamed.text
     actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable")
                       .order_by(AuditEvent.id)).all()  # fmt: skip
-    assert actions == ["create", "update", "criteria"]
+    assert actions == ["create", "agree_criteria", "acknowledge_criteria", "update", "criteria"]
 
 
 def test_contractor_submits_with_files_and_a_missing_file_is_refused(as_user, uploads, db):

@@ -82,7 +82,8 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review,
     assert in_review.status == "accepted" and decision.decided_by_id == world.ids["manager"]
     assert all(a.completed_at for a in db.exec(select(ReviewAssignment)))
     actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)).all()
-    assert actions == ["create", "submit", "start_review", "accept", "generate_records"]
+    assert actions == ["create", "agree_criteria", "acknowledge_criteria", "submit", "start_review", "accept",
+                       "generate_records"]  # fmt: skip
 
 
 def test_not_applicable_counts_as_satisfied(db, world, in_review):

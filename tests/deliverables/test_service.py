@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
 
-from tests.conftest import at_noon
+from tests.conftest import agree_criteria, at_noon, tst_today
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, TooLarge
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
+from tracker.deliverables import criteria, service
 from tracker.deliverables.models import Comment, Criterion, Deliverable, Submission, SubmissionFile
 from tracker.deliverables.service import DeliverableForm, Upload
 from tracker.projects import service as projects
@@ -25,12 +25,17 @@ def _as(db, world, role):
     return user, projects.get_for(db, user, world.project_key)
 
 
-def _plan(db, world, **overrides) -> Deliverable:
+def _plan(db, world, agreed: bool = True, **overrides) -> Deliverable:
+    """D-07 with three criteria, agreed and acknowledged (ready to submit) unless `agreed` is False."""
     actor, access = _as(db, world, "manager")
-    values = {"code": "d-07", "title": "System Design Document", "type": "document", "due_date": "2026-12-15",
+    values = {"code": "d-07", "title": "System Design Document", "type": "document",
+              "due_date": (tst_today() + timedelta(days=30)).isoformat(),
               "owner_id": str(world.ids["staff"]), "payment_amount": "$125,000.00", "holdback_pct": "10",
               "criteria": "1. Covers every interface\n\n- Traceable to requirements\n* Reviewed by security"} | overrides
-    return service.create(db, actor, access, parse(DeliverableForm, values))
+    d = service.create(db, actor, access, parse(DeliverableForm, values))
+    if agreed and service.active_criteria(db, d.id):
+        agree_criteria(db, world, d)
+    return d
 
 
 @pytest.fixture
@@ -43,7 +48,7 @@ def test_a_manager_plans_a_deliverable_with_ordered_criteria(db, world):
     assert d.code == "D-07" and d.status == "planned" and str(d.payment_amount) == "125000.00"
     assert [c.text for c in service.active_criteria(db, d.id)] == [
         "Covers every interface", "Traceable to requirements", "Reviewed by security"]  # fmt: skip
-    event = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "deliverable")).one()
+    event = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "deliverable", AuditEvent.action == "create")).one()
     assert event.changes["criteria"][1][0] == "Covers every interface"
 
 
@@ -136,6 +141,9 @@ def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(
     service.set_criteria(db, manager, m_access, d, ["Traceable to requirements", "New criterion"])
     assert [c.text for c in service.active_criteria(db, d.id)] == ["Traceable to requirements", "New criterion"]
     assert len(db.exec(select(Criterion)).all()) == 2  # nothing to keep before submission
+    v1 = criteria.current(db, d.id)
+    assert v1.number == 1 and v1.agreed_at is None  # the change withdrew the agreement: it is agreed again
+    agree_criteria(db, world, d)
     contractor, c_access = _as(db, world, "contractor")
     service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "", b"one")], store)
     service.set_criteria(db, manager, m_access, d, ["Traceable to requirements"])
@@ -143,6 +151,10 @@ def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(
     retired = db.exec(select(Criterion).where(Criterion.retired_at.is_not(None))).all()
     assert [c.text for c in retired] == ["New criterion"]
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "criteria")).all()) == 2
+    v2 = criteria.current(db, d.id)  # after the first submission a change is the next version; version 1 stays
+    assert (v2.number, v2.agreed_at) == (2, None) and [c.text for c in criteria.criteria_of(db, v2)] == [
+        "Traceable to requirements"]  # fmt: skip
+    assert [c.text for c in criteria.criteria_of(db, v1)] == ["Traceable to requirements", "New criterion"]
 
 
 def test_the_running_clock_and_days_overdue_in_python_and_sql_agree(db, world):

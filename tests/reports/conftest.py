@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session
 
+from tests.conftest import agree_criteria
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.actions import service as actions
 from tracker.core.clock import frozen_time, utcnow
@@ -33,10 +34,13 @@ class Record:
 
 
 def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:  # noqa: ANN001
+    """A deliverable with its criteria agreed and acknowledged, ready to submit."""
     actor, access = acting(db, world, "manager")
-    return deliverables.create(db, actor, access, parse(deliverables.DeliverableForm, {
+    d = deliverables.create(db, actor, access, parse(deliverables.DeliverableForm, {
         "code": code, "title": f"Deliverable {code}", "due_date": due.isoformat(), "owner_id": str(world.ids["staff"]),
-        **extra}))  # fmt: skip
+        "criteria": "Meets the statement of work", **extra}))  # fmt: skip
+    agree_criteria(db, world, d)
+    return d
 
 
 def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:  # noqa: ANN001
@@ -46,6 +50,8 @@ def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:  # noq
 def decide(db: Session, world, d: Deliverable, store: FileStore, outcome: str) -> None:  # noqa: ANN001
     manager = acting(db, world, "manager")
     deliverables.start_review(db, *manager, d)
+    for c in deliverables.active_criteria(db, d.id):
+        deliverables.record_result(db, *manager, d, c.id, "met")
     deliverables.decide(db, *manager, d, parse(deliverables.DecisionForm, {"outcome": outcome, "findings": "Gaps"}),
                         store=store)  # fmt: skip
 

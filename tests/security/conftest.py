@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from tests.conftest import PASSWORD, SharedApp, World, make_settings, make_world
+from tests.conftest import PASSWORD, SharedApp, World, agree_criteria, make_settings, make_world
 from tests.dbutil import fresh_database
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
@@ -44,7 +44,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.actions import service as actions
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
-    from tracker.deliverables import records
+    from tracker.deliverables import conditions, records
     from tracker.deliverables import service as deliverables
     from tracker.projects import service as projects
     from tracker.reports import service as reports
@@ -61,10 +61,13 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     contractor, c_access = acting(db, world, "contractor")
     staff, s_access = acting(db, world, "staff")
 
-    def plan(code: str):  # noqa: ANN202
-        return deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+    def plan(code: str, agreed: bool = True):  # noqa: ANN202
+        d = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
             "code": code, "title": f"Plan {code}", "criteria": "Covers every interface\nTraceable",
             "payment_amount": "1000", "holdback_pct": "10"}))  # fmt: skip
+        if agreed:
+            agree_criteria(db, world, d)
+        return d
 
     reviewed = plan("D-01")
     deliverables.submit(db, contractor, c_access, reviewed, "", [deliverables.Upload("v1.pdf", "", b"%PDF-1")], store)
@@ -76,6 +79,14 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     deliverables.start_review(db, manager, m_access, rejected)
     decision = deliverables.decide(db, manager, m_access, rejected, parse(deliverables.DecisionForm, {
         "outcome": "rejected", "findings": "Incomplete"}), store=store)  # fmt: skip
+    planned = plan("D-03", agreed=False)  # its criteria wait for the agreement
+    conditional = plan("D-04")
+    deliverables.submit(db, contractor, c_access, conditional, "", [deliverables.Upload("v1.pdf", "", b"%PDF-4")], store)
+    deliverables.start_review(db, manager, m_access, conditional)
+    deliverables.decide(db, manager, m_access, conditional, parse(deliverables.DecisionForm, {
+        "outcome": "conditionally_accepted", "conditions": "Fix the typos\nAdd the index",
+        "conditions_due": (deliverables.project_today(m_access.project) + timedelta(days=20)).isoformat()}),
+        store=store)  # fmt: skip
     risk, issue = make_risk(db, world), make_issue(db, world)
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
@@ -92,7 +103,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     ids = {
         "key": "TST", "deliverable_id": reviewed.id, "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
         "comment_id": comment.id, "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,
-        "rejected_id": rejected.id, "decision_id": decision.id, "kind": "rejection_letter",
+        "rejected_id": rejected.id, "decision_id": decision.id, "planned_id": planned.id,
+        "conditional_id": conditional.id, "condition_id": conditions.open_of(db, conditional.id)[0].id,
+        "condition_due": (deliverables.project_today(m_access.project) + timedelta(days=30)).isoformat(), "kind": "rejection_letter",
         "record_id": records.records_of(db, decision.id)[0].id, "risk_id": risk.id, "issue_id": issue.id,
         "item_id": item.id, "membership_id": spares[0].id, "removable_id": spares[1].id, "user_id": spares[0].user_id,
         "token_id": token.id, "report_id": shared.id, "removable_report_id": removable.id,

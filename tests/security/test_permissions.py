@@ -23,6 +23,7 @@ READERS = {"admin", "manager", "staff", "viewer"}  # contractors never see the p
 EDITORS = {"manager", "staff"}  # change the register; review deliverables
 SUBMITTERS = {"manager", "staff", "contractor"}
 MANAGER = {"manager"}  # plan deliverables and decide
+CONTRACTOR = {"contractor"}  # acknowledge the agreed acceptance criteria
 ADMIN = {"admin"}
 
 RISK = {"title": "Changed", "probability": "1", "impact": "1"}
@@ -84,7 +85,12 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments/{comment_id}", EDITORS, {"disposition": "resolved"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/criteria/{criterion_id}", EDITORS, {"outcome": "met"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/decision", MANAGER, {"outcome": "rejected", "findings": "x"}),
-    ("POST", "/projects/{key}/deliverables/{rejected_id}/conditions-met", MANAGER, {}),
+    ("POST", "/projects/{key}/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
+    ("POST", "/projects/{key}/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
+    ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions/{condition_id}", MANAGER,
+     {"due_date": "{condition_due}"}),
+    ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions/{condition_id}/met", MANAGER, {"evidence": "x"}),
+    ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions-met", MANAGER, {"evidence": "Both done"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/withdraw", MANAGER, {"reason": "No longer needed"}),
     ("GET", "/projects/{key}/deliverables/{rejected_id}/decisions/{decision_id}/{kind}", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/{rejected_id}/records/{record_id}", MEMBERS, None),
@@ -189,6 +195,13 @@ ROUTES = [
     ("POST", "/api/v1/deliverables/{deliverable_id}/submissions", SUBMITTERS, PDF),
     ("GET", "/api/v1/deliverables/{deliverable_id}/files/{file_id}", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/transition", MANAGER, {"action": "withdraw", "reason": "x"}),
+    ("GET", "/api/v1/deliverables/{deliverable_id}/criteria", MEMBERS, None),
+    ("POST", "/api/v1/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
+    ("POST", "/api/v1/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
+    ("GET", "/api/v1/deliverables/{conditional_id}/conditions", MEMBERS, None),
+    ("PATCH", "/api/v1/deliverables/{conditional_id}/conditions/{condition_id}", MANAGER,
+     {"due_date": "{condition_due}", "version": 1}),
+    ("POST", "/api/v1/deliverables/{conditional_id}/conditions/{condition_id}/met", MANAGER, {"evidence": "x"}),
     ("GET", "/api/v1/deliverables/{deliverable_id}/comments", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
     ("POST", "/api/v1/deliverables/{deliverable_id}/comments/{comment_id}", EDITORS, {"disposition": "resolved",

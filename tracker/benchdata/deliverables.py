@@ -241,6 +241,16 @@ class Story:
                          for n, t in enumerate(wording, start=1)]  # fmt: skip
         changes = {f: [None, v] for f, v in snapshot(SimpleNamespace(**values), FIELDS).items() if v not in (None, "")}
         self.event(planned_at, self.manager, "deliverable", self.d, "create", changes | {"criteria": [None, wording]})
+        # The DED agreed that afternoon and acknowledged by the contractor the next morning, as a submission needs.
+        agreed_at, acknowledged_at = planned_at + timedelta(hours=5), planned_at + timedelta(hours=23)
+        acknowledging = rng.choice(s.contractors)
+        self.store["criteria_version"].add(
+            planned_at, deliverable_id=self.d, number=1, criterion_ids=list(self.criteria), created_at=planned_at,
+            agreed_at=agreed_at, agreed_by_id=self.manager, acknowledged_at=acknowledged_at,
+            acknowledged_by_id=acknowledging)  # fmt: skip
+        self.event(agreed_at, self.manager, "deliverable", self.d, "agree_criteria", {"criteria version": [None, 1]})
+        self.event(acknowledged_at, acknowledging, "deliverable", self.d, "acknowledge_criteria",
+                   {"criteria version": [None, 1]})  # fmt: skip
         status, carried, resubmit_due = Status.PLANNED.value, [], None
         for k in range(p.versions):
             status, carried, resubmit_due = self.version(k, status, carried, resubmit_due)
@@ -430,8 +440,14 @@ class Story:
         self.decision = self.store["decision"].add(
             at, deliverable_id=self.d, submission_id=submission, outcome=outcome.value, findings=findings,
             conditions=conditions, conditions_due=conditions_due, closes_id=0, decided_by_id=self.manager,
-            decided_at=at)  # fmt: skip
+            decided_at=at, criteria_version=1)  # fmt: skip
         self.submission = submission
+        self.condition = None
+        if conditions:
+            self.condition = self.store["condition"].add(
+                at, deliverable_id=self.d, decision_id=self.decision, position=1, text=conditions,
+                due_date=conditions_due, owner_id=rng.choice(s.contractors), met_at=None, met_by_id=None, evidence="",
+                created_at=at, version=1)  # fmt: skip
         action, target = {Outcome.ACCEPTED: (Action.ACCEPT, Status.ACCEPTED),
                           Outcome.CONDITIONALLY_ACCEPTED: (Action.CONDITIONALLY_ACCEPT, Status.CONDITIONALLY_ACCEPTED),
                           Outcome.REJECTED: (Action.REJECT, Status.REJECTED)}[outcome]  # fmt: skip
@@ -440,10 +456,14 @@ class Story:
         return resubmit_due
 
     def conditions_met(self, at: datetime) -> None:
+        evidence = "Evidence on file: the revised version and the reviewer's check."
+        self.store["condition"].rows[self.condition - 1] |= {"met_at": at, "met_by_id": self.manager,
+                                                             "evidence": evidence, "version": 2}  # fmt: skip
+        self.event(at, self.manager, "deliverable", self.d, "condition_met", {"condition 1": [None, evidence]})
         self.store["decision"].add(at, deliverable_id=self.d, submission_id=self.submission,
-                                   outcome=Outcome.ACCEPTED.value, findings="Conditions met: evidence on file.",
+                                   outcome=Outcome.ACCEPTED.value, findings=f"Conditions met:\n1. {evidence}",
                                    conditions="", conditions_due=None, closes_id=self.decision,
-                                   decided_by_id=self.manager, decided_at=at)  # fmt: skip
+                                   decided_by_id=self.manager, decided_at=at, criteria_version=1)  # fmt: skip
         self.transition(at, self.manager, Action.CONDITIONS_MET, Status.CONDITIONALLY_ACCEPTED, Status.ACCEPTED)
 
     def deem(self, submission: int, assignments: list[dict], deemed_on: date) -> None:
@@ -454,7 +474,8 @@ class Story:
             at, deliverable_id=self.d, submission_id=submission, outcome=Outcome.DEEMED_ACCEPTED.value,
             findings=f"Deemed accepted under the contract's terms: no decision within {s.deemed_days} business days "
                      f"of submission (deemed on {deemed_on.isoformat()}).",
-            conditions="", conditions_due=None, closes_id=0, decided_by_id=None, decided_at=at)  # fmt: skip
+            conditions="", conditions_due=None, closes_id=0, decided_by_id=None, decided_at=at,
+            criteria_version=1)  # fmt: skip
         for a in assignments:
             a |= {"completed_at": at, "version": 2}
         self.transition(at, None, Action.DEEM_ACCEPT, Status.IN_REVIEW, Status.ACCEPTED,

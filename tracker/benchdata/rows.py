@@ -122,6 +122,8 @@ class Store:
         for row in self.tables["decision"].rows:  # closes_id is a plain column: 0, or the conditional decision
             if row["closes_id"]:
                 row["closes_id"] = new_ids["decision"][row["closes_id"]]
+        for row in self.tables["criteria_version"].rows:  # criterion ids in a list, not a foreign key
+            row["criterion_ids"] = [new_ids["criterion"][i] for i in row["criterion_ids"]]
         self.trail.finish({name: new_ids[name] for name in (*ENTITY_TABLES, "action_item") if name in new_ids})
 
     def counts(self) -> dict[str, int]:

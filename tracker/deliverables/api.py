@@ -19,7 +19,7 @@ from sqlmodel import Session
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import records, service
+from tracker.deliverables import conditions, criteria, records, service
 from tracker.deliverables.models import (
     CriterionOutcome,
     Deliverable,
@@ -104,7 +104,9 @@ class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Action = Field(description="start_review, withdraw or conditions_met (decisions use /decision)")
-    reason: str = Field(default="", max_length=2000)
+    reason: str = Field(default="", max_length=2000, description="withdraw: why")
+    evidence: str = Field(default="", max_length=4000, description="conditions_met: the evidence every open "
+                                                                   "condition is met (one condition: /conditions)")
     reviewer_ids: list[int] = Field(default_factory=list, max_length=50)
     version: int | None = None
 
@@ -153,8 +155,9 @@ class DecisionIn(BaseModel):
 
     outcome: Outcome
     findings: str = Field(default="", max_length=20000)
-    conditions: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000, description="One condition per line")
     conditions_due: date | None = None
+    conditions_owner_id: int | None = Field(default=None, description="A project member who owes the conditions")
     version: int | None = None
 
 
@@ -169,6 +172,64 @@ class DecisionOut(BaseModel):
     conditions_due: date | None
     decided_by_id: int | None
     decided_at: datetime
+    criteria_version: int | None = None
+
+
+class CriterionOut(BaseModel):
+    id: int
+    position: int
+    text: str
+    result: CriterionOutcome | None = Field(default=None, description="On the current submission, if recorded")
+    evidence: str = ""
+
+
+class CriteriaOut(BaseModel):
+    """The acceptance criteria in force (the DED's current version) and its agreement."""
+
+    version: int = Field(description="The criteria version; decisions name the version they were judged against")
+    agreed_at: datetime | None
+    agreed_by: str | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ready_to_submit: bool = Field(description="Agreed by a manager and acknowledged by the contractor")
+    criteria: list[CriterionOut]
+    deliverable_version: int = Field(description="Send it back as `version` when agreeing or acknowledging")
+
+
+class VersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int | None = Field(default=None, description="The deliverable's version you read (stale: 409)")
+
+
+class ConditionOut(BaseModel):
+    id: int
+    decision_id: int
+    position: int
+    text: str
+    due_date: date
+    owner_id: int | None
+    owner: str | None
+    met_at: datetime | None
+    met_by: str | None
+    evidence: str
+    overdue_days: int
+    version: int
+
+
+class ConditionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    due_date: date
+    owner_id: int | None = None
+    version: int
+
+
+class ConditionMetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    evidence: str = Field(min_length=1, max_length=4000, examples=["Revised section 4 delivered as v1.1, p. 12"])
+    version: int | None = None
 
 
 class RecordOut(BaseModel):
@@ -207,6 +268,25 @@ def _out(db: Session, access: projects.Access, d: Deliverable, criteria: list[st
     out.criteria = criteria if criteria is not None else [c.text for c in service.active_criteria(db, d.id)]
     out.actions = actions_for(d.status, access.perms)
     return out
+
+
+def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
+    a = criteria.agreement(db, criteria.current(db, d.id))
+    rows = service.criteria_with_results(db, d)
+    return CriteriaOut(version=a.version.number, agreed_at=a.version.agreed_at, agreed_by=a.agreed_by,
+                       acknowledged_at=a.version.acknowledged_at, acknowledged_by=a.acknowledged_by,
+                       ready_to_submit=a.complete, deliverable_version=d.version,
+                       criteria=[CriterionOut(id=r.criterion.id, position=r.criterion.position, text=r.criterion.text,
+                                              result=r.result.outcome if r.result else None,
+                                              evidence=r.result.evidence if r.result else "") for r in rows])  # fmt: skip
+
+
+def _conditions_out(db: Session, access: projects.Access, d: Deliverable) -> list[ConditionOut]:
+    today = service.project_today(access.project)
+    return [ConditionOut(id=c.id, decision_id=c.decision_id, position=c.position, text=c.text, due_date=c.due_date,
+                         owner_id=c.owner_id, owner=row.owner_name, met_at=c.met_at, met_by=row.met_by_name,
+                         evidence=c.evidence, overdue_days=row.overdue_days(today), version=c.version)
+            for row in conditions.of_deliverable(db, d.id) for c in [row.condition]]  # fmt: skip
 
 
 def _store(request: Request) -> FileStore:
@@ -317,10 +397,56 @@ class DeliverableApi(Controller):
         elif data.action is Action.WITHDRAW:
             service.withdraw(db, request.user, access, d, data.reason)
         elif data.action is Action.CONDITIONS_MET:
-            service.conditions_met(db, request.user, access, d, data.reason, store=_store(request))
+            service.conditions_met(db, request.user, access, d, data.evidence, store=_store(request))
         else:
             raise FormError({"action": "Use /submissions to submit and /decision to decide."})
         return _out(db, access, d)
+
+    @get("/criteria", sync_to_thread=True, summary="The acceptance criteria in force, with ids, results and agreement")
+    def get_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                     ) -> CriteriaOut:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        return _criteria_out(db, d)
+
+    @post("/criteria/agree", sync_to_thread=True, status_code=200,
+          summary="Record the State's agreement to the current criteria version (managers)")  # fmt: skip
+    def agree_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                       data: JSONBody[VersionIn]) -> CriteriaOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        criteria.agree(db, request.user, access, d, data.version)
+        return _criteria_out(db, d)
+
+    @post("/criteria/acknowledge", sync_to_thread=True, status_code=200,
+          summary="Acknowledge the agreed criteria version (the contractor)")  # fmt: skip
+    def acknowledge_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                             data: JSONBody[VersionIn]) -> CriteriaOut:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        criteria.acknowledge(db, request.user, access, d, data.version)
+        return _criteria_out(db, d)
+
+    @get("/conditions", sync_to_thread=True, summary="The conditions of its conditional acceptances, met or open")
+    def list_conditions(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                        ) -> list[ConditionOut]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        return _conditions_out(db, access, d)
+
+    @patch("/conditions/{condition_id:int}", sync_to_thread=True,
+           summary="Move an open condition's due date or change its owner (managers)")  # fmt: skip
+    def update_condition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                         condition_id: FromPath[int], data: JSONBody[ConditionPatch]) -> list[ConditionOut]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        conditions.update(db, request.user, access, d, condition_id,
+                          parse(conditions.ConditionForm, data.model_dump(mode="json")))  # fmt: skip
+        return _conditions_out(db, access, d)
+
+    @post("/conditions/{condition_id:int}/met", sync_to_thread=True, status_code=200,
+          summary="Confirm a condition met, with evidence (managers); the last one accepts the deliverable")  # fmt: skip
+    def condition_met(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                      condition_id: FromPath[int], data: JSONBody[ConditionMetIn]) -> list[ConditionOut]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        service.confirm_condition(db, request.user, access, d, condition_id, data.evidence, data.version,
+                                  store=_store(request))  # fmt: skip
+        return _conditions_out(db, access, d)
 
     @get("/comments", sync_to_thread=True, summary="The current version's comment log")
     def list_comments(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]

@@ -25,13 +25,16 @@ from tracker.core.calendar import is_business_day
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
+from tracker.deliverables import criteria, service
 from tracker.deliverables.models import Comment, Criterion, Deliverable, Disposition, Severity
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
 from tracker.projects import service as projects
 from tracker.projects.models import Membership, Project
 
 PLANNED_AT = 80  # the Deliverable Expectation Documents were agreed sixteen weeks ago
+# ...except for the deliverables due furthest ahead (business days; negative is ahead): their criteria still wait for
+# the State's agreement, or for the contractor's acknowledgment.
+AGREED_BY, ACKNOWLEDGED_BY = -40, -15
 
 
 @dataclass(frozen=True)
@@ -864,6 +867,12 @@ def _story(p: _Project, spec: Spec, d: Deliverable) -> Iterator[datetime | None]
     """One deliverable's life after planning, step by step: it yields the time of its next step, which runs then."""
     db = p.db
     lead = p.who(spec.team[0])
+    if spec.due >= AGREED_BY:  # the DED: the State agrees that afternoon, the contractor acknowledges the next day
+        yield p.at(PLANNED_AT, 15)
+        criteria.agree(db, *p.who(p.manager), d)
+        if spec.due >= ACKNOWLEDGED_BY:
+            yield p.at(PLANNED_AT - 1, 10)
+            criteria.acknowledge(db, *p.who(p.contractor), d)
     for number, rnd in enumerate(spec.rounds, start=1):
         yield p.at(rnd.at, 10, 5)
         notes = ("Submitted for State review under the Deliverable Expectation Document." if number == 1 else
@@ -885,15 +894,15 @@ def _story(p: _Project, spec: Spec, d: Deliverable) -> Iterator[datetime | None]
             if note.response:
                 yield p.at(rnd.at - 5, 13, 15 + 6 * k)
                 service.respond(db, *p.who(p.contractor), comment.id, note.response)
-        criteria = service.active_criteria(db, d.id)
+        ded = service.active_criteria(db, d.id)
         if rnd.outcome == "review":  # under review now: the reviewers have recorded some results so far
-            for k, c in enumerate(criteria[: (len(criteria) + 1) // 2]):
+            for k, c in enumerate(ded[: (len(ded) + 1) // 2]):
                 yield p.at(rnd.at - 6, 10, 4 * k)
                 _record(p, lead, d, c, number, rnd, raised)
             break
         decided = rnd.decide or rnd.at - 8
         assert decided <= rnd.at - 7, f"{spec.code}: the decision comes after the comments and answers"
-        for k, c in enumerate(criteria):  # the day before the decision
+        for k, c in enumerate(ded):  # the day before the decision
             yield p.at(decided + 1, 10, 4 * k)
             _record(p, lead, d, c, number, rnd, raised)
         yield p.at(decided + 1, 11)
@@ -941,7 +950,8 @@ def _decide(p: _Project, d: Deliverable, rnd: Round) -> None:
         values["findings"] = "Every acceptance criterion is met and every comment is resolved or dispositioned."
     elif rnd.outcome == "conditional":
         values |= {"findings": "Fit for use; the holdback stays until the conditions are met.",
-                   "conditions": rnd.text, "conditions_due": p.day(rnd.until).isoformat()}  # fmt: skip
+                   "conditions": rnd.text, "conditions_due": p.day(rnd.until).isoformat(),
+                   "conditions_owner_id": p.users[p.contractor].id}  # fmt: skip
     else:
         values["findings"] = f"Not accepted. {rnd.text}"
     service.decide(p.db, *p.who(p.manager), d, parse(DecisionForm, values), store=p.store)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.core.clock import utcnow
@@ -102,6 +102,25 @@ class Criterion(Versioned, SQLModel, table=True):
     version: int = version_field()
 
 
+class CriteriaVersion(SQLModel, table=True):
+    """One version of the Deliverable Expectation Document: which criteria, in which order, and its agreement (a
+    manager for the State, then the contractor's acknowledgment). Version 1 is edited in place until the first
+    submission; a later change makes the next version, so every decision names the criteria it was judged against."""
+
+    __tablename__ = "criteria_version"
+    __table_args__ = (UniqueConstraint("deliverable_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id")
+    number: int
+    criterion_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # in order
+    created_at: datetime = Field(default_factory=utcnow)
+    agreed_at: datetime | None = None
+    agreed_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    acknowledged_at: datetime | None = None
+    acknowledged_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+
+
 class Submission(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("deliverable_id", "number"),)
 
@@ -186,6 +205,27 @@ class Decision(SQLModel, table=True):
     closes_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # 0, or the conditional decision met
     decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")  # None: deemed by the clock
     decided_at: datetime = Field(default_factory=utcnow)
+    criteria_version: int | None = None  # the criteria version it was judged against (None: decided before versions)
+
+
+class Condition(Versioned, SQLModel, table=True):
+    """One condition of a conditional acceptance, tracked to its due date and confirmed met with evidence. When the
+    last one is met the deliverable is accepted (a decision that closes the conditional one)."""
+
+    __table_args__ = (Index("ix_condition_open_due", "deliverable_id", "met_at", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deliverable_id: int = Field(foreign_key="deliverable.id")
+    decision_id: int = Field(foreign_key="decision.id", index=True)  # the conditional acceptance that set it
+    position: int
+    text: str = Field(max_length=2000)
+    due_date: date
+    owner_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    met_at: datetime | None = None
+    met_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    evidence: str = Field(default="", max_length=4000)
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
 
 
 class GeneratedRecord(SQLModel, table=True):

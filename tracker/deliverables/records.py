@@ -21,6 +21,7 @@ from tracker.accounts.models import User
 from tracker.audit import service as audit
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
+from tracker.deliverables import criteria as criteria_versions
 from tracker.deliverables.models import (
     Comment,
     Criterion,
@@ -91,6 +92,7 @@ class Gathered:
     decided_by: str | None  # None: deemed by the contract clock
     closes: Decision | None  # the conditional acceptance a "conditions met" decision closes
     criteria: list[CriterionLine]
+    agreement: criteria_versions.Agreement | None  # the criteria version judged against (None: before versions)
     counts: dict[tuple[str, str], int]  # (severity, disposition) -> comments
     open_comments: list[Comment]
 
@@ -109,15 +111,22 @@ def gather(db: Session, decision_id: int) -> Gathered:
     if row is None:
         raise NotFound(detail="No such decision.")
     decision, deliverable, project, submission, decided_by, closes = row
-    # The criteria in force when the decision was taken, with this version's results, whatever changed since.
+    # The criteria version the decision was judged against, with this submission's results, whatever changed since.
+    # Decisions from before criteria had versions read the criteria in force at the decision's moment.
+    judged = criteria_versions.judged(db, deliverable.id, decision.criteria_version) if decision.criteria_version else None
+    in_force = (col(Criterion.id).in_(judged.version.criterion_ids) if judged else
+                (col(Criterion.created_at) <= decision.decided_at)
+                & or_(col(Criterion.retired_at).is_(None), col(Criterion.retired_at) > decision.decided_at))  # fmt: skip
     criteria = db.exec(
         select(Criterion, CriterionResult)
         .outerjoin(CriterionResult, (col(CriterionResult.criterion_id) == Criterion.id)
                    & (CriterionResult.submission_id == submission.id))
-        .where(Criterion.deliverable_id == deliverable.id, col(Criterion.created_at) <= decision.decided_at,
-               or_(col(Criterion.retired_at).is_(None), col(Criterion.retired_at) > decision.decided_at))
+        .where(Criterion.deliverable_id == deliverable.id, in_force)
         .order_by(Criterion.position, Criterion.id)
     ).all()  # fmt: skip
+    if judged:
+        order = {cid: n for n, cid in enumerate(judged.version.criterion_ids)}
+        criteria = sorted(criteria, key=lambda row: order[row[0].id])
     counts = db.exec(
         select(Comment.severity, Comment.disposition, func.count(Comment.id))
         .where(Comment.submission_id == submission.id)
@@ -132,6 +141,7 @@ def gather(db: Session, decision_id: int) -> Gathered:
         project, deliverable, decision, submission, decided_by, closes,
         criteria=[CriterionLine(i, c.text, RESULT_LABELS[r.outcome if r else None], r.evidence if r else "")
                   for i, (c, r) in enumerate(criteria, start=1)],
+        agreement=judged,
         counts={(s, d): n for s, d, n in counts},
         open_comments=sorted(open_comments, key=lambda c: rank.get(c.severity, 9)),
     )  # fmt: skip
@@ -223,6 +233,8 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
     facts = [("Deliverable", f"{d.code} — {d.title}"), ("Version", f"{s.number}, submitted {day(s.submitted_at)}"),
              ("Decision", decision_label), ("Decided by", g.decided_by or DEEMED),
              ("Decided on", x.decided_at.astimezone(zone).strftime("%b %-d, %Y %H:%M %Z"))]  # fmt: skip
+    if g.agreement:
+        facts.append(("Judged against", f"acceptance criteria {g.agreement.describe(p.timezone)}"))
     if g.closes:
         facts.append(("Closes", f"the conditional acceptance of {day(g.closes.decided_at)}"))
     facts += _payment(g)

@@ -22,7 +22,7 @@ from tracker.core.clock import latest_today, today_in, utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
-from tracker.deliverables import records, workflow
+from tracker.deliverables import conditions, criteria, records, workflow
 from tracker.deliverables.models import (
     Comment,
     Criterion,
@@ -44,7 +44,8 @@ from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
-MAX_CRITERIA = 100
+MAX_CRITERIA = criteria.MAX_CRITERIA
+parse_criteria = criteria.parse
 
 
 def project_today(project: Project, now: datetime | None = None) -> date:
@@ -58,16 +59,6 @@ def project_holidays(project: Project, start: date, days: int = 400) -> dict[dat
 
 def due_after(project: Project, start: date, business_days: int) -> date:
     return add_business_days(start, business_days, project_holidays(project, start, days=business_days * 3 + 60))
-
-
-def parse_criteria(text: str) -> list[str]:
-    """One criterion per line; blank lines ignored; leading list markers ("1.", "-", "*") dropped."""
-    out = []
-    for line in (text or "").splitlines():
-        line = re.sub(r"^\s*(?:\d+[.)]|[-*•])\s+", "", line).strip()
-        if line:
-            out.append(line)
-    return out
 
 
 class DeliverableForm(Form):
@@ -100,11 +91,8 @@ class DeliverableForm(Form):
     @field_validator("criteria")
     @classmethod
     def _criteria(cls, v: str) -> str:
-        items = parse_criteria(v)
-        if len(items) > MAX_CRITERIA:
-            raise ValueError(f"At most {MAX_CRITERIA} criteria")
-        if any(len(c) > 2000 for c in items):
-            raise ValueError("Each criterion may be at most 2000 characters")
+        if message := criteria.problem(parse_criteria(v)):
+            raise ValueError(message)
         return v
 
 
@@ -143,12 +131,14 @@ def create(db: Session, actor: Principal, access: Access, form: DeliverableForm)
     deliverable.type = form.type.value
     db.add(deliverable)
     db.flush()
-    criteria = parse_criteria(form.criteria)
-    for position, text in enumerate(criteria, start=1):
-        db.add(Criterion(deliverable_id=deliverable.id, position=position, text=text))
+    texts = parse_criteria(form.criteria)
+    rows = [Criterion(deliverable_id=deliverable.id, position=n, text=text) for n, text in enumerate(texts, start=1)]
+    db.add_all(rows)
+    db.flush()
+    criteria.start(db, deliverable, rows)
     changes = {f: [None, v] for f, v in audit.snapshot(deliverable, FIELDS).items() if v not in (None, "")}
-    if criteria:
-        changes["criteria"] = [None, criteria]
+    if texts:
+        changes["criteria"] = [None, texts]
     audit.record(db, actor_id=actor.id, entity=deliverable, project_id=project.id, label=deliverable.code,
                  action="create", changes=changes)  # fmt: skip
     db.flush()
@@ -164,7 +154,8 @@ def active_criteria(db: Session, deliverable_id: int) -> list[Criterion]:
     return list(db.exec(stmt))
 
 
-def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Deliverable, texts: list[str]) -> None:
+def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Deliverable, texts: list[str],
+                 bump: bool = True) -> None:  # fmt: skip
     """Replace the ordered criteria. Before the first submission anyone who plans may; afterwards only a
     manager, and the old wording is retired, never deleted, so results already recorded keep their text."""
     access.require(Perm.PLAN_DELIVERABLES)
@@ -172,14 +163,15 @@ def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Del
         raise Forbidden(detail="After the first submission only a project manager may change the criteria.")
     if deliverable.status == Status.ACCEPTED or deliverable.status == Status.WITHDRAWN:
         raise Conflict(detail="The criteria of a closed deliverable cannot change.")
-    if len(texts) > MAX_CRITERIA:
-        raise FormError({"criteria": f"At most {MAX_CRITERIA} criteria."})
+    if message := criteria.problem(texts):
+        raise FormError({"criteria": message})
     current = active_criteria(db, deliverable.id)
     before = [c.text for c in current]
     if before == texts:
         return
     now = utcnow()
     kept = {c.text: c for c in current}
+    rows = []
     for c in current:
         if c.text not in texts:
             if deliverable.current_version > 0:
@@ -189,10 +181,14 @@ def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Del
     for position, text in enumerate(texts, start=1):
         if text in kept:
             kept[text].position = position
+            rows.append(kept[text])
         else:
-            db.add(Criterion(deliverable_id=deliverable.id, position=position, text=text))
+            rows.append(Criterion(deliverable_id=deliverable.id, position=position, text=text))
+            db.add(rows[-1])
+    db.flush()
+    _, changes = criteria.record_change(db, deliverable, rows, bump)
     audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action="criteria", changes={"criteria": [before, texts]})  # fmt: skip
+                 action="criteria", changes={"criteria": [before, texts], **changes})  # fmt: skip
     db.flush()
 
 
@@ -216,7 +212,7 @@ def update(db: Session, actor: Principal, access: Access, deliverable: Deliverab
                      label=deliverable.code, action="update", changes=changes)  # fmt: skip
     texts = parse_criteria(form.criteria)
     if texts != [c.text for c in active_criteria(db, deliverable.id)]:
-        set_criteria(db, actor, access, deliverable, texts)
+        set_criteria(db, actor, access, deliverable, texts, bump=not changes)  # one save moves the version once
     db.flush()
 
 
@@ -263,6 +259,9 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
         raise FormError({"notes": "At most 8000 characters."})
     if not uploads:
         raise FormError({"files": "Attach at least one file."})
+    if missing := criteria.agreement_missing(criteria.current(db, deliverable.id)):
+        raise Conflict(detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. "
+                              f"{missing}")  # fmt: skip
     action = Action.RESUBMIT if deliverable.status == Status.REJECTED else Action.SUBMIT
     number = deliverable.current_version + 1
     project = access.project
@@ -416,15 +415,23 @@ def add_comment(db: Session, actor: Principal, access: Access, deliverable: Deli
 
 
 def _comment_for(db: Session, access: Access, comment_id: int) -> tuple[Comment, Deliverable]:
+    """A comment that may still change: one on the version under review. Once that version is decided (or the
+    deliverable withdrawn), its log is on the record as it stood; open comments live on as editable copies on the
+    next version."""
     row = db.exec(
-        select(Comment, Deliverable)
+        select(Comment, Deliverable, Submission.number)
         .join(Submission, col(Submission.id) == Comment.submission_id)
         .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
         .where(Comment.id == comment_id, Deliverable.project_id == access.project.id)
     ).first()
     if row is None:
         raise NotFound(detail="No such comment in this project.")
-    return row
+    comment, deliverable, number = row
+    if number != deliverable.current_version or deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
+        closed = "withdrawn" if deliverable.status == Status.WITHDRAWN else "decided"
+        raise Conflict(detail=f"Comment #{comment.id} is on version {number} of {deliverable.code}, which is {closed}: "
+                              "its text, response and disposition stay on the record as they stood.")  # fmt: skip
+    return comment, deliverable
 
 
 def respond(db: Session, actor: Principal, access: Access, comment_id: int, response: str,
@@ -496,9 +503,14 @@ def record_result(db: Session, actor: Principal, access: Access, deliverable: De
 def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
     """Why the current version cannot be accepted yet; empty when it can."""
     submission = current_submission(db, deliverable)
+    version = criteria.current(db, deliverable.id)
+    if not version.criterion_ids:
+        return ["The deliverable has no acceptance criteria: add them and record their agreement first."]
+    blockers = []
+    if version.agreed_at is None:
+        blockers.append(f"Criteria version {version.number} is not agreed yet: record the State's agreement first.")
     results = dict(db.exec(select(CriterionResult.criterion_id, CriterionResult.outcome)
                            .where(CriterionResult.submission_id == submission.id)).all())  # fmt: skip
-    blockers = []
     for c in active_criteria(db, deliverable.id):
         outcome = results.get(c.id)
         if outcome is None:
@@ -516,8 +528,9 @@ def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
 class DecisionForm(Form):
     outcome: Outcome
     findings: str = Field(default="", max_length=20000)
-    conditions: str = Field(default="", max_length=20000)
+    conditions: str = Field(default="", max_length=20000)  # one per line; each is tracked to its due date
     conditions_due: OptionalDate = None
+    conditions_owner_id: OptionalInt = None  # who owes them (a project member); each can be changed later
 
 
 _DECISION_ACTIONS = {
@@ -534,16 +547,19 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
         raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
     deliverable.check_seen(expected_version, {"status": deliverable.status})
     action = _DECISION_ACTIONS[form.outcome]
-    try:  # role and state first, so a viewer learns "not allowed" rather than what is missing
-        workflow.next_status(action, deliverable.status, access.perms)
-    except NotAllowed as exc:
-        raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
+    workflow_check(action, deliverable, access)  # role and state first: a viewer learns "not allowed", not what is missing
     if form.outcome is Outcome.ACCEPTED and (blockers := acceptance_blockers(db, deliverable)):
         raise Conflict(detail="Cannot accept yet: " + " ".join(blockers), extra={"blockers": blockers})
+    lines: list[str] = []
     if form.outcome is Outcome.CONDITIONALLY_ACCEPTED:
         errors = {}
-        if not form.conditions.strip():
-            errors["conditions"] = "List the conditions the contractor must meet."
+        try:
+            lines = conditions.lines_of(form.conditions)
+            conditions.check_owner(db, access.project.id, form.conditions_owner_id, "conditions_owner_id")
+        except FormError as exc:
+            errors.update(exc.errors)
+        if not lines and "conditions" not in errors:
+            errors["conditions"] = "List the conditions the contractor must meet, one per line."
         if form.conditions_due is None:
             errors["conditions_due"] = "Give the date the conditions are due."
         elif form.conditions_due < project_today(access.project):
@@ -553,11 +569,13 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     if form.outcome is Outcome.REJECTED and not form.findings.strip():
         raise FormError({"findings": "A rejection needs findings: what must change for acceptance."})
     submission = current_submission(db, deliverable)
+    judged = criteria.current(db, deliverable.id)
     decision = Decision(deliverable_id=deliverable.id, submission_id=submission.id, outcome=form.outcome.value,
-                        findings=form.findings.strip(), conditions=form.conditions.strip(),
-                        conditions_due=form.conditions_due, decided_by_id=actor.id)  # fmt: skip
+                        findings=form.findings.strip(), conditions="\n".join(lines),
+                        conditions_due=form.conditions_due if lines else None, decided_by_id=actor.id,
+                        criteria_version=judged.number)  # fmt: skip
     db.add(decision)
-    changes: dict = {"decision": [None, form.outcome.value]}
+    changes: dict = {"decision": [None, form.outcome.value], "criteria version": [None, judged.number]}
     if form.outcome is Outcome.REJECTED:
         deliverable.resubmit_due = due_after(access.project, project_today(access.project), access.project.resubmit_days)
         changes["resubmit_due"] = [None, deliverable.resubmit_due]
@@ -567,25 +585,56 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
         assignment.completed_at = utcnow()
     deliverable.review_due = deliverable.deemed_on = None
     db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
+    if lines:
+        conditions.create_for(db, decision, lines, form.conditions_due, form.conditions_owner_id)
     records.generate(db, decision, store)
     return decision
 
 
-def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, note: str = "", *,
-                   store: FileStore) -> Decision:  # fmt: skip
+def confirm_condition(db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition_id: int,
+                      evidence: str, seen: int | None = None, *, store: FileStore) -> Decision | None:  # fmt: skip
+    """Record one condition as met; the last one met accepts the deliverable (the decision it returns)."""
+    condition = conditions.get(db, deliverable, condition_id, seen)
+    conditions.confirm(db, actor, access, deliverable, condition, evidence)
+    return None if conditions.open_of(db, deliverable.id) else _close_conditional(db, actor, access, deliverable, store)
+
+
+def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, evidence: str,
+                   expected_version: int | None = None, *, store: FileStore) -> Decision:  # fmt: skip
+    """Confirm every open condition at once, with the same evidence, and accept the deliverable."""
+    deliverable.check_seen(expected_version, {"status": deliverable.status})
+    workflow_check(Action.CONDITIONS_MET, deliverable, access)
+    for condition in conditions.open_of(db, deliverable.id):
+        conditions.confirm(db, actor, access, deliverable, condition, evidence)
+    return _close_conditional(db, actor, access, deliverable, store)
+
+
+def _close_conditional(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
+                       store: FileStore) -> Decision:  # fmt: skip
     conditional = db.exec(select(Decision).where(Decision.deliverable_id == deliverable.id,
                                                  Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
                           .order_by(col(Decision.id).desc())).first()  # fmt: skip
     transition(db, actor, access, deliverable, Action.CONDITIONS_MET)
     if conditional is None:
         raise Conflict(detail="There is no conditional acceptance to close.")
+    met = [f"{c.condition.position}. {c.condition.text} — {c.condition.evidence}"
+           for c in conditions.of_deliverable(db, deliverable.id) if c.condition.decision_id == conditional.id]  # fmt: skip
     decision = Decision(deliverable_id=deliverable.id, submission_id=conditional.submission_id,
-                        outcome=Outcome.ACCEPTED.value, findings=note.strip()[:20000], closes_id=conditional.id,
-                        decided_by_id=actor.id)  # fmt: skip
+                        outcome=Outcome.ACCEPTED.value, findings=("Conditions met:\n" + "\n".join(met))[:20000],
+                        closes_id=conditional.id, decided_by_id=actor.id,
+                        criteria_version=conditional.criteria_version)  # fmt: skip
     db.add(decision)
     db.flush()
     records.generate(db, decision, store)
     return decision
+
+
+def workflow_check(action: Action, deliverable: Deliverable, access: Access) -> None:
+    """Refuse an action the table does not allow now: 403 for the role, 409 for the state."""
+    try:
+        workflow.next_status(action, deliverable.status, access.perms)
+    except NotAllowed as exc:
+        raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
 
 
 def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reason: str) -> None:
@@ -1012,7 +1061,7 @@ def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore)
                         findings=f"Deemed accepted under the contract's terms: no decision within "
                                  f"{project.deemed_days} business days of submission (deemed on "
                                  f"{d.deemed_on.isoformat()}).",
-                        decided_by_id=None)  # fmt: skip
+                        decided_by_id=None, criteria_version=criteria.current(db, d.id).number)  # fmt: skip
     db.add(decision)
     transition(db, None, None, d, Action.DEEM_ACCEPT, changes={"decision": [None, Outcome.DEEMED_ACCEPTED.value]})
     for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,

@@ -23,7 +23,7 @@ from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleE
 from tracker.core.files import FileStore
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
-from tracker.deliverables import records, service
+from tracker.deliverables import conditions, criteria, records, service
 from tracker.deliverables.models import (
     CriterionOutcome,
     Decision,
@@ -72,6 +72,8 @@ def _record(request: Request, db: Session, access: Access, d: Deliverable, statu
         request, "deliverables/detail.html", block=block, status=status, access=access, project=project, d=d,
         owner=db.get(User, d.owner_id) if d.owner_id else None,
         criteria=service.criteria_with_results(db, d), submissions=service.submissions_of(db, d.id),
+        agreement=criteria.agreement(db, criteria.current(db, d.id)), conditions=conditions.of_deliverable(db, d.id),
+        members=projects.member_choices(db, project.id),
         assignments=service.assignments_of(db, d) if d.current_version else [],
         comments=service.filter_comments(comments, query), comment_total=len(comments), comment_query=query,
         open_critical=sum(1 for c in comments if c.severity == Severity.CRITICAL and c.disposition == Disposition.OPEN),
@@ -312,11 +314,51 @@ class DeliverablePages(Controller):
     def conditions_met(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
                        deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
         def run(access: Access, d: Deliverable) -> str:
-            d.check_seen(_version(data), {"status": d.status})
-            service.conditions_met(db, request.user, access, d, str(data.get("note", "")), store=_store(request))
-            return f"Conditions met: {d.code} is accepted."
+            service.conditions_met(db, request.user, access, d, str(data.get("evidence", "")), _version(data),
+                                   store=_store(request))  # fmt: skip
+            return f"Every condition is met: {d.code} is accepted."
 
-        return _act(request, db, key, deliverable_id, "conditions_met", data, run, "decision")
+        return _act(request, db, key, deliverable_id, "conditions_met", data, run, "conditions")
+
+    @post("/{deliverable_id:int}/conditions/{condition_id:int}", sync_to_thread=True)
+    def update_condition(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                         deliverable_id: FromPath[int], condition_id: FromPath[int], data: Form
+                         ) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            c = conditions.update(db, request.user, access, d, condition_id, parse(conditions.ConditionForm, data))
+            return f"Condition {c.position} is due {c.due_date:%a %d %b %Y}."
+
+        return _act(request, db, key, deliverable_id, f"condition-{condition_id}", data, run, f"condition-{condition_id}")
+
+    @post("/{deliverable_id:int}/conditions/{condition_id:int}/met", sync_to_thread=True)
+    def condition_met(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                      deliverable_id: FromPath[int], condition_id: FromPath[int], data: Form
+                      ) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            form = parse(conditions.MetForm, data)
+            closed = service.confirm_condition(db, request.user, access, d, condition_id, form.evidence, form.version,
+                                               store=_store(request))  # fmt: skip
+            return f"Every condition is met: {d.code} is accepted." if closed else "Condition confirmed as met."
+
+        return _act(request, db, key, deliverable_id, f"met-{condition_id}", data, run, f"condition-{condition_id}")
+
+    @post("/{deliverable_id:int}/criteria/agree", sync_to_thread=True)
+    def agree_criteria(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                       deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            v = criteria.agree(db, request.user, access, d, _version(data))
+            return f"Criteria version {v.number} agreed for the State; the contractor acknowledges it next."
+
+        return _act(request, db, key, deliverable_id, "agreement", data, run, "criteria")
+
+    @post("/{deliverable_id:int}/criteria/acknowledge", sync_to_thread=True)
+    def acknowledge_criteria(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                             deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            v = criteria.acknowledge(db, request.user, access, d, _version(data))
+            return f"Criteria version {v.number} acknowledged."
+
+        return _act(request, db, key, deliverable_id, "agreement", data, run, "criteria")
 
     @post("/{deliverable_id:int}/withdraw", sync_to_thread=True)
     def withdraw(self, request: Request, db: NamedDependency[Session], key: FromPath[str],

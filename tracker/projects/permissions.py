@@ -14,6 +14,7 @@ class Perm(StrEnum):
     EDIT_REGISTER = "edit_register"
     PLAN_DELIVERABLES = "plan_deliverables"
     SUBMIT = "submit"  # submit a deliverable version, answer comments
+    ACKNOWLEDGE = "acknowledge"  # acknowledge the acceptance criteria the State agreed: the contractor's own word
     REVIEW = "review"  # log comments, record criteria results
     DECIDE = "decide"  # accept / conditionally accept / reject / withdraw
     PUBLISH = "publish"  # publish a status report
@@ -28,7 +29,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.MANAGER: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.PLAN_DELIVERABLES, Perm.SUBMIT, Perm.REVIEW,
                                      Perm.DECIDE, Perm.PUBLISH, Perm.BUILD_REPORTS, Perm.CURATE_REPORTS}),
     Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS}),
-    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT}),
+    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.ACKNOWLEDGE}),
     Role.VIEWER: frozenset(_READ),
 }
 

@@ -17,7 +17,7 @@ from tracker.audit import service as audit
 from tracker.core.calendar import calendar_error, holidays_between
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
-from tracker.projects.models import DeemedPolicy, Membership, Project, Role
+from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Membership, Project, Role
 from tracker.projects.permissions import Perm, perms_for
 
 KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
@@ -271,6 +271,17 @@ def members(db: Session, project_id: int) -> list[MemberRow]:
         .order_by(Membership.role, func.lower(User.full_name))
     )
     return [MemberRow(m, u) for m, u in db.exec(stmt)]
+
+
+def member_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
+    """(user id, "Name (role)") for every member, by name: who may own a condition or an action."""
+    stmt = (
+        select(User.id, User.full_name, Membership.role)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.project_id == project_id)
+        .order_by(func.lower(User.full_name))
+    )
+    return [(i, f"{name} ({ROLE_LABELS.get(role, role)})") for i, name, role in db.exec(stmt)]
 
 
 def non_members(db: Session, project_id: int) -> list[User]:
