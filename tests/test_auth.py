@@ -252,6 +252,18 @@ def test_a_session_ends_at_its_absolute_lifetime_however_active(as_user, app, cl
     clock.advance(seconds=65)
     r = b.get("/", follow_redirects=False)
     assert r.status_code == 302 and r.headers["location"].startswith("/login")
+    page = b.get("/")  # followed: the sign-in page, not a loop between it and the page asked for
+    assert page.status_code == 200 and 'name="password"' in page.text
+
+
+def test_a_revoked_session_reaches_the_sign_in_page_instead_of_looping(as_user):
+    b = as_user("viewer")
+    copied = _session_cookie(b)
+    b.post("/profile/sign-out-everywhere", {})
+    other = as_user(None)
+    other.client.cookies.set("tracker_session", copied, domain="testserver.local")
+    page = other.get("/projects")
+    assert page.status_code == 200 and 'name="password"' in page.text and "/login" in str(page.url)
 
 
 def test_a_token_secret_is_stored_nowhere(as_user, db):

@@ -35,6 +35,7 @@ from tracker.core.files import FileStore
 from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
 from tracker.core.web import get_flashes, label
 from tracker.deliverables import api as deliverables_api
+from tracker.home import api as home_api
 from tracker.deliverables import clock as deliverables_clock
 from tracker.deliverables import views as deliverables_views
 from tracker.home import views as home_views
@@ -180,6 +181,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *library_views.handlers,
             *reports_views.handlers,
             accounts_api.MeController,
+            home_api.MyWorkApi,
             projects_api.ProjectApi,
             deliverables_api.ProjectDeliverablesApi,
             deliverables_api.DeliverableApi,

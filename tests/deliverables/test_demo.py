@@ -20,7 +20,7 @@ from tracker.core.calendar import is_business_day
 from tracker.core.clock import utcnow
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
-from tracker.deliverables import service
+from tracker.deliverables import service, work
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Comment, Decision, Deliverable, Submission, SubmissionFile
 from tracker.deliverables.workflow import Status
@@ -101,9 +101,9 @@ def test_every_demo_reviewer_has_an_open_review_and_every_contractor_comments_to
     contractors = {u.username: u for u, role in members if role == "contractor"}
     assert len(reviewers) == 6 and len(contractors) == 3
     for name, user in reviewers.items():
-        assert service.my_reviews(db, principal(user)), f"{name} has no open review"
+        assert work.my_reviews(db, principal(user)), f"{name} has no open review"
     for name, user in contractors.items():
-        assert service.awaiting_response(db, principal(user)), f"{name} has no comment to answer"
+        assert work.awaiting_response(db, principal(user)), f"{name} has no comment to answer"
 
 
 def test_clocks_and_timestamps_are_those_the_app_would_have_written(demo_db):

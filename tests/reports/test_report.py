@@ -15,16 +15,17 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import plan
 from tracker.actions.models import ActionItem
 from tracker.core.calendar import business_days_between
-from tracker.core.clock import frozen_time, utcnow
+from tracker.core.clock import deadline_state, frozen_time, utcnow
 from tracker.core.errors import StaleEdit
 from tracker.core.forms import parse
 from tracker.deliverables.models import Decision, Deliverable, Submission
 from tracker.deliverables.service import project_holidays
 from tracker.issues.models import Issue
+from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.issues import service as issues
 from tracker.projects.models import Project
-from tracker.reports import scorecard
+from tracker.reports import documents, scorecard
 from tracker.reports import service as reports
 from tracker.reports.models import StatusReport
 from tracker.reports.periods import Period, week_ending
@@ -58,12 +59,13 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
             "resubmissions": [(d.code, (today - d.resubmit_due).days) for d in rows
                               if d.status == "rejected" and d.resubmit_due < today],
             "deliveries": [(d.code, (today - d.due_date).days) for d in rows
-                           if d.status == "planned" and d.due_date < today]}  # fmt: skip
+                           if d.status == "planned" and d.due_date < today],
+            "conditions": []}  # fmt: skip  (no conditional acceptance in this record: see the test below)
     assert {k: sorted((x["code"], x["days"]) for x in v) for k, v in c["overdue"].items()} == late
     assert late["deliveries"] == [("D-01", 20)] and late["reviews"][0][0] == "D-03"
     # Upcoming: every running clock that falls due in the next two weeks, by the one rule that says so.
     soon = {kind: sorted(d.code for d in rows if d.status in ("planned", "rejected")
-                         and deliverables.deadline_state(deliverables.running_clock(d), today) == "upcoming"
+                         and deadline_state(deliverables.running_clock(d), today) == "upcoming"
                          and (d.status == "rejected") == (kind == "resubmission"))
             for kind in ("delivery", "resubmission")}  # fmt: skip
     assert soon["delivery"] == ["D-02"]
@@ -182,6 +184,33 @@ def test_a_period_runs_from_local_midnight_inclusive_to_local_midnight_exclusive
     assert sorted(x["code"] for x in c["accomplishments"]["accepted"]) == ["FIRST", "LAST"]
     assert c["period"]["starts"] == "Sat 14 Nov 2026 00:00" and c["period"]["ends"] == "Sat 21 Nov 2026 00:00"
     assert c["period"]["as_of"] == "2026-11-20"  # the period is over: figures as at its last day
+
+
+def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_end(db, world, record, store, clock):
+    from tests.reports.conftest import submit
+
+    manager, access = acting(db, world, "manager")
+    d = plan(db, world, "D-07", record.today - timedelta(days=5))
+    submit(db, world, d, store)
+    deliverables.start_review(db, manager, access, d)
+    deliverables.decide(db, manager, access, d, parse(deliverables.DecisionForm, {
+        "outcome": "conditionally_accepted", "conditions": "Fix typos\nAdd the index\nSign the annex",
+        "conditions_due": record.today.isoformat(), "conditions_owner_id": str(world.ids["contractor"])}), store=store)  # fmt: skip
+    typos, index, annex = conditions.open_of(db, d.id)
+    for c, due in ((index, record.today + timedelta(days=10)), (annex, record.today + timedelta(days=40))):
+        conditions.update(db, manager, access, d, c.id, parse(conditions.ConditionForm, {"due_date": due.isoformat()}))
+    clock.advance(days=3)  # three days on, the typos are three days late; then they are fixed
+    week = week_ending(deliverables.project_today(access.project))
+    now = _draft(db, record, week)
+    assert [(x["title"], x["days"], x["owner"]) for x in now["overdue"]["conditions"]] == [
+        ("condition 1: Fix typos", 3, "Contractor Person")]  # fmt: skip
+    assert [x["title"] for x in now["upcoming"]["deliverables"] if x["what"] == "Condition due"] == [
+        "condition 2: Add the index"]  # in ten days; the annex's forty are beyond the two weeks
+    assert now["counts"]["conditions_overdue"] == 1
+    clock.advance(hours=1)
+    deliverables.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
+    assert _draft(db, record, week)["overdue"]["conditions"] == []
+    assert [t.name for t in documents.TABLES if t.name == "overdue-conditions"] == ["overdue-conditions"]
 
 
 def test_a_past_period_reads_the_record_as_it_stood_at_its_end(db, world, record, store):

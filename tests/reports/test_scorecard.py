@@ -103,7 +103,7 @@ def test_scorecard_query_count_is_fixed(db, world, count_queries):
         scorecard.scorecard(db, project, WEEK, trend_periods=1)
     with count_queries() as twelve:
         scorecard.scorecard(db, project, WEEK, trend_periods=12)
-    assert one.count == twelve.count == 4
+    assert one.count == twelve.count == 5
 
 
 def test_issue_resolution_counts_issues_resolved_in_the_period_within_their_prioritys_target(db, world):
@@ -127,3 +127,23 @@ def test_issue_resolution_counts_issues_resolved_in_the_period_within_their_prio
     assert metric.trend[-2] == 1.0  # the week before: the medium one, 12 days, within 30
     project.slo_targets = {"issue_days_high": 20}  # the project allows high issues 20 days
     assert {m.key: m for m in scorecard.scorecard(db, project, WEEK)}["issue_resolution_rate"].value == 0.75
+
+
+def test_conditions_met_on_time_counts_those_due_in_the_period_once_met_or_past_their_day(db, world, clock):
+    from tracker.deliverables.models import Condition
+
+    clock.set(at(date(2026, 11, 19)))  # Thursday of WEEK, Los Angeles time
+    project = _history(db, world)
+    decision = db.exec(select(Decision)).first()
+    rows = [(date(2026, 11, 16), date(2026, 11, 16)),  # met on its day: on time
+            (date(2026, 11, 17), date(2026, 11, 18)),  # met a day late
+            (date(2026, 11, 18), None),  # still open past its day: missed
+            (date(2026, 11, 20), None),  # due tomorrow: not counted yet
+            (date(2026, 11, 10), date(2026, 11, 9))]  # due the week before: in last week's figure
+    for n, (due, met) in enumerate(rows, start=1):
+        db.add(Condition(deliverable_id=decision.deliverable_id, decision_id=decision.id, position=n, text=f"c{n}",
+                         due_date=due, met_at=at(met) if met else None, evidence="done" if met else ""))  # fmt: skip
+    db.commit()
+    metric = {m.key: m for m in scorecard.scorecard(db, project, WEEK)}["condition_on_time_rate"]
+    assert (metric.value, metric.count, metric.met) == (1 / 3, 3, False)
+    assert metric.trend[-2] == 1.0

@@ -177,6 +177,7 @@ ROUTES = [
     ("POST", REPORT_PAGE + "/{removable_report_id}/delete", EDITORS, {}),
     # API: projects
     ("GET", "/api/v1/me", ALL, None),
+    ("GET", "/api/v1/my-work", ALL, None),
     ("GET", "/api/v1/projects", ALL, None),
     ("POST", "/api/v1/projects", ADMIN, {"key": "NEW", "name": "New"}),
     ("GET", "/api/v1/projects/{key}", MEMBERS, None),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -16,9 +15,13 @@ from tracker.core.clock import utcnow
 PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
 
 
-def _session_user(factory, user_id: int, epoch: int) -> Principal | None:
-    with factory() as db:
-        user = service.active_user(db, user_id, epoch)
+def session_user(session: dict, state) -> Principal | None:  # noqa: ANN001
+    """Who a session cookie signs in: an active user whose sessions it has not outlived; None otherwise."""
+    uid, epoch = session.get("uid"), session.get("epoch")
+    if not (isinstance(uid, int) and isinstance(epoch, int) and session_is_fresh(session, state.settings.session_max_age)):
+        return None
+    with state.session_factory() as db:
+        user = service.active_user(db, uid, epoch)
         return service.principal(user) if user else None
 
 
@@ -53,11 +56,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=user, auth="token")
 
         session = connection.scope.get("session") or {}
-        uid, epoch = session.get("uid"), session.get("epoch")
-        if isinstance(uid, int) and isinstance(epoch, int) and session_is_fresh(session, state.settings.session_max_age):
-            user = await anyio.to_thread.run_sync(_session_user, state.session_factory, uid, epoch)
-            if user is not None:
-                return AuthenticationResult(user=user, auth="session")
+        if session and (user := await anyio.to_thread.run_sync(session_user, session, state)) is not None:
+            return AuthenticationResult(user=user, auth="session")
         if session:
             connection.scope["session"] = {}  # expired or revoked: drop it
         raise NotAuthorizedException(detail="Sign in to continue.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
@@ -14,6 +15,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.accounts import service
+from tracker.accounts.auth import session_user
 from tracker.accounts.models import User
 from tracker.accounts.service import PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
@@ -35,12 +37,16 @@ def _client_key(request: Request) -> str:
     return f"ip:{request.client.host if request.client else 'unknown'}"
 
 
-@get("/login", sync_to_thread=False, include_in_schema=False)
-def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None) -> Template | Redirect:
-    if request.session.get("uid"):
-        return redirect(safe_next(next_))
+# async, because Litestar 2.25 mishandles a second sync_to_thread handler on the same path (POST /login): it answers
+# with an unawaited coroutine.
+@get("/login", include_in_schema=False)
+async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None
+                     ) -> Template | Redirect:  # fmt: skip
+    if request.session:
+        if await anyio.to_thread.run_sync(session_user, request.session, request.app.state) is not None:
+            return redirect(safe_next(next_))
+        request.clear_session()  # expired, signed out elsewhere or deactivated: it signs nobody in, here either
     return render(request, "accounts/login.html", next=next_ or "", username="", errors={}, error=None)
-
 
 
 @post("/login", sync_to_thread=True, include_in_schema=False)

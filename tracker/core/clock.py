@@ -31,6 +31,19 @@ def today_in(zone: str) -> date:
     return utcnow().astimezone(ZoneInfo(zone)).date()
 
 
+UPCOMING_DAYS = 14  # DESIGN.md's "the next two weeks"
+
+
+def deadline_state(due: date | None, today: date) -> str | None:
+    """The one rule for every "overdue" and "upcoming" list and badge: "overdue" once the day has passed, "upcoming"
+    when it falls in the next two weeks (today included), else None."""
+    if due is None:
+        return None
+    if due < today:
+        return "overdue"
+    return "upcoming" if due <= today + timedelta(days=UPCOMING_DAYS) else None
+
+
 def latest_today() -> date:
     """The latest calendar day anywhere on Earth now (UTC+14): a bound for a query across projects in several time
     zones, whose rows are then held to each project's own day."""

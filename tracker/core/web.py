@@ -34,10 +34,10 @@ def flash(request: Request, message: str, category: str = "success") -> None:
 
 
 def get_flashes(context: dict[str, Any]) -> list[dict[str, str]]:
-    request = context["request"]
-    if "session" not in request.scope or not request.session:
+    session = context["request"].scope.get("session")
+    if not isinstance(session, dict) or not session:  # none, or cleared in this request
         return []
-    return request.session.pop("_flash", [])
+    return session.pop("_flash", [])
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

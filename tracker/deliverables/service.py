@@ -747,22 +747,11 @@ def clock_expr():  # noqa: ANN201
     )
 
 
-UPCOMING_DAYS = 14  # DESIGN.md's "the next two weeks"
 # What each running clock waits for, as the status report lists it. Every running clock counts as a deadline: the
 # contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
 CLOCK_KINDS = {Status.PLANNED: ("deliveries", "Delivery due"), Status.SUBMITTED: ("reviews", "State review due"),
                Status.IN_REVIEW: ("reviews", "State review due"),
                Status.REJECTED: ("resubmissions", "Resubmission due")}  # fmt: skip
-
-
-def deadline_state(due: date | None, today: date) -> str | None:
-    """The rule for every "overdue" and "upcoming" list: "overdue" once the day has passed, "upcoming" when it falls
-    in the next two weeks (today included), else None."""
-    if due is None:
-        return None
-    if due < today:
-        return "overdue"
-    return "upcoming" if due <= today + timedelta(days=UPCOMING_DAYS) else None
 
 
 def days_overdue(clock: date | None, today: date) -> int:
@@ -835,77 +824,6 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
         .order_by(User.full_name)
     )
     return [(i, n) for i, n in db.exec(stmt)]
-
-
-# --- my work ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    project: Project
-    deliverable: Deliverable
-    due: date | None
-    detail: str
-
-    @property
-    def project_key(self) -> str:
-        return self.project.key
-
-    @property
-    def today(self) -> date:
-        """The clock runs on the project's own day."""
-        return project_today(self.project)
-
-
-def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
-    """Open review assignments of this user, soonest due first."""
-    stmt = (
-        select(ReviewAssignment, Deliverable, Project)
-        .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
-        .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
-        .join(Project, col(Project.id) == Deliverable.project_id)
-        .where(ReviewAssignment.reviewer_id == user.id, col(ReviewAssignment.completed_at).is_(None),
-               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]),
-               Submission.number == Deliverable.current_version)
-        .order_by(ReviewAssignment.due_date)
-        .limit(50)
-    )  # fmt: skip
-    return [WorkItem(key, d, a.due_date, f"version {d.current_version}") for a, d, key in db.exec(stmt)]
-
-
-def due_from_contractor(db: Session, user: Principal, horizon_days: int = 14) -> list[WorkItem]:
-    """For contractor members: first submissions due within two weeks or late, and resubmissions after a rejection."""
-    soon = latest_today() + timedelta(days=horizon_days)
-    stmt = (
-        select(Deliverable, Project)
-        .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Membership.role == "contractor",
-               or_(and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) <= soon),
-                   Deliverable.status == Status.REJECTED))
-        .order_by(func.coalesce(Deliverable.resubmit_due, Deliverable.due_date), Deliverable.code)
-        .limit(50)
-    )  # fmt: skip
-    return [WorkItem(key, d, running_clock(d), f"version {d.current_version + 1} to "
-                     f"{'resubmit' if d.status == Status.REJECTED else 'submit'}") for d, key in db.exec(stmt)
-            if d.status == Status.REJECTED or d.due_date <= project_today(key) + timedelta(days=horizon_days)]  # fmt: skip
-
-
-def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
-    """For contractor members: deliverables whose current version has comments with no response yet."""
-    stmt = (
-        select(Deliverable, Project, func.count(Comment.id))
-        .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .join(Submission, (Submission.deliverable_id == Deliverable.id)
-              & (Submission.number == Deliverable.current_version))
-        .join(Comment, col(Comment.submission_id) == Submission.id)
-        .where(Membership.role == "contractor", Comment.disposition == Disposition.OPEN, Comment.response == "")
-        .group_by(Deliverable.id, Project.id)
-        .order_by(Project.key, Deliverable.code)
-        .limit(50)
-    )  # fmt: skip
-    return [WorkItem(key, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer") for d, key, n in db.exec(stmt)]
 
 
 COMMENT_LOG_HEADERS = ("Version", "Comment #", "Carried from #", "Reviewer", "Location", "Severity", "Comment",
@@ -1071,36 +989,6 @@ def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore)
     db.flush()
     records.generate(db, decision, store)
     return decision
-
-
-def escalated_reviews(db: Session, user: Principal) -> list[WorkItem]:
-    """For managers: reviews the contract clock escalated in their projects, oldest first."""
-    stmt = (
-        select(Deliverable, Project)
-        .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Membership.role == "manager", col(Deliverable.escalated_at).is_not(None),
-               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]))
-        .order_by(Deliverable.review_due)
-        .limit(50)
-    )  # fmt: skip
-    return [WorkItem(key, d, d.review_due, "review escalated: overdue with no decision") for d, key in db.exec(stmt)]
-
-
-def deemed_soon(db: Session, user: Principal) -> list[WorkItem]:
-    """For managers and staff: reviews about to be deemed accepted by silence."""
-    stmt = (
-        select(Deliverable, Project)
-        .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(col(Membership.role).in_(["manager", "staff"]), col(Deliverable.deemed_on).is_not(None),
-               col(Deliverable.deemed_on) <= latest_today() + timedelta(days=DEEMED_WARNING_DAYS),
-               col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]))
-        .order_by(Deliverable.deemed_on)
-        .limit(50)
-    )  # fmt: skip
-    return [WorkItem(p, d, d.deemed_on, "deemed accepted by silence unless decided") for d, p in db.exec(stmt)
-            if d.deemed_on <= project_today(p) + timedelta(days=DEEMED_WARNING_DAYS)]
 
 
 # --- holdback ledger --------------------------------------------------------------------------------------

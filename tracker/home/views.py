@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-
-
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy import text
 from sqlmodel import Session
 
-from tracker.actions import service as actions
 from tracker.audit import service as audit
 from tracker.core.web import render
-from tracker.deliverables import service as deliverables
-from tracker.issues import service as issues
+from tracker.home import service
 from tracker.projects import service as projects
 from tracker.projects.models import Role
-from tracker.reports import service as reports
-from tracker.risks import service as risks
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)
@@ -26,15 +20,8 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
     rows = projects.visible_projects(db, request.user)
     # Contractors never see the project-wide trail (it includes the state's internal register).
     history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
-    clocks = deliverables.escalated_reviews(db, request.user) + deliverables.deemed_soon(db, request.user)
     return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15),
-                  clocks=clocks,
-                  reviews=deliverables.my_reviews(db, request.user),
-                  responses=deliverables.awaiting_response(db, request.user),
-                  to_submit=deliverables.due_from_contractor(db, request.user),
-                  my_actions=actions.mine(db, request.user), reviews_due=risks.my_reviews_due(db, request.user),
-                  flagged=issues.flagged_for_manager(db, request.user), to_publish=reports.to_publish(db, request.user),
-                  period_params=reports.period_params)  # fmt: skip
+                  sections=service.my_work(db, request.user))
 
 
 @get("/bench/minimal", sync_to_thread=True, include_in_schema=False)

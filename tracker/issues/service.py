@@ -379,6 +379,7 @@ class Flagged:
     issue: Issue
     age: int
     allowed: int
+    today: date  # the project's day the age is counted to
 
 
 def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[Flagged]:
@@ -401,7 +402,7 @@ def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[F
         settings = stored.get(project.id) or RegisterSettings(project_id=project.id)
         day = today.setdefault(project.id, project_today(project))
         if needs_escalation(issue, settings, day):
-            out.append(Flagged(project.key, issue, age_days(issue, day), settings.escalate_days(issue.priority)))
+            out.append(Flagged(project.key, issue, age_days(issue, day), settings.escalate_days(issue.priority), day))
             if len(out) == limit:
                 break
     rows.close()

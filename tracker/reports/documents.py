@@ -93,6 +93,8 @@ TABLES = [
     Table("overdue-reviews", "Overdue state reviews", _DELIVERABLE, lambda c: _late(c["overdue"]["reviews"])),
     Table("overdue-resubmissions", "Overdue resubmissions", _DELIVERABLE, lambda c: _late(c["overdue"]["resubmissions"])),
     Table("overdue-deliveries", "Overdue deliveries", _DELIVERABLE, lambda c: _late(c["overdue"]["deliveries"])),
+    Table("overdue-conditions", "Overdue conditions of acceptance", ["Code", "Condition", "Due", "Days overdue", "Owner"],
+          lambda c: _late(c["overdue"].get("conditions", []))),  # reports published before conditions were tracked
     Table("top-risks", "Top risks by score",
           ["Code", "Title", "Score", "Level", "Status", "Owner", "Score in the previous report", "Trend",
            "Open mitigation actions"],

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from tracker.core.calendar import business_days_between
-from tracker.deliverables.models import Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import project_holidays
+from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
+from tracker.deliverables.service import project_holidays, project_today
 from tracker.issues.models import Issue
 from tracker.projects.models import Project
 from tracker.reports.periods import Period, last_weeks
@@ -24,6 +24,7 @@ DEFAULT_TARGETS: dict[str, float] = {
     "submissions_per_accepted": 1.5,
     "review_turnaround_rate": 0.90,  # share of state decisions within review_days business days
     "issue_resolution_rate": 0.80,  # share of issues resolved within their priority's target days
+    "condition_on_time_rate": 0.90,  # share of conditions of acceptance met by their due date
 }
 # Days from raised to resolved that an issue of each priority may take; a project overrides one as
 # slo_targets["issue_days_<priority>"].
@@ -41,6 +42,9 @@ METRICS = {  # key: (label, unit, higher is better, what it counts)
                                "submission."),
     "issue_resolution_rate": ("Issues resolved within target", "rate", True,
                               "Issues resolved in the period within their priority's target days from being raised"),
+    "condition_on_time_rate": ("Conditions met on time", "rate", True,
+                               "Conditions of acceptance due in the period that were confirmed met by their due date; "
+                               "one still open past its date counts as missed."),
 }  # fmt: skip
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
 
@@ -74,6 +78,8 @@ class _Facts:
     decisions: list[tuple[date, int, str, date]]  # (decided on, version, outcome, submitted on)
     finals: list[tuple[date, int]]  # (accepted on, version that was accepted)
     resolved: list[tuple[date, str, int]]  # (resolved on, priority, days from raised to resolved)
+    conditions: list[tuple[date, date | None]]  # (due on, met on)
+    today: date
 
 
 def _local(project: Project) -> Callable[[datetime], date]:
@@ -82,7 +88,7 @@ def _local(project: Project) -> Callable[[datetime], date]:
 
 
 def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
-    """Every event of the window in four queries (a day of slack each side for time zones)."""
+    """Every event of the window in five queries (a day of slack each side for time zones)."""
     day = _local(project)
     lo = datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC)
     hi = datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC)
@@ -109,7 +115,14 @@ def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
         select(Issue.resolved_on, Issue.priority, Issue.raised_on)
         .where(Issue.project_id == project.id, col(Issue.resolved_on) >= start, col(Issue.resolved_on) <= end)
     ).all()  # fmt: skip
+    conditions = db.exec(
+        select(Condition.due_date, Condition.met_at)
+        .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
+        .where(Deliverable.project_id == project.id, col(Condition.due_date) >= start, col(Condition.due_date) <= end)
+    ).all()  # fmt: skip
     return _Facts(
+        conditions=[(due, day(met) if met else None) for due, met in conditions],
+        today=project_today(project),
         resolved=[(on, priority, (on - raised).days) for on, priority, raised in resolved],
         submissions=[(day(at), due) for at, due in subs],
         decisions=[(day(at), n, outcome, day(sub_at)) for at, n, outcome, sub_at in decisions],
@@ -127,6 +140,8 @@ def _values(project: Project, facts: _Facts, period: Period, holidays: dict[date
     decided = [(on, sub_on) for on, _, _, sub_on in facts.decisions if inside(on)]
     finals = [n for on, n in facts.finals if inside(on)]
     resolved = [(priority, days) for on, priority, days in facts.resolved if inside(on)]
+    # A condition counts once it is met or its day has passed unmet.
+    conditions = [(due, met) for due, met in facts.conditions if inside(due) and (met or due < facts.today)]
 
     def rate(hits: int, total: int) -> tuple[float | None, int]:
         return (hits / total if total else None, total)
@@ -138,6 +153,7 @@ def _values(project: Project, facts: _Facts, period: Period, holidays: dict[date
         "review_turnaround_rate": rate(sum(business_days_between(sub_on, on, holidays) <= project.review_days
                                            for on, sub_on in decided), len(decided)),
         "issue_resolution_rate": rate(sum(days <= issue_days[p] for p, days in resolved), len(resolved)),
+        "condition_on_time_rate": rate(sum(met is not None and met <= due for due, met in conditions), len(conditions)),
     }  # fmt: skip
 
 

@@ -14,18 +14,18 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem, Plan
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
-from tracker.core.clock import utcnow
+from tracker.core.clock import UPCOMING_DAYS, deadline_state, utcnow
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
-from tracker.deliverables.models import Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import CLOCK_KINDS, UPCOMING_DAYS, deadline_state, project_today
+from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
+from tracker.deliverables.service import CLOCK_KINDS, project_today
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.issues.service import AWAITING_ESCALATION, CLOSED
@@ -233,7 +233,22 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
             out[kind].append(item | {"due": _iso(clock), "days": (w.today - clock).days})
         elif state == "upcoming":
             out["reviews_due" if kind == "reviews" else "upcoming"].append(item | {"due": _iso(clock), "what": what})
-    for key in ("reviews", "resubmissions", "deliveries"):
+    # Conditions of conditional acceptances still open at the moment: overdue, or due in the next two weeks.
+    out["conditions"] = []
+    for c, code, owner in db.exec(
+            select(Condition, Deliverable.code, User.full_name)
+            .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
+            .outerjoin(User, col(User.id) == Condition.owner_id)
+            .where(Deliverable.project_id == project.id, col(Condition.created_at) < w.as_of,
+                   or_(col(Condition.met_at).is_(None), col(Condition.met_at) >= w.as_of))):  # fmt: skip
+        item = {"id": c.deliverable_id, "code": code, "title": f"condition {c.position}: {c.text}", "owner": owner,
+                "due": _iso(c.due_date)}
+        state = deadline_state(c.due_date, w.today)
+        if state == "overdue":
+            out["conditions"].append(item | {"days": (w.today - c.due_date).days})
+        elif state == "upcoming":
+            out["upcoming"].append(item | {"what": "Condition due"})
+    for key in ("reviews", "resubmissions", "deliveries", "conditions"):
         out[key].sort(key=lambda i: (-i["days"], i["code"]))
     for key in ("upcoming", "reviews_due"):
         out[key].sort(key=lambda i: (i["due"], i["code"]))
@@ -413,7 +428,8 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         "accomplishments": {"accepted": d["accepted"], "issues_resolved": i["resolved"], "risks_closed": r["closed"]},
         "upcoming": {"deliverables": d["upcoming"], "reviews": d["reviews_due"]},
         "pipeline": d["pipeline"],
-        "overdue": {"reviews": d["reviews"], "resubmissions": d["resubmissions"], "deliveries": d["deliveries"]},
+        "overdue": {"reviews": d["reviews"], "resubmissions": d["resubmissions"], "deliveries": d["deliveries"],
+                    "conditions": d["conditions"]},
         "top_risks": r["active"][:TOP_RISKS],
         "risk_scores": {str(x["id"]): x["score"] for x in r["active"]},
         "compared_with": {"id": previous.id, "number": previous.number, "label": Period(
@@ -429,7 +445,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         "counts": {"risks_open": len(r["active"]), "critical_risks": len(critical),
                    "issues_open": len(i["unresolved"]), "escalations": len(i["escalations"]),
                    "deliverables_overdue": len(d["reviews"]) + len(d["resubmissions"]) + len(d["deliveries"]),
-                   "overdue_actions": len(actions)},
+                   "overdue_actions": len(actions), "conditions_overdue": len(d["conditions"])},
     }  # fmt: skip
     return json.loads(json.dumps(content))  # exactly what the JSON column stores and gives back
 

@@ -1,0 +1,76 @@
+"""My work: everything that needs the signed-in user now, across their projects, each with its clock. The page and
+GET /api/v1/my-work read the same sections, so they cannot disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from tracker.accounts.service import Principal
+from tracker.actions import service as actions
+from tracker.core.work import WorkItem
+from tracker.deliverables import work as deliverables
+from tracker.issues import service as issues
+from tracker.reports import service as reports
+from tracker.risks import service as risks
+from tracker.risks.scoring import LEVEL_LABELS
+
+
+def _actions(db: Session, user: Principal) -> list[WorkItem]:
+    return [WorkItem("actions", a.project_key, a.parent_code, a.item.description,
+                     f"/projects/{a.project_key}/{a.parent_kind}/{a.parent_id}", a.item.due_date, a.today,
+                     {"mitigation": "mitigation plan", "contingency": "contingency plan"}.get(a.item.plan, "issue action"))
+            for a in actions.mine(db, user)]  # fmt: skip
+
+
+def _risk_reviews(db: Session, user: Principal) -> list[WorkItem]:
+    return [WorkItem("risk_reviews", r.project_key, r.risk.code, r.risk.title,
+                     f"/projects/{r.project_key}/risks/{r.risk.id}", r.risk.next_review_date, r.today,
+                     f"{LEVEL_LABELS[r.level]} risk, review due")
+            for r in risks.my_reviews_due(db, user)]  # fmt: skip
+
+
+def _flagged(db: Session, user: Principal) -> list[WorkItem]:
+    return [WorkItem("flagged", f.project_key, f.issue.code, f.issue.title,
+                     f"/projects/{f.project_key}/issues/{f.issue.id}", None, f.today,
+                     f"{f.issue.priority} priority, unresolved {f.age} days (allowed {f.allowed})", "escalate")
+            for f in issues.flagged_for_manager(db, user)]  # fmt: skip
+
+
+def _to_publish(db: Session, user: Principal) -> list[WorkItem]:
+    return [WorkItem("to_publish", t.project_key, t.period.label, f"{t.project_key} status report",
+                     f"/projects/{t.project_key}/status-reports/draft?{reports.period_params(t.period)}", t.period.end,
+                     t.today, "draft to review and publish")
+            for t in reports.to_publish(db, user)]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    items: list[WorkItem]
+
+
+# The sections in the order a person works through them: (key, heading, where its items come from).
+SECTIONS: list[tuple[str, str, Callable[[Session, Principal], list[WorkItem]]]] = [
+    ("clocks", "Contract clocks needing a decision", deliverables.contract_clocks),
+    ("lead_reviews", "Reviews you lead", deliverables.lead_reviews),
+    ("reviews", "Reviews assigned to you", deliverables.my_reviews),
+    ("dispositions", "Comments awaiting your disposition", deliverables.awaiting_disposition),
+    ("conditions", "Conditions due", deliverables.conditions_due),
+    ("criteria", "Acceptance criteria to agree", deliverables.criteria_to_agree),
+    ("to_publish", "Status reports to publish", _to_publish),
+    ("resubmissions", "Resubmissions you are waiting for", deliverables.waiting_resubmission),
+    ("to_submit", "Deliverables due from you", deliverables.due_from_contractor),
+    ("responses", "Comments awaiting your response", deliverables.awaiting_response),
+    ("actions", "Your action items", _actions),
+    ("risk_reviews", "Risks due for review", _risk_reviews),
+    ("flagged", "Issues flagged for escalation", _flagged),
+]
+
+
+def my_work(db: Session, user: Principal) -> list[Section]:
+    """Every section, empty ones included (the API lists them all; the page shows those with something in them)."""
+    return [Section(key, title, source(db, user)) for key, title, source in SECTIONS]
