@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             projects_api.ProjectApi,
             deliverables_api.ProjectDeliverablesApi,
             deliverables_api.DeliverableApi,
+            deliverables_api.HoldbackApi,
             risks_api.ProjectRisksApi,
             risks_api.RiskApi,
             issues_api.ProjectIssuesApi,

@@ -81,6 +81,7 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/submit", SUBMITTERS, PDF),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/start-review", EDITORS, {}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{staff}"}),
+    ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments/{comment_id}", EDITORS, {"disposition": "resolved"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/criteria/{criterion_id}", EDITORS, {"outcome": "met"}),
@@ -189,6 +190,9 @@ ROUTES = [
     ("GET", "/api/v1/projects/{key}/audit", READERS, None),
     # API: deliverables
     ("GET", "/api/v1/projects/{key}/deliverables", MEMBERS, None),
+    ("GET", "/api/v1/projects/{key}/deliverables/decisions", MEMBERS, None),
+    ("GET", "/api/v1/projects/{key}/deliverables/holdback", MEMBERS, None),
+    ("GET", "/api/v1/holdback", ALL, None),  # each reader's own projects
     ("POST", "/api/v1/projects/{key}/deliverables", MANAGER, {"code": "D-09", "title": "Another", "criteria": ["One"]}),
     ("GET", "/api/v1/deliverables/{deliverable_id}", MEMBERS, None),
     ("PATCH", "/api/v1/deliverables/{deliverable_id}", MANAGER, {"title": "Renamed", "version": 1}),
@@ -197,6 +201,9 @@ ROUTES = [
     ("GET", "/api/v1/deliverables/{deliverable_id}/files/{file_id}", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/transition", MANAGER, {"action": "withdraw", "reason": "x"}),
     ("GET", "/api/v1/deliverables/{deliverable_id}/criteria", MEMBERS, None),
+    ("GET", "/api/v1/deliverables/{deliverable_id}/reviewers", MEMBERS, None),
+    ("POST", "/api/v1/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{manager}"}),
+    ("DELETE", "/api/v1/deliverables/{deliverable_id}/reviewers/{manager}", EDITORS, None),  # the row above added
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
     ("GET", "/api/v1/deliverables/{conditional_id}/conditions", MEMBERS, None),
@@ -365,7 +372,7 @@ def _json_error(r) -> bool:  # noqa: ANN001
 
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_every_route_for_every_persona(as_user, seeded, db, persona):
-    ids = seeded.ids | {name: seeded.world.ids[name] for name in ("staff", "outsider")}
+    ids = seeded.ids | {name: seeded.world.ids[name] for name in ("manager", "staff", "outsider")}
     b = as_user(persona)
     wrong = []
     for method, template, allowed, body, *override in ROUTES:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import ETag, UploadFile
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import File
@@ -32,6 +32,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
+from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 
 
@@ -270,6 +271,67 @@ def _out(db: Session, access: projects.Access, d: Deliverable, criteria: list[st
     return out
 
 
+class ReviewerOut(BaseModel):
+    reviewer_id: int
+    name: str
+    due_date: date
+    completed_at: datetime | None
+
+
+class ReviewerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer_id: int = Field(description="A manager or staff member of the project")
+    due_date: date | None = Field(default=None, description="Default: the version's review due date")
+
+
+class DecisionRowOut(DecisionOut):
+    deliverable_id: int
+    deliverable_code: str = Field(examples=["D-07"])
+    deliverable_title: str
+    version: int = Field(description="The submitted version decided")
+    decided_by: str | None = Field(description="None: deemed accepted by the contract clock")
+    closes_id: int = Field(description="0, or the conditional acceptance this decision closes (conditions met)")
+
+
+class LedgerRowOut(BaseModel):
+    deliverable_id: int
+    code: str
+    title: str
+    status: Status
+    payment: Decimal
+    holdback: Decimal
+    paid: Decimal = Field(description="Paid to date: in full on acceptance, less the holdback on a conditional one")
+    state: Literal["pending", "withheld", "released", "cancelled"]
+    released_on: datetime | None
+
+
+class LedgerOut(BaseModel):
+    project: str = Field(examples=["CWS"])
+    project_name: str
+    contractor: str
+    payment: Decimal
+    paid: Decimal
+    withheld: Decimal
+    released: Decimal
+    pending: Decimal
+    rows: list[LedgerRowOut] = Field(description="Per deliverable (the project's own ledger; empty across projects)")
+
+
+def _ledger_out(project: Project, ledger: service.Ledger, rows: bool = True) -> LedgerOut:
+    return LedgerOut(project=project.key, project_name=project.name, contractor=project.contractor,
+                     payment=ledger.payment, paid=ledger.paid, withheld=ledger.withheld, released=ledger.released,
+                     pending=ledger.pending, rows=[
+                         LedgerRowOut(deliverable_id=r.deliverable.id, code=r.deliverable.code, title=r.deliverable.title,
+                                      status=r.deliverable.status, payment=r.payment, holdback=r.holdback, paid=r.paid,
+                                      state=r.state, released_on=r.released_on) for r in ledger.rows] if rows else [])  # fmt: skip
+
+
+def _reviewers_out(db: Session, d: Deliverable) -> list[ReviewerOut]:
+    return [ReviewerOut(reviewer_id=r.assignment.reviewer_id, name=r.reviewer_name, due_date=r.assignment.due_date,
+                        completed_at=r.assignment.completed_at) for r in service.assignments_of(db, d)]  # fmt: skip
+
+
 def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
     a = criteria.agreement(db, criteria.current(db, d.id))
     rows = service.criteria_with_results(db, d)
@@ -317,6 +379,21 @@ class ProjectDeliverablesApi(Controller):
             out.days_overdue, out.open_critical = row.days_overdue, row.open_critical
             items.append(out)
         return DeliverablePage(items=items, total=total, limit=limit, offset=offset)
+
+    @get("/decisions", sync_to_thread=True, summary="Every deliverable decision of the project, newest first")
+    def list_decisions(self, request: Request, db: NamedDependency[Session], key: FromPath[str]
+                       ) -> list[DecisionRowOut]:  # fmt: skip
+        access = projects.get_for(db, request.user, key)
+        return [DecisionRowOut(**DecisionOut.model_validate(r.decision).model_dump(),
+                               deliverable_id=r.decision.deliverable_id, deliverable_code=r.code,
+                               deliverable_title=r.title, version=r.version, decided_by=r.decided_by,
+                               closes_id=r.decision.closes_id)
+                for r in service.decisions_of(db, access.project.id)]  # fmt: skip
+
+    @get("/holdback", sync_to_thread=True, summary="The project's holdback ledger: paid, withheld and released")
+    def holdback(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> LedgerOut:
+        access = projects.get_for(db, request.user, key)
+        return _ledger_out(access.project, service.holdback_ledger(db, access.project.id))
 
     @post("/", sync_to_thread=True, summary="Plan a deliverable with its acceptance criteria (managers)")
     def create_deliverable(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
@@ -448,6 +525,27 @@ class DeliverableApi(Controller):
                                   store=_store(request))  # fmt: skip
         return _conditions_out(db, access, d)
 
+    @get("/reviewers", sync_to_thread=True, summary="The reviewers of the current version, with their due dates")
+    def list_reviewers(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+                       ) -> list[ReviewerOut]:  # fmt: skip
+        _, d = service.load_for(db, request.user, deliverable_id)
+        return _reviewers_out(db, d) if d.current_version else []
+
+    @post("/reviewers", sync_to_thread=True, status_code=200, summary="Assign a reviewer to the version under review")
+    def assign_reviewer(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                        data: JSONBody[ReviewerIn]) -> list[ReviewerOut]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        service.assign_reviewer(db, request.user, access, d, data.reviewer_id, data.due_date)
+        return _reviewers_out(db, d)
+
+    @delete("/reviewers/{reviewer_id:int}", sync_to_thread=True, status_code=200,
+            summary="Take a reviewer off the version under review (not one who has finished)")  # fmt: skip
+    def remove_reviewer(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
+                        reviewer_id: FromPath[int]) -> list[ReviewerOut]:  # fmt: skip
+        access, d = service.load_for(db, request.user, deliverable_id)
+        service.remove_reviewer(db, request.user, access, d, reviewer_id)
+        return _reviewers_out(db, d)
+
     @get("/comments", sync_to_thread=True, summary="The current version's comment log")
     def list_comments(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
                       ) -> list[CommentOut]:  # fmt: skip
@@ -514,3 +612,16 @@ class DeliverableApi(Controller):
             raise NotFound(detail="The file is missing from storage; restore it from backup.")
         return File(path=path, filename=record.filename, media_type=records.MEDIA_TYPES[record.format],
                     etag=ETag(value=record.sha256))  # fmt: skip
+
+
+class HoldbackApi(Controller):
+    path = "/api/v1/holdback"
+    tags = ["deliverables"]
+
+    @get("/", sync_to_thread=True, summary="The holdback ledger's totals for every project you can see")
+    def holdback(self, request: Request, db: NamedDependency[Session]) -> list[LedgerOut]:
+        """One row per project: payment, paid, withheld, released and pending; each project's own ledger lists its
+        deliverables at /api/v1/projects/{key}/deliverables/holdback."""
+        visible = [r.project for r in projects.visible_projects(db, request.user)]
+        ledgers = service.holdback_ledgers(db, [p.id for p in visible])
+        return [_ledger_out(p, ledgers[p.id], rows=False) for p in visible]

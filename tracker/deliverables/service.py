@@ -395,6 +395,23 @@ def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
     return assignment
 
 
+def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int) -> None:
+    """Take a reviewer off the version under review; one who has finished stays on the record."""
+    access.require(Perm.REVIEW)
+    _reviewable(deliverable)
+    submission = current_submission(db, deliverable)
+    assignment = db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
+                                                        ReviewAssignment.reviewer_id == reviewer_id)).first()  # fmt: skip
+    if assignment is None:
+        raise NotFound(detail="That person is not a reviewer of this version.")
+    if assignment.completed_at is not None:
+        raise Conflict(detail="That review is complete; it stays on the record.")
+    audit.record(db, actor_id=actor.id, entity=assignment, project_id=access.project.id, label=deliverable.code,
+                 action="remove_reviewer", changes={"reviewer": [db.get(User, reviewer_id).full_name, None]})  # fmt: skip
+    db.delete(assignment)
+    db.flush()
+
+
 class CommentForm(Form):
     location: str = Field(default="", max_length=200)
     text: str = Field(min_length=1, max_length=8000)
@@ -1023,9 +1040,9 @@ def holdback_of(d: Deliverable) -> Decimal:
     return (d.payment_amount * d.holdback_pct / 100).quantize(Decimal("0.01"))
 
 
-def holdback_ledger(db: Session, project_id: int) -> Ledger:
+def holdback_ledgers(db: Session, project_ids: list[int]) -> dict[int, Ledger]:
     """Per deliverable what is paid, withheld and released: a conditional acceptance pays the amount less the
-    holdback, the final acceptance releases the holdback. With the project's totals, in one query."""
+    holdback, the final acceptance releases the holdback. With each project's totals, in one query."""
     accepted_at = (
         select(func.max(Decision.decided_at))
         .where(Decision.deliverable_id == Deliverable.id,
@@ -1035,18 +1052,47 @@ def holdback_ledger(db: Session, project_id: int) -> Ledger:
     )  # fmt: skip
     stmt = (
         select(Deliverable, accepted_at)
-        .where(Deliverable.project_id == project_id, col(Deliverable.payment_amount).is_not(None))
-        .order_by(Deliverable.code)
+        .where(col(Deliverable.project_id).in_(project_ids), col(Deliverable.payment_amount).is_not(None))
+        .order_by(Deliverable.project_id, Deliverable.code)
     )
-    rows = []
-    for d, released_on in db.exec(stmt):
+    rows: dict[int, list[LedgerRow]] = {i: [] for i in project_ids}
+    for d, released_on in db.exec(stmt) if project_ids else []:
         state = LEDGER_STATES.get(Status(d.status), "pending")
         holdback = holdback_of(d)
         paid = {"released": d.payment_amount, "withheld": d.payment_amount - holdback}.get(state, Decimal("0.00"))
-        rows.append(LedgerRow(d, d.payment_amount, holdback, paid, state, released_on if state == "released" else None))
+        rows[d.project_id].append(LedgerRow(d, d.payment_amount, holdback, paid, state,
+                                            released_on if state == "released" else None))  # fmt: skip
 
     def total(values: Iterable[Decimal]) -> Decimal:
         return sum(values, Decimal("0.00"))
 
-    return Ledger(rows, total(r.payment for r in rows if r.state != "cancelled"), total(r.paid for r in rows),
-                  *(total(r.holdback for r in rows if r.state == s) for s in ("withheld", "released", "pending")))  # fmt: skip
+    return {i: Ledger(r, total(x.payment for x in r if x.state != "cancelled"), total(x.paid for x in r),
+                      *(total(x.holdback for x in r if x.state == s) for s in ("withheld", "released", "pending")))
+            for i, r in rows.items()}  # fmt: skip
+
+
+def holdback_ledger(db: Session, project_id: int) -> Ledger:
+    return holdback_ledgers(db, [project_id])[project_id]
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decision: Decision
+    code: str
+    title: str
+    version: int
+    decided_by: str | None  # None: deemed by the contract clock
+
+
+def decisions_of(db: Session, project_id: int) -> list[DecisionRow]:
+    """Every deliverable decision of the project, newest first, in one query: what was decided, on which version,
+    by whom, against which criteria version."""
+    stmt = (
+        select(Decision, Deliverable.code, Deliverable.title, Submission.number, User.full_name)
+        .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
+        .join(Submission, col(Submission.id) == Decision.submission_id)
+        .outerjoin(User, col(User.id) == Decision.decided_by_id)
+        .where(Deliverable.project_id == project_id)
+        .order_by(col(Decision.decided_at).desc(), col(Decision.id).desc())
+    )
+    return [DecisionRow(*row) for row in db.exec(stmt)]

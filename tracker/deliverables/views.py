@@ -264,6 +264,15 @@ class DeliverablePages(Controller):
 
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
 
+    @post("/{deliverable_id:int}/reviewers/{reviewer_id:int}/remove", sync_to_thread=True)
+    def unassign(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                 deliverable_id: FromPath[int], reviewer_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+        def run(access: Access, d: Deliverable) -> str:
+            service.remove_reviewer(db, request.user, access, d, reviewer_id)
+            return "Reviewer removed from this version."
+
+        return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
+
     @post("/{deliverable_id:int}/comments", sync_to_thread=True)
     def add_comment(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
                     deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
