@@ -44,22 +44,28 @@ test-postgres: setup browser-deps postgres
 
 # The suite (browser tests aside) at awkward instants, with the machine's clock moved there too by libfaketime: a
 # Friday late evening on a project's calendar (Los Angeles), the last evening of a year, and a leap day. The tests
-# pin the app's clock to TRACKER_TEST_NOW; faketime makes anything that asked the machine instead see the same day.
-DATES := 2027-02-26T23:30:00-08:00 2026-12-31T22:00:00-08:00 2028-02-29T12:00:00+00:00
+# pin the app's clock to TRACKER_TEST_NOW; faketime makes anything that asked the machine instead see that moment too.
+at-friday := 2027-02-26T23:30:00-08:00
+at-newyear := 2026-12-31T22:00:00-08:00
+at-leapday := 2028-02-29T12:00:00+00:00
+
 faketime-deps:
 	@command -v faketime >/dev/null || { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; }
 
+test-at-%: setup faketime-deps
+	@echo "== the suite at $(at-$*) ($*)"
+	TRACKER_TEST_NOW=$(at-$*) TRACKER_TEST_DATABASE=sqlite faketime -f "@$$(date -u -d $(at-$*) '+%Y-%m-%d %H:%M:%S')" \
+	  $(BIN)/pytest -q --ignore=tests/browser -p no:warnings
+
 test-dates: setup faketime-deps
-	@for at in $(DATES); do \
-	  echo "== the suite at $$at"; \
-	  TRACKER_TEST_NOW=$$at TRACKER_TEST_DATABASE=sqlite faketime -f "@$$(date -u -d $$at '+%Y-%m-%d %H:%M:%S')" \
-	    $(BIN)/pytest -q --ignore=tests/browser || exit 1; \
-	done
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-at-friday test-at-newyear test-at-leapday
 
 # Both suites at once, one core each: every test still runs on both databases. Each suite's output is printed whole
-# when it ends, and the run fails if either fails. Installing comes first, so two apt-gets never run at once.
-test: setup browser-deps postgres
+# when it ends, and the run fails if either fails. Then the suite at the three awkward dates. Installing comes first,
+# so two apt-gets never run at once.
+test: setup browser-deps postgres faketime-deps
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	@$(MAKE) --no-print-directory test-dates
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -53,6 +53,7 @@ class Clock:
         app_clock.pin(at)
 
     def advance(self, **delta: float) -> None:
+        """Elapsed time (sessions, lockouts). To move by calendar days, set noon of the day: `set(at_noon(day))`."""
         app_clock.pin(app_clock.utcnow() + timedelta(**delta))
 
 

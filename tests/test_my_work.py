@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from tests.conftest import agree_criteria, tst_today
+from tests.conftest import agree_criteria, at_noon, tst_today
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.actions import service as actions
 from tracker.core.files import FileStore
@@ -86,7 +86,7 @@ def test_conditions_reach_their_owner_and_the_managers_who_confirm_them(as_user,
     db.commit()
     assert [i["detail"] for i in _sections(as_user("contractor"))["conditions"]] == ["condition 1: Fix typos"]
     assert _sections(as_user("manager"))["conditions"] == []  # due in 20 days: not yet the managers' concern
-    clock.advance(days=25)
+    clock.set(at_noon(tst_today() + timedelta(days=25)))  # calendar days, whatever a DST change does to hours
     (item,) = _sections(as_user("manager"))["conditions"]
     assert item["state"] == "overdue" and item["days"] == -5
     assert "Conditions due" in as_user("contractor").get("/").text and "5 days overdue" in as_user("manager").get("/").text

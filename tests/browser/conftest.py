@@ -75,6 +75,14 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
             "location": "§2", "text": "Legacy table list incomplete", "severity": "major"}))  # fmt: skip
         service.decide(db, manager, m_access, rejected, parse(service.DecisionForm, {
             "outcome": "rejected", "findings": "Tables 12-18 are not mapped."}), store=store)  # fmt: skip
+        # A third under review with every criterion met, for a decision with conditions.
+        ready = service.create(db, manager, m_access, parse(service.DeliverableForm, {
+            "code": "T-03", "title": "Browser Training Plan", "payment_amount": "30000", "holdback_pct": "10",
+            "criteria": "Every role has a course"}))  # fmt: skip
+        agree_as(db, ready, manager, contractor)
+        service.submit(db, contractor, c_access, ready, "", [service.Upload("TP v1.pdf", "", b"%PDF")], store)
+        service.start_review(db, staff, s_access, ready, [staff.id])
+        service.record_result(db, staff, s_access, ready, service.active_criteria(db, ready.id)[0].id, "met")
         db.commit()
     engine.dispose()
 

@@ -107,3 +107,40 @@ def test_holdback_ledger_and_plan_form_errors_are_accessible(page: Page, live_se
     expect(page.locator("#f-title-error")).to_be_visible()
     expect(page.get_by_label("Code")).to_be_focused()
     assert_accessible(page)
+
+
+def test_a_conditional_acceptance_is_tracked_condition_by_condition(page: Page, live_server: str):
+    login(page, live_server, "mrivera")
+    page.goto(f"{live_server}/projects/CWS/deliverables")
+    page.get_by_role("link", name="T-03", exact=True).click()
+    record = page.url
+    page.get_by_label("Accept with conditions").check()
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator("#f-conditions-error")).to_contain_text("List the conditions")  # beside the field
+    assert_accessible(page)
+    page.get_by_label("Accept with conditions").check()
+    page.get_by_label("Conditions", exact=True).fill("Add the county trainer roster\nPublish the LMS links")
+    due = page.evaluate("() => new Date(Date.now() + 10 * 864e5).toISOString().slice(0, 10)")
+    page.get_by_label("Conditions due").fill(due)
+    page.get_by_label("Conditions owner").select_option(label="Tom Brooks (Contractor)")
+    page.get_by_role("button", name="Record decision").click()
+    conditions = page.locator("#conditions")
+    expect(conditions).to_contain_text("Add the county trainer roster")
+    expect(conditions).to_contain_text("Tom Brooks")
+    assert_accessible(page)
+
+    _as(page, live_server, "tbrooks", f"{live_server}/")
+    expect(page.get_by_role("region", name=re.compile("Conditions due"))).to_contain_text("Publish the LMS links")
+
+    _as(page, live_server, "mrivera", record)
+    first = page.locator("#conditions tbody tr").first
+    first.get_by_label("Evidence it is met").fill("Roster attached to the v1.1 cover letter")
+    first.get_by_role("button", name="Confirm met").click()
+    expect(page.locator("#record")).to_contain_text("Condition confirmed as met")
+    expect(page.locator("#conditions tbody tr").first).to_contain_text("confirmed by Maria Rivera")
+    second = page.locator("#conditions tbody tr").nth(1)
+    second.get_by_label("Evidence it is met").fill("Links live on the LMS home page")
+    second.get_by_role("button", name="Confirm met").click()
+    expect(page.locator("#record")).to_contain_text("Every condition is met: T-03 is accepted")
+    expect(page.locator("dl.facts")).to_contain_text("released on acceptance")
+    assert_accessible(page)

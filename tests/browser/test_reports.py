@@ -22,7 +22,7 @@ def test_every_status_report_page_is_accessible(page: Page, live_server: str):
     page.goto(f"{live_server}/projects/CWS/status-reports")
     page.locator("table").get_by_role("link", name=re.compile("Week ending")).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Status report: Week ending")
-    expect(page.locator("svg[role=img]")).to_have_count(9)  # four charts and five sparklines
+    expect(page.locator("svg[role=img]")).to_have_count(10)  # four charts and six sparklines
     assert_accessible(page)
     page.get_by_text("Each table as CSV").click()
     page.locator("details.chart-data summary").first.click()

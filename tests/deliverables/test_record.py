@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.conftest import agree_criteria, tst_today
+from tests.conftest import agree_criteria, at_noon, tst_today
 from tests.deliverables.test_api import PLAN, _plan
 from tests.deliverables.test_service import _as
 from tests.deliverables.test_service import _plan as plan
@@ -253,7 +253,7 @@ def test_an_overdue_condition_shows_on_the_deliverable_page(as_user, db, world, 
     store = FileStore.from_settings(app.state.settings)
     d, _ = _conditional(db, world, store)
     db.commit()
-    clock.advance(days=13)
+    clock.set(at_noon(tst_today() + timedelta(days=13)))
     page = as_user("viewer").get(f"{BASE}/{d.id}").text
     assert "Fix typos" in page and "Add the index" in page and page.count("overdue</span>") >= 2
     manager = as_user("manager")

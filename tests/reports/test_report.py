@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from tests.conftest import at_noon
 from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import plan
 from tracker.actions.models import ActionItem
@@ -199,7 +200,7 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     typos, index, annex = conditions.open_of(db, d.id)
     for c, due in ((index, record.today + timedelta(days=10)), (annex, record.today + timedelta(days=40))):
         conditions.update(db, manager, access, d, c.id, parse(conditions.ConditionForm, {"due_date": due.isoformat()}))
-    clock.advance(days=3)  # three days on, the typos are three days late; then they are fixed
+    clock.set(at_noon(record.today + timedelta(days=3)))  # three days on the typos are three days late; then fixed
     week = week_ending(deliverables.project_today(access.project))
     now = _draft(db, record, week)
     assert [(x["title"], x["days"], x["owner"]) for x in now["overdue"]["conditions"]] == [
