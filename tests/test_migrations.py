@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata, produce_migrations, render_py
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
 
 from tests.dbutil import IS_SQLITE, fresh_database
 from tracker.cli import alembic_config
@@ -142,7 +142,7 @@ def test_the_autoincrement_rebuild_keeps_every_row_id_trigger_and_index(tmp_path
                 assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
                 new_risk = {k: v for k, v in KEPT["risk"].items() if k != "id"} | {"code": "R-013"}
                 assert _insert(conn, "risk", new_risk) == 13
-            with pytest.raises(DBAPIError, match="append-only"), conn.begin_nested():
+            with pytest.raises(IntegrityError, match="append-only"), conn.begin_nested():
                 conn.execute(text("UPDATE audit_event SET action = 'x'"))
         engine.dispose()
         assert {"ix_risk_project_score", "ix_issue_project_priority"} <= _index_names(url)
@@ -151,10 +151,8 @@ def test_the_autoincrement_rebuild_keeps_every_row_id_trigger_and_index(tmp_path
 
 
 def test_audit_events_cannot_be_changed_or_deleted(conn, world):
-    from sqlalchemy.exc import DBAPIError
-
     for statement in ("UPDATE audit_event SET action = 'x'", "DELETE FROM audit_event"):
         savepoint = conn.begin_nested()
-        with pytest.raises(DBAPIError, match="append-only"):
+        with pytest.raises(IntegrityError, match="append-only"):  # a 409 for a user, not a 500
             conn.execute(text(statement))
         savepoint.rollback()
