@@ -26,6 +26,14 @@ from tracker.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskSc
 
 metadata = SQLModel.metadata
 
+# Ids are never given twice: the audit trail names records by id, so a deleted record's events must never come to
+# name a new one. Without AUTOINCREMENT, SQLite hands the highest id to the next row again once it is deleted
+# (PostgreSQL sequences never go back). Set here for every table, so tables added later and autogenerate get it too.
+# SQLAlchemy does not reflect it: a batch migration that rebuilds a table passes table_kwargs={"sqlite_autoincrement":
+# True} (tests/test_migrations.py fails otherwise).
+for table in metadata.tables.values():
+    table.dialect_kwargs["sqlite_autoincrement"] = True
+
 __all__ = [
     "ActionItem", "ApiToken", "AuditEvent", "Comment", "Condition", "CriteriaVersion", "Criterion", "CriterionResult", "Decision", "Deliverable",
     "GeneratedRecord",

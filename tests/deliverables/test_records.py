@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import docx
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from tests.deliverables.test_service import _as, _plan
@@ -191,6 +193,19 @@ def test_records_are_generated_once_and_never_again(db, world, store):
     assert records.generate(db, decision, store) == first
     assert len(db.exec(select(GeneratedRecord)).all()) == 4
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "generate_records")).all()) == 1
+
+
+
+def test_the_database_itself_refuses_to_change_or_delete_a_decision_or_its_records(db, world, store):
+    """A dispute is settled from these rows: not even a script may edit them. The refusal is an integrity error,
+    which a request that hit it by mistake answers with a 409, not a 500."""
+    d = _in_review(db, world, store)
+    decision = _decide(db, world, store, d, outcome="rejected", findings="No")
+    record = records.records_of(db, decision.id)[0]
+    for table, row_id, column in (("decision", decision.id, "findings"), ("generated_record", record.id, "sha256")):
+        for statement in (f"UPDATE {table} SET {column} = 'x' WHERE id = :id", f"DELETE FROM {table} WHERE id = :id"):
+            with pytest.raises(IntegrityError, match=f"{table} is immutable"), db.begin_nested():
+                db.execute(text(statement), {"id": row_id})
 
 
 def test_hostile_text_is_escaped_on_the_page_and_literal_in_the_files(db, world, store, as_user):

@@ -31,7 +31,6 @@ TEXT_COLUMNS = {
     "submission": ["notes"],
     "submission_file": ["original_name"],
     "comment": ["location", "text", "response"],
-    "decision": ["findings", "conditions"],
     "risk": ["title", "statement", "trigger", "mitigation_plan", "contingency_plan"],
     "issue": ["title", "description", "impact"],
     "issue_decision": ["decision", "decided_by", "rationale"],
@@ -42,21 +41,34 @@ TEXT_COLUMNS = {
 
 
 @pytest.fixture
-def hostile(db, seeded):  # noqa: ANN001
-    """The payload in every text field of every seeded row, and in an audit event (append-only: a new one)."""
+def hostile(db, seeded, app) -> dict[str, int | str]:  # noqa: ANN001
+    """The payload in every text field of every seeded row, and where rows are never changed (an audit event, a
+    decision) in a new one: the deliverable in review is accepted with conditions. Answers the ids of its letter."""
+    from tests.deliverables.test_service import _as
     from tracker.audit.models import AuditEvent
+    from tracker.core.files import FileStore
+    from tracker.core.forms import parse
+    from tracker.deliverables import records, service
+    from tracker.deliverables.models import Deliverable
 
     for table, columns in TEXT_COLUMNS.items():
         db.execute(text(f"UPDATE {table} SET " + ", ".join(f"{c} = :v" for c in columns)), {"v": XSS})
     project_id = db.execute(text("SELECT id FROM project WHERE key = 'TST'")).scalar_one()
     db.add(AuditEvent(project_id=project_id, entity_type="risk", entity_id=seeded.ids["risk_id"], entity_label=XSS,
                       action="update", changes={"title": [XSS, XSS]}))  # fmt: skip
+    manager, access = _as(db, seeded.world, "manager")
+    d = db.get(Deliverable, seeded.ids["deliverable_id"])
+    decision = service.decide(db, manager, access, d, parse(service.DecisionForm, {
+        "outcome": "conditionally_accepted", "findings": XSS, "conditions": XSS, "conditions_due": "2030-01-31"}),
+        store=FileStore.from_settings(app.state.settings))  # fmt: skip
     db.commit()
+    return {"rejected_id": d.id, "decision_id": decision.id, "kind": "conditional_notice",
+            "record_id": records.records_of(db, decision.id)[0].id}  # fmt: skip
 
 
 @pytest.mark.parametrize("persona", ["admin", "manager", "contractor"])
 def test_markup_in_every_text_field_is_escaped_on_every_page(as_user, seeded, hostile, persona):
-    ids = seeded.ids | {name: seeded.world.ids[name] for name in ("staff", "outsider")}
+    ids = seeded.ids | hostile | {name: seeded.world.ids[name] for name in ("staff", "outsider")}
     b = as_user(persona)
     pages = shown = 0
     for method, template, allowed, *_ in ROUTES:
