@@ -8,7 +8,7 @@ the table's triggers and batch mode cannot reflect expression indexes, so those 
 their own SQL. Then each table's sequence starts past any higher id the trail names (a record deleted before now).
 
 Revision ID: e1ba1cd62741
-Revises: 5b8e0c6a1f29
+Revises: 8c3f0d2b6a17
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e1ba1cd62741"
-down_revision = "5b8e0c6a1f29"
+down_revision = "8c3f0d2b6a17"
 branch_labels = None
 depends_on = None
 
