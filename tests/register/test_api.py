@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
+
+from tests.conftest import tst_today
 
 from tracker.audit.models import AuditEvent
 from tracker.issues.models import Issue, IssueDecision
@@ -77,6 +81,17 @@ def test_bad_risk_input_is_a_json_error_and_writes_nothing(as_user, db):
     r = staff.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 0, "version": 1})
     assert r.status_code == 422 and "impact" in r.json()["extra"]
     assert staff.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 2}).status_code == 400  # no version
+
+
+def test_a_patch_that_raises_the_level_brings_the_next_review_forward_on_the_record(as_user, db):
+    today = tst_today()
+    risk = _risk(as_user, probability=1, impact=2)
+    assert risk["next_review_date"] == (today + timedelta(days=90)).isoformat()
+    r = as_user("staff").api("PATCH", f"/api/v1/risks/{risk['id']}", json={"probability": 5, "impact": 4, "version": 1})
+    assert r.status_code == 200 and r.json()["level"] == "critical"
+    assert r.json()["next_review_date"] == (today + timedelta(days=7)).isoformat()
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "update")).one()
+    assert event.changes["next_review_date"] == [risk["next_review_date"], r.json()["next_review_date"]]
 
 
 def test_register_api_roles(as_user, world):

@@ -115,6 +115,16 @@ def test_quick_edit_rerenders_the_row_and_tells_the_heat_map(as_user, db, world)
                       ).headers["location"] == "/projects/TST/risks"  # fmt: skip
 
 
+def test_a_quick_edit_that_raises_the_level_brings_the_next_review_forward(as_user, db, world):
+    risk = make_risk(db, world, probability="1", impact="2")
+    db.commit()
+    assert risk.next_review_date == tst_today() + timedelta(days=90)
+    r = as_user("staff").post(f"/projects/TST/risks/{risk.id}/quick", {"probability": "4", "version": "1"}, htmx=True)
+    assert r.status_code == 200 and "8 Medium" in r.text
+    db.expire_all()
+    assert db.get(Risk, risk.id).next_review_date == tst_today() + timedelta(days=30)
+
+
 def test_the_list_filters_in_the_url_swaps_the_table_and_heat_map_cells_link_to_it(as_user, db, world):
     make_risk(db, world, title="Small one", probability="1", impact="2")
     make_risk(db, world, title="Big one", probability="5", impact="5", category="security")

@@ -61,6 +61,33 @@ def test_every_probability_or_impact_change_is_kept_with_who_and_when(db, world)
         (3, 4, "Staff Person"), (3, 5, "Staff Person"), (2, 5, "Manager Person")]
 
 
+def test_a_rising_level_brings_the_next_review_forward_to_the_new_levels_cadence(db, world, clock):
+    risk = make_risk(db, world, probability="1", impact="2")  # low: reviewed in 90 days
+    assert risk.next_review_date == TODAY + timedelta(days=90)
+    clock.set(at_noon(TODAY + timedelta(days=10)))
+    _update(db, world, risk, probability=3)  # medium (6): 30 days from the day it rose
+    assert risk.next_review_date == TODAY + timedelta(days=40)
+    _update(db, world, risk, impact=3)  # still medium (9): the date stays
+    assert risk.next_review_date == TODAY + timedelta(days=40)
+    _update(db, world, risk, probability=5, impact=4)  # critical: within the week
+    assert risk.next_review_date == TODAY + timedelta(days=17)
+    events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "risk").order_by(AuditEvent.id)).all()
+    assert [e.changes.get("next_review_date") for e in events[1:]] == [
+        [(TODAY + timedelta(days=90)).isoformat(), (TODAY + timedelta(days=40)).isoformat()], None,
+        [(TODAY + timedelta(days=40)).isoformat(), (TODAY + timedelta(days=17)).isoformat()]]
+
+
+def test_a_rising_level_keeps_an_earlier_review_and_a_falling_level_never_moves_it(db, world):
+    soon = make_risk(db, world, probability="1", impact="1", next_review_date=(TODAY + timedelta(days=3)).isoformat())
+    _update(db, world, soon, probability=4, impact=4)  # high: 14 days, but it is reviewed in 3 already
+    assert soon.next_review_date == TODAY + timedelta(days=3)
+    late = make_risk(db, world, probability="1", impact="1", next_review_date="2027-06-01")
+    _update(db, world, late, probability=5, impact=5, next_review_date="2027-07-01")  # the same edit asks for later
+    assert late.next_review_date == TODAY + timedelta(days=7)
+    _update(db, world, late, probability=1, impact=1)  # falling: the critical cadence's date stays
+    assert late.next_review_date == TODAY + timedelta(days=7)
+
+
 def test_due_for_review_in_python_and_in_sql_agree(db, world):
     due = make_risk(db, world, next_review_date=TODAY.isoformat())
     make_risk(db, world, next_review_date=(TODAY + timedelta(days=1)).isoformat())

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlmodel import func, select
 
+from tests.conftest import tst_today
 from tests.register.conftest import acting
 from tests.transfer.conftest import TRICKY
 from tracker.actions.models import ActionItem
@@ -165,6 +168,18 @@ def test_a_known_code_updates_that_record_with_the_version_the_preview_saw(db, w
     assert item.done_at is not None
     assert db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "risk", AuditEvent.entity_id == r3.id)
                    .order_by(AuditEvent.id)).all()[-2:] == ["update", "update_action"]  # fmt: skip
+
+
+def test_an_imported_update_that_raises_the_level_brings_the_next_review_forward(db, world, register):
+    actor, tst = acting(db, world, "staff")
+    r2 = db.exec(select(Risk).where(Risk.project_id == tst.project.id, Risk.code == "R-002")).one()
+    r2.next_review_date = tst_today() + timedelta(days=60)  # low (1 × 1), reviewed in two months
+    db.flush()
+    sheet = read_table("u.csv", _csv("Risk ID,Title,Probability,Impact\nR-002,Closed one,4,5\n"))
+    transfer.run(db, actor, tst, transfer.build_plan(db, tst, RISKS, sheet, {0: "code", 1: "title", 2: "probability",
+                                                                              3: "impact"}))
+    db.refresh(r2)
+    assert (r2.probability, r2.impact, r2.next_review_date) == (4, 5, tst_today() + timedelta(days=7))
 
 
 def test_issue_rows_follow_the_issue_rules_and_the_decision_log_only_grows(db, world, register):

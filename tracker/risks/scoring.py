@@ -42,6 +42,12 @@ def level(probability: int, impact: int) -> Level:
     return level_for_score(score(probability, impact))
 
 
+def rises(before: Level, after: Level) -> bool:
+    """True when `after` is a higher level than `before` (BANDS lists them lowest first)."""
+    order = list(BANDS)
+    return order.index(after) > order.index(before)
+
+
 def score_expr(model: Any) -> Any:
     """The same score as SQL, for sorting and filtering in the database."""
     return model.probability * model.impact

@@ -188,6 +188,12 @@ def review_date(settings: RegisterSettings, level: Level, today: date) -> date:
     return today + timedelta(days=settings.review_days(level))
 
 
+def review_after_change(settings: RegisterSettings, before: Level, after: Level, wanted: date, today: date) -> date:
+    """A risk whose level rises is reviewed within the new level's cadence, or sooner if it already was; a falling
+    level never moves the date."""
+    return min(wanted, review_date(settings, after, today)) if scoring.rises(before, after) else wanted
+
+
 def due_for_review(risk: Risk, today: date) -> bool:
     """An active risk whose review date has come. `due_clause` is the same rule in SQL."""
     return risk.status in ACTIVE_RISK and risk.next_review_date is not None and risk.next_review_date <= today
@@ -329,9 +335,11 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     check_owner(db, project.id, form.owner_id)
     links = check_deliverables(db, project.id, form.deliverable_ids)
     values = _values(form)
-    if values["next_review_date"] is None:
-        level = scoring.level(form.probability, form.impact)
-        values["next_review_date"] = review_date(settings_for(db, project.id), level, project_today(project))
+    settings, today = settings_for(db, project.id), project_today(project)
+    level = scoring.level(form.probability, form.impact)
+    wanted = values["next_review_date"] or review_date(settings, level, today)
+    values["next_review_date"] = review_after_change(settings, scoring.level(risk.probability, risk.impact), level,
+                                                     wanted, today)  # fmt: skip
     before = audit.snapshot(risk, FIELDS)
     with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
         link_change = set_links(db, RiskDeliverable, "risk_id", risk.id, links)
