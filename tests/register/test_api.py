@@ -94,6 +94,19 @@ def test_a_patch_that_raises_the_level_brings_the_next_review_forward_on_the_rec
     assert event.changes["next_review_date"] == [risk["next_review_date"], r.json()["next_review_date"]]
 
 
+def test_a_residual_score_above_the_inherent_one_is_a_422_naming_the_field(as_user, db):
+    staff = as_user("staff")
+    r = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"residual_probability": 5, "residual_impact": 3})
+    assert r.status_code == 422 and r.json()["status_code"] == 422
+    assert r.json()["extra"] == {"residual_probability": "The residual score 15 (5 × 3) is above the inherent score 12 "
+                                                         "(3 × 4): mitigation cannot make a risk worse."}
+    assert db.exec(select(Risk)).first() is None
+    risk = _risk(as_user, residual_probability=3, residual_impact=3)
+    r = staff.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 2, "version": 1})
+    assert r.status_code == 422 and list(r.json()["extra"]) == ["residual_probability"]
+    assert staff.api("GET", f"/api/v1/risks/{risk['id']}").json()["impact"] == 4
+
+
 def test_register_api_roles(as_user, world):
     risk = _risk(as_user)
     for role in ("viewer", "contractor", "outsider"):

@@ -125,6 +125,23 @@ def test_a_quick_edit_that_raises_the_level_brings_the_next_review_forward(as_us
     assert db.get(Risk, risk.id).next_review_date == tst_today() + timedelta(days=30)
 
 
+def test_a_residual_score_above_the_inherent_one_is_refused_beside_the_field_with_the_input_kept(as_user, db, world):
+    staff = as_user("staff")
+    r = staff.post("/projects/TST/risks", FORM | {"residual_probability": "4", "residual_impact": "5",
+                                                  "mitigation_plan": "Keep me"})  # fmt: skip
+    assert r.status_code == 422
+    assert _field_error(r.text, "residual_probability") == ("The residual score 20 (4 × 5) is above the inherent "
+                                                            "score 12 (3 × 4): mitigation cannot make a risk worse.")
+    assert 'aria-describedby="f-residual_probability-help f-residual_probability-error"' in r.text
+    assert re.search(r'name="residual_impact"[^>]*>.*?<option value="5" selected>', r.text, re.S)
+    assert "Keep me</textarea>" in r.text
+    assert db.exec(select(Risk)).first() is None
+    risk = make_risk(db, world, residual_probability="3", residual_impact="3")
+    db.commit()
+    r = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"impact": "2", "version": "1"}, htmx=True)
+    assert r.status_code == 422 and "The residual score 9 (3 × 3) is above the inherent score 6 (3 × 2)" in r.text
+
+
 def test_the_list_filters_in_the_url_swaps_the_table_and_heat_map_cells_link_to_it(as_user, db, world):
     make_risk(db, world, title="Small one", probability="1", impact="2")
     make_risk(db, world, title="Big one", probability="5", impact="5", category="security")

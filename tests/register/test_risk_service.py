@@ -125,12 +125,26 @@ def test_a_risk_becomes_realized_only_through_conversion(db, world):
     ({"probability": "likely"}, "probability"), ({"category": "weather"}, "category"),
     ({"residual_probability": "2"}, "residual_impact"), ({"next_review_date": "soon"}, "next_review_date"),
     ({"code": "R 1"}, "code"), ({"response": "ignore"}, "response"), ({"title": "x" * 201}, "title"),
+    ({"residual_probability": "4", "residual_impact": "4"}, "residual_probability"),
 ])  # fmt: skip
 def test_bad_risks_are_refused_field_by_field_and_nothing_is_written(db, world, change, field):
     with pytest.raises(FormError) as err:
         make_risk(db, world, **change)
     assert field in err.value.errors
     assert db.exec(select(Risk)).first() is None
+
+
+def test_a_residual_score_above_the_inherent_score_is_refused_whichever_side_moves(db, world):
+    with pytest.raises(FormError) as err:
+        make_risk(db, world, residual_probability="4", residual_impact="4")  # 16 after mitigation, 12 before
+    assert err.value.errors == {"residual_probability": "The residual score 16 (4 × 4) is above the inherent score "
+                                                        "12 (3 × 4): mitigation cannot make a risk worse."}
+    risk = make_risk(db, world, residual_probability="4", residual_impact="3")  # equal is allowed
+    with pytest.raises(FormError) as err:
+        _update(db, world, risk, probability=2)  # the inherent score drops below the residual one
+    assert "inherent score 8 (2 × 4)" in err.value.errors["residual_probability"]
+    db.refresh(risk)
+    assert risk.probability == 3
 
 
 def test_owners_and_deliverables_must_belong_to_the_project(db, world):

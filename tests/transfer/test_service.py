@@ -182,6 +182,16 @@ def test_an_imported_update_that_raises_the_level_brings_the_next_review_forward
     assert (r2.probability, r2.impact, r2.next_review_date) == (4, 5, tst_today() + timedelta(days=7))
 
 
+def test_a_row_whose_residual_score_is_above_its_inherent_score_is_a_row_error(db, world, register, other):
+    sheet = _csv("Title,Probability,Impact,Residual probability,Residual impact\n"
+                 "Worse after mitigation,2,2,Possible,Moderate\nBetter after mitigation,4,4,2,2\n")
+    plan = _plan(db, world, RISKS, "r.csv", sheet)
+    assert [(r.action, r.errors) for r in plan.rows] == [
+        ("invalid", {"Residual probability": "The residual score 9 (3 × 3) is above the inherent score 4 (2 × 2): "
+                                             "mitigation cannot make a risk worse."}),
+        ("create", {})]  # fmt: skip
+
+
 def test_issue_rows_follow_the_issue_rules_and_the_decision_log_only_grows(db, world, register):
     actor, tst = acting(db, world, "staff")
     sheet = ("Issue ID,Title,Status,Resolution,Escalation level,From risk,Decision log\n"

@@ -69,7 +69,8 @@ class RiskIn(BaseModel):
     trigger: str = Field(default="", max_length=2000)
     owner_id: int | None = None
     response: Strategy = Strategy.MITIGATE
-    residual_probability: int | None = None
+    residual_probability: int | None = Field(default=None, description="Expected after mitigation; with the residual "
+                                             "impact, scores no higher than probability × impact")  # fmt: skip
     residual_impact: int | None = None
     mitigation_plan: str = Field(default="", max_length=8000)
     contingency_plan: str = Field(default="", max_length=8000)

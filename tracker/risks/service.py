@@ -268,10 +268,18 @@ class RiskForm(Form):
         return as_list(v)
 
     @model_validator(mode="after")
-    def _residual_pair(self) -> RiskForm:
+    def _residual(self) -> RiskForm:
         if (self.residual_probability is None) != (self.residual_impact is None):
             missing = "residual_impact" if self.residual_impact is None else "residual_probability"
             raise FormError({missing: "Give both residual probability and residual impact, or neither."})
+        if self.residual_probability is not None:
+            residual, inherent = (scoring.score(self.residual_probability, self.residual_impact),
+                                  scoring.score(self.probability, self.impact))  # fmt: skip
+            if residual > inherent:  # mitigation lowers a risk or leaves it; it never raises it
+                raise FormError({"residual_probability": (
+                    f"The residual score {residual} ({self.residual_probability} × {self.residual_impact}) is above "
+                    f"the inherent score {inherent} ({self.probability} × {self.impact}): mitigation cannot make a "
+                    "risk worse.")})  # fmt: skip
         return self
 
 
