@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -33,7 +32,7 @@ from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.files import FileStore
 from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
-from tracker.core.web import get_flashes, label
+from tracker.core.web import get_flashes, label, show_date, show_datetime
 from tracker.deliverables import api as deliverables_api
 from tracker.home import api as home_api
 from tracker.deliverables import clock as deliverables_clock
@@ -63,14 +62,6 @@ def _current_user(context: dict[str, Any]) -> Any:
     return context["request"].scope.get("user")
 
 
-def _date(value: date | datetime | None, fmt: str = "%b %-d, %Y") -> str:
-    return value.strftime(fmt) if value else "—"
-
-
-def _datetime(value: datetime | None) -> str:
-    return value.strftime("%b %-d, %Y %H:%M UTC") if value else "—"
-
-
 def make_environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
@@ -79,8 +70,8 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.do"],
     )
-    env.filters["date"] = _date
-    env.filters["datetime"] = _datetime
+    env.filters["date"] = show_date
+    env.filters["datetime"] = show_datetime
     env.filters["label"] = label
     env.filters["audit_describe"] = audit.describe
     env.filters["audit_value"] = audit.show_value

@@ -196,6 +196,13 @@ class UserForm(Form):
 
 
 USER_FIELDS = ("username", "full_name", "email", "title", "organization", "is_admin", "is_active")
+# The user form's labels; the history (audit/history.py) reads a user's and their tokens' changes with them.
+USER_LABELS = {
+    "username": "Username", "full_name": "Full name", "email": "Email", "title": "Title",
+    "organization": "Organization", "is_admin": "Admin", "is_active": "Active",
+}  # fmt: skip
+LABELS = USER_LABELS | {"password": "Password", "name": "Name"}
+WORDS = {"password": {"(hidden)": "", "(reset)": "reset"}}  # never shown, only that it changed
 
 
 def list_users(db: Session, q: str = "", limit: int = 500) -> list[User]:

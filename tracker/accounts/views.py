@@ -17,7 +17,7 @@ from sqlmodel import Session
 from tracker.accounts import service
 from tracker.accounts.auth import session_user
 from tracker.accounts.models import User
-from tracker.accounts.service import PasswordForm, Principal, UserForm
+from tracker.accounts.service import USER_LABELS, PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, StaleEdit
@@ -160,11 +160,6 @@ class ProfileController(Controller):
 
 
 # --- user administration ---------------------------------------------------------------------------
-
-USER_LABELS = {
-    "username": "Username", "full_name": "Full name", "email": "Email", "title": "Title",
-    "organization": "Organization", "is_admin": "Admin", "is_active": "Active",
-}  # fmt: skip
 
 
 class UserAdminController(Controller):

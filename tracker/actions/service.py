@@ -4,6 +4,7 @@ tells the whole story."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -19,6 +20,7 @@ from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.core.web import options
 from tracker.deliverables.service import project_today
 from tracker.issues.models import Issue
 from tracker.projects.models import Membership, Project
@@ -49,6 +51,11 @@ class ActionForm(Form):
 
 
 FIELDS = ("description", "owner_id", "due_date", "plan")
+# The action item form's labels; the history (audit/history.py) reads the item's changes on its risk's or issue's
+# trail with them, and names the item by its description ("action": "12: Call the vendor" from update).
+LABELS = {"description": "Action", "owner_id": "Owner", "due_date": "Due", "plan": "Plan", "done": "Done",
+          "action": "Action item"}  # fmt: skip
+WORDS = {"plan": dict(options(list(Plan))), "action": lambda v, _: re.sub(r"^\d+: ", "", str(v))}
 
 
 def _done_at(project: Project, form: ActionForm) -> datetime:

@@ -20,7 +20,6 @@ from tracker.projects.permissions import Perm
 from tracker.risks import service as risks
 
 Form = URLEncodedBody[dict[str, Any]]
-LABELS = {"description": "Action", "owner_id": "Owner", "due_date": "Due", "plan": "Plan", "done": "Done"}
 
 
 def _back(key: str, item: ActionItem) -> str:
@@ -74,8 +73,8 @@ class ActionPages(Controller):
     def _form(self, request: Request, db: Session, access: projects.Access, item: ActionItem, form: dict[str, Any],
               errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
         return render(request, "register/action_form.html", status=status, access=access, project=access.project,
-                      item=item, form=form, errors=errors, stale=stale, labels=LABELS, back=_back(access.project.key, item),
-                      owners=risks.owners(db, access.project.id),
+                      item=item, form=form, errors=errors, stale=stale, labels=actions.LABELS,
+                      back=_back(access.project.key, item), owners=risks.owners(db, access.project.id),
                       plans=options([Plan.MITIGATION.value, Plan.CONTINGENCY.value], " plan"))  # fmt: skip
 
 

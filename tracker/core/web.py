@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,19 @@ def label(value: str | None) -> str:
 def options(values: list[str], suffix: str = "") -> list[tuple[str, str]]:
     """(value, label) pairs for a select."""
     return [(v, label(v) + suffix) for v in values]
+
+
+def show_date(value: date | datetime | None, fmt: str = "%b %-d, %Y") -> str:
+    """A date as every page shows it: "Mar 11, 2026"."""
+    return value.strftime(fmt) if value else "—"
+
+
+def show_datetime(value: datetime | None) -> str:
+    return value.strftime("%b %-d, %Y %H:%M UTC") if value else "—"
+
+
+def money(value: Decimal | str | None) -> str:
+    return f"${Decimal(value):,.2f}" if value not in (None, "") else "—"
 
 
 def flash(request: Request, message: str, category: str = "success") -> None:

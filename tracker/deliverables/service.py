@@ -22,6 +22,7 @@ from tracker.core.clock import latest_today, today_in, utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
+from tracker.core.web import money, options, show_date
 from tracker.deliverables import conditions, criteria, records, workflow
 from tracker.deliverables.models import (
     Comment,
@@ -97,6 +98,25 @@ class DeliverableForm(Form):
 
 
 FIELDS = ("code", "title", "description", "type", "due_date", "owner_id", "payment_amount", "holdback_pct")
+PLAN_LABELS = {"code": "Code", "title": "Title", "description": "Description", "type": "Type",
+               "due_date": "Contractual due date", "owner_id": "Review lead", "payment_amount": "Payment amount",
+               "holdback_pct": "Holdback %"}  # fmt: skip
+# How the history (audit/history.py) reads a deliverable's changes: the plan form's labels, the fields its workflow
+# and review record, and coded values in the words the deliverable page uses.
+LABELS = PLAN_LABELS | {
+    "criteria": "Acceptance criteria", "status": "Status", "decision": "Decision", "current_version": "Version",
+    "resubmit_due": "Resubmission due", "withdrawn_reason": "Reason for withdrawal", "escalated": "Escalated",
+    "severity": "Severity", "text": "Comment", "response": "Response", "disposition": "Disposition",
+}  # fmt: skip
+REVIEWER_LABELS = {"reviewer": "Reviewer", "due_date": "Review due"}
+WORDS = {
+    "type": dict(options(list(DeliverableType))), "status": {s.value: w for s, w in workflow.STATUS_LABELS.items()},
+    "decision": dict(options(list(Outcome))), "criterion": dict(options(list(CriterionOutcome))),
+    "severity": dict(options(list(Severity))), "disposition": dict(options(list(Disposition))),
+    "payment_amount": lambda v, _: money(v), "holdback_pct": lambda v, _: f"{v}%",
+    # the clock's sentence names the review's due date: read it as the pages show dates
+    "escalated": lambda v, _: re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: show_date(date.fromisoformat(m[0])), v),
+}  # fmt: skip
 
 
 def next_code(db: Session, project_id: int) -> str:

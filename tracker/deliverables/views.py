@@ -48,9 +48,6 @@ DISPOSITION_LABELS = {d.value: d.value.replace("_", " ").capitalize() for d in D
 OUTCOME_LABELS = {CriterionOutcome.MET.value: "Met", CriterionOutcome.NOT_MET.value: "Not met",
                   CriterionOutcome.NOT_APPLICABLE.value: "Not applicable"}  # fmt: skip
 DECISION_LABELS = {"accepted": "Accept", "conditionally_accepted": "Accept with conditions", "rejected": "Reject"}
-PLAN_LABELS = {"code": "Code", "title": "Title", "description": "Description", "type": "Type",
-               "due_date": "Contractual due date", "owner_id": "Review lead", "payment_amount": "Payment amount",
-               "holdback_pct": "Holdback %"}  # fmt: skip
 
 
 def _store(request: Request) -> FileStore:
@@ -147,7 +144,7 @@ class DeliverablePages(Controller):
     def _plan_form(self, request: Request, db: Session, access: Access, d: Deliverable | None, form: dict[str, Any],
                    errors: dict[str, str], status: int = 200, stale: dict[str, Any] | None = None) -> Template:  # fmt: skip
         return render(request, "deliverables/form.html", status=status, access=access, project=access.project, d=d,
-                      form=form, errors=errors, stale=stale or {}, labels=PLAN_LABELS,
+                      form=form, errors=errors, stale=stale or {}, labels=service.PLAN_LABELS,
                       owners=service.reviewers_and_owners(db, access.project.id),
                       types=list(TYPE_LABELS.items()))  # fmt: skip
 

@@ -19,6 +19,7 @@ from tracker.core.db import sort_order
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.core.web import options
 from tracker.deliverables.service import project_today
 from tracker.issues.models import (
     UNRESOLVED,
@@ -110,6 +111,18 @@ class IssueForm(Form):
     def _list(cls, v: Any) -> Any:
         return risks.as_list(v)
 
+
+# The issue form's labels and the words of its coded values; the history (audit/history.py) reads an issue's changes,
+# its decision log's included, with them too.
+LABELS = {
+    "code": "Code", "title": "Title", "description": "Description", "impact": "Impact", "priority": "Priority",
+    "owner_id": "Owner", "need_by": "Need by", "status": "Status", "escalation_level": "Escalation level",
+    "escalation_reason": "Escalation reason", "resolution": "Resolution", "raised_on": "Raised on",
+    "resolved_on": "Resolved on", "deliverable_ids": "Deliverables", "deliverables": "Deliverables",
+    "from_risk": "From risk", "decision": "Decision", "decided_by": "Decided by",
+}  # fmt: skip
+WORDS = {"status": dict(options(list(IssueStatus))), "priority": dict(options(list(Priority))),
+         "escalation_level": dict(options(list(EscalationLevel)))}  # fmt: skip
 
 FIELDS = ("code", "title", "description", "impact", "priority", "owner_id", "need_by", "status", "escalation_level",
           "escalation_reason", "resolution", "raised_on", "resolved_on")  # fmt: skip

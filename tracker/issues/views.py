@@ -17,7 +17,7 @@ from tracker.actions import service as actions
 from tracker.audit import service as audit
 from tracker.core.errors import FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
-from tracker.core.web import flash, options, redirect, render, safe_next
+from tracker.core.web import flash, redirect, render, safe_next
 from tracker.deliverables.service import project_today
 from tracker.issues import service as issues
 from tracker.issues.models import EscalationLevel, Issue, IssueDeliverable, IssueStatus, Priority
@@ -30,15 +30,9 @@ from tracker.risks.models import Risk
 
 Form = URLEncodedBody[dict[str, Any]]
 
-LABELS = {
-    "code": "Code", "title": "Title", "description": "Description", "impact": "Impact", "priority": "Priority",
-    "owner_id": "Owner", "need_by": "Need by", "status": "Status", "escalation_level": "Escalation level",
-    "escalation_reason": "Escalation reason", "resolution": "Resolution", "raised_on": "Raised on",
-    "deliverable_ids": "Deliverables",
-}  # fmt: skip
 CHOICES = {"status": [s.value for s in IssueStatus], "priority": [p.value for p in Priority],
            "escalation_level": [e.value for e in EscalationLevel]}  # fmt: skip
-OPTIONS = {name: options(values) for name, values in CHOICES.items()}
+OPTIONS = {name: list(issues.WORDS[name].items()) for name in CHOICES}
 
 
 def _common(db: Session, access: Access) -> dict[str, Any]:
@@ -68,7 +62,7 @@ def _detail(request: Request, db: Session, access: Access, issue: Issue, status:
 def _form(request: Request, db: Session, access: Access, issue: Issue | None, form: dict[str, Any],
           errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
     return render(request, "issues/form.html", status=status, issue=issue, form=form, errors=errors, stale=stale,
-                  labels=LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
+                  labels=issues.LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
                   **_common(db, access))  # fmt: skip
 
 

@@ -19,7 +19,8 @@ from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
 from tracker.deliverables.service import project_today
 from tracker.library.models import SavedReport
-from tracker.library.sources import SOURCES, Ctx, Definition, SortDef, Source, ordering, parse_definition, where_clause
+from tracker.library.sources import (SOURCES, Ctx, Definition, SortDef, Source, describe, ordering, parse_definition,
+                                     where_clause)
 from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
@@ -27,6 +28,26 @@ from tracker.projects.service import Access
 from tracker.risks import service as risks
 
 FIELDS = ("name", "description", "shared", "definition")
+# The report form's labels; the history (audit/history.py) reads a saved report's changes with them and its
+# definition in words.
+LABELS = {"name": "Name", "description": "Description", "shared": "Shared", "definition": "Definition",
+          "copied_from": "Copied from"}  # fmt: skip
+
+
+def in_words(raw: Any, people: dict[int, str]) -> list[str]:
+    """A stored definition as a reader would say it: what it reports on, shows, filters and sorts by."""
+    try:
+        d = parse_definition(raw)
+    except FormError:
+        return ["a definition that no longer validates"]
+    source = SOURCES[d.source]
+    return [f"Source: {source.label}", "Columns: " + ", ".join(source.fields[c].label for c in d.columns),
+            *(f"Filter: {f}" for f in describe(source, d, people)),
+            *(f"Sort: {source.fields[s.field].label}{', descending' if s.desc else ''}" for s in d.sort),
+            f"Rows per page: {d.page_size}"]  # fmt: skip
+
+
+WORDS = {"definition": in_words}
 
 
 class ReportForm(Form):

@@ -39,7 +39,6 @@ from tracker.risks.service import as_list
 
 Form = URLEncodedBody[dict[str, Any]]
 PREVIEW_ROWS = 10
-LABELS = {"name": "Name", "description": "Description", "shared": "Shared", "definition": "Definition"}
 
 
 def _base(access: Access) -> str:
@@ -158,7 +157,7 @@ def _builder(request: Request, db: Session, access: Access, report: SavedReport 
                "source": source, "options": options, "column_order": chosen + others, "sort_rows": sort,
                "max_filters": MAX_FILTERS,
                "action_url": f"{_base(access)}/{report.id}/edit" if report else f"{_base(access)}/",
-               "preview": None, "preview_errors": {}, "stale": None, "labels": LABELS} | extra  # fmt: skip
+               "preview": None, "preview_errors": {}, "stale": None, "labels": service.LABELS} | extra  # fmt: skip
     return render(request, "library/builder.html", block=block, status=status, **context)
 
 

@@ -17,6 +17,7 @@ from tracker.audit import service as audit
 from tracker.core.calendar import calendar_error, holidays_between
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
+from tracker.core.web import options
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Membership, Project, Role
 from tracker.projects.permissions import Perm, perms_for
 
@@ -208,6 +209,16 @@ PROJECT_FIELDS = (
     "timezone", "review_days", "resubmit_days", "deemed_policy", "deemed_days", "holiday_calendar",
     "extra_holidays", "archived",
 )  # fmt: skip
+# The project form's labels; the history (audit/history.py) reads a project's and its members' changes with them.
+PROJECT_LABELS = {
+    "key": "Key", "name": "Name", "description": "Description", "sponsor": "Sponsor", "contractor": "Contractor",
+    "contract_number": "Contract number", "start_date": "Start date", "end_date": "End date", "timezone": "Time zone",
+    "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
+    "deemed_policy": "Deemed-acceptance policy", "deemed_days": "Deemed after (business days)",
+    "holiday_calendar": "Holiday calendar", "extra_holidays": "Project holidays", "archived": "Archived",
+}  # fmt: skip
+LABELS = PROJECT_LABELS | {"role": "Role"}
+WORDS = {"deemed_policy": dict(options(list(DeemedPolicy))), "role": ROLE_LABELS}
 
 
 def _values(form: ProjectForm) -> dict[str, Any]:

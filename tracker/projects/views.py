@@ -19,18 +19,11 @@ from tracker.core.web import flash, redirect, render
 from tracker.projects import service
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Role
 from tracker.projects.permissions import Perm
-from tracker.projects.service import Access, MemberForm, ProjectForm, RoleForm
+from tracker.projects.service import PROJECT_LABELS, Access, MemberForm, ProjectForm, RoleForm
 
 Form = URLEncodedBody[dict[str, Any]]
 HISTORY_PAGE = 50
 
-PROJECT_LABELS = {
-    "key": "Key", "name": "Name", "description": "Description", "sponsor": "Sponsor", "contractor": "Contractor",
-    "contract_number": "Contract number", "start_date": "Start date", "end_date": "End date", "timezone": "Time zone",
-    "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
-    "deemed_policy": "Deemed-acceptance policy", "deemed_days": "Deemed after (business days)",
-    "holiday_calendar": "Holiday calendar", "extra_holidays": "Project holidays", "archived": "Archived",
-}  # fmt: skip
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in Role]
 DEEMED_OPTIONS = [
     (DeemedPolicy.NEVER.value, "Never accepted by default: an overdue review escalates"),

@@ -24,6 +24,7 @@ from tracker.audit.models import AuditEvent
 from tracker.core.clock import UPCOMING_DAYS, deadline_state, utcnow
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
+from tracker.core.web import options
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.deliverables.service import CLOCK_KINDS, project_today
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
@@ -478,6 +479,13 @@ def seen_version(report: StatusReport) -> int | None:
 
 
 NARRATIVE = ("summary", "decisions", "next_steps")
+# The draft form's labels and the RAG words; the history (audit/history.py) reads a report's changes with them.
+_AREAS = {"overall": "Overall", **rag.AREAS}
+LABELS = {"summary": "Summary", "decisions": "Key decisions needed", "next_steps": "Next steps", "status": "Status",
+          "rag": "Overall RAG", **{f"rag_{a}": f"{label} RAG" for a, label in _AREAS.items()},
+          **{f"why_{a}": f"{label} rationale" for a, label in _AREAS.items()}}  # fmt: skip
+_RAG = {r.value: word for r, word in rag.RAG_LABELS.items()}
+WORDS = {"status": dict(options(list(ReportStatus))), "rag": _RAG, **{f"rag_{a}": _RAG for a in _AREAS}}
 
 
 class DraftForm(Form):

@@ -36,6 +36,7 @@ FIELDS = [
       for p, d in scorecard.ISSUE_TARGET_DAYS.items()),
 ]  # fmt: skip
 LIMITS = {"count": (1, 1000), "days": (1, 365), "percent": (0, 100), "number": (1, 10)}
+LABELS = {s.name: s.label for s in FIELDS}  # the targets page's, and the history's (audit/history.py)
 
 
 def _shown(s: Setting, value: float) -> float | int:

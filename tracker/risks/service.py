@@ -21,6 +21,7 @@ from tracker.core.db import sort_order
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
+from tracker.core.web import options
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today
 from tracker.projects.models import Membership, Project, Role
@@ -29,6 +30,7 @@ from tracker.projects.service import Access, load_record, record_in
 from tracker.risks import scoring
 from tracker.risks.models import (
     ACTIVE_RISK,
+    ESCALATE_DAYS,
     Category,
     Proximity,
     RegisterSettings,
@@ -162,6 +164,11 @@ class SettingsForm(Form):
     version: int | None = None
 
 
+# The settings page's fields as the history (audit/history.py) names them.
+SETTING_LABELS = {f"review_days_{lv}": f"Days between reviews, {lv} risks" for lv in Level} | {
+    f"escalate_days_{p}": f"Days before escalation, {p} issues" for p in ESCALATE_DAYS}
+
+
 def update_settings(db: Session, actor: Principal, access: Access, form: SettingsForm) -> RegisterSettings:
     access.require(Perm.MANAGE)
     settings = db.get(RegisterSettings, access.project.id)
@@ -282,6 +289,24 @@ class RiskForm(Form):
                     "risk worse.")})  # fmt: skip
         return self
 
+
+# The risk form's labels and the words of its coded values, as the register shows them; the history
+# (audit/history.py) reads a risk's changes with them too.
+LABELS = {
+    "code": "Code", "title": "Title", "statement": "Risk statement", "category": "Category",
+    "probability": "Probability", "impact": "Impact", "proximity": "Proximity", "trigger": "Trigger",
+    "owner_id": "Owner", "response": "Response strategy", "residual_probability": "Residual probability",
+    "residual_impact": "Residual impact", "mitigation_plan": "Mitigation plan", "contingency_plan": "Contingency plan",
+    "next_review_date": "Next review", "status": "Status", "raised_on": "Raised on", "deliverable_ids": "Deliverables",
+    "deliverables": "Deliverables", "issue": "Issue",
+}  # fmt: skip
+PROBABILITY = {n: f"{n} {word}" for n, word in scoring.PROBABILITY_WORDS.items()}
+IMPACT = {n: f"{n} {word}" for n, word in scoring.IMPACT_WORDS.items()}
+WORDS = {
+    "category": dict(options(list(Category))), "proximity": dict(options(list(Proximity), " term")),
+    "response": dict(options(list(Strategy))), "status": dict(options(list(RiskStatus))),
+    "probability": PROBABILITY, "impact": IMPACT, "residual_probability": PROBABILITY, "residual_impact": IMPACT,
+}  # fmt: skip
 
 FIELDS = ("code", "title", "statement", "category", "probability", "impact", "proximity", "trigger", "owner_id",
           "response", "residual_probability", "residual_impact", "mitigation_plan", "contingency_plan",

@@ -18,7 +18,7 @@ from tracker.actions.models import Plan
 from tracker.audit import service as audit
 from tracker.core.errors import Conflict, FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
-from tracker.core.web import flash, options, redirect, render, safe_next
+from tracker.core.web import flash, redirect, render, safe_next
 from tracker.deliverables.service import project_today
 from tracker.issues import service as issues
 from tracker.projects import service as projects
@@ -31,13 +31,6 @@ from tracker.risks.service import RiskForm, RiskQuery, SettingsForm
 
 Form = URLEncodedBody[dict[str, Any]]
 
-LABELS = {
-    "code": "Code", "title": "Title", "statement": "Risk statement", "category": "Category",
-    "probability": "Probability", "impact": "Impact", "proximity": "Proximity", "trigger": "Trigger",
-    "owner_id": "Owner", "response": "Response strategy", "residual_probability": "Residual probability",
-    "residual_impact": "Residual impact", "mitigation_plan": "Mitigation plan", "contingency_plan": "Contingency plan",
-    "next_review_date": "Next review", "status": "Status", "raised_on": "Raised on", "deliverable_ids": "Deliverables",
-}  # fmt: skip
 CHOICES = {
     "category": [c.value for c in Category],
     "proximity": [p.value for p in Proximity],
@@ -46,14 +39,8 @@ CHOICES = {
     "level": [lv.value for lv in scoring.Level],
 }
 SCALE = {"probability": scoring.PROBABILITY_WORDS, "impact": scoring.IMPACT_WORDS}
-OPTIONS = {
-    "category": options(CHOICES["category"]),
-    "proximity": options(CHOICES["proximity"], " term"),
-    "response": options(CHOICES["response"]),
-    "status": options(CHOICES["status"]),
-    "probability": [(n, f"{n} {word}") for n, word in scoring.PROBABILITY_WORDS.items()],
-    "impact": [(n, f"{n} {word}") for n, word in scoring.IMPACT_WORDS.items()],
-}
+OPTIONS = {name: list(risks.WORDS[name].items()) for name in ("category", "proximity", "response", "status",
+                                                               "probability", "impact")}  # fmt: skip
 
 
 def _common(db: Session, access: Access) -> dict[str, Any]:
@@ -111,7 +98,7 @@ def _detail(request: Request, db: Session, access: Access, risk: Risk, status: i
 def _form(request: Request, db: Session, access: Access, risk: Risk | None, form: dict[str, Any],
           errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
     return render(request, "risks/form.html", status=status, risk=risk, form=form, errors=errors, stale=stale,
-                  labels=LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
+                  labels=risks.LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
                   **_common(db, access))  # fmt: skip
 
 
