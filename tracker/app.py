@@ -27,7 +27,7 @@ from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.actions import api as actions_api
 from tracker.actions import views as actions_views
-from tracker.audit import service as audit
+from tracker.audit import history
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.files import FileStore
@@ -73,8 +73,8 @@ def make_environment() -> Environment:
     env.filters["date"] = show_date
     env.filters["datetime"] = show_datetime
     env.filters["label"] = label
-    env.filters["audit_describe"] = audit.describe
-    env.filters["audit_value"] = audit.show_value
+    env.filters["audit_describe"] = history.describe
+    env.filters["audit_lines"] = history.lines
     env.filters["isodate"] = report_documents.day
     env.filters["metric"] = report_documents.metric
     env.globals["ROLE_LABELS"] = ROLE_LABELS

@@ -58,14 +58,30 @@ def record(
     return event
 
 
+def holds_person(field: str) -> bool:
+    """Changes name people by user id under fields like owner_id (or a condition's "… owner")."""
+    return field.endswith(("_id", " owner"))
+
+
+def _people_in(changes: dict[str, Any]) -> Iterable[int]:
+    for field, pair in changes.items():
+        for value in pair:
+            if holds_person(field) and type(value) is int:
+                yield value
+            elif field == "definition" and isinstance(value, dict):  # a saved report filtered by a person
+                yield from (f["value"] for f in value.get("filters", []) if type(f.get("value")) is int)
+
+
 @dataclass(frozen=True)
 class EventRow:
     event: AuditEvent
     actor_name: str | None
     project_key: str | None
+    names: dict[int, str]  # everyone the page's events name by id, shared by its rows
 
 
 def _events(db: Session, *where: Any, limit: int, offset: int = 0) -> list[EventRow]:
+    """The events, then the names of the people their changes name, in one more query whatever their number."""
     stmt = (
         select(AuditEvent, User.full_name, Project.key)
         .outerjoin(User, col(User.id) == AuditEvent.actor_id)
@@ -75,7 +91,10 @@ def _events(db: Session, *where: Any, limit: int, offset: int = 0) -> list[Event
         .limit(limit)
         .offset(offset)
     )
-    return [EventRow(e, name, key) for e, name, key in db.exec(stmt)]
+    rows = db.exec(stmt).all()
+    ids = {i for e, _, _ in rows for i in _people_in(e.changes or {})}
+    names = dict(db.exec(select(User.id, User.full_name).where(col(User.id).in_(ids))).all()) if ids else {}
+    return [EventRow(e, name, key, names) for e, name, key in rows]
 
 
 def for_project(db: Session, project_id: int, *, limit: int = 50, offset: int = 0) -> list[EventRow]:
@@ -106,43 +125,3 @@ def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> lis
               for p in sorted(set(project_ids))]  # fmt: skip
     ids = union_all(*(select(n.c.id) for n in newest))
     return _events(db, col(AuditEvent.id).in_(ids), limit=limit)
-
-
-ACTION_WORDS = {
-    "create": "created", "update": "updated", "add_member": "added", "remove_member": "removed",
-    "change_role": "changed the role of", "revoke": "revoked", "password": "changed the password of",
-    "sign_out_all": "signed out every session of", "submit": "submitted", "resubmit": "resubmitted",
-    "start_review": "started the review of", "accept": "accepted", "conditionally_accept": "conditionally accepted",
-    "reject": "rejected", "conditions_met": "marked conditions met on", "withdraw": "withdrew",
-    "deem_accept": "recorded deemed acceptance of", "criteria": "changed the criteria of",
-    "assign_reviewer": "assigned a reviewer to", "comment": "commented on", "respond": "answered a comment on",
-    "disposition": "set a comment disposition on", "criterion_result": "recorded a criterion result on",
-    "escalate": "escalated the overdue review of",
-    "generate_records": "generated the decision records of",
-    "review": "reviewed", "convert": "converted into an issue", "add_action": "added an action item to",
-    "update_action": "updated an action item of", "decision": "logged a decision on",
-    "register_settings": "changed the register settings of", "import_risks": "imported risks into",
-    "import_issues": "imported issues into",
-    "update_report": "saved the draft of", "publish": "published", "report_targets": "changed the RAG thresholds "
-    "and targets of",
-}  # fmt: skip
-ENTITY_WORDS = {"project": "project", "membership": "member", "app_user": "user", "api_token": "API token",
-                "deliverable": "deliverable", "review_assignment": "deliverable", "comment": "deliverable",
-                "criterion_result": "deliverable", "risk": "risk", "issue": "issue",
-                "status_report": "status report"}  # fmt: skip
-
-
-def describe(event: AuditEvent) -> str:
-    """'created project', 'added member', ... for the history lists."""
-    verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
-    return f"{verb} {ENTITY_WORDS.get(event.entity_type, event.entity_type.replace('_', ' '))}"
-
-
-def show_value(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return "; ".join(f"{v.get('date')} {v.get('name')}" if isinstance(v, dict) else str(v) for v in value)
-    return str(value)

@@ -1,0 +1,311 @@
+"""The audit trail reads as prose on every page that shows it: one event of each kind the app writes, written through
+the services, shows people by name, fields by the labels their forms give them and values in display words, with no
+ids, dicts, lists or Python reprs; and the names cost one query per page, whatever the number of events."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.conftest import PASSWORD, agree_criteria, tst_today
+from tests.library.conftest import definition, save
+from tests.register.conftest import acting, make_issue, make_risk
+from tests.reports.conftest import submit
+from tracker.accounts import service as accounts
+from tracker.accounts.models import User
+from tracker.actions import service as actions
+from tracker.app import make_environment
+from tracker.audit import service as audit
+from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
+from tracker.audit.models import AuditEvent
+from tracker.core.files import FileStore
+from tracker.core.forms import parse
+from tracker.core.spreadsheet import read_table
+from tracker.deliverables import conditions, criteria
+from tracker.deliverables import service as deliverables
+from tracker.deliverables.models import Condition
+from tracker.issues import service as issues
+from tracker.library import service as library
+from tracker.library.sources import parse_definition
+from tracker.projects import service as projects
+from tracker.reports import service as reports
+from tracker.reports import targets
+from tracker.risks import service as risks
+from tracker.transfer import service as transfer
+from tracker.transfer.columns import ISSUES, RISKS
+
+
+@pytest.fixture
+def store(tmp_path) -> FileStore:
+    return FileStore(tmp_path / "files", 10 * 1024 * 1024)
+
+
+def _timeline(html: str) -> str:
+    found = re.findall(r'<ol class="timeline">.*?</ol>', html, re.S)  # no list inside it is an <ol>
+    assert found, "the page shows no history"
+    return "".join(found)
+
+
+def _plain(html: str) -> str:
+    """The timeline as its reader sees it: the text, without tags (list items apart), spaces collapsed."""
+    text = re.sub(r"<[^>]+>", "", re.sub(r"</?(li|ul|ol)\b[^>]*>", " ", html))
+    return re.sub(r"\s+", " ", text).replace("&#39;", "'").replace("&amp;", "&")
+
+
+def _everything(db, world, store, clock) -> dict[str, int]:
+    """One event of every kind, each written by the service that writes it in the app."""
+    ids = world.ids
+    admin = accounts.principal(db.get(User, ids["admin"]))
+    manager, m_access = acting(db, world, "manager")
+    staff, s_access = acting(db, world, "staff")
+    contractor, c_access = acting(db, world, "contractor")
+    today = tst_today()
+
+    # People and the project.
+    user = accounts.create_user(db, admin, parse(accounts.UserForm, {
+        "username": "nnewbie", "full_name": "Nora Newbie", "email": "nora@example.gov", "password": PASSWORD}))
+    accounts.update_user(db, admin, user, parse(accounts.UserForm, {
+        "username": "nnewbie", "full_name": "Nora Newbie", "email": "nora@example.gov", "organization": "DGS",
+        "is_admin": "true", "password": "a-new-long-password"}))  # fmt: skip
+    accounts.change_password(db, user, accounts.PasswordForm(current_password="a-new-long-password",
+                                                             new_password=PASSWORD, confirm_password=PASSWORD))
+    accounts.sign_out_everywhere(db, user)
+    token, _ = accounts.create_token(db, accounts.principal(user), "Nightly export")
+    accounts.revoke_token(db, accounts.principal(user), token.id)
+    admin_access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
+    project = admin_access.project
+    projects.update_project(db, admin, admin_access, parse(projects.ProjectForm, {
+        "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
+        "start_date": "2026-01-05", "review_days": "12", "deemed_policy": "deemed", "deemed_days": "20",
+        "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"}))  # fmt: skip
+    membership = projects.add_member(db, admin, admin_access, projects.MemberForm(user_id=user.id, role="viewer"))
+    projects.change_role(db, admin, admin_access, membership.id, projects.RoleForm(role="staff"))
+    projects.remove_member(db, admin, admin_access, membership.id)
+    risks.update_settings(db, admin, admin_access, parse(risks.SettingsForm, {
+        f: "5" if f == "review_days_critical" else getattr(risks.settings_for(db, project.id), f)
+        for f in risks.SETTING_FIELDS}))  # fmt: skip
+    targets.update(db, admin, admin_access, {"critical_risks_red": "4", "first_pass_acceptance_rate": "75"})
+    d5 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+        "code": "D-05", "title": "Interface Specification", "criteria": "Lists every interface"}))  # fmt: skip
+    agree_criteria(db, world, d5)
+    submit(db, world, d5, store)  # submitted while the project deems acceptance after its days of silence
+    deemed_policy_back = parse(projects.ProjectForm, {
+        "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
+        "start_date": "2026-01-05", "review_days": "12", "deemed_policy": "never", "deemed_days": "20",
+        "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"})  # fmt: skip
+    projects.update_project(db, admin, admin_access, deemed_policy_back)
+
+    # A deliverable through rejection, resubmission, conditional acceptance and its conditions.
+    d1 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+        "code": "D-01", "title": "Data Conversion Plan", "type": "data_conversion", "owner_id": str(ids["staff"]),
+        "due_date": (today + timedelta(days=20)).isoformat(), "payment_amount": "180000", "holdback_pct": "10",
+        "criteria": "Maps every legacy field\nNames an owner for each data fix"}))  # fmt: skip
+    deliverables.update(db, manager, m_access, d1, parse(deliverables.DeliverableForm, {
+        "code": "D-01", "title": "Data Conversion Plan", "type": "data_conversion", "owner_id": str(ids["manager"]),
+        "due_date": (today + timedelta(days=25)).isoformat(), "payment_amount": "185000.50", "holdback_pct": "10",
+        "criteria": "Maps every legacy field\nNames an owner for each data fix\nPlans two mock conversions"}))  # fmt: skip
+    agree_criteria(db, world, d1)
+    submit(db, world, d1, store)
+    deliverables.start_review(db, manager, m_access, d1, [ids["staff"]])
+    comment = deliverables.add_comment(db, staff, s_access, d1, deliverables.CommentForm(
+        location="p. 4", text="The county extracts are not sized.", severity="major"))  # fmt: skip
+    deliverables.respond(db, contractor, c_access, comment.id, "Sized in version 2.")
+    deliverables.set_disposition(db, staff, s_access, comment.id, "accepted_as_is")
+    for c in deliverables.active_criteria(db, d1.id):
+        deliverables.record_result(db, staff, s_access, d1, c.id, "not_met" if c.position == 1 else "met")
+    deliverables.decide(db, manager, m_access, d1, parse(deliverables.DecisionForm, {
+        "outcome": "rejected", "findings": "Criterion 1 is not met."}), store=store)  # fmt: skip
+    submit(db, world, d1, store)
+    deliverables.start_review(db, manager, m_access, d1)
+    for c in deliverables.active_criteria(db, d1.id):
+        deliverables.record_result(db, staff, s_access, d1, c.id, "met")
+    deliverables.decide(db, manager, m_access, d1, parse(deliverables.DecisionForm, {
+        "outcome": "conditionally_accepted", "conditions": "Fix the typos", "conditions_owner_id": str(ids["contractor"]),
+        "conditions_due": (today + timedelta(days=10)).isoformat()}), store=store)  # fmt: skip
+    condition = db.exec(select(Condition).where(Condition.deliverable_id == d1.id)).one()
+    conditions.update(db, manager, m_access, d1, condition.id, conditions.ConditionForm(
+        due_date=today + timedelta(days=14), owner_id=ids["staff"]))  # fmt: skip
+    deliverables.conditions_met(db, manager, m_access, d1, "Typos fixed in version 2.1", store=store)
+
+    # Criteria changed after agreement, before and after a submission; a withdrawal.
+    d2 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+        "code": "D-02", "title": "Training Plan", "criteria": "Covers every county"}))  # fmt: skip
+    agree_criteria(db, world, d2)
+    deliverables.set_criteria(db, manager, m_access, d2, ["Covers every county", "Names the trainers"])
+    agree_criteria(db, world, d2)
+    submit(db, world, d2, store)
+    deliverables.set_criteria(db, manager, m_access, d2, ["Covers every county and tribe", "Names the trainers"])
+    deliverables.withdraw(db, manager, m_access, d2, "Moved to Release 3 under CR-118.")
+
+    # The register: a risk with its plan, converted into an issue with its decision log.
+    risk = make_risk(db, world, owner_id=str(ids["staff"]), residual_probability="2", residual_impact="3",
+                     deliverable_ids=[str(d1.id)], next_review_date=(today + timedelta(days=30)).isoformat())
+    risks.update(db, staff, s_access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {
+        "owner_id": str(ids["manager"]), "probability": "4", "status": "mitigating", "deliverable_ids": [str(d2.id)]}))
+    risks.mark_reviewed(db, staff, s_access, risk, risk.version)
+    item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {
+        "description": "Profile the pilot counties", "plan": "mitigation", "owner_id": str(ids["staff"]),
+        "due_date": (today + timedelta(days=7)).isoformat()}))  # fmt: skip
+    actions.set_done(db, staff, s_access, item, True, item.version)
+    issue = issues.convert(db, staff, s_access, risk)
+    issues.update(db, staff, s_access, issue, parse(issues.IssueForm, issues.form_values(db, issue) | {
+        "status": "escalated", "escalation_level": "executive", "escalation_reason": "Needs the CIO",
+        "priority": "critical", "need_by": (today + timedelta(days=5)).isoformat()}))  # fmt: skip
+    issues.add_decision(db, staff, s_access, issue, parse(issues.DecisionForm, {
+        "decision": "Fund a data steward", "decided_by": "Steering committee"}))  # fmt: skip
+    step = actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {
+        "description": "Hire the steward", "owner_id": str(ids["viewer"])}))  # fmt: skip
+    actions.update(db, staff, s_access, step, parse(actions.ActionForm, {
+        "description": "Hire the steward", "owner_id": str(ids["staff"]), "version": step.version}))  # fmt: skip
+    make_issue(db, world, owner_id=str(ids["staff"]))
+    plan = transfer.build_plan(db, s_access, RISKS, read_table("pmo.csv", b"Title,Probability,Impact\nVendor late,4,4\n"),
+                               {0: "title", 1: "probability", 2: "impact"})  # fmt: skip
+    transfer.run(db, staff, s_access, plan, filename="pmo.csv")
+    plan = transfer.build_plan(db, s_access, ISSUES, read_table("issues.csv", b"Title,Priority\nBadge printer down,low\n"),
+                               {0: "title", 1: "priority"})  # fmt: skip
+    transfer.run(db, staff, s_access, plan, filename="issues.csv")
+
+    # A saved report, changed and deleted; a status report saved and published.
+    raw = definition("risks", ["code", "title", "owner"], [("owner", "equals", ids["staff"]),
+                                                             ("status", "in", ["open", "mitigating"])])
+    report = save(db, world, "manager", raw, name="My open risks", shared=True)
+    library.update(db, manager, m_access, report, library.ReportForm(name="Staff open risks", shared=True),
+                   parse_definition(definition("risks", ["code", "title"], [("level", "in", ["critical"])])))
+    library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"))
+    week = reports.period_of(project, reports.PeriodForm())
+    draft = reports.save_draft(db, manager, m_access, week, parse(reports.DraftForm, {
+        "number": 1, "summary": "Steady", "rag_risks": "amber", "why_risks": "R-001 is being mitigated"}))  # fmt: skip
+    reports.publish(db, manager, m_access, week, 1, draft.version)
+
+    # An outright acceptance.
+    d4 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+        "code": "D-04", "title": "Hosting Plan", "criteria": "Names the data centre"}))  # fmt: skip
+    agree_criteria(db, world, d4)
+    submit(db, world, d4, store)
+    deliverables.start_review(db, manager, m_access, d4)
+    for c in deliverables.active_criteria(db, d4.id):
+        deliverables.record_result(db, staff, s_access, d4, c.id, "not_applicable")
+    deliverables.decide(db, manager, m_access, d4, parse(deliverables.DecisionForm, {"outcome": "accepted"}),
+                        store=store)
+
+    # The contract clock: an overdue review escalated, then a deemed acceptance.
+    d3 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
+        "code": "D-03", "title": "Test Strategy", "criteria": "Covers every interface"}))  # fmt: skip
+    agree_criteria(db, world, d3)
+    submit(db, world, d3, store)
+    clock.advance(days=30)
+    assert "TST D-03" in deliverables.run_clocks(db, store).escalated
+    deliverables.deem_accept(db, project, d5, store)
+    db.flush()
+    return {"risk": risk.id, "issue": issue.id, "d1": d1.id, "user": user.id, "token": token.id, "today": today}
+
+
+@pytest.fixture
+def everything(db, world, store, clock) -> dict[str, int]:
+    ids = _everything(db, world, store, clock)
+    db.commit()
+    return ids
+
+
+def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything):
+    events = db.exec(select(AuditEvent)).all()
+    assert {e.action for e in events} == set(ACTION_WORDS), "every action has its words, and this test writes it"
+    assert {e.entity_type for e in events} == set(ENTITY_WORDS)
+    admin = acting(db, world, "admin")[0]
+    rows = [row for key in ("TST", "OTH") for row in audit.for_project(db, projects.get_for(db, admin, key).project.id,
+                                                                        limit=1000)]  # fmt: skip
+    rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
+    rows += audit.for_entity(db, "api_token", everything["token"])
+    assert len(rows) == len(events)
+    html = make_environment().get_template("audit/_events.html").render(history=rows, show_project=True)
+    for bad in ("_id", "{", "}", "[", "]", "None", "(hidden)", "(reset)"):
+        assert bad not in html, (bad, html[max(0, html.find(bad) - 300):html.find(bad) + 100])
+    text = _plain(html)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text), "dates read as the pages show them"
+    for words in (
+        # deliverables: labels of the plan form, people, money, dates and the workflow's words
+        "created deliverable D-01", "Review lead: Staff Person → Manager Person", "Payment amount: $180,000.00 → $185,000.50",
+        "Holdback %: 10%", f"Contractual due date: {everything['today'] + timedelta(days=20):%b %-d, %Y}",
+        "Type: Data conversion", "Acceptance criteria:", "Plans two mock conversions",
+        "started the review of deliverable D-01", "Status: Submitted → In review", "Reviewer: Staff Person",
+        "Severity: Major", "Disposition: Open → Accepted as is", "Criterion 1: Not met",
+        "Decision: Conditionally accepted", "Criteria version: 1 → 2", "Criteria agreement: version 1 agreed → withdrawn",
+        "Condition 1 owner: Contractor Person → Staff Person",
+        "recorded the State's agreement to the criteria of deliverable D-02", "Escalated: review due ",
+        "Decision: Deemed accepted", "escalated the overdue review of deliverable D-03", "Version: 1 → 2",
+        "Reason for withdrawal: Moved to Release 3",
+        # the register
+        "Owner: Staff Person → Manager Person", "Probability: 3 Possible → 4 Likely", "Residual probability: 2 Unlikely",
+        "Residual impact: 3 Moderate", "Status: Open → Mitigating", "Category: Schedule", "Proximity: Mid term",
+        "Deliverables: D-01 → D-02", "Next review:", "converted into an issue risk R-001", "Issue: I-001",
+        "added an action item to risk R-001", "Action item: Profile the pilot counties", "Plan: Mitigation",
+        "Done: no → yes", "Escalation level: Project → Executive", "Priority: High → Critical", "From risk: R-001",
+        "Decided by: Steering committee", "imported risks into project TST", "File: pmo.csv", "Created: 1",
+        # the project, its people and its settings
+        "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
+        "Deemed-acceptance policy: Never → Deemed",
+        "State review days: 10 → 12", "Role: Viewer → Staff", "added member Nora Newbie",
+        "Days between reviews, critical risks: 7 → 5", "Red: open critical risks, at least: 4",
+        "First-pass acceptance rate (%): 75",
+        # saved and status reports
+        "Source: Risks", "Filter: Owner is Staff Person", "Filter: Status is one of Open, Mitigating", "Shared: yes",
+        "Risks RAG: Amber", "Summary: Steady", "published status report",
+        # people
+        "Admin: no → yes", "Password: reset", "changed the password of user nnewbie",
+        "signed out every session of user nnewbie", "revoked API token Nightly export",
+    ):
+        assert words in text, (words, text)
+
+
+def test_each_record_page_shows_its_history_in_prose_and_names_people(as_user, db, world, everything):
+    manager = as_user("manager")
+    pages = {
+        f"/projects/TST/risks/{everything['risk']}": ("Owner: Staff Person → Manager Person", "Impact: 4 Major"),
+        f"/projects/TST/issues/{everything['issue']}": ("Owner: Manager Person", "Escalation level: Project → Executive"),
+        f"/projects/TST/deliverables/{everything['d1']}": ("Review lead: Staff Person → Manager Person",
+                                                          "Status: Submitted → In review", "Reviewer: Staff Person"),
+        "/projects/TST": ("Decision: Deemed accepted",),
+        "/": ("Decision: Deemed accepted",),
+    }
+    for page in range(1, 4):
+        pages[f"/projects/TST/history?page={page}"] = ()
+    seen = ""
+    for url, expected in pages.items():
+        r = manager.get(url)
+        assert r.status_code == 200, url
+        timeline = _timeline(r.text)
+        seen += _plain(timeline)
+        for words in expected:
+            assert words in _plain(timeline), (url, words, _plain(timeline))
+        for bad in ("_id", "{", "[", "None"):
+            assert bad not in timeline, (url, bad)
+    assert "Project holidays: Dec 24, 2026 Christmas Eve closure" in seen and "Filter: Owner is Staff Person" in seen
+    admin = as_user("admin").get(f"/admin/users/{everything['user']}")
+    assert "Admin: no → yes" in _plain(_timeline(admin.text))
+
+
+def test_names_in_the_history_cost_one_query_whatever_the_number_of_events(as_user, db, world, count_queries):
+    risk = make_risk(db, world, owner_id=str(world.ids["staff"]))
+    staff, access = acting(db, world, "staff")
+    owners = [world.ids[r] for r in ("manager", "viewer", "staff")]
+
+    def edits(n: int) -> None:
+        for i in range(n):
+            risks.update(db, staff, access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {
+                "owner_id": str(owners[i % 3]), "title": f"Edit {i}"}))  # fmt: skip
+        db.commit()
+
+    edits(2)
+    viewer = as_user("viewer")
+    counts = []
+    for more in (0, 40):
+        edits(more)
+        for url in (f"/projects/TST/risks/{risk.id}", "/projects/TST/history", "/projects/TST"):
+            with count_queries() as c:
+                page = viewer.get(url)
+            assert page.status_code == 200 and "Owner: Staff Person → Manager Person" in _plain(page.text), url
+            counts.append(c.count)
+    assert counts[:3] == counts[3:], counts
