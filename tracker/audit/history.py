@@ -117,9 +117,9 @@ def show(key: str, value: Any, terms: Terms, names: dict[int, str]) -> Shown:
     if words is not None:
         return str(words.get(value, value))
     if isinstance(value, dict):  # e.g. a project holiday {"date": …, "name": …}
-        return " ".join(str(show(k, v, terms, names)) for k, v in value.items())
+        return " ".join(_text(show(k, v, terms, names)) for k, v in value.items())
     if isinstance(value, list):  # codes on one line; sentences (criteria, holidays) one a line
-        items = [str(show(key, v, terms, names)) for v in value]
+        items = [_text(show(key, v, terms, names)) for v in value]
         return ", ".join(items) if not any(" " in i for i in items) else items
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return show_date(date.fromisoformat(value))
@@ -127,3 +127,6 @@ def show(key: str, value: Any, terms: Terms, names: dict[int, str]) -> Shown:
         return show_datetime(datetime.fromisoformat(value))
     return str(value)
 
+
+def _text(shown: Shown) -> str:
+    return shown if isinstance(shown, str) else "; ".join(shown)
