@@ -24,7 +24,7 @@ from tracker.audit.models import AuditEvent
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import read_table
-from tracker.deliverables import conditions, criteria
+from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
 from tracker.issues import service as issues
@@ -77,10 +77,14 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     accounts.revoke_token(db, accounts.principal(user), token.id)
     admin_access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
     project = admin_access.project
-    projects.update_project(db, admin, admin_access, parse(projects.ProjectForm, {
-        "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
-        "start_date": "2026-01-05", "review_days": "12", "deemed_policy": "deemed", "deemed_days": "20",
-        "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"}))  # fmt: skip
+
+    def settings(policy: str) -> projects.ProjectForm:
+        return parse(projects.ProjectForm, {
+            "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
+            "start_date": "2026-01-05", "review_days": "12", "deemed_policy": policy, "deemed_days": "20",
+            "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"})  # fmt: skip
+
+    projects.update_project(db, admin, admin_access, settings("deemed"))
     membership = projects.add_member(db, admin, admin_access, projects.MemberForm(user_id=user.id, role="viewer"))
     projects.change_role(db, admin, admin_access, membership.id, projects.RoleForm(role="staff"))
     projects.remove_member(db, admin, admin_access, membership.id)
@@ -92,11 +96,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         "code": "D-05", "title": "Interface Specification", "criteria": "Lists every interface"}))  # fmt: skip
     agree_criteria(db, world, d5)
     submit(db, world, d5, store)  # submitted while the project deems acceptance after its days of silence
-    deemed_policy_back = parse(projects.ProjectForm, {
-        "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
-        "start_date": "2026-01-05", "review_days": "12", "deemed_policy": "never", "deemed_days": "20",
-        "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"})  # fmt: skip
-    projects.update_project(db, admin, admin_access, deemed_policy_back)
+    projects.update_project(db, admin, admin_access, settings("never"))  # D-03 below escalates instead
 
     # A deliverable through rejection, resubmission, conditional acceptance and its conditions.
     d1 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
