@@ -109,7 +109,8 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         "criteria": "Maps every legacy field\nNames an owner for each data fix\nPlans two mock conversions"}))  # fmt: skip
     agree_criteria(db, world, d1)
     submit(db, world, d1, store)
-    deliverables.start_review(db, manager, m_access, d1, [ids["staff"]])
+    deliverables.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
+    deliverables.remove_reviewer(db, manager, m_access, d1, ids["manager"])
     comment = deliverables.add_comment(db, staff, s_access, d1, deliverables.CommentForm(
         location="p. 4", text="The county extracts are not sized.", severity="major"))  # fmt: skip
     deliverables.respond(db, contractor, c_access, comment.id, "Sized in version 2.")
@@ -230,7 +231,7 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "created deliverable D-01", "Review lead: Staff Person → Manager Person", "Payment amount: $180,000.00 → $185,000.50",
         "Holdback %: 10%", f"Contractual due date: {everything['today'] + timedelta(days=20):%b %-d, %Y}",
         "Type: Data conversion", "Acceptance criteria:", "Plans two mock conversions",
-        "started the review of deliverable D-01", "Status: Submitted → In review", "Reviewer: Staff Person",
+        "started the review of deliverable D-01", "Status: Submitted → In review", "Reviewer: Staff Person", "took a reviewer off deliverable D-01 Reviewer: Manager Person",
         "Severity: Major", "Disposition: Open → Accepted as is", "Criterion 1: Not met",
         "Decision: Conditionally accepted", "Criteria version: 1 → 2", "Criteria agreement: version 1 agreed → withdrawn",
         "Condition 1 owner: Contractor Person → Staff Person",

@@ -32,7 +32,8 @@ ACTION_WORDS = {
     "agree_criteria": "recorded the State's agreement to the criteria of",
     "acknowledge_criteria": "acknowledged the criteria of", "update_condition": "changed a condition of",
     "condition_met": "recorded a condition met on",
-    "assign_reviewer": "assigned a reviewer to", "comment": "commented on", "respond": "answered a comment on",
+    "assign_reviewer": "assigned a reviewer to", "remove_reviewer": "took a reviewer off",
+    "comment": "commented on", "respond": "answered a comment on",
     "disposition": "set a comment disposition on", "criterion_result": "recorded a criterion result on",
     "escalate": "escalated the overdue review of",
     "generate_records": "generated the decision records of",
@@ -63,6 +64,7 @@ _ACTION = Terms(actions.LABELS, actions.WORDS)
 TERMS = {
     "add_action": _ACTION, "update_action": _ACTION, "register_settings": Terms(risks.SETTING_LABELS),
     "report_targets": Terms(targets.LABELS), "assign_reviewer": Terms(deliverables.REVIEWER_LABELS),
+    "remove_reviewer": Terms(deliverables.REVIEWER_LABELS),
     "risk": Terms(risks.LABELS, risks.WORDS), "issue": Terms(issues.LABELS, issues.WORDS),
     "deliverable": _DELIVERABLE, "comment": _DELIVERABLE, "criterion_result": _DELIVERABLE,
     "project": Terms(projects.LABELS, projects.WORDS), "membership": Terms(projects.LABELS, projects.WORDS),
