@@ -100,45 +100,45 @@ def record_change(db: Session, deliverable: Deliverable, criteria: list[Criterio
     return version, changes
 
 
-def _check_open(deliverable: Deliverable, seen: int | None) -> None:
+# Each side of the agreement as data: who may record it, the version's columns it fills, and its audit action.
+SIDES = {
+    "agree": (Perm.DECIDE, "agreed", "agree_criteria"),
+    "acknowledge": (Perm.ACKNOWLEDGE, "acknowledged", "acknowledge_criteria"),
+}
+
+
+def _record_side(db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None,
+                 side: str) -> CriteriaVersion:  # fmt: skip
+    perm, column, action = SIDES[side]
+    access.require(perm)
     deliverable.check_seen(seen, {"status": deliverable.status})
     if deliverable.status in FINAL:
         raise Conflict(detail="The criteria of a closed deliverable are on the record as they were.")
+    version = current(db, deliverable.id)
+    if not version.criterion_ids:
+        raise FormError({"criteria": "Add at least one acceptance criterion before recording the agreement."})
+    if side == "acknowledge" and version.agreed_at is None:
+        raise Conflict(detail=f"Criteria version {version.number} has not been agreed by the State yet.")
+    if getattr(version, f"{column}_at") is not None:
+        raise Conflict(detail=f"Criteria version {version.number} is already {column}.")
+    setattr(version, f"{column}_at", utcnow())
+    setattr(version, f"{column}_by_id", actor.id)
+    deliverable.updated_at = utcnow()  # the deliverable's version moves: a page showing the old state is stale
+    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
+                 action=action, changes={"criteria version": [None, version.number]})  # fmt: skip
+    db.flush()
+    return version
 
 
 def agree(db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None = None) -> CriteriaVersion:
     """A manager records the State's agreement to the current version."""
-    access.require(Perm.DECIDE)
-    _check_open(deliverable, seen)
-    version = current(db, deliverable.id)
-    if not version.criterion_ids:
-        raise FormError({"criteria": "Add at least one acceptance criterion before recording the agreement."})
-    if version.agreed_at is not None:
-        raise Conflict(detail=f"Criteria version {version.number} is already agreed.")
-    version.agreed_at, version.agreed_by_id = utcnow(), actor.id
-    deliverable.updated_at = version.agreed_at
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action="agree_criteria", changes={"criteria version": [None, version.number]})  # fmt: skip
-    db.flush()
-    return version
+    return _record_side(db, actor, access, deliverable, seen, "agree")
 
 
 def acknowledge(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
                 seen: int | None = None) -> CriteriaVersion:  # fmt: skip
     """The contractor acknowledges the version the State agreed."""
-    access.require(Perm.ACKNOWLEDGE)
-    _check_open(deliverable, seen)
-    version = current(db, deliverable.id)
-    if version.agreed_at is None:
-        raise Conflict(detail=f"Criteria version {version.number} has not been agreed by the State yet.")
-    if version.acknowledged_at is not None:
-        raise Conflict(detail=f"Criteria version {version.number} is already acknowledged.")
-    version.acknowledged_at, version.acknowledged_by_id = utcnow(), actor.id
-    deliverable.updated_at = version.acknowledged_at
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action="acknowledge_criteria", changes={"criteria version": [None, version.number]})  # fmt: skip
-    db.flush()
-    return version
+    return _record_side(db, actor, access, deliverable, seen, "acknowledge")
 
 
 def agreement_missing(version: CriteriaVersion) -> str | None:
