@@ -68,7 +68,8 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     wait = service.locked_for(db, keys)
     if wait:
         message = f"Too many failed sign-in attempts. Wait {wait} seconds, then try again."
-        return render(request, "accounts/login.html", status=429, error=message, **context)
+        return render(request, "accounts/login.html", status=429, headers={"Retry-After": str(wait)}, error=message,
+                      **context)  # fmt: skip
     user = service.authenticate(db, username, password)
     if user is None:
         limits = service.ThrottleLimits(
