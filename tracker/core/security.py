@@ -79,7 +79,7 @@ def _address_problem(scope: Scope) -> str | None:
     """Control characters in the path or the query string (PostgreSQL refuses NUL in any text it is given)."""
     if problem := control_problem("The address", scope["path"], multiline=False):
         return problem
-    for name, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+    for name, value in parse_qsl(scope["query_string"].decode("utf-8", "replace"), keep_blank_values=True):
         if problem := control_problem(f"“{strip_controls(name)}” in the address", name + value, multiline=False):
             return problem
     return None
@@ -102,8 +102,8 @@ def request_limits_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         limit = MAX_BODY_MB * 1024 * 1024
-        too_large = TooLarge(detail=f"The request is too large: at most {MAX_BODY_MB} MB of form fields or JSON. "
-                                    "Files are uploaded as files, which may be larger.")  # fmt: skip
+        too_large = TooLarge(detail=f"The request is too large: form fields or JSON may hold at most {MAX_BODY_MB} MB "
+                                    "(files, uploaded as attachments, may be larger).")  # fmt: skip
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             raise too_large
