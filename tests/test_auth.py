@@ -157,6 +157,49 @@ def test_token_name_is_required(as_user, db):
     assert db.exec(select(ApiToken)).first() is None
 
 
+def test_a_request_authenticated_by_a_token_cannot_create_tokens(as_user, app, db):
+    from litestar.testing import TestClient
+
+    secret = _create_token(as_user("manager"))
+    with TestClient(app, base_url="http://testserver.local") as fresh:
+        for headers in ({}, {"HX-Request": "true"}, {"Accept": "application/json"}):
+            r = fresh.post("/profile/tokens", data={"name": "another"},
+                           headers={"Authorization": f"Bearer {secret}", **headers})  # fmt: skip
+            assert r.status_code == 403 and "API token" in r.text, r.text
+    assert db.exec(select(ApiToken.name)).all() == ["CI script"]
+
+
+def test_every_429_says_when_to_try_again(as_user):
+    b = as_user(None)
+    for _ in range(5):
+        assert b.login("staff", "wrong-password").status_code == 401
+    locked = b.login("staff")
+    assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0
+    assert f"Wait {locked.headers['retry-after']} seconds" in locked.text
+
+
+def test_session_cookies_are_secure_in_prod_unless_plain_http_is_asked_for(database_url, conn, world):
+    from litestar.testing import TestClient
+
+    from tests.conftest import _session, make_settings
+    from tracker.app import create_app
+
+    def secure(**settings) -> list[bool]:
+        """Whether the CSRF cookie and the session cookie of a sign-in are marked Secure."""
+        app = create_app(make_settings(database_url, **settings), session_factory=lambda: _session(conn))
+        b = Browser(TestClient(app, base_url="https://testserver.local"))
+        page = b.client.get("/login")
+        r = b.login("viewer")
+        assert r.status_code == 303, r.text
+        cookies = [*page.headers.get_list("set-cookie"), *r.headers.get_list("set-cookie")]
+        return ["; secure" in c.lower() for c in cookies if c.startswith(("tracker_csrf=", "tracker_session="))]
+
+    assert set(secure(env="prod")) == {True}
+    assert set(secure(env="prod", secure_cookies=False)) == {False}  # plain-HTTP development, asked for by name
+    assert set(secure(env="dev")) == {False}
+    assert set(secure(env="dev", secure_cookies=True)) == {True}
+
+
 def test_htmx_request_after_the_session_ended_redirects_the_whole_page(as_user):
     r = as_user(None).get("/projects?q=x", headers={"HX-Request": "true"}, follow_redirects=False)
     assert r.headers["HX-Redirect"] == "/login"

@@ -32,6 +32,19 @@ def test_our_own_xlsx_export_reads_back_exactly_including_formula_like_text():
     assert read_table("export.csv", csv_body).rows == [(2, ["R-1", "@SUM(A1)"])]
 
 
+def test_sheet_titles_are_made_legal_short_and_unique_whatever_the_names():
+    from openpyxl import load_workbook
+    import io
+
+    long = "Deliverables due in the next two weeks and after"
+    names = [long, long + " (again)", "a/b\\c?d*e:f[g]h", "", "[]", "history", "History"]
+    body = exports.to_xlsx_sheets((name, ["Code"], [["R-1"]]) for name in names)
+    titles = load_workbook(io.BytesIO(body)).sheetnames
+    assert len(titles) == len(names) and len({t.lower() for t in titles}) == len(titles), titles
+    assert all(0 < len(t) <= 31 and not set(t) & set("/\\?*:[]") and t.strip("'") == t for t in titles), titles
+    assert titles[0] == long[:31] and titles[2] == "a b c d e f g h"
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("register.pdf", b"%PDF", "Excel workbook (.xlsx) or a CSV"),
     ("register.xlsx", b"not a zip", "not a readable Excel workbook"),

@@ -14,7 +14,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -31,7 +30,13 @@ from tracker.audit import history
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.files import FileStore
-from tracker.core.security import SESSION_COOKIE, TokenAwareCSRFMiddleware, security_headers_middleware
+from tracker.core.security import (
+    SESSION_COOKIE,
+    SessionConfig,
+    TokenAwareCSRFMiddleware,
+    request_limits_middleware,
+    security_headers_middleware,
+)
 from tracker.core.web import get_flashes, label, show_date, show_datetime
 from tracker.deliverables import api as deliverables_api
 from tracker.home import api as home_api
@@ -103,7 +108,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         engine=JinjaTemplateEngine.from_environment(make_environment()),
         engine_callback=engine_callback,
     )
-    session_config = CookieBackendConfig(
+    session_config = SessionConfig(
         secret=settings.derived_key("session"),
         key=SESSION_COOKIE,
         max_age=settings.session_max_age,
@@ -195,6 +200,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         dependencies={"db": Provide(dbmod.provide_db)},
         middleware=[
             security_headers_middleware,
+            request_limits_middleware,
             session_config.middleware,
             DefineMiddleware(TokenAwareCSRFMiddleware, config=csrf_config),
             DefineMiddleware(AuthMiddleware, exclude=PUBLIC_PATHS),

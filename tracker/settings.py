@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = 1
     session_max_age: int = 8 * 3600  # seconds; absolute lifetime of a login
-    secure_cookies: bool = False  # set true behind HTTPS
+    secure_cookies: bool | None = None  # cookies over HTTPS only; unset: true in prod (false there: plain-HTTP dev)
     upload_dir: Path = ROOT / "var" / "uploads"
     max_upload_mb: int = 50
     login_max_failures: int = 5  # per account and per address, inside the window
@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "prod" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
             raise ValueError("TRACKER_SECRET_KEY must be set to a random string of 32+ characters in prod")
+        return self
+
+    @model_validator(mode="after")
+    def _secure_cookies_in_prod(self) -> Settings:
+        if self.secure_cookies is None:
+            self.secure_cookies = self.env == "prod"
         return self
 
     @property

@@ -203,7 +203,24 @@ def test_the_report_pages_in_sql_and_exports_every_row_as_the_table_shows_it(as_
     xlsx = viewer.get(f"{URL}/{report.id}/export.xlsx")
     assert xlsx.headers["content-disposition"] == 'attachment; filename="TST-All.xlsx"'
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)] == table
+    assert sheet.title == "All" and sheet["A1"].value == "All"  # the report's name, then the table
+    assert [c.value for c in sheet[2]] == exported[0]
+    assert [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)] == table
+
+
+@pytest.mark.parametrize("name", ["Risks: Q1/Q2 [draft] *really*? \\ see", "Open risks of every contractor workstream, by score",
+                                  "[]:*?/\\"])
+def test_a_report_named_what_no_sheet_may_be_called_exports_with_its_whole_name_in_the_sheet(as_user, db, world, name):
+    _risks(db, 2)
+    report = save(db, world, "staff", definition("risks", ["code", "title"], sort=[("code", False)]), name, shared=True)
+    db.commit()
+    r = as_user("viewer").get(f"{URL}/{report.id}/export.xlsx")
+    assert r.status_code == 200, r.text[:300]
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert 0 < len(sheet.title) <= 31 and not set(sheet.title) & set("/\\?*:[]"), sheet.title
+    assert sheet["A1"].value == name
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)] == [["Code", "Title"], ["R-0000", "Risk 0"],
+                                                                             ["R-0001", "Risk 1"]]
 
 
 def test_a_run_and_an_export_take_the_same_queries_for_10_and_500_rows(as_user, db, world, count_queries):

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import ApiToken, LoginThrottle, User
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
-from tracker.core.errors import FormError, NotFound
-from tracker.core.forms import Checkbox, Form
+from tracker.core.errors import Forbidden, FormError, NotFound
+from tracker.core.forms import Checkbox, Form, refuse_controls
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -129,7 +129,10 @@ def _token_hash(secret: str) -> str:
 
 def create_token(db: Session, user: Principal, name: str) -> tuple[ApiToken, str]:
     """Returns the row and the secret; the secret is shown once and only its hash is kept."""
+    if user.via_token:  # a leaked token must not be able to mint others that outlive its revocation
+        raise Forbidden(detail="An API token cannot create API tokens: sign in and create it on your profile page.")
     name = name.strip()
+    refuse_controls({"name": name})
     if not name:
         raise FormError({"name": "Give the token a name, e.g. the script that will use it."})
     if len(name) > 80:

@@ -21,7 +21,7 @@ from tracker.accounts.service import USER_LABELS, PasswordForm, Principal, UserF
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse, stale_fields
+from tracker.core.forms import parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects import service as projects
 
@@ -56,15 +56,20 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     password = str(data.get("password") or "")[:200]
     next_ = str(data.get("next") or "")
     context = {"next": next_, "username": username, "errors": {}}
-    if not username or not password:
-        errors = {k: "This field is required." for k, v in (("username", username), ("password", password)) if not v}
+    errors = {k: "This field is required." for k, v in (("username", username), ("password", password)) if not v}
+    try:
+        refuse_controls({"username": username, "password": password})
+    except FormError as exc:
+        errors = exc.errors | errors
+    if errors:
         return render(request, "accounts/login.html", status=400, error=None, **(context | {"errors": errors}))
 
     keys = [f"user:{username.lower()}", _client_key(request)]
     wait = service.locked_for(db, keys)
     if wait:
         message = f"Too many failed sign-in attempts. Wait {wait} seconds, then try again."
-        return render(request, "accounts/login.html", status=429, error=message, **context)
+        return render(request, "accounts/login.html", status=429, headers={"Retry-After": str(wait)}, error=message,
+                      **context)  # fmt: skip
     user = service.authenticate(db, username, password)
     if user is None:
         limits = service.ThrottleLimits(

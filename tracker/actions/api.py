@@ -8,13 +8,13 @@ from datetime import date, datetime
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.actions import service as actions
 from tracker.actions.models import Plan
 from tracker.actions.service import ActionForm, ActionRow
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse
 from tracker.deliverables.service import project_today
 from tracker.issues import service as issues
 from tracker.projects.permissions import Perm
@@ -35,18 +35,14 @@ class ActionOut(BaseModel):
     version: int
 
 
-class ActionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ActionIn(ApiBody):
     description: str = Field(max_length=2000)
     owner_id: int | None = None
     due_date: date | None = None
     plan: Plan | None = Field(default=None, description="Under a risk: mitigation or contingency")
 
 
-class ActionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ActionPatch(ApiBody):
     description: str | None = None
     owner_id: int | None = None
     due_date: date | None = None

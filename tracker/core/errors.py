@@ -129,6 +129,9 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         exc = StaleEdit()
     elif isinstance(exc, IntegrityError):
         exc = Conflict(detail="That change conflicts with existing data (a duplicate or a missing reference).")
+    elif isinstance(exc, DataError) and "NUL" in str(exc.orig):
+        # Forms, API bodies and addresses refuse NUL, naming the field; this is for text that came some other way.
+        exc = AppError(detail="The request holds a NUL character (U+0000), which cannot be stored; remove it.")
     elif isinstance(exc, (OverflowError, DataError)):
         # An id or amount beyond what the database column holds (SQLite: OverflowError; PostgreSQL: DataError).
         exc = AppError(detail="A number in the request is out of range.")

@@ -1,13 +1,17 @@
-"""Form parsing: pydantic models validate submitted fields; errors map to {field: message}."""
+"""Form parsing: pydantic models validate submitted fields (page forms and API bodies); errors map to
+{field: message}."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from tracker.core.errors import FormError
+from tracker.core.text import control_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,8 +39,57 @@ def _checkbox(v: Any) -> Any:
 Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 
 
+# The fields whose text runs over several lines (a textarea on their page): only they keep tabs and line breaks.
+MULTILINE = frozenset({
+    "description", "criteria", "text", "response", "notes", "findings", "conditions", "reason", "evidence",
+    "statement", "trigger", "mitigation_plan", "contingency_plan", "impact", "escalation_reason", "resolution",
+    "rationale", "summary", "decisions", "next_steps", "why_overall", "why_deliverables", "why_risks", "why_issues",
+    "extra_holidays",
+})  # fmt: skip
+
+
+def label_of(model: type[BaseModel] | None, name: str) -> str:
+    """A field's name as its form shows it: the field's title, or its name in words."""
+    field = model.model_fields.get(name) if model else None
+    return (field.title if field else None) or name.replace("_", " ").capitalize()
+
+
+def _text_problem(label: str, value: Any, multiline: bool) -> str | None:
+    if isinstance(value, str):
+        return control_problem(label, value, multiline)
+    if isinstance(value, Mapping):
+        value = [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set)):
+        return next((p for v in value if (p := _text_problem(label, v, multiline))), None)
+    return None
+
+
+def plain_text(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """Every field of every form and API body, before its own checks: no control characters (core.text)."""
+    name = info.field_name or ""
+    if problem := _text_problem(label_of(cls, name), value, name in MULTILINE):
+        raise PydanticCustomError("control_character", problem)
+    return value
+
+
+def refuse_controls(data: Mapping[str, Any]) -> None:
+    """The same rule for fields a view reads straight from the request: FormError with a message per field."""
+    errors = {k: p for k, v in data.items() if (p := _text_problem(label_of(None, k), v, k in MULTILINE))}
+    if errors:
+        raise FormError(errors)
+
+
 class Form(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    check_plain_text = field_validator("*", mode="before")(plain_text)
+
+
+class ApiBody(BaseModel):
+    """An API request body. Fields it does not declare are refused (and said so in OpenAPI:
+    errors.ClosedBodiesSchemaPlugin)."""
+
+    model_config = ConfigDict(extra="forbid")
+    check_plain_text = field_validator("*", mode="before")(plain_text)
 
 
 _MESSAGES = {

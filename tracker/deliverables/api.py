@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse, refuse_controls
 from tracker.deliverables import conditions, criteria, records, service
 from tracker.deliverables.models import (
     CriterionOutcome,
@@ -62,9 +62,7 @@ class DeliverableOut(BaseModel):
     open_critical: int | None = Field(default=None, description="In lists: open critical comments on the current version")
 
 
-class DeliverableIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliverableIn(ApiBody):
     code: str = Field(min_length=1, max_length=20, examples=["D-07"])
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=8000)
@@ -101,9 +99,7 @@ class SubmissionOut(BaseModel):
     files: list[FileOut]
 
 
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransitionIn(ApiBody):
     action: Action = Field(description="start_review, withdraw or conditions_met (decisions use /decision)")
     reason: str = Field(default="", max_length=2000, description="withdraw: why")
     evidence: str = Field(default="", max_length=4000, description="conditions_met: the evidence every open "
@@ -112,9 +108,7 @@ class TransitionIn(BaseModel):
     version: int | None = None
 
 
-class CommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommentIn(ApiBody):
     location: str = Field(default="", max_length=200)
     text: str = Field(min_length=1, max_length=8000)
     severity: Severity
@@ -135,25 +129,19 @@ class CommentOut(BaseModel):
     version: int
 
 
-class CommentPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommentPatch(ApiBody):
     response: str | None = Field(default=None, max_length=8000)
     disposition: Disposition | None = None
     version: int
 
 
-class ResultIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ResultIn(ApiBody):
     criterion_id: int
     outcome: CriterionOutcome
     evidence: str = Field(default="", max_length=4000)
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DecisionIn(ApiBody):
     outcome: Outcome
     findings: str = Field(default="", max_length=20000)
     conditions: str = Field(default="", max_length=20000, description="One condition per line")
@@ -197,9 +185,7 @@ class CriteriaOut(BaseModel):
     deliverable_version: int = Field(description="Send it back as `version` when agreeing or acknowledging")
 
 
-class VersionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VersionIn(ApiBody):
     version: int | None = Field(default=None, description="The deliverable's version you read (stale: 409)")
 
 
@@ -218,17 +204,13 @@ class ConditionOut(BaseModel):
     version: int
 
 
-class ConditionPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConditionPatch(ApiBody):
     due_date: date
     owner_id: int | None = None
     version: int
 
 
-class ConditionMetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConditionMetIn(ApiBody):
     evidence: str = Field(min_length=1, max_length=4000, examples=["Revised section 4 delivered as v1.1, p. 12"])
     version: int | None = None
 
@@ -247,10 +229,8 @@ class RecordOut(BaseModel):
     download_url: str = ""
 
 
-class DeliverablePatch(BaseModel):
+class DeliverablePatch(ApiBody):
     """Change any of the plan's fields; `version` is the one you read (a stale one answers 409)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=8000)
@@ -278,9 +258,7 @@ class ReviewerOut(BaseModel):
     completed_at: datetime | None
 
 
-class ReviewerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReviewerIn(ApiBody):
     reviewer_id: int = Field(description="A manager or staff member of the project")
     due_date: date | None = Field(default=None, description="Default: the version's review due date")
 
@@ -445,6 +423,7 @@ class DeliverableApi(Controller):
         notes = data.get("notes", "")
         if not isinstance(notes, str):
             raise FormError({"notes": "Notes must be text."})
+        refuse_controls({"notes": notes})
         submission = service.submit(db, request.user, access, d, notes, uploads, _store(request))
         _, name, stored = service.submissions_of(db, d.id)[0]
         return SubmissionOut(id=submission.id, number=submission.number, submitted_at=submission.submitted_at,

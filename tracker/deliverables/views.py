@@ -21,7 +21,7 @@ from tracker.accounts.models import User
 from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
 from tracker.core.files import FileStore
-from tracker.core.forms import parse, stale_fields
+from tracker.core.forms import parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.deliverables import conditions, criteria, records, service
 from tracker.deliverables.models import (
@@ -96,6 +96,7 @@ def _act(request: Request, db: Session, key: str, deliverable_id: int, name: str
     kept = {name: {k: v for k, v in data.items() if k != "_csrf_token"}}
     try:
         with db.begin_nested():
+            refuse_controls(data)  # fields these forms read without a form model
             message = action(access, d)
     except FormError as exc:
         return _record(request, db, access, d, 422, errors={name: exc.errors}, form=kept)

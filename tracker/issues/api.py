@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse
 from tracker.issues import service as issues
 from tracker.issues.models import EscalationLevel, IssueDeliverable, IssueStatus, Priority
 from tracker.issues.service import DecisionForm, IssueForm, IssueQuery, IssueRow
@@ -49,9 +49,7 @@ class IssueOut(BaseModel):
     version: int
 
 
-class IssueIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IssueIn(ApiBody):
     code: str = Field(default="", max_length=20, description="Blank: the next free I-###", examples=["I-034"])
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=8000)
@@ -67,10 +65,8 @@ class IssueIn(BaseModel):
     deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
 
 
-class IssuePatch(BaseModel):
+class IssuePatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     code: str | None = None
     title: str | None = None
@@ -95,9 +91,7 @@ class IssuePage(BaseModel):
     offset: int
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DecisionIn(ApiBody):
     decided_on: date | None = Field(default=None, description="Blank: today")
     decision: str = Field(max_length=4000)
     decided_by: str = Field(max_length=200, examples=["Steering committee"])
@@ -195,9 +189,7 @@ class IssueApi(Controller):
         return DecisionOut.model_validate(entry)
 
 
-class ConvertIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ConvertIn(ApiBody):
     version: int | None = None
 
 

@@ -10,11 +10,12 @@ from typing import Any
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.accounts.models import User
 from tracker.core.errors import Conflict
+from tracker.core.forms import ApiBody
 from tracker.library import service
 from tracker.library.models import SavedReport
 from tracker.library.service import LibraryQuery, Result
@@ -28,9 +29,7 @@ DEFINITION_HELP = ('{"source": "risks", "columns": ["code", "title", "score"], "
                    '"page_size": 25} — see GET /api/v1/saved-reports/catalog for every field and operator')  # fmt: skip
 
 
-class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReportIn(ApiBody):
     project: str = Field(description="The project's key", examples=["CWS"])
     name: str
     description: str = ""
@@ -38,10 +37,8 @@ class ReportIn(BaseModel):
     definition: dict[str, Any] = Field(description=DEFINITION_HELP)
 
 
-class ReportPatch(BaseModel):
+class ReportPatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
     description: str | None = None
@@ -50,9 +47,7 @@ class ReportPatch(BaseModel):
     version: int
 
 
-class PreviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PreviewIn(ApiBody):
     project: str
     definition: dict[str, Any] = Field(description=DEFINITION_HELP)
 

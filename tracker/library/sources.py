@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from pydantic import Field as PydField
 from sqlalchemy import case, func, or_
 from sqlalchemy.orm import aliased
@@ -22,6 +22,7 @@ from tracker.accounts.models import User
 from tracker.actions import service as actions
 from tracker.actions.models import ActionItem, Plan
 from tracker.core.errors import FormError
+from tracker.core.forms import ApiBody
 from tracker.core.web import label
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Deliverable, DeliverableType
@@ -295,25 +296,19 @@ SOURCES: dict[str, Source] = {
 # --- the stored definition -----------------------------------------------------------------------------------
 
 
-class FilterDef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FilterDef(ApiBody):
     field: str = PydField(max_length=40)
     op: str = PydField(max_length=20)
     value: Any = None  # by kind: text, a choice or a list of them, a date (or today±N), a number, a person, yes/no
 
 
-class SortDef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SortDef(ApiBody):
     field: str = PydField(max_length=40)
     desc: bool = False
 
 
-class Definition(BaseModel):
+class Definition(ApiBody):
     """What a saved report stores. `format` numbers the shape, so a later change can read older reports."""
-
-    model_config = ConfigDict(extra="forbid")
 
     format: Literal[1] = 1
     source: str = PydField(max_length=16)
@@ -335,7 +330,7 @@ def _structure_errors(exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "definition"
-        message = _STRUCTURE_MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ") + "."
+        message = _STRUCTURE_MESSAGES.get(err["type"]) or err["msg"].removeprefix("Value error, ").rstrip(".") + "."
         if err["type"] == "too_long":
             message = f"At most {err['ctx']['max_length']} {'characters' if 'string' in err['msg'] else 'entries'}."
         out.setdefault(key, message)

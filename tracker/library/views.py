@@ -331,7 +331,7 @@ def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -
     if fmt == "csv":
         body, media = exports.to_csv(result.headers, result.rows), "text/csv; charset=utf-8"
     else:
-        body = exports.to_xlsx(result.headers, result.rows, title=report.name)
+        body = exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     disposition = f'attachment; filename="{_filename(access, report, fmt)}"'
     return Response(body, media_type=media, headers={"content-disposition": disposition})

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core.errors import Forbidden
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse
 from tracker.projects import service
 from tracker.projects.models import DeemedPolicy, Project, Role
 from tracker.projects.permissions import Perm
@@ -49,10 +49,8 @@ class ProjectOut(BaseModel):
     my_role: Role | None = None
 
 
-class ProjectIn(BaseModel):
+class ProjectIn(ApiBody):
     """Create a project (admins). Unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
     key: str = Field(min_length=2, max_length=10, examples=["CWS"])
     name: str = Field(min_length=1, max_length=200)
@@ -72,10 +70,8 @@ class ProjectIn(BaseModel):
     archived: bool = False
 
 
-class ProjectPatch(BaseModel):
+class ProjectPatch(ApiBody):
     """Change some fields. `version` is the one you read; a stale version answers 409."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: int
     name: str | None = Field(default=None, min_length=1, max_length=200)
@@ -104,16 +100,12 @@ class MemberOut(BaseModel):
     version: int
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberIn(ApiBody):
     user_id: int
     role: Role
 
 
-class MemberPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberPatch(ApiBody):
     role: Role
     version: int
 

@@ -9,11 +9,11 @@ from typing import Any
 from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.core.errors import Conflict, FormError, NotFound
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -55,16 +55,12 @@ class DraftOut(BaseModel):
     content: dict[str, Any] = Field(description="Computed live from the record as of the period's end")
 
 
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OverrideIn(ApiBody):
     rag: rag.Rag
     rationale: str = Field(default="", max_length=2000)
 
 
-class DraftIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DraftIn(ApiBody):
     period_start: date | None = None
     period_end: date | None = None
     number: int
@@ -76,18 +72,14 @@ class DraftIn(BaseModel):
                                                                               "risks, issues")  # fmt: skip
 
 
-class PublishIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PublishIn(ApiBody):
     period_start: date | None = None
     period_end: date | None = None
     number: int
     version: int | None = None
 
 
-class VersionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VersionIn(ApiBody):
     version: int | None = None
 
 

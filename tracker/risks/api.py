@@ -9,10 +9,10 @@ from typing import Any
 from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from tracker.core.forms import parse
+from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.risks import scoring
@@ -55,9 +55,7 @@ class RiskOut(BaseModel):
     version: int
 
 
-class RiskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RiskIn(ApiBody):
     code: str = Field(default="", max_length=20, description="Blank: the next free R-###", examples=["R-012"])
     title: str = Field(max_length=200)
     statement: str = Field(default="", max_length=4000, examples=["If the legacy data is dirtier than sampled, "
@@ -80,10 +78,8 @@ class RiskIn(BaseModel):
     deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
 
 
-class RiskPatch(BaseModel):
+class RiskPatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     code: str | None = None
     title: str | None = None
@@ -106,9 +102,7 @@ class RiskPatch(BaseModel):
     version: int
 
 
-class VersionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VersionIn(ApiBody):
     version: int | None = None
 
 
@@ -143,9 +137,7 @@ class HeatMapOut(BaseModel):
     new: int
 
 
-class SettingsIO(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SettingsIO(ApiBody):
     review_days_critical: int
     review_days_high: int
     review_days_medium: int

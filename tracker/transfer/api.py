@@ -55,7 +55,7 @@ def _mapping(raw: str, headers: list[str], automatic: dict[int, str]) -> dict[in
         return automatic
     try:
         chosen = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
         chosen = None
     if not isinstance(chosen, dict):
         raise FormError({"mapping": 'Send the mapping as JSON: {"header in the file": "column key" or null}.'})

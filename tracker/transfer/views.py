@@ -69,7 +69,7 @@ def _samples(sheet: Sheet, i: int) -> list[str]:
 def _seen(raw: Any) -> dict[str, int]:
     try:
         seen = json.loads(raw or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past what Python reads
         seen = None
     if not isinstance(seen, dict) or not all(isinstance(k, str) and isinstance(v, int) for k, v in seen.items()):
         raise FormError({"seen": "The preview was damaged; preview the file again."})
