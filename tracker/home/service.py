@@ -35,7 +35,7 @@ def _risk_reviews(db: Session, user: Principal) -> list[WorkItem]:
 def _flagged(db: Session, user: Principal) -> list[WorkItem]:
     return [WorkItem("flagged", f.project_key, f.issue.code, f.issue.title,
                      f"/projects/{f.project_key}/issues/{f.issue.id}", None, f.today,
-                     f"{f.issue.priority} priority, unresolved {f.age} days (allowed {f.allowed})", "escalate")
+                     f"{f.issue.priority} priority, unresolved {f.age} days (allowed {f.allowed})")
             for f in issues.flagged_for_manager(db, user)]  # fmt: skip
 
 
