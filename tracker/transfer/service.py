@@ -251,6 +251,8 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
         if register is ISSUES:
             issues.check_rules(form.model_copy(update={"raised_on": form.raised_on or base.get("raised_on") or today}),
                                today)  # fmt: skip
+        else:
+            risks.check_rules(form, today)
     except FormError as exc:
         for name, message in exc.errors.items():
             row.errors.setdefault(register.header_for(name), message)
