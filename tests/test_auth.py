@@ -228,14 +228,14 @@ def test_failures_from_many_addresses_lock_the_account_and_many_accounts_lock_th
 
     limits = service.ThrottleLimits(5, timedelta(minutes=15), timedelta(minutes=1))
     for i in range(5):  # one account guessed from five addresses
-        service.record_failure(db, ["user:staff", f"ip:10.0.0.{i}"], limits)
-    assert service.locked_for(db, ["user:staff", "ip:10.9.9.9"]) > 0  # locked from a new address too
-    assert service.locked_for(db, ["user:viewer", "ip:10.9.9.9"]) == 0  # other accounts are not
+        assert not service.count_attempt(db, ["user:staff", f"ip:10.0.0.{i}"], limits).wait
+    assert service.count_attempt(db, ["user:staff", "ip:10.9.9.9"], limits).wait > 0  # locked from a new address too
+    assert not service.count_attempt(db, ["user:viewer", "ip:10.9.9.9"], limits).wait  # other accounts are not
     for name in ("a", "b", "c", "d", "e"):  # five accounts sprayed from one address
-        service.record_failure(db, [f"user:{name}", "ip:192.0.2.7"], limits)
-    assert service.locked_for(db, ["user:viewer", "ip:192.0.2.7"]) > 0  # that address may not try anyone
+        assert not service.count_attempt(db, [f"user:{name}", "ip:192.0.2.7"], limits).wait
+    assert service.count_attempt(db, ["user:viewer", "ip:192.0.2.7"], limits).wait > 0  # that address may not try anyone
     later = service.utcnow() + timedelta(minutes=2)
-    assert service.locked_for(db, ["user:staff", "ip:192.0.2.7"], now=later) == 0  # the lockout ends
+    assert not service.count_attempt(db, ["user:staff", "ip:192.0.2.7"], limits, now=later).wait  # the lockout ends
 
 
 def test_spraying_passwords_over_many_accounts_locks_the_address(as_user):

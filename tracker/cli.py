@@ -250,6 +250,8 @@ def import_register(project: str, register: str, file: Path, username: str, only
                 plan = transfer.build_plan(db, access, reg, sheet, transfer.auto_mapping(reg, sheet.headers))
                 click.echo("Columns: " + ", ".join(f"{h} → {reg.column(plan.mapping[i]).header}"
                                                    for i, h in enumerate(sheet.headers) if i in plan.mapping))  # fmt: skip
+                if plan.unrecognised:
+                    click.echo("Not recognised, so not imported: " + ", ".join(plan.unrecognised))
                 for row in plan.invalid:
                     for header, message in row.errors.items():
                         click.echo(f"Row {row.number}, {header}: {message}", err=True)

@@ -47,6 +47,7 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     expect(page.get_by_label("Title (required)")).to_have_value("Interface partner misses the test window")
     assert_accessible(page)
     page.get_by_label("Residual probability").select_option("")
+    page.get_by_label("Owner", exact=True).select_option(label="Daniel Kim")
     page.get_by_label("Probability (required)").select_option("2")
     page.get_by_label("Impact (required)").select_option("3")
     page.get_by_role("button", name="Record risk").click()
@@ -74,12 +75,14 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     heat.get_by_role("link", name="1 risk: probability 5, impact 3, high").click()
     expect(page.locator("#risk-table tbody tr")).to_have_count(1)
 
-    # Add a mitigation action, then the risk happens: convert it into an issue in one action.
+    # Add a mitigation action, then the risk happens: convert it into an issue in one action, once the browser has
+    # asked (without JavaScript a page asks instead).
     page.get_by_role("link", name="R-901").first.click()
     page.get_by_text("Add an action item to the mitigation plan").click()
     page.locator("#f-mitigation-description").fill("Weekly call with the IRS interface team")
     page.get_by_role("button", name="Add action").first.click()
     expect(page.locator("#mitigation-plan")).to_contain_text("Weekly call with the IRS interface team")
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Convert to issue").click()
     expect(page.get_by_text(re.compile(r"R-901 is realized\. Issue I-\d+ opened from it"))).to_be_visible()
     expect(page.locator("dl.facts").first).to_contain_text("R-901")

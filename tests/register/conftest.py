@@ -20,8 +20,9 @@ def acting(db, world, role):
 
 
 def make_risk(db, world, role="staff", **overrides):
+    """An open risk needs an owner: the staff member, unless `overrides` say otherwise."""
     actor, access = acting(db, world, role)
-    return risks.create(db, actor, access, parse(risks.RiskForm, RISK | overrides))
+    return risks.create(db, actor, access, parse(risks.RiskForm, RISK | {"owner_id": str(world.ids["staff"])} | overrides))
 
 
 def make_issue(db, world, role="staff", **overrides):

@@ -18,7 +18,10 @@ ISSUE = {"title": "UAT environment down", "priority": "high"}
 
 
 def _risk(as_user, **overrides):
-    r = as_user("staff").api("POST", "/api/v1/projects/TST/risks", json=RISK | overrides)
+    """An open risk needs an owner: the staff member who records it, unless `overrides` say otherwise."""
+    staff = as_user("staff")
+    r = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"owner_id": staff.api("GET", "/api/v1/me").json()["id"]}
+                  | overrides)  # fmt: skip
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -127,11 +130,12 @@ def test_register_api_roles(as_user, world):
 
 def test_an_issue_through_the_api_with_decisions_actions_escalation_and_resolution(as_user, db, world):
     staff, manager = as_user("staff"), as_user("manager")
-    r = staff.api("POST", "/api/v1/projects/TST/issues", json=ISSUE | {"owner_id": world.ids["manager"],
-                                                                       "need_by": "2026-01-02"})  # fmt: skip
+    r = staff.api("POST", "/api/v1/projects/TST/issues", json=ISSUE | {
+        "owner_id": world.ids["manager"], "raised_on": (tst_today() - timedelta(days=10)).isoformat(),
+        "need_by": (tst_today() - timedelta(days=9)).isoformat()})  # fmt: skip
     assert r.status_code == 201, r.text
     issue = r.json()
-    assert (issue["code"], issue["overdue"], issue["age_days"]) == ("I-001", True, 0)
+    assert (issue["code"], issue["overdue"], issue["age_days"]) == ("I-001", True, 10)
     r = manager.api("POST", f"/api/v1/issues/{issue['id']}/decisions",
                     json={"decision": "Rent a cloud UAT environment", "decided_by": "Steering committee"})  # fmt: skip
     assert r.status_code == 201

@@ -92,9 +92,9 @@ def test_managers_see_flagged_issues_of_their_projects_only(db, world):
 
 
 def test_overdue_in_python_and_sql_agree(db, world):
-    late = make_issue(db, world, need_by="2026-11-19")
+    late = make_issue(db, world, need_by="2026-11-19", raised_on="2026-11-02")
     make_issue(db, world, need_by="2026-11-20")
-    make_issue(db, world, need_by="2026-11-01", status="closed", resolution="Done")
+    make_issue(db, world, need_by="2026-11-01", status="closed", resolution="Done", raised_on="2026-10-01")
     _, access = acting(db, world, "viewer")
     rows, _ = issues.search(db, access, issues.IssueQuery(sort="code"), limit=None)
     assert [r.issue.code for r in rows if r.overdue] == [late.code]

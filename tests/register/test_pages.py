@@ -20,15 +20,20 @@ FORM = {"title": "Interface partner late", "statement": "If the IRS file is late
         "status": "open"}  # fmt: skip
 
 
+def _owned(world) -> dict[str, str]:
+    """FORM with its owner: an open risk needs one."""
+    return FORM | {"owner_id": str(world.ids["staff"])}
+
+
 def _field_error(html: str, field: str) -> str:
     match = re.search(rf'id="f-{field}-error" class="field-error">([^<]+)<', html)
     return match.group(1) if match else ""
 
 
-def test_creating_a_risk_from_the_form_shows_it_with_its_level(as_user, db):
+def test_creating_a_risk_from_the_form_shows_it_with_its_level(as_user, db, world):
     staff = as_user("staff")
     assert 'value="R-001"' in staff.get("/projects/TST/risks/new").text
-    r = staff.post("/projects/TST/risks", FORM)
+    r = staff.post("/projects/TST/risks", _owned(world))
     assert r.status_code == 303
     page = staff.get(r.headers["location"]).text
     assert "Risk R-001 recorded." in page and "High · score 12" in page
@@ -43,14 +48,15 @@ def test_risks_and_issues_link_deliverables_from_their_forms(as_user, db, world)
     d2 = manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": "D-02"}).json()
     form = manager.get("/projects/TST/risks/new").text
     assert 'name="deliverable_ids" multiple size="2"' in form and "D-02 · Project Management Plan" in form
-    r = manager.post("/projects/TST/risks", FORM | {"deliverable_ids": [str(d1["id"]), str(d2["id"])]})
+    r = manager.post("/projects/TST/risks", _owned(world) | {"deliverable_ids": [str(d1["id"]), str(d2["id"])]})
     assert r.status_code == 303
     page = manager.get(r.headers["location"]).text
     assert f'href="/projects/TST/deliverables/{d1["id"]}" class="mono">D-01</a>' in page and ">D-02</a>" in page
     risk = db.exec(select(Risk)).one()
     edit = manager.get(f"/projects/TST/risks/{risk.id}/edit").text
     assert f'<option value="{d2["id"]}" selected>' in edit
-    r = manager.post(f"/projects/TST/risks/{risk.id}/edit", FORM | {"deliverable_ids": str(d2["id"]), "version": "1"})
+    r = manager.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"deliverable_ids": str(d2["id"]),
+                                                                             "version": "1"})  # fmt: skip
     assert r.status_code == 303
     assert manager.api("GET", f"/api/v1/risks/{risk.id}").json()["deliverable_codes"] == ["D-02"]
     r = manager.post("/projects/TST/issues", {"title": "Linked", "priority": "low", "deliverable_ids": str(d1["id"])})
@@ -78,8 +84,9 @@ def test_a_stale_risk_edit_is_409_with_the_newer_values_and_the_input_kept(as_us
     staff, manager = as_user("staff"), as_user("manager")
     mine = staff.get(f"/projects/TST/risks/{risk.id}/edit").text
     version = re.search(r'name="version" value="(\d+)"', mine).group(1)
-    assert manager.post(f"/projects/TST/risks/{risk.id}/edit", FORM | {"impact": "5", "version": version}).status_code == 303
-    r = staff.post(f"/projects/TST/risks/{risk.id}/edit", FORM | {"title": "My new title", "version": version})
+    assert manager.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"impact": "5", "version": version}
+                        ).status_code == 303  # fmt: skip
+    r = staff.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"title": "My new title", "version": version})
     assert r.status_code == 409
     notice = r.text.split("Someone else saved this record")[1].split("</ul>")[0]
     assert "Impact: now <q>5</q>" in notice and "version" not in notice
@@ -167,14 +174,15 @@ def test_converting_from_the_risk_page_opens_the_issue(as_user, db, world):
     page = manager.get(f"/projects/TST/risks/{risk.id}").text
     assert "Convert to issue" in page and "Mark reviewed" in page
     assert "Convert to issue" not in as_user("viewer").get(f"/projects/TST/risks/{risk.id}").text
-    r = manager.post(f"/projects/TST/risks/{risk.id}/convert", {"version": "1"})
+    r = manager.post(f"/projects/TST/risks/{risk.id}/convert", {"version": "1", "confirmed": "yes"})
     issue = db.exec(select(Issue)).one()
     assert r.status_code == 303 and r.headers["location"] == f"/projects/TST/issues/{issue.id}"
     page = manager.get(r.headers["location"]).text
     assert "Issue I-001 opened from it" in page and "R-001" in page
     risk_page = manager.get(f"/projects/TST/risks/{risk.id}").text
     assert "became issue" in risk_page and "converted into an issue" in risk_page
-    again = manager.post(f"/projects/TST/risks/{risk.id}/convert", {"version": "2"}, follow_redirects=True)
+    again = manager.post(f"/projects/TST/risks/{risk.id}/convert", {"version": "2", "confirmed": "yes"},
+                         follow_redirects=True)  # fmt: skip
     assert "only an open risk can be converted" in again.text
     assert len(db.exec(select(Issue)).all()) == 1
 

@@ -101,7 +101,8 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
     due = (today + timedelta(days=9)).isoformat()
     actions.add(db, *staff, risk, parse(actions.ActionForm, {"description": "Mitigate", "plan": "mitigation", "due_date": due}))
     issues = {
-        "I-001": {"priority": "critical", "need_by": (today - timedelta(days=1)).isoformat()},
+        "I-001": {"priority": "critical", "raised_on": (today - timedelta(days=1)).isoformat(),
+                  "need_by": (today - timedelta(days=1)).isoformat()},
         "I-002": {"priority": "high", "raised_on": (today - timedelta(days=20)).isoformat()},  # past 10 days: flagged
         "I-003": {"priority": "medium", "status": "escalated", "escalation_level": "executive",
                   "escalation_reason": "Needs the sponsor's budget"},

@@ -107,7 +107,7 @@ ROUTES = [
     ("POST", "/projects/{key}/risks/{risk_id}/quick", EDITORS, {"probability": "1", "version": "1"}),
     ("POST", "/projects/{key}/risks/{risk_id}/review", EDITORS, {"version": "1"}),
     ("POST", "/projects/{key}/risks/{risk_id}/actions", EDITORS, {"description": "x", "plan": "mitigation"}),
-    ("POST", "/projects/{key}/risks/{risk_id}/convert", EDITORS, {"version": "1"}),
+    ("POST", "/projects/{key}/risks/{risk_id}/convert", EDITORS, {"version": "1", "confirmed": "yes"}),
     ("GET", "/projects/{key}/issues", READERS, None),
     ("GET", "/projects/{key}/issues/new", EDITORS, None),
     ("POST", "/projects/{key}/issues", EDITORS, ISSUE),

@@ -170,19 +170,20 @@ def test_the_api_previews_refuses_and_imports(as_user, store, db, world):
     assert r.status_code == 422 and r.json()["detail"] == "1 row(s) have errors; nothing was imported."
     assert r.json()["extra"]["rows"][2]["action"] == "invalid"
     assert db.exec(select(Risk)).all() == []
-    r = post(BAD, only_valid="true", mapping=json.dumps({"Notes": "trigger", "Risk Owner": None}))
+    r = post(BAD, only_valid="true", mapping=json.dumps({"Notes": "trigger", "Ref": None}))
     assert r.status_code == 200 and r.json()["imported"] and r.json()["columns"]["Notes"] == "trigger"
-    assert [(x["code"], x["action"]) for x in r.json()["rows"]] == [("R-050", "create"), ("R-051", "create"),
-                                                                    ("R-052", "invalid")]  # fmt: skip
+    assert [(x["code"], x["action"]) for x in r.json()["rows"]] == [("R-001", "create"), ("R-002", "create"),
+                                                                    ("", "invalid")]  # fmt: skip
     db.expire_all()
-    assert [(x.trigger, x.owner_id) for x in db.exec(select(Risk).order_by(Risk.code))] == [("keep", None), ("", None)]
+    assert [(x.trigger, x.owner_id) for x in db.exec(select(Risk).order_by(Risk.code))] == [
+        ("keep", world.ids["staff"]), ("", world.ids["viewer"])]  # fmt: skip
     assert post(SHEET, mapping="[1]").status_code == 422
     r = post(SHEET, mapping=json.dumps({"Nope": "title"}))
     assert r.status_code == 422 and r.json()["extra"] == {"mapping": "The file has no column “Nope”."}
     assert post(b"x" * (1024 * 1024 + 1)).status_code == 413
     r = staff.api("GET", "/api/v1/projects/TST/risks/export?format=csv&sort=code")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert [c[0] for _, c in read_table("r.csv", r.content).rows] == ["R-050", "R-051"]
+    assert [c[0] for _, c in read_table("r.csv", r.content).rows] == ["R-001", "R-002"]
 
 
 @pytest.mark.parametrize("persona, code", [("viewer", 403), ("contractor", 403), ("outsider", 404)])

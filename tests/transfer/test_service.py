@@ -95,7 +95,7 @@ def test_a_mapping_needs_the_required_fields_once_each(db, world):
 
 
 PMO_SHEET = """Ref,Risk,Likelihood,Impact,Owner,Status,Date identified,Review date,Deliverable,Mitigation actions
-R-10,Vendor late,Likely,4 - Major,staff@example.gov,Active,03/15/2026,46100,D-01,Call the vendor | Staff Person | 2026-04-01
+R-10,Vendor late,Likely,4 - Major,staff@example.gov,Active,03/05/2026,46100,D-01,Call the vendor | Staff Person | 2026-04-01
 R-11,,7,Huge,Nobody,Sleeping,31/31/2026,soon,D-99,Ok | | | maybe
 R-10,Duplicate,1,1,,,,,,
 ,No code given,Rare,negligible,Viewer Person,,,,,
@@ -108,7 +108,7 @@ def test_every_row_is_read_with_row_numbered_errors_and_nothing_is_written_unles
     good, bad, dup, _ = plan.rows
     assert good.values | good.extra == {
         "code": "R-10", "title": "Vendor late", "probability": 4, "impact": 4, "owner_id": world.ids["staff"],
-        "status": "open", "raised_on": "2026-03-15", "next_review_date": "2026-03-19",
+        "status": "open", "raised_on": "2026-03-05", "next_review_date": "2026-03-19",
         "deliverable_ids": [db.exec(select(Deliverable.id).join(Project)
                                     .where(Project.key == "OTH", Deliverable.code == "D-01")).one()],
         "mitigation_actions": [{"description": "Call the vendor", "owner_id": world.ids["staff"],
@@ -123,7 +123,8 @@ def test_every_row_is_read_with_row_numbered_errors_and_nothing_is_written_unles
         "Deliverables": "No deliverable D-99 in this project.",
         "Mitigation actions": "Line 1: write open, or done with the day it was done, not “maybe”.",
     }  # fmt: skip
-    assert dup.errors == {"Risk ID": "R-10 is also on row 2."}
+    assert dup.errors == {"Risk ID": "R-10 is also on row 2.",
+                          "Owner": "An open, mitigating or monitoring risk needs an owner: choose who answers for it."}
     actor, access = _oth(db, world)
     events = db.exec(select(func.count()).select_from(AuditEvent)).one()
     with pytest.raises(FormError) as exc:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import EmailStr, Field, field_validator
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
@@ -60,48 +62,65 @@ class ThrottleLimits:
     lockout: timedelta
 
 
-def locked_for(db: Session, keys: list[str], now: datetime | None = None) -> int:
-    """Seconds until the first of these keys may try again (0 = not locked)."""
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted before its password is checked."""
+
+    keys: list[str]  # the account's key first, then the address's
+    wait: int = 0  # seconds until these keys may try again; 0 = this attempt may be checked
+    locked: dict[str, datetime] = field(default_factory=dict)  # the lockouts this attempt started
+
+
+def _throttle_rows(db: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:
+    """The keys' counters, created when missing and locked until the transaction ends (PostgreSQL; SQLite's writers
+    take turns anyway), so parallel attempts count one after another and none is lost."""
+    insert = (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(LoginThrottle)
+    db.execute(insert.values([{"key": k, "failures": 0, "window_start": now} for k in keys]).on_conflict_do_nothing())
+    stmt = select(LoginThrottle).where(col(LoginThrottle.key).in_(keys)).order_by(LoginThrottle.key)
+    return list(db.exec(stmt.with_for_update().execution_options(populate_existing=True)))
+
+
+def count_attempt(db: Session, keys: list[str], limits: ThrottleLimits, now: datetime | None = None) -> Attempt:
+    """Counts an attempt as a failure before its password is checked, or refuses it while a key is locked out. The
+    count goes first so that of many parallel attempts only the allowed number is ever checked."""
     now = now or utcnow()
-    rows = db.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))).all()
+    rows = _throttle_rows(db, keys, now)
     waits = [(r.locked_until - now).total_seconds() for r in rows if r.locked_until and r.locked_until > now]
-    return int(max(waits) + 0.999) if waits else 0
-
-
-def record_failure(db: Session, keys: list[str], limits: ThrottleLimits, now: datetime | None = None) -> None:
-    now = now or utcnow()
-    for key in keys:
-        row = db.get(LoginThrottle, key)
-        if row is None:
-            row = LoginThrottle(key=key, failures=0, window_start=now)
-            db.add(row)
+    if waits:
+        return Attempt(keys, wait=int(max(waits) + 0.999))
+    locked = {}
+    for row in rows:
         if now - row.window_start > limits.window:
             row.failures, row.window_start = 0, now
         row.failures += 1
         if row.failures >= limits.max_failures:
             # Each failure past the limit doubles the wait, capped at the window.
             extra = row.failures - limits.max_failures
-            row.locked_until = now + min(limits.lockout * (2**extra), limits.window)
+            row.locked_until = locked[row.key] = now + min(limits.lockout * (2**extra), limits.window)
     db.flush()
+    return Attempt(keys, locked=locked)
 
 
-def clear_failures(db: Session, key: str) -> None:
-    row = db.get(LoginThrottle, key)
-    if row:
-        db.delete(row)
+def find_user(db: Session, username: str) -> User | None:
+    return db.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
 
 
-def authenticate(db: Session, username: str, password: str) -> User | None:
-    user = db.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
-    if not verify_password(user, password) or not user.is_active:
-        return None
+def signed_in(db: Session, user: User, password: str, attempt: Attempt) -> None:
+    """The password was right: the account's failures are forgotten, and the address gets back the failure counted
+    in advance (and the lockout, if that count started one)."""
+    for row in _throttle_rows(db, attempt.keys, utcnow()):
+        if row.key == attempt.keys[0]:
+            db.delete(row)
+            continue
+        row.failures = max(row.failures - 1, 0)
+        if row.key in attempt.locked and row.locked_until == attempt.locked[row.key]:
+            row.locked_until = None
     # A plain UPDATE, not through the ORM: signing in must not bump the row's version and make an
     # admin's open edit form of this user stale.
     values: dict = {"last_login_at": utcnow()}
     if _hasher.check_needs_rehash(user.password_hash):
         values["password_hash"] = hash_password(password)
     db.execute(update(User).where(col(User.id) == user.id).values(**values))
-    return user
 
 
 def end_sessions(db: Session, user_id: int, epoch: int) -> None:

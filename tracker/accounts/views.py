@@ -20,6 +20,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import USER_LABELS, PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
+from tracker.core.db import begin_write
 from tracker.core.errors import Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
@@ -64,24 +65,25 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     if errors:
         return render(request, "accounts/login.html", status=400, error=None, **(context | {"errors": errors}))
 
-    keys = [f"user:{username.lower()}", _client_key(request)]
-    wait = service.locked_for(db, keys)
-    if wait:
-        message = f"Too many failed sign-in attempts. Wait {wait} seconds, then try again."
-        return render(request, "accounts/login.html", status=429, headers={"Retry-After": str(wait)}, error=message,
-                      **context)  # fmt: skip
-    user = service.authenticate(db, username, password)
-    if user is None:
-        limits = service.ThrottleLimits(
-            settings.login_max_failures,
-            timedelta(seconds=settings.login_window_seconds),
-            timedelta(seconds=settings.login_lockout_seconds),
-        )
-        service.record_failure(db, keys, limits)
+    limits = service.ThrottleLimits(
+        settings.login_max_failures,
+        timedelta(seconds=settings.login_window_seconds),
+        timedelta(seconds=settings.login_lockout_seconds),
+    )
+    attempt = service.count_attempt(db, [f"user:{username.lower()}", _client_key(request)], limits)
+    if attempt.wait:
+        message = f"Too many failed sign-in attempts. Wait {attempt.wait} seconds, then try again."
+        return render(request, "accounts/login.html", status=429, headers={"Retry-After": str(attempt.wait)},
+                      error=message, **context)  # fmt: skip
+    user = service.find_user(db, username)
+    # The one early commit: the attempt is counted for every parallel attempt to see before the password is checked,
+    # and the check (slow on purpose) runs with no transaction open, so it holds no lock anyone waits on.
+    db.commit()
+    if not service.verify_password(user, password) or not user.is_active:
         # Same words whether or not the username exists.
         return render(request, "accounts/login.html", status=401, error="Wrong username or password.", **context)
-
-    service.clear_failures(db, keys[0])
+    begin_write(db)
+    service.signed_in(db, user, password, attempt)
     # A new cookie value (fresh nonce, new issue time) replaces whatever the browser had before.
     request.clear_session()
     request.set_session({"uid": user.id, "epoch": user.session_epoch, "iat": int(utcnow().timestamp())})

@@ -55,7 +55,8 @@ def session_factory_for(engine: Engine) -> SessionFactory:
     return lambda: Session(engine, expire_on_commit=False)
 
 
-def _begin_write(session: Session) -> None:
+def begin_write(session: Session) -> None:
+    """Begins a write transaction: on SQLite it takes the write lock at once."""
     session.connection(execution_options={"sqlite_immediate": True})
 
 
@@ -75,7 +76,7 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[Session, 
     session: Session = state.session_factory()
     try:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            await anyio.to_thread.run_sync(_begin_write, session)
+            await anyio.to_thread.run_sync(begin_write, session)
         yield session
         await anyio.to_thread.run_sync(_end, session, True)
     except Exception:

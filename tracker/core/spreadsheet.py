@@ -1,5 +1,5 @@
 """Reading the registers PMOs keep in spreadsheets: a CSV or XLSX upload becomes a header row and data rows,
-and each header is matched to one of our fields (exact aliases first, then fuzzy). Validation of the rows
+and each header is matched to one of our fields by its name or a documented alias. Validation of the rows
 belongs to the domain that imports them."""
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from rapidfuzz import fuzz, process
-
 from tracker.core.errors import FormError
 from tracker.core.exports import _FORMULA_START
 
 MAX_ROWS = 5000
 MAX_COLUMNS = 100
-FUZZY_CUTOFF = 80  # rapidfuzz WRatio; below this a header stays unmapped rather than guessed
 
 
 @dataclass(frozen=True)
@@ -99,27 +96,18 @@ def read_table(filename: str, data: bytes) -> Sheet:
 
 
 def _norm(header: str) -> str:
-    # "#" reads as "no": "Risk #" is the risk number, not the risk.
+    """Case, spacing and punctuation aside: "Risk  Owner", "risk-owner" and "RISK_OWNER" are one name. "#" reads as
+    "no": "Risk #" is the risk number, not the risk."""
     return re.sub(r"[^a-z0-9]+", " ", header.lower().replace("#", " no ")).strip()
 
 
 def match_headers(headers: Sequence[str], fields: Mapping[str, Sequence[str]]) -> dict[int, str]:
-    """Column index → field, from `fields` = {field: [its label and common aliases]}. Exact (normalised)
-    matches win; the rest are matched fuzzily, best score first, each field at most once."""
+    """Column index → field, from `fields` = {field: [its label and documented aliases]}: a header matches only a
+    name in that list (see _norm), never a guess; each field comes from its first column."""
     aliases = {_norm(a): f for f, names in fields.items() for a in (f, *names)}
     mapping: dict[int, str] = {}
     for i, h in enumerate(headers):
         field = aliases.get(_norm(h))
         if field and field not in mapping.values():
-            mapping[i] = field
-    candidates = []
-    for i, h in enumerate(headers):
-        if i in mapping or not _norm(h):
-            continue
-        best = process.extractOne(_norm(h), list(aliases), scorer=fuzz.WRatio, score_cutoff=FUZZY_CUTOFF)
-        if best:
-            candidates.append((best[1], i, aliases[best[0]]))
-    for _, i, field in sorted(candidates, reverse=True):
-        if field not in mapping.values():
             mapping[i] = field
     return mapping

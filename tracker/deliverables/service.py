@@ -282,6 +282,13 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     if missing := criteria.agreement_missing(criteria.current(db, deliverable.id)):
         raise Conflict(detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. "
                               f"{missing}")  # fmt: skip
+    stored = []
+    for upload in uploads:
+        name = safe_filename(upload.filename)
+        sha, size = store.put(upload.chunks)
+        if not size:
+            raise FormError({"files": f"{name} is empty (0 bytes). Attach the file with its content."})
+        stored.append((name, upload.content_type, sha, size))
     action = Action.RESUBMIT if deliverable.status == Status.REJECTED else Action.SUBMIT
     number = deliverable.current_version + 1
     project = access.project
@@ -295,11 +302,9 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
                             due_on=deliverable.due_date if number == 1 else deliverable.resubmit_due)  # fmt: skip
     db.add(submission)
     db.flush()
-    for upload in uploads:
-        sha, size = store.put(upload.chunks)
-        db.add(SubmissionFile(submission_id=submission.id, sha256=sha, size=size,
-                              original_name=safe_filename(upload.filename),
-                              content_type=(upload.content_type or "application/octet-stream")[:120]))  # fmt: skip
+    for name, content_type, sha, size in stored:
+        db.add(SubmissionFile(submission_id=submission.id, sha256=sha, size=size, original_name=name,
+                              content_type=(content_type or "application/octet-stream")[:120]))  # fmt: skip
     if previous is not None:
         carry_forward(db, previous, submission)
     deliverable.current_version = number
@@ -384,10 +389,9 @@ def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
 
 def start_review(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
                  reviewer_ids: list[int] | None = None) -> list[ReviewAssignment]:  # fmt: skip
-    submission = current_submission(db, deliverable)
+    current_submission(db, deliverable)  # "Nothing has been submitted yet." before the workflow's words
     transition(db, actor, access, deliverable, Action.START_REVIEW)
-    assignments = [assign_reviewer(db, actor, access, deliverable, uid, submission.review_due) for uid in reviewer_ids or []]
-    return assignments
+    return [assign_reviewer(db, actor, access, deliverable, uid) for uid in reviewer_ids or []]
 
 
 class AssignForm(Form):
@@ -399,6 +403,8 @@ def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
                     due: date | None = None) -> ReviewAssignment:  # fmt: skip
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
+    if due is not None and due < project_today(access.project):
+        raise FormError({"due_date": "The review cannot be due before today; choose today or a later day."})
     _state_reviewer(db, access.project.id, reviewer_id)
     submission = current_submission(db, deliverable)
     exists = db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,

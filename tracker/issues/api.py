@@ -56,12 +56,12 @@ class IssueIn(ApiBody):
     impact: str = Field(default="", max_length=4000)
     priority: Priority = Priority.MEDIUM
     owner_id: int | None = None
-    need_by: date | None = None
+    need_by: date | None = Field(default=None, description="Not before the day it was raised")
     status: IssueStatus = IssueStatus.OPEN
     escalation_level: EscalationLevel = EscalationLevel.PROJECT
     escalation_reason: str = Field(default="", max_length=2000)
     resolution: str = Field(default="", max_length=8000, description="Required to resolve or close")
-    raised_on: date | None = None
+    raised_on: date | None = Field(default=None, description="Today or earlier; blank: today")
     deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
 
 

@@ -129,7 +129,13 @@ FIELDS = ("code", "title", "description", "impact", "priority", "owner_id", "nee
 
 
 def check_rules(form: IssueForm, today: date) -> None:
+    """What an issue's form cannot check alone (it needs the project's today); imports check every row by it too."""
     errors = {}
+    raised = form.raised_on or today
+    if form.raised_on and form.raised_on > today:
+        errors["raised_on"] = "An issue is raised on a day that has come: choose today or an earlier day."
+    elif form.need_by and form.need_by < raised:
+        errors["need_by"] = f"The need-by date cannot be before the day the issue was raised ({raised.isoformat()})."
     if form.status in CLOSED and not form.resolution:
         errors["resolution"] = "Describe the resolution before resolving or closing the issue."
     if form.status == IssueStatus.ESCALATED and form.escalation_level == EscalationLevel.PROJECT:

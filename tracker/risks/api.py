@@ -65,7 +65,7 @@ class RiskIn(ApiBody):
     impact: int = Field(description="1 negligible … 5 severe")
     proximity: Proximity = Proximity.MID
     trigger: str = Field(default="", max_length=2000)
-    owner_id: int | None = None
+    owner_id: int | None = Field(default=None, description="Required while the risk is open, mitigating or monitoring")
     response: Strategy = Strategy.MITIGATE
     residual_probability: int | None = Field(default=None, description="Expected after mitigation; with the residual "
                                              "impact, scores no higher than probability × impact")  # fmt: skip
@@ -74,7 +74,7 @@ class RiskIn(ApiBody):
     contingency_plan: str = Field(default="", max_length=8000)
     next_review_date: date | None = Field(default=None, description="Blank: from the review cadence of the level")
     status: RiskStatus = RiskStatus.OPEN
-    raised_on: date | None = None
+    raised_on: date | None = Field(default=None, description="Today or earlier; blank: today")
     deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
 
 

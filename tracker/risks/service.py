@@ -308,6 +308,18 @@ WORDS = {
     "probability": PROBABILITY, "impact": IMPACT, "residual_probability": PROBABILITY, "residual_impact": IMPACT,
 }  # fmt: skip
 
+
+def check_rules(form: RiskForm, today: date) -> None:
+    """What a risk's form cannot check alone (it needs the project's today); imports check every row by it too."""
+    errors = {}
+    if form.raised_on and form.raised_on > today:
+        errors["raised_on"] = "A risk is raised on a day that has come: choose today or an earlier day."
+    if form.status in ACTIVE_RISK and form.owner_id is None:
+        errors["owner_id"] = "An open, mitigating or monitoring risk needs an owner: choose who answers for it."
+    if errors:
+        raise FormError(errors)
+
+
 FIELDS = ("code", "title", "statement", "category", "probability", "impact", "proximity", "trigger", "owner_id",
           "response", "residual_probability", "residual_impact", "mitigation_plan", "contingency_plan",
           "next_review_date", "status", "raised_on")  # fmt: skip
@@ -336,11 +348,12 @@ def create(db: Session, actor: Principal, access: Access, form: RiskForm, import
     project = access.project
     if form.status == RiskStatus.REALIZED and not imported:
         raise FormError({"status": "A new risk cannot be realized; record it, then convert it into an issue."})
+    today = project_today(project)
+    check_rules(form, today)
     code = form.code or next_code(db, Risk, project.id, "R")
     check_unique_code(db, Risk, project, code, None)
     check_owner(db, project.id, form.owner_id)
     links = check_deliverables(db, project.id, form.deliverable_ids)
-    today = project_today(project)
     risk = Risk(project_id=project.id, code=code, raised_on=form.raised_on or today, **_values(form))
     if risk.next_review_date is None:
         risk.next_review_date = review_date(settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today)
@@ -363,6 +376,7 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     risk.check_seen(form.version, audit.snapshot(risk, FIELDS))
     if form.status == RiskStatus.REALIZED and risk.status != RiskStatus.REALIZED and not imported:
         raise FormError({"status": "Use “Convert to issue” to record that a risk has happened."})
+    check_rules(form, project_today(project))
     code = form.code or risk.code
     check_unique_code(db, Risk, project, code, risk.id)
     check_owner(db, project.id, form.owner_id)

@@ -7,7 +7,7 @@ import math
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -200,16 +200,21 @@ class RiskPages(Controller):
 
     @post("/{risk_id:int}/convert", sync_to_thread=True)
     def convert(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-                data: Form) -> Redirect:  # fmt: skip
+                data: Form) -> Template | Redirect | Response:  # fmt: skip
+        """Converting cannot be undone, so it is confirmed first: in the browser's dialog (htmx sends `confirmed`),
+        or, without JavaScript, on the page this answers when `confirmed` is missing."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
+        if data.get("confirmed") != "yes":
+            return render(request, "risks/convert.html", risk=risk, version=_version(data) or risk.version,
+                          level=scoring.level(risk.probability, risk.impact), **_common(db, access))  # fmt: skip
         try:
             issue = issues.convert(db, request.user, access, risk, _version(data))
         except Conflict as exc:
             flash(request, exc.detail, "error")
-            return redirect(f"/projects/{access.project.key}/risks/{risk.id}")
+            return _go(request, f"/projects/{access.project.key}/risks/{risk.id}")
         flash(request, f"{risk.code} is realized. Issue {issue.code} opened from it; complete its details.")
-        return redirect(f"/projects/{access.project.key}/issues/{issue.id}")
+        return _go(request, f"/projects/{access.project.key}/issues/{issue.id}")
 
     @post("/{risk_id:int}/actions", sync_to_thread=True)
     def add_action(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
@@ -223,6 +228,13 @@ class RiskPages(Controller):
                            action_plan=data.get("plan"))  # fmt: skip
         flash(request, "Action item added.")
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}#{data.get('plan', 'mitigation')}-plan")
+
+
+def _go(request: Request, path: str) -> Redirect | Response:
+    """A redirect, or for htmx the instruction to load that page (htmx would follow a 303 and swap the page in)."""
+    if request.headers.get("hx-request"):
+        return Response(content="", headers={"HX-Redirect": path})
+    return redirect(path)
 
 
 def _version(data: dict[str, Any]) -> int | None:

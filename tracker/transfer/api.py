@@ -12,7 +12,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.core.errors import FormError
@@ -45,6 +45,8 @@ class ImportOut(BaseModel):
     dry_run: bool
     imported: bool
     columns: dict[str, str | None]  # header in the file -> the column it is read as (null: not imported)
+    unrecognised: list[str] = Field(description="Columns of the file whose header is neither a column's name nor "
+                                                "one of its aliases, and not mapped: they are not imported")  # fmt: skip
     counts: dict[str, int]
     rows: list[RowOut]
 
@@ -73,7 +75,7 @@ def _mapping(raw: str, headers: list[str], automatic: dict[int, str]) -> dict[in
 def _out(plan: transfer.ImportPlan, dry_run: bool, imported: bool) -> ImportOut:
     return ImportOut(
         dry_run=dry_run, imported=imported,
-        columns={h: plan.mapping.get(i) for i, h in enumerate(plan.headers)},
+        columns={h: plan.mapping.get(i) for i, h in enumerate(plan.headers)}, unrecognised=plan.unrecognised,
         counts={a: plan.count(a) for a in ("create", "update", "unchanged", "invalid")},
         rows=[RowOut(row=r.number, code=r.record.code if r.record else r.code, title=r.title, action=r.action,
                      changed=r.changed, errors=r.errors, id=r.record.id if r.record else None) for r in plan.rows],

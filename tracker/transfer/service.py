@@ -115,6 +115,14 @@ def auto_mapping(register: Register, headers: list[str]) -> dict[int, str]:
     return match_headers(headers, {c.key: (c.header, *c.aliases) for c in register.columns})
 
 
+def unrecognised(register: Register, sheet: Sheet, mapping: dict[int, str]) -> list[str]:
+    """Columns holding something that no header rule matched and the user did not map: the import leaves them out,
+    and says so."""
+    known = auto_mapping(register, sheet.headers)
+    return [h or f"column {letter(i)} (no header)" for i, h in enumerate(sheet.headers)
+            if i not in known and i not in mapping and (h or any(cells[i] for _, cells in sheet.rows))]  # fmt: skip
+
+
 def check_mapping(register: Register, headers: list[str], mapping: dict[int, str]) -> dict[int, str]:
     """The importable part of a mapping. Each field comes from one column at most; required fields from one."""
     known = {c.key: c for c in register.columns}
@@ -162,6 +170,7 @@ class ImportPlan:
     mapping: dict[int, str]  # column index -> column key, importable columns only
     rows: list[RowPlan]
     extras: Extras
+    unrecognised: list[str]  # the file's columns neither matched by their header nor mapped by the user
 
     def count(self, action: str) -> int:
         return sum(r.action == action for r in self.rows)
@@ -208,6 +217,7 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
     """Every row read through the mapping and validated as the register's form would validate it; nothing
     is written. A row whose code is already in the register updates that record."""
     access.require(Perm.EDIT_REGISTER)
+    left_out = unrecognised(register, sheet, mapping)
     mapping = check_mapping(register, sheet.headers, mapping)
     if not sheet.rows:
         raise FormError({"file": "The file has a header row but no rows of data."})
@@ -241,7 +251,7 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
             _changes(register, row, given, x, look)
         row.action = ("invalid" if row.errors else "create" if row.current is None
                       else "update" if row.changed else "unchanged")  # fmt: skip
-    return ImportPlan(register, sheet.headers, mapping, plans, x)
+    return ImportPlan(register, sheet.headers, mapping, plans, x, left_out)
 
 
 def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
@@ -251,6 +261,8 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
         if register is ISSUES:
             issues.check_rules(form.model_copy(update={"raised_on": form.raised_on or base.get("raised_on") or today}),
                                today)  # fmt: skip
+        else:
+            risks.check_rules(form, today)
     except FormError as exc:
         for name, message in exc.errors.items():
             row.errors.setdefault(register.header_for(name), message)
