@@ -162,8 +162,9 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     actions.update(db, staff, s_access, step, parse(actions.ActionForm, {
         "description": "Hire the steward", "owner_id": str(ids["staff"]), "version": step.version}))  # fmt: skip
     make_issue(db, world, owner_id=str(ids["staff"]))
-    plan = transfer.build_plan(db, s_access, RISKS, read_table("pmo.csv", b"Title,Probability,Impact\nVendor late,4,4\n"),
-                               {0: "title", 1: "probability", 2: "impact"})  # fmt: skip
+    plan = transfer.build_plan(db, s_access, RISKS, read_table("pmo.csv", b"Title,Probability,Impact,Owner\n"
+                                                                          b"Vendor late,4,4,staff@example.gov\n"),
+                               {0: "title", 1: "probability", 2: "impact", 3: "owner"})  # fmt: skip
     transfer.run(db, staff, s_access, plan, filename="pmo.csv")
     plan = transfer.build_plan(db, s_access, ISSUES, read_table("issues.csv", b"Title,Priority\nBadge printer down,low\n"),
                                {0: "title", 1: "priority"})  # fmt: skip

@@ -184,8 +184,9 @@ def test_an_imported_update_that_raises_the_level_brings_the_next_review_forward
 
 
 def test_a_row_whose_residual_score_is_above_its_inherent_score_is_a_row_error(db, world, register, other):
-    sheet = _csv("Title,Probability,Impact,Residual probability,Residual impact\n"
-                 "Worse after mitigation,2,2,Possible,Moderate\nBetter after mitigation,4,4,2,2\n")
+    sheet = _csv("Title,Probability,Impact,Residual probability,Residual impact,Risk owner\n"
+                 "Worse after mitigation,2,2,Possible,Moderate,staff@example.gov\n"
+                 "Better after mitigation,4,4,2,2,staff@example.gov\n")
     plan = _plan(db, world, RISKS, "r.csv", sheet)
     assert [(r.action, r.errors) for r in plan.rows] == [
         ("invalid", {"Residual probability": "The residual score 9 (3 × 3) is above the inherent score 4 (2 × 2): "
