@@ -128,7 +128,7 @@ def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
     result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "2 rows: 1 new, 0 to update, 0 unchanged, 1 with errors." in result.output
-    assert "Row 3, Title: This field is required." in result.output
+    assert "Row 3, Title: Title is required." in result.output
     result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim"])
     assert result.exit_code == 1 and "1 row(s) have errors; nothing was imported." in result.output
     assert runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "boss"]).exit_code == 1  # admins only read

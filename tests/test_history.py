@@ -21,6 +21,7 @@ from tracker.app import make_environment
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
 from tracker.audit.models import AuditEvent
+from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import read_table
@@ -208,7 +209,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
 @pytest.fixture
 def everything(db, world, store, clock) -> dict[str, int]:
     ids = _everything(db, world, store, clock)
-    db.commit()
+    commit(db)  # with the letters the decisions leave to be rendered after it
     return ids
 
 

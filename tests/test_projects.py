@@ -34,20 +34,20 @@ def test_admin_creates_a_project_and_the_audit_trail_records_it(as_user, db):
 
 
 BAD_INPUT = [
-    ({"key": ""}, "key", "This field is required"),
+    ({"key": ""}, "key", "Key is required."),
     ({"key": "x"}, "key", "capital letters"),
     ({"key": "TST"}, "key", "already used"),
-    ({"name": ""}, "name", "This field is required"),
+    ({"name": ""}, "name", "Name is required."),
     ({"name": "n" * 201}, "name", "at most 200"),
     ({"review_days": "ten"}, "review_days", "whole number"),
-    ({"review_days": "0"}, "review_days", "greater than or equal to 1"),
+    ({"review_days": "0"}, "review_days", "State review days must be at least 1."),
     ({"start_date": "2026-13-01"}, "start_date", "YYYY-MM-DD"),
     ({"end_date": "2025-01-01"}, "end_date", "before the start date"),
-    ({"timezone": "Mars/Olympus"}, "timezone", "Unknown time zone"),
-    ({"holiday_calendar": "ZZ"}, "holiday_calendar", "Unknown country"),
+    ({"timezone": "Mars/Olympus"}, "timezone", "Time zone: unknown time zone"),
+    ({"holiday_calendar": "ZZ"}, "holiday_calendar", "Holiday calendar: unknown country"),
     ({"holiday_calendar": "US-ZZ"}, "holiday_calendar", "not a subdivision"),
-    ({"extra_holidays": "Christmas 2026-12-25"}, "extra_holidays", "Line 1"),
-    ({"deemed_policy": "sometimes"}, "deemed_policy", "Input should be"),
+    ({"extra_holidays": "Christmas 2026-12-25"}, "extra_holidays", "Project holidays: line 1"),
+    ({"deemed_policy": "sometimes"}, "deemed_policy", "Deemed-acceptance policy must be one of"),
 ]
 
 

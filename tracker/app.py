@@ -41,6 +41,7 @@ from tracker.core.web import get_flashes, label, show_date, show_datetime
 from tracker.deliverables import api as deliverables_api
 from tracker.home import api as home_api
 from tracker.deliverables import clock as deliverables_clock
+from tracker.deliverables import records as deliverables_records
 from tracker.deliverables import views as deliverables_views
 from tracker.home import views as home_views
 from tracker.issues import api as issues_api
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     clock: dict[str, threading.Event] = {}
 
     def on_startup() -> None:
+        deliverables_records.warm()
         if settings.clock_minutes > 0:
             clock["stop"] = deliverables_clock.start(session_factory, FileStore.from_settings(settings), settings.clock_minutes)
 

@@ -203,8 +203,8 @@ def backup_sqlite(source: Path, destination: Path) -> int:
 
 @main.command()
 def clocks() -> None:
-    """Apply the contract clocks now: deemed acceptance and review escalation (servers also do this every
-    TRACKER_CLOCK_MINUTES)."""
+    """Apply the contract clocks now: deemed acceptance and review escalation, then render any decision's letters a
+    stopped server left unrendered (servers also do this every TRACKER_CLOCK_MINUTES)."""
     from tracker.core.db import make_engine, session_factory_for
     from tracker.core.files import FileStore
     from tracker.deliverables.clock import tick

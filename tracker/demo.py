@@ -93,6 +93,8 @@ def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None 
                                    for key, members in MEMBERS.items()})
             reports_demo.load(db)  # after every other history: the reports read the record as it stood each week
             db.commit()
+        with session_factory_for(engine)() as db:  # as a server does: the letters are rendered after the commit
+            deliverables_demo.render_records(db, store)
         return True
     finally:
         engine.dispose()

@@ -39,7 +39,7 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
 
     from tracker.accounts.models import User
     from tracker.accounts.service import principal
-    from tracker.core.db import make_engine
+    from tracker.core.db import commit, make_engine
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
     from tracker.deliverables import service
@@ -83,7 +83,7 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
         service.submit(db, contractor, c_access, ready, "", [service.Upload("TP v1.pdf", "", b"%PDF")], store)
         service.start_review(db, staff, s_access, ready, [staff.id])
         service.record_result(db, staff, s_access, ready, service.active_criteria(db, ready.id)[0].id, "met")
-        db.commit()
+        commit(db)  # and the decision's letters, rendered after it
     engine.dispose()
 
 
@@ -94,7 +94,7 @@ def _seed_register(url: str) -> None:
     from tracker.accounts.models import User
     from tracker.accounts.service import principal
     from tracker.actions import service as actions
-    from tracker.core.db import make_engine
+    from tracker.core.db import commit, make_engine
     from tracker.core.forms import parse
     from tracker.issues import service as issues
     from tracker.projects import service as projects

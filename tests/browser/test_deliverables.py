@@ -13,6 +13,7 @@ from tests.browser.conftest import assert_accessible, login
 
 def _as(page: Page, base: str, username: str, url: str) -> None:
     page.wait_for_load_state("networkidle")  # no htmx response may land (and set a cookie) after the sign-out
+    page.goto("about:blank")  # and no timer of the page left (a region polling for letters) may fire after it
     page.context.clear_cookies()
     login(page, base, username)
     page.goto(url)

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from tests.deliverables.test_api import PLAN, _plan
 from tracker.audit.models import AuditEvent
+from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.deliverables import service
 from tracker.deliverables.models import Decision, Deliverable
@@ -50,6 +51,7 @@ def test_silence_past_the_deemed_day_is_recorded_as_deemed_acceptance(as_user, u
 
     run = service.run_clocks(db, store, _at(d.deemed_on + timedelta(days=1)))
     assert run.deemed == ["TST D-01"]
+    commit(db)  # the letters are rendered once the clock's transaction has committed
     db.refresh(d)
     assert d.status == "accepted" and d.deemed_on is None
     decision = db.exec(select(Decision)).one()

@@ -17,6 +17,7 @@ from sqlmodel import select
 from tests.deliverables.test_service import _as, _plan
 from tests.conftest import tst_today
 from tracker.audit.models import AuditEvent
+from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import records, service
@@ -58,7 +59,7 @@ def _in_review(db, world, store, n_criteria=3, n_comments=3):
 def _decide(db, world, store, d, **values) -> Decision:
     manager, access = _as(db, world, "manager")
     decision = service.decide(db, manager, access, d, parse(DecisionForm, values), store=store)
-    db.commit()
+    commit(db)  # the records are rendered after the decision commits
     return decision
 
 
@@ -69,8 +70,8 @@ def _deem(db, d, store) -> Decision:
                         outcome="deemed_accepted", decided_by_id=None)  # fmt: skip
     db.add(decision)
     db.flush()
-    records.generate(db, decision, store)
-    db.commit()
+    records.generate_after_commit(db, decision, store)
+    commit(db)
     return decision
 
 
@@ -136,6 +137,7 @@ def test_deemed_acceptance_and_conditions_met_produce_acceptance_letters(db, wor
     _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=FUTURE)
     manager, access = _as(db, world, "manager")
     closing = service.conditions_met(db, manager, access, d, "Typos fixed in v1.1", store=store)
+    commit(db)
     stored = _stored(db, closing)
     assert sorted(stored) == [("acceptance_letter", "docx"), ("acceptance_letter", "pdf"), ("signoff", "docx"),
                               ("signoff", "pdf")]  # fmt: skip
@@ -190,7 +192,7 @@ def test_records_are_generated_once_and_never_again(db, world, store):
     d = _in_review(db, world, store)
     decision = _decide(db, world, store, d, outcome="rejected", findings="No")
     first = records.records_of(db, decision.id)
-    assert records.generate(db, decision, store) == first
+    assert records.generate(db, decision.id, store) == first
     assert len(db.exec(select(GeneratedRecord)).all()) == 4
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "generate_records")).all()) == 1
 
@@ -296,3 +298,48 @@ def test_gathering_a_decision_takes_five_queries_whatever_its_size(db, world, st
         big = records.gather(db, ids[1])
     assert len(g.criteria) == 1 and len(big.criteria) == 40 and len(big.open_comments) == 60
     assert few.count == many.count == 5
+
+
+def test_a_decision_made_on_the_page_shows_its_letters_being_prepared_then_the_letters(db, world, store, as_user):
+    d = _in_review(db, world, store)
+    db.commit()
+    manager = as_user("manager")
+    base = f"/projects/TST/deliverables/{d.id}"
+    r = manager.post(f"{base}/decision", {"outcome": "rejected", "findings": "Section 3 is incomplete",
+                                           "version": str(d.version)}, htmx=True)  # fmt: skip
+    assert r.status_code == 200
+    # The region came back before the letters were rendered (after the decision's commit): it says so, and asks again.
+    assert "Preparing the letters of the decision of" in r.text
+    assert f'hx-get="{base}/records"' in r.text
+    again = manager.get(f"{base}/records", headers={"HX-Request": "true"})
+    assert again.status_code == 200 and "Preparing the letters" not in again.text and "hx-get" not in again.text
+    assert "Rejection letter" in again.text and "PDF<span class=\"sr-only\"> of the rejection letter" in again.text
+    plain = manager.get(f"{base}/records", follow_redirects=False)  # without JS: the record page, at the region
+    assert plain.status_code == 303 and plain.headers["location"] == f"{base}#records-section"
+
+
+def test_letters_a_stopped_process_left_unrendered_are_made_by_the_clock(db, world, store):
+    d = _in_review(db, world, store)
+    manager, access = _as(db, world, "manager")
+    decision = service.decide(db, manager, access, d, parse(DecisionForm, {"outcome": "rejected", "findings": "No"}),
+                              store=store)  # fmt: skip
+    db.commit()  # committed, then the process stopped: the work left for after the commit never ran
+    db.info.pop("after_commit", None)
+    assert records.records_of(db, decision.id) == []
+    assert records.generate_missing(db, store) == [decision.id]
+    assert sorted(r.kind for r in records.records_of(db, decision.id)) == ["rejection_letter"] * 2 + ["signoff"] * 2
+    assert records.generate_missing(db, store) == []
+
+
+def test_a_long_unbroken_word_wraps_in_both_formats(db, world, store):
+    word = "https://example.gov/" + "x" * 3000
+    d = _in_review(db, world, store, n_comments=0)
+    decision = _decide(db, world, store, d, outcome="rejected", findings=word)
+    stored = _stored(db, decision)
+    pdf = PdfReader(io.BytesIO(_read(store, stored["rejection_letter", "pdf"])))
+    lines = [line for page in pdf.pages for line in page.extract_text().splitlines()]
+    assert max(len(line) for line in lines) < 200  # wrapped within the page, not one 3,000-character line
+    assert "\n".join(lines).count("x") >= 3000  # and nothing of it lost
+    document = docx.Document(io.BytesIO(_read(store, stored["rejection_letter", "docx"])))
+    findings = next(p.text for p in document.paragraphs if p.text.replace("\u200b", "").startswith("https://example"))
+    assert findings.replace("\u200b", "") == word and "\u200b" in findings  # a place to wrap, and nothing lost

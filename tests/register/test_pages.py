@@ -68,13 +68,13 @@ def test_a_bad_risk_form_keeps_the_input_shows_each_error_and_writes_nothing(as_
     r = staff.post("/projects/TST/risks", FORM | {"title": "", "probability": "9", "residual_probability": "2",
                                                   "mitigation_plan": "Keep me"})  # fmt: skip
     assert r.status_code == 422
-    assert _field_error(r.text, "title") == "This field is required."
-    assert _field_error(r.text, "probability") == "Choose a value from 1 to 5."
+    assert _field_error(r.text, "title") == "Title is required."
+    assert _field_error(r.text, "probability") == "Probability: choose a value from 1 to 5."
     assert "Keep me</textarea>" in r.text and 'value="near" selected' in r.text
     r = staff.post("/projects/TST/risks", FORM | {"residual_probability": "2"})
     assert r.status_code == 422 and "residual impact" in _field_error(r.text, "residual_impact")
     r = staff.post("/projects/TST/risks", FORM | {"next_review_date": "next week", "owner_id": "999"})
-    assert r.status_code == 422 and _field_error(r.text, "next_review_date") == "Enter a date as YYYY-MM-DD."
+    assert r.status_code == 422 and _field_error(r.text, "next_review_date") == "Next review must be a date, written YYYY-MM-DD."
     assert db.exec(select(Risk)).first() is None
 
 
@@ -110,7 +110,7 @@ def test_quick_edit_rerenders_the_row_and_tells_the_heat_map(as_user, db, world)
     stale = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"impact": "1", "version": "1"}, htmx=True)
     assert stale.status_code == 409 and "Someone else changed R-001" in stale.text and "20 Critical" in stale.text
     bad = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"impact": "7", "version": "2"}, htmx=True)
-    assert bad.status_code == 422 and "Choose a value from 1 to 5." in bad.text
+    assert bad.status_code == 422 and "Impact: choose a value from 1 to 5." in bad.text
     plain = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"owner_id": str(world.ids["viewer"]), "version": "2",
                                                               "next": "/projects/TST/risks?sort=code"})  # fmt: skip
     assert plain.status_code == 303 and plain.headers["location"] == "/projects/TST/risks?sort=code"
@@ -194,8 +194,8 @@ def test_plans_take_action_items_and_bad_ones_are_refused_beside_the_field(as_us
     r = staff.post(f"/projects/TST/risks/{risk.id}/actions", {"plan": "contingency", "description": "",
                                                              "due_date": "2026-13-01"})  # fmt: skip
     assert r.status_code == 422
-    assert _field_error(r.text, "contingency-description") == "This field is required."
-    assert _field_error(r.text, "contingency-due_date") == "Enter a date as YYYY-MM-DD."
+    assert _field_error(r.text, "contingency-description") == "Action is required."
+    assert _field_error(r.text, "contingency-due_date") == "Due must be a date, written YYYY-MM-DD."
     assert db.exec(select(ActionItem)).first() is None
     r = staff.post(f"/projects/TST/risks/{risk.id}/actions", {"plan": "contingency", "description": "Hire temps",
                                                              "owner_id": str(world.ids["staff"]), "due_date": "2020-01-01"})  # fmt: skip
@@ -302,8 +302,8 @@ def test_a_bad_issue_form_keeps_the_input_and_writes_nothing(as_user, db):
     r = staff.post("/projects/TST/issues", {"title": "", "priority": "urgent", "need_by": "31/12/2026",
                                             "status": "escalated", "description": "Keep me"})  # fmt: skip
     assert r.status_code == 422
-    assert _field_error(r.text, "title") == "This field is required."
-    assert _field_error(r.text, "need_by") == "Enter a date as YYYY-MM-DD."
+    assert _field_error(r.text, "title") == "Title is required."
+    assert _field_error(r.text, "need_by") == "Need by must be a date, written YYYY-MM-DD."
     assert _field_error(r.text, "priority") and "Keep me</textarea>" in r.text
     r = staff.post("/projects/TST/issues", {"title": "Escalated", "status": "escalated", "escalation_level": "project"})
     assert r.status_code == 422 and "executive or sponsor" in _field_error(r.text, "escalation_level")

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from tests.conftest import PASSWORD, SharedApp, World, agree_criteria, make_settings, make_world
 from tests.dbutil import fresh_database
 from tracker.cli import migrate_database
-from tracker.core.db import make_engine
+from tracker.core.db import commit, make_engine
 
 
 # Register sheets to import. An upload is named by its sha256 and found only in the session of whoever uploaded it,
@@ -99,7 +99,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     published = reports.publish(db, manager, m_access, week, 1, None)
     draft = reports.save_draft(db, manager, m_access, week.previous(), parse(reports.DraftForm, {"number": 1}))
     token, secret = accounts.create_token(db, manager, "fuzzing")
-    db.commit()
+    commit(db)  # and the decisions' letters, rendered after it
     ids = {
         "key": "TST", "deliverable_id": reviewed.id, "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
         "comment_id": comment.id, "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from tests.library.conftest import definition, save
 from tests.security.test_permissions import _fingerprint
 from tracker.core.forms import Form
+from tracker.core.messages import label_of
 from tracker.settings import ROOT
 
 CONTROLS = ["\x00", "\x01", "\x0b", "\x1b", "\x7f"]
@@ -66,10 +67,6 @@ def _text_fields(model: type[BaseModel], bad: str) -> dict[str, object]:
     return {name: value for name, f in model.model_fields.items() if (value := _bad_value(f.annotation, bad)) is not None}
 
 
-def _words(name: str) -> str:
-    return name.replace("_", " ")
-
-
 def test_every_form_and_api_body_refuses_control_characters_naming_the_field(app):
     models = sorted({*_subclasses(Form), *_body_models(app)}, key=lambda m: (m.__module__, m.__name__))
     checked, wrong = 0, []
@@ -83,7 +80,7 @@ def test_every_form_and_api_body_refuses_control_characters_naming_the_field(app
                     continue
                 except ValidationError as exc:
                     messages = [e["msg"] for e in exc.errors() if e["loc"][:1] == (name,)]
-                label = model.model_fields[name].title or _words(name)
+                label = label_of(model, name)
                 if not any("control character" in m and label.lower() in m.lower() for m in messages):
                     wrong.append(f"{model.__name__}.{name}: {messages}")
     assert checked > 100 and not wrong, wrong

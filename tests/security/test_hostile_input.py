@@ -19,6 +19,7 @@ from sqlalchemy import text
 from tests.conftest import Browser, _session, make_settings
 from tests.security.test_permissions import ROUTES, _fill, _fingerprint
 from tracker.app import create_app
+from tracker.core.db import commit
 
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'"
 MARKERS = ("<script>alert(1)", "<img src=x")  # neither ever appears in our own templates
@@ -61,7 +62,7 @@ def hostile(db, seeded, app) -> dict[str, int | str]:  # noqa: ANN001
     decision = service.decide(db, manager, access, d, parse(service.DecisionForm, {
         "outcome": "conditionally_accepted", "findings": XSS, "conditions": XSS, "conditions_due": "2030-01-31"}),
         store=FileStore.from_settings(app.state.settings))  # fmt: skip
-    db.commit()
+    commit(db)
     return {"rejected_id": d.id, "decision_id": decision.id, "kind": "conditional_notice",
             "record_id": records.records_of(db, decision.id)[0].id}  # fmt: skip
 
@@ -121,7 +122,8 @@ def test_letters_show_markup_as_text(as_user, seeded, db, app):
     d = db.get(Deliverable, seeded.ids["deliverable_id"])
     decision = service.decide(db, manager, access, d, parse(service.DecisionForm, {
         "outcome": "rejected", "findings": XSS}), store=store)  # fmt: skip
-    db.commit()
+    commit(db)
+    assert len(records.records_of(db, decision.id)) == 4
     for record in records.records_of(db, decision.id):
         data = store.path_for(record.sha256).read_bytes()
         if record.format == "pdf":

@@ -95,6 +95,7 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/withdraw", MANAGER, {"reason": "No longer needed"}),
     ("GET", "/projects/{key}/deliverables/{rejected_id}/decisions/{decision_id}/{kind}", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/{rejected_id}/records/{record_id}", MEMBERS, None),
+    ("GET", "/projects/{key}/deliverables/{rejected_id}/records", MEMBERS, None),
     ("GET", "/projects/{key}/holdback", MEMBERS, None),
     # register
     ("GET", "/projects/{key}/risks", READERS, None),
@@ -340,10 +341,12 @@ def _call(b, method: str, path: str, body):  # noqa: ANN001, ANN202
     return b.post(path, body, files=files or None)
 
 
-def _fingerprint(db) -> tuple:  # noqa: ANN001
+def _fingerprint(db, skip: tuple[str, ...] = ()) -> tuple:  # noqa: ANN001
     """Row counts of every table and the sum of every version column: any write moves one of them."""
     parts = []
     for table in SQLModel.metadata.sorted_tables:
+        if table.name in skip:
+            continue
         parts.append(select(func.count()).select_from(table).scalar_subquery())
         if "version" in table.c:
             parts.append(select(func.coalesce(func.sum(table.c.version), 0)).scalar_subquery())

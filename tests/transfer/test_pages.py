@@ -81,7 +81,7 @@ def test_rows_with_errors_block_the_import_unless_only_the_valid_ones_are_chosen
     mapping = _mapping(staff.get(url).text)
     preview = staff.get(f"{url}/preview", params=mapping).text
     assert "Row 4, Probability: Choose a value from 1 to 5." in preview
-    assert "Row 4, Title: This field is required." in preview
+    assert "Row 4, Title: Title is required." in preview
     assert "Import only the 2 valid rows" in preview and ">Import 3 rows<" not in preview
     r = staff.post(url, mapping | {"seen": "{}"})
     assert r.status_code == 422 and "1 row(s) have errors; nothing was imported." in r.text

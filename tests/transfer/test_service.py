@@ -114,7 +114,7 @@ def test_every_row_is_read_with_row_numbered_errors_and_nothing_is_written_unles
         "mitigation_actions": [{"description": "Call the vendor", "owner_id": world.ids["staff"],
                                 "due_date": "2026-04-01", "done": False, "done_on": ""}]}  # fmt: skip
     assert bad.errors == {
-        "Title": "This field is required.", "Probability": "Choose a value from 1 to 5.",
+        "Title": "Title is required.", "Probability": "Choose a value from 1 to 5.",
         "Impact": "Give 1 to 5 or one of: negligible, minor, moderate, major, severe.",
         "Owner": "“Nobody” is not a member of this project who can see the register (give a username, email or "
                  "full name).",
@@ -209,7 +209,7 @@ def test_issue_rows_follow_the_issue_rules_and_the_decision_log_only_grows(db, w
         ("invalid", {"Resolution": "Describe the resolution before resolving or closing the issue."}),
         ("invalid", {"Escalation reason": "Say why the issue is escalated.",
                      "Decision log": "Entry 1: 2099-01-01 is still to come."}),
-        ("invalid", {"Issue ID": "I-001 is also on row 2.", "Title": "This field is required.",
+        ("invalid", {"Issue ID": "I-001 is also on row 2.", "Title": "Title is required.",
                      "From risk": "I-001 came from R-001; an import does not change that."}),
     ]  # fmt: skip
     assert plan.rows[0].changed == ["Decision log"]
@@ -234,7 +234,7 @@ def test_huge_cells_and_real_formulas_give_row_errors_and_no_formula_is_stored(d
     sheet = read_table("formulas.xlsx", body.getvalue())
     plan = transfer.build_plan(db, tst, RISKS, sheet, transfer.auto_mapping(RISKS, sheet.headers))
     assert [r.errors for r in plan.rows] == [
-        {"Title": "String should have at most 200 characters."},
-        {"Title": "This field is required.", "Probability": "This field is required."},
-        {"Mitigation plan": "String should have at most 8000 characters."},
+        {"Title": "Title can be at most 200 characters long; this one has 32,767. Shorten it."},
+        {"Title": "Title is required.", "Probability": "Probability is required."},
+        {"Mitigation plan": "Mitigation plan can be at most 8,000 characters long; this one has 9,000. Shorten it."},
     ]  # fmt: skip

@@ -105,7 +105,13 @@ def find_user(db: Session, username: str) -> User | None:
     return db.exec(select(User).where(func.lower(User.username) == username.strip().lower())).first()
 
 
-def signed_in(db: Session, user: User, password: str, attempt: Attempt) -> None:
+def rehashed(user: User, password: str) -> str | None:
+    """The password's hash under today's parameters, when the stored one was made with older ones; slow on
+    purpose, so computed before any transaction begins (signed_in stores it)."""
+    return hash_password(password) if _hasher.check_needs_rehash(user.password_hash) else None
+
+
+def signed_in(db: Session, user: User, attempt: Attempt, new_hash: str | None = None) -> None:
     """The password was right: the account's failures are forgotten, and the address gets back the failure counted
     in advance (and the lockout, if that count started one)."""
     for row in _throttle_rows(db, attempt.keys, utcnow()):
@@ -118,8 +124,8 @@ def signed_in(db: Session, user: User, password: str, attempt: Attempt) -> None:
     # A plain UPDATE, not through the ORM: signing in must not bump the row's version and make an
     # admin's open edit form of this user stale.
     values: dict = {"last_login_at": utcnow()}
-    if _hasher.check_needs_rehash(user.password_hash):
-        values["password_hash"] = hash_password(password)
+    if new_hash is not None:
+        values["password_hash"] = new_hash
     db.execute(update(User).where(col(User.id) == user.id).values(**values))
 
 

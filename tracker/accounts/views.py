@@ -82,8 +82,9 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     if not service.verify_password(user, password) or not user.is_active:
         # Same words whether or not the username exists.
         return render(request, "accounts/login.html", status=401, error="Wrong username or password.", **context)
+    new_hash = service.rehashed(user, password)
     begin_write(db)
-    service.signed_in(db, user, password, attempt)
+    service.signed_in(db, user, attempt, new_hash)
     # A new cookie value (fresh nonce, new issue time) replaces whatever the browser had before.
     request.clear_session()
     request.set_session({"uid": user.id, "epoch": user.session_epoch, "iat": int(utcnow().timestamp())})

@@ -36,6 +36,7 @@ class ActionOut(BaseModel):
 
 
 class ActionIn(ApiBody):
+    labels = actions.LABELS
     description: str = Field(max_length=2000)
     owner_id: int | None = None
     due_date: date | None = None
@@ -43,6 +44,7 @@ class ActionIn(ApiBody):
 
 
 class ActionPatch(ApiBody):
+    labels = actions.LABELS
     description: str | None = None
     owner_id: int | None = None
     due_date: date | None = None

@@ -55,6 +55,7 @@ FIELDS = ("description", "owner_id", "due_date", "plan")
 # trail with them, and names the item by its description ("action": "12: Call the vendor" from update).
 LABELS = {"description": "Action", "owner_id": "Owner", "due_date": "Due", "plan": "Plan", "done": "Done",
           "action": "Action item"}  # fmt: skip
+ActionForm.labels = LABELS
 WORDS = {"plan": dict(options(list(Plan))), "action": lambda v, _: re.sub(r"^\d+: ", "", str(v))}
 
 

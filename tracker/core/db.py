@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable, Iterable
+import logging
+from functools import cache
+from collections.abc import AsyncGenerator, Callable, Hashable, Iterable
 from typing import Any
 
 import anyio.to_thread
@@ -11,6 +13,8 @@ from litestar.datastructures import State
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+
+log = logging.getLogger("tracker.db")
 
 
 def sort_order(columns: Iterable[Any], descending: bool) -> list[Any]:
@@ -25,6 +29,9 @@ def sort_order(columns: Iterable[Any], descending: bool) -> list[Any]:
 
 def make_engine(url: str, **kwargs) -> Engine:
     if url.startswith("sqlite"):
+        # No request ever waits for a connection (max_overflow=-1: a SQLite connection is a file handle): one that
+        # waited for a connection while another, holding the write lock, waited for a thread would stall both.
+        kwargs.setdefault("max_overflow", -1)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -40,8 +47,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn) -> None:  # noqa: ANN001
-            # Write requests take the write lock up front, so two writers queue on busy_timeout instead of
-            # failing with "database is locked" when a read transaction tries to upgrade.
+            # Write requests take the write lock as their transaction begins, so two writers queue on busy_timeout
+            # instead of failing with "database is locked" when a read transaction tries to upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
         return engine
@@ -56,27 +63,65 @@ def session_factory_for(engine: Engine) -> SessionFactory:
 
 
 def begin_write(session: Session) -> None:
-    """Begins a write transaction: on SQLite it takes the write lock at once."""
+    """Begins a write transaction now: on SQLite it takes the write lock at once."""
     session.connection(execution_options={"sqlite_immediate": True})
 
 
-def _end(session: Session, commit: bool) -> None:
+@cache
+def _writing_engine(engine: Engine) -> Engine:
+    return engine.execution_options(sqlite_immediate=True)
+
+
+def writing(session: Session) -> None:
+    """Marks a request's session as a writer's: its transaction takes SQLite's write lock as it begins, at the
+    handler's first statement, in the handler's own thread. Never before the handler, in another thread: a request
+    holding the lock while it queued for a thread to run its handler in would wait on the very threads that wait
+    for its lock. (A test's session, bound to a connection already in a transaction, is left as it is.)"""
+    if isinstance(session.bind, Engine):
+        session.info["engine"] = session.bind
+        session.bind = _writing_engine(session.bind)
+
+
+AfterCommit = Callable[[Session], None]
+
+
+def after_commit(session: Session, key: Hashable, work: AfterCommit) -> None:
+    """Slow work a write leaves to be done once it has committed (rendering a letter, storing its files): it then
+    runs with no transaction open, so nobody waits on the write lock for it, and begins its own short writes.
+    Keyed, so that one request asking twice runs it once."""
+    session.info.setdefault("after_commit", {})[key] = work
+
+
+def commit(session: Session) -> None:
+    """Commit, then run the work left for after the commit (after_commit) on the same session. Work that fails is
+    logged and left: it did not belong to the transaction, and whoever left it also sweeps for it later."""
+    session.commit()
+    if "engine" in session.info:  # the work after reads as any session does, and takes the lock where it writes
+        session.bind = session.info.pop("engine")
+    while pending := session.info.pop("after_commit", None):
+        for work in pending.values():
+            try:
+                work(session)
+            except Exception:
+                session.rollback()
+                log.exception("work after a commit failed; the next sweep retries it")
+
+
+def _end(session: Session, commit_it: bool) -> None:
     try:
-        session.commit() if commit else session.rollback()
+        commit(session) if commit_it else session.rollback()
     finally:
+        session.info.pop("after_commit", None)
         session.close()
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[Session, None]:
-    """One session per request; committed once after the handler, rolled back on error.
-
-    Beginning and ending run in a worker thread, never on the event loop: a write waiting for SQLite's write lock
-    would otherwise stall the loop, and with it the commit of the request that holds the lock (a deadlock until
-    the busy timeout)."""
+    """One session per request; committed once after the handler, rolled back on error. Its transaction begins in
+    the handler's thread (writing); the end runs in a worker thread, never on the event loop."""
     session: Session = state.session_factory()
     try:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            await anyio.to_thread.run_sync(begin_write, session)
+            writing(session)
         yield session
         await anyio.to_thread.run_sync(_end, session, True)
     except Exception:

@@ -13,6 +13,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from tracker.core.messages import label_of, message_for, parameter_message
+
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
     from litestar.openapi.spec import Schema
@@ -124,6 +126,29 @@ def _page(request: Request, status: int, detail: str, headers: dict[str, str] | 
     )
 
 
+def _body_model(request: Request) -> Any:
+    data = request.route_handler.parsed_fn_signature.parameters.get("data")
+    return data.annotation if data is not None and isinstance(data.annotation, type) else None
+
+
+def _plain(request: Request, exc: ValidationException, extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Litestar's validation messages (pydantic's for bodies, msgspec's for parameters) as sentences naming each field
+    by its label. Keys and sources are kept: a client reads which field, a person reads what to do."""
+    cause = exc.__cause__
+    if isinstance(getattr(cause, "errors", None), list):  # a body checked by its pydantic model
+        model = _body_model(request)
+        out = []
+        for err in cause.errors:  # type: ignore[union-attr]
+            loc = [str(part) for part in err.get("loc", ())]
+            if not loc:
+                out.append({"message": "The request body must be a JSON object of named values."})
+                continue
+            out.append({"key": ".".join(loc), "message": message_for(err, label_of(model, loc[0]))})
+        return out
+    return [{**e, "message": parameter_message(str(e.get("message", "")), label_of(None, str(e.get("key", ""))))}
+            if e.get("key") else {**e, "message": "The request is not valid."} for e in extra]  # fmt: skip
+
+
 def handle_exception(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StaleDataError):
         exc = StaleEdit()
@@ -151,8 +176,10 @@ def handle_exception(request: Request, exc: Exception) -> Response:
         detail = exc.detail or TITLES.get(status, "Error")
         extra = exc.extra
         if isinstance(exc, ValidationException) and isinstance(extra, list):
-            # Litestar's own body/param validation: make the messages readable, keep the structure.
-            extra = {"errors": extra}
+            # Litestar's own body and parameter validation: the same plain words as the forms, in the same structure.
+            detail, extra = "Some fields need attention.", {"errors": _plain(request, exc, extra)}
+        elif detail.startswith("JSON is malformed"):
+            detail = "The request body is not valid JSON; check its brackets, quotes and commas."
         if status == 403 and "CSRF" in detail:
             detail = "Your form expired or came from another site. Reload the page and try again."
     else:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tracker.core.text import strip_controls
 
+CSV = "text/csv"  # Litestar adds "; charset=utf-8" to every text type itself: saying it here would say it twice
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NOT_IN_SHEET_TITLES = re.compile(r"[\\/?*:\[\]]")
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
+from annotated_types import MaxLen
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from tracker.core.errors import FormError
+from tracker.core.messages import label_of, message_for
 from tracker.core.text import control_problem
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,15 +50,9 @@ MULTILINE = frozenset({
 })  # fmt: skip
 
 
-def label_of(model: type[BaseModel] | None, name: str) -> str:
-    """A field's name as its form shows it: the field's title, or its name in words."""
-    field = model.model_fields.get(name) if model else None
-    return (field.title if field else None) or name.replace("_", " ").capitalize()
-
-
-def _text_problem(label: str, value: Any, multiline: bool) -> str | None:
+def _text_problem(label: str, value: Any, multiline: bool, limit: int | None = None) -> str | None:
     if isinstance(value, str):
-        return control_problem(label, value, multiline)
+        return control_problem(label, value, multiline, limit)
     if isinstance(value, Mapping):
         value = [*value.keys(), *value.values()]
     if isinstance(value, (list, tuple, set)):
@@ -64,10 +60,16 @@ def _text_problem(label: str, value: Any, multiline: bool) -> str | None:
     return None
 
 
+def _max_length(cls: type[BaseModel], name: str) -> int | None:
+    field = cls.model_fields.get(name)
+    return next((m.max_length for m in field.metadata if isinstance(m, MaxLen)), None) if field else None
+
+
 def plain_text(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
-    """Every field of every form and API body, before its own checks: no control characters (core.text)."""
+    """Every field of every form and API body, before its own checks: no control characters, and no text longer
+    than the field's maximum or the ceiling for any text (core.text)."""
     name = info.field_name or ""
-    if problem := _text_problem(label_of(cls, name), value, name in MULTILINE):
+    if problem := _text_problem(label_of(cls, name), value, name in MULTILINE, _max_length(cls, name)):
         raise PydanticCustomError("control_character", problem)
     return value
 
@@ -80,7 +82,11 @@ def refuse_controls(data: Mapping[str, Any]) -> None:
 
 
 class Form(BaseModel):
+    """A page's form. `labels` are its fields' labels as the page shows them (each domain's LABELS, which its history
+    reads too): every message names a field by them."""
+
     model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+    labels: ClassVar[Mapping[str, str]] = {}
     check_plain_text = field_validator("*", mode="before")(plain_text)
 
 
@@ -89,33 +95,19 @@ class ApiBody(BaseModel):
     errors.ClosedBodiesSchemaPlugin)."""
 
     model_config = ConfigDict(extra="forbid")
+    labels: ClassVar[Mapping[str, str]] = {}
     check_plain_text = field_validator("*", mode="before")(plain_text)
 
 
-_MESSAGES = {
-    "missing": "This field is required.",
-    "string_too_short": "This field is required.",
-    "int_parsing": "Enter a whole number.",
-    "date_from_datetime_parsing": "Enter a date as YYYY-MM-DD.",
-    "date_parsing": "Enter a date as YYYY-MM-DD.",
-    "date_from_datetime_inexact": "Enter a date as YYYY-MM-DD.",
-    "bool_parsing": "Choose yes or no.",
-}
+def _field_of(loc: tuple[Any, ...]) -> str:
+    return str(loc[0]) if loc else "__all__"
 
 
-def errors_of(exc: ValidationError) -> dict[str, str]:
+def errors_of(exc: ValidationError, model: type[BaseModel] | None = None) -> dict[str, str]:
     out: dict[str, str] = {}
     for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "__all__"
-        msg = _MESSAGES.get(err["type"])
-        if err["type"] == "string_too_short" and err.get("ctx", {}).get("min_length", 1) > 1:
-            msg = None
-        if msg is None:
-            msg = err["msg"].removeprefix("Value error, ")
-            msg = msg[0].upper() + msg[1:] if msg else "Invalid value."
-            if not msg.endswith("."):
-                msg += "."
-        out.setdefault(field, msg)
+        field = _field_of(err["loc"])
+        out.setdefault(field, message_for(err, label_of(model, field)))
     return out
 
 
@@ -124,7 +116,7 @@ def parse(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise FormError(errors_of(exc)) from exc
+        raise FormError(errors_of(exc, model)) from exc
 
 
 def stale_fields(current: dict[str, Any], submitted: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class DeliverableOut(BaseModel):
 
 
 class DeliverableIn(ApiBody):
+    labels = service.LABELS
     code: str = Field(min_length=1, max_length=20, examples=["D-07"])
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=8000)
@@ -109,6 +110,7 @@ class TransitionIn(ApiBody):
 
 
 class CommentIn(ApiBody):
+    labels = service.LABELS
     location: str = Field(default="", max_length=200)
     text: str = Field(min_length=1, max_length=8000)
     severity: Severity
@@ -130,6 +132,7 @@ class CommentOut(BaseModel):
 
 
 class CommentPatch(ApiBody):
+    labels = service.LABELS
     response: str | None = Field(default=None, max_length=8000)
     disposition: Disposition | None = None
     version: int
@@ -142,6 +145,7 @@ class ResultIn(ApiBody):
 
 
 class DecisionIn(ApiBody):
+    labels = service.LABELS
     outcome: Outcome
     findings: str = Field(default="", max_length=20000)
     conditions: str = Field(default="", max_length=20000, description="One condition per line")
@@ -231,6 +235,7 @@ class RecordOut(BaseModel):
 
 class DeliverablePatch(ApiBody):
     """Change any of the plan's fields; `version` is the one you read (a stale one answers 409)."""
+    labels = service.LABELS
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=8000)

@@ -1,4 +1,5 @@
-"""The contract clock as a job: one transaction that applies deemed acceptance and review escalation.
+"""The contract clock as a job: one transaction that applies deemed acceptance and review escalation, then the
+records of its decisions (and of any decision whose process stopped before rendering them), rendered after it.
 Run by each server process every few minutes (settings.clock_minutes) and by `tracker clocks` from cron."""
 
 from __future__ import annotations
@@ -6,18 +7,20 @@ from __future__ import annotations
 import logging
 import threading
 
-from tracker.core.db import SessionFactory
+from tracker.core.db import SessionFactory, begin_write, commit
 from tracker.core.files import FileStore
-from tracker.deliverables import service
+from tracker.deliverables import records, service
 
 log = logging.getLogger("tracker.clock")
 
 
 def tick(session_factory: SessionFactory, store: FileStore) -> service.ClockRun:
     with session_factory() as db:
-        db.connection(execution_options={"sqlite_immediate": True})
+        begin_write(db)
         run = service.run_clocks(db, store)
-        db.commit()
+        commit(db)
+        if missing := records.generate_missing(db, store):
+            log.warning("records generated late for decisions %s", missing)
     if run.deemed or run.escalated:
         log.warning("contract clock: deemed accepted %s; escalated %s", run.deemed or "none", run.escalated or "none")
     return run

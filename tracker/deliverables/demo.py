@@ -25,8 +25,8 @@ from tracker.core.calendar import is_business_day
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import criteria, service
-from tracker.deliverables.models import Comment, Criterion, Deliverable, Disposition, Severity
+from tracker.deliverables import criteria, records, service
+from tracker.deliverables.models import Comment, Criterion, Decision, Deliverable, Disposition, Severity
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
 from tracker.projects import service as projects
 from tracker.projects.models import Membership, Project
@@ -983,3 +983,10 @@ def load(db: Session, store: FileStore, now: datetime | None = None) -> int:
     service.run_clocks(db, store, now)  # what a running server's contract clock would have done by now
     db.flush()
     return count
+
+
+def render_records(db: Session, store: FileStore) -> None:
+    """Every demo decision's letters, each rendered at its decision's moment, as the server rendered it then."""
+    for decision_id, decided_at in db.exec(select(Decision.id, Decision.decided_at).order_by(Decision.id)).all():
+        with frozen_time(decided_at):
+            records.generate(db, decision_id, store)

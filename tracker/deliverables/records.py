@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import io
 import logging
-import re
-from dataclasses import dataclass, field
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.audit import service as audit
+from tracker.core.db import after_commit, begin_write
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
 from tracker.deliverables import criteria as criteria_versions
@@ -37,11 +40,14 @@ from tracker.deliverables.models import (
     Submission,
 )
 from tracker.projects.models import Project
+from tracker.core.text import breakable, strip_controls
 from tracker.settings import ROOT
 
 if TYPE_CHECKING:  # WeasyPrint and python-docx are imported where a record is rendered
     import docx.document
     from weasyprint import CSS
+
+T = TypeVar("T")
 
 KIND_TITLES = {
     RecordKind.ACCEPTANCE_LETTER: "Acceptance letter",
@@ -292,12 +298,16 @@ def to_html(letter: Letter, **context: object) -> str:
     return _environment().get_template("deliverables/record.html").render(letter=letter, **context)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _x(text: str) -> str:
-    """Control characters carry nothing a reader sees: Word's XML refuses them, and a PDF font has no glyph."""
-    return _CONTROL.sub("", text)
+def _printable(value: T) -> T:
+    """A letter's text as the files carry it: no control characters (XML refuses them, a font has no glyph), and a
+    place to wrap inside every long unbroken word (core.text.breakable)."""
+    if isinstance(value, str):
+        return breakable(strip_controls(value))  # type: ignore[return-value]
+    if isinstance(value, (list, tuple)):
+        return type(value)(_printable(v) for v in value)  # type: ignore[return-value]
+    if is_dataclass(value):
+        return replace(value, **{f.name: _printable(getattr(value, f.name)) for f in fields(value)})  # type: ignore[type-var]
+    return value
 
 
 def to_pdf(letter: Letter) -> bytes:
@@ -305,46 +315,47 @@ def to_pdf(letter: Letter) -> bytes:
     from weasyprint.urls import URLFetcher
 
     # No fetching at all: the record is self-contained, so no text in it can make the renderer reach out.
-    html = HTML(string=_x(to_html(letter, pdf=True)), url_fetcher=URLFetcher(allowed_protocols=()))
+    html = HTML(string=to_html(_printable(letter), pdf=True), url_fetcher=URLFetcher(allowed_protocols=()))
     return html.write_pdf(stylesheets=list(_stylesheets()), pdf_tags=True)
 
 
 def _table(document: docx.document.Document, head: list[str], rows: list[list[str]]) -> None:
     table = document.add_table(rows=1, cols=len(head), style="Table Grid")
     for cell, text in zip(table.rows[0].cells, head, strict=True):
-        cell.paragraphs[0].add_run(_x(text)).bold = True
+        cell.paragraphs[0].add_run(text).bold = True
     for row in rows:
         for cell, text in zip(table.add_row().cells, row, strict=True):
-            cell.text = _x(text)
+            cell.text = text
 
 
 def to_docx(letter: Letter) -> bytes:
     import docx
     from docx.shared import Mm, Pt
 
+    letter = _printable(letter)
     document = docx.Document()
-    document.core_properties.title = _x(letter.heading)
-    document.core_properties.author = _x(letter.letterhead[0])
+    document.core_properties.title = letter.heading
+    document.core_properties.author = letter.letterhead[0]
     document.styles["Normal"].font.size = Pt(10.5)
     section = document.sections[0]
     section.page_width, section.page_height = Mm(215.9), Mm(279.4)  # Letter, as the PDF
     section.left_margin = section.right_margin = Mm(20)
     header = section.header.paragraphs[0]
-    header.add_run(_x(letter.letterhead[0])).bold = True
-    header.add_run("\n" + _x(letter.letterhead[1]))
-    section.footer.paragraphs[0].text = _x(letter.reference)
-    document.add_heading(_x(letter.heading), level=1)
-    document.add_paragraph(_x(f"Reference {letter.reference}"))
+    header.add_run(letter.letterhead[0]).bold = True
+    header.add_run("\n" + letter.letterhead[1])
+    section.footer.paragraphs[0].text = letter.reference
+    document.add_heading(letter.heading, level=1)
+    document.add_paragraph(f"Reference {letter.reference}")
     for text in letter.paragraphs:
-        document.add_paragraph(_x(text))
+        document.add_paragraph(text)
     document.add_heading("Decision", level=2)
     _table(document, ["", ""], [[label, value] for label, value in letter.facts])
     if letter.findings:
         document.add_heading(letter.findings_label, level=2)
-        document.add_paragraph(_x(letter.findings))
+        document.add_paragraph(letter.findings)
     if letter.conditions:
         document.add_heading(f"Conditions, due {letter.conditions_due}", level=2)
-        document.add_paragraph(_x(letter.conditions))
+        document.add_paragraph(letter.conditions)
     document.add_heading("Acceptance criteria", level=2)
     if letter.criteria:
         _table(document, ["#", "Criterion", "Result", "Evidence"],
@@ -366,30 +377,90 @@ def to_docx(letter: Letter) -> bytes:
     return buf.getvalue()
 
 
+def _both(letter: Letter) -> list[tuple[RecordFormat, bytes]]:
+    return [(RecordFormat.PDF, to_pdf(letter)), (RecordFormat.DOCX, to_docx(letter))]
+
+
+@cache
+def _renderer() -> ProcessPoolExecutor:
+    # Spawned, not forked: the server's threads (and their locks) must not be copied into the child.
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _ready() -> None:
+    import docx  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    _environment()
+    _stylesheets()
+
+
+def warm() -> None:
+    """Start the rendering process and load its libraries now (a server starting), so that the first decision's
+    letters take as long as any other's."""
+    _renderer().submit(_ready)
+
+
+def render(letter: Letter) -> list[tuple[RecordFormat, bytes]]:
+    """The letter as PDF and DOCX, rendered in a process of its own: rendering is seconds of pure Python, and in the
+    server's process it would hold the interpreter lock and slow every other request (and every transaction they
+    hold) while it ran."""
+    return _renderer().submit(_both, letter).result()
+
+
 # --- storing -----------------------------------------------------------------------------------------------
 
 
-def generate(db: Session, decision: Decision, store: FileStore) -> list[GeneratedRecord]:
-    """Generate and store the decision's letter and sign-off, PDF and DOCX, in the decision's transaction.
-    Generated once: a decision that already has its records keeps them, as it keeps everything else."""
-    existing = records_of(db, decision.id)
-    if existing:
+def generate_after_commit(db: Session, decision: Decision, store: FileStore) -> None:
+    """A new decision's records are made once the decision has committed (generate), never inside its
+    transaction: rendering takes seconds, and on SQLite everyone else's writes would wait for it."""
+    decision_id = decision.id
+    after_commit(db, ("records", decision_id), lambda s: generate(s, decision_id, store))
+
+
+def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedRecord]:
+    """Generate and store the decision's letter and sign-off, PDF and DOCX, with no transaction open while they
+    render; then write their rows in one short transaction. Generated once: a decision that already has its records
+    keeps them, as it keeps everything else, and of two processes rendering at once the second one's rows are
+    refused by the unique key and its files (the same bytes, the same sha256) are already stored."""
+    existing = records_of(db, decision_id)
+    if existing or db.get(Decision, decision_id) is None:  # a decision rolled back never gets records
+        db.commit()
         return existing
-    g = gather(db, decision.id)
+    g = gather(db, decision_id)
+    letters = [(kind, compose(g, kind)) for kind in kinds_for(g.decision)]
+    db.commit()  # ends the read transaction: nothing is held while the files render
     d, p = g.deliverable, g.project
     rows = []
-    for kind in kinds_for(decision):
-        letter = compose(g, kind)
-        for fmt, content in ((RecordFormat.PDF, to_pdf(letter)), (RecordFormat.DOCX, to_docx(letter))):
+    for kind, letter in letters:
+        for fmt, content in render(letter):
             sha, size = store.put(content)
-            name = f"{p.key}-{d.code}-v{g.submission.number}-decision-{decision.id}-{kind.replace('_', '-')}.{fmt}"
-            rows.append(GeneratedRecord(decision_id=decision.id, deliverable_id=d.id, kind=kind.value,
+            name = f"{p.key}-{d.code}-v{g.submission.number}-decision-{decision_id}-{kind.replace('_', '-')}.{fmt}"
+            rows.append(GeneratedRecord(decision_id=decision_id, deliverable_id=d.id, kind=kind.value,
                                         format=fmt.value, sha256=sha, size=size, filename=name))  # fmt: skip
-    db.add_all(rows)
-    db.flush()
-    audit.record(db, actor_id=decision.decided_by_id, entity=d, project_id=p.id, label=d.code,
+    begin_write(db)
+    try:
+        db.add_all(rows)
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        return records_of(db, decision_id)
+    audit.record(db, actor_id=g.decision.decided_by_id, entity=d, project_id=p.id, label=d.code,
                  action="generate_records", changes={r.filename: [None, r.sha256] for r in rows})  # fmt: skip
+    db.commit()
     return rows
+
+
+def generate_missing(db: Session, store: FileStore) -> list[int]:
+    """Records for every decision that has none: the sweep after a process stopped between a decision's commit and
+    its rendering. The ids of the decisions it made records for."""
+    missing = list(db.exec(select(Decision.id).where(~select(GeneratedRecord.id)
+                                                    .where(GeneratedRecord.decision_id == Decision.id).exists())
+                           .order_by(Decision.id)))  # fmt: skip
+    db.commit()
+    for decision_id in missing:
+        generate(db, decision_id, store)
+    return missing
 
 
 def records_of(db: Session, decision_id: int) -> list[GeneratedRecord]:

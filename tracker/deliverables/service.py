@@ -109,6 +109,7 @@ LABELS = PLAN_LABELS | {
     "severity": "Severity", "text": "Comment", "response": "Response", "disposition": "Disposition",
 }  # fmt: skip
 REVIEWER_LABELS = {"reviewer": "Reviewer", "due_date": "Review due"}
+DeliverableForm.labels = LABELS
 WORDS = {
     "type": dict(options(list(DeliverableType))), "status": {s.value: w for s, w in workflow.STATUS_LABELS.items()},
     "decision": dict(options(list(Outcome))), "criterion": dict(options(list(CriterionOutcome))),
@@ -439,6 +440,7 @@ def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
 
 
 class CommentForm(Form):
+    labels = LABELS
     location: str = Field(default="", max_length=200)
     text: str = Field(min_length=1, max_length=8000)
     severity: Severity
@@ -569,6 +571,7 @@ def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
 
 
 class DecisionForm(Form):
+    labels = LABELS
     outcome: Outcome
     findings: str = Field(default="", max_length=20000)
     conditions: str = Field(default="", max_length=20000)  # one per line; each is tracked to its due date
@@ -630,7 +633,7 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
     if lines:
         conditions.create_for(db, decision, lines, form.conditions_due, form.conditions_owner_id)
-    records.generate(db, decision, store)
+    records.generate_after_commit(db, decision, store)
     return decision
 
 
@@ -668,7 +671,7 @@ def _close_conditional(db: Session, actor: Principal, access: Access, deliverabl
                         criteria_version=conditional.criteria_version)  # fmt: skip
     db.add(decision)
     db.flush()
-    records.generate(db, decision, store)
+    records.generate_after_commit(db, decision, store)
     return decision
 
 
@@ -1030,7 +1033,7 @@ def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore)
         assignment.completed_at = utcnow()
     d.review_due = d.deemed_on = None
     db.flush()
-    records.generate(db, decision, store)
+    records.generate_after_commit(db, decision, store)
     return decision
 
 

@@ -65,6 +65,8 @@ def _record(request: Request, db: Session, access: Access, d: Deliverable, statu
     reviewable = d.status in (Status.SUBMITTED, Status.IN_REVIEW)
     decisions = list(db.exec(select(Decision, User.full_name).outerjoin(User, col(User.id) == Decision.decided_by_id)
                              .where(Decision.deliverable_id == d.id).order_by(col(Decision.id).desc())))  # fmt: skip
+    made = records.for_deliverable(db, d.id)
+    with_records = {group.decision.id for group in made}
     return render(
         request, "deliverables/detail.html", block=block, status=status, access=access, project=project, d=d,
         owner=db.get(User, d.owner_id) if d.owner_id else None,
@@ -74,7 +76,7 @@ def _record(request: Request, db: Session, access: Access, d: Deliverable, statu
         assignments=service.assignments_of(db, d) if d.current_version else [],
         comments=service.filter_comments(comments, query), comment_total=len(comments), comment_query=query,
         open_critical=sum(1 for c in comments if c.severity == Severity.CRITICAL and c.disposition == Disposition.OPEN),
-        decisions=decisions, records=records.for_deliverable(db, d.id),
+        decisions=decisions, records=made, pending_records=[x for x, _ in decisions if x.id not in with_records],
         blockers=service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
         history=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else [],
         actions=actions_for(d.status, access.perms), reviewable=reviewable,
@@ -201,6 +203,17 @@ class DeliverablePages(Controller):
                deliverable_id: FromPath[int]) -> Template:  # fmt: skip
         access = projects.get_for(db, request.user, key)
         return _record(request, db, access, service.get_for(db, access, deliverable_id))
+
+    @get("/{deliverable_id:int}/records", sync_to_thread=True)
+    def records_section(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
+                        deliverable_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+        """The decision records region, which htmx fetches again while letters are being prepared; without JS,
+        the record page at that region."""
+        access = projects.get_for(db, request.user, key)
+        d = service.get_for(db, access, deliverable_id)
+        if not request.headers.get("hx-request"):
+            return redirect(f"/projects/{access.project.key}/deliverables/{d.id}#records-section")
+        return _record(request, db, access, d, block="records_section")
 
     @get("/{deliverable_id:int}/comments", sync_to_thread=True)
     def comment_log(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
@@ -434,7 +447,7 @@ def _export_comments(request: Request, db: Session, key: str, deliverable_id: in
     headers, rows = service.comment_log(db, d)
     name = f"{access.project.key}-{d.code}-comments.{fmt}"
     if fmt == "csv":
-        body, media = exports.to_csv(headers, rows), "text/csv; charset=utf-8"
+        body, media = exports.to_csv(headers, rows), exports.CSV
     else:
         body = exports.to_xlsx(headers, rows, title=f"{d.code} comments")
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

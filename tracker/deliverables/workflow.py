@@ -55,6 +55,19 @@ ACTION_LABELS = {
     Action.DEEM_ACCEPT: "Deemed accepted",
 }
 
+# What each action makes of a deliverable, for "a deliverable that is planned cannot be accepted".
+DONE_WORDS = {
+    Action.SUBMIT: "submitted",
+    Action.START_REVIEW: "put under review",
+    Action.ACCEPT: "accepted",
+    Action.CONDITIONALLY_ACCEPT: "accepted with conditions",
+    Action.REJECT: "rejected",
+    Action.CONDITIONS_MET: "closed as having met its conditions",
+    Action.RESUBMIT: "resubmitted",
+    Action.WITHDRAW: "withdrawn",
+    Action.DEEM_ACCEPT: "deemed accepted",
+}
+
 OPEN = frozenset({Status.PLANNED, Status.SUBMITTED, Status.IN_REVIEW, Status.REJECTED,
                   Status.CONDITIONALLY_ACCEPTED})  # fmt: skip
 FINAL = frozenset({Status.ACCEPTED, Status.WITHDRAWN})
@@ -97,11 +110,8 @@ def next_status(action: Action | str, current: Status | str, perms: frozenset[Pe
         raise NotAllowed(f"Your role in this project may not {ACTION_LABELS[action].lower()}.", wrong_state=False)
     rule = TRANSITIONS.get((action, current))
     if rule is None:
-        raise NotAllowed(
-            f"A deliverable that is {STATUS_LABELS[current].lower()} cannot be "
-            f"{'deemed accepted' if action is Action.DEEM_ACCEPT else ACTION_LABELS[action].lower()}.",
-            wrong_state=True,
-        )
+        raise NotAllowed(f"A deliverable that is {STATUS_LABELS[current].lower()} cannot be {DONE_WORDS[action]}.",
+                         wrong_state=True)  # fmt: skip
     target, needed = rule
     if perms is None and needed is None:
         return target

@@ -50,6 +50,7 @@ class IssueOut(BaseModel):
 
 
 class IssueIn(ApiBody):
+    labels = issues.LABELS
     code: str = Field(default="", max_length=20, description="Blank: the next free I-###", examples=["I-034"])
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=8000)
@@ -67,6 +68,7 @@ class IssueIn(ApiBody):
 
 class IssuePatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
+    labels = issues.LABELS
 
     code: str | None = None
     title: str | None = None
@@ -92,6 +94,7 @@ class IssuePage(BaseModel):
 
 
 class DecisionIn(ApiBody):
+    labels = issues.LABELS
     decided_on: date | None = Field(default=None, description="Blank: today")
     decision: str = Field(max_length=4000)
     decided_by: str = Field(max_length=200, examples=["Steering committee"])

@@ -121,6 +121,7 @@ LABELS = {
     "resolved_on": "Resolved on", "deliverable_ids": "Deliverables", "deliverables": "Deliverables",
     "from_risk": "From risk", "decision": "Decision", "decided_by": "Decided by",
 }  # fmt: skip
+IssueForm.labels = LABELS
 WORDS = {"status": dict(options(list(IssueStatus))), "priority": dict(options(list(Priority))),
          "escalation_level": dict(options(list(EscalationLevel)))}  # fmt: skip
 

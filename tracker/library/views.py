@@ -329,7 +329,7 @@ def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -
         raise FormError(problems, "This report's definition no longer validates; edit it before exporting.")
     result = service.run(db, access, request.user, definition)
     if fmt == "csv":
-        body, media = exports.to_csv(result.headers, result.rows), "text/csv; charset=utf-8"
+        body, media = exports.to_csv(result.headers, result.rows), exports.CSV
     else:
         body = exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

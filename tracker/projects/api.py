@@ -51,6 +51,7 @@ class ProjectOut(BaseModel):
 
 class ProjectIn(ApiBody):
     """Create a project (admins). Unknown fields are refused."""
+    labels = service.PROJECT_LABELS
 
     key: str = Field(min_length=2, max_length=10, examples=["CWS"])
     name: str = Field(min_length=1, max_length=200)
@@ -72,6 +73,7 @@ class ProjectIn(ApiBody):
 
 class ProjectPatch(ApiBody):
     """Change some fields. `version` is the one you read; a stale version answers 409."""
+    labels = service.PROJECT_LABELS
 
     version: int
     name: str | None = Field(default=None, min_length=1, max_length=200)

@@ -191,9 +191,11 @@ class ProjectForm(Form):
     @field_validator("extra_holidays", mode="before")
     @classmethod
     def _extra(cls, v: Any) -> list[dict[str, str]]:
-        if isinstance(v, list):
+        if isinstance(v, list) and all(isinstance(h, dict) for h in v):
             return parse_extra_holidays("\n".join(f"{h.get('date', '')} {h.get('name', '')}" for h in v))
-        return parse_extra_holidays(v or "")
+        if v is None or isinstance(v, str):
+            return parse_extra_holidays(v or "")
+        raise ValueError("Write one holiday per line: a date as YYYY-MM-DD, then its name")
 
     @field_validator("end_date")
     @classmethod
@@ -218,6 +220,7 @@ PROJECT_LABELS = {
     "holiday_calendar": "Holiday calendar", "extra_holidays": "Project holidays", "archived": "Archived",
 }  # fmt: skip
 LABELS = PROJECT_LABELS | {"role": "Role"}
+ProjectForm.labels = PROJECT_LABELS
 WORDS = {"deemed_policy": dict(options(list(DeemedPolicy))), "role": ROLE_LABELS}
 
 

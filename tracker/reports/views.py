@@ -11,6 +11,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
+from tracker.core import exports
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
@@ -28,7 +29,7 @@ Form = URLEncodedBody[dict[str, Any]]
 LABELS = {"summary": "Summary", "decisions": "Key decisions needed", "next_steps": "Next steps",
           **{f"rag_{a}": f"{a.capitalize()} RAG" for a in rag.OVERRIDABLE},
           **{f"why_{a}": f"{a.capitalize()} rationale" for a in rag.OVERRIDABLE}}  # fmt: skip
-MEDIA = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
+MEDIA = {"pdf": "application/pdf", "csv": exports.CSV,
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
 

@@ -56,6 +56,7 @@ class RiskOut(BaseModel):
 
 
 class RiskIn(ApiBody):
+    labels = risks.LABELS
     code: str = Field(default="", max_length=20, description="Blank: the next free R-###", examples=["R-012"])
     title: str = Field(max_length=200)
     statement: str = Field(default="", max_length=4000, examples=["If the legacy data is dirtier than sampled, "
@@ -80,6 +81,7 @@ class RiskIn(ApiBody):
 
 class RiskPatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
+    labels = risks.LABELS
 
     code: str | None = None
     title: str | None = None
@@ -138,6 +140,7 @@ class HeatMapOut(BaseModel):
 
 
 class SettingsIO(ApiBody):
+    labels = risks.SETTING_LABELS
     review_days_critical: int
     review_days_high: int
     review_days_medium: int

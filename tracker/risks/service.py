@@ -139,11 +139,15 @@ def set_links(db: Session, link: type[SQLModel], key: str, parent_id: int, wante
 
 
 def as_list(v: Any) -> Any:
+    """A form's repeated field as a list: one value alone, or none, is a list too. Anything else is left to the
+    field's own type check to refuse."""
     if v is None or v == "":
         return []
     if isinstance(v, (str, int)):
         return [v]
-    return [x for x in v if x != ""]
+    if isinstance(v, (list, tuple)):
+        return [x for x in v if x != ""]
+    return v
 
 
 # --- settings ---------------------------------------------------------------------------------------------
@@ -167,6 +171,7 @@ class SettingsForm(Form):
 # The settings page's fields as the history (audit/history.py) names them.
 SETTING_LABELS = {f"review_days_{lv}": f"Days between reviews, {lv} risks" for lv in Level} | {
     f"escalate_days_{p}": f"Days before escalation, {p} issues" for p in ESCALATE_DAYS}
+SettingsForm.labels = SETTING_LABELS
 
 
 def update_settings(db: Session, actor: Principal, access: Access, form: SettingsForm) -> RegisterSettings:
@@ -300,6 +305,7 @@ LABELS = {
     "next_review_date": "Next review", "status": "Status", "raised_on": "Raised on", "deliverable_ids": "Deliverables",
     "deliverables": "Deliverables", "issue": "Issue",
 }  # fmt: skip
+RiskForm.labels = LABELS
 PROBABILITY = {n: f"{n} {word}" for n, word in scoring.PROBABILITY_WORDS.items()}
 IMPACT = {n: f"{n} {word}" for n, word in scoring.IMPACT_WORDS.items()}
 WORDS = {

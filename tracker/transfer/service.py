@@ -17,6 +17,7 @@ from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.errors import Conflict, FormError, StaleEdit
+from tracker.core.messages import label_of
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import Sheet, match_headers
 from tracker.deliverables.models import Deliverable
@@ -30,7 +31,7 @@ from tracker.risks import service as risks
 from tracker.risks.models import Risk, RiskDeliverable
 from tracker.transfer.columns import ISSUES, RISKS, Column, Extras, Lookups, Register
 
-FORMATS = {"csv": "text/csv",  # Litestar adds the charset to text types
+FORMATS = {"csv": exports.CSV,
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
 
@@ -254,6 +255,13 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
     return ImportPlan(register, sheet.headers, mapping, plans, x, left_out)
 
 
+def _beside_column(form: type, name: str, message: str) -> str:
+    """A form's message shown beside the column that holds the field: the column names it, so a message that
+    begins "Probability: …" drops its label."""
+    rest = message.removeprefix(f"{label_of(form, name)}: ")
+    return message if rest == message else rest[:1].upper() + rest[1:]
+
+
 def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
     base = _form_values(register, row.current, x) if row.current else {}
     try:
@@ -265,7 +273,7 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
             risks.check_rules(form, today)
     except FormError as exc:
         for name, message in exc.errors.items():
-            row.errors.setdefault(register.header_for(name), message)
+            row.errors.setdefault(register.header_for(name), _beside_column(register.form, name, message))
     for key, items in row.extra.items():
         if key in ACTION_PLANS:
             _check_entries(register.column(key), row, items, actions.ActionForm, today, "done_on")
@@ -283,7 +291,7 @@ def _check_entries(column: Column, row: RowPlan, entries: list[dict], form: type
             parsed = parse(form, entry)
         except FormError as exc:
             name, message = next(iter(exc.errors.items()))
-            row.errors.setdefault(column.header, f"Entry {n}, {name.replace('_', ' ')}: {message}")
+            row.errors.setdefault(column.header, f"Entry {n}: {message}")
             return
         if getattr(parsed, day) and getattr(parsed, day) > today:
             row.errors.setdefault(column.header, f"Entry {n}: {getattr(parsed, day)} is still to come.")

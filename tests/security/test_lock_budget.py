@@ -1,0 +1,153 @@
+"""A decision with text at every field's maximum, one comment a single unbroken word, made through a real server
+while twenty people sign in and twenty read pages: everyone is answered, the decision takes seconds, and (on SQLite)
+no request keeps the write lock while its letters render."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from tests.conftest import PASSWORD, agree_criteria, make_settings, make_world
+from tests.dbutil import IS_SQLITE, fresh_database
+from tests.live import serving
+from tests.register.conftest import acting
+from tracker.app import create_app
+from tracker.cli import migrate_database
+from tracker.core.db import make_engine, session_factory_for
+from tracker.core.files import FileStore
+from tracker.core.forms import parse
+from tracker.deliverables import service
+from tracker.deliverables.models import Decision, GeneratedRecord
+
+READERS = SIGN_INS = 20
+COMMENT_MAX = service.CommentForm.model_fields["text"].metadata[-1].max_length
+FINDINGS_MAX = service.DecisionForm.model_fields["findings"].metadata[-1].max_length
+
+
+def _words(n: int) -> str:
+    return ("Section 4.2 omits the interface control table and the rollback plan. " * (n // 60 + 1))[:n]
+
+
+@pytest.fixture
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, int]]:
+    tmp = tmp_path_factory.mktemp("lock")
+    with fresh_database(tmp) as url:
+        migrate_database(url)
+        engine = make_engine(url)
+        with Session(engine, expire_on_commit=False) as db:
+            world = make_world(db)
+
+            manager, m_access = acting(db, world, "manager")
+            contractor, c_access = acting(db, world, "contractor")
+            store = FileStore(tmp / "uploads", 1024 * 1024)
+            d = service.create(db, manager, m_access, parse(service.DeliverableForm, {
+                "code": "D-01", "title": "Data Conversion Plan", "criteria": "Covers every interface",
+                "payment_amount": "1000", "holdback_pct": "10"}))  # fmt: skip
+            agree_criteria(db, world, d)
+            service.submit(db, contractor, c_access, d, "", [service.Upload("v1.pdf", "", b"%PDF-1")], store)
+            service.start_review(db, manager, m_access, d)
+            # Every comment at its maximum, open in the letter; the first one a single word that long.
+            for n in range(12):
+                text = "x" * COMMENT_MAX if n == 0 else _words(COMMENT_MAX)
+                service.add_comment(db, manager, m_access, d, parse(service.CommentForm, {
+                    "text": text, "location": _words(200), "severity": "critical"}))  # fmt: skip
+            db.commit()
+            deliverable_id = d.id
+        engine.dispose()
+        settings = make_settings(url, login_max_failures=1000, upload_dir=tmp / "uploads")
+        engine = make_engine(url)
+        held = LockTimes(engine)
+        try:
+            with serving(create_app(settings, session_factory=session_factory_for(engine))) as base:
+                yield base, url, deliverable_id, held
+        finally:
+            engine.dispose()
+
+
+def _signed_in(base: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=120, follow_redirects=False)
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    assert client.post("/login", data={"username": username, "password": PASSWORD, "_csrf_token": token}
+                       ).status_code == 303  # fmt: skip
+    return client
+
+
+class LockTimes:
+    """How long each write transaction of the app's engine held SQLite's write lock: from the moment its BEGIN
+    IMMEDIATE returned (the engine's own listener runs first) to its commit or rollback."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.started: dict[int, float] = {}
+        self.longest = 0.0
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+
+    def _begin(self, conn) -> None:  # noqa: ANN001
+        if conn.get_execution_options().get("sqlite_immediate"):
+            self.started[id(conn)] = time.perf_counter()
+
+    def _end(self, conn) -> None:  # noqa: ANN001
+        if (started := self.started.pop(id(conn), None)) is not None:
+            self.longest = max(self.longest, time.perf_counter() - started)
+
+
+def test_a_maximal_decision_keeps_nobody_waiting(live, clock):
+    base, url, deliverable_id, held = live
+    manager = _signed_in(base, "manager")
+    page = manager.get(f"/projects/TST/deliverables/{deliverable_id}").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
+    version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    answers: list[int] = []
+    decided: dict[str, float] = {}
+
+    def decide() -> None:
+        started = time.perf_counter()
+        r = manager.post(f"/projects/TST/deliverables/{deliverable_id}/decision", data={
+            "outcome": "rejected", "findings": _words(FINDINGS_MAX), "version": version, "_csrf_token": token})  # fmt: skip
+        decided["seconds"], decided["status"] = time.perf_counter() - started, r.status_code
+
+    def sign_in() -> None:
+        client = _signed_in(base, "staff")
+        try:
+            answers.append(client.get("/").status_code)
+        finally:
+            client.close()
+
+    readers = [_signed_in(base, "viewer") for _ in range(READERS)]
+
+    def read(client: httpx.Client) -> None:
+        answers.append(client.get(f"/projects/TST/deliverables/{deliverable_id}").status_code)
+
+    threads = [threading.Thread(target=decide)]
+    threads += [threading.Thread(target=sign_in) for _ in range(SIGN_INS)]
+    threads += [threading.Thread(target=read, args=(c,)) for c in readers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+
+    print(f"decision {decided.get('seconds', 0):.2f} s; write lock held at most {held.longest * 1000:.0f} ms")
+    assert decided["status"] == 303, decided
+    assert answers.count(200) == SIGN_INS + READERS, answers
+    assert decided["seconds"] < 60, f"the decision took {decided['seconds']:.1f} s"
+    if IS_SQLITE:  # rendering takes seconds, outside any transaction; each write, milliseconds (budget 100 ms on a
+        # quiet machine, asserted with room for a CI machine running two suites side by side)
+        assert 0 < held.longest < 0.5, f"a request held the write lock for {held.longest:.2f} s"
+    engine = make_engine(url)
+    with Session(engine) as db:
+        decision = db.exec(select(Decision)).one()
+        assert len(decision.findings) == FINDINGS_MAX
+        assert len(db.exec(select(GeneratedRecord).where(GeneratedRecord.decision_id == decision.id)).all()) == 4
+    engine.dispose()
+    for c in [manager, *readers]:
+        c.close()
+
