@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from tests.conftest import make_settings, make_world
+from tests.conftest import agree_criteria, make_settings, make_world
 from tests.dbutil import IS_SQLITE, fresh_database
 from tests.live import free_port, serving
 from tracker.accounts import service as accounts
@@ -45,12 +45,14 @@ def _seed(url: str) -> tuple[dict, dict]:
     with Session(engine, expire_on_commit=False) as db:
         world = make_world(db)
         manager, access = acting(db, world, "manager")
-        d = deliverables.create(db, manager, access, parse(deliverables.DeliverableForm, {"code": "D-01", "title": "Plan"}))
+        d = deliverables.create(db, manager, access, parse(deliverables.DeliverableForm, {
+            "code": "D-01", "title": "Plan", "criteria": "Covers every interface"}))  # fmt: skip
+        agree_criteria(db, world, d)  # a submission waits for the agreed criteria
         issue = make_issue(db, world)
         tokens = {role: accounts.create_token(db, acting(db, world, role)[0], "stream")[1]
                   for role in ("manager", "staff", "contractor")}  # fmt: skip
         db.commit()
-        ids = {"deliverable": d.id, "issue": issue.id}
+        ids = {"deliverable": d.id, "issue": issue.id, "staff": world.ids["staff"]}
     engine.dispose()
     return ids, tokens
 
@@ -89,7 +91,8 @@ class Stream:
         title = f"risk {n:05d}"
         self.sent["risk"].append(title)
         with self._client("staff") as c:
-            return title, c.post("/api/v1/projects/TST/risks", json={"title": title, "probability": 2, "impact": 3})
+            return title, c.post("/api/v1/projects/TST/risks", json={"title": title, "probability": 2, "impact": 3,
+                                                                    "owner_id": self.ids["staff"]})  # fmt: skip
 
     def _decision(self, n: int) -> tuple[str, httpx.Response]:
         text_ = f"decision {n:05d}"
