@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from functools import cache
 from collections.abc import AsyncGenerator, Callable, Hashable, Iterable
+from functools import cache
 from typing import Any
 
 import anyio.to_thread

@@ -22,11 +22,8 @@ LABELS = {
     "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
     "holiday_calendar": "Official calendar", "extra_holidays": "Project holidays", "timezone": "Time zone",
     "period_start": "First day", "period_end": "Last day", "page_size": "Rows per page", "is_active": "Active",
-    "is_admin": "Admin", "confirm_password": "Repeat the new password", "decided_on": "Date", "q": "Search", "decisions": "Key decisions needed",
-    "desc": "Order", "op": "Condition", "rag": "RAG status", "rag_overall": "Overall RAG",
-    "rag_deliverables": "Deliverables RAG", "rag_risks": "Risks RAG", "rag_issues": "Issues RAG",
-    "why_overall": "Overall rationale", "why_deliverables": "Deliverables rationale", "why_risks": "Risks rationale",
-    "why_issues": "Issues rationale", "only_valid": "Import only the valid rows", "dry_run": "Check without importing",
+    "is_admin": "Admin", "confirm_password": "Repeat the new password", "decided_on": "Date", "q": "Search",
+    "desc": "Order", "op": "Condition", "rag": "RAG status", "only_valid": "Import only the valid rows", "dry_run": "Check without importing",
     "version": "Version seen", "email": "Email", "url": "Address",
 }  # fmt: skip
 

@@ -24,6 +24,7 @@ from tracker.audit import service as audit
 from tracker.core.db import after_commit, begin_write
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
+from tracker.core.text import breakable, strip_controls
 from tracker.deliverables import criteria as criteria_versions
 from tracker.deliverables.models import (
     Comment,
@@ -40,7 +41,6 @@ from tracker.deliverables.models import (
     Submission,
 )
 from tracker.projects.models import Project
-from tracker.core.text import breakable, strip_controls
 from tracker.settings import ROOT
 
 if TYPE_CHECKING:  # WeasyPrint and python-docx are imported where a record is rendered

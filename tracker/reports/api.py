@@ -61,6 +61,7 @@ class OverrideIn(ApiBody):
 
 
 class DraftIn(ApiBody):
+    labels = reports.LABELS
     period_start: date | None = None
     period_end: date | None = None
     number: int

@@ -489,6 +489,7 @@ WORDS = {"status": dict(options(list(ReportStatus))), "rag": _RAG, **{f"rag_{a}"
 
 
 class DraftForm(Form):
+    labels = LABELS
     number: int = Field(ge=1)
     version: OptionalInt = None
     summary: str = Field(default="", max_length=8000)

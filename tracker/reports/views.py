@@ -18,7 +18,7 @@ from tracker.core.web import flash, redirect, render
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.reports import documents, rag, scorecard, targets
+from tracker.reports import documents, scorecard, targets
 from tracker.reports import service as reports
 from tracker.reports.models import ReportStatus, StatusReport
 from tracker.reports.periods import Period, last_weeks
@@ -26,9 +26,6 @@ from tracker.reports.service import DraftForm, PeriodForm
 from tracker.risks import scoring
 
 Form = URLEncodedBody[dict[str, Any]]
-LABELS = {"summary": "Summary", "decisions": "Key decisions needed", "next_steps": "Next steps",
-          **{f"rag_{a}": f"{a.capitalize()} RAG" for a in rag.OVERRIDABLE},
-          **{f"why_{a}": f"{a.capitalize()} rationale" for a in rag.OVERRIDABLE}}  # fmt: skip
 MEDIA = {"pdf": "application/pdf", "csv": exports.CSV,
          "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
@@ -55,7 +52,7 @@ def _draft(request: Request, db: Session, access: Access, period: Period, form: 
     all_url = f"/projects/{access.project.key}/status-reports/draft?{reports.period_params(period)}&all=1"
     return render(request, "reports/draft.html", block="draft", status=status, access=access, project=access.project,
                   period=period, draft=draft, c=content, form=form or reports.form_values(draft), errors=errors or {},
-                  stale=stale, labels=LABELS, versions=versions, scoring=scoring, q=reports.period_params(period),
+                  stale=stale, labels=reports.LABELS, versions=versions, scoring=scoring, q=reports.period_params(period),
                   can_publish=access.can(Perm.PUBLISH), all_url=all_url, show_all=_show_all(request))  # fmt: skip
 
 
