@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test test-sqlite test-postgres test-dates browser-deps faketime-deps postgres clean
+
+.PHONY: setup run lint test test-sqlite test-postgres test-dates browser-deps faketime-deps postgres clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -66,7 +67,12 @@ test-dates: setup faketime-deps
 # Both suites at once, one core each: every test still runs on both databases. Each suite's output is printed whole
 # when it ends, and the run fails if either fails. Then the suite at the three awkward dates. Installing comes first,
 # so two apt-gets never run at once.
-test: setup browser-deps postgres faketime-deps
+# Ruff formats and lints (configured in pyproject.toml); `$(BIN)/ruff format .` fixes the formatting.
+lint: setup
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
+
+test: setup lint browser-deps postgres faketime-deps
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 	@$(MAKE) --no-print-directory test-dates
 

@@ -59,8 +59,15 @@ ENDPOINTS = [
     ("API issues list", "/api/v1/projects/{key}/issues", 50),
     ("API portfolio", "/api/v1/portfolio", 150),
 ]
-PAGED = {"deliverables list, filtered + sorted", "risk register", "issue list", "API deliverables list",
-         "API risks list", "API issues list", "saved report run"}  # fmt: skip
+PAGED = {
+    "deliverables list, filtered + sorted",
+    "risk register",
+    "issue list",
+    "API deliverables list",
+    "API risks list",
+    "API issues list",
+    "saved report run",
+}
 
 
 @dataclass
@@ -118,13 +125,18 @@ class Server:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = os.environ | {
-            "DATABASE_URL": database_url, "TRACKER_ENV": "prod", "TRACKER_SECRET_KEY": secrets.token_urlsafe(40),
-            "TRACKER_BENCH_ROUTES": "1", "TRACKER_CLOCK_MINUTES": "0", "TRACKER_PORT": str(self.port),
+            "DATABASE_URL": database_url,
+            "TRACKER_ENV": "prod",
+            "TRACKER_SECRET_KEY": secrets.token_urlsafe(40),
+            "TRACKER_BENCH_ROUTES": "1",
+            "TRACKER_CLOCK_MINUTES": "0",
+            "TRACKER_PORT": str(self.port),
             "TRACKER_SECURE_COOKIES": "false",  # wrk and httpx talk plain HTTP to 127.0.0.1
             "TRACKER_WORKERS": str(workers),
-        }  # fmt: skip
-        self.proc = subprocess.Popen([str(BIN / "tracker"), "serve"], env=env, cwd=ROOT, start_new_session=True,
-                                     stdout=subprocess.DEVNULL)  # fmt: skip
+        }
+        self.proc = subprocess.Popen(
+            [str(BIN / "tracker"), "serve"], env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL
+        )
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
@@ -197,15 +209,23 @@ def placeholders(database_url: str) -> dict[str, str]:
     """The largest project, its most-discussed deliverable and a saved report shared in it."""
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        key, project_id = conn.execute(text(
-            "SELECT p.key, p.id FROM project p JOIN deliverable d ON d.project_id = p.id "
-            "GROUP BY p.id, p.key ORDER BY count(*) DESC, p.id LIMIT 1")).one()  # fmt: skip
-        deliverable = conn.execute(text(
-            "SELECT s.deliverable_id FROM comment c JOIN submission s ON s.id = c.submission_id "
-            "JOIN deliverable d ON d.id = s.deliverable_id WHERE d.project_id = :p "
-            "GROUP BY s.deliverable_id ORDER BY count(*) DESC, s.deliverable_id LIMIT 1"), {"p": project_id}).scalar_one()
-        saved = conn.execute(text("SELECT id FROM saved_report WHERE project_id = :p AND shared ORDER BY id LIMIT 1"),
-                             {"p": project_id}).scalar_one()  # fmt: skip
+        key, project_id = conn.execute(
+            text(
+                "SELECT p.key, p.id FROM project p JOIN deliverable d ON d.project_id = p.id "
+                "GROUP BY p.id, p.key ORDER BY count(*) DESC, p.id LIMIT 1"
+            )
+        ).one()
+        deliverable = conn.execute(
+            text(
+                "SELECT s.deliverable_id FROM comment c JOIN submission s ON s.id = c.submission_id "
+                "JOIN deliverable d ON d.id = s.deliverable_id WHERE d.project_id = :p "
+                "GROUP BY s.deliverable_id ORDER BY count(*) DESC, s.deliverable_id LIMIT 1"
+            ),
+            {"p": project_id},
+        ).scalar_one()
+        saved = conn.execute(
+            text("SELECT id FROM saved_report WHERE project_id = :p AND shared ORDER BY id LIMIT 1"), {"p": project_id}
+        ).scalar_one()
     engine.dispose()
     return {"key": key, "deliverable": str(deliverable), "saved": str(saved)}
 
@@ -228,20 +248,40 @@ def sign_in(base: str, username: str) -> str:
 
 def ensure_wrk() -> str:
     if not shutil.which("wrk"):
-        subprocess.run("(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
-                       shell=True, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            "(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+            shell=True,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return shutil.which("wrk") or "wrk"
 
 
 def wrk(binary: str, url: str, cookie: str, connections: int, seconds: float) -> dict[str, int]:
-    cmd = [binary, "-t", "2", "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s", "-s", str(LUA),
-           "-H", f"Cookie: {cookie}", url]  # fmt: skip
+    cmd = [
+        binary,
+        "-t",
+        "2",
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:g}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        "-H",
+        f"Cookie: {cookie}",
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("BENCH "))
-    return json.loads(line[len("BENCH "):])
+    return json.loads(line[len("BENCH ") :])
 
 
-def measure(server: Server, binary: str, name: str, path: str, target: int | None, cookie: str, args: argparse.Namespace) -> Result:
+def measure(
+    server: Server, binary: str, name: str, path: str, target: int | None, cookie: str, args: argparse.Namespace
+) -> Result:
     check = httpx.get(server.base + path, headers={"Cookie": cookie}, timeout=60)
     if check.status_code != 200:
         raise SystemExit(f"{name}: {path} answered {check.status_code}, not 200; fix the data or the route first")
@@ -249,9 +289,17 @@ def measure(server: Server, binary: str, name: str, path: str, target: int | Non
     with RssSampler(server) as rss:
         r = wrk(binary, server.base + path, cookie, args.connections, args.duration)
     errors = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
-    return Result(name=name, path=path, target_ms=target, rps=r["requests"] / (r["duration_us"] / 1e6),
-                  p50_ms=r["p50"] / 1000, p95_ms=r["p95"] / 1000, p99_ms=r["p99"] / 1000, errors=errors,
-                  peak_rss_mb=rss.peak)  # fmt: skip
+    return Result(
+        name=name,
+        path=path,
+        target_ms=target,
+        rps=r["requests"] / (r["duration_us"] / 1e6),
+        p50_ms=r["p50"] / 1000,
+        p95_ms=r["p95"] / 1000,
+        p99_ms=r["p99"] / 1000,
+        errors=errors,
+        peak_rss_mb=rss.peak,
+    )
 
 
 def judge(results: list[Result]) -> None:
@@ -269,13 +317,18 @@ def judge(results: list[Result]) -> None:
 
 
 def table(results: list[Result], title: str) -> str:
-    lines = [f"### {title}", "",
-             "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MB | × hello | × minimal | target p95 | verdict |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]  # fmt: skip
+    lines = [
+        f"### {title}",
+        "",
+        "| endpoint | req/s | p50 ms | p95 ms | p99 ms | errors | peak RSS MB | × hello | × minimal | target p95 | verdict |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for r in results:
-        lines.append(f"| {r.name} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
-                     f"{r.peak_rss_mb:.0f} | {r.ratio_hello:.2f} | {r.ratio_minimal:.2f} | "
-                     f"{r.target_ms or '—'} | {', '.join(r.verdicts) or '—'} |")  # fmt: skip
+        lines.append(
+            f"| {r.name} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.errors} | "
+            f"{r.peak_rss_mb:.0f} | {r.ratio_hello:.2f} | {r.ratio_minimal:.2f} | "
+            f"{r.target_ms or '—'} | {', '.join(r.verdicts) or '—'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -309,17 +362,26 @@ def main() -> None:
         server.stop()
     judge(results)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = (f"{backend}, {args.scale} data set, {args.workers} workers, {args.connections} connections, "
-             f"{args.duration:g} s per endpoint — {stamp}")  # fmt: skip
-    report = table(results, title) + (f"\nPeak RSS per worker over the whole run (VmHWM): "
-                                      f"{', '.join(f'{v:.0f} MB' for v in peak.values())}\n")  # fmt: skip
+    title = (
+        f"{backend}, {args.scale} data set, {args.workers} workers, {args.connections} connections, "
+        f"{args.duration:g} s per endpoint — {stamp}"
+    )
+    report = table(results, title) + (
+        f"\nPeak RSS per worker over the whole run (VmHWM): {', '.join(f'{v:.0f} MB' for v in peak.values())}\n"
+    )
     print("\n" + report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     # A partial run (--only) never overwrites the full table.
-    base = RESULTS / (f"{backend}-{args.scale}" + (f"-only-{re.sub(r'[^a-z0-9]+', '-', args.only.lower())}" if args.only else ""))
+    base = RESULTS / (
+        f"{backend}-{args.scale}" + (f"-only-{re.sub(r'[^a-z0-9]+', '-', args.only.lower())}" if args.only else "")
+    )
     base.with_suffix(".md").write_text(report)
-    base.with_suffix(".json").write_text(json.dumps({"title": title, "placeholders": values, "peak_rss_mb": peak,
-                                                     "results": [asdict(r) for r in results]}, indent=2))  # fmt: skip
+    base.with_suffix(".json").write_text(
+        json.dumps(
+            {"title": title, "placeholders": values, "peak_rss_mb": peak, "results": [asdict(r) for r in results]},
+            indent=2,
+        )
+    )
     print(f"Written to {base.with_suffix('.md').relative_to(ROOT)} and .json")
 
 

@@ -40,9 +40,24 @@ def spy(client: TestClient, url: str, seconds: float) -> str:
     """Request the page for some seconds while py-spy samples this process; the frames that hold the most time,
     inclusive (a frame counted once per sample however deep it recurs) and exclusive."""
     out = Path(tempfile.mkstemp(suffix=".txt")[1])
-    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(os.getpid()),
-                            "--duration", str(int(seconds)), "--rate", "500", "--format", "raw", "--output", str(out)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(os.getpid()),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "500",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1)
     while spy.poll() is None:
         client.get(url)
@@ -83,11 +98,11 @@ def main() -> None:
     sql = {"n": 0, "s": 0.0}
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _start(conn, *_a) -> None:  # noqa: ANN001
+    def _start(conn, *_a) -> None:
         conn.info["t0"] = time.perf_counter()
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _end(conn, *_a) -> None:  # noqa: ANN001
+    def _end(conn, *_a) -> None:
         sql["n"] += 1
         sql["s"] += time.perf_counter() - conn.info.pop("t0")
 
@@ -97,8 +112,9 @@ def main() -> None:
     with TestClient(app, base_url="http://testserver") as client:
         page = client.get("/login")
         token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)[1]
-        answer = client.post("/login", data={"username": args.user, "password": PASSWORD, "_csrf_token": token},
-                             follow_redirects=False)  # fmt: skip
+        answer = client.post(
+            "/login", data={"username": args.user, "password": PASSWORD, "_csrf_token": token}, follow_redirects=False
+        )
         if answer.status_code != 303:
             raise SystemExit(f"signing in failed ({answer.status_code})")
         print(f"{'endpoint':40} {'median ms':>9} {'sql ms':>7} {'queries':>7} {'kB':>6}")
@@ -117,10 +133,14 @@ def main() -> None:
                 sqls.append(sql["s"])
                 counts.append(sql["n"])
                 size = len(answer.content)
-            print(f"{name:40} {statistics.median(times) * 1000:9.1f} {statistics.median(sqls) * 1000:7.1f} "
-                  f"{max(counts):7d} {size / 1024:6.0f}", flush=True)  # fmt: skip
+            print(
+                f"{name:40} {statistics.median(times) * 1000:9.1f} {statistics.median(sqls) * 1000:7.1f} "
+                f"{max(counts):7d} {size / 1024:6.0f}",
+                flush=True,
+            )
             if name == args.profile:
                 print(spy(client, url, args.seconds))
+
 
 if __name__ == "__main__":
     main()

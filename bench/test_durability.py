@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -45,12 +44,20 @@ def _seed(url: str) -> tuple[dict, dict]:
     with Session(engine, expire_on_commit=False) as db:
         world = make_world(db)
         manager, access = acting(db, world, "manager")
-        d = deliverables.create(db, manager, access, parse(deliverables.DeliverableForm, {
-            "code": "D-01", "title": "Plan", "criteria": "Covers every interface"}))  # fmt: skip
+        d = deliverables.create(
+            db,
+            manager,
+            access,
+            parse(
+                deliverables.DeliverableForm, {"code": "D-01", "title": "Plan", "criteria": "Covers every interface"}
+            ),
+        )
         agree_criteria(db, world, d)  # a submission waits for the agreed criteria
         issue = make_issue(db, world)
-        tokens = {role: accounts.create_token(db, acting(db, world, role)[0], "stream")[1]
-                  for role in ("manager", "staff", "contractor")}  # fmt: skip
+        tokens = {
+            role: accounts.create_token(db, acting(db, world, role)[0], "stream")[1]
+            for role in ("manager", "staff", "contractor")
+        }
         db.commit()
         ids = {"deliverable": d.id, "issue": issue.id, "staff": world.ids["staff"]}
     engine.dispose()
@@ -91,15 +98,18 @@ class Stream:
         title = f"risk {n:05d}"
         self.sent["risk"].append(title)
         with self._client("staff") as c:
-            return title, c.post("/api/v1/projects/TST/risks", json={"title": title, "probability": 2, "impact": 3,
-                                                                    "owner_id": self.ids["staff"]})  # fmt: skip
+            return title, c.post(
+                "/api/v1/projects/TST/risks",
+                json={"title": title, "probability": 2, "impact": 3, "owner_id": self.ids["staff"]},
+            )
 
     def _decision(self, n: int) -> tuple[str, httpx.Response]:
         text_ = f"decision {n:05d}"
         self.sent["decision"].append(text_)
         with self._client("staff") as c:
-            return text_, c.post(f"/api/v1/issues/{self.ids['issue']}/decisions",
-                                 json={"decision": text_, "decided_by": "Board"})  # fmt: skip
+            return text_, c.post(
+                f"/api/v1/issues/{self.ids['issue']}/decisions", json={"decision": text_, "decided_by": "Board"}
+            )
 
     def _cycle(self, n: int) -> tuple[str, httpx.Response]:
         url = f"/api/v1/deliverables/{self.ids['deliverable']}"
@@ -138,6 +148,7 @@ def check_consistent(url: str, uploads: Path) -> dict[str, list]:
             assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
     engine = make_engine(url)
     with engine.connect() as conn:
+
         def one(sql: str) -> int:
             return conn.execute(text(sql)).scalar_one()
 
@@ -145,33 +156,62 @@ def check_consistent(url: str, uploads: Path) -> dict[str, list]:
             return [r[0] for r in conn.execute(text(sql))]
 
         # Nothing half-written: each row has the rows written in its transaction.
-        assert one("SELECT count(*) FROM submission s WHERE NOT EXISTS "
-                   "(SELECT 1 FROM submission_file f WHERE f.submission_id = s.id)") == 0  # fmt: skip
-        assert one("SELECT count(*) FROM decision d WHERE NOT EXISTS (SELECT 1 FROM audit_event a WHERE "
-                   "a.entity_type = 'deliverable' AND a.entity_id = d.deliverable_id AND a.action = 'reject')") == 0  # fmt: skip
+        assert (
+            one(
+                "SELECT count(*) FROM submission s WHERE NOT EXISTS "
+                "(SELECT 1 FROM submission_file f WHERE f.submission_id = s.id)"
+            )
+            == 0
+        )
+        assert (
+            one(
+                "SELECT count(*) FROM decision d WHERE NOT EXISTS (SELECT 1 FROM audit_event a WHERE "
+                "a.entity_type = 'deliverable' AND a.entity_id = d.deliverable_id AND a.action = 'reject')"
+            )
+            == 0
+        )
         # A decision's letter and sign-off, PDF and DOCX, are rendered after it commits: all four, or none yet.
-        assert one("SELECT count(*) FROM decision d WHERE (SELECT count(*) FROM generated_record g "
-                   "WHERE g.decision_id = d.id) NOT IN (0, 4)") == 0  # fmt: skip
-        assert one("SELECT count(*) FROM risk r WHERE NOT EXISTS (SELECT 1 FROM audit_event a WHERE "
-                   "a.entity_type = 'risk' AND a.entity_id = r.id AND a.action = 'create')") == 0  # fmt: skip
+        assert (
+            one(
+                "SELECT count(*) FROM decision d WHERE (SELECT count(*) FROM generated_record g "
+                "WHERE g.decision_id = d.id) NOT IN (0, 4)"
+            )
+            == 0
+        )
+        assert (
+            one(
+                "SELECT count(*) FROM risk r WHERE NOT EXISTS (SELECT 1 FROM audit_event a WHERE "
+                "a.entity_type = 'risk' AND a.entity_id = r.id AND a.action = 'create')"
+            )
+            == 0
+        )
         assert one("SELECT count(*) FROM issue_decision") == one(
-            "SELECT count(*) FROM audit_event WHERE entity_type = 'issue' AND action = 'decision'")
+            "SELECT count(*) FROM audit_event WHERE entity_type = 'issue' AND action = 'decision'"
+        )
         assert one("SELECT count(*) FROM audit_event WHERE entity_type = 'deliverable' AND action = 'reject'") == one(
-            "SELECT count(*) FROM decision")
+            "SELECT count(*) FROM decision"
+        )
         store = FileStore(uploads, 1)
         for sha in rows("SELECT sha256 FROM submission_file UNION SELECT sha256 FROM generated_record"):
             assert store.path_for(sha).is_file(), sha
-        stored = {"risk": rows("SELECT title FROM risk ORDER BY id"),
-                  "decision": rows("SELECT decision FROM issue_decision ORDER BY id"),
-                  "submission": rows("SELECT number FROM submission ORDER BY id")}  # fmt: skip
+        stored = {
+            "risk": rows("SELECT title FROM risk ORDER BY id"),
+            "decision": rows("SELECT decision FROM issue_decision ORDER BY id"),
+            "submission": rows("SELECT number FROM submission ORDER BY id"),
+        }
     engine.dispose()
     return stored
 
 
 def _serve(url: str, uploads: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = os.environ | {"DATABASE_URL": url, "TRACKER_ENV": "test", "TRACKER_SECRET_KEY": "durability-" + "x" * 32,
-                        "TRACKER_UPLOAD_DIR": str(uploads), "TRACKER_CLOCK_MINUTES": "0"}  # fmt: skip
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "TRACKER_ENV": "test",
+        "TRACKER_SECRET_KEY": "durability-" + "x" * 32,
+        "TRACKER_UPLOAD_DIR": str(uploads),
+        "TRACKER_CLOCK_MINUTES": "0",
+    }
     proc = subprocess.Popen([TRACKER, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -203,8 +243,14 @@ def test_kill_minus_nine_mid_stream_loses_no_acknowledged_write(tmp_path):
             acked_versions = [number for step, number in stream.acked["cycle"] if step == "submit"]
             assert set(acked_versions) <= set(stored["submission"])
             _cli(url, "clocks")  # the letters of decisions the kill left unrendered
-            assert _count(url, "SELECT count(*) FROM decision d WHERE NOT EXISTS "
-                               "(SELECT 1 FROM generated_record g WHERE g.decision_id = d.id)") == 0  # fmt: skip
+            assert (
+                _count(
+                    url,
+                    "SELECT count(*) FROM decision d WHERE NOT EXISTS "
+                    "(SELECT 1 FROM generated_record g WHERE g.decision_id = d.id)",
+                )
+                == 0
+            )
             proc, base = _serve(url, uploads)  # and the app comes back on the same database
             r = httpx.get(f"{base}/api/v1/projects/TST/risks", headers={"Authorization": f"Bearer {tokens['staff']}"})
             assert r.status_code == 200 and r.json()["total"] == len(stored["risk"])
@@ -247,7 +293,7 @@ def test_backup_taken_mid_stream_restores_one_consistent_moment(tmp_path):
         for kind in ("risk", "decision"):
             # One writer per kind, one write after another: a consistent moment holds a prefix of the sequence,
             # at least everything acknowledged before the backup began, at most what was sent before it ended.
-            assert restored[kind] == stream.sent[kind][:len(restored[kind])], kind
+            assert restored[kind] == stream.sent[kind][: len(restored[kind])], kind
             assert set(before[kind]) <= set(restored[kind]), kind
             assert len(restored[kind]) <= len(after[kind]) + 1, kind
         assert len(stream.acked["risk"]) > len(restored["risk"])  # the backup did not simply wait for the end
@@ -256,7 +302,9 @@ def test_backup_taken_mid_stream_restores_one_consistent_moment(tmp_path):
                 tables = [t for (t,) in a.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
                 assert "risk" in tables
                 for t in tables:
-                    assert a.execute(f'SELECT * FROM "{t}"').fetchall() == b.execute(f'SELECT * FROM "{t}"').fetchall(), t
+                    assert (
+                        a.execute(f'SELECT * FROM "{t}"').fetchall() == b.execute(f'SELECT * FROM "{t}"').fetchall()
+                    ), t
         with serving(create_app(make_settings(restored_url, upload_dir=uploads))) as base:  # the copy serves
             r = httpx.get(f"{base}/api/v1/projects/TST/risks", headers={"Authorization": f"Bearer {tokens['staff']}"})
             assert r.status_code == 200 and r.json()["total"] == len(restored["risk"])

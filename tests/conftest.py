@@ -24,8 +24,8 @@ from sqlmodel import Session
 from tests.dbutil import fresh_database
 from tracker.accounts import service as accounts
 from tracker.app import create_app
-from tracker.core import clock as app_clock
 from tracker.cli import migrate_database
+from tracker.core import clock as app_clock
 from tracker.core.db import make_engine
 from tracker.settings import Settings, get_settings
 
@@ -155,8 +155,12 @@ def demo_copy(template: DemoTemplate, tmp_dir: Path) -> Iterator[tuple[str, Path
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
-    values = {"env": "test", "database_url": database_url, "secret_key": "test-secret-" + "x" * 32,
-              "clock_minutes": 0} | overrides
+    values = {
+        "env": "test",
+        "database_url": database_url,
+        "secret_key": "test-secret-" + "x" * 32,
+        "clock_minutes": 0,
+    } | overrides
     return Settings(**values)
 
 
@@ -208,9 +212,16 @@ def make_world(db: Session) -> World:
 
     ids = {}
     for name in ("admin", *ROLES, "outsider"):
-        form = parse(accounts.UserForm, {"username": name, "full_name": f"{name.title()} Person",
-                                         "email": f"{name}@example.gov", "password": PASSWORD,
-                                         "is_admin": name == "admin"})  # fmt: skip
+        form = parse(
+            accounts.UserForm,
+            {
+                "username": name,
+                "full_name": f"{name.title()} Person",
+                "email": f"{name}@example.gov",
+                "password": PASSWORD,
+                "is_admin": name == "admin",
+            },
+        )
         ids[name] = accounts.create_user(db, None, form).id
     admin = accounts.principal(db.get(accounts.User, ids["admin"]))
     spec = {"key": "TST", "name": "Test Programme", "contractor": "Acme Integrators", "holiday_calendar": "US"}
@@ -230,12 +241,14 @@ def world(db: Session) -> World:
     return make_world(db)
 
 
-def agree_criteria(db: Session, world: World, deliverable) -> None:  # noqa: ANN001
+def agree_criteria(db: Session, world: World, deliverable) -> None:
     """The DED agreement every submission waits for: TST's manager agrees the criteria, its contractor acknowledges."""
-    agree_as(db, deliverable, *(accounts.principal(db.get(accounts.User, world.ids[r])) for r in ("manager", "contractor")))
+    agree_as(
+        db, deliverable, *(accounts.principal(db.get(accounts.User, world.ids[r])) for r in ("manager", "contractor"))
+    )
 
 
-def agree_as(db: Session, deliverable, manager, contractor) -> None:  # noqa: ANN001
+def agree_as(db: Session, deliverable, manager, contractor) -> None:
     """The DED agreement by these two people (principals) of the deliverable's project."""
     from tracker.deliverables import criteria
     from tracker.projects import service as projects
@@ -259,27 +272,35 @@ class Browser:
         self.client = client
         self.token = ""
 
-    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+    def login(self, username: str, password: str = PASSWORD):
         page = self.client.get("/login")
         self.token = csrf_from(page.text)
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "_csrf_token": self.token}, follow_redirects=False)  # fmt: skip
+        return self.client.post(
+            "/login",
+            data={"username": username, "password": password, "_csrf_token": self.token},
+            follow_redirects=False,
+        )
 
-    def get(self, url: str, **kw):  # noqa: ANN201
+    def get(self, url: str, **kw):
         return self.client.get(url, **kw)
 
-    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kw):  # noqa: ANN201
+    def post(self, url: str, data: dict | None = None, htmx: bool = False, **kw):
         if not self.token:
             self.token = csrf_from(self.client.get("/login").text)
         headers = kw.pop("headers", {}) | ({"HX-Request": "true"} if htmx else {})
-        return self.client.post(url, data={**(data or {}), "_csrf_token": self.token}, headers=headers,
-                                follow_redirects=kw.pop("follow_redirects", False), **kw)  # fmt: skip
+        return self.client.post(
+            url,
+            data={**(data or {}), "_csrf_token": self.token},
+            headers=headers,
+            follow_redirects=kw.pop("follow_redirects", False),
+            **kw,
+        )
 
-    def api(self, method: str, url: str, **kw):  # noqa: ANN201
+    def api(self, method: str, url: str, **kw):
         return self.client.request(method, url, headers={"x-csrftoken": self.token, **kw.pop("headers", {})}, **kw)
 
 
-def agree_via_api(as_user, deliverable_id: int) -> None:  # noqa: ANN001
+def agree_via_api(as_user, deliverable_id: int) -> None:
     """The DED agreement through the API: the manager agrees, the contractor acknowledges."""
     for role, step in (("manager", "agree"), ("contractor", "acknowledge")):
         r = as_user(role).api("POST", f"/api/v1/deliverables/{deliverable_id}/criteria/{step}", json={})
@@ -293,8 +314,9 @@ def client(app: Litestar) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def as_user(app: Litestar, world: World):  # noqa: ANN201
+def as_user(app: Litestar, world: World):
     """as_user("manager") -> a signed-in Browser. Anonymous: as_user(None)."""
+
     def make(username: str | None) -> Browser:
         # Not entered as a context manager: several clients sharing one app would each run (and wait on)
         # its lifespan; requests work without it.
@@ -312,14 +334,14 @@ class QueryCounter:
         self.count = 0
         self.statements: list[str] = []
 
-    def __call__(self, conn, cursor, statement, *args) -> None:  # noqa: ANN001
+    def __call__(self, conn, cursor, statement, *args) -> None:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
             self.count += 1
             self.statements.append(statement)
 
 
 @pytest.fixture
-def count_queries(engine: Engine):  # noqa: ANN201
+def count_queries(engine: Engine):
     @contextmanager
     def counting() -> Iterator[QueryCounter]:
         counter = QueryCounter()

@@ -7,8 +7,15 @@ from sqlmodel import func, select
 from tracker.accounts.models import User
 from tracker.audit.models import AuditEvent
 
-NEW = {"username": "new.user", "full_name": "New User", "email": "new@example.gov", "title": "Analyst",
-       "organization": "DOT", "password": "a-long-password", "is_active": "true"}  # fmt: skip
+NEW = {
+    "username": "new.user",
+    "full_name": "New User",
+    "email": "new@example.gov",
+    "title": "Analyst",
+    "organization": "DOT",
+    "password": "a-long-password",
+    "is_active": "true",
+}
 
 
 def test_admin_creates_a_user_who_can_sign_in(as_user, db):
@@ -16,15 +23,22 @@ def test_admin_creates_a_user_who_can_sign_in(as_user, db):
     assert r.status_code == 303
     user = db.exec(select(User).where(User.username == "new.user")).one()
     assert user.password_hash.startswith("$argon2") and "a-long-password" not in user.password_hash
-    assert db.exec(select(AuditEvent).where(AuditEvent.entity_type == "app_user", AuditEvent.entity_id == user.id)).one()
+    assert db.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "app_user", AuditEvent.entity_id == user.id)
+    ).one()
     assert as_user(None).login("NEW.USER", "a-long-password").status_code == 303
 
 
 def test_bad_user_input_is_explained_and_nothing_is_written(as_user, db, world):
     before = db.exec(select(func.count()).select_from(User)).one()
-    cases = [({"username": "manager"}, "username", "taken"), ({"username": "a b"}, "username", "Username is not in the form it needs"),
-             ({"email": "not-an-email"}, "email", "email"), ({"password": "short"}, "password", "at least 10"),
-             ({"password": ""}, "password", "initial password"), ({"full_name": ""}, "full_name", "required")]
+    cases = [
+        ({"username": "manager"}, "username", "taken"),
+        ({"username": "a b"}, "username", "Username is not in the form it needs"),
+        ({"email": "not-an-email"}, "email", "email"),
+        ({"password": "short"}, "password", "at least 10"),
+        ({"password": ""}, "password", "initial password"),
+        ({"full_name": ""}, "full_name", "required"),
+    ]
     admin = as_user("admin")
     for change, field, message in cases:
         r = admin.post("/admin/users", NEW | change)
@@ -38,8 +52,9 @@ def test_bad_user_input_is_explained_and_nothing_is_written(as_user, db, world):
 def test_admin_cannot_demote_themselves(as_user, db, world):
     admin = as_user("admin")
     version = db.get(User, world.ids["admin"]).version
-    r = admin.post(f"/admin/users/{world.ids['admin']}", NEW | {"username": "admin", "is_admin": "false",
-                                                                "version": str(version)})  # fmt: skip
+    r = admin.post(
+        f"/admin/users/{world.ids['admin']}", NEW | {"username": "admin", "is_admin": "false", "version": str(version)}
+    )
     assert r.status_code == 422 and "your own admin rights" in r.text
 
 

@@ -39,8 +39,16 @@ def test_next_parameter_cannot_leave_the_site(as_user):
     b = as_user(None)
     page = b.get("/login?next=https://evil.example/")
     token = csrf_from(page.text)
-    r = b.client.post("/login", data={"username": "viewer", "password": "correct-horse-battery",
-                                      "next": "//evil.example/x", "_csrf_token": token}, follow_redirects=False)
+    r = b.client.post(
+        "/login",
+        data={
+            "username": "viewer",
+            "password": "correct-horse-battery",
+            "next": "//evil.example/x",
+            "_csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -76,8 +84,14 @@ def test_security_headers_on_every_response(as_user):
 
 def test_changing_password_signs_out_other_browsers(as_user, db):
     first, second = as_user("staff"), as_user("staff")
-    r = first.post("/profile/password", {"current_password": "correct-horse-battery",
-                                         "new_password": "a-brand-new-password", "confirm_password": "a-brand-new-password"})
+    r = first.post(
+        "/profile/password",
+        {
+            "current_password": "correct-horse-battery",
+            "new_password": "a-brand-new-password",
+            "confirm_password": "a-brand-new-password",
+        },
+    )
     assert r.status_code == 303
     assert first.get("/").status_code == 200  # this browser stays in
     assert second.get("/", follow_redirects=False).status_code == 302  # the other is out
@@ -163,8 +177,9 @@ def test_a_request_authenticated_by_a_token_cannot_create_tokens(as_user, app, d
     secret = _create_token(as_user("manager"))
     with TestClient(app, base_url="http://testserver.local") as fresh:
         for headers in ({}, {"HX-Request": "true"}, {"Accept": "application/json"}):
-            r = fresh.post("/profile/tokens", data={"name": "another"},
-                           headers={"Authorization": f"Bearer {secret}", **headers})  # fmt: skip
+            r = fresh.post(
+                "/profile/tokens", data={"name": "another"}, headers={"Authorization": f"Bearer {secret}", **headers}
+            )
             assert r.status_code == 403 and "API token" in r.text, r.text
     assert db.exec(select(ApiToken.name)).all() == ["CI script"]
 
@@ -208,8 +223,17 @@ def test_htmx_request_after_the_session_ended_redirects_the_whole_page(as_user):
 def test_text_is_escaped_everywhere_it_is_shown(as_user, db):
     admin = as_user("admin")
     payload = '<script>alert("x")</script>'
-    form = {"key": "XSS", "name": payload, "sponsor": payload, "holiday_calendar": "US", "timezone": "UTC",
-            "review_days": "5", "resubmit_days": "5", "deemed_days": "5", "deemed_policy": "never"}  # fmt: skip
+    form = {
+        "key": "XSS",
+        "name": payload,
+        "sponsor": payload,
+        "holiday_calendar": "US",
+        "timezone": "UTC",
+        "review_days": "5",
+        "resubmit_days": "5",
+        "deemed_days": "5",
+        "deemed_policy": "never",
+    }
     assert admin.post("/projects", form).status_code == 303
     for url in ("/projects", "/projects/XSS", "/", "/projects/XSS/history"):
         page = admin.get(url).text
@@ -233,7 +257,9 @@ def test_failures_from_many_addresses_lock_the_account_and_many_accounts_lock_th
     assert not service.count_attempt(db, ["user:viewer", "ip:10.9.9.9"], limits).wait  # other accounts are not
     for name in ("a", "b", "c", "d", "e"):  # five accounts sprayed from one address
         assert not service.count_attempt(db, [f"user:{name}", "ip:192.0.2.7"], limits).wait
-    assert service.count_attempt(db, ["user:viewer", "ip:192.0.2.7"], limits).wait > 0  # that address may not try anyone
+    assert (
+        service.count_attempt(db, ["user:viewer", "ip:192.0.2.7"], limits).wait > 0
+    )  # that address may not try anyone
     later = service.utcnow() + timedelta(minutes=2)
     assert not service.count_attempt(db, ["user:staff", "ip:192.0.2.7"], limits, now=later).wait  # the lockout ends
 
@@ -260,7 +286,7 @@ def test_login_issues_a_new_session_cookie_every_time(as_user):
     assert len({before, first, _session_cookie(b)}) == 3
 
 
-def _replay(app, cookie: str):  # noqa: ANN001, ANN202
+def _replay(app, cookie: str):
     from litestar.testing import TestClient
 
     with TestClient(app, base_url="http://testserver.local") as other:
@@ -280,8 +306,14 @@ def test_a_copied_cookie_stops_working_after_logout(as_user, app):
 def test_a_copied_cookie_stops_working_after_a_password_change(as_user, app):
     b = as_user("staff")
     copied = _session_cookie(b)
-    r = b.post("/profile/password", {"current_password": "correct-horse-battery",
-                                     "new_password": "a-brand-new-password", "confirm_password": "a-brand-new-password"})
+    r = b.post(
+        "/profile/password",
+        {
+            "current_password": "correct-horse-battery",
+            "new_password": "a-brand-new-password",
+            "confirm_password": "a-brand-new-password",
+        },
+    )
     assert r.status_code == 303 and _session_cookie(b) != copied
     assert _replay(app, copied).status_code == 302
     assert b.get("/").status_code == 200

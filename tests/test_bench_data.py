@@ -69,9 +69,25 @@ def manager(bench: Bench) -> Iterator[Browser]:
 
 def test_the_counts_are_the_scales(bench: Bench) -> None:
     c = bench.counts
-    assert (c["project"], c["app_user"], c["deliverable"], c["submission"], c["comment"], c["risk"], c["issue"],
-            c["action_item"]) == (SCALE.projects, SCALE.users, SCALE.deliverables, SCALE.submissions, SCALE.comments,
-                                  SCALE.risks, SCALE.issues, SCALE.actions)  # fmt: skip
+    assert (
+        c["project"],
+        c["app_user"],
+        c["deliverable"],
+        c["submission"],
+        c["comment"],
+        c["risk"],
+        c["issue"],
+        c["action_item"],
+    ) == (
+        SCALE.projects,
+        SCALE.users,
+        SCALE.deliverables,
+        SCALE.submissions,
+        SCALE.comments,
+        SCALE.risks,
+        SCALE.issues,
+        SCALE.actions,
+    )
     assert SCALE.audit_events <= c["audit_event"] < SCALE.audit_events * 1.01  # plus the services' own few
     assert c["saved_report"] == 5 * SCALE.projects
     assert c["status_report"] == SCALE.projects + 1
@@ -80,8 +96,12 @@ def test_the_counts_are_the_scales(bench: Bench) -> None:
 def test_the_largest_project_is_clearly_the_largest(bench: Bench) -> None:
     with Session(bench.engine) as db:
         for model in (Deliverable, Risk, Issue):
-            sizes = db.exec(select(Project.key, func.count(model.id)).join(model, model.project_id == Project.id)
-                            .group_by(Project.key).order_by(func.count(model.id).desc())).all()  # fmt: skip
+            sizes = db.exec(
+                select(Project.key, func.count(model.id))
+                .join(model, model.project_id == Project.id)
+                .group_by(Project.key)
+                .order_by(func.count(model.id).desc())
+            ).all()
             assert sizes[0][0] == "BIG" and sizes[0][1] > sizes[1][1], model.__name__
 
 
@@ -99,11 +119,17 @@ def test_every_status_level_priority_and_role_occurs(bench: Bench) -> None:
         assert set(db.exec(select(Comment.severity))) == set(Severity)
         assert set(db.exec(select(Comment.disposition))) == set(Disposition)
         assert set(db.exec(select(Decision.outcome))) == set(Outcome)
-        rejected_then_accepted = select(func.count()).select_from(Deliverable).where(
-            Deliverable.status == Status.ACCEPTED, Deliverable.current_version > 1)  # fmt: skip
+        rejected_then_accepted = (
+            select(func.count())
+            .select_from(Deliverable)
+            .where(Deliverable.status == Status.ACCEPTED, Deliverable.current_version > 1)
+        )
         assert db.exec(rejected_then_accepted).one() > 0
-        overdue = select(func.count()).select_from(ActionItem).where(
-            col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < func.current_date())  # fmt: skip
+        overdue = (
+            select(func.count())
+            .select_from(ActionItem)
+            .where(col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < func.current_date())
+        )
         assert db.exec(overdue).one() > 0
 
 
@@ -122,26 +148,41 @@ def test_the_audit_trail_tells_where_each_record_stands(bench: Bench) -> None:
             period = week_ending(project_today(project))
             content = reports.build(db, project, period, reports.draft_for(db, project, period))
             pipeline = {row["status"]: row["count"] for row in content["pipeline"] if row["count"]}
-            stored = dict(db.exec(select(Deliverable.status, func.count()).where(Deliverable.project_id == project.id)
-                                  .group_by(Deliverable.status)).all())  # fmt: skip
+            stored = dict(
+                db.exec(
+                    select(Deliverable.status, func.count())
+                    .where(Deliverable.project_id == project.id)
+                    .group_by(Deliverable.status)
+                ).all()
+            )
             assert pipeline == stored, project.key
             active = {(int(i), score) for i, score in content["risk_scores"].items()}
-            rows = {(r.id, scoring.score(r.probability, r.impact))
-                    for r in db.exec(select(Risk).where(Risk.project_id == project.id,
-                                                        col(Risk.status).in_(ACTIVE_RISK)))}  # fmt: skip
+            rows = {
+                (r.id, scoring.score(r.probability, r.impact))
+                for r in db.exec(select(Risk).where(Risk.project_id == project.id, col(Risk.status).in_(ACTIVE_RISK)))
+            }
             assert active == rows, project.key
-            unresolved = select(func.count()).select_from(Issue).where(Issue.project_id == project.id,
-                                                                       col(Issue.status).in_(UNRESOLVED))
+            unresolved = (
+                select(func.count())
+                .select_from(Issue)
+                .where(Issue.project_id == project.id, col(Issue.status).in_(UNRESOLVED))
+            )
             assert content["counts"]["issues_open"] == db.exec(unresolved).one(), project.key
 
 
 def test_each_risk_history_ends_at_its_score(bench: Bench) -> None:
-    latest = (select(RiskScoreHistory.risk_id, func.max(RiskScoreHistory.id).label("last"))
-              .group_by(RiskScoreHistory.risk_id).subquery())  # fmt: skip
-    stmt = (select(func.count()).select_from(Risk)
-            .join(latest, latest.c.risk_id == Risk.id).join(RiskScoreHistory, RiskScoreHistory.id == latest.c.last)
-            .where((RiskScoreHistory.probability != Risk.probability)
-                   | (RiskScoreHistory.impact != Risk.impact)))  # fmt: skip
+    latest = (
+        select(RiskScoreHistory.risk_id, func.max(RiskScoreHistory.id).label("last"))
+        .group_by(RiskScoreHistory.risk_id)
+        .subquery()
+    )
+    stmt = (
+        select(func.count())
+        .select_from(Risk)
+        .join(latest, latest.c.risk_id == Risk.id)
+        .join(RiskScoreHistory, RiskScoreHistory.id == latest.c.last)
+        .where((RiskScoreHistory.probability != Risk.probability) | (RiskScoreHistory.impact != Risk.impact))
+    )
     with Session(bench.engine) as db:
         assert db.exec(stmt).one() == 0
         assert db.exec(select(func.count(func.distinct(RiskScoreHistory.risk_id)))).one() == SCALE.risks
@@ -153,21 +194,39 @@ def test_every_key_page_of_the_largest_project_renders(bench: Bench, manager: Br
         big = db.exec(select(Project.id).where(Project.key == key)).one()
         count = db.exec(select(func.count()).select_from(Deliverable).where(Deliverable.project_id == big)).one()
     last_page = -(-count // 25)
-    pages = ["/", f"/projects/{key}", f"/projects/{key}/deliverables", f"/projects/{key}/deliverables?page={last_page}",
-             f"/projects/{key}/deliverables?status=in_review&sort=-due", f"/projects/{key}/deliverables/{d}",
-             f"/projects/{key}/risks", f"/projects/{key}/risks/heat-map", f"/projects/{key}/issues",
-             f"/projects/{key}/status-reports/draft", f"/projects/{key}/status-reports", "/portfolio",
-             f"/projects/{key}/scorecard", f"/projects/{key}/saved-reports/{report}", "/api/v1/projects",
-             f"/api/v1/projects/{key}/deliverables", f"/api/v1/projects/{key}/risks", f"/api/v1/projects/{key}/issues",
-             f"/api/v1/projects/{key}/status-reports", "/api/v1/portfolio", "/api/v1/saved-reports",
-             f"/api/v1/saved-reports/{report}/run", f"/api/v1/deliverables/{d}"]  # fmt: skip
+    pages = [
+        "/",
+        f"/projects/{key}",
+        f"/projects/{key}/deliverables",
+        f"/projects/{key}/deliverables?page={last_page}",
+        f"/projects/{key}/deliverables?status=in_review&sort=-due",
+        f"/projects/{key}/deliverables/{d}",
+        f"/projects/{key}/risks",
+        f"/projects/{key}/risks/heat-map",
+        f"/projects/{key}/issues",
+        f"/projects/{key}/status-reports/draft",
+        f"/projects/{key}/status-reports",
+        "/portfolio",
+        f"/projects/{key}/scorecard",
+        f"/projects/{key}/saved-reports/{report}",
+        "/api/v1/projects",
+        f"/api/v1/projects/{key}/deliverables",
+        f"/api/v1/projects/{key}/risks",
+        f"/api/v1/projects/{key}/issues",
+        f"/api/v1/projects/{key}/status-reports",
+        "/api/v1/portfolio",
+        "/api/v1/saved-reports",
+        f"/api/v1/saved-reports/{report}/run",
+        f"/api/v1/deliverables/{d}",
+    ]
     failed = {url: r.status_code for url in pages if (r := manager.get(url)).status_code != 200}
     assert failed == {}
     assert f"D-{last_page * 25 - 25 + 1:03d}" in manager.get(f"/projects/{key}/deliverables?page={last_page}").text
 
 
-def test_the_command_refuses_a_database_with_data_and_reset_replaces_it(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_command_refuses_a_database_with_data_and_reset_replaces_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with fresh_database(tmp_path) as url:
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("TRACKER_UPLOAD_DIR", str(tmp_path / "uploads"))

@@ -9,14 +9,14 @@ from tests.conftest import Browser, _session, make_settings
 from tracker.app import create_app
 
 
-def signed_in(app, username: str | None) -> Browser:  # noqa: ANN001
+def signed_in(app, username: str | None) -> Browser:
     b = Browser(TestClient(app, base_url="http://testserver.local"))
     if username:
         assert b.login(username).status_code == 303
     return b
 
 
-def test_the_ceiling_page_is_served_only_when_the_benchmark_asks(conn, database_url, world, count_queries):  # noqa: ANN001
+def test_the_ceiling_page_is_served_only_when_the_benchmark_asks(conn, database_url, world, count_queries):
     bench = create_app(make_settings(database_url, bench_routes=True), session_factory=lambda: _session(conn))
     plain = create_app(make_settings(database_url), session_factory=lambda: _session(conn))
 

@@ -30,8 +30,9 @@ def test_add_business_days(start, n, expected):
 
 
 def test_project_holidays_are_skipped_too():
-    extra = holidays_between("US", [{"date": "2026-11-27", "name": "Day after Thanksgiving"}], date(2026, 11, 1),
-                             date(2026, 12, 31))  # fmt: skip
+    extra = holidays_between(
+        "US", [{"date": "2026-11-27", "name": "Day after Thanksgiving"}], date(2026, 11, 1), date(2026, 12, 31)
+    )
     assert add_business_days(date(2026, 11, 25), 1, extra) == date(2026, 11, 30)
 
 

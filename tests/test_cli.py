@@ -71,11 +71,17 @@ def test_demo_loads_once_and_reset_reloads_it(demo_template, demo_cli_db):
 def test_create_user_from_the_command_line(cli_db):
     runner = CliRunner()
     runner.invoke(cli.main, ["migrate"])
-    result = runner.invoke(cli.main, ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov",
-                                      "--admin", "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
+    result = runner.invoke(
+        cli.main,
+        ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov", "--admin", "--password-stdin"],
+        input="a-very-long-password\n",
+    )
     assert result.exit_code == 0, result.output
-    bad = runner.invoke(cli.main, ["create-user", "boss", "--full-name", "X", "--email", "b@example.gov",
-                                   "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
+    bad = runner.invoke(
+        cli.main,
+        ["create-user", "boss", "--full-name", "X", "--email", "b@example.gov", "--password-stdin"],
+        input="a-very-long-password\n",
+    )
     assert bad.exit_code != 0 and "taken" in bad.output
 
 
@@ -83,8 +89,11 @@ def test_create_user_from_the_command_line(cli_db):
 def test_backup_is_a_consistent_copy(cli_db, tmp_path):
     runner = CliRunner()
     runner.invoke(cli.main, ["migrate"])
-    runner.invoke(cli.main, ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov",
-                             "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
+    runner.invoke(
+        cli.main,
+        ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov", "--password-stdin"],
+        input="a-very-long-password\n",
+    )
     out = tmp_path / "copy.db"
     result = runner.invoke(cli.main, ["backup", str(out)])
     assert result.exit_code == 0, result.output
@@ -113,13 +122,33 @@ def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
     runner.invoke(cli.main, ["migrate"])
     engine = make_engine(cli_db)
     with Session(engine) as db:
-        admin = accounts.create_user(db, None, parse(accounts.UserForm, {
-            "username": "boss", "full_name": "The Boss", "email": "b@example.gov", "password": "long-enough-pw",
-            "is_admin": True}))  # fmt: skip
-        staff = accounts.create_user(db, None, parse(accounts.UserForm, {
-            "username": "kim", "full_name": "Daniel Kim", "email": "k@example.gov", "password": "long-enough-pw"}))
-        p = projects.create_project(db, accounts.principal(admin), parse(projects.ProjectForm, {
-            "key": "CWS", "name": "Child Welfare", "holiday_calendar": "US"}))  # fmt: skip
+        admin = accounts.create_user(
+            db,
+            None,
+            parse(
+                accounts.UserForm,
+                {
+                    "username": "boss",
+                    "full_name": "The Boss",
+                    "email": "b@example.gov",
+                    "password": "long-enough-pw",
+                    "is_admin": True,
+                },
+            ),
+        )
+        staff = accounts.create_user(
+            db,
+            None,
+            parse(
+                accounts.UserForm,
+                {"username": "kim", "full_name": "Daniel Kim", "email": "k@example.gov", "password": "long-enough-pw"},
+            ),
+        )
+        p = projects.create_project(
+            db,
+            accounts.principal(admin),
+            parse(projects.ProjectForm, {"key": "CWS", "name": "Child Welfare", "holiday_calendar": "US"}),
+        )
         access = projects.get_for(db, accounts.principal(admin), p.key, projects.Perm.MANAGE)
         projects.add_member(db, accounts.principal(admin), access, projects.MemberForm(user_id=staff.id, role="staff"))
         db.commit()
@@ -131,7 +160,9 @@ def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
     assert "Row 3, Title: Title is required." in result.output
     result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim"])
     assert result.exit_code == 1 and "1 row(s) have errors; nothing was imported." in result.output
-    assert runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "boss"]).exit_code == 1  # admins only read
+    assert (
+        runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "boss"]).exit_code == 1
+    )  # admins only read
     result = runner.invoke(cli.main, ["import", "CWS", "risks", str(sheet), "--as", "kim", "--only-valid"])
     assert result.exit_code == 0 and "Imported 1 risks into CWS." in result.output
     with Session(engine) as db:
@@ -149,8 +180,11 @@ def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
 def test_restore_writes_the_backup_into_an_empty_database_only(cli_db, tmp_path, monkeypatch):
     runner = CliRunner()
     runner.invoke(cli.main, ["migrate"])
-    runner.invoke(cli.main, ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov",
-                             "--password-stdin"], input="a-very-long-password\n")  # fmt: skip
+    runner.invoke(
+        cli.main,
+        ["create-user", "boss", "--full-name", "The Boss", "--email", "b@example.gov", "--password-stdin"],
+        input="a-very-long-password\n",
+    )
     out = tmp_path / "copy.db"
     assert runner.invoke(cli.main, ["backup", str(out)]).exit_code == 0
     refused = runner.invoke(cli.main, ["restore", str(out)])  # the live database is not empty

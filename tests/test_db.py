@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
-import pytest
 from sqlmodel import select
 
 from tests.deliverables.test_service import _as
 from tracker.audit.models import AuditEvent
-from tracker.core.clock import frozen_time, utcnow
+from tracker.core.clock import frozen_time
 from tracker.core.forms import parse
 from tracker.deliverables import service
 from tracker.deliverables.service import DeliverableForm

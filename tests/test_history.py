@@ -66,13 +66,35 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     today = tst_today()
 
     # People and the project.
-    user = accounts.create_user(db, admin, parse(accounts.UserForm, {
-        "username": "nnewbie", "full_name": "Nora Newbie", "email": "nora@example.gov", "password": PASSWORD}))
-    accounts.update_user(db, admin, user, parse(accounts.UserForm, {
-        "username": "nnewbie", "full_name": "Nora Newbie", "email": "nora@example.gov", "organization": "DGS",
-        "is_admin": "true", "password": "a-new-long-password"}))  # fmt: skip
-    accounts.change_password(db, user, accounts.PasswordForm(current_password="a-new-long-password",
-                                                             new_password=PASSWORD, confirm_password=PASSWORD))
+    user = accounts.create_user(
+        db,
+        admin,
+        parse(
+            accounts.UserForm,
+            {"username": "nnewbie", "full_name": "Nora Newbie", "email": "nora@example.gov", "password": PASSWORD},
+        ),
+    )
+    accounts.update_user(
+        db,
+        admin,
+        user,
+        parse(
+            accounts.UserForm,
+            {
+                "username": "nnewbie",
+                "full_name": "Nora Newbie",
+                "email": "nora@example.gov",
+                "organization": "DGS",
+                "is_admin": "true",
+                "password": "a-new-long-password",
+            },
+        ),
+    )
+    accounts.change_password(
+        db,
+        user,
+        accounts.PasswordForm(current_password="a-new-long-password", new_password=PASSWORD, confirm_password=PASSWORD),
+    )
     accounts.sign_out_everywhere(db, user)
     token, _ = accounts.create_token(db, accounts.principal(user), "Nightly export")
     accounts.revoke_token(db, accounts.principal(user), token.id)
@@ -80,61 +102,152 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     project = admin_access.project
 
     def settings(policy: str) -> projects.ProjectForm:
-        return parse(projects.ProjectForm, {
-            "key": "TST", "name": project.name, "contractor": project.contractor, "holiday_calendar": "US",
-            "start_date": "2026-01-05", "review_days": "12", "deemed_policy": policy, "deemed_days": "20",
-            "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure"})  # fmt: skip
+        return parse(
+            projects.ProjectForm,
+            {
+                "key": "TST",
+                "name": project.name,
+                "contractor": project.contractor,
+                "holiday_calendar": "US",
+                "start_date": "2026-01-05",
+                "review_days": "12",
+                "deemed_policy": policy,
+                "deemed_days": "20",
+                "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure",
+            },
+        )
 
     projects.update_project(db, admin, admin_access, settings("deemed"))
     membership = projects.add_member(db, admin, admin_access, projects.MemberForm(user_id=user.id, role="viewer"))
     projects.change_role(db, admin, admin_access, membership.id, projects.RoleForm(role="staff"))
     projects.remove_member(db, admin, admin_access, membership.id)
-    risks.update_settings(db, admin, admin_access, parse(risks.SettingsForm, {
-        f: "5" if f == "review_days_critical" else getattr(risks.settings_for(db, project.id), f)
-        for f in risks.SETTING_FIELDS}))  # fmt: skip
+    risks.update_settings(
+        db,
+        admin,
+        admin_access,
+        parse(
+            risks.SettingsForm,
+            {
+                f: "5" if f == "review_days_critical" else getattr(risks.settings_for(db, project.id), f)
+                for f in risks.SETTING_FIELDS
+            },
+        ),
+    )
     targets.update(db, admin, admin_access, {"critical_risks_red": "4", "first_pass_acceptance_rate": "75"})
-    d5 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-        "code": "D-05", "title": "Interface Specification", "criteria": "Lists every interface"}))  # fmt: skip
+    d5 = deliverables.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            deliverables.DeliverableForm,
+            {"code": "D-05", "title": "Interface Specification", "criteria": "Lists every interface"},
+        ),
+    )
     agree_criteria(db, world, d5)
     submit(db, world, d5, store)  # submitted while the project deems acceptance after its days of silence
     projects.update_project(db, admin, admin_access, settings("never"))  # D-03 below escalates instead
 
     # A deliverable through rejection, resubmission, conditional acceptance and its conditions.
-    d1 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-        "code": "D-01", "title": "Data Conversion Plan", "type": "data_conversion", "owner_id": str(ids["staff"]),
-        "due_date": (today + timedelta(days=20)).isoformat(), "payment_amount": "180000", "holdback_pct": "10",
-        "criteria": "Maps every legacy field\nNames an owner for each data fix"}))  # fmt: skip
-    deliverables.update(db, manager, m_access, d1, parse(deliverables.DeliverableForm, {
-        "code": "D-01", "title": "Data Conversion Plan", "type": "data_conversion", "owner_id": str(ids["manager"]),
-        "due_date": (today + timedelta(days=25)).isoformat(), "payment_amount": "185000.50", "holdback_pct": "10",
-        "criteria": "Maps every legacy field\nNames an owner for each data fix\nPlans two mock conversions"}))  # fmt: skip
+    d1 = deliverables.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            deliverables.DeliverableForm,
+            {
+                "code": "D-01",
+                "title": "Data Conversion Plan",
+                "type": "data_conversion",
+                "owner_id": str(ids["staff"]),
+                "due_date": (today + timedelta(days=20)).isoformat(),
+                "payment_amount": "180000",
+                "holdback_pct": "10",
+                "criteria": "Maps every legacy field\nNames an owner for each data fix",
+            },
+        ),
+    )
+    deliverables.update(
+        db,
+        manager,
+        m_access,
+        d1,
+        parse(
+            deliverables.DeliverableForm,
+            {
+                "code": "D-01",
+                "title": "Data Conversion Plan",
+                "type": "data_conversion",
+                "owner_id": str(ids["manager"]),
+                "due_date": (today + timedelta(days=25)).isoformat(),
+                "payment_amount": "185000.50",
+                "holdback_pct": "10",
+                "criteria": "Maps every legacy field\nNames an owner for each data fix\nPlans two mock conversions",
+            },
+        ),
+    )
     agree_criteria(db, world, d1)
     submit(db, world, d1, store)
     deliverables.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
     deliverables.remove_reviewer(db, manager, m_access, d1, ids["manager"])
-    comment = deliverables.add_comment(db, staff, s_access, d1, deliverables.CommentForm(
-        location="p. 4", text="The county extracts are not sized.", severity="major"))  # fmt: skip
+    comment = deliverables.add_comment(
+        db,
+        staff,
+        s_access,
+        d1,
+        deliverables.CommentForm(location="p. 4", text="The county extracts are not sized.", severity="major"),
+    )
     deliverables.respond(db, contractor, c_access, comment.id, "Sized in version 2.")
     deliverables.set_disposition(db, staff, s_access, comment.id, "accepted_as_is")
     for c in deliverables.active_criteria(db, d1.id):
         deliverables.record_result(db, staff, s_access, d1, c.id, "not_met" if c.position == 1 else "met")
-    deliverables.decide(db, manager, m_access, d1, parse(deliverables.DecisionForm, {
-        "outcome": "rejected", "findings": "Criterion 1 is not met."}), store=store)  # fmt: skip
+    deliverables.decide(
+        db,
+        manager,
+        m_access,
+        d1,
+        parse(deliverables.DecisionForm, {"outcome": "rejected", "findings": "Criterion 1 is not met."}),
+        store=store,
+    )
     submit(db, world, d1, store)
     deliverables.start_review(db, manager, m_access, d1)
     for c in deliverables.active_criteria(db, d1.id):
         deliverables.record_result(db, staff, s_access, d1, c.id, "met")
-    deliverables.decide(db, manager, m_access, d1, parse(deliverables.DecisionForm, {
-        "outcome": "conditionally_accepted", "conditions": "Fix the typos", "conditions_owner_id": str(ids["contractor"]),
-        "conditions_due": (today + timedelta(days=10)).isoformat()}), store=store)  # fmt: skip
+    deliverables.decide(
+        db,
+        manager,
+        m_access,
+        d1,
+        parse(
+            deliverables.DecisionForm,
+            {
+                "outcome": "conditionally_accepted",
+                "conditions": "Fix the typos",
+                "conditions_owner_id": str(ids["contractor"]),
+                "conditions_due": (today + timedelta(days=10)).isoformat(),
+            },
+        ),
+        store=store,
+    )
     condition = db.exec(select(Condition).where(Condition.deliverable_id == d1.id)).one()
-    conditions.update(db, manager, m_access, d1, condition.id, conditions.ConditionForm(
-        due_date=today + timedelta(days=14), owner_id=ids["staff"]))  # fmt: skip
+    conditions.update(
+        db,
+        manager,
+        m_access,
+        d1,
+        condition.id,
+        conditions.ConditionForm(due_date=today + timedelta(days=14), owner_id=ids["staff"]),
+    )
     deliverables.conditions_met(db, manager, m_access, d1, "Typos fixed in version 2.1", store=store)
 
     # Criteria changed after agreement, before and after a submission; a withdrawal.
-    d2 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-        "code": "D-02", "title": "Training Plan", "criteria": "Covers every county"}))  # fmt: skip
+    d2 = deliverables.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            deliverables.DeliverableForm, {"code": "D-02", "title": "Training Plan", "criteria": "Covers every county"}
+        ),
+    )
     agree_criteria(db, world, d2)
     deliverables.set_criteria(db, manager, m_access, d2, ["Covers every county", "Names the trainers"])
     agree_criteria(db, world, d2)
@@ -143,60 +256,165 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     deliverables.withdraw(db, manager, m_access, d2, "Moved to Release 3 under CR-118.")
 
     # The register: a risk with its plan, converted into an issue with its decision log.
-    risk = make_risk(db, world, owner_id=str(ids["staff"]), residual_probability="2", residual_impact="3",
-                     deliverable_ids=[str(d1.id)], next_review_date=(today + timedelta(days=30)).isoformat())
-    risks.update(db, staff, s_access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {
-        "owner_id": str(ids["manager"]), "probability": "4", "status": "mitigating", "deliverable_ids": [str(d2.id)]}))
+    risk = make_risk(
+        db,
+        world,
+        owner_id=str(ids["staff"]),
+        residual_probability="2",
+        residual_impact="3",
+        deliverable_ids=[str(d1.id)],
+        next_review_date=(today + timedelta(days=30)).isoformat(),
+    )
+    risks.update(
+        db,
+        staff,
+        s_access,
+        risk,
+        parse(
+            risks.RiskForm,
+            risks.form_values(db, risk)
+            | {
+                "owner_id": str(ids["manager"]),
+                "probability": "4",
+                "status": "mitigating",
+                "deliverable_ids": [str(d2.id)],
+            },
+        ),
+    )
     risks.mark_reviewed(db, staff, s_access, risk, risk.version)
-    item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {
-        "description": "Profile the pilot counties", "plan": "mitigation", "owner_id": str(ids["staff"]),
-        "due_date": (today + timedelta(days=7)).isoformat()}))  # fmt: skip
+    item = actions.add(
+        db,
+        staff,
+        s_access,
+        risk,
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Profile the pilot counties",
+                "plan": "mitigation",
+                "owner_id": str(ids["staff"]),
+                "due_date": (today + timedelta(days=7)).isoformat(),
+            },
+        ),
+    )
     actions.set_done(db, staff, s_access, item, True, item.version)
     issue = issues.convert(db, staff, s_access, risk)
-    issues.update(db, staff, s_access, issue, parse(issues.IssueForm, issues.form_values(db, issue) | {
-        "status": "escalated", "escalation_level": "executive", "escalation_reason": "Needs the CIO",
-        "priority": "critical", "need_by": (today + timedelta(days=5)).isoformat()}))  # fmt: skip
-    issues.add_decision(db, staff, s_access, issue, parse(issues.DecisionForm, {
-        "decision": "Fund a data steward", "decided_by": "Steering committee"}))  # fmt: skip
-    step = actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {
-        "description": "Hire the steward", "owner_id": str(ids["viewer"])}))  # fmt: skip
-    actions.update(db, staff, s_access, step, parse(actions.ActionForm, {
-        "description": "Hire the steward", "owner_id": str(ids["staff"]), "version": step.version}))  # fmt: skip
+    issues.update(
+        db,
+        staff,
+        s_access,
+        issue,
+        parse(
+            issues.IssueForm,
+            issues.form_values(db, issue)
+            | {
+                "status": "escalated",
+                "escalation_level": "executive",
+                "escalation_reason": "Needs the CIO",
+                "priority": "critical",
+                "need_by": (today + timedelta(days=5)).isoformat(),
+            },
+        ),
+    )
+    issues.add_decision(
+        db,
+        staff,
+        s_access,
+        issue,
+        parse(issues.DecisionForm, {"decision": "Fund a data steward", "decided_by": "Steering committee"}),
+    )
+    step = actions.add(
+        db,
+        staff,
+        s_access,
+        issue,
+        parse(actions.ActionForm, {"description": "Hire the steward", "owner_id": str(ids["viewer"])}),
+    )
+    actions.update(
+        db,
+        staff,
+        s_access,
+        step,
+        parse(
+            actions.ActionForm,
+            {"description": "Hire the steward", "owner_id": str(ids["staff"]), "version": step.version},
+        ),
+    )
     make_issue(db, world, owner_id=str(ids["staff"]))
-    plan = transfer.build_plan(db, s_access, RISKS, read_table("pmo.csv", b"Title,Probability,Impact,Owner\n"
-                                                                          b"Vendor late,4,4,staff@example.gov\n"),
-                               {0: "title", 1: "probability", 2: "impact", 3: "owner"})  # fmt: skip
+    plan = transfer.build_plan(
+        db,
+        s_access,
+        RISKS,
+        read_table("pmo.csv", b"Title,Probability,Impact,Owner\nVendor late,4,4,staff@example.gov\n"),
+        {0: "title", 1: "probability", 2: "impact", 3: "owner"},
+    )
     transfer.run(db, staff, s_access, plan, filename="pmo.csv")
-    plan = transfer.build_plan(db, s_access, ISSUES, read_table("issues.csv", b"Title,Priority\nBadge printer down,low\n"),
-                               {0: "title", 1: "priority"})  # fmt: skip
+    plan = transfer.build_plan(
+        db,
+        s_access,
+        ISSUES,
+        read_table("issues.csv", b"Title,Priority\nBadge printer down,low\n"),
+        {0: "title", 1: "priority"},
+    )
     transfer.run(db, staff, s_access, plan, filename="issues.csv")
 
     # A saved report, changed and deleted; a status report saved and published.
-    raw = definition("risks", ["code", "title", "owner"], [("owner", "equals", ids["staff"]),
-                                                             ("status", "in", ["open", "mitigating"])])
+    raw = definition(
+        "risks",
+        ["code", "title", "owner"],
+        [("owner", "equals", ids["staff"]), ("status", "in", ["open", "mitigating"])],
+    )
     report = save(db, world, "manager", raw, name="My open risks", shared=True)
-    library.update(db, manager, m_access, report, library.ReportForm(name="Staff open risks", shared=True),
-                   parse_definition(definition("risks", ["code", "title"], [("level", "in", ["critical"])])))
+    library.update(
+        db,
+        manager,
+        m_access,
+        report,
+        library.ReportForm(name="Staff open risks", shared=True),
+        parse_definition(definition("risks", ["code", "title"], [("level", "in", ["critical"])])),
+    )
     library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"))
     week = reports.period_of(project, reports.PeriodForm())
-    draft = reports.save_draft(db, manager, m_access, week, parse(reports.DraftForm, {
-        "number": 1, "summary": "Steady", "rag_risks": "amber", "why_risks": "R-001 is being mitigated"}))  # fmt: skip
+    draft = reports.save_draft(
+        db,
+        manager,
+        m_access,
+        week,
+        parse(
+            reports.DraftForm,
+            {"number": 1, "summary": "Steady", "rag_risks": "amber", "why_risks": "R-001 is being mitigated"},
+        ),
+    )
     reports.publish(db, manager, m_access, week, 1, draft.version)
 
     # An outright acceptance.
-    d4 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-        "code": "D-04", "title": "Hosting Plan", "criteria": "Names the data centre"}))  # fmt: skip
+    d4 = deliverables.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            deliverables.DeliverableForm, {"code": "D-04", "title": "Hosting Plan", "criteria": "Names the data centre"}
+        ),
+    )
     agree_criteria(db, world, d4)
     submit(db, world, d4, store)
     deliverables.start_review(db, manager, m_access, d4)
     for c in deliverables.active_criteria(db, d4.id):
         deliverables.record_result(db, staff, s_access, d4, c.id, "not_applicable")
-    deliverables.decide(db, manager, m_access, d4, parse(deliverables.DecisionForm, {"outcome": "accepted"}),
-                        store=store)
+    deliverables.decide(
+        db, manager, m_access, d4, parse(deliverables.DecisionForm, {"outcome": "accepted"}), store=store
+    )
 
     # The contract clock: an overdue review escalated, then a deemed acceptance.
-    d3 = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-        "code": "D-03", "title": "Test Strategy", "criteria": "Covers every interface"}))  # fmt: skip
+    d3 = deliverables.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            deliverables.DeliverableForm,
+            {"code": "D-03", "title": "Test Strategy", "criteria": "Covers every interface"},
+        ),
+    )
     agree_criteria(db, world, d3)
     submit(db, world, d3, store)
     clock.advance(days=30)
@@ -218,47 +436,92 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     assert {e.action for e in events} == set(ACTION_WORDS), "every action has its words, and this test writes it"
     assert {e.entity_type for e in events} == set(ENTITY_WORDS)
     admin = acting(db, world, "admin")[0]
-    rows = [row for key in ("TST", "OTH") for row in audit.for_project(db, projects.get_for(db, admin, key).project.id,
-                                                                        limit=1000)]  # fmt: skip
+    rows = [
+        row
+        for key in ("TST", "OTH")
+        for row in audit.for_project(db, projects.get_for(db, admin, key).project.id, limit=1000)
+    ]
     rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
     rows += audit.for_entity(db, "api_token", everything["token"])
     assert len(rows) == len(events)
     html = make_environment().get_template("audit/_events.html").render(history=rows, show_project=True)
     for bad in ("_id", "{", "}", "[", "]", "None", "(hidden)", "(reset)"):
-        assert bad not in html, (bad, html[max(0, html.find(bad) - 300):html.find(bad) + 100])
+        assert bad not in html, (bad, html[max(0, html.find(bad) - 300) : html.find(bad) + 100])
     text = _plain(html)
     assert not re.search(r"\d{4}-\d{2}-\d{2}", text), "dates read as the pages show them"
     for words in (
         # deliverables: labels of the plan form, people, money, dates and the workflow's words
-        "created deliverable D-01", "Review lead: Staff Person → Manager Person", "Payment amount: $180,000.00 → $185,000.50",
-        "Holdback %: 10%", f"Contractual due date: {everything['today'] + timedelta(days=20):%b %-d, %Y}",
-        "Type: Data conversion", "Acceptance criteria:", "Plans two mock conversions",
-        "started the review of deliverable D-01", "Status: Submitted → In review", "Reviewer: Staff Person", "took a reviewer off deliverable D-01 Reviewer: Manager Person",
-        "Severity: Major", "Disposition: Open → Accepted as is", "Criterion 1: Not met",
-        "Decision: Conditionally accepted", "Criteria version: 1 → 2", "Criteria agreement: version 1 agreed → withdrawn",
+        "created deliverable D-01",
+        "Review lead: Staff Person → Manager Person",
+        "Payment amount: $180,000.00 → $185,000.50",
+        "Holdback %: 10%",
+        f"Contractual due date: {everything['today'] + timedelta(days=20):%b %-d, %Y}",
+        "Type: Data conversion",
+        "Acceptance criteria:",
+        "Plans two mock conversions",
+        "started the review of deliverable D-01",
+        "Status: Submitted → In review",
+        "Reviewer: Staff Person",
+        "took a reviewer off deliverable D-01 Reviewer: Manager Person",
+        "Severity: Major",
+        "Disposition: Open → Accepted as is",
+        "Criterion 1: Not met",
+        "Decision: Conditionally accepted",
+        "Criteria version: 1 → 2",
+        "Criteria agreement: version 1 agreed → withdrawn",
         "Condition 1 owner: Contractor Person → Staff Person",
-        "recorded the State's agreement to the criteria of deliverable D-02", "Escalated: review due ",
-        "Decision: Deemed accepted", "escalated the overdue review of deliverable D-03", "Version: 1 → 2",
+        "recorded the State's agreement to the criteria of deliverable D-02",
+        "Escalated: review due ",
+        "Decision: Deemed accepted",
+        "escalated the overdue review of deliverable D-03",
+        "Version: 1 → 2",
         "Reason for withdrawal: Moved to Release 3",
         # the register
-        "Owner: Staff Person → Manager Person", "Probability: 3 Possible → 4 Likely", "Residual probability: 2 Unlikely",
-        "Residual impact: 3 Moderate", "Status: Open → Mitigating", "Category: Schedule", "Proximity: Mid term",
-        "Deliverables: D-01 → D-02", "Next review:", "converted into an issue risk R-001", "Issue: I-001",
-        "added an action item to risk R-001", "Action item: Profile the pilot counties", "Plan: Mitigation",
-        "Done: no → yes", "Escalation level: Project → Executive", "Priority: High → Critical", "From risk: R-001",
-        "Decided by: Steering committee", "imported risks into project TST", "File: pmo.csv", "Created: 1",
+        "Owner: Staff Person → Manager Person",
+        "Probability: 3 Possible → 4 Likely",
+        "Residual probability: 2 Unlikely",
+        "Residual impact: 3 Moderate",
+        "Status: Open → Mitigating",
+        "Category: Schedule",
+        "Proximity: Mid term",
+        "Deliverables: D-01 → D-02",
+        "Next review:",
+        "converted into an issue risk R-001",
+        "Issue: I-001",
+        "added an action item to risk R-001",
+        "Action item: Profile the pilot counties",
+        "Plan: Mitigation",
+        "Done: no → yes",
+        "Escalation level: Project → Executive",
+        "Priority: High → Critical",
+        "From risk: R-001",
+        "Decided by: Steering committee",
+        "imported risks into project TST",
+        "File: pmo.csv",
+        "Created: 1",
         # the project, its people and its settings
         "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",
-        "State review days: 10 → 12", "Role: Viewer → Staff", "added member Nora Newbie",
-        "Days between reviews, critical risks: 7 → 5", "Red: open critical risks, at least: 4",
+        "State review days: 10 → 12",
+        "Role: Viewer → Staff",
+        "added member Nora Newbie",
+        "Days between reviews, critical risks: 7 → 5",
+        "Red: open critical risks, at least: 4",
         "First-pass acceptance rate (%): 75",
         # saved and status reports
-        "Source: Risks", "Filter: Owner is Staff Person", "Filter: Status is one of Open, Mitigating", "Shared: yes",
-        "Risks RAG: Amber", "Summary: Steady", "published status report",
+        "Source: Risks",
+        "Filter: Owner is Staff Person",
+        "Filter: Status is one of Open, Mitigating",
+        "Shared: yes",
+        "Risks RAG: Amber",
+        "Summary: Steady",
+        "published status report",
         # people
-        "Admin: no → yes", "Password: reset", "changed the password of user nnewbie",
-        "signed out every session of user nnewbie", "revoked API token Nightly export",
+        "Admin: no → yes",
+        "Password: reset",
+        "changed the password of user nnewbie",
+        "signed out every session of user nnewbie",
+        "revoked API token Nightly export",
     ):
         assert words in text, (words, text)
 
@@ -267,9 +530,15 @@ def test_each_record_page_shows_its_history_in_prose_and_names_people(as_user, d
     manager = as_user("manager")
     pages = {
         f"/projects/TST/risks/{everything['risk']}": ("Owner: Staff Person → Manager Person", "Impact: 4 Major"),
-        f"/projects/TST/issues/{everything['issue']}": ("Owner: Manager Person", "Escalation level: Project → Executive"),
-        f"/projects/TST/deliverables/{everything['d1']}": ("Review lead: Staff Person → Manager Person",
-                                                          "Status: Submitted → In review", "Reviewer: Staff Person"),
+        f"/projects/TST/issues/{everything['issue']}": (
+            "Owner: Manager Person",
+            "Escalation level: Project → Executive",
+        ),
+        f"/projects/TST/deliverables/{everything['d1']}": (
+            "Review lead: Staff Person → Manager Person",
+            "Status: Submitted → In review",
+            "Reviewer: Staff Person",
+        ),
         "/projects/TST": ("Decision: Deemed accepted",),
         "/": ("Decision: Deemed accepted",),
     }
@@ -297,8 +566,15 @@ def test_names_in_the_history_cost_one_query_whatever_the_number_of_events(as_us
 
     def edits(n: int) -> None:
         for i in range(n):
-            risks.update(db, staff, access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {
-                "owner_id": str(owners[i % 3]), "title": f"Edit {i}"}))  # fmt: skip
+            risks.update(
+                db,
+                staff,
+                access,
+                risk,
+                parse(
+                    risks.RiskForm, risks.form_values(db, risk) | {"owner_id": str(owners[i % 3]), "title": f"Edit {i}"}
+                ),
+            )
         db.commit()
 
     edits(2)

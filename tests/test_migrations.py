@@ -29,8 +29,11 @@ def _index_names(url: str) -> set[str]:
     """Every index the migrations built, by name. Alembic cannot compare expression indexes on SQLite, so this
     is how the registers' sort indexes are held to the models there."""
     engine = make_engine(url)
-    query = ("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL" if engine.dialect.name == "sqlite"
-             else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")  # fmt: skip
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+    )
     with engine.connect() as conn:
         names = set(conn.execute(text(query)).scalars())
     engine.dispose()
@@ -86,12 +89,17 @@ def test_autogenerate_writes_every_new_table_with_autoincrement(tmp_path):
 
 def test_a_deleted_rows_id_is_never_given_to_another_row(conn, world):
     """The audit trail names records by id: a deleted record's events must never come to name a new one."""
-    newest = conn.execute(text("SELECT id, project_id, user_id, role, created_at FROM membership "
-                               "ORDER BY id DESC LIMIT 1")).one()  # fmt: skip
+    newest = conn.execute(
+        text("SELECT id, project_id, user_id, role, created_at FROM membership ORDER BY id DESC LIMIT 1")
+    ).one()
     conn.execute(text("DELETE FROM membership WHERE id = :id"), {"id": newest.id})
-    again = conn.execute(text("INSERT INTO membership (project_id, user_id, role, created_at) "
-                              "VALUES (:project_id, :user_id, :role, :created_at) RETURNING id"),
-                         newest._asdict()).scalar_one()  # fmt: skip
+    again = conn.execute(
+        text(
+            "INSERT INTO membership (project_id, user_id, role, created_at) "
+            "VALUES (:project_id, :user_id, :role, :created_at) RETURNING id"
+        ),
+        newest._asdict(),
+    ).scalar_one()
     assert again > newest.id
 
 
@@ -100,22 +108,68 @@ REBUILT = "e1ba1cd62741"  # the revision that rebuilt every SQLite table with AU
 # Rows written before that revision, with the ids it must keep; the trail names a deleted risk (12) above every
 # risk left, so the next risk must come after it.
 KEPT = {
-    "app_user": {"id": 7, "username": "kept", "full_name": "Kept User", "email": "kept@example.gov", "title": "",
-                 "organization": "", "password_hash": "x", "is_admin": False, "is_active": True,
-                 "created_at": "2026-03-02 09:00:00"},
-    "project": {"id": 5, "key": "KPT", "name": "Kept", "description": "", "sponsor": "", "contractor": "",
-                "contract_number": "", "timezone": "UTC", "deemed_policy": "none", "holiday_calendar": "US",
-                "extra_holidays": "[]", "archived": False, "created_at": "2026-03-02 09:00:00"},
-    "risk": {"id": 9, "project_id": 5, "code": "R-009", "title": "Kept risk", "statement": "", "category": "schedule",
-             "probability": 3, "impact": 4, "proximity": "near", "trigger": "", "owner_id": 7, "response": "mitigate",
-             "mitigation_plan": "", "contingency_plan": "", "status": "open", "raised_on": "2026-03-02",
-             "created_at": "2026-03-02 09:00:00", "updated_at": "2026-03-02 09:00:00"},
-    "audit_event": {"id": 42, "at": "2026-03-03 10:00:00", "actor_id": 7, "project_id": 5, "entity_type": "risk",
-                    "entity_id": 12, "entity_label": "R-012", "action": "delete", "changes": "{}"},
-}  # fmt: skip
+    "app_user": {
+        "id": 7,
+        "username": "kept",
+        "full_name": "Kept User",
+        "email": "kept@example.gov",
+        "title": "",
+        "organization": "",
+        "password_hash": "x",
+        "is_admin": False,
+        "is_active": True,
+        "created_at": "2026-03-02 09:00:00",
+    },
+    "project": {
+        "id": 5,
+        "key": "KPT",
+        "name": "Kept",
+        "description": "",
+        "sponsor": "",
+        "contractor": "",
+        "contract_number": "",
+        "timezone": "UTC",
+        "deemed_policy": "none",
+        "holiday_calendar": "US",
+        "extra_holidays": "[]",
+        "archived": False,
+        "created_at": "2026-03-02 09:00:00",
+    },
+    "risk": {
+        "id": 9,
+        "project_id": 5,
+        "code": "R-009",
+        "title": "Kept risk",
+        "statement": "",
+        "category": "schedule",
+        "probability": 3,
+        "impact": 4,
+        "proximity": "near",
+        "trigger": "",
+        "owner_id": 7,
+        "response": "mitigate",
+        "mitigation_plan": "",
+        "contingency_plan": "",
+        "status": "open",
+        "raised_on": "2026-03-02",
+        "created_at": "2026-03-02 09:00:00",
+        "updated_at": "2026-03-02 09:00:00",
+    },
+    "audit_event": {
+        "id": 42,
+        "at": "2026-03-03 10:00:00",
+        "actor_id": 7,
+        "project_id": 5,
+        "entity_type": "risk",
+        "entity_id": 12,
+        "entity_label": "R-012",
+        "action": "delete",
+        "changes": "{}",
+    },
+}
 
 
-def _insert(conn, table: str, row: dict) -> int:  # noqa: ANN001
+def _insert(conn, table: str, row: dict) -> int:
     columns, values = ", ".join(row), ", ".join(":" + c for c in row)
     return conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id"), row).scalar_one()
 

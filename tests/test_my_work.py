@@ -17,20 +17,32 @@ from tracker.deliverables.models import Deliverable
 from tracker.reports import service as reports
 
 
-def _plan(db, world, code="D-01", owner="staff", agreed=True, **extra):  # noqa: ANN001, ANN202
-    d = service.create(db, *acting(db, world, "manager"), parse(service.DeliverableForm, {
-        "code": code, "title": f"Plan {code}", "criteria": "Covers every interface", "owner_id": str(world.ids[owner]),
-        "due_date": (tst_today() + timedelta(days=60)).isoformat(), **extra}))  # fmt: skip
+def _plan(db, world, code="D-01", owner="staff", agreed=True, **extra):
+    d = service.create(
+        db,
+        *acting(db, world, "manager"),
+        parse(
+            service.DeliverableForm,
+            {
+                "code": code,
+                "title": f"Plan {code}",
+                "criteria": "Covers every interface",
+                "owner_id": str(world.ids[owner]),
+                "due_date": (tst_today() + timedelta(days=60)).isoformat(),
+                **extra,
+            },
+        ),
+    )
     if agreed:
         agree_criteria(db, world, d)
     return d
 
 
-def _submit(db, world, d, store):  # noqa: ANN001
+def _submit(db, world, d, store):
     service.submit(db, *acting(db, world, "contractor"), d, "", [service.Upload("v.pdf", "", b"%PDF")], store)
 
 
-def _sections(b) -> dict:  # noqa: ANN001
+def _sections(b) -> dict:
     r = b.api("GET", "/api/v1/my-work")
     assert r.status_code == 200, r.text
     return {s["key"]: s["items"] for s in r.json()}
@@ -80,16 +92,31 @@ def test_conditions_reach_their_owner_and_the_managers_who_confirm_them(as_user,
     _submit(db, world, d, store)
     manager, m_access = acting(db, world, "manager")
     service.start_review(db, manager, m_access, d)
-    service.decide(db, manager, m_access, d, parse(service.DecisionForm, {
-        "outcome": "conditionally_accepted", "conditions": "Fix typos", "conditions_owner_id": str(world.ids["contractor"]),
-        "conditions_due": (tst_today() + timedelta(days=20)).isoformat()}), store=store)  # fmt: skip
+    service.decide(
+        db,
+        manager,
+        m_access,
+        d,
+        parse(
+            service.DecisionForm,
+            {
+                "outcome": "conditionally_accepted",
+                "conditions": "Fix typos",
+                "conditions_owner_id": str(world.ids["contractor"]),
+                "conditions_due": (tst_today() + timedelta(days=20)).isoformat(),
+            },
+        ),
+        store=store,
+    )
     db.commit()
     assert [i["detail"] for i in _sections(as_user("contractor"))["conditions"]] == ["condition 1: Fix typos"]
     assert _sections(as_user("manager"))["conditions"] == []  # due in 20 days: not yet the managers' concern
     clock.set(at_noon(tst_today() + timedelta(days=25)))  # calendar days, whatever a DST change does to hours
     (item,) = _sections(as_user("manager"))["conditions"]
     assert item["state"] == "overdue" and item["days"] == -5
-    assert "Conditions due" in as_user("contractor").get("/").text and "5 days overdue" in as_user("manager").get("/").text
+    assert (
+        "Conditions due" in as_user("contractor").get("/").text and "5 days overdue" in as_user("manager").get("/").text
+    )
     assert _sections(as_user("staff"))["conditions"] == []
 
 
@@ -99,8 +126,9 @@ def test_the_lead_waits_for_the_resubmission_and_the_contractor_owes_it(as_user,
     _submit(db, world, d, store)
     manager, m_access = acting(db, world, "manager")
     service.start_review(db, manager, m_access, d)
-    service.decide(db, manager, m_access, d, parse(service.DecisionForm, {"outcome": "rejected", "findings": "No"}),
-                   store=store)  # fmt: skip
+    service.decide(
+        db, manager, m_access, d, parse(service.DecisionForm, {"outcome": "rejected", "findings": "No"}), store=store
+    )
     db.commit()
     (waiting,) = _sections(as_user("staff"))["resubmissions"]
     (owed,) = _sections(as_user("contractor"))["to_submit"]
@@ -123,14 +151,39 @@ def test_criteria_wait_for_the_manager_then_for_the_contractor(as_user, db, worl
 def test_the_api_lists_every_section_of_the_page_and_only_the_users_own(as_user, db, world):
     risk = make_risk(db, world, owner_id=str(world.ids["staff"]), next_review_date=tst_today().isoformat())
     staff, s_access = acting(db, world, "staff")
-    actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {
-        "description": "Chase the vendor", "plan": "mitigation", "owner_id": str(world.ids["staff"]),
-        "due_date": (tst_today() - timedelta(days=1)).isoformat()}))  # fmt: skip
+    actions.add(
+        db,
+        staff,
+        s_access,
+        risk,
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Chase the vendor",
+                "plan": "mitigation",
+                "owner_id": str(world.ids["staff"]),
+                "due_date": (tst_today() - timedelta(days=1)).isoformat(),
+            },
+        ),
+    )
     make_issue(db, world, title="Stuck for ages", priority="critical", raised_on="2020-01-01")
     db.commit()
     mine = _sections(as_user("staff"))
-    assert list(mine) == ["clocks", "lead_reviews", "reviews", "dispositions", "conditions", "criteria", "to_publish",
-                          "resubmissions", "to_submit", "responses", "actions", "risk_reviews", "flagged"]  # fmt: skip
+    assert list(mine) == [
+        "clocks",
+        "lead_reviews",
+        "reviews",
+        "dispositions",
+        "conditions",
+        "criteria",
+        "to_publish",
+        "resubmissions",
+        "to_submit",
+        "responses",
+        "actions",
+        "risk_reviews",
+        "flagged",
+    ]
     assert [(i["title"], i["state"], i["days"]) for i in mine["actions"]] == [("Chase the vendor", "overdue", -1)]
     assert [(i["code"], i["days"]) for i in mine["risk_reviews"]] == [(risk.code, 0)]
     assert mine["flagged"] == []  # flags are for managers
@@ -148,9 +201,21 @@ def test_clocks_count_on_the_projects_day_not_the_servers(as_user, db, world, cl
     clock.set(datetime(2026, 3, 12, 5, 0, tzinfo=UTC))
     risk = make_risk(db, world, owner_id=str(world.ids["staff"]), next_review_date="2026-03-11")
     staff, s_access = acting(db, world, "staff")
-    actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {
-        "description": "Call the vendor", "plan": "mitigation", "owner_id": str(world.ids["staff"]),
-        "due_date": "2026-03-11"}))  # fmt: skip
+    actions.add(
+        db,
+        staff,
+        s_access,
+        risk,
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Call the vendor",
+                "plan": "mitigation",
+                "owner_id": str(world.ids["staff"]),
+                "due_date": "2026-03-11",
+            },
+        ),
+    )
     db.commit()
     page = as_user("staff").get("/").text
     assert "due today" in page and "overdue" not in page

@@ -9,11 +9,22 @@ from tracker.audit.models import AuditEvent
 from tracker.projects.models import Membership, Project
 
 VALID = {
-    "key": "NEW", "name": "New Programme", "description": "", "sponsor": "Pat Sponsor", "contractor": "Acme",
-    "contract_number": "C-1", "start_date": "2026-01-01", "end_date": "2026-12-31", "timezone": "America/Denver",
-    "review_days": "10", "resubmit_days": "7", "deemed_policy": "deemed", "deemed_days": "12",
-    "holiday_calendar": "us-ca", "extra_holidays": "2026-12-24 Closure\n\n2026-12-31 Closure 2",
-}  # fmt: skip
+    "key": "NEW",
+    "name": "New Programme",
+    "description": "",
+    "sponsor": "Pat Sponsor",
+    "contractor": "Acme",
+    "contract_number": "C-1",
+    "start_date": "2026-01-01",
+    "end_date": "2026-12-31",
+    "timezone": "America/Denver",
+    "review_days": "10",
+    "resubmit_days": "7",
+    "deemed_policy": "deemed",
+    "deemed_days": "12",
+    "holiday_calendar": "us-ca",
+    "extra_holidays": "2026-12-24 Closure\n\n2026-12-31 Closure 2",
+}
 
 
 def _count(db, model) -> int:
@@ -26,7 +37,10 @@ def test_admin_creates_a_project_and_the_audit_trail_records_it(as_user, db):
     assert r.status_code == 303 and r.headers["location"] == "/projects/NEW"
     project = db.exec(select(Project).where(Project.key == "NEW")).one()
     assert project.holiday_calendar == "US-CA" and project.deemed_days == 12
-    assert project.extra_holidays == [{"date": "2026-12-24", "name": "Closure"}, {"date": "2026-12-31", "name": "Closure 2"}]
+    assert project.extra_holidays == [
+        {"date": "2026-12-24", "name": "Closure"},
+        {"date": "2026-12-31", "name": "Closure 2"},
+    ]
     event = db.exec(select(AuditEvent).where(AuditEvent.project_id == project.id)).one()
     assert event.action == "create" and event.changes["name"] == [None, "New Programme"]
     page = as_user("admin").get("/projects/NEW")
@@ -81,9 +95,18 @@ def test_edit_records_only_changed_fields(as_user, db, world):
     admin = as_user("admin")
     page = admin.get("/projects/TST/edit")
     assert page.status_code == 200
-    form = {"key": "TST", "name": "Test Programme", "contractor": "Acme Integrators", "holiday_calendar": "US",
-            "timezone": "America/Los_Angeles", "review_days": "12", "resubmit_days": "10", "deemed_days": "15",
-            "deemed_policy": "never", "version": "1"}  # fmt: skip
+    form = {
+        "key": "TST",
+        "name": "Test Programme",
+        "contractor": "Acme Integrators",
+        "holiday_calendar": "US",
+        "timezone": "America/Los_Angeles",
+        "review_days": "12",
+        "resubmit_days": "10",
+        "deemed_days": "15",
+        "deemed_policy": "never",
+        "version": "1",
+    }
     assert admin.post("/projects/TST/edit", form).status_code == 303
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "update")).one()
     assert event.changes == {"review_days": [10, 12]}
@@ -101,15 +124,17 @@ def test_members_are_added_and_changed_in_place_with_htmx(as_user, db, world):
     assert r.status_code == 200
     assert r.text.lstrip().startswith('<section id="members"') and "<html" not in r.text
     assert "Outsider Person" in r.text
-    m = db.exec(select(Membership).where(Membership.user_id == world.ids["outsider"],
-                                         Membership.project_id != None)).all()  # noqa: E711
+    m = db.exec(
+        select(Membership).where(Membership.user_id == world.ids["outsider"], Membership.project_id.is_not(None))
+    ).all()
     tst = next(x for x in m if x.role == "viewer")
     r = admin.post(f"/projects/TST/members/{tst.id}/role", {"role": "staff", "version": "1"}, htmx=True)
     assert r.status_code == 200 and "Role changed." in r.text
     db.expire_all()
     assert db.get(Membership, tst.id).role == "staff"
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "membership",
-                                                      AuditEvent.entity_id == tst.id)).all()  # fmt: skip
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "membership", AuditEvent.entity_id == tst.id)
+    ).all()
     assert sorted(actions) == ["add_member", "change_role"]
 
 
@@ -180,17 +205,28 @@ def test_api_lists_and_reads_projects(as_user):
 
 def test_api_create_validates_and_refuses_duplicates(as_user, db, world):
     admin = as_user("admin")
-    r = admin.api("POST", "/api/v1/projects", json={"key": "API", "name": "Via API", "extra_holidays":
-                                                    [{"date": "2026-07-03", "name": "Bridge day"}]})  # fmt: skip
+    r = admin.api(
+        "POST",
+        "/api/v1/projects",
+        json={"key": "API", "name": "Via API", "extra_holidays": [{"date": "2026-07-03", "name": "Bridge day"}]},
+    )
     assert r.status_code == 201 and r.json()["key"] == "API"
     assert admin.api("POST", "/api/v1/projects", json={"key": "API", "name": "Again"}).status_code == 422
-    for bad in ({"key": "API2"}, {"key": "A2", "name": 5}, {"key": "A3", "name": "x", "review_days": "many"},
-                {"key": "A4", "name": "x", "surprise": 1}, {"key": "a b c", "name": "x"}):
+    for bad in (
+        {"key": "API2"},
+        {"key": "A2", "name": 5},
+        {"key": "A3", "name": "x", "review_days": "many"},
+        {"key": "A4", "name": "x", "surprise": 1},
+        {"key": "a b c", "name": "x"},
+    ):
         r = admin.api("POST", "/api/v1/projects", json=bad)
         assert r.status_code in (400, 422), (bad, r.status_code)
         assert set(r.json()) == {"status_code", "detail", "extra"}
-    r = admin.client.post("/api/v1/projects", content=b"{not json", headers={"x-csrftoken": admin.token,
-                                                                           "content-type": "application/json"})
+    r = admin.client.post(
+        "/api/v1/projects",
+        content=b"{not json",
+        headers={"x-csrftoken": admin.token, "content-type": "application/json"},
+    )
     assert r.status_code == 400
     assert _count(db, Project) == 3
 

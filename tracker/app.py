@@ -10,7 +10,6 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -18,6 +17,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -39,10 +39,10 @@ from tracker.core.security import (
 )
 from tracker.core.web import get_flashes, label, show_date, show_datetime
 from tracker.deliverables import api as deliverables_api
-from tracker.home import api as home_api
 from tracker.deliverables import clock as deliverables_clock
 from tracker.deliverables import records as deliverables_records
 from tracker.deliverables import views as deliverables_views
+from tracker.home import api as home_api
 from tracker.home import views as home_views
 from tracker.issues import api as issues_api
 from tracker.issues import views as issues_views
@@ -128,8 +128,9 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         exclude=["^/static/", "^/vendor/", "^/healthz"],
     )
     node_modules = ROOT / "node_modules"
-    static = create_static_files_router(path="/static", directories=[ROOT / "static"], name="static",
-                                        include_in_schema=False)  # fmt: skip
+    static = create_static_files_router(
+        path="/static", directories=[ROOT / "static"], name="static", include_in_schema=False
+    )
     vendor = create_static_files_router(
         path="/vendor",
         directories=[node_modules / "htmx.org" / "dist", node_modules / "@picocss" / "pico" / "css"],
@@ -154,7 +155,9 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     def on_startup() -> None:
         deliverables_records.warm()
         if settings.clock_minutes > 0:
-            clock["stop"] = deliverables_clock.start(session_factory, FileStore.from_settings(settings), settings.clock_minutes)
+            clock["stop"] = deliverables_clock.start(
+                session_factory, FileStore.from_settings(settings), settings.clock_minutes
+            )
 
     def on_shutdown() -> None:
         if "stop" in clock:
@@ -229,5 +232,3 @@ def app_factory() -> Litestar:
     gc.collect()
     gc.freeze()
     return app
-
-

@@ -16,7 +16,7 @@ from tracker.core.clock import utcnow
 from tracker.settings import ROOT, get_settings
 
 
-def alembic_config(url: str | None = None):  # noqa: ANN201
+def alembic_config(url: str | None = None):
     from alembic.config import Config
 
     cfg = Config(str(ROOT / "alembic.ini"))
@@ -96,8 +96,13 @@ def demo(reset: bool, if_empty: bool) -> None:
 
 
 @main.command("bench-data")
-@click.option("--scale", type=click.Choice(["large", "small", "tiny"]), default="large", show_default=True,
-              help="large: 25 projects, 5,000 deliverables, 1,000,000 audit events; small: a tenth of each.")
+@click.option(
+    "--scale",
+    type=click.Choice(["large", "small", "tiny"]),
+    default="large",
+    show_default=True,
+    help="large: 25 projects, 5,000 deliverables, 1,000,000 audit events; small: a tenth of each.",
+)
 @click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
 def bench_data(scale: str, reset: bool) -> None:
     """Fill the database with the benchmark portfolio and print the logins and the largest project's ids."""
@@ -120,7 +125,9 @@ def bench_data(scale: str, reset: bool) -> None:
 @click.option("--organization", default="")
 @click.option("--admin", is_flag=True, help="Make the user an admin.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
-def create_user(username: str, full_name: str, email: str, organization: str, admin: bool, password_stdin: bool) -> None:
+def create_user(
+    username: str, full_name: str, email: str, organization: str, admin: bool, password_stdin: bool
+) -> None:
     """Create a user (e.g. the first admin)."""
     from tracker.accounts import service
     from tracker.core.db import make_engine, session_factory_for
@@ -136,8 +143,17 @@ def create_user(username: str, full_name: str, email: str, organization: str, ad
     engine = make_engine(get_settings().database_url)
     with session_factory_for(engine)() as db:
         try:
-            form = parse(service.UserForm, {"username": username, "full_name": full_name, "email": email,
-                                            "organization": organization, "is_admin": admin, "password": password})  # fmt: skip
+            form = parse(
+                service.UserForm,
+                {
+                    "username": username,
+                    "full_name": full_name,
+                    "email": email,
+                    "organization": organization,
+                    "is_admin": admin,
+                    "password": password,
+                },
+            )
             user = service.create_user(db, None, form)
         except FormError as exc:
             raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from exc
@@ -200,7 +216,6 @@ def backup_sqlite(source: Path, destination: Path) -> int:
     return destination.stat().st_size
 
 
-
 @main.command()
 def clocks() -> None:
     """Apply the contract clocks now: deemed acceptance and review escalation, then render any decision's letters a
@@ -248,15 +263,23 @@ def import_register(project: str, register: str, file: Path, username: str, only
                 reg = REGISTERS[register]
                 sheet = read_table(file.name, file.read_bytes())
                 plan = transfer.build_plan(db, access, reg, sheet, transfer.auto_mapping(reg, sheet.headers))
-                click.echo("Columns: " + ", ".join(f"{h} → {reg.column(plan.mapping[i]).header}"
-                                                   for i, h in enumerate(sheet.headers) if i in plan.mapping))  # fmt: skip
+                click.echo(
+                    "Columns: "
+                    + ", ".join(
+                        f"{h} → {reg.column(plan.mapping[i]).header}"
+                        for i, h in enumerate(sheet.headers)
+                        if i in plan.mapping
+                    )
+                )
                 if plan.unrecognised:
                     click.echo("Not recognised, so not imported: " + ", ".join(plan.unrecognised))
                 for row in plan.invalid:
                     for header, message in row.errors.items():
                         click.echo(f"Row {row.number}, {header}: {message}", err=True)
-                click.echo(f"{len(plan.rows)} rows: {plan.count('create')} new, {plan.count('update')} to update, "
-                           f"{plan.count('unchanged')} unchanged, {len(plan.invalid)} with errors.")  # fmt: skip
+                click.echo(
+                    f"{len(plan.rows)} rows: {plan.count('create')} new, {plan.count('update')} to update, "
+                    f"{plan.count('unchanged')} unchanged, {len(plan.invalid)} with errors."
+                )
                 if dry_run:
                     return
                 written = transfer.run(db, actor, access, plan, only_valid=only_valid, filename=file.name)
@@ -325,8 +348,18 @@ def restore(source: Path, force: bool) -> None:
         restore_sqlite(source, Path(url.database))
     else:
         libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-                        f"--dbname={libpq_url}", str(source)], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--exit-on-error",
+                f"--dbname={libpq_url}",
+                str(source),
+            ],
+            check=True,
+        )
     click.echo(f"Restored {source} into {url.render_as_string()}.")
 
 

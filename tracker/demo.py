@@ -9,16 +9,16 @@ from sqlmodel import Session, func, select
 
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.core.db import make_engine, session_factory_for
 from tracker.core.clock import frozen_time, utcnow
+from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import demo as deliverables_demo
 from tracker.library import demo as library_demo
 from tracker.projects import service as projects
 from tracker.projects.service import Access
-from tracker.risks import demo as register_demo
 from tracker.reports import demo as reports_demo
+from tracker.risks import demo as register_demo
 from tracker.settings import get_settings
 
 DEMO_PASSWORD = "demo-password"
@@ -41,40 +41,82 @@ USERS = [
 
 PROJECTS = [
     {
-        "key": "CWS", "name": "Child Welfare Services Modernization",
+        "key": "CWS",
+        "name": "Child Welfare Services Modernization",
         "description": "Replaces the 1990s case management system used by 58 county child welfare agencies.",
-        "sponsor": "Dana Whitfield", "contractor": "Northbridge Systems Integration LLC",
-        "contract_number": "DSS-2025-0147", "start_date": "2025-07-01", "end_date": "2028-06-30",
-        "timezone": "America/Los_Angeles", "review_days": 10, "resubmit_days": 10, "deemed_policy": "never",
-        "deemed_days": 15, "holiday_calendar": "US-CA",
+        "sponsor": "Dana Whitfield",
+        "contractor": "Northbridge Systems Integration LLC",
+        "contract_number": "DSS-2025-0147",
+        "start_date": "2025-07-01",
+        "end_date": "2028-06-30",
+        "timezone": "America/Los_Angeles",
+        "review_days": 10,
+        "resubmit_days": 10,
+        "deemed_policy": "never",
+        "deemed_days": 15,
+        "holiday_calendar": "US-CA",
         "extra_holidays": "2026-12-24 Christmas Eve closure\n2026-12-31 New Year's Eve closure",
     },
     {
-        "key": "UIM", "name": "Unemployment Insurance Modernization",
+        "key": "UIM",
+        "name": "Unemployment Insurance Modernization",
         "description": "New claimant portal, benefits engine and employer tax module for the UI program.",
-        "sponsor": "Helen Lee", "contractor": "Apex Public Sector Consulting",
-        "contract_number": "EDD-24-3310", "start_date": "2024-10-01", "end_date": "2027-09-30",
-        "timezone": "America/New_York", "review_days": 15, "resubmit_days": 10, "deemed_policy": "deemed",
-        "deemed_days": 20, "holiday_calendar": "US-NY", "extra_holidays": "",
+        "sponsor": "Helen Lee",
+        "contractor": "Apex Public Sector Consulting",
+        "contract_number": "EDD-24-3310",
+        "start_date": "2024-10-01",
+        "end_date": "2027-09-30",
+        "timezone": "America/New_York",
+        "review_days": 15,
+        "resubmit_days": 10,
+        "deemed_policy": "deemed",
+        "deemed_days": 20,
+        "holiday_calendar": "US-NY",
+        "extra_holidays": "",
     },
     {
-        "key": "DMV", "name": "Vehicle Registration Platform Replacement",
+        "key": "DMV",
+        "name": "Vehicle Registration Platform Replacement",
         "description": "Moves vehicle registration, titling and fee collection off the mainframe.",
-        "sponsor": "Helen Lee", "contractor": "Keystone Digital Government Inc.",
-        "contract_number": "DMV-RFP-2311", "start_date": "2026-01-05", "end_date": "2029-01-04",
-        "timezone": "America/Chicago", "review_days": 10, "resubmit_days": 15, "deemed_policy": "never",
-        "deemed_days": 15, "holiday_calendar": "US-TX", "extra_holidays": "",
+        "sponsor": "Helen Lee",
+        "contractor": "Keystone Digital Government Inc.",
+        "contract_number": "DMV-RFP-2311",
+        "start_date": "2026-01-05",
+        "end_date": "2029-01-04",
+        "timezone": "America/Chicago",
+        "review_days": 10,
+        "resubmit_days": 15,
+        "deemed_policy": "never",
+        "deemed_days": 15,
+        "holiday_calendar": "US-TX",
+        "extra_holidays": "",
     },
-]  # fmt: skip
+]
 
 MEMBERS = {
-    "CWS": [("mrivera", "manager"), ("pokafor", "staff"), ("dkim", "staff"), ("tbrooks", "contractor"),
-            ("dwhitfield", "viewer"), ("hlee", "viewer")],
-    "UIM": [("jchen", "manager"), ("dkim", "staff"), ("rpatel", "staff"), ("lgarcia", "contractor"),
-            ("hlee", "viewer")],
-    "DMV": [("pokafor", "manager"), ("snguyen", "staff"), ("ewalsh", "contractor"), ("hlee", "viewer"),
-            ("dwhitfield", "viewer")],
-}  # fmt: skip
+    "CWS": [
+        ("mrivera", "manager"),
+        ("pokafor", "staff"),
+        ("dkim", "staff"),
+        ("tbrooks", "contractor"),
+        ("dwhitfield", "viewer"),
+        ("hlee", "viewer"),
+    ],
+    "UIM": [
+        ("jchen", "manager"),
+        ("dkim", "staff"),
+        ("rpatel", "staff"),
+        ("lgarcia", "contractor"),
+        ("hlee", "viewer"),
+    ],
+    "DMV": [
+        ("pokafor", "manager"),
+        ("snguyen", "staff"),
+        ("ewalsh", "contractor"),
+        ("hlee", "viewer"),
+        ("dwhitfield", "viewer"),
+    ],
+}
 
 
 def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None = None) -> bool:
@@ -89,8 +131,9 @@ def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None 
                 seed(db)
             deliverables_demo.load(db, store)
             register_demo.load(db)
-            library_demo.load(db, {key: next(u for u, role in members if role == "manager")
-                                   for key, members in MEMBERS.items()})
+            library_demo.load(
+                db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}
+            )
             reports_demo.load(db)  # after every other history: the reports read the record as it stood each week
             db.commit()
         with session_factory_for(engine)() as db:  # as a server does: the letters are rendered after the commit
@@ -103,11 +146,18 @@ def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None 
 def seed(db: Session) -> dict[str, User]:
     users: dict[str, User] = {}
     for username, full_name, title, org, is_admin in USERS:
-        form = parse(accounts.UserForm, {
-            "username": username, "full_name": full_name, "title": title, "organization": org,
-            "email": f"{username}@{'example.gov' if 'Department' in org else 'example.com'}",
-            "is_admin": is_admin, "password": DEMO_PASSWORD,
-        })  # fmt: skip
+        form = parse(
+            accounts.UserForm,
+            {
+                "username": username,
+                "full_name": full_name,
+                "title": title,
+                "organization": org,
+                "email": f"{username}@{'example.gov' if 'Department' in org else 'example.com'}",
+                "is_admin": is_admin,
+                "password": DEMO_PASSWORD,
+            },
+        )
         users[username] = accounts.create_user(db, None, form)
     admin = accounts.principal(users["admin"])
     for spec in PROJECTS:
@@ -125,9 +175,7 @@ def logins_text() -> str:
         for username, role in members:
             roles.setdefault(username, []).append(f"{role} in {key}")
     lines = [f"Demo logins (password for every account: {DEMO_PASSWORD}):"]
-    for username, full_name, title, org, is_admin in USERS:
+    for username, full_name, _title, _org, is_admin in USERS:
         what = "admin" if is_admin else ", ".join(roles.get(username, []))
         lines.append(f"  {username:<11} {full_name:<16} {what}")
     return "\n".join(lines)
-
-

@@ -23,8 +23,10 @@ INTEGRITY_ERROR = " USING ERRCODE = 'integrity_constraint_violation'"
 
 def _earlier_refusals(using: str) -> None:
     """PostgreSQL: the functions of b7c1d2e3f4a5 and e311d99a863f, raising with `using`."""
-    op.execute("CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-               f"$$ BEGIN RAISE EXCEPTION 'audit_event is append-only'{using}; END $$")  # fmt: skip
+    op.execute(
+        "CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION 'audit_event is append-only'{using}; END $$"
+    )
     op.execute(
         "CREATE OR REPLACE FUNCTION status_report_published_frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         f"IF OLD.status = 'published' THEN RAISE EXCEPTION 'a published status report is never changed'{using}; "
@@ -36,14 +38,20 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for table in IMMUTABLE:
             for verb in ("UPDATE", "DELETE"):
-                op.execute(f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                           f"BEGIN SELECT RAISE(ABORT, '{table} is immutable'); END")  # fmt: skip
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is immutable'); END"
+                )
         return
-    op.execute("CREATE FUNCTION immutable_row() RETURNS trigger LANGUAGE plpgsql AS "
-               f"$$ BEGIN RAISE EXCEPTION '% is immutable', TG_TABLE_NAME{INTEGRITY_ERROR}; END $$")  # fmt: skip
+    op.execute(
+        "CREATE FUNCTION immutable_row() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$$ BEGIN RAISE EXCEPTION '% is immutable', TG_TABLE_NAME{INTEGRITY_ERROR}; END $$"
+    )
     for table in IMMUTABLE:
-        op.execute(f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                   "FOR EACH ROW EXECUTE FUNCTION immutable_row()")  # fmt: skip
+        op.execute(
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION immutable_row()"
+        )
     _earlier_refusals(INTEGRITY_ERROR)
 
 

@@ -24,10 +24,28 @@ depends_on = None
 
 # Every table keyed by an integer id at this revision (the others are keyed by what they link or name).
 TABLES = [
-    "app_user", "project", "api_token", "audit_event", "membership", "deliverable", "criterion", "submission",
-    "comment", "criterion_result", "decision", "review_assignment", "submission_file", "generated_record", "risk",
-    "issue", "risk_score_history", "action_item", "issue_decision", "saved_report", "status_report",
-]  # fmt: skip
+    "app_user",
+    "project",
+    "api_token",
+    "audit_event",
+    "membership",
+    "deliverable",
+    "criterion",
+    "submission",
+    "comment",
+    "criterion_result",
+    "decision",
+    "review_assignment",
+    "submission_file",
+    "generated_record",
+    "risk",
+    "issue",
+    "risk_score_history",
+    "action_item",
+    "issue_decision",
+    "saved_report",
+    "status_report",
+]
 
 
 def _sql(statement: str, **params: object) -> sa.CursorResult:
@@ -38,8 +56,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     for t in TABLES:
-        kept = _sql("SELECT name, sql FROM sqlite_master WHERE tbl_name = :t AND type IN ('index', 'trigger') "
-                    "AND sql IS NOT NULL", t=t).all()
+        kept = _sql(
+            "SELECT name, sql FROM sqlite_master WHERE tbl_name = :t AND type IN ('index', 'trigger') "
+            "AND sql IS NOT NULL",
+            t=t,
+        ).all()
         with warnings.catch_warnings():  # batch mode skips expression indexes with a warning: made again below
             warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
             with op.batch_alter_table(t, recreate="always", table_kwargs={"sqlite_autoincrement": True}):
@@ -51,8 +72,12 @@ def upgrade() -> None:
         named = _sql("SELECT MAX(entity_id) FROM audit_event WHERE entity_type = :t", t=t).scalar()
         if named is not None:
             _sql("UPDATE sqlite_sequence SET seq = MAX(seq, :n) WHERE name = :t", t=t, n=named)
-            _sql("INSERT INTO sqlite_sequence (name, seq) SELECT :t, :n "
-                 "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :t)", t=t, n=named)
+            _sql(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT :t, :n "
+                "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = :t)",
+                t=t,
+                n=named,
+            )
 
 
 def downgrade() -> None:

@@ -13,14 +13,19 @@ from tests.live import serving
 from tracker import demo
 from tracker.app import create_app
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-gpu"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+]
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True,
-            "args": CHROMIUM_ARGS}  # fmt: skip
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +38,7 @@ def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFa
             yield base
 
 
-def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
+def _seed_deliverable(url: str, settings) -> None:
     """One deliverable of our own under review with a critical comment, beside the demo's history."""
     from sqlmodel import Session, select
 
@@ -47,38 +52,98 @@ def _seed_deliverable(url: str, settings) -> None:  # noqa: ANN001
 
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as db:
-        def who(name):  # noqa: ANN001, ANN202
+
+        def who(name):
             user = principal(db.exec(select(User).where(User.username == name)).one())
             return user, projects.get_for(db, user, "CWS")
 
         manager, m_access = who("mrivera")
-        d = service.create(db, manager, m_access, parse(service.DeliverableForm, {
-            "code": "T-01", "title": "Browser Check Plan", "payment_amount": "80000", "holdback_pct": "10",
-            "criteria": "Schedule baseline\nRisk management approach"}))  # fmt: skip
+        d = service.create(
+            db,
+            manager,
+            m_access,
+            parse(
+                service.DeliverableForm,
+                {
+                    "code": "T-01",
+                    "title": "Browser Check Plan",
+                    "payment_amount": "80000",
+                    "holdback_pct": "10",
+                    "criteria": "Schedule baseline\nRisk management approach",
+                },
+            ),
+        )
         contractor, c_access = who("tbrooks")
         agree_as(db, d, manager, contractor)
-        service.submit(db, contractor, c_access, d, "First version", [service.Upload("BCP v1.pdf", "", b"%PDF")],
-                       FileStore(settings.upload_dir, 1024 * 1024))  # fmt: skip
+        service.submit(
+            db,
+            contractor,
+            c_access,
+            d,
+            "First version",
+            [service.Upload("BCP v1.pdf", "", b"%PDF")],
+            FileStore(settings.upload_dir, 1024 * 1024),
+        )
         staff, s_access = who("dkim")
         service.start_review(db, staff, s_access, d, [staff.id])
-        service.add_comment(db, staff, s_access, d, parse(service.CommentForm, {
-            "location": "§4", "text": "Baseline dates missing", "severity": "critical"}))  # fmt: skip
+        service.add_comment(
+            db,
+            staff,
+            s_access,
+            d,
+            parse(service.CommentForm, {"location": "§4", "text": "Baseline dates missing", "severity": "critical"}),
+        )
         # A second one rejected, so its decision records (letter, sign-off) are swept too.
-        rejected = service.create(db, manager, m_access, parse(service.DeliverableForm, {
-            "code": "T-02", "title": "Browser Rejection Plan", "payment_amount": "40000", "holdback_pct": "10",
-            "criteria": "Mapping of every legacy table"}))  # fmt: skip
+        rejected = service.create(
+            db,
+            manager,
+            m_access,
+            parse(
+                service.DeliverableForm,
+                {
+                    "code": "T-02",
+                    "title": "Browser Rejection Plan",
+                    "payment_amount": "40000",
+                    "holdback_pct": "10",
+                    "criteria": "Mapping of every legacy table",
+                },
+            ),
+        )
         store = FileStore.from_settings(settings)
         agree_as(db, rejected, manager, contractor)
         service.submit(db, contractor, c_access, rejected, "", [service.Upload("DCP v1.pdf", "", b"%PDF")], store)
         service.start_review(db, staff, s_access, rejected, [staff.id])
-        service.add_comment(db, staff, s_access, rejected, parse(service.CommentForm, {
-            "location": "§2", "text": "Legacy table list incomplete", "severity": "major"}))  # fmt: skip
-        service.decide(db, manager, m_access, rejected, parse(service.DecisionForm, {
-            "outcome": "rejected", "findings": "Tables 12-18 are not mapped."}), store=store)  # fmt: skip
+        service.add_comment(
+            db,
+            staff,
+            s_access,
+            rejected,
+            parse(service.CommentForm, {"location": "§2", "text": "Legacy table list incomplete", "severity": "major"}),
+        )
+        service.decide(
+            db,
+            manager,
+            m_access,
+            rejected,
+            parse(service.DecisionForm, {"outcome": "rejected", "findings": "Tables 12-18 are not mapped."}),
+            store=store,
+        )
         # A third under review with every criterion met, for a decision with conditions.
-        ready = service.create(db, manager, m_access, parse(service.DeliverableForm, {
-            "code": "T-03", "title": "Browser Training Plan", "payment_amount": "30000", "holdback_pct": "10",
-            "criteria": "Every role has a course"}))  # fmt: skip
+        ready = service.create(
+            db,
+            manager,
+            m_access,
+            parse(
+                service.DeliverableForm,
+                {
+                    "code": "T-03",
+                    "title": "Browser Training Plan",
+                    "payment_amount": "30000",
+                    "holdback_pct": "10",
+                    "criteria": "Every role has a course",
+                },
+            ),
+        )
         agree_as(db, ready, manager, contractor)
         service.submit(db, contractor, c_access, ready, "", [service.Upload("TP v1.pdf", "", b"%PDF")], store)
         service.start_review(db, staff, s_access, ready, [staff.id])
@@ -94,7 +159,7 @@ def _seed_register(url: str) -> None:
     from tracker.accounts.models import User
     from tracker.accounts.service import principal
     from tracker.actions import service as actions
-    from tracker.core.db import commit, make_engine
+    from tracker.core.db import make_engine
     from tracker.core.forms import parse
     from tracker.issues import service as issues
     from tracker.projects import service as projects
@@ -104,20 +169,65 @@ def _seed_register(url: str) -> None:
     with Session(engine, expire_on_commit=False) as db:
         staff = principal(db.exec(select(User).where(User.username == "dkim")).one())
         access = projects.get_for(db, staff, "CWS")
-        risk = risks.create(db, staff, access, parse(risks.RiskForm, {
-            "code": "R-900", "title": "County data quality", "statement": "If county records are incomplete, then "
-            "conversion slips", "category": "technical", "probability": "4", "impact": "4", "owner_id": str(staff.id),
-            "mitigation_plan": "Profile every county extract", "contingency_plan": "Phase the counties",
-            "trigger": "Profiling finds over 5% bad rows", "next_review_date": "2020-01-01"}))  # fmt: skip
+        risk = risks.create(
+            db,
+            staff,
+            access,
+            parse(
+                risks.RiskForm,
+                {
+                    "code": "R-900",
+                    "title": "County data quality",
+                    "statement": "If county records are incomplete, then conversion slips",
+                    "category": "technical",
+                    "probability": "4",
+                    "impact": "4",
+                    "owner_id": str(staff.id),
+                    "mitigation_plan": "Profile every county extract",
+                    "contingency_plan": "Phase the counties",
+                    "trigger": "Profiling finds over 5% bad rows",
+                    "next_review_date": "2020-01-01",
+                },
+            ),
+        )
         risks.update(db, staff, access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {"impact": "5"}))
-        actions.add(db, staff, access, risk, parse(actions.ActionForm, {
-            "description": "Profile the pilot counties", "plan": "mitigation", "owner_id": str(staff.id),
-            "due_date": "2020-02-01"}))  # fmt: skip
-        issue = issues.create(db, staff, access, parse(issues.IssueForm, {
-            "code": "I-900", "title": "UAT environment unavailable", "priority": "critical",
-            "raised_on": "2020-01-01", "need_by": "2020-01-10"}))  # fmt: skip
-        issues.add_decision(db, staff, access, issue, parse(issues.DecisionForm, {
-            "decision": "Rent a cloud environment", "decided_by": "Steering committee"}))  # fmt: skip
+        actions.add(
+            db,
+            staff,
+            access,
+            risk,
+            parse(
+                actions.ActionForm,
+                {
+                    "description": "Profile the pilot counties",
+                    "plan": "mitigation",
+                    "owner_id": str(staff.id),
+                    "due_date": "2020-02-01",
+                },
+            ),
+        )
+        issue = issues.create(
+            db,
+            staff,
+            access,
+            parse(
+                issues.IssueForm,
+                {
+                    "code": "I-900",
+                    "title": "UAT environment unavailable",
+                    "priority": "critical",
+                    "raised_on": "2020-01-01",
+                    "need_by": "2020-01-10",
+                },
+            ),
+        )
+        issues.add_decision(
+            db,
+            staff,
+            access,
+            issue,
+            parse(issues.DecisionForm, {"decision": "Rent a cloud environment", "decided_by": "Steering committee"}),
+        )
         actions.add(db, staff, access, issue, parse(actions.ActionForm, {"description": "Order the environment"}))
         db.commit()
     engine.dispose()
@@ -130,8 +240,9 @@ def assert_accessible(page: Page) -> None:
     """axe-core on the page as it is now: no serious or critical violations."""
     results = _axe.run(page)
     bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, "\n".join(f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
-                              for v in bad)  # fmt: skip
+    assert not bad, "\n".join(
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}" for v in bad
+    )
 
 
 def login(page: Page, base: str, username: str, password: str = demo.DEMO_PASSWORD) -> None:

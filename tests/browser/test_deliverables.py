@@ -5,6 +5,7 @@ criteria are met, and the manager accepts."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -41,8 +42,9 @@ def test_plan_submit_review_refuse_resolve_and_accept(page: Page, live_server: s
     page.get_by_role("button", name="Acknowledge criteria version 1").click()
     expect(page.locator("#agreement")).to_contain_text("Agreed")
     assert_accessible(page)
-    page.get_by_label("Files").set_input_files([{"name": "ICD v1.pdf", "mimeType": "application/pdf",
-                                                 "buffer": b"%PDF-1.4 interface control"}])  # fmt: skip
+    page.get_by_label("Files").set_input_files(
+        [{"name": "ICD v1.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 interface control"}]
+    )
     page.get_by_label("Notes to the reviewers").fill("First issue for review")
     page.get_by_role("button", name="Submit version 1").click()
     expect(page.locator("#flashes")).to_contain_text("Version 1 submitted")
@@ -94,7 +96,7 @@ def test_plan_submit_review_refuse_resolve_and_accept(page: Page, live_server: s
     with page.expect_download() as download:
         page.get_by_role("link", name="PDF of the acceptance letter").click()
     path = download.value.path()
-    assert download.value.suggested_filename.endswith(".pdf") and open(path, "rb").read(5) == b"%PDF-"
+    assert download.value.suggested_filename.endswith(".pdf") and Path(path).read_bytes()[:5] == b"%PDF-"
 
 
 def test_holdback_ledger_and_plan_form_errors_are_accessible(page: Page, live_server: str):

@@ -78,18 +78,41 @@ def test_role_change_updates_the_row_in_place(page: Page, live_server: str):
 
 def test_every_page_a_member_sees_is_accessible(page: Page, live_server: str):
     login(page, live_server, "admin")
-    for path in ["/", "/projects", "/projects/CWS", "/projects/CWS/edit", "/projects/CWS/history", "/admin/users",
-                 "/admin/users/new", "/admin/users/2", "/profile", "/projects/new", "/projects/NOPE",
-                 "/projects/CWS/deliverables", "/projects/CWS/deliverables?overdue=true&sort=-due",
-                 "/projects/CWS/deliverables/1", "/projects/CWS/deliverables/2", "/projects/CWS/deliverables/7",
-                 "/projects/CWS/register-settings", "/projects/CWS/holdback"]:
+    for path in [
+        "/",
+        "/projects",
+        "/projects/CWS",
+        "/projects/CWS/edit",
+        "/projects/CWS/history",
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/users/2",
+        "/profile",
+        "/projects/new",
+        "/projects/NOPE",
+        "/projects/CWS/deliverables",
+        "/projects/CWS/deliverables?overdue=true&sort=-due",
+        "/projects/CWS/deliverables/1",
+        "/projects/CWS/deliverables/2",
+        "/projects/CWS/deliverables/7",
+        "/projects/CWS/register-settings",
+        "/projects/CWS/holdback",
+    ]:
         page.goto(f"{live_server}{path}")
         assert_accessible(page)
     page.context.clear_cookies()
     login(page, live_server, "mrivera")  # a manager, who sees the register's edit controls
-    for path in ["/", "/projects/CWS/risks", "/projects/CWS/risks?due=true&overdue=true", "/projects/CWS/risks/new",
-                 "/projects/CWS/issues", "/projects/CWS/issues?escalation=true", "/projects/CWS/issues/new",
-                 "/projects/CWS/risks/heat-map", "/projects/CWS/actions/1/edit"]:
+    for path in [
+        "/",
+        "/projects/CWS/risks",
+        "/projects/CWS/risks?due=true&overdue=true",
+        "/projects/CWS/risks/new",
+        "/projects/CWS/issues",
+        "/projects/CWS/issues?escalation=true",
+        "/projects/CWS/issues/new",
+        "/projects/CWS/risks/heat-map",
+        "/projects/CWS/actions/1/edit",
+    ]:
         assert page.goto(f"{live_server}{path}").status == 200, path
         assert_accessible(page)
 
@@ -130,7 +153,9 @@ def test_deliverable_record_shows_blockers_and_downloads_files(page: Page, live_
     page.get_by_role("button", name="Deliverables").or_(page.get_by_role("link", name="Deliverables")).click()
     page.get_by_role("link", name="Browser Check Plan").click()
     expect(page.get_by_role("note")).to_contain_text("1 critical comment is still open.")
-    expect(page.locator("dl.facts")).to_contain_text("10.00% ($8,000.00), kept back from the payment until final acceptance")
+    expect(page.locator("dl.facts")).to_contain_text(
+        "10.00% ($8,000.00), kept back from the payment until final acceptance"
+    )
     with page.expect_download() as download:
         page.get_by_role("link", name="BCP v1.pdf").click()
     assert download.value.suggested_filename == "BCP v1.pdf"

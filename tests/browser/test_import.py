@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -54,5 +56,5 @@ def test_an_issue_register_is_uploaded_mapped_previewed_imported_and_exported(pa
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()
     assert download.value.suggested_filename.startswith("UIM-issues-")
-    lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()
+    lines = Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("Issue ID,Title,Description") and len([x for x in lines if x.startswith("I-70")]) == 2

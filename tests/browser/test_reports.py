@@ -15,8 +15,14 @@ pytestmark = pytest.mark.browser
 
 def test_every_status_report_page_is_accessible(page: Page, live_server: str):
     login(page, live_server, "mrivera")
-    for path in ["/projects/CWS/status-reports", "/projects/CWS/scorecard", "/projects/CWS/scorecard?period_end=2099-01-01",
-                 "/portfolio", "/portfolio?sort=project", "/projects/CWS/status-reports/draft?period_end=bad"]:
+    for path in [
+        "/projects/CWS/status-reports",
+        "/projects/CWS/scorecard",
+        "/projects/CWS/scorecard?period_end=2099-01-01",
+        "/portfolio",
+        "/portfolio?sort=project",
+        "/projects/CWS/status-reports/draft?period_end=bad",
+    ]:
         page.goto(f"{live_server}{path}")
         assert_accessible(page)
     page.goto(f"{live_server}/projects/CWS/status-reports")
@@ -79,6 +85,8 @@ def test_a_manager_publishes_the_weeks_report_and_a_viewer_reads_it_from_the_por
     expect(page.get_by_role("button", name="Save draft")).to_have_count(0)
     with page.expect_download() as download:
         page.get_by_role("button", name="PDF (Letter)").click()
-    assert download.value.suggested_filename.startswith("CWS-status-") and download.value.suggested_filename.endswith(".pdf")
+    assert download.value.suggested_filename.startswith("CWS-status-") and download.value.suggested_filename.endswith(
+        ".pdf"
+    )
     with open(download.value.path(), "rb") as f:
         assert f.read(5) == b"%PDF-"

@@ -7,13 +7,17 @@ from datetime import timedelta
 from sqlmodel import select
 
 from tests.conftest import agree_via_api, tst_today
-
 from tracker.deliverables.models import Decision, Deliverable
 
-PLAN = {"code": "D-01", "title": "Project Management Plan", "type": "plan",
-        "due_date": (tst_today() + timedelta(days=30)).isoformat(),
-        "payment_amount": "50000", "holdback_pct": "10",
-        "criteria": ["Schedule baseline included", "Risk management approach described"]}  # fmt: skip
+PLAN = {
+    "code": "D-01",
+    "title": "Project Management Plan",
+    "type": "plan",
+    "due_date": (tst_today() + timedelta(days=30)).isoformat(),
+    "payment_amount": "50000",
+    "holdback_pct": "10",
+    "criteria": ["Schedule baseline included", "Risk management approach described"],
+}
 
 
 def _plan(as_user, agreed: bool = True):
@@ -32,15 +36,22 @@ def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):
     contractor, staff, manager = as_user("contractor"), as_user("staff"), as_user("manager")
     assert contractor.api("GET", f"/api/v1/deliverables/{d['id']}").json()["actions"] == ["submit"]
 
-    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", data={"notes": "v1"},
-                       files={"files": ("PMP v1.docx", b"docx bytes", "application/octet-stream")})  # fmt: skip
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/submissions",
+        data={"notes": "v1"},
+        files={"files": ("PMP v1.docx", b"docx bytes", "application/octet-stream")},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["number"] == 1 and r.json()["files"][0]["original_name"] == "PMP v1.docx"
 
     r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
     assert r.status_code == 200 and r.json()["status"] == "in_review"
-    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments",
-                  json={"location": "§2", "text": "No baseline dates", "severity": "critical"})  # fmt: skip
+    r = staff.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments",
+        json={"location": "§2", "text": "No baseline dates", "severity": "critical"},
+    )
     comment = r.json()
     assert r.status_code == 201
 
@@ -48,11 +59,17 @@ def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):
     assert r.status_code == 409
     assert r.json()["extra"]["blockers"][-1] == "1 critical comment is still open."
 
-    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
-                       json={"response": "Added in §2.3", "version": comment["version"]})  # fmt: skip
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
+        json={"response": "Added in §2.3", "version": comment["version"]},
+    )
     assert r.status_code == 200 and r.json()["response"] == "Added in §2.3"
-    r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
-                  json={"disposition": "resolved", "version": r.json()["version"]})  # fmt: skip
+    r = staff.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments/{comment['id']}",
+        json={"disposition": "resolved", "version": r.json()["version"]},
+    )
     assert r.json()["disposition"] == "resolved"
     criteria = db.exec(select(Deliverable)).one()
     from tracker.deliverables.service import active_criteria
@@ -93,9 +110,14 @@ def test_invalid_transitions_are_409_and_change_nothing(as_user, uploads, db):
 
 def test_bad_deliverable_input_gets_4xx_json(as_user, uploads, db):
     manager = as_user("manager")
-    for bad in ({"code": "D 1", "title": "x"}, {"code": "D-1"}, {"code": "D-2", "title": "x", "holdback_pct": 500},
-                {"code": "D-3", "title": "x", "type": "poem"}, {"code": "D-4", "title": "x", "extra": 1},
-                {"code": "D-5", "title": "x", "owner_id": 999999}):
+    for bad in (
+        {"code": "D 1", "title": "x"},
+        {"code": "D-1"},
+        {"code": "D-2", "title": "x", "holdback_pct": 500},
+        {"code": "D-3", "title": "x", "type": "poem"},
+        {"code": "D-4", "title": "x", "extra": 1},
+        {"code": "D-5", "title": "x", "owner_id": 999999},
+    ):
         r = manager.api("POST", "/api/v1/projects/TST/deliverables", json=bad)
         assert r.status_code in (400, 422), (bad, r.status_code, r.text)
         assert set(r.json()) == {"status_code", "detail", "extra"}
@@ -110,8 +132,9 @@ def test_submissions_need_a_file_and_respect_the_size_limit(as_user, uploads):
     contractor = as_user("contractor")
     r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"notes": (None, "no file")})
     assert r.status_code == 422 and "Attach at least one file" in r.json()["extra"]["files"]
-    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions",
-                       files={"files": ("big.bin", b"x" * (1024 * 1024 + 1))})  # fmt: skip
+    r = contractor.api(
+        "POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("big.bin", b"x" * (1024 * 1024 + 1))}
+    )
     assert r.status_code == 413 and "at most 1 MB" in r.json()["detail"]
     assert contractor.api("GET", f"/api/v1/deliverables/{d['id']}").json()["status"] == "planned"
 
@@ -119,8 +142,11 @@ def test_submissions_need_a_file_and_respect_the_size_limit(as_user, uploads):
 def test_files_download_as_attachments_only_for_those_who_may_see_them(as_user, uploads, db):
     d = _plan(as_user)
     contractor = as_user("contractor")
-    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions",
-                       files={"files": ('../evil "name".html', b"<script>alert(1)</script>", "text/html")})  # fmt: skip
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/submissions",
+        files={"files": ('../evil "name".html', b"<script>alert(1)</script>", "text/html")},
+    )
     file_id = r.json()["files"][0]["id"]
     assert r.json()["files"][0]["original_name"] == 'evil "name".html'
     for role in ("manager", "staff", "contractor", "viewer"):
@@ -137,8 +163,9 @@ def test_patch_changes_the_plan_and_refuses_a_stale_version(as_user, uploads, db
     d = _plan(as_user)
     manager = as_user("manager")
     url = f"/api/v1/deliverables/{d['id']}"
-    r = manager.api("PATCH", url, json={"title": "PMP rev A", "criteria": ["Schedule baseline included"],
-                                        "version": d["version"]})  # fmt: skip
+    r = manager.api(
+        "PATCH", url, json={"title": "PMP rev A", "criteria": ["Schedule baseline included"], "version": d["version"]}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["title"] == "PMP rev A" and r.json()["criteria"] == ["Schedule baseline included"]
     assert r.json()["payment_amount"] == "50000.00"  # untouched fields keep their values
@@ -153,8 +180,11 @@ def test_patch_changes_the_plan_and_refuses_a_stale_version(as_user, uploads, db
 def test_list_filters_sorts_and_pages_like_the_page(as_user, uploads):
     _plan(as_user)
     manager = as_user("manager")
-    manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": "D-02", "title": "Training Plan",
-                                                                         "type": "training"})  # fmt: skip
+    manager.api(
+        "POST",
+        "/api/v1/projects/TST/deliverables",
+        json=PLAN | {"code": "D-02", "title": "Training Plan", "type": "training"},
+    )
     url = "/api/v1/projects/TST/deliverables"
     assert [i["code"] for i in manager.api("GET", f"{url}?sort=-code").json()["items"]] == ["D-02", "D-01"]
     body = manager.api("GET", f"{url}?type=training").json()
@@ -166,6 +196,7 @@ def test_list_filters_sorts_and_pages_like_the_page(as_user, uploads):
 
 def test_too_many_criteria_results_are_refused_not_truncated(as_user, uploads):
     d = _plan(as_user)
-    r = as_user("staff").api("POST", f"/api/v1/deliverables/{d['id']}/criteria-results",
-                             json=[{"criterion_id": 1, "outcome": "met"}] * 101)  # fmt: skip
+    r = as_user("staff").api(
+        "POST", f"/api/v1/deliverables/{d['id']}/criteria-results", json=[{"criterion_id": 1, "outcome": "met"}] * 101
+    )
     assert r.status_code == 422 and "At most 100" in r.text

@@ -23,8 +23,9 @@ def _submitted(as_user, db, policy: str) -> Deliverable:
     project.deemed_policy, project.deemed_days, project.review_days = policy, 5, 3
     db.commit()
     d = _plan(as_user)
-    r = as_user("contractor").api("POST", f"/api/v1/deliverables/{d['id']}/submissions",
-                                  files={"files": ("a.pdf", b"x", "application/pdf")})  # fmt: skip
+    r = as_user("contractor").api(
+        "POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("a.pdf", b"x", "application/pdf")}
+    )
     assert r.status_code == 201
     deliverable = db.get(Deliverable, d["id"])
     db.refresh(deliverable)
@@ -59,7 +60,9 @@ def test_silence_past_the_deemed_day_is_recorded_as_deemed_acceptance(as_user, u
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "deem_accept")).one()
     from tracker.deliverables.models import GeneratedRecord
 
-    kinds = db.exec(select(GeneratedRecord.kind).where(GeneratedRecord.format == "pdf").order_by(GeneratedRecord.kind)).all()
+    kinds = db.exec(
+        select(GeneratedRecord.kind).where(GeneratedRecord.format == "pdf").order_by(GeneratedRecord.kind)
+    ).all()
     assert kinds == ["acceptance_letter", "signoff"]
     assert event.actor_id is None
     assert service.run_clocks(db, store, _at(d.deemed_on or date.max - timedelta(days=2))).deemed == []  # idempotent
@@ -107,10 +110,16 @@ def test_an_overdue_review_escalates_once_under_the_never_policy(as_user, upload
 def test_holdback_ledger_pays_less_the_holdback_until_final_acceptance(as_user, uploads, db):
     first = _plan(as_user)
     manager = as_user("manager")
-    for code, status, amount, pct in (("D-02", "conditionally_accepted", "20000", "15"), ("D-03", "withdrawn", "1000", "10"),
-                                      ("D-04", "planned", None, None)):  # fmt: skip
-        r = manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {
-            "code": code, "title": code, "payment_amount": amount, "holdback_pct": pct})  # fmt: skip
+    for code, status, amount, pct in (
+        ("D-02", "conditionally_accepted", "20000", "15"),
+        ("D-03", "withdrawn", "1000", "10"),
+        ("D-04", "planned", None, None),
+    ):
+        r = manager.api(
+            "POST",
+            "/api/v1/projects/TST/deliverables",
+            json=PLAN | {"code": code, "title": code, "payment_amount": amount, "holdback_pct": pct},
+        )
         db.get(Deliverable, r.json()["id"]).status = status
     db.get(Deliverable, first["id"]).status = "accepted"
     db.commit()
@@ -121,7 +130,12 @@ def test_holdback_ledger_pays_less_the_holdback_until_final_acceptance(as_user, 
         ("D-03", "cancelled", Decimal("100.00"), Decimal("0.00")),
     ]  # D-04 has no payment
     assert (ledger.payment, ledger.paid, ledger.withheld, ledger.released, ledger.pending) == (
-        Decimal("70000.00"), Decimal("67000.00"), Decimal("3000.00"), Decimal("5000.00"), Decimal("0.00"))
+        Decimal("70000.00"),
+        Decimal("67000.00"),
+        Decimal("3000.00"),
+        Decimal("5000.00"),
+        Decimal("0.00"),
+    )
     page = as_user("contractor").get("/projects/TST/holdback")
     assert page.status_code == 200 and "$3,000.00 withheld" in page.text and "$5,000.00 released" in page.text
     assert as_user("outsider").get("/projects/TST/holdback").status_code == 404

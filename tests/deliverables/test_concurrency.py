@@ -32,9 +32,20 @@ def racing_app(tmp_path):
         with Session(engine, expire_on_commit=False) as db:
             users = {}
             for name in ("admin", "m1", "m2", "contractor"):
-                users[name] = accounts.create_user(db, None, parse(accounts.UserForm, {
-                    "username": name, "full_name": name, "email": f"{name}@example.gov", "password": PASSWORD,
-                    "is_admin": name == "admin"}))  # fmt: skip
+                users[name] = accounts.create_user(
+                    db,
+                    None,
+                    parse(
+                        accounts.UserForm,
+                        {
+                            "username": name,
+                            "full_name": name,
+                            "email": f"{name}@example.gov",
+                            "password": PASSWORD,
+                            "is_admin": name == "admin",
+                        },
+                    ),
+                )
             admin = accounts.principal(users["admin"])
             projects.create_project(db, admin, parse(projects.ProjectForm, {"key": "RACE", "name": "Race"}))
             access = projects.get_for(db, admin, "RACE", projects.Perm.MANAGE)
@@ -42,12 +53,23 @@ def racing_app(tmp_path):
                 projects.add_member(db, admin, access, projects.MemberForm(user_id=users[name].id, role=role))
             m1 = accounts.principal(users["m1"])
             m_access = projects.get_for(db, m1, "RACE")
-            d = service.create(db, m1, m_access, parse(service.DeliverableForm, {"code": "D-1", "title": "Race me",
-                                                                                  "criteria": "Wins the race"}))
+            d = service.create(
+                db,
+                m1,
+                m_access,
+                parse(service.DeliverableForm, {"code": "D-1", "title": "Race me", "criteria": "Wins the race"}),
+            )
             c = accounts.principal(users["contractor"])
             agree_as(db, d, m1, c)
-            service.submit(db, c, projects.get_for(db, c, "RACE"), d, "", [service.Upload("a.txt", "", b"a")],
-                           FileStore(tmp_path / "files", 1024))  # fmt: skip
+            service.submit(
+                db,
+                c,
+                projects.get_for(db, c, "RACE"),
+                d,
+                "",
+                [service.Upload("a.txt", "", b"a")],
+                FileStore(tmp_path / "files", 1024),
+            )
             service.start_review(db, m1, m_access, d)
             service.record_result(db, m1, m_access, d, service.active_criteria(db, d.id)[0].id, "met")
             db.commit()
@@ -69,8 +91,11 @@ def test_two_managers_deciding_at_once_record_exactly_one_decision(racing_app, o
 
     def decide(b: Browser, outcome: str) -> None:
         barrier.wait()
-        r = b.api("POST", f"/api/v1/deliverables/{deliverable_id}/decision",
-                  json={"outcome": outcome, "findings": "Findings text"})  # fmt: skip
+        r = b.api(
+            "POST",
+            f"/api/v1/deliverables/{deliverable_id}/decision",
+            json={"outcome": outcome, "findings": "Findings text"},
+        )
         statuses.append(r.status_code)
 
     threads = [threading.Thread(target=decide, args=(b, o)) for b, o in zip(browsers, outcomes, strict=True)]

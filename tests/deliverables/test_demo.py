@@ -34,8 +34,9 @@ from tracker.risks.models import Risk, RiskDeliverable, RiskScoreHistory, RiskSt
 
 
 @pytest.fixture(scope="module")
-def demo_db(demo_template: DemoTemplate,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Session, FileStore]]:
+def demo_db(
+    demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Session, FileStore]]:
     with demo_copy(demo_template, tmp_path_factory.mktemp("demo")) as (url, uploads):
         engine = make_engine(url)
         with Session(engine) as db:
@@ -58,8 +59,9 @@ def test_every_project_has_a_deliverable_in_every_status(demo_db):
     for (key, _code), d in _deliverables(db).items():
         statuses.setdefault(key, set()).add(d.status)
     assert statuses == {key: {s.value for s in Status} for key in ("CWS", "UIM", "DMV")}
-    counts = db.exec(select(Project.key, func.count(Deliverable.id)).join(Deliverable).group_by(Project.key)
-                     .order_by(Project.key)).all()  # fmt: skip
+    counts = db.exec(
+        select(Project.key, func.count(Deliverable.id)).join(Deliverable).group_by(Project.key).order_by(Project.key)
+    ).all()
     assert all(12 <= n <= 20 for _, n in counts), counts
 
 
@@ -87,16 +89,20 @@ def test_overdue_reviews_resubmissions_and_deliveries_show_today(demo_db):
         rows, _ = service.list_page(db, access, service.ListQuery(overdue=True))
         assert rows, f"{key} has nothing overdue"
         kinds |= {r.deliverable.status for r in rows}
-        upcoming = [d for (k, _c), d in _deliverables(db).items()
-                    if k == key and d.status == "planned" and today <= d.due_date <= today + timedelta(days=14)]
+        upcoming = [
+            d
+            for (k, _c), d in _deliverables(db).items()
+            if k == key and d.status == "planned" and today <= d.due_date <= today + timedelta(days=14)
+        ]
         assert upcoming, f"{key} has nothing due in the next two weeks"
     assert kinds >= {"planned", "submitted", "in_review", "rejected"}
 
 
 def test_every_demo_reviewer_has_an_open_review_and_every_contractor_comments_to_answer(demo_db):
     db, _ = demo_db
-    members = db.exec(select(User, Membership.role).join(Membership, col(Membership.user_id) == User.id)
-                      .order_by(User.username)).all()  # fmt: skip
+    members = db.exec(
+        select(User, Membership.role).join(Membership, col(Membership.user_id) == User.id).order_by(User.username)
+    ).all()
     reviewers = {u.username: u for u, role in members if role in ("manager", "staff")}
     contractors = {u.username: u for u, role in members if role == "contractor"}
     assert len(reviewers) == 6 and len(contractors) == 3
@@ -119,8 +125,9 @@ def test_clocks_and_timestamps_are_those_the_app_would_have_written(demo_db):
         assert is_business_day(submitted, service.project_holidays(project, submitted, days=1))
         assert s.review_due == service.due_after(project, submitted, project.review_days)
     for d in db.exec(select(Deliverable).where(Deliverable.status == "rejected")):
-        decided = db.exec(select(Decision.decided_at).where(Decision.deliverable_id == d.id)
-                          .order_by(col(Decision.id).desc())).first()  # fmt: skip
+        decided = db.exec(
+            select(Decision.decided_at).where(Decision.deliverable_id == d.id).order_by(col(Decision.id).desc())
+        ).first()
         project = projects[d.project_id]
         decided_on = service.project_today(project, _aware(decided))
         assert d.resubmit_due == service.due_after(project, decided_on, project.resubmit_days)
@@ -141,11 +148,10 @@ def test_tiny_pdf_is_a_pdf_with_a_valid_cross_reference_table():
     assert b"(Data Conversion Plan \\(v2\\)) '" in pdf and "§".encode("cp1252") in pdf
 
 
-
 # --- the register ----------------------------------------------------------------------------------------------
 
 
-def _by_project(db: Session, model):  # noqa: ANN001, ANN202
+def _by_project(db: Session, model):
     rows = db.exec(select(Project.key, model).join(Project, col(Project.id) == model.project_id).order_by(model.id))
     out: dict[str, list] = {}
     for key, record in rows:
@@ -176,8 +182,10 @@ def test_score_histories_rise_and_fall_over_the_sixteen_weeks(demo_db):
     history: dict[int, list[RiskScoreHistory]] = {}
     for h in db.exec(select(RiskScoreHistory).order_by(RiskScoreHistory.risk_id, RiskScoreHistory.at)):
         history.setdefault(h.risk_id, []).append(h)
-    trends = [scoring.score(h[-1].probability, h[-1].impact) - scoring.score(h[0].probability, h[0].impact)
-              for h in history.values()]  # fmt: skip
+    trends = [
+        scoring.score(h[-1].probability, h[-1].impact) - scoring.score(h[0].probability, h[0].impact)
+        for h in history.values()
+    ]
     assert sum(t > 0 for t in trends) >= 10 and sum(t < 0 for t in trends) >= 10
     moments = [_aware(h.at) for hs in history.values() for h in hs]
     assert now - timedelta(weeks=17) < min(moments) < now - timedelta(weeks=14) and max(moments) < now
@@ -194,8 +202,9 @@ def test_realized_risks_became_issues_and_some_action_items_are_overdue_or_done(
     for risk in realized:
         issue = db.exec(select(Issue).where(Issue.risk_id == risk.id)).one()
         assert issue.raised_on > risk.raised_on and issue.project_id == risk.project_id
-        trail = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "risk",
-                                                        AuditEvent.entity_id == risk.id)).all()  # fmt: skip
+        trail = db.exec(
+            select(AuditEvent.action).where(AuditEvent.entity_type == "risk", AuditEvent.entity_id == risk.id)
+        ).all()
         assert "convert" in trail
     items = db.exec(select(ActionItem, Project).join(Project, col(Project.id) == ActionItem.project_id)).all()
     overdue = [i for i, p in items if actions.is_overdue(i, service.project_today(p))]
@@ -204,8 +213,12 @@ def test_realized_risks_became_issues_and_some_action_items_are_overdue_or_done(
 
 def test_every_demo_manager_and_staff_member_has_register_work_waiting(demo_db):
     db, _ = demo_db
-    members = db.exec(select(User, Membership.role).join(Membership, col(Membership.user_id) == User.id)
-                      .where(col(Membership.role).in_(["manager", "staff"])).order_by(User.username)).all()  # fmt: skip
+    members = db.exec(
+        select(User, Membership.role)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(col(Membership.role).in_(["manager", "staff"]))
+        .order_by(User.username)
+    ).all()
     for user, role in members:
         who = principal(user)
         mine = actions.mine(db, who)
@@ -232,9 +245,14 @@ def test_every_demo_project_shares_the_starter_reports_and_they_run(demo_db):
         definition, problems = library.stored_definition(by_name["Overdue reviews"])
         result = library.run(db, access, user, definition)
         today = service.project_today(access.project)
-        late = sorted((d for d in db.exec(select(Deliverable).where(Deliverable.project_id == access.project.id))
-                       if d.status in ("submitted", "in_review") and d.review_due < today),
-                      key=lambda d: (d.review_due, d.id))  # fmt: skip
+        late = sorted(
+            (
+                d
+                for d in db.exec(select(Deliverable).where(Deliverable.project_id == access.project.id))
+                if d.status in ("submitted", "in_review") and d.review_due < today
+            ),
+            key=lambda d: (d.review_due, d.id),
+        )
         assert [row[0] for row in result.rows] == [d.code for d in late]
         overdue += len(late)
         for report in by_name.values():
@@ -250,13 +268,17 @@ def test_the_demo_publishes_weekly_status_reports_as_the_record_stood_each_frida
     from tracker.reports.models import StatusReport
 
     db, _ = demo_db
-    rows = db.exec(select(Project.key, StatusReport).join(StatusReport, col(StatusReport.project_id) == Project.id)
-                   .order_by(Project.key, StatusReport.period_end, StatusReport.number)).all()  # fmt: skip
+    rows = db.exec(
+        select(Project.key, StatusReport)
+        .join(StatusReport, col(StatusReport.project_id) == Project.id)
+        .order_by(Project.key, StatusReport.period_end, StatusReport.number)
+    ).all()
     by_key: dict[str, list[StatusReport]] = {}
     for key, report in rows:
         by_key.setdefault(key, []).append(report)
-    assert {k: len({r.period_end for r in v}) for k, v in by_key.items()} == {k: reports_demo.WEEKS
-                                                                             for k in ("CWS", "DMV", "UIM")}  # fmt: skip
+    assert {k: len({r.period_end for r in v}) for k, v in by_key.items()} == dict.fromkeys(
+        ("CWS", "DMV", "UIM"), reports_demo.WEEKS
+    )
     for key, reps in by_key.items():
         project = db.exec(select(Project).where(Project.key == key)).one()
         for r in reps:
@@ -268,13 +290,16 @@ def test_the_demo_publishes_weekly_status_reports_as_the_record_stood_each_frida
         assert len(pipelines) > 1, f"{key}: every week's snapshot shows the same pipeline"  # as the record stood
         assert reps[-1].content["compared_with"] is not None and reps[0].content["compared_with"] is None
         history = [h["rag"] for h in reps[-1].content["rag_history"]]
-        assert history[-reports_demo.WEEKS:] == [r.rag for r in reps if r.number == max(
-            x.number for x in reps if x.period_end == r.period_end)]  # fmt: skip
+        assert history[-reports_demo.WEEKS :] == [
+            r.rag for r in reps if r.number == max(x.number for x in reps if x.period_end == r.period_end)
+        ]
     assert [r.number for r in by_key["UIM"]].count(2) == 1
     held = [a for r in by_key["CWS"] for a in r.content["rag"]["areas"] if a["overridden"]]
     assert len(held) == 1 and "steering committee" in held[0]["rationale"]
     viewer = principal(db.exec(select(User).where(User.username == "hlee")).one())
     portfolio = reports.portfolio(db, viewer)
-    assert sorted(p.project.key for p in portfolio) == ["CWS", "DMV", "UIM"] and all(p.trend != "none" for p in portfolio)
+    assert sorted(p.project.key for p in portfolio) == ["CWS", "DMV", "UIM"] and all(
+        p.trend != "none" for p in portfolio
+    )
     manager = principal(db.exec(select(User).where(User.username == "mrivera")).one())
     assert [t.project_key for t in reports.to_publish(db, manager)] == ["CWS"]  # this week's, not yet published

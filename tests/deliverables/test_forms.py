@@ -16,9 +16,12 @@ BASE = "/projects/TST/deliverables"
 
 
 def _submit(b, did, name="PMP v1.docx", notes="First version"):
-    return b.client.post(f"{BASE}/{did}/submit", data={"notes": notes, "_csrf_token": b.token},
-                         files={"files": (name, b"document bytes", "application/octet-stream")},
-                         follow_redirects=False)  # fmt: skip
+    return b.client.post(
+        f"{BASE}/{did}/submit",
+        data={"notes": notes, "_csrf_token": b.token},
+        files={"files": (name, b"document bytes", "application/octet-stream")},
+        follow_redirects=False,
+    )
 
 
 def _in_review(as_user):
@@ -32,9 +35,19 @@ def test_manager_plans_a_deliverable_with_criteria_through_the_form(as_user, db,
     manager = as_user("manager")
     form = manager.get(f"{BASE}/new")
     assert form.status_code == 200 and 'value="D-01"' in form.text  # the next code is suggested
-    r = manager.post(f"{BASE}/", {"code": "d-01", "title": "Security Plan", "type": "plan", "due_date": "2026-12-18",
-                                  "owner_id": str(world.ids["staff"]), "payment_amount": "$120,000",
-                                  "holdback_pct": "10", "criteria": "1. Controls mapped to NIST 800-53\n- POA&M\n\n"})  # fmt: skip
+    r = manager.post(
+        f"{BASE}/",
+        {
+            "code": "d-01",
+            "title": "Security Plan",
+            "type": "plan",
+            "due_date": "2026-12-18",
+            "owner_id": str(world.ids["staff"]),
+            "payment_amount": "$120,000",
+            "holdback_pct": "10",
+            "criteria": "1. Controls mapped to NIST 800-53\n- POA&M\n\n",
+        },
+    )
     assert r.status_code == 303
     d = db.exec(select(Deliverable).where(Deliverable.code == "D-01")).one()
     assert r.headers["location"] == f"{BASE}/{d.id}"
@@ -69,16 +82,22 @@ def test_editing_the_plan_records_the_change_and_refuses_a_stale_form(as_user, d
     manager = as_user("manager")
     page = manager.get(f"{BASE}/{d['id']}/edit")
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
-    fields = {"code": "D-01", "title": "PMP (revised)", "type": "plan", "version": version,
-              "criteria": "Schedule baseline included\nStaffing plan included"}  # fmt: skip
+    fields = {
+        "code": "D-01",
+        "title": "PMP (revised)",
+        "type": "plan",
+        "version": version,
+        "criteria": "Schedule baseline included\nStaffing plan included",
+    }
     assert manager.post(f"{BASE}/{d['id']}/edit", fields).status_code == 303
     stale = manager.post(f"{BASE}/{d['id']}/edit", fields | {"title": "Someone else's title"})
     assert stale.status_code == 409 and "Someone else saved this record" in stale.text
     assert "Someone else&#39;s title" in stale.text  # the user's input is kept
     renamed = manager.post(f"{BASE}/{d['id']}/edit", fields | {"code": "D-99", "version": str(int(version) + 1)})
     assert renamed.status_code == 422 and "fixed once planned" in renamed.text
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable")
-                      .order_by(AuditEvent.id)).all()  # fmt: skip
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "agree_criteria", "acknowledge_criteria", "update", "criteria"]
 
 
@@ -100,8 +119,9 @@ def test_review_comment_respond_resolve_results_then_accept(as_user, uploads, db
     staff, contractor, manager = as_user("staff"), as_user("contractor"), as_user("manager")
     r = staff.post(f"{BASE}/{d['id']}/comments", {"severity": "", "location": "§2", "text": "No baseline"})
     assert r.status_code == 422 and "No baseline" in r.text
-    r = staff.post(f"{BASE}/{d['id']}/comments", {"severity": "critical", "location": "§2", "text": "No baseline"},
-                   htmx=True)  # fmt: skip
+    r = staff.post(
+        f"{BASE}/{d['id']}/comments", {"severity": "critical", "location": "§2", "text": "No baseline"}, htmx=True
+    )
     assert r.status_code == 200 and r.text.lstrip().startswith('<div id="record"') and "Comment #" in r.text
     comment = db.exec(select(Comment)).one()
 
@@ -112,17 +132,27 @@ def test_review_comment_respond_resolve_results_then_accept(as_user, uploads, db
     assert "Criterion 1 has no result yet" in refused.text
     assert db.exec(select(func.count()).select_from(Decision)).one() == 0
 
-    assert contractor.post(f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved",
-                                                                      "version": str(comment.version)}).status_code == 403  # fmt: skip
-    r = contractor.post(f"{BASE}/{d['id']}/comments/{comment.id}", {"response": "Baseline in §2.3",
-                                                                   "version": str(comment.version)})  # fmt: skip
+    assert (
+        contractor.post(
+            f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved", "version": str(comment.version)}
+        ).status_code
+        == 403
+    )
+    r = contractor.post(
+        f"{BASE}/{d['id']}/comments/{comment.id}", {"response": "Baseline in §2.3", "version": str(comment.version)}
+    )
     assert r.status_code == 303
-    stale = staff.post(f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved",
-                                                                  "version": str(comment.version)})  # fmt: skip
+    stale = staff.post(
+        f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved", "version": str(comment.version)}
+    )
     assert stale.status_code == 409 and "Baseline in §2.3" in stale.text
     db.refresh(comment)
-    assert staff.post(f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved",
-                                                                 "version": str(comment.version)}).status_code == 303  # fmt: skip
+    assert (
+        staff.post(
+            f"{BASE}/{d['id']}/comments/{comment.id}", {"disposition": "resolved", "version": str(comment.version)}
+        ).status_code
+        == 303
+    )
     from tracker.deliverables.service import active_criteria
 
     for c in active_criteria(db, d["id"]):
@@ -145,7 +175,9 @@ def test_reject_needs_findings_and_conditions_need_a_date(as_user, uploads, db):
     assert r.status_code == 422 and "Give the date the conditions are due" in r.text and "Fix §4" in r.text
     r = manager.post(f"{BASE}/{d['id']}/decision", {"outcome": ""})
     assert r.status_code == 422
-    assert as_user("staff").post(f"{BASE}/{d['id']}/decision", {"outcome": "rejected", "findings": "x"}).status_code == 403
+    assert (
+        as_user("staff").post(f"{BASE}/{d['id']}/decision", {"outcome": "rejected", "findings": "x"}).status_code == 403
+    )
     assert db.exec(select(func.count()).select_from(Decision)).one() == 0
     r = manager.post(f"{BASE}/{d['id']}/decision", {"outcome": "rejected", "findings": "Schedule missing"})
     assert r.status_code == 303

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from tests.deliverables.test_api import PLAN, _plan
 from tests.conftest import tst_today
+from tests.deliverables.test_api import PLAN, _plan
 from tracker.deliverables.models import Deliverable
 
 
@@ -34,8 +34,11 @@ def test_outsiders_get_404(as_user, uploads):
 def test_filters_live_in_the_url_and_htmx_swaps_only_the_table(as_user, uploads, db, world):
     _plan(as_user)
     manager = as_user("manager")
-    manager.api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"code": "D-02", "title": "Data Conversion Plan",
-                                                                         "type": "data_conversion"})  # fmt: skip
+    manager.api(
+        "POST",
+        "/api/v1/projects/TST/deliverables",
+        json=PLAN | {"code": "D-02", "title": "Data Conversion Plan", "type": "data_conversion"},
+    )
     r = manager.get("/projects/TST/deliverables?type=data_conversion&sort=-code", headers={"HX-Request": "true"})
     assert r.text.lstrip().startswith('<div id="deliverable-table">')
     assert "Data Conversion Plan" in r.text and "Project Management Plan" not in r.text
@@ -52,8 +55,7 @@ def test_overdue_filter_uses_the_running_clock(as_user, uploads, db, world):
     assert "3 overdue" in page.text
 
 
-def test_list_runs_the_same_number_of_queries_for_10_and_500_deliverables(as_user, uploads, db, world,
-                                                                          count_queries):  # fmt: skip
+def test_list_runs_the_same_number_of_queries_for_10_and_500_deliverables(as_user, uploads, db, world, count_queries):
     from tracker.projects.models import Project
 
     project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
@@ -79,8 +81,11 @@ def test_my_work_lists_assigned_reviews_with_their_clock_and_comments_to_answer(
     d = _plan(as_user)
     contractor, staff = as_user("contractor"), as_user("staff")
     contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("v1.pdf", b"pdf")})
-    staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition",
-              json={"action": "start_review", "reviewer_ids": [world.ids["staff"]]})  # fmt: skip
+    staff.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/transition",
+        json={"action": "start_review", "reviewer_ids": [world.ids["staff"]]},
+    )
     staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments", json={"text": "Fix §2", "severity": "major"})
     home = staff.get("/").text
     assert "Reviews assigned to you" in home and "Project Management Plan" in home and "version 1" in home
@@ -104,8 +109,11 @@ def test_comment_log_exports_to_csv_and_xlsx_without_formula_injection(as_user, 
     as_user("contractor").api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("a.pdf", b"a")})
     staff = as_user("staff")
     staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
-    staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments",
-              json={"location": "§1", "text": '=HYPERLINK("http://evil.example","x")', "severity": "major"})  # fmt: skip
+    staff.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments",
+        json={"location": "§1", "text": '=HYPERLINK("http://evil.example","x")', "severity": "major"},
+    )
     csv_resp = as_user("viewer").get(f"/projects/TST/deliverables/{d['id']}/comments.csv")
     assert csv_resp.status_code == 200 and csv_resp.headers["content-disposition"].startswith("attachment")
     text = csv_resp.content.decode("utf-8-sig")

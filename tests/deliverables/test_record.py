@@ -29,17 +29,17 @@ def store(tmp_path) -> FileStore:
     return FileStore(tmp_path / "files", 1024 * 1024)
 
 
-def _review(db, world, store, d):  # noqa: ANN001, ANN202
+def _review(db, world, store, d):
     service.submit(db, *_as(db, world, "contractor"), d, "", [Upload("v.pdf", "", b"%PDF")], store)
     service.start_review(db, *_as(db, world, "staff"), d)
     return d
 
 
-def _decide(db, world, store, d, **values):  # noqa: ANN001, ANN202
+def _decide(db, world, store, d, **values):
     return service.decide(db, *_as(db, world, "manager"), d, parse(DecisionForm, values), store=store)
 
 
-def _meet_all(db, world, d) -> None:  # noqa: ANN001
+def _meet_all(db, world, d) -> None:
     for c in service.active_criteria(db, d.id):
         service.record_result(db, *_as(db, world, "staff"), d, c.id, "met")
 
@@ -52,15 +52,21 @@ def test_a_decided_versions_comments_can_no_longer_change_on_the_api_or_the_page
     contractor, staff, manager = as_user("contractor"), as_user("staff"), as_user("manager")
     contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files=PDF)
     staff.api("POST", f"/api/v1/deliverables/{d['id']}/transition", json={"action": "start_review"})
-    c = staff.api("POST", f"/api/v1/deliverables/{d['id']}/comments",
-                  json={"text": "Index missing", "severity": "critical"}).json()  # fmt: skip
-    c = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{c['id']}",
-                       json={"response": "Added on p. 3", "version": c["version"]}).json()  # fmt: skip
+    c = staff.api(
+        "POST", f"/api/v1/deliverables/{d['id']}/comments", json={"text": "Index missing", "severity": "critical"}
+    ).json()
+    c = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments/{c['id']}",
+        json={"response": "Added on p. 3", "version": c["version"]},
+    ).json()
     r = manager.api("POST", f"/api/v1/deliverables/{d['id']}/decision", json={"outcome": "rejected", "findings": "No"})
     assert r.status_code == 201, r.text
     # The letter quotes the response and the disposition as they stood: nobody may change them now.
-    changes = ({"response": "Actually it was never missing", "version": c["version"]},
-               {"disposition": "resolved", "version": c["version"]})  # fmt: skip
+    changes = (
+        {"response": "Actually it was never missing", "version": c["version"]},
+        {"disposition": "resolved", "version": c["version"]},
+    )
     for who, body in ((contractor, changes[0]), (staff, changes[1]), (manager, changes[1])):
         r = who.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{c['id']}", json=body)
         assert r.status_code == 409 and "stay on the record as they stood" in r.json()["detail"], r.text
@@ -72,8 +78,11 @@ def test_a_decided_versions_comments_can_no_longer_change_on_the_api_or_the_page
     contractor.api("POST", f"/api/v1/deliverables/{d['id']}/submissions", files=PDF)
     copy = contractor.api("GET", f"/api/v1/deliverables/{d['id']}/comments").json()[0]
     assert copy["carried_from_id"] == c["id"] and copy["response"] == "Added on p. 3"
-    r = contractor.api("POST", f"/api/v1/deliverables/{d['id']}/comments/{copy['id']}",
-                       json={"response": "Index added in v2", "version": copy["version"]})  # fmt: skip
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/comments/{copy['id']}",
+        json={"response": "Index added in v2", "version": copy["version"]},
+    )
     assert r.status_code == 200 and r.json()["response"] == "Index added in v2"
     r = contractor.api("GET", f"/api/v1/deliverables/{d['id']}/submissions")
     assert [s["number"] for s in r.json()] == [2, 1]
@@ -118,10 +127,15 @@ def test_nothing_is_submitted_until_the_state_agrees_and_the_contractor_acknowle
     version = criteria.current(db, d.id)
     assert (version.agreed_by_id, version.acknowledged_by_id) == (world.ids["manager"], world.ids["contractor"])
     assert version.agreed_at <= version.acknowledged_at
-    events = db.exec(select(AuditEvent.action, AuditEvent.actor_id).where(AuditEvent.entity_id == d.id,
-                                                                          AuditEvent.entity_type == "deliverable")
-                     .order_by(AuditEvent.id)).all()  # fmt: skip
-    assert ("agree_criteria", world.ids["manager"]) in events and ("acknowledge_criteria", world.ids["contractor"]) in events
+    events = db.exec(
+        select(AuditEvent.action, AuditEvent.actor_id)
+        .where(AuditEvent.entity_id == d.id, AuditEvent.entity_type == "deliverable")
+        .order_by(AuditEvent.id)
+    ).all()
+    assert ("agree_criteria", world.ids["manager"]) in events and (
+        "acknowledge_criteria",
+        world.ids["contractor"],
+    ) in events
 
 
 def test_a_deliverable_with_no_criteria_can_neither_be_agreed_nor_accepted(db, world, store):
@@ -129,7 +143,9 @@ def test_a_deliverable_with_no_criteria_can_neither_be_agreed_nor_accepted(db, w
     with pytest.raises(FormError) as err:
         criteria.agree(db, *_as(db, world, "manager"), d)
     assert "at least one acceptance criterion" in err.value.errors["criteria"]
-    assert criteria.agreement_missing(criteria.current(db, d.id)).startswith("The deliverable has no acceptance criteria")
+    assert criteria.agreement_missing(criteria.current(db, d.id)).startswith(
+        "The deliverable has no acceptance criteria"
+    )
 
 
 def test_the_agreement_shows_on_the_page_and_is_recorded_from_it(as_user, uploads):
@@ -144,7 +160,11 @@ def test_the_agreement_shows_on_the_page_and_is_recorded_from_it(as_user, upload
     version = manager.api("GET", f"/api/v1/deliverables/{d['id']}").json()["version"]
     assert contractor.post(f"{BASE}/{d['id']}/criteria/acknowledge", {"version": str(version)}).status_code == 303
     body = contractor.api("GET", f"/api/v1/deliverables/{d['id']}/criteria").json()
-    assert body["ready_to_submit"] and body["agreed_by"] == "Manager Person" and body["acknowledged_by"] == "Contractor Person"
+    assert (
+        body["ready_to_submit"]
+        and body["agreed_by"] == "Manager Person"
+        and body["acknowledged_by"] == "Contractor Person"
+    )
     assert [c["text"] for c in body["criteria"]] == PLAN["criteria"] and all(c["id"] for c in body["criteria"])
     assert 'name="files"' in contractor.get(f"{BASE}/{d['id']}").text
 
@@ -165,8 +185,10 @@ def test_a_change_to_the_criteria_alone_moves_the_version_so_a_stale_edit_gets_4
     assert manager.api("GET", f"{url}/criteria").json()["criteria"][0]["text"] == "Schedule baseline included"
 
 
-@pytest.mark.parametrize("texts", [["Covers every interface", "Covers every interface"],
-                                   ["Covers every interface", "  covers   EVERY interface "]])  # fmt: skip
+@pytest.mark.parametrize(
+    "texts",
+    [["Covers every interface", "Covers every interface"], ["Covers every interface", "  covers   EVERY interface "]],
+)
 def test_a_criterion_listed_twice_is_refused(as_user, uploads, texts):
     r = as_user("manager").api("POST", "/api/v1/projects/TST/deliverables", json=PLAN | {"criteria": texts})
     assert r.status_code == 422 and "repeats criterion 1" in r.text
@@ -206,45 +228,75 @@ def test_after_the_first_submission_a_change_is_a_new_version_and_the_letter_nam
 # --- conditions are tracked ---------------------------------------------------------------------------
 
 
-def _conditional(db, world, store, **extra):  # noqa: ANN001, ANN202
+def _conditional(db, world, store, **extra):
     d = _review(db, world, store, plan(db, world))
     due = (tst_today() + timedelta(days=10)).isoformat()
-    decision = _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Fix typos\nAdd the index",
-                       conditions_due=due, conditions_owner_id=str(world.ids["contractor"]), **extra)  # fmt: skip
+    decision = _decide(
+        db,
+        world,
+        store,
+        d,
+        outcome="conditionally_accepted",
+        conditions="Fix typos\nAdd the index",
+        conditions_due=due,
+        conditions_owner_id=str(world.ids["contractor"]),
+        **extra,
+    )
     return d, decision
 
 
 def test_each_condition_has_a_due_date_and_an_owner_and_the_last_one_met_accepts(db, world, store):
     d, decision = _conditional(db, world, store)
     rows = conditions.open_of(db, d.id)
-    assert [(c.position, c.text, c.owner_id) for c in rows] == [(1, "Fix typos", world.ids["contractor"]),
-                                                                (2, "Add the index", world.ids["contractor"])]  # fmt: skip
+    assert [(c.position, c.text, c.owner_id) for c in rows] == [
+        (1, "Fix typos", world.ids["contractor"]),
+        (2, "Add the index", world.ids["contractor"]),
+    ]
     manager, m_access = _as(db, world, "manager")
     later = tst_today() + timedelta(days=30)
-    conditions.update(db, manager, m_access, d, rows[1].id, parse(conditions.ConditionForm, {
-        "due_date": later.isoformat(), "owner_id": str(world.ids["staff"]), "version": rows[1].version}))  # fmt: skip
+    conditions.update(
+        db,
+        manager,
+        m_access,
+        d,
+        rows[1].id,
+        parse(
+            conditions.ConditionForm,
+            {"due_date": later.isoformat(), "owner_id": str(world.ids["staff"]), "version": rows[1].version},
+        ),
+    )
     assert (rows[1].due_date, rows[1].owner_id) == (later, world.ids["staff"])
     with pytest.raises(FormError) as err:
         service.confirm_condition(db, manager, m_access, d, rows[0].id, "  ", store=store)
     assert "evidence" in err.value.errors
     with pytest.raises(Forbidden):
         service.confirm_condition(db, *_as(db, world, "staff"), d, rows[0].id, "Done", store=store)
-    assert service.confirm_condition(db, manager, m_access, d, rows[0].id, "Typos fixed in v1.1 p. 4", store=store) is None
+    assert (
+        service.confirm_condition(db, manager, m_access, d, rows[0].id, "Typos fixed in v1.1 p. 4", store=store) is None
+    )
     assert d.status == "conditionally_accepted" and rows[0].met_by_id == world.ids["manager"] and rows[0].met_at
     closing = service.confirm_condition(db, manager, m_access, d, rows[1].id, "Index on p. 2", store=store)
     assert d.status == "accepted" and closing.closes_id == decision.id
     assert "Typos fixed in v1.1 p. 4" in closing.findings and "Index on p. 2" in closing.findings
     with pytest.raises(Conflict, match="is met"):
-        conditions.update(db, manager, m_access, d, rows[0].id, parse(conditions.ConditionForm, {
-            "due_date": later.isoformat()}))  # fmt: skip
+        conditions.update(
+            db, manager, m_access, d, rows[0].id, parse(conditions.ConditionForm, {"due_date": later.isoformat()})
+        )
 
 
 def test_a_conditions_owner_must_be_a_member(db, world, store):
     d = _review(db, world, store, plan(db, world))
     with pytest.raises(FormError) as err:
-        _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Fix typos",
-                conditions_due=(tst_today() + timedelta(days=5)).isoformat(),
-                conditions_owner_id=str(world.ids["outsider"]))  # fmt: skip
+        _decide(
+            db,
+            world,
+            store,
+            d,
+            outcome="conditionally_accepted",
+            conditions="Fix typos",
+            conditions_due=(tst_today() + timedelta(days=5)).isoformat(),
+            conditions_owner_id=str(world.ids["outsider"]),
+        )
     assert "member" in err.value.errors["conditions_owner_id"]
     assert db.exec(select(Decision)).first() is None and db.exec(select(Condition)).first() is None
 
@@ -260,7 +312,9 @@ def test_an_overdue_condition_shows_on_the_deliverable_page(as_user, db, world, 
     first = conditions.open_of(db, d.id)[0]
     r = manager.post(f"{BASE}/{d.id}/conditions/{first.id}/met", {"evidence": "", "version": str(first.version)})
     assert r.status_code == 422 and "Say how the condition was met" in r.text
-    r = manager.post(f"{BASE}/{d.id}/conditions/{first.id}/met", {"evidence": "Typos fixed", "version": str(first.version)})
+    r = manager.post(
+        f"{BASE}/{d.id}/conditions/{first.id}/met", {"evidence": "Typos fixed", "version": str(first.version)}
+    )
     assert r.status_code == 303
     page = manager.get(f"{BASE}/{d.id}").text
     assert "confirmed by Manager Person" in page and "Evidence: Typos fixed" in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import docx
 import pytest
@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from tests.deliverables.test_service import _as, _plan
 from tests.conftest import tst_today
+from tests.deliverables.test_service import _as, _plan
 from tracker.audit.models import AuditEvent
 from tracker.core.db import commit
 from tracker.core.files import FileStore
@@ -35,17 +35,27 @@ def store(app, uploads):
 
 
 def _in_review(db, world, store, n_criteria=3, n_comments=3):
-    d = _plan(db, world, criteria="\n".join(["Covers every interface", "Traceable to requirements",
-                                             "Reviewed by security"][:n_criteria] +
-                                            [f"Extra criterion {i}" for i in range(3, n_criteria)]))  # fmt: skip
+    d = _plan(
+        db,
+        world,
+        criteria="\n".join(
+            ["Covers every interface", "Traceable to requirements", "Reviewed by security"][:n_criteria]
+            + [f"Extra criterion {i}" for i in range(3, n_criteria)]
+        ),
+    )
     contractor, c_access = _as(db, world, "contractor")
     service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")], store)
     staff, access = _as(db, world, "staff")
     service.start_review(db, staff, access, d)
     for i in range(n_comments):
         severity = ("critical", "major", "minor")[i % 3]
-        c = service.add_comment(db, staff, access, d, parse(CommentForm, {
-            "location": f"§{i + 1}", "text": f"Comment number {i + 1}", "severity": severity}))  # fmt: skip
+        c = service.add_comment(
+            db,
+            staff,
+            access,
+            d,
+            parse(CommentForm, {"location": f"§{i + 1}", "text": f"Comment number {i + 1}", "severity": severity}),
+        )
         if severity == "critical":
             service.set_disposition(db, staff, access, c.id, "resolved")
         elif severity == "minor":
@@ -66,8 +76,12 @@ def _decide(db, world, store, d, **values) -> Decision:
 def _deem(db, d, store) -> Decision:
     """What the deemed-acceptance clock records: no one decided."""
     service.transition(db, None, None, d, Action.DEEM_ACCEPT)
-    decision = Decision(deliverable_id=d.id, submission_id=service.current_submission(db, d).id,
-                        outcome="deemed_accepted", decided_by_id=None)  # fmt: skip
+    decision = Decision(
+        deliverable_id=d.id,
+        submission_id=service.current_submission(db, d).id,
+        outcome="deemed_accepted",
+        decided_by_id=None,
+    )
     db.add(decision)
     db.flush()
     records.generate_after_commit(db, decision, store)
@@ -98,11 +112,14 @@ def _read(store, record) -> bytes:
 FUTURE = (tst_today() + timedelta(days=30)).isoformat()
 
 
-@pytest.mark.parametrize(("outcome", "values", "letter"), [
-    ("accepted", {}, "acceptance_letter"),
-    ("rejected", {"findings": "Section 3 is incomplete"}, "rejection_letter"),
-    ("conditionally_accepted", {"conditions": "Fix the index", "conditions_due": FUTURE}, "conditional_notice"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("outcome", "values", "letter"),
+    [
+        ("accepted", {}, "acceptance_letter"),
+        ("rejected", {"findings": "Section 3 is incomplete"}, "rejection_letter"),
+        ("conditionally_accepted", {"conditions": "Fix the index", "conditions_due": FUTURE}, "conditional_notice"),
+    ],
+)
 def test_each_decision_produces_its_letter_and_a_signoff_in_pdf_and_docx(db, world, store, outcome, values, letter):
     d = _in_review(db, world, store, n_comments=0)
     if outcome == "accepted":
@@ -139,8 +156,12 @@ def test_deemed_acceptance_and_conditions_met_produce_acceptance_letters(db, wor
     closing = service.conditions_met(db, manager, access, d, "Typos fixed in v1.1", store=store)
     commit(db)
     stored = _stored(db, closing)
-    assert sorted(stored) == [("acceptance_letter", "docx"), ("acceptance_letter", "pdf"), ("signoff", "docx"),
-                              ("signoff", "pdf")]  # fmt: skip
+    assert sorted(stored) == [
+        ("acceptance_letter", "docx"),
+        ("acceptance_letter", "pdf"),
+        ("signoff", "docx"),
+        ("signoff", "pdf"),
+    ]
     text = _pdf_text(_read(store, stored["acceptance_letter", "pdf"]))
     assert "Accepted: conditions met" in text and "Typos fixed in v1.1" in text
     assert "$12,500.00, the holdback" in text  # the holdback released now that the conditions are met
@@ -151,8 +172,10 @@ def test_deemed_acceptance_and_conditions_met_produce_acceptance_letters(db, wor
         groups = records.for_deliverable(db, deliverable_id)
         kinds = [(g.decision.outcome, [k for k, _, _ in g.kinds]) for g in groups]
     assert q.count == 1
-    assert kinds == [("accepted", ["acceptance_letter", "signoff"]), ("conditionally_accepted",
-                                                                      ["conditional_notice", "signoff"])]  # fmt: skip
+    assert kinds == [
+        ("accepted", ["acceptance_letter", "signoff"]),
+        ("conditionally_accepted", ["conditional_notice", "signoff"]),
+    ]
 
 
 def test_the_pdf_and_docx_carry_the_whole_decision(db, world, store):
@@ -162,11 +185,26 @@ def test_the_pdf_and_docx_carry_the_whole_decision(db, world, store):
     for fmt, read in (("pdf", _pdf_text), ("docx", _docx_text)):
         for kind in ("rejection_letter", "signoff"):
             text = read(_read(store, stored[kind, fmt]))
-            for expected in ("Test Programme", "Acme Integrators", "D-07", "System Design Document", "version 1",
-                             "Covers every interface", "Met", "Traceable to requirements", "Not met",
-                             "Reviewed by security", "Not applicable", "Evidence 2", "Rejected", "Manager Person",
-                             "Interface 7 is missing.", "No trace matrix.", "Comment number 2",
-                             "$125,000.00"):  # fmt: skip
+            for expected in (
+                "Test Programme",
+                "Acme Integrators",
+                "D-07",
+                "System Design Document",
+                "version 1",
+                "Covers every interface",
+                "Met",
+                "Traceable to requirements",
+                "Not met",
+                "Reviewed by security",
+                "Not applicable",
+                "Evidence 2",
+                "Rejected",
+                "Manager Person",
+                "Interface 7 is missing.",
+                "No trace matrix.",
+                "Comment number 2",
+                "$125,000.00",
+            ):
                 assert expected in text, (fmt, kind, expected)
         summary = read(_read(store, stored["rejection_letter", fmt]))
         # severity × disposition: critical resolved, major open, minor deferred, one each
@@ -179,13 +217,22 @@ def test_the_pdf_and_docx_carry_the_whole_decision(db, world, store):
 def test_a_conditional_notice_lists_the_conditions_and_their_due_date(db, world, store):
     d = _in_review(db, world, store)
     due = tst_today() + timedelta(days=30)
-    decision = _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Add the index by section",
-                       conditions_due=due.isoformat())  # fmt: skip
+    decision = _decide(
+        db,
+        world,
+        store,
+        d,
+        outcome="conditionally_accepted",
+        conditions="Add the index by section",
+        conditions_due=due.isoformat(),
+    )
     stored = _stored(db, decision)
-    for text in (_pdf_text(_read(store, stored["conditional_notice", "pdf"])),
-                 _docx_text(_read(store, stored["conditional_notice", "docx"]))):  # fmt: skip
-        assert "Add the index by section" in text and due.strftime("%b %-d, %Y") in text
-        assert "withheld until the conditions are met" in text and "$112,500.00" in text
+    for body in (
+        _pdf_text(_read(store, stored["conditional_notice", "pdf"])),
+        _docx_text(_read(store, stored["conditional_notice", "docx"])),
+    ):
+        assert "Add the index by section" in body and due.strftime("%b %-d, %Y") in body
+        assert "withheld until the conditions are met" in body and "$112,500.00" in body
 
 
 def test_records_are_generated_once_and_never_again(db, world, store):
@@ -195,7 +242,6 @@ def test_records_are_generated_once_and_never_again(db, world, store):
     assert records.generate(db, decision.id, store) == first
     assert len(db.exec(select(GeneratedRecord)).all()) == 4
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "generate_records")).all()) == 1
-
 
 
 def test_the_database_itself_refuses_to_change_or_delete_a_decision_or_its_records(db, world, store):
@@ -229,8 +275,12 @@ def test_downloads_are_the_stored_bytes_with_their_sha256(db, world, store, as_u
     decision = _decide(db, world, store, d, outcome="rejected", findings="No")
     viewer = as_user("viewer")
     listed = viewer.api("GET", f"/api/v1/deliverables/{d.id}/records").json()
-    assert [(r["kind"], r["format"]) for r in listed] == [("rejection_letter", "pdf"), ("rejection_letter", "docx"),
-                                                          ("signoff", "pdf"), ("signoff", "docx")]  # fmt: skip
+    assert [(r["kind"], r["format"]) for r in listed] == [
+        ("rejection_letter", "pdf"),
+        ("rejection_letter", "docx"),
+        ("signoff", "pdf"),
+        ("signoff", "docx"),
+    ]
     assert {r["decision_id"] for r in listed} == {decision.id}
     for r in listed:
         for url in (r["download_url"], f"/projects/TST/deliverables/{d.id}/records/{r['id']}"):
@@ -250,9 +300,13 @@ def test_everyone_who_sees_the_deliverable_gets_its_records_and_outsiders_get_40
     record = records.records_of(db, decision.id)[0]
     b = as_user(role)
     base = f"/projects/TST/deliverables/{d.id}"
-    urls = [f"{base}/decisions/{decision.id}/rejection_letter", f"{base}/decisions/{decision.id}/signoff",
-            f"{base}/records/{record.id}", f"/api/v1/deliverables/{d.id}/records",
-            f"/api/v1/deliverables/{d.id}/records/{record.id}"]  # fmt: skip
+    urls = [
+        f"{base}/decisions/{decision.id}/rejection_letter",
+        f"{base}/decisions/{decision.id}/signoff",
+        f"{base}/records/{record.id}",
+        f"/api/v1/deliverables/{d.id}/records",
+        f"/api/v1/deliverables/{d.id}/records/{record.id}",
+    ]
     expected = 404 if role == "outsider" else 200
     assert [b.get(url).status_code for url in urls] == [expected] * len(urls)
     if role != "outsider":
@@ -268,20 +322,23 @@ def test_records_of_other_decisions_kinds_or_deliverables_are_404(db, world, sto
     db.commit()
     record = records.records_of(db, decision.id)[0]
     manager = as_user("manager")
-    for url in (f"/projects/TST/deliverables/{d.id}/decisions/{decision.id}/acceptance_letter",
-                f"/projects/TST/deliverables/{d.id}/decisions/{decision.id}/bogus",
-                f"/projects/TST/deliverables/{d.id}/decisions/999999/signoff",
-                f"/projects/TST/deliverables/{other.id}/decisions/{decision.id}/signoff",
-                f"/projects/TST/deliverables/{other.id}/records/{record.id}",
-                f"/projects/TST/deliverables/{d.id}/records/999999",
-                f"/api/v1/deliverables/{other.id}/records/{record.id}"):  # fmt: skip
+    for url in (
+        f"/projects/TST/deliverables/{d.id}/decisions/{decision.id}/acceptance_letter",
+        f"/projects/TST/deliverables/{d.id}/decisions/{decision.id}/bogus",
+        f"/projects/TST/deliverables/{d.id}/decisions/999999/signoff",
+        f"/projects/TST/deliverables/{other.id}/decisions/{decision.id}/signoff",
+        f"/projects/TST/deliverables/{other.id}/records/{record.id}",
+        f"/projects/TST/deliverables/{d.id}/records/999999",
+        f"/api/v1/deliverables/{other.id}/records/{record.id}",
+    ):
         assert manager.get(url).status_code == 404, url
     assert manager.api("GET", f"/api/v1/deliverables/{other.id}/records").json() == []
 
 
 def test_gathering_a_decision_takes_five_queries_whatever_its_size(db, world, store, count_queries):
-    small = _decide(db, world, store, _in_review(db, world, store, n_criteria=1, n_comments=1),
-                    outcome="rejected", findings="No")  # fmt: skip
+    small = _decide(
+        db, world, store, _in_review(db, world, store, n_criteria=1, n_comments=1), outcome="rejected", findings="No"
+    )
     large_d = _plan(db, world, code="D-50", criteria="\n".join(f"Criterion {i}" for i in range(40)))
     contractor, c_access = _as(db, world, "contractor")
     service.submit(db, contractor, c_access, large_d, "", [Upload("v1.pdf", "", b"v1")], store)
@@ -305,15 +362,18 @@ def test_a_decision_made_on_the_page_shows_its_letters_being_prepared_then_the_l
     db.commit()
     manager = as_user("manager")
     base = f"/projects/TST/deliverables/{d.id}"
-    r = manager.post(f"{base}/decision", {"outcome": "rejected", "findings": "Section 3 is incomplete",
-                                           "version": str(d.version)}, htmx=True)  # fmt: skip
+    r = manager.post(
+        f"{base}/decision",
+        {"outcome": "rejected", "findings": "Section 3 is incomplete", "version": str(d.version)},
+        htmx=True,
+    )
     assert r.status_code == 200
     # The region came back before the letters were rendered (after the decision's commit): it says so, and asks again.
     assert "Preparing the letters of the decision of" in r.text
     assert f'hx-get="{base}/records"' in r.text
     again = manager.get(f"{base}/records", headers={"HX-Request": "true"})
     assert again.status_code == 200 and "Preparing the letters" not in again.text and "hx-get" not in again.text
-    assert "Rejection letter" in again.text and "PDF<span class=\"sr-only\"> of the rejection letter" in again.text
+    assert "Rejection letter" in again.text and 'PDF<span class="sr-only"> of the rejection letter' in again.text
     plain = manager.get(f"{base}/records", follow_redirects=False)  # without JS: the record page, at the region
     assert plain.status_code == 303 and plain.headers["location"] == f"{base}#records-section"
 
@@ -321,8 +381,9 @@ def test_a_decision_made_on_the_page_shows_its_letters_being_prepared_then_the_l
 def test_letters_a_stopped_process_left_unrendered_are_made_by_the_clock(db, world, store):
     d = _in_review(db, world, store)
     manager, access = _as(db, world, "manager")
-    decision = service.decide(db, manager, access, d, parse(DecisionForm, {"outcome": "rejected", "findings": "No"}),
-                              store=store)  # fmt: skip
+    decision = service.decide(
+        db, manager, access, d, parse(DecisionForm, {"outcome": "rejected", "findings": "No"}), store=store
+    )
     db.commit()  # committed, then the process stopped: the work left for after the commit never ran
     db.info.pop("after_commit", None)
     assert records.records_of(db, decision.id) == []

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from tests.deliverables.test_service import _as, _plan
 from tests.conftest import at_noon, tst_today
+from tests.deliverables.test_service import _as, _plan
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.files import FileStore
@@ -24,8 +24,9 @@ def in_review(db, world, tmp_path):
     """D-07 submitted by the contractor and under review by staff."""
     d = _plan(db, world)
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")],
-                   FileStore(tmp_path, 1024))  # fmt: skip
+    service.submit(
+        db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")], FileStore(tmp_path, 1024)
+    )
     staff, s_access = _as(db, world, "staff")
     service.start_review(db, staff, s_access, d, reviewer_ids=[world.ids["staff"], world.ids["manager"]])
     return d
@@ -59,8 +60,13 @@ def test_start_review_assigns_reviewers_due_with_the_submission(db, world, in_re
 
 def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review, store):
     staff, access = _as(db, world, "staff")
-    comment = service.add_comment(db, staff, access, in_review, parse(CommentForm, {
-        "location": "§3.2", "text": "Interface list is missing", "severity": "critical"}))  # fmt: skip
+    comment = service.add_comment(
+        db,
+        staff,
+        access,
+        in_review,
+        parse(CommentForm, {"location": "§3.2", "text": "Interface list is missing", "severity": "critical"}),
+    )
     criteria = service.active_criteria(db, in_review.id)
     service.record_result(db, staff, access, in_review, criteria[0].id, "met")
     service.record_result(db, staff, access, in_review, criteria[1].id, "not_met", "No trace matrix")
@@ -81,7 +87,9 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review,
     decision = _decide(db, world, store, in_review, outcome="accepted", findings="All criteria met.")
     assert in_review.status == "accepted" and decision.decided_by_id == world.ids["manager"]
     assert all(a.completed_at for a in db.exec(select(ReviewAssignment)))
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)).all()
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "deliverable").order_by(AuditEvent.id)
+    ).all()
     # the letters come after the decision commits (records.generate_after_commit), in a transaction of their own
     assert actions == ["create", "agree_criteria", "acknowledge_criteria", "submit", "start_review", "accept"]
 
@@ -116,7 +124,9 @@ def test_conditional_acceptance_needs_conditions_and_a_future_date_then_closes(d
         _decide(db, world, store, in_review, outcome="conditionally_accepted")
     assert set(err.value.errors) == {"conditions", "conditions_due"}
     due = (tst_today() + timedelta(days=30)).isoformat()
-    first = _decide(db, world, store, in_review, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=due)
+    first = _decide(
+        db, world, store, in_review, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=due
+    )
     assert in_review.status == "conditionally_accepted"
     manager, access = _as(db, world, "manager")
     closing = service.conditions_met(db, manager, access, in_review, "Verified", store=store)
@@ -158,7 +168,9 @@ def test_contractors_answer_but_never_disposition_or_judge(db, world, in_review)
     with pytest.raises(Forbidden):
         service.set_disposition(db, contractor, c_access, comment.id, "resolved")
     with pytest.raises(Forbidden):
-        service.record_result(db, contractor, c_access, in_review, service.active_criteria(db, in_review.id)[0].id, "met")
+        service.record_result(
+            db, contractor, c_access, in_review, service.active_criteria(db, in_review.id)[0].id, "met"
+        )
     with pytest.raises(FormError):
         service.respond(db, contractor, c_access, comment.id, "   ")
 

@@ -28,10 +28,16 @@ def _as(db, world, role):
 def _plan(db, world, agreed: bool = True, **overrides) -> Deliverable:
     """D-07 with three criteria, agreed and acknowledged (ready to submit) unless `agreed` is False."""
     actor, access = _as(db, world, "manager")
-    values = {"code": "d-07", "title": "System Design Document", "type": "document",
-              "due_date": (tst_today() + timedelta(days=30)).isoformat(),
-              "owner_id": str(world.ids["staff"]), "payment_amount": "$125,000.00", "holdback_pct": "10",
-              "criteria": "1. Covers every interface\n\n- Traceable to requirements\n* Reviewed by security"} | overrides
+    values = {
+        "code": "d-07",
+        "title": "System Design Document",
+        "type": "document",
+        "due_date": (tst_today() + timedelta(days=30)).isoformat(),
+        "owner_id": str(world.ids["staff"]),
+        "payment_amount": "$125,000.00",
+        "holdback_pct": "10",
+        "criteria": "1. Covers every interface\n\n- Traceable to requirements\n* Reviewed by security",
+    } | overrides
     d = service.create(db, actor, access, parse(DeliverableForm, values))
     if agreed and service.active_criteria(db, d.id):
         agree_criteria(db, world, d)
@@ -47,16 +53,27 @@ def test_a_manager_plans_a_deliverable_with_ordered_criteria(db, world):
     d = _plan(db, world)
     assert d.code == "D-07" and d.status == "planned" and str(d.payment_amount) == "125000.00"
     assert [c.text for c in service.active_criteria(db, d.id)] == [
-        "Covers every interface", "Traceable to requirements", "Reviewed by security"]  # fmt: skip
-    event = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "deliverable", AuditEvent.action == "create")).one()
+        "Covers every interface",
+        "Traceable to requirements",
+        "Reviewed by security",
+    ]
+    event = db.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "deliverable", AuditEvent.action == "create")
+    ).one()
     assert event.changes["criteria"][1][0] == "Covers every interface"
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"code": "D 7"}, "code"), ({"title": ""}, "title"), ({"holdback_pct": "150"}, "holdback_pct"),
-     ({"payment_amount": "-5"}, "payment_amount"), ({"payment_amount": "12.345"}, "payment_amount"),
-     ({"type": "poem"}, "type"), ({"due_date": "tomorrow"}, "due_date")],
+    [
+        ({"code": "D 7"}, "code"),
+        ({"title": ""}, "title"),
+        ({"holdback_pct": "150"}, "holdback_pct"),
+        ({"payment_amount": "-5"}, "payment_amount"),
+        ({"payment_amount": "12.345"}, "payment_amount"),
+        ({"type": "poem"}, "type"),
+        ({"due_date": "tomorrow"}, "due_date"),
+    ],
 )
 def test_bad_plans_are_refused_field_by_field(db, world, change, field):
     with pytest.raises(FormError) as err:
@@ -86,8 +103,9 @@ def test_submission_starts_the_review_clock_in_business_days(db, world, store, c
     actor, access = _as(db, world, "contractor")
     # Friday 20 Nov 2026 (Los Angeles); 10 business days with Thanksgiving (26th) skipped -> 7 Dec.
     clock.set(at_noon(date(2026, 11, 20)))
-    sub = service.submit(db, actor, access, d, "First draft", [Upload("../../SDD v1.pdf", "application/pdf",
-                                                                      b"%PDF-1.7 body")], store)  # fmt: skip
+    sub = service.submit(
+        db, actor, access, d, "First draft", [Upload("../../SDD v1.pdf", "application/pdf", b"%PDF-1.7 body")], store
+    )
     assert (sub.number, sub.review_due, d.status, d.current_version) == (1, date(2026, 12, 7), "submitted", 1)
     f = db.exec(select(SubmissionFile)).one()
     assert f.original_name == "SDD v1.pdf" and store.path_for(f.sha256).read_bytes() == b"%PDF-1.7 body"
@@ -130,9 +148,13 @@ def test_resubmission_opens_the_next_version_and_carries_open_comments_forward(d
     assert v2.number == 2 and d.status == "submitted"
     carried = db.exec(select(Comment).where(Comment.submission_id == v2.id)).all()
     assert [(c.text, c.disposition, c.carried_from_id is not None) for c in carried] == [
-        ("Missing interface list", "open", True)]  # fmt: skip
+        ("Missing interface list", "open", True)
+    ]
     versions = service.submissions_of(db, d.id)
-    assert [(s.number, [f.original_name for f in files]) for s, _, files in versions] == [(2, ["v2.pdf"]), (1, ["v1.pdf"])]
+    assert [(s.number, [f.original_name for f in files]) for s, _, files in versions] == [
+        (2, ["v2.pdf"]),
+        (1, ["v1.pdf"]),
+    ]
 
 
 def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(db, world, store):
@@ -153,7 +175,8 @@ def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "criteria")).all()) == 2
     v2 = criteria.current(db, d.id)  # after the first submission a change is the next version; version 1 stays
     assert (v2.number, v2.agreed_at) == (2, None) and [c.text for c in criteria.criteria_of(db, v2)] == [
-        "Traceable to requirements"]  # fmt: skip
+        "Traceable to requirements"
+    ]
     assert [c.text for c in criteria.criteria_of(db, v1)] == ["Traceable to requirements", "New criterion"]
 
 
@@ -164,19 +187,36 @@ def test_the_running_clock_and_days_overdue_in_python_and_sql_agree(db, world):
 
     today = date(2026, 11, 20)
     _, access = _as(db, world, "manager")
-    for n, status in enumerate(("planned", "submitted", "in_review", "accepted", "conditionally_accepted", "rejected",
-                                "withdrawn") * 2):  # fmt: skip
+    for n, status in enumerate(
+        ("planned", "submitted", "in_review", "accepted", "conditionally_accepted", "rejected", "withdrawn") * 2
+    ):
         day = today - timedelta(days=n - 5)
-        db.add(Deliverable(project_id=access.project.id, code=f"C-{n}", title="x", status=status, due_date=day,
-                           review_due=day - timedelta(days=1), resubmit_due=day + timedelta(days=1)))  # fmt: skip
+        db.add(
+            Deliverable(
+                project_id=access.project.id,
+                code=f"C-{n}",
+                title="x",
+                status=status,
+                due_date=day,
+                review_due=day - timedelta(days=1),
+                resubmit_due=day + timedelta(days=1),
+            )
+        )
     db.flush()
     rows = db.exec(select(Deliverable, service.clock_expr()).where(Deliverable.project_id == access.project.id)).all()
     assert [clock for _, clock in rows] == [service.running_clock(d) for d, _ in rows]
     for low, high in ((1, None), (None, 0), (2, 4), (0, None), (None, -1)):
-        late = {d.code for d, _ in rows if (low is None or service.days_overdue(service.running_clock(d), today) >= low)
-                and (high is None or service.days_overdue(service.running_clock(d), today) <= high)}  # fmt: skip
-        found = db.exec(select(Deliverable.code).where(Deliverable.project_id == access.project.id,
-                                                       service.days_overdue_clause(today, low, high))).all()  # fmt: skip
+        late = {
+            d.code
+            for d, _ in rows
+            if (low is None or service.days_overdue(service.running_clock(d), today) >= low)
+            and (high is None or service.days_overdue(service.running_clock(d), today) <= high)
+        }
+        found = db.exec(
+            select(Deliverable.code).where(
+                Deliverable.project_id == access.project.id, service.days_overdue_clause(today, low, high)
+            )
+        ).all()
         assert set(found) == late, (low, high)
     overdue = db.exec(select(func.count()).select_from(Deliverable).where(service.overdue_clause(today))).one()
     assert overdue == sum(1 for d, _ in rows if service.days_overdue(service.running_clock(d), today) > 0) > 0

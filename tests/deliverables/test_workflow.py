@@ -46,7 +46,11 @@ def test_actions_outside_the_table_are_refused_as_wrong_state(status, action):
 
 def test_only_managers_decide_and_contractors_only_submit():
     assert actions_for(Status.IN_REVIEW, ROLE_PERMS[Role.MANAGER]) == [
-        Action.ACCEPT, Action.CONDITIONALLY_ACCEPT, Action.REJECT, Action.WITHDRAW]  # fmt: skip
+        Action.ACCEPT,
+        Action.CONDITIONALLY_ACCEPT,
+        Action.REJECT,
+        Action.WITHDRAW,
+    ]
     assert actions_for(Status.IN_REVIEW, ROLE_PERMS[Role.CONTRACTOR]) == []
     assert actions_for(Status.PLANNED, ROLE_PERMS[Role.CONTRACTOR]) == [Action.SUBMIT]
     assert actions_for(Status.REJECTED, ROLE_PERMS[Role.CONTRACTOR]) == [Action.RESUBMIT]

@@ -9,11 +9,16 @@ from tracker.library import service
 from tracker.library.sources import parse_definition
 
 
-def definition(source: str, columns: list[str], filters: list[tuple] = (), sort: list[tuple] = (),
-               page_size: int = 25) -> dict[str, Any]:  # fmt: skip
-    return {"source": source, "columns": columns, "page_size": page_size,
-            "filters": [{"field": f, "op": op, "value": v} for f, op, v in filters],
-            "sort": [{"field": f, "desc": d} for f, d in sort]}  # fmt: skip
+def definition(
+    source: str, columns: list[str], filters: list[tuple] = (), sort: list[tuple] = (), page_size: int = 25
+) -> dict[str, Any]:
+    return {
+        "source": source,
+        "columns": columns,
+        "page_size": page_size,
+        "filters": [{"field": f, "op": op, "value": v} for f, op, v in filters],
+        "sort": [{"field": f, "desc": d} for f, d in sort],
+    }
 
 
 def save(db, world, role: str, raw: dict[str, Any], name: str = "Report", shared: bool = False, description: str = ""):

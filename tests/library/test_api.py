@@ -11,8 +11,9 @@ from tracker.audit.models import AuditEvent
 from tracker.library.models import SavedReport
 
 API = "/api/v1/saved-reports"
-LEVELS = definition("risks", ["code", "score", "level"], [("level", "in", ["critical", "high"])],
-                    sort=[("score", True)])  # fmt: skip
+LEVELS = definition(
+    "risks", ["code", "score", "level"], [("level", "in", ["critical", "high"])], sort=[("score", True)]
+)
 
 
 def _create(b, **overrides):
@@ -38,7 +39,11 @@ def test_a_report_through_the_api_from_creation_to_deletion(as_user, db, world):
     assert r.status_code == 201, r.text
     report = r.json()
     assert (report["project"], report["source"], report["owner_name"], report["runnable"]) == (
-        "TST", "risks", "Staff Person", True)  # fmt: skip
+        "TST",
+        "risks",
+        "Staff Person",
+        True,
+    )
     run = viewer.api("GET", f"{API}/{report['id']}/run").json()
     assert [c["label"] for c in run["columns"]] == ["Code", "Score", "Level"]
     assert [row[1:] for row in run["rows"]] == [[25, "Critical"], [12, "High"]] and run["total"] == 2
@@ -59,20 +64,32 @@ def test_a_report_through_the_api_from_creation_to_deletion(as_user, db, world):
     assert viewer.api("DELETE", f"{API}/{report['id']}").status_code == 403
     assert manager.api("DELETE", f"{API}/{report['id']}").status_code == 204
     assert viewer.api("GET", f"{API}/{report['id']}").status_code == 404
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "saved_report")
-                      .order_by(AuditEvent.id)).all()  # fmt: skip
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "saved_report").order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "update", "update", "create", "delete"]
 
 
 def test_bad_definitions_answer_422_with_a_message_per_part(as_user, db):
     staff = as_user("staff")
-    bad = definition("risks", ["code", "salary"], [("score", "before", "x"), ("status", "in", ["lost"]),
-                                                   ("raised_on", "after", "2026-13-01")], sort=[("nope", False)])  # fmt: skip
+    bad = definition(
+        "risks",
+        ["code", "salary"],
+        [("score", "before", "x"), ("status", "in", ["lost"]), ("raised_on", "after", "2026-13-01")],
+        sort=[("nope", False)],
+    )
     r = _create(staff, name="", definition=bad)
     assert r.status_code == 422
     body = r.json()
     assert body["status_code"] == 422 and body["detail"]
-    assert set(body["extra"]) == {"name", "columns", "filters.0.op", "filters.1.value", "filters.2.value", "sort.0.field"}
+    assert set(body["extra"]) == {
+        "name",
+        "columns",
+        "filters.0.op",
+        "filters.1.value",
+        "filters.2.value",
+        "sort.0.field",
+    }
     assert "Risks have no column 'salary'" in body["extra"]["columns"]
     r = _create(staff, definition={"source": "risks", "columns": ["code"], "sql": "SELECT 1"})
     assert r.status_code == 422 and r.json()["extra"] == {"sql": "Unknown field."}

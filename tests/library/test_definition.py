@@ -19,15 +19,31 @@ def _errors(raw) -> dict[str, str]:
 
 
 def test_a_good_definition_comes_back_normalised():
-    d = parse_definition(definition("risks", ["code", "level"], [
-        ("level", "in", ["critical", "high", "critical"]), ("raised_on", "before", " Today-30 "),
-        ("score", "gte", "12"), ("owner", "equals", "me"), ("due_for_review", "equals", "true"),
-        ("next_review_date", "between", ["2026-01-01", "2026-02-01"]), ("title", "contains", "  data ")],
-        sort=[("score", True)]))  # fmt: skip
+    d = parse_definition(
+        definition(
+            "risks",
+            ["code", "level"],
+            [
+                ("level", "in", ["critical", "high", "critical"]),
+                ("raised_on", "before", " Today-30 "),
+                ("score", "gte", "12"),
+                ("owner", "equals", "me"),
+                ("due_for_review", "equals", "true"),
+                ("next_review_date", "between", ["2026-01-01", "2026-02-01"]),
+                ("title", "contains", "  data "),
+            ],
+            sort=[("score", True)],
+        )
+    )
     assert [(f.field, f.op, f.value) for f in d.filters] == [
-        ("level", "in", ["critical", "high"]), ("raised_on", "before", "today-30"), ("score", "gte", 12),
-        ("owner", "equals", "me"), ("due_for_review", "equals", True),
-        ("next_review_date", "between", ["2026-01-01", "2026-02-01"]), ("title", "contains", "data")]  # fmt: skip
+        ("level", "in", ["critical", "high"]),
+        ("raised_on", "before", "today-30"),
+        ("score", "gte", 12),
+        ("owner", "equals", "me"),
+        ("due_for_review", "equals", True),
+        ("next_review_date", "between", ["2026-01-01", "2026-02-01"]),
+        ("title", "contains", "data"),
+    ]
     assert d.format == 1 and d.model_dump()["sort"] == [{"field": "score", "desc": True}]
 
 
@@ -48,8 +64,11 @@ def test_a_good_definition_comes_back_normalised():
         (definition("risks", ["code"], [("level", "equals", "extreme")]), "filters.0.value", "Low, Medium, High"),
         (definition("risks", ["code"], [("raised_on", "before", "yesterday")]), "filters.0.value", "YYYY-MM-DD"),
         (definition("risks", ["code"], [("raised_on", "after", "2026-02-30")]), "filters.0.value", "YYYY-MM-DD"),
-        (definition("risks", ["code"], [("raised_on", "between", ["2026-03-01", "2026-02-01"])]), "filters.0.value",
-         "first date is after"),
+        (
+            definition("risks", ["code"], [("raised_on", "between", ["2026-03-01", "2026-02-01"])]),
+            "filters.0.value",
+            "first date is after",
+        ),
         (definition("risks", ["code"], [("raised_on", "between", "2026-03-01")]), "filters.0.value", "two dates"),
         (definition("risks", ["code"], [("score", "gte", "a lot")]), "filters.0.value", "Enter a number"),
         (definition("risks", ["code"], [("score", "gte", 2.5)]), "filters.0.value", "whole number"),
@@ -73,8 +92,14 @@ def test_a_bad_part_is_named_with_a_clear_message(raw, key, says):
 
 
 def test_every_wrong_part_is_reported_at_once():
-    errors = _errors(definition("risks", ["code", "nope"], [("title", "contains", "x"), ("score", "before", 1),
-                                                           ("status", "in", ["gone"])], sort=[("nope", True)]))  # fmt: skip
+    errors = _errors(
+        definition(
+            "risks",
+            ["code", "nope"],
+            [("title", "contains", "x"), ("score", "before", 1), ("status", "in", ["gone"])],
+            sort=[("nope", True)],
+        )
+    )
     assert set(errors) == {"columns", "filters.1.op", "filters.2.value", "sort.0.field"}
 
 

@@ -7,14 +7,14 @@ import csv
 import html
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from tests.library.conftest import definition, save
 from tests.conftest import tst_today
+from tests.library.conftest import definition, save
 from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.library.models import SavedReport
@@ -23,16 +23,24 @@ from tracker.projects.models import Project
 from tracker.risks.models import Risk
 
 URL = "/projects/TST/saved-reports"
-BASE_FORM = {"source": "risks", "previous_source": "risks", "columns": ["code", "title"], "order.code": "1",
-             "order.title": "2", "page_size": "25"}  # fmt: skip
+BASE_FORM = {
+    "source": "risks",
+    "previous_source": "risks",
+    "columns": ["code", "title"],
+    "order.code": "1",
+    "order.title": "2",
+    "page_size": "25",
+}
 
 
 def _cells(page: str) -> list[list[str]]:
     """The rows of the result table as text."""
     body = re.search(r'<table class="dense report-result">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
-    return [[html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
-            for r in rows]  # fmt: skip
+    return [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+        for r in rows
+    ]
 
 
 def _checked(page: str) -> list[str]:
@@ -44,18 +52,39 @@ def _risks(db, n: int, start: int = 0) -> None:
     project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
     today = tst_today()
     for i in range(start, start + n):
-        risk = Risk(project_id=project_id, code=f"R-{i:04d}", title=f"Risk {i}", probability=i % 5 + 1,
-                    impact=(i // 5) % 5 + 1, raised_on=today - timedelta(days=i), owner_id=None)  # fmt: skip
+        risk = Risk(
+            project_id=project_id,
+            code=f"R-{i:04d}",
+            title=f"Risk {i}",
+            probability=i % 5 + 1,
+            impact=(i // 5) % 5 + 1,
+            raised_on=today - timedelta(days=i),
+            owner_id=None,
+        )
         db.add(risk)
         db.flush()
-        db.add(ActionItem(project_id=project_id, risk_id=risk.id, plan="mitigation", description=f"Act on {i}",
-                          due_date=today - timedelta(days=i % 3)))  # fmt: skip
+        db.add(
+            ActionItem(
+                project_id=project_id,
+                risk_id=risk.id,
+                plan="mitigation",
+                description=f"Act on {i}",
+                due_date=today - timedelta(days=i % 3),
+            )
+        )
     db.commit()
 
 
 def test_the_project_header_links_to_the_library_and_it_lists_and_searches(as_user, db, world):
-    save(db, world, "staff", definition("risks", ["code"]), "Open risks for the board", shared=True,
-         description="Steering committee pack")  # fmt: skip
+    save(
+        db,
+        world,
+        "staff",
+        definition("risks", ["code"]),
+        "Open risks for the board",
+        shared=True,
+        description="Steering committee pack",
+    )
     save(db, world, "manager", definition("deliverables", ["code"]), "Deliverables late", shared=True)
     save(db, world, "staff", definition("issues", ["code"]), "My scratch issues")
     db.commit()
@@ -75,28 +104,45 @@ def test_the_project_header_links_to_the_library_and_it_lists_and_searches(as_us
 def test_the_builder_works_without_javascript(as_user, db, world):
     staff = as_user("staff")
     page = staff.get(f"{URL}/new?source=risks")
-    assert page.status_code == 200 and _checked(page.text) == ["code", "title", "score", "level", "owner", "status",
-                                                               "next_review_date"]  # fmt: skip
+    assert page.status_code == 200 and _checked(page.text) == [
+        "code",
+        "title",
+        "score",
+        "level",
+        "owner",
+        "status",
+        "next_review_date",
+    ]
     added = staff.post(f"{URL}/", BASE_FORM | {"action": "add_filter", "name": "Kept"})
     assert added.status_code == 200 and 'name="filters.0.field"' in added.text and 'value="Kept"' in added.text
     chosen = staff.post(f"{URL}/", BASE_FORM | {"action": "refresh", "filters.0.field": "level"})
     assert '<option value="in" selected>is one of</option>' in chosen.text  # the level's operators, first chosen
     assert 'name="filters.0.value" multiple' in chosen.text
-    removed = staff.post(f"{URL}/", BASE_FORM | {"action": "remove:0", "filters.0.field": "level", "filters.0.op": "in"})
+    removed = staff.post(
+        f"{URL}/", BASE_FORM | {"action": "remove:0", "filters.0.field": "level", "filters.0.op": "in"}
+    )
     assert 'name="filters.0.field"' not in removed.text
     switched = staff.post(f"{URL}/", BASE_FORM | {"action": "refresh", "source": "issues", "name": "Kept"})
     assert _checked(switched.text) == ["code", "title", "priority", "status", "owner", "need_by", "age"]
     assert 'value="Kept"' in switched.text and 'value="score"' not in switched.text
-    reordered = staff.post(f"{URL}/", BASE_FORM | {"action": "refresh", "order.code": "3", "columns": ["code", "title",
-                                                                                                      "level"]})  # fmt: skip
+    reordered = staff.post(
+        f"{URL}/", BASE_FORM | {"action": "refresh", "order.code": "3", "columns": ["code", "title", "level"]}
+    )
     assert _checked(reordered.text) == ["title", "code", "level"]
 
 
 def test_preview_shows_the_first_rows_and_saving_goes_to_the_report(as_user, db, world):
     _risks(db, 12)
     staff = as_user("staff")
-    form = BASE_FORM | {"filters.0.field": "probability", "filters.0.op": "gte", "filters.0.value": "4",
-                        "sort.0.field": "code", "sort.0.dir": "desc", "name": "Likely risks", "shared": ["false", "true"]}  # fmt: skip
+    form = BASE_FORM | {
+        "filters.0.field": "probability",
+        "filters.0.op": "gte",
+        "filters.0.value": "4",
+        "sort.0.field": "code",
+        "sort.0.dir": "desc",
+        "name": "Likely risks",
+        "shared": ["false", "true"],
+    }
     preview = staff.post(f"{URL}/", form | {"action": "preview"})
     assert preview.status_code == 200 and "First 4 of 4 rows" in preview.text
     assert [r[0] for r in _cells(preview.text)] == ["R-0009", "R-0008", "R-0004", "R-0003"]
@@ -109,8 +155,12 @@ def test_preview_shows_the_first_rows_and_saving_goes_to_the_report(as_user, db,
     assert report.definition["filters"] == [{"field": "probability", "op": "gte", "value": 4}]
     assert report.definition["sort"] == [{"field": "code", "desc": True}]
     page = staff.get(saved.headers["location"]).text
-    assert "Probability is at least 4" in page and [r[0] for r in _cells(page)] == ["R-0009", "R-0008", "R-0004",
-                                                                                    "R-0003"]  # fmt: skip
+    assert "Probability is at least 4" in page and [r[0] for r in _cells(page)] == [
+        "R-0009",
+        "R-0008",
+        "R-0004",
+        "R-0003",
+    ]
 
 
 def test_htmx_swaps_only_the_builder_form(as_user):
@@ -119,11 +169,21 @@ def test_htmx_swaps_only_the_builder_form(as_user):
 
 
 def test_a_bad_definition_comes_back_with_messages_beside_its_fields_and_the_input_kept(as_user, db):
-    form = BASE_FORM | {"name": "", "description": "Kept description", "columns": ["code", "nope"],
-                        "filters.0.field": "raised_on", "filters.0.op": "before", "filters.0.value": "last tuesday",
-                        "filters.1.field": "status", "filters.1.op": "in", "filters.1.value": ["open", "bogus"],
-                        "filters.2.field": "title", "filters.2.op": "contains", "filters.2.value": "'; DROP TABLE risk; --",
-                        "action": "save"}  # fmt: skip
+    form = BASE_FORM | {
+        "name": "",
+        "description": "Kept description",
+        "columns": ["code", "nope"],
+        "filters.0.field": "raised_on",
+        "filters.0.op": "before",
+        "filters.0.value": "last tuesday",
+        "filters.1.field": "status",
+        "filters.1.op": "in",
+        "filters.1.value": ["open", "bogus"],
+        "filters.2.field": "title",
+        "filters.2.op": "contains",
+        "filters.2.value": "'; DROP TABLE risk; --",
+        "action": "save",
+    }
     r = as_user("staff").post(f"{URL}/", form)
     assert r.status_code == 422
     assert 'id="f-name-error"' in r.text and "Kept description" in r.text
@@ -137,8 +197,11 @@ def test_a_bad_definition_comes_back_with_messages_beside_its_fields_and_the_inp
 def test_sql_looking_text_is_saved_as_written_and_matched_literally(as_user, db, world):
     hostile = "'; DROP TABLE risk; --"
     _risks(db, 3)
-    r = as_user("staff").post(f"{URL}/", BASE_FORM | {"name": "Hostile", "filters.0.field": "title",
-                                                      "filters.0.op": "contains", "filters.0.value": hostile})  # fmt: skip
+    r = as_user("staff").post(
+        f"{URL}/",
+        BASE_FORM
+        | {"name": "Hostile", "filters.0.field": "title", "filters.0.op": "contains", "filters.0.value": hostile},
+    )
     assert r.status_code == 303
     report = db.exec(select(SavedReport)).one()
     assert report.definition["filters"][0]["value"] == hostile
@@ -180,16 +243,27 @@ def test_who_may_edit_duplicate_and_delete(as_user, db, world):
     assert staff.post(f"{URL}/{private.id}/delete").status_code == 303
     db.expire_all()
     assert [r.name for r in db.exec(select(SavedReport))] == ["Copy of Shared"]
-    actions = db.exec(select(AuditEvent.action).where(AuditEvent.entity_type == "saved_report")
-                      .order_by(AuditEvent.id)).all()  # fmt: skip
+    actions = db.exec(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "saved_report").order_by(AuditEvent.id)
+    ).all()
     assert actions == ["create", "create", "create", "delete", "delete"]
 
 
 def test_the_report_pages_in_sql_and_exports_every_row_as_the_table_shows_it(as_user, db, world):
     _risks(db, 30)
-    report = save(db, world, "staff", definition("risks", ["code", "title", "score", "level", "raised_on",
-                                                           "overdue_actions", "due_for_review"],
-                                                 sort=[("code", False)], page_size=10), "All", shared=True)  # fmt: skip
+    report = save(
+        db,
+        world,
+        "staff",
+        definition(
+            "risks",
+            ["code", "title", "score", "level", "raised_on", "overdue_actions", "due_for_review"],
+            sort=[("code", False)],
+            page_size=10,
+        ),
+        "All",
+        shared=True,
+    )
     db.commit()
     viewer = as_user("viewer")
     pages = [_cells(viewer.get(f"{URL}/{report.id}?page={n}").text) for n in (1, 2, 3)]
@@ -205,11 +279,14 @@ def test_the_report_pages_in_sql_and_exports_every_row_as_the_table_shows_it(as_
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.title == "All" and sheet["A1"].value == "All"  # the report's name, then the table
     assert [c.value for c in sheet[2]] == exported[0]
-    assert [[("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)] == table
+    assert [
+        [("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)
+    ] == table
 
 
-@pytest.mark.parametrize("name", ["Risks: Q1/Q2 [draft] *really*? \\ see", "Open risks of every contractor workstream, by score",
-                                  "[]:*?/\\"])
+@pytest.mark.parametrize(
+    "name", ["Risks: Q1/Q2 [draft] *really*? \\ see", "Open risks of every contractor workstream, by score", "[]:*?/\\"]
+)
 def test_a_report_named_what_no_sheet_may_be_called_exports_with_its_whole_name_in_the_sheet(as_user, db, world, name):
     _risks(db, 2)
     report = save(db, world, "staff", definition("risks", ["code", "title"], sort=[("code", False)]), name, shared=True)
@@ -219,8 +296,11 @@ def test_a_report_named_what_no_sheet_may_be_called_exports_with_its_whole_name_
     sheet = load_workbook(io.BytesIO(r.content)).active
     assert 0 < len(sheet.title) <= 31 and not set(sheet.title) & set("/\\?*:[]"), sheet.title
     assert sheet["A1"].value == name
-    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)] == [["Code", "Title"], ["R-0000", "Risk 0"],
-                                                                             ["R-0001", "Risk 1"]]
+    assert [[c.value for c in row] for row in sheet.iter_rows(min_row=2)] == [
+        ["Code", "Title"],
+        ["R-0000", "Risk 0"],
+        ["R-0001", "Risk 1"],
+    ]
 
 
 def test_a_run_and_an_export_take_the_same_queries_for_10_and_500_rows(as_user, db, world, count_queries):
@@ -228,8 +308,7 @@ def test_a_run_and_an_export_take_the_same_queries_for_10_and_500_rows(as_user, 
     report = save(db, world, "staff", definition("risks", list(RISK_FIELDS), page_size=200), "All", shared=True)
     db.commit()
     viewer, counts = as_user("viewer"), {}
-    urls = (f"{URL}/{report.id}", f"{URL}/{report.id}/export.csv", f"/api/v1/saved-reports/{report.id}/run",
-            f"{URL}/")  # fmt: skip
+    urls = (f"{URL}/{report.id}", f"{URL}/{report.id}/export.csv", f"/api/v1/saved-reports/{report.id}/run", f"{URL}/")
     for url in urls:
         with count_queries() as c:
             assert viewer.get(url).status_code == 200
@@ -252,15 +331,22 @@ def test_a_run_and_an_export_take_the_same_queries_for_10_and_500_rows(as_user, 
 
 def test_a_report_whose_definition_went_stale_says_so_instead_of_failing(as_user, db, world):
     report = save(db, world, "staff", definition("risks", ["code"]), "Old", shared=True)
-    report.definition = {**report.definition, "columns": ["code", "retired"], "filters": [
-        {"field": "gone", "op": "equals", "value": 1}]}  # fmt: skip
+    report.definition = {
+        **report.definition,
+        "columns": ["code", "retired"],
+        "filters": [{"field": "gone", "op": "equals", "value": 1}],
+    }
     db.commit()
     page = as_user("viewer").get(f"{URL}/{report.id}")
     assert page.status_code == 200 and "can no longer run" in page.text and "no column &#39;retired&#39;" in page.text
     assert "Ask its owner" in page.text and "Export CSV" not in page.text
     assert as_user("viewer").get(f"{URL}/{report.id}/export.csv").status_code == 422
     edit = as_user("staff").get(f"{URL}/{report.id}/edit")
-    assert edit.status_code == 200 and 'id="f-filters.0.field-error"' in edit.text and "retired (no longer available)" in edit.text
+    assert (
+        edit.status_code == 200
+        and 'id="f-filters.0.field-error"' in edit.text
+        and "retired (no longer available)" in edit.text
+    )
     api = as_user("viewer").api("GET", f"/api/v1/saved-reports/{report.id}/run")
     assert api.status_code == 409 and "retired" in api.json()["extra"]["columns"]
 

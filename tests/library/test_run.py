@@ -19,7 +19,6 @@ from tracker.core.errors import Forbidden
 from tracker.core.forms import parse
 from tracker.deliverables.models import Comment, Deliverable, Submission
 from tracker.issues.models import Issue
-from tracker.library import service
 from tracker.projects.models import Project
 from tracker.risks.models import Risk
 
@@ -44,28 +43,50 @@ def deliverables(db, world) -> list[Deliverable]:
     rows = []
     for i in range(21):
         day = TODAY + timedelta(days=i * 2 - 30)
-        d = Deliverable(project_id=pid, code=f"D-{i:02d}", title=f"Deliverable {i}" + (" plan" if i % 4 == 0 else ""),
-                        type=("document", "plan", "training")[i % 3], status=STATUSES[i % 7], due_date=day,
-                        review_due=day + timedelta(days=3), resubmit_due=day - timedelta(days=2) if i % 2 else None,
-                        current_version=i % 3, owner_id=owners[i % 3], payment_amount=Decimal(1000 * i))  # fmt: skip
+        d = Deliverable(
+            project_id=pid,
+            code=f"D-{i:02d}",
+            title=f"Deliverable {i}" + (" plan" if i % 4 == 0 else ""),
+            type=("document", "plan", "training")[i % 3],
+            status=STATUSES[i % 7],
+            due_date=day,
+            review_due=day + timedelta(days=3),
+            resubmit_due=day - timedelta(days=2) if i % 2 else None,
+            current_version=i % 3,
+            owner_id=owners[i % 3],
+            payment_amount=Decimal(1000 * i),
+        )
         db.add(d)
         rows.append(d)
     db.flush()
     for d in rows[:6]:  # critical comments: open on the current version count; older versions and closed do not
         for number in range(1, d.current_version + 1):
-            s = Submission(deliverable_id=d.id, number=number, submitted_by_id=world.ids["contractor"], review_due=TODAY)
+            s = Submission(
+                deliverable_id=d.id, number=number, submitted_by_id=world.ids["contractor"], review_due=TODAY
+            )
             db.add(s)
             db.flush()
             db.add(Comment(submission_id=s.id, reviewer_id=world.ids["staff"], text="x", severity="critical"))
-            db.add(Comment(submission_id=s.id, reviewer_id=world.ids["staff"], text="y", severity="critical",
-                           disposition="resolved"))  # fmt: skip
+            db.add(
+                Comment(
+                    submission_id=s.id,
+                    reviewer_id=world.ids["staff"],
+                    text="y",
+                    severity="critical",
+                    disposition="resolved",
+                )
+            )
     db.flush()
     return rows
 
 
 def _clock(d: Deliverable) -> date | None:
-    return {"planned": d.due_date, "submitted": d.review_due, "in_review": d.review_due,
-            "rejected": d.resubmit_due}.get(d.status)  # fmt: skip
+    return {
+        "planned": d.due_date,
+        "submitted": d.review_due,
+        "in_review": d.review_due,
+        "rejected": d.resubmit_due,
+    }.get(d.status)
 
 
 def _days_late(d: Deliverable) -> int:
@@ -74,12 +95,25 @@ def _days_late(d: Deliverable) -> int:
 
 
 def test_deliverables_by_days_overdue_equal_the_clocks_worked_out_here(db, world, deliverables):
-    result = run(db, world, "viewer", definition(
-        "deliverables", ["code", "status", "days_overdue", "overdue", "open_critical"],
-        [("status", "in", ["planned", "submitted", "in_review", "rejected"]), ("days_overdue", "gte", 3)],
-        sort=[("days_overdue", True)]))  # fmt: skip
-    expected = sorted((d for d in deliverables if d.status in ("planned", "submitted", "in_review", "rejected")
-                       and _days_late(d) >= 3), key=lambda d: (-_days_late(d), d.id))  # fmt: skip
+    result = run(
+        db,
+        world,
+        "viewer",
+        definition(
+            "deliverables",
+            ["code", "status", "days_overdue", "overdue", "open_critical"],
+            [("status", "in", ["planned", "submitted", "in_review", "rejected"]), ("days_overdue", "gte", 3)],
+            sort=[("days_overdue", True)],
+        ),
+    )
+    expected = sorted(
+        (
+            d
+            for d in deliverables
+            if d.status in ("planned", "submitted", "in_review", "rejected") and _days_late(d) >= 3
+        ),
+        key=lambda d: (-_days_late(d), d.id),
+    )
     assert result.total == len(expected) > 3
     assert [r[0] for r in result.rows] == [d.code for d in expected]
     assert [r[2] for r in result.rows] == [_days_late(d) for d in expected]
@@ -89,29 +123,59 @@ def test_deliverables_by_days_overdue_equal_the_clocks_worked_out_here(db, world
     assert result.links[0] == f"/projects/TST/deliverables/{expected[0].id}"
 
 
-@pytest.mark.parametrize(("op", "n"), [("gte", 0), ("gte", 1), ("lte", 0), ("lte", 5), ("equals", 0), ("equals", 4),
-                                       ("lte", -1)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("op", "n"), [("gte", 0), ("gte", 1), ("lte", 0), ("lte", 5), ("equals", 0), ("equals", 4), ("lte", -1)]
+)
 def test_every_days_overdue_filter_matches_the_figure_shown(db, world, deliverables, op, n):
-    result = run(db, world, "viewer", definition("deliverables", ["code", "days_overdue"], [("days_overdue", op, n)],
-                                                 sort=[("days_overdue", False)]), limit=None)  # fmt: skip
+    result = run(
+        db,
+        world,
+        "viewer",
+        definition("deliverables", ["code", "days_overdue"], [("days_overdue", op, n)], sort=[("days_overdue", False)]),
+        limit=None,
+    )
     test = {"gte": lambda v: v >= n, "lte": lambda v: v <= n, "equals": lambda v: v == n}[op]
     expected = sorted((d for d in deliverables if test(_days_late(d))), key=lambda d: (_days_late(d), d.id))
     assert [(r[0], r[1]) for r in result.rows] == [(d.code, _days_late(d)) for d in expected]
 
 
 def test_deliverable_filters_on_text_choice_person_date_and_money(db, world, deliverables):
-    result = run(db, world, "staff", definition(
-        "deliverables", ["code", "owner", "payment_amount"],
-        [("title", "contains", "PLAN"), ("type", "in", ["document", "training"]), ("owner", "equals", "me"),
-         ("due_date", "between", ["today-30", "today+10"]), ("payment_amount", "gte", 1000)],
-        sort=[("code", True)]), limit=None)  # fmt: skip
-    expected = sorted((d for d in deliverables if "plan" in d.title.lower() and d.type in ("document", "training")
-                       and d.owner_id == world.ids["staff"] and TODAY - timedelta(days=30) <= d.due_date
-                       <= TODAY + timedelta(days=10) and d.payment_amount >= 1000),
-                      key=lambda d: d.code, reverse=True)  # fmt: skip
+    result = run(
+        db,
+        world,
+        "staff",
+        definition(
+            "deliverables",
+            ["code", "owner", "payment_amount"],
+            [
+                ("title", "contains", "PLAN"),
+                ("type", "in", ["document", "training"]),
+                ("owner", "equals", "me"),
+                ("due_date", "between", ["today-30", "today+10"]),
+                ("payment_amount", "gte", 1000),
+            ],
+            sort=[("code", True)],
+        ),
+        limit=None,
+    )
+    expected = sorted(
+        (
+            d
+            for d in deliverables
+            if "plan" in d.title.lower()
+            and d.type in ("document", "training")
+            and d.owner_id == world.ids["staff"]
+            and TODAY - timedelta(days=30) <= d.due_date <= TODAY + timedelta(days=10)
+            and d.payment_amount >= 1000
+        ),
+        key=lambda d: d.code,
+        reverse=True,
+    )
     assert [r[0] for r in result.rows] == [d.code for d in expected] and expected
     assert {r[1] for r in result.rows} == {"Staff Person"}
-    unassigned = run(db, world, "staff", definition("deliverables", ["code"], [("owner", "is_empty", None)]), limit=None)
+    unassigned = run(
+        db, world, "staff", definition("deliverables", ["code"], [("owner", "is_empty", None)]), limit=None
+    )
     assert [r[0] for r in unassigned.rows] == sorted(d.code for d in deliverables if d.owner_id is None)
 
 
@@ -121,19 +185,44 @@ def register(db, world):
     made = []
     for i, (p, im) in enumerate([(5, 5), (4, 5), (4, 4), (3, 4), (2, 5), (3, 3), (1, 4), (1, 1), (5, 4), (2, 2)]):
         status = ("open", "mitigating", "monitoring", "closed")[i % 4]
-        made.append(make_risk(db, world, code=f"R-{i:03d}", probability=str(p), impact=str(im), status=status,
-                              raised_on=(TODAY - timedelta(days=10 * i)).isoformat(),
-                              next_review_date=(TODAY + timedelta(days=i - 4)).isoformat(),
-                              owner_id=str(world.ids["staff"] if i % 2 else world.ids["manager"])))  # fmt: skip
+        made.append(
+            make_risk(
+                db,
+                world,
+                code=f"R-{i:03d}",
+                probability=str(p),
+                impact=str(im),
+                status=status,
+                raised_on=(TODAY - timedelta(days=10 * i)).isoformat(),
+                next_review_date=(TODAY + timedelta(days=i - 4)).isoformat(),
+                owner_id=str(world.ids["staff"] if i % 2 else world.ids["manager"]),
+            )
+        )
     actor, access = acting(db, world, "staff")
-    plans = {0: [("mitigation", -3, False)], 1: [("mitigation", 5, True), ("contingency", 5, False)],
-             2: [("contingency", -1, False)], 4: [("mitigation", 2, False), ("mitigation", -9, False)],
-             8: [("mitigation", -2, True)]}  # fmt: skip
+    plans = {
+        0: [("mitigation", -3, False)],
+        1: [("mitigation", 5, True), ("contingency", 5, False)],
+        2: [("contingency", -1, False)],
+        4: [("mitigation", 2, False), ("mitigation", -9, False)],
+        8: [("mitigation", -2, True)],
+    }
     for i, items in plans.items():
         for plan, due, done in items:
-            item = actions.add(db, actor, access, made[i], parse(actions.ActionForm, {
-                "description": f"{plan} for {made[i].code}", "plan": plan, "owner_id": str(world.ids["staff"]),
-                "due_date": (TODAY + timedelta(days=due)).isoformat()}))  # fmt: skip
+            item = actions.add(
+                db,
+                actor,
+                access,
+                made[i],
+                parse(
+                    actions.ActionForm,
+                    {
+                        "description": f"{plan} for {made[i].code}",
+                        "plan": plan,
+                        "owner_id": str(world.ids["staff"]),
+                        "due_date": (TODAY + timedelta(days=due)).isoformat(),
+                    },
+                ),
+            )
             if done:
                 actions.set_done(db, actor, access, item, True, item.version)
     db.flush()
@@ -145,10 +234,21 @@ def _level(score: int) -> str:
 
 
 def test_critical_and_high_risks_without_open_mitigation_equal_the_register_worked_out_here(db, world, register):
-    result = run(db, world, "viewer", definition(
-        "risks", ["code", "score", "level", "open_mitigation_actions", "overdue_actions", "due_for_review"],
-        [("level", "in", ["critical", "high"]), ("status", "in", ["open", "mitigating", "monitoring"]),
-         ("open_mitigation_actions", "equals", 0)], sort=[("score", True)]))  # fmt: skip
+    result = run(
+        db,
+        world,
+        "viewer",
+        definition(
+            "risks",
+            ["code", "score", "level", "open_mitigation_actions", "overdue_actions", "due_for_review"],
+            [
+                ("level", "in", ["critical", "high"]),
+                ("status", "in", ["open", "mitigating", "monitoring"]),
+                ("open_mitigation_actions", "equals", 0),
+            ],
+            sort=[("score", True)],
+        ),
+    )
     items = list(db.exec(select(ActionItem)))
 
     def open_mitigation(r: Risk) -> int:
@@ -157,21 +257,41 @@ def test_critical_and_high_risks_without_open_mitigation_equal_the_register_work
     def late(r: Risk) -> int:
         return sum(1 for a in items if a.risk_id == r.id and a.done_at is None and a.due_date < TODAY)
 
-    expected = sorted((r for r in register if _level(r.probability * r.impact) in ("critical", "high")
-                       and r.status != "closed" and open_mitigation(r) == 0),
-                      key=lambda r: (-r.probability * r.impact, r.id))  # fmt: skip
+    expected = sorted(
+        (
+            r
+            for r in register
+            if _level(r.probability * r.impact) in ("critical", "high")
+            and r.status != "closed"
+            and open_mitigation(r) == 0
+        ),
+        key=lambda r: (-r.probability * r.impact, r.id),
+    )
     assert [row[0] for row in result.rows] == [r.code for r in expected] and len(expected) >= 2
     assert [row[1:] for row in result.rows] == [
-        [r.probability * r.impact, _level(r.probability * r.impact).title(), 0, late(r),
-         "Yes" if r.next_review_date <= TODAY else "No"] for r in expected]  # fmt: skip
+        [
+            r.probability * r.impact,
+            _level(r.probability * r.impact).title(),
+            0,
+            late(r),
+            "Yes" if r.next_review_date <= TODAY else "No",
+        ]
+        for r in expected
+    ]
 
 
 def test_risk_levels_sort_by_score_and_filter_by_band(db, world, register):
-    result = run(db, world, "viewer", definition("risks", ["code", "level"], [("level", "equals", "medium")],
-                                                 sort=[("level", False)]), limit=None)  # fmt: skip
-    expected = sorted((r for r in register if 5 <= r.probability * r.impact <= 9),
-                      key=lambda r: (r.probability * r.impact, r.id))  # fmt: skip
-    assert [row for row in result.rows] == [[r.code, "Medium"] for r in expected]
+    result = run(
+        db,
+        world,
+        "viewer",
+        definition("risks", ["code", "level"], [("level", "equals", "medium")], sort=[("level", False)]),
+        limit=None,
+    )
+    expected = sorted(
+        (r for r in register if 5 <= r.probability * r.impact <= 9), key=lambda r: (r.probability * r.impact, r.id)
+    )
+    assert list(result.rows) == [[r.code, "Medium"] for r in expected]
 
 
 @pytest.fixture
@@ -181,9 +301,18 @@ def issues(db, world):
         status = ("open", "in_progress", "escalated", "resolved")[(i // 4 + i) % 4]
         extra = {"escalation_level": "executive", "escalation_reason": "x"} if status == "escalated" else {}
         extra |= {"resolution": "Done"} if status == "resolved" else {}
-        made.append(make_issue(db, world, code=f"I-{i:03d}", priority=priority, status=status,
-                               raised_on=(TODAY - timedelta(days=7 * i)).isoformat(),
-                               need_by=(TODAY + timedelta(days=20 - 5 * i)).isoformat(), **extra))  # fmt: skip
+        made.append(
+            make_issue(
+                db,
+                world,
+                code=f"I-{i:03d}",
+                priority=priority,
+                status=status,
+                raised_on=(TODAY - timedelta(days=7 * i)).isoformat(),
+                need_by=(TODAY + timedelta(days=20 - 5 * i)).isoformat(),
+                **extra,
+            )
+        )
     return made
 
 
@@ -191,41 +320,80 @@ ESCALATE_DAYS = {"critical": 3, "high": 10, "medium": 30, "low": 60}  # the regi
 
 
 def test_issues_older_than_30_days_and_their_flags_equal_those_worked_out_here(db, world, issues):
-    result = run(db, world, "viewer", definition(
-        "issues", ["code", "priority", "age", "overdue", "needs_escalation"],
-        [("status", "in", ["open", "in_progress", "escalated"]), ("raised_on", "before", "today-30")],
-        sort=[("priority", False), ("raised_on", False)]), limit=None)  # fmt: skip
+    result = run(
+        db,
+        world,
+        "viewer",
+        definition(
+            "issues",
+            ["code", "priority", "age", "overdue", "needs_escalation"],
+            [("status", "in", ["open", "in_progress", "escalated"]), ("raised_on", "before", "today-30")],
+            sort=[("priority", False), ("raised_on", False)],
+        ),
+        limit=None,
+    )
     rank = ["critical", "high", "medium", "low"]
-    expected = sorted((i for i in issues if i.status != "resolved" and i.raised_on < TODAY - timedelta(days=30)),
-                      key=lambda i: (rank.index(i.priority), i.raised_on, i.id))  # fmt: skip
+    expected = sorted(
+        (i for i in issues if i.status != "resolved" and i.raised_on < TODAY - timedelta(days=30)),
+        key=lambda i: (rank.index(i.priority), i.raised_on, i.id),
+    )
     assert [row[0] for row in result.rows] == [i.code for i in expected] and len(expected) >= 3
 
     def flagged(i: Issue) -> bool:
         return i.status in ("open", "in_progress") and (TODAY - i.raised_on).days > ESCALATE_DAYS[i.priority]
 
     assert [row[1:] for row in result.rows] == [
-        [i.priority.title(), (TODAY - i.raised_on).days, "Yes" if i.need_by < TODAY else "No",
-         "Yes" if flagged(i) else "No"] for i in expected]  # fmt: skip
-    escalation = run(db, world, "viewer", definition("issues", ["code"], [("needs_escalation", "equals", True)],
-                                                     sort=[("code", False)]), limit=None)  # fmt: skip
+        [
+            i.priority.title(),
+            (TODAY - i.raised_on).days,
+            "Yes" if i.need_by < TODAY else "No",
+            "Yes" if flagged(i) else "No",
+        ]
+        for i in expected
+    ]
+    escalation = run(
+        db,
+        world,
+        "viewer",
+        definition("issues", ["code"], [("needs_escalation", "equals", True)], sort=[("code", False)]),
+        limit=None,
+    )
     assert [row[0] for row in escalation.rows] == sorted(i.code for i in issues if flagged(i))
 
 
 def test_my_overdue_action_items_are_the_readers_own(db, world, register, issues):
     actor, access = acting(db, world, "manager")
-    actions.add(db, actor, access, issues[0], parse(actions.ActionForm, {
-        "description": "Call the vendor", "owner_id": str(world.ids["manager"]),
-        "due_date": (TODAY - timedelta(days=1)).isoformat()}))  # fmt: skip
-    raw = definition("actions", ["parent", "description", "owner", "due_date", "overdue"],
-                     [("owner", "equals", "me"), ("overdue", "equals", True)], sort=[("due_date", False)])
+    actions.add(
+        db,
+        actor,
+        access,
+        issues[0],
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Call the vendor",
+                "owner_id": str(world.ids["manager"]),
+                "due_date": (TODAY - timedelta(days=1)).isoformat(),
+            },
+        ),
+    )
+    raw = definition(
+        "actions",
+        ["parent", "description", "owner", "due_date", "overdue"],
+        [("owner", "equals", "me"), ("overdue", "equals", True)],
+        sort=[("due_date", False)],
+    )
     items = list(db.exec(select(ActionItem)))
     risk_codes, issue_codes = {r.id: r.code for r in register}, {i.id: i.code for i in issues}
     for role in ("staff", "manager"):
-        mine = sorted((a for a in items if a.owner_id == world.ids[role] and a.done_at is None and a.due_date < TODAY),
-                      key=lambda a: (a.due_date, a.id))  # fmt: skip
+        mine = sorted(
+            (a for a in items if a.owner_id == world.ids[role] and a.done_at is None and a.due_date < TODAY),
+            key=lambda a: (a.due_date, a.id),
+        )
         result = run(db, world, role, raw, limit=None)
         assert [row[:2] for row in result.rows] == [
-            [risk_codes[a.risk_id] if a.risk_id else issue_codes[a.issue_id], a.description] for a in mine]
+            [risk_codes[a.risk_id] if a.risk_id else issue_codes[a.issue_id], a.description] for a in mine
+        ]
         assert mine and all(row[4] == "Yes" for row in result.rows)
     assert result.links == [f"/projects/TST/issues/{issues[0].id}"]
 
@@ -233,8 +401,7 @@ def test_my_overdue_action_items_are_the_readers_own(db, world, register, issues
 def test_a_run_shows_only_the_readers_project_and_sources_they_may_see(db, world, register):
     make_risk(db, world, code="R-OTH")  # same project; then one in another project must never show
     other_id = db.exec(select(Project.id).where(Project.key == "OTH")).one()
-    other_risk = Risk(project_id=other_id, code="R-X", title="Elsewhere", probability=5, impact=5,
-                      raised_on=TODAY)  # fmt: skip
+    other_risk = Risk(project_id=other_id, code="R-X", title="Elsewhere", probability=5, impact=5, raised_on=TODAY)
     db.add(other_risk)
     db.flush()
     raw = definition("risks", ["code"], sort=[("code", False)])

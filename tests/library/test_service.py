@@ -29,10 +29,18 @@ def _names(db, world, role, **query) -> list[str]:
 def reports(db, world):
     return {
         "staff private risks": save(db, world, "staff", RISKS, "Staff private risks"),
-        "staff shared risks": save(db, world, "staff", RISKS, "Staff shared risks", shared=True,
-                                   description="Open risks for the steering committee"),
-        "manager shared deliverables": save(db, world, "manager", DELIVERABLES, "Manager shared deliverables",
-                                            shared=True),
+        "staff shared risks": save(
+            db,
+            world,
+            "staff",
+            RISKS,
+            "Staff shared risks",
+            shared=True,
+            description="Open risks for the steering committee",
+        ),
+        "manager shared deliverables": save(
+            db, world, "manager", DELIVERABLES, "Manager shared deliverables", shared=True
+        ),
     }
 
 
@@ -80,8 +88,11 @@ def test_saving_is_audited_and_a_stale_edit_is_refused(db, world, reports):
     form = service.ReportForm(name="Renamed", description="", shared=False, version=report.version)
     service.update(db, actor, access, report, form, parse_definition(DELIVERABLES))
     assert (report.name, report.shared, report.source, report.version) == ("Renamed", False, "deliverables", 2)
-    events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "saved_report",
-                                              AuditEvent.entity_id == report.id).order_by(AuditEvent.id)).all()  # fmt: skip
+    events = db.exec(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "saved_report", AuditEvent.entity_id == report.id)
+        .order_by(AuditEvent.id)
+    ).all()
     assert [e.action for e in events] == ["create", "update"]
     assert events[1].changes["name"] == ["Staff shared risks", "Renamed"]
     assert events[1].changes["definition"][1]["source"] == "deliverables"
@@ -111,7 +122,9 @@ def test_a_duplicate_is_a_private_copy_for_whoever_copied_it(db, world, reports)
     copy = service.duplicate(db, manager, access, reports["staff shared risks"])
     assert (copy.name, copy.owner_id, copy.shared) == ("Copy of Staff shared risks", manager.id, False)
     assert copy.definition == reports["staff shared risks"].definition
-    event = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "saved_report", AuditEvent.entity_id == copy.id)).one()
+    event = db.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "saved_report", AuditEvent.entity_id == copy.id)
+    ).one()
     assert event.changes["copied_from"] == [None, "Staff shared risks"]
 
 

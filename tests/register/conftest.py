@@ -9,8 +9,13 @@ from tracker.issues import service as issues
 from tracker.projects import service as projects
 from tracker.risks import service as risks
 
-RISK = {"title": "Data conversion slips", "statement": "If legacy data is dirtier than sampled, then go-live slips",
-        "category": "schedule", "probability": "3", "impact": "4"}  # fmt: skip
+RISK = {
+    "title": "Data conversion slips",
+    "statement": "If legacy data is dirtier than sampled, then go-live slips",
+    "category": "schedule",
+    "probability": "3",
+    "impact": "4",
+}
 ISSUE = {"title": "Test environment unavailable", "description": "The UAT environment is down.", "priority": "high"}
 
 
@@ -22,7 +27,9 @@ def acting(db, world, role):
 def make_risk(db, world, role="staff", **overrides):
     """An open risk needs an owner: the staff member, unless `overrides` say otherwise."""
     actor, access = acting(db, world, role)
-    return risks.create(db, actor, access, parse(risks.RiskForm, RISK | {"owner_id": str(world.ids["staff"])} | overrides))
+    return risks.create(
+        db, actor, access, parse(risks.RiskForm, RISK | {"owner_id": str(world.ids["staff"])} | overrides)
+    )
 
 
 def make_issue(db, world, role="staff", **overrides):

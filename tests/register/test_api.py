@@ -7,21 +7,28 @@ from datetime import timedelta
 from sqlmodel import select
 
 from tests.conftest import tst_today
-
 from tracker.audit.models import AuditEvent
 from tracker.issues.models import Issue, IssueDecision
 from tracker.risks.models import Risk
 
-RISK = {"title": "Interface partner late", "statement": "If the IRS interface is late, then UAT slips",
-        "category": "schedule", "probability": 3, "impact": 4}  # fmt: skip
+RISK = {
+    "title": "Interface partner late",
+    "statement": "If the IRS interface is late, then UAT slips",
+    "category": "schedule",
+    "probability": 3,
+    "impact": 4,
+}
 ISSUE = {"title": "UAT environment down", "priority": "high"}
 
 
 def _risk(as_user, **overrides):
     """An open risk needs an owner: the staff member who records it, unless `overrides` say otherwise."""
     staff = as_user("staff")
-    r = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"owner_id": staff.api("GET", "/api/v1/me").json()["id"]}
-                  | overrides)  # fmt: skip
+    r = staff.api(
+        "POST",
+        "/api/v1/projects/TST/risks",
+        json=RISK | {"owner_id": staff.api("GET", "/api/v1/me").json()["id"]} | overrides,
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -39,8 +46,11 @@ def test_a_risk_through_the_api_from_creation_to_conversion(as_user, world):
     history = staff.api("GET", f"/api/v1/risks/{risk['id']}/history").json()
     assert [(h["probability"], h["impact"], h["level"]) for h in history] == [(3, 4, "high"), (3, 5, "high")]
 
-    r = staff.api("POST", f"/api/v1/risks/{risk['id']}/actions",
-                  json={"description": "Weekly call with IRS", "plan": "mitigation", "due_date": "2026-01-05"})  # fmt: skip
+    r = staff.api(
+        "POST",
+        f"/api/v1/risks/{risk['id']}/actions",
+        json={"description": "Weekly call with IRS", "plan": "mitigation", "due_date": "2026-01-05"},
+    )
     assert r.status_code == 201 and r.json()["overdue"] is True
     item = r.json()
     listed = as_user("viewer").api("GET", "/api/v1/projects/TST/risks?overdue=true").json()
@@ -62,20 +72,36 @@ def test_the_risk_list_filters_sorts_and_pages(as_user):
     viewer = as_user("viewer")
     page = viewer.api("GET", "/api/v1/projects/TST/risks?limit=2").json()
     assert [i["score"] for i in page["items"]] == [25, 20] and page["total"] == 4
-    assert [i["score"] for i in viewer.api("GET", "/api/v1/projects/TST/risks?sort=score").json()["items"]] == [1, 9, 20, 25]
+    assert [i["score"] for i in viewer.api("GET", "/api/v1/projects/TST/risks?sort=score").json()["items"]] == [
+        1,
+        9,
+        20,
+        25,
+    ]
     critical = viewer.api("GET", "/api/v1/projects/TST/risks?level=critical&sort=code").json()
     assert [i["title"] for i in critical["items"]] == ["Risk 5x5", "Risk 4x5"]
     assert viewer.api("GET", "/api/v1/projects/TST/risks?q=3x3").json()["total"] == 1
     assert viewer.api("GET", "/api/v1/projects/TST/risks?level=extreme").status_code == 422
     heat = viewer.api("GET", "/api/v1/projects/TST/risks/heatmap").json()
-    assert {(c["probability"], c["impact"], c["count"]) for c in heat["now"]} == {(1, 1, 1), (5, 5, 1), (3, 3, 1), (4, 5, 1)}
+    assert {(c["probability"], c["impact"], c["count"]) for c in heat["now"]} == {
+        (1, 1, 1),
+        (5, 5, 1),
+        (3, 3, 1),
+        (4, 5, 1),
+    }
 
 
 def test_bad_risk_input_is_a_json_error_and_writes_nothing(as_user, db):
     staff = as_user("staff")
-    for body, status in [(RISK | {"probability": 9}, 422), (RISK | {"title": ""}, 422), (RISK | {"bogus": 1}, 400),
-                         (RISK | {"probability": "often"}, 400), ({"title": "No scores"}, 400),
-                         (RISK | {"residual_probability": 2}, 422), (RISK | {"status": "realized"}, 422)]:
+    for body, status in [
+        (RISK | {"probability": 9}, 422),
+        (RISK | {"title": ""}, 422),
+        (RISK | {"bogus": 1}, 400),
+        (RISK | {"probability": "often"}, 400),
+        ({"title": "No scores"}, 400),
+        (RISK | {"residual_probability": 2}, 422),
+        (RISK | {"status": "realized"}, 422),
+    ]:
         r = staff.api("POST", "/api/v1/projects/TST/risks", json=body)
         assert r.status_code == status, (body, r.text)
         assert r.json()["status_code"] == status and r.json()["detail"]
@@ -101,8 +127,10 @@ def test_a_residual_score_above_the_inherent_one_is_a_422_naming_the_field(as_us
     staff = as_user("staff")
     r = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"residual_probability": 5, "residual_impact": 3})
     assert r.status_code == 422 and r.json()["status_code"] == 422
-    assert r.json()["extra"] == {"residual_probability": "The residual score 15 (5 × 3) is above the inherent score 12 "
-                                                         "(3 × 4): mitigation cannot make a risk worse."}
+    assert r.json()["extra"] == {
+        "residual_probability": "The residual score 15 (5 × 3) is above the inherent score 12 "
+        "(3 × 4): mitigation cannot make a risk worse."
+    }
     assert db.exec(select(Risk)).first() is None
     risk = _risk(as_user, residual_probability=3, residual_impact=3)
     r = staff.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 2, "version": 1})
@@ -116,13 +144,21 @@ def test_register_api_roles(as_user, world):
         b = as_user(role)
         expected_write = 404 if role == "outsider" else 403
         assert b.api("POST", "/api/v1/projects/TST/risks", json=RISK).status_code == expected_write
-        assert b.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 1, "version": 1}).status_code == expected_write
+        assert (
+            b.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 1, "version": 1}).status_code
+            == expected_write
+        )
         assert b.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={}).status_code == expected_write
         assert b.api("POST", "/api/v1/projects/TST/issues", json=ISSUE).status_code == expected_write
     for role in ("contractor", "outsider"):
         expected_read = 404 if role == "outsider" else 403
-        for path in ("/api/v1/projects/TST/risks", f"/api/v1/risks/{risk['id']}", f"/api/v1/risks/{risk['id']}/history",
-                     "/api/v1/projects/TST/issues", "/api/v1/projects/TST/risks/heatmap"):
+        for path in (
+            "/api/v1/projects/TST/risks",
+            f"/api/v1/risks/{risk['id']}",
+            f"/api/v1/risks/{risk['id']}/history",
+            "/api/v1/projects/TST/issues",
+            "/api/v1/projects/TST/risks/heatmap",
+        ):
             assert as_user(role).api("GET", path).status_code == expected_read, (role, path)
     assert as_user("viewer").api("GET", f"/api/v1/risks/{risk['id']}").status_code == 200
     assert as_user("manager").api("GET", "/api/v1/risks/999999").status_code == 404
@@ -130,43 +166,76 @@ def test_register_api_roles(as_user, world):
 
 def test_an_issue_through_the_api_with_decisions_actions_escalation_and_resolution(as_user, db, world):
     staff, manager = as_user("staff"), as_user("manager")
-    r = staff.api("POST", "/api/v1/projects/TST/issues", json=ISSUE | {
-        "owner_id": world.ids["manager"], "raised_on": (tst_today() - timedelta(days=10)).isoformat(),
-        "need_by": (tst_today() - timedelta(days=9)).isoformat()})  # fmt: skip
+    r = staff.api(
+        "POST",
+        "/api/v1/projects/TST/issues",
+        json=ISSUE
+        | {
+            "owner_id": world.ids["manager"],
+            "raised_on": (tst_today() - timedelta(days=10)).isoformat(),
+            "need_by": (tst_today() - timedelta(days=9)).isoformat(),
+        },
+    )
     assert r.status_code == 201, r.text
     issue = r.json()
     assert (issue["code"], issue["overdue"], issue["age_days"]) == ("I-001", True, 10)
-    r = manager.api("POST", f"/api/v1/issues/{issue['id']}/decisions",
-                    json={"decision": "Rent a cloud UAT environment", "decided_by": "Steering committee"})  # fmt: skip
+    r = manager.api(
+        "POST",
+        f"/api/v1/issues/{issue['id']}/decisions",
+        json={"decision": "Rent a cloud UAT environment", "decided_by": "Steering committee"},
+    )
     assert r.status_code == 201
     assert staff.api("POST", f"/api/v1/issues/{issue['id']}/decisions", json={"decision": ""}).status_code == 400
-    assert staff.api("POST", f"/api/v1/issues/{issue['id']}/decisions",
-                     json={"decision": "", "decided_by": "x"}).status_code == 422  # fmt: skip
-    assert [d["decided_by"] for d in as_user("viewer").api("GET", f"/api/v1/issues/{issue['id']}/decisions").json()] == [
-        "Steering committee"]
+    assert (
+        staff.api(
+            "POST", f"/api/v1/issues/{issue['id']}/decisions", json={"decision": "", "decided_by": "x"}
+        ).status_code
+        == 422
+    )
+    assert [
+        d["decided_by"] for d in as_user("viewer").api("GET", f"/api/v1/issues/{issue['id']}/decisions").json()
+    ] == ["Steering committee"]
     r = staff.api("POST", f"/api/v1/issues/{issue['id']}/actions", json={"description": "Order environment"})
     assert r.status_code == 201 and r.json()["plan"] == "issue"
     r = staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"status": "escalated", "version": issue["version"]})
     assert r.status_code == 422 and "escalation_level" in r.json()["extra"]
-    r = staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={
-        "status": "escalated", "escalation_level": "executive", "escalation_reason": "Needs funding",
-        "version": issue["version"]})  # fmt: skip
+    r = staff.api(
+        "PATCH",
+        f"/api/v1/issues/{issue['id']}",
+        json={
+            "status": "escalated",
+            "escalation_level": "executive",
+            "escalation_reason": "Needs funding",
+            "version": issue["version"],
+        },
+    )
     assert r.status_code == 200 and r.json()["status"] == "escalated"
     version = r.json()["version"]
     r = staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"status": "resolved", "version": version})
     assert r.status_code == 422 and "resolution" in r.json()["extra"]
-    r = staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"status": "resolved", "resolution": "Cloud env live",
-                                                                  "version": version})  # fmt: skip
+    r = staff.api(
+        "PATCH",
+        f"/api/v1/issues/{issue['id']}",
+        json={"status": "resolved", "resolution": "Cloud env live", "version": version},
+    )
     assert r.status_code == 200 and r.json()["resolved_on"] and r.json()["overdue"] is False
-    assert staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"title": "x", "version": version}).status_code == 409
+    assert (
+        staff.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"title": "x", "version": version}).status_code == 409
+    )
     assert db.exec(select(IssueDecision)).one().decision == "Rent a cloud UAT environment"
-    actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_type == "issue").order_by(AuditEvent.id))]
+    actions = [
+        e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_type == "issue").order_by(AuditEvent.id))
+    ]
     assert actions == ["create", "decision", "add_action", "update", "update"]
     for role in ("viewer", "contractor"):
         b = as_user(role)
         assert b.api("PATCH", f"/api/v1/issues/{issue['id']}", json={"title": "x", "version": 9}).status_code == 403
-        assert b.api("POST", f"/api/v1/issues/{issue['id']}/decisions",
-                     json={"decision": "x", "decided_by": "y"}).status_code == 403  # fmt: skip
+        assert (
+            b.api(
+                "POST", f"/api/v1/issues/{issue['id']}/decisions", json={"decision": "x", "decided_by": "y"}
+            ).status_code
+            == 403
+        )
     assert as_user("contractor").api("GET", f"/api/v1/issues/{issue['id']}").status_code == 403
     assert as_user("outsider").api("GET", f"/api/v1/issues/{issue['id']}").status_code == 404
     assert db.exec(select(Issue)).one().title == "UAT environment down"
@@ -183,14 +252,23 @@ def test_issue_list_filters(as_user):
 
 
 def test_register_settings_are_read_by_members_and_changed_by_admins(as_user):
-    values = {"review_days_critical": 5, "review_days_high": 10, "review_days_medium": 20, "review_days_low": 60,
-              "escalate_days_critical": 1, "escalate_days_high": 5, "escalate_days_medium": 10, "escalate_days_low": 20}
+    values = {
+        "review_days_critical": 5,
+        "review_days_high": 10,
+        "review_days_medium": 20,
+        "review_days_low": 60,
+        "escalate_days_critical": 1,
+        "escalate_days_high": 5,
+        "escalate_days_medium": 10,
+        "escalate_days_low": 20,
+    }
     assert as_user("viewer").api("GET", "/api/v1/projects/TST/register-settings").json()["review_days_critical"] == 7
     assert as_user("manager").api("PUT", "/api/v1/projects/TST/register-settings", json=values).status_code == 403
     r = as_user("admin").api("PUT", "/api/v1/projects/TST/register-settings", json=values)
     assert r.status_code == 200 and r.json()["escalate_days_low"] == 20
-    r = as_user("admin").api("PUT", "/api/v1/projects/TST/register-settings", json=values | {"review_days_low": 0,
-                                                                                          "version": 1})
+    r = as_user("admin").api(
+        "PUT", "/api/v1/projects/TST/register-settings", json=values | {"review_days_low": 0, "version": 1}
+    )
     assert r.status_code == 422 and "review_days_low" in r.json()["extra"]
 
 
@@ -198,16 +276,24 @@ def test_bad_issue_and_action_input_is_a_json_error_and_writes_nothing(as_user, 
     from tracker.actions.models import ActionItem
 
     staff = as_user("staff")
-    for body, status in [({"title": ""}, 422), ({"title": "x", "status": "closed"}, 422),
-                         ({"title": "x", "priority": "urgent"}, 400), ({"title": "x", "code": "I 1"}, 422),
-                         ({"title": "x", "owner_id": 999999}, 422), ({"title": "x", "deliverable_ids": [999999]}, 422),
-                         ({"title": "x", "need_by": "soon"}, 400)]:  # fmt: skip
+    for body, status in [
+        ({"title": ""}, 422),
+        ({"title": "x", "status": "closed"}, 422),
+        ({"title": "x", "priority": "urgent"}, 400),
+        ({"title": "x", "code": "I 1"}, 422),
+        ({"title": "x", "owner_id": 999999}, 422),
+        ({"title": "x", "deliverable_ids": [999999]}, 422),
+        ({"title": "x", "need_by": "soon"}, 400),
+    ]:
         r = staff.api("POST", "/api/v1/projects/TST/issues", json=body)
         assert r.status_code == status, (body, r.text)
     assert db.exec(select(Issue)).first() is None
     risk = _risk(as_user)
-    for body in ({"description": "", "plan": "mitigation"}, {"description": "No plan"},
-                 {"description": "x", "plan": "mitigation", "owner_id": world.ids["contractor"]}):
+    for body in (
+        {"description": "", "plan": "mitigation"},
+        {"description": "No plan"},
+        {"description": "x", "plan": "mitigation", "owner_id": world.ids["contractor"]},
+    ):
         r = staff.api("POST", f"/api/v1/risks/{risk['id']}/actions", json=body)
         assert r.status_code == 422, (body, r.text)
     assert db.exec(select(ActionItem)).first() is None
@@ -217,4 +303,3 @@ def test_bad_issue_and_action_input_is_a_json_error_and_writes_nothing(as_user, 
     assert r.status_code == 422 and "description" in r.json()["extra"]
     r = staff.api("PATCH", f"/api/v1/action-items/{item['id']}", json={"done": True, "version": item["version"] + 1})
     assert r.status_code == 409
-

@@ -55,7 +55,11 @@ def test_a_risk_cannot_be_raised_in_the_future(as_user, db, world):
 def test_an_issue_is_raised_by_today_and_needed_no_earlier_than_it_was_raised(as_user, db):
     staff = as_user("staff")
     r = staff.post("/projects/TST/issues", ISSUE | {"raised_on": _day(2)})
-    assert r.status_code == 422 and 'id="f-raised_on-error"' in r.text and "An issue is raised on a day that has come" in r.text
+    assert (
+        r.status_code == 422
+        and 'id="f-raised_on-error"' in r.text
+        and "An issue is raised on a day that has come" in r.text
+    )
     r = staff.post("/projects/TST/issues", ISSUE | {"raised_on": _day(-10), "need_by": _day(-11)})
     assert r.status_code == 422 and 'id="f-need_by-error"' in r.text
     assert f"The need-by date cannot be before the day the issue was raised ({_day(-10)})" in r.text
@@ -65,7 +69,9 @@ def test_an_issue_is_raised_by_today_and_needed_no_earlier_than_it_was_raised(as
     r = staff.api("POST", "/api/v1/projects/TST/issues", json=ISSUE | {"need_by": _day(-1)})  # raised today
     assert r.status_code == 422 and "cannot be before the day the issue was raised" in r.json()["extra"]["need_by"]
     assert _count(db, Issue) == 0
-    issue = staff.api("POST", "/api/v1/projects/TST/issues", json=ISSUE | {"raised_on": _day(-10), "need_by": _day(-10)})
+    issue = staff.api(
+        "POST", "/api/v1/projects/TST/issues", json=ISSUE | {"raised_on": _day(-10), "need_by": _day(-10)}
+    )
     assert issue.status_code == 201, issue.text
     r = staff.api("PATCH", f"/api/v1/issues/{issue.json()['id']}", json={"need_by": _day(-12), "version": 1})
     assert r.status_code == 422 and "need_by" in r.json()["extra"]
@@ -79,8 +85,9 @@ def test_an_open_risk_needs_an_owner_a_closed_one_may_have_none(as_user, db, wor
     r = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"probability": 3, "impact": 4})
     assert r.status_code == 422 and "needs an owner" in r.json()["extra"]["owner_id"]
     assert _count(db, Risk) == 0
-    closed = staff.api("POST", "/api/v1/projects/TST/risks", json=RISK | {"probability": 1, "impact": 1,
-                                                                          "status": "closed"})  # fmt: skip
+    closed = staff.api(
+        "POST", "/api/v1/projects/TST/risks", json=RISK | {"probability": 1, "impact": 1, "status": "closed"}
+    )
     assert closed.status_code == 201, closed.text
     risk = make_risk(db, world, owner_id=str(world.ids["staff"]))
     db.commit()
@@ -92,14 +99,20 @@ def test_an_open_risk_needs_an_owner_a_closed_one_may_have_none(as_user, db, wor
 
 
 def test_imported_rows_obey_the_same_rules(db, world):
-    sheet = (f"Risk ID,Title,Probability,Impact,Owner,Status,Raised on\n"
-             f"R-1,Owned,3,3,staff,open,{_day(-1)}\n"
-             f"R-2,Nobody's,3,3,,monitoring,{_day(-1)}\n"
-             f"R-3,Retired,3,3,,closed,{_day(-1)}\n"
-             f"R-4,Not yet,3,3,staff,open,{_day(1)}\n")  # fmt: skip
+    sheet = (
+        f"Risk ID,Title,Probability,Impact,Owner,Status,Raised on\n"
+        f"R-1,Owned,3,3,staff,open,{_day(-1)}\n"
+        f"R-2,Nobody's,3,3,,monitoring,{_day(-1)}\n"
+        f"R-3,Retired,3,3,,closed,{_day(-1)}\n"
+        f"R-4,Not yet,3,3,staff,open,{_day(1)}\n"
+    )
     plan = _plan(db, world, RISKS, sheet)
-    assert [(r.code, r.action) for r in plan.rows] == [("R-1", "create"), ("R-2", "invalid"), ("R-3", "create"),
-                                                       ("R-4", "invalid")]  # fmt: skip
+    assert [(r.code, r.action) for r in plan.rows] == [
+        ("R-1", "create"),
+        ("R-2", "invalid"),
+        ("R-3", "create"),
+        ("R-4", "invalid"),
+    ]
     assert "needs an owner" in plan.rows[1].errors["Owner"]
     assert "a day that has come" in plan.rows[3].errors["Raised on"]
     plan = _plan(db, world, ISSUES, f"Issue ID,Title,Raised on,Need by\nI-1,Late,{_day(-3)},{_day(-4)}\n")

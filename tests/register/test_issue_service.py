@@ -75,7 +75,7 @@ def test_escalated_resolved_and_fresh_issues_are_not_flagged_and_thresholds_are_
     _, access = acting(db, world, "viewer")
     assert issues.search(db, access, issues.IssueQuery(escalation=True))[1] == 0
     actor, admin = acting(db, world, "admin")
-    values = {f: "30" for f in risks.SETTING_FIELDS} | {"escalate_days_low": "4"}
+    values = dict.fromkeys(risks.SETTING_FIELDS, "30") | {"escalate_days_low": "4"}
     risks.update_settings(db, actor, admin, parse(risks.SettingsForm, values))
     rows, _ = issues.search(db, access, issues.IssueQuery(escalation=True))
     assert [r.issue.code for r in rows] == [young.code]
@@ -107,7 +107,9 @@ def test_overdue_action_items_in_python_and_sql_agree(db, world):
     issue = make_issue(db, world)
     actor, access = acting(db, world, "staff")
     for due, done in (("2026-11-19", False), ("2026-11-20", False), ("2026-11-01", True), ("", False)):
-        item = actions.add(db, actor, access, issue, parse(actions.ActionForm, {"description": f"due {due}", "due_date": due}))
+        item = actions.add(
+            db, actor, access, issue, parse(actions.ActionForm, {"description": f"due {due}", "due_date": due})
+        )
         if done:
             actions.set_done(db, actor, access, item, True, item.version)
     items = db.exec(select(ActionItem).order_by(ActionItem.id)).all()
@@ -116,11 +118,23 @@ def test_overdue_action_items_in_python_and_sql_agree(db, world):
 
 
 def test_converting_a_risk_opens_a_linked_issue_and_realizes_the_risk_in_one_action(db, world):
-    risk = make_risk(db, world, probability="4", impact="5", owner_id=str(world.ids["staff"]), trigger="Sample fails",
-                     contingency_plan="Run parallel for a month")  # fmt: skip
+    risk = make_risk(
+        db,
+        world,
+        probability="4",
+        impact="5",
+        owner_id=str(world.ids["staff"]),
+        trigger="Sample fails",
+        contingency_plan="Run parallel for a month",
+    )
     actor, access = acting(db, world, "manager")
     issue = issues.convert(db, actor, access, risk, risk.version)
-    assert (issue.code, issue.risk_id, issue.priority, issue.owner_id) == ("I-001", risk.id, "critical", world.ids["staff"])
+    assert (issue.code, issue.risk_id, issue.priority, issue.owner_id) == (
+        "I-001",
+        risk.id,
+        "critical",
+        world.ids["staff"],
+    )
     assert issue.title == risk.title and "Trigger: Sample fails" in issue.description
     assert "Run parallel" in issue.description and "score 20, critical" in issue.impact
     assert risk.status == "realized" and issues.from_risk(db, risk.id).id == issue.id
@@ -146,8 +160,14 @@ def test_conversion_refuses_a_stale_risk_and_viewers(db, world):
 def test_the_decision_log_is_dated_and_audited(db, world):
     issue = make_issue(db, world)
     actor, access = acting(db, world, "manager")
-    form = parse(issues.DecisionForm, {"decision": "Extend UAT by a week", "decided_by": "Steering committee",
-                                       "rationale": "No test data before then"})  # fmt: skip
+    form = parse(
+        issues.DecisionForm,
+        {
+            "decision": "Extend UAT by a week",
+            "decided_by": "Steering committee",
+            "rationale": "No test data before then",
+        },
+    )
     issues.add_decision(db, actor, access, issue, form)
     with pytest.raises(FormError) as err:
         issues.add_decision(db, actor, access, issue, form.model_copy(update={"decided_on": TODAY + timedelta(days=1)}))
@@ -166,9 +186,21 @@ def test_action_items_belong_to_a_plan_or_an_issue_and_their_changes_land_on_its
     with pytest.raises(FormError) as err:
         actions.add(db, actor, access, risk, parse(actions.ActionForm, {"description": "Sample again"}))
     assert "plan" in err.value.errors
-    item = actions.add(db, actor, access, risk, parse(actions.ActionForm, {
-        "description": "Sample 5% more records", "plan": "mitigation", "owner_id": str(world.ids["staff"]),
-        "due_date": "2026-11-19"}))  # fmt: skip
+    item = actions.add(
+        db,
+        actor,
+        access,
+        risk,
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Sample 5% more records",
+                "plan": "mitigation",
+                "owner_id": str(world.ids["staff"]),
+                "due_date": "2026-11-19",
+            },
+        ),
+    )
     on_issue = actions.add(db, actor, access, issue, parse(actions.ActionForm, {"description": "Call vendor"}))
     assert (item.plan, on_issue.plan) == ("mitigation", "issue")
     assert actions.is_overdue(item, TODAY) and not actions.is_overdue(on_issue, TODAY)
@@ -179,7 +211,9 @@ def test_action_items_belong_to_a_plan_or_an_issue_and_their_changes_land_on_its
     assert risks.search(db, viewer_access, risks.RiskQuery(overdue=True))[1] == 0
     with pytest.raises(StaleEdit):
         actions.set_done(db, actor, access, item, False, item.version - 1)
-    trail = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_type == "risk").order_by(AuditEvent.id))]
+    trail = [
+        e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_type == "risk").order_by(AuditEvent.id))
+    ]
     assert trail == ["create", "add_action", "update_action"]
     with pytest.raises(Forbidden):
         actions.add(db, *acting(db, world, "viewer"), issue, parse(actions.ActionForm, {"description": "x"}))
@@ -188,12 +222,37 @@ def test_action_items_belong_to_a_plan_or_an_issue_and_their_changes_land_on_its
 def test_my_action_items_are_the_open_ones_i_own(db, world):
     risk = make_risk(db, world)
     actor, access = acting(db, world, "staff")
-    mine = actions.add(db, actor, access, risk, parse(actions.ActionForm, {
-        "description": "Mine", "plan": "contingency", "owner_id": str(world.ids["staff"]), "due_date": "2026-11-01"}))
-    done = actions.add(db, actor, access, risk, parse(actions.ActionForm, {
-        "description": "Done", "plan": "contingency", "owner_id": str(world.ids["staff"])}))
+    mine = actions.add(
+        db,
+        actor,
+        access,
+        risk,
+        parse(
+            actions.ActionForm,
+            {
+                "description": "Mine",
+                "plan": "contingency",
+                "owner_id": str(world.ids["staff"]),
+                "due_date": "2026-11-01",
+            },
+        ),
+    )
+    done = actions.add(
+        db,
+        actor,
+        access,
+        risk,
+        parse(actions.ActionForm, {"description": "Done", "plan": "contingency", "owner_id": str(world.ids["staff"])}),
+    )
     actions.set_done(db, actor, access, done, True, done.version)
-    actions.add(db, actor, access, risk, parse(actions.ActionForm, {
-        "description": "Theirs", "plan": "contingency", "owner_id": str(world.ids["manager"])}))
+    actions.add(
+        db,
+        actor,
+        access,
+        risk,
+        parse(
+            actions.ActionForm, {"description": "Theirs", "plan": "contingency", "owner_id": str(world.ids["manager"])}
+        ),
+    )
     found = actions.mine(db, actor)
     assert [(a.item.id, a.parent_kind, a.parent_code) for a in found] == [(mine.id, "risks", risk.code)]

@@ -8,16 +8,23 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from tests.register.conftest import make_issue, make_risk
 from tests.conftest import tst_today
+from tests.register.conftest import make_issue, make_risk
 from tracker.actions.models import ActionItem
 from tracker.issues.models import Issue, IssueDecision
 from tracker.projects.models import Project
 from tracker.risks.models import Risk, RiskScoreHistory
 
-FORM = {"title": "Interface partner late", "statement": "If the IRS file is late, then UAT slips",
-        "category": "schedule", "probability": "3", "impact": "4", "proximity": "near", "response": "mitigate",
-        "status": "open"}  # fmt: skip
+FORM = {
+    "title": "Interface partner late",
+    "statement": "If the IRS file is late, then UAT slips",
+    "category": "schedule",
+    "probability": "3",
+    "impact": "4",
+    "proximity": "near",
+    "response": "mitigate",
+    "status": "open",
+}
 
 
 def _owned(world) -> dict[str, str]:
@@ -55,8 +62,9 @@ def test_risks_and_issues_link_deliverables_from_their_forms(as_user, db, world)
     risk = db.exec(select(Risk)).one()
     edit = manager.get(f"/projects/TST/risks/{risk.id}/edit").text
     assert f'<option value="{d2["id"]}" selected>' in edit
-    r = manager.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"deliverable_ids": str(d2["id"]),
-                                                                             "version": "1"})  # fmt: skip
+    r = manager.post(
+        f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"deliverable_ids": str(d2["id"]), "version": "1"}
+    )
     assert r.status_code == 303
     assert manager.api("GET", f"/api/v1/risks/{risk.id}").json()["deliverable_codes"] == ["D-02"]
     r = manager.post("/projects/TST/issues", {"title": "Linked", "priority": "low", "deliverable_ids": str(d1["id"])})
@@ -65,8 +73,10 @@ def test_risks_and_issues_link_deliverables_from_their_forms(as_user, db, world)
 
 def test_a_bad_risk_form_keeps_the_input_shows_each_error_and_writes_nothing(as_user, db):
     staff = as_user("staff")
-    r = staff.post("/projects/TST/risks", FORM | {"title": "", "probability": "9", "residual_probability": "2",
-                                                  "mitigation_plan": "Keep me"})  # fmt: skip
+    r = staff.post(
+        "/projects/TST/risks",
+        FORM | {"title": "", "probability": "9", "residual_probability": "2", "mitigation_plan": "Keep me"},
+    )
     assert r.status_code == 422
     assert _field_error(r.text, "title") == "Title is required."
     assert _field_error(r.text, "probability") == "Probability: choose a value from 1 to 5."
@@ -74,7 +84,10 @@ def test_a_bad_risk_form_keeps_the_input_shows_each_error_and_writes_nothing(as_
     r = staff.post("/projects/TST/risks", FORM | {"residual_probability": "2"})
     assert r.status_code == 422 and "residual impact" in _field_error(r.text, "residual_impact")
     r = staff.post("/projects/TST/risks", FORM | {"next_review_date": "next week", "owner_id": "999"})
-    assert r.status_code == 422 and _field_error(r.text, "next_review_date") == "Next review must be a date, written YYYY-MM-DD."
+    assert (
+        r.status_code == 422
+        and _field_error(r.text, "next_review_date") == "Next review must be a date, written YYYY-MM-DD."
+    )
     assert db.exec(select(Risk)).first() is None
 
 
@@ -84,8 +97,12 @@ def test_a_stale_risk_edit_is_409_with_the_newer_values_and_the_input_kept(as_us
     staff, manager = as_user("staff"), as_user("manager")
     mine = staff.get(f"/projects/TST/risks/{risk.id}/edit").text
     version = re.search(r'name="version" value="(\d+)"', mine).group(1)
-    assert manager.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"impact": "5", "version": version}
-                        ).status_code == 303  # fmt: skip
+    assert (
+        manager.post(
+            f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"impact": "5", "version": version}
+        ).status_code
+        == 303
+    )
     r = staff.post(f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"title": "My new title", "version": version})
     assert r.status_code == 409
     notice = r.text.split("Someone else saved this record")[1].split("</ul>")[0]
@@ -100,10 +117,15 @@ def test_quick_edit_rerenders_the_row_and_tells_the_heat_map(as_user, db, world)
     risk = make_risk(db, world)
     db.commit()
     staff = as_user("staff")
-    r = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"probability": "5", "version": "1",
-                                                          "next": "/projects/TST/risks?sort=code"}, htmx=True)  # fmt: skip
+    r = staff.post(
+        f"/projects/TST/risks/{risk.id}/quick",
+        {"probability": "5", "version": "1", "next": "/projects/TST/risks?sort=code"},
+        htmx=True,
+    )
     assert r.status_code == 200 and r.headers["hx-trigger"] == "risk-changed"
-    assert r.text.lstrip().startswith(f'<tr id="risk-{risk.id}"') and "20 Critical" in r.text and "R-001 saved." in r.text
+    assert (
+        r.text.lstrip().startswith(f'<tr id="risk-{risk.id}"') and "20 Critical" in r.text and "R-001 saved." in r.text
+    )
     assert 'name="version" value="2"' in r.text
     heat = staff.get("/projects/TST/risks/heat-map", headers={"HX-Request": "true"}).text
     assert heat.lstrip().startswith('<section id="heat-map"') and "1 risk: probability 5, impact 4, critical" in heat
@@ -111,15 +133,23 @@ def test_quick_edit_rerenders_the_row_and_tells_the_heat_map(as_user, db, world)
     assert stale.status_code == 409 and "Someone else changed R-001" in stale.text and "20 Critical" in stale.text
     bad = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"impact": "7", "version": "2"}, htmx=True)
     assert bad.status_code == 422 and "Impact: choose a value from 1 to 5." in bad.text
-    plain = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"owner_id": str(world.ids["viewer"]), "version": "2",
-                                                              "next": "/projects/TST/risks?sort=code"})  # fmt: skip
+    plain = staff.post(
+        f"/projects/TST/risks/{risk.id}/quick",
+        {"owner_id": str(world.ids["viewer"]), "version": "2", "next": "/projects/TST/risks?sort=code"},
+    )
     assert plain.status_code == 303 and plain.headers["location"] == "/projects/TST/risks?sort=code"
     db.expire_all()
     assert [(h.probability, h.impact) for h in db.exec(select(RiskScoreHistory).order_by(RiskScoreHistory.id))] == [
-        (3, 4), (5, 4)]
+        (3, 4),
+        (5, 4),
+    ]
     assert db.get(Risk, risk.id).owner_id == world.ids["viewer"]
-    assert staff.post(f"/projects/TST/risks/{risk.id}/quick", {"version": "3", "next": "https://evil.example"}
-                      ).headers["location"] == "/projects/TST/risks"  # fmt: skip
+    assert (
+        staff.post(f"/projects/TST/risks/{risk.id}/quick", {"version": "3", "next": "https://evil.example"}).headers[
+            "location"
+        ]
+        == "/projects/TST/risks"
+    )
 
 
 def test_a_quick_edit_that_raises_the_level_brings_the_next_review_forward(as_user, db, world):
@@ -134,11 +164,14 @@ def test_a_quick_edit_that_raises_the_level_brings_the_next_review_forward(as_us
 
 def test_a_residual_score_above_the_inherent_one_is_refused_beside_the_field_with_the_input_kept(as_user, db, world):
     staff = as_user("staff")
-    r = staff.post("/projects/TST/risks", FORM | {"residual_probability": "4", "residual_impact": "5",
-                                                  "mitigation_plan": "Keep me"})  # fmt: skip
+    r = staff.post(
+        "/projects/TST/risks",
+        FORM | {"residual_probability": "4", "residual_impact": "5", "mitigation_plan": "Keep me"},
+    )
     assert r.status_code == 422
-    assert _field_error(r.text, "residual_probability") == ("The residual score 20 (4 × 5) is above the inherent "
-                                                            "score 12 (3 × 4): mitigation cannot make a risk worse.")
+    assert _field_error(r.text, "residual_probability") == (
+        "The residual score 20 (4 × 5) is above the inherent score 12 (3 × 4): mitigation cannot make a risk worse."
+    )
     assert 'aria-describedby="f-residual_probability-help f-residual_probability-error"' in r.text
     assert re.search(r'name="residual_impact"[^>]*>.*?<option value="5" selected>', r.text, re.S)
     assert "Keep me</textarea>" in r.text
@@ -181,8 +214,9 @@ def test_converting_from_the_risk_page_opens_the_issue(as_user, db, world):
     assert "Issue I-001 opened from it" in page and "R-001" in page
     risk_page = manager.get(f"/projects/TST/risks/{risk.id}").text
     assert "became issue" in risk_page and "converted into an issue" in risk_page
-    again = manager.post(f"/projects/TST/risks/{risk.id}/convert", {"version": "2", "confirmed": "yes"},
-                         follow_redirects=True)  # fmt: skip
+    again = manager.post(
+        f"/projects/TST/risks/{risk.id}/convert", {"version": "2", "confirmed": "yes"}, follow_redirects=True
+    )
     assert "only an open risk can be converted" in again.text
     assert len(db.exec(select(Issue)).all()) == 1
 
@@ -191,14 +225,22 @@ def test_plans_take_action_items_and_bad_ones_are_refused_beside_the_field(as_us
     risk = make_risk(db, world)
     db.commit()
     staff = as_user("staff")
-    r = staff.post(f"/projects/TST/risks/{risk.id}/actions", {"plan": "contingency", "description": "",
-                                                             "due_date": "2026-13-01"})  # fmt: skip
+    r = staff.post(
+        f"/projects/TST/risks/{risk.id}/actions", {"plan": "contingency", "description": "", "due_date": "2026-13-01"}
+    )
     assert r.status_code == 422
     assert _field_error(r.text, "contingency-description") == "Action is required."
     assert _field_error(r.text, "contingency-due_date") == "Due must be a date, written YYYY-MM-DD."
     assert db.exec(select(ActionItem)).first() is None
-    r = staff.post(f"/projects/TST/risks/{risk.id}/actions", {"plan": "contingency", "description": "Hire temps",
-                                                             "owner_id": str(world.ids["staff"]), "due_date": "2020-01-01"})  # fmt: skip
+    r = staff.post(
+        f"/projects/TST/risks/{risk.id}/actions",
+        {
+            "plan": "contingency",
+            "description": "Hire temps",
+            "owner_id": str(world.ids["staff"]),
+            "due_date": "2020-01-01",
+        },
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("#contingency-plan")
     page = staff.get(f"/projects/TST/risks/{risk.id}").text
     assert "Hire temps" in page and "overdue" in page
@@ -209,8 +251,9 @@ def test_plans_take_action_items_and_bad_ones_are_refused_beside_the_field(as_us
     assert db.get(ActionItem, item.id).done_at is not None
     r = staff.post(f"/projects/TST/actions/{item.id}/edit", {"description": "", "version": "2", "plan": "contingency"})
     assert r.status_code == 422 and _field_error(r.text, "description")
-    r = staff.post(f"/projects/TST/actions/{item.id}/edit", {"description": "Hire more", "version": "1",
-                                                             "plan": "contingency"})  # fmt: skip
+    r = staff.post(
+        f"/projects/TST/actions/{item.id}/edit", {"description": "Hire more", "version": "1", "plan": "contingency"}
+    )
     assert r.status_code == 409 and "Someone else saved this record" in r.text
 
 
@@ -223,9 +266,10 @@ def test_issue_pages_log_decisions_and_refuse_resolving_without_a_resolution(as_
     assert db.exec(select(IssueDecision)).first() is None
     r = manager.post(f"/projects/TST/issues/{issue.id}/decisions", {"decision": "Extend UAT", "decided_by": "SteerCo"})
     assert r.status_code == 303
-    r = manager.post(f"/projects/TST/issues/{issue.id}/edit", {"title": issue.title, "priority": "high",
-                                                               "status": "resolved", "version": "1",
-                                                               "escalation_level": "project"})  # fmt: skip
+    r = manager.post(
+        f"/projects/TST/issues/{issue.id}/edit",
+        {"title": issue.title, "priority": "high", "status": "resolved", "version": "1", "escalation_level": "project"},
+    )
     assert r.status_code == 422 and "resolution" in _field_error(r.text, "resolution")
     quick = manager.post(f"/projects/TST/issues/{issue.id}/quick", {"status": "closed", "version": "1"}, htmx=True)
     assert quick.status_code == 422 and "Open the issue to complete it." in quick.text
@@ -239,7 +283,9 @@ def test_stale_issue_edit_is_409(as_user, db, world):
     issue = make_issue(db, world)
     db.commit()
     form = {"title": "Mine", "priority": "high", "status": "open", "escalation_level": "project", "version": "1"}
-    assert as_user("manager").post(f"/projects/TST/issues/{issue.id}/edit", form | {"title": "Theirs"}).status_code == 303
+    assert (
+        as_user("manager").post(f"/projects/TST/issues/{issue.id}/edit", form | {"title": "Theirs"}).status_code == 303
+    )
     r = as_user("staff").post(f"/projects/TST/issues/{issue.id}/edit", form)
     assert r.status_code == 409 and "Title: now <q>Theirs</q>" in r.text and 'value="Mine"' in r.text
 
@@ -248,15 +294,37 @@ def _bulk(db, n, start=0):
     project_id = db.exec(select(Project.id).where(Project.key == "TST")).one()
     today = tst_today()
     for i in range(start, start + n):
-        risk = Risk(project_id=project_id, code=f"R-{i:04d}", title=f"Risk {i}", probability=i % 5 + 1,
-                    impact=(i // 5) % 5 + 1, raised_on=today, next_review_date=today - timedelta(days=i % 3))  # fmt: skip
+        risk = Risk(
+            project_id=project_id,
+            code=f"R-{i:04d}",
+            title=f"Risk {i}",
+            probability=i % 5 + 1,
+            impact=(i // 5) % 5 + 1,
+            raised_on=today,
+            next_review_date=today - timedelta(days=i % 3),
+        )
         db.add(risk)
         db.flush()
         db.add(RiskScoreHistory(risk_id=risk.id, probability=risk.probability, impact=risk.impact))
-        db.add(ActionItem(project_id=project_id, risk_id=risk.id, plan="mitigation", description="x",
-                          due_date=today - timedelta(days=1)))  # fmt: skip
-        db.add(Issue(project_id=project_id, code=f"I-{i:04d}", title=f"Issue {i}", raised_on=today - timedelta(days=i),
-                     priority=["critical", "high", "medium", "low"][i % 4], risk_id=risk.id))  # fmt: skip
+        db.add(
+            ActionItem(
+                project_id=project_id,
+                risk_id=risk.id,
+                plan="mitigation",
+                description="x",
+                due_date=today - timedelta(days=1),
+            )
+        )
+        db.add(
+            Issue(
+                project_id=project_id,
+                code=f"I-{i:04d}",
+                title=f"Issue {i}",
+                raised_on=today - timedelta(days=i),
+                priority=["critical", "high", "medium", "low"][i % 4],
+                risk_id=risk.id,
+            )
+        )
     db.commit()
 
 
@@ -264,8 +332,13 @@ def test_register_lists_and_heat_map_run_the_same_queries_for_10_and_500_rows(as
     _bulk(db, 10)
     staff = as_user("staff")
     counts = {}
-    urls = ("/projects/TST/risks", "/projects/TST/risks?due=true&overdue=true&sort=-due",
-            "/projects/TST/issues?sort=-age", "/projects/TST/issues?escalation=true", "/projects/TST/risks/heat-map")
+    urls = (
+        "/projects/TST/risks",
+        "/projects/TST/risks?due=true&overdue=true&sort=-due",
+        "/projects/TST/issues?sort=-age",
+        "/projects/TST/issues?escalation=true",
+        "/projects/TST/risks/heat-map",
+    )
     for url in urls:
         with count_queries() as c:
             assert staff.get(url).status_code == 200
@@ -282,8 +355,16 @@ def test_register_lists_and_heat_map_run_the_same_queries_for_10_and_500_rows(as
 def test_my_work_lists_my_actions_my_reviews_due_and_flagged_issues_for_managers(as_user, db, world):
     risk = make_risk(db, world, owner_id=str(world.ids["staff"]), next_review_date="2020-01-01")
     make_issue(db, world, title="Stuck for ages", priority="critical", raised_on="2020-01-01")
-    db.add(ActionItem(project_id=risk.project_id, risk_id=risk.id, plan="mitigation", description="Chase the IRS",
-                      owner_id=world.ids["staff"], due_date=__import__("datetime").date(2020, 1, 2)))  # fmt: skip
+    db.add(
+        ActionItem(
+            project_id=risk.project_id,
+            risk_id=risk.id,
+            plan="mitigation",
+            description="Chase the IRS",
+            owner_id=world.ids["staff"],
+            due_date=__import__("datetime").date(2020, 1, 2),
+        )
+    )
     db.commit()
     staff_home = as_user("staff").get("/").text
     assert "Your action items" in staff_home and "Chase the IRS" in staff_home and "overdue" in staff_home
@@ -299,8 +380,10 @@ def test_my_work_lists_my_actions_my_reviews_due_and_flagged_issues_for_managers
 def test_a_bad_issue_form_keeps_the_input_and_writes_nothing(as_user, db):
     staff = as_user("staff")
     assert 'value="I-001"' in staff.get("/projects/TST/issues/new").text
-    r = staff.post("/projects/TST/issues", {"title": "", "priority": "urgent", "need_by": "31/12/2026",
-                                            "status": "escalated", "description": "Keep me"})  # fmt: skip
+    r = staff.post(
+        "/projects/TST/issues",
+        {"title": "", "priority": "urgent", "need_by": "31/12/2026", "status": "escalated", "description": "Keep me"},
+    )
     assert r.status_code == 422
     assert _field_error(r.text, "title") == "Title is required."
     assert _field_error(r.text, "need_by") == "Need by must be a date, written YYYY-MM-DD."

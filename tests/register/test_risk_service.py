@@ -43,7 +43,7 @@ def test_next_review_defaults_from_the_cadence_of_the_level_and_the_project_can_
     assert make_risk(db, world, probability="1", impact="1").next_review_date == TODAY + timedelta(days=90)
     assert make_risk(db, world, next_review_date="2026-12-01").next_review_date == date(2026, 12, 1)
     actor, access = acting(db, world, "admin")
-    form = parse(risks.SettingsForm, {f: "5" for f in risks.SETTING_FIELDS})
+    form = parse(risks.SettingsForm, dict.fromkeys(risks.SETTING_FIELDS, "5"))
     risks.update_settings(db, actor, access, form)
     assert make_risk(db, world, probability="1", impact="1").next_review_date == TODAY + timedelta(days=5)
     _, manager_access = acting(db, world, "manager")
@@ -58,7 +58,10 @@ def test_every_probability_or_impact_change_is_kept_with_who_and_when(db, world)
     _update(db, world, risk, role="manager", probability=2)
     rows = risks.history_of(db, risk.id)
     assert [(h.probability, h.impact, who) for h, who in rows] == [
-        (3, 4, "Staff Person"), (3, 5, "Staff Person"), (2, 5, "Manager Person")]
+        (3, 4, "Staff Person"),
+        (3, 5, "Staff Person"),
+        (2, 5, "Manager Person"),
+    ]
 
 
 def test_a_rising_level_brings_the_next_review_forward_to_the_new_levels_cadence(db, world, clock):
@@ -73,8 +76,10 @@ def test_a_rising_level_brings_the_next_review_forward_to_the_new_levels_cadence
     assert risk.next_review_date == TODAY + timedelta(days=17)
     events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == "risk").order_by(AuditEvent.id)).all()
     assert [e.changes.get("next_review_date") for e in events[1:]] == [
-        [(TODAY + timedelta(days=90)).isoformat(), (TODAY + timedelta(days=40)).isoformat()], None,
-        [(TODAY + timedelta(days=40)).isoformat(), (TODAY + timedelta(days=17)).isoformat()]]
+        [(TODAY + timedelta(days=90)).isoformat(), (TODAY + timedelta(days=40)).isoformat()],
+        None,
+        [(TODAY + timedelta(days=40)).isoformat(), (TODAY + timedelta(days=17)).isoformat()],
+    ]
 
 
 def test_a_rising_level_keeps_an_earlier_review_and_a_falling_level_never_moves_it(db, world):
@@ -120,13 +125,22 @@ def test_a_risk_becomes_realized_only_through_conversion(db, world):
     assert "Convert" in err.value.errors["status"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"title": ""}, "title"), ({"probability": "6"}, "probability"), ({"impact": "0"}, "impact"),
-    ({"probability": "likely"}, "probability"), ({"category": "weather"}, "category"),
-    ({"residual_probability": "2"}, "residual_impact"), ({"next_review_date": "soon"}, "next_review_date"),
-    ({"code": "R 1"}, "code"), ({"response": "ignore"}, "response"), ({"title": "x" * 201}, "title"),
-    ({"residual_probability": "4", "residual_impact": "4"}, "residual_probability"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"probability": "6"}, "probability"),
+        ({"impact": "0"}, "impact"),
+        ({"probability": "likely"}, "probability"),
+        ({"category": "weather"}, "category"),
+        ({"residual_probability": "2"}, "residual_impact"),
+        ({"next_review_date": "soon"}, "next_review_date"),
+        ({"code": "R 1"}, "code"),
+        ({"response": "ignore"}, "response"),
+        ({"title": "x" * 201}, "title"),
+        ({"residual_probability": "4", "residual_impact": "4"}, "residual_probability"),
+    ],
+)
 def test_bad_risks_are_refused_field_by_field_and_nothing_is_written(db, world, change, field):
     with pytest.raises(FormError) as err:
         make_risk(db, world, **change)
@@ -137,8 +151,10 @@ def test_bad_risks_are_refused_field_by_field_and_nothing_is_written(db, world, 
 def test_a_residual_score_above_the_inherent_score_is_refused_whichever_side_moves(db, world):
     with pytest.raises(FormError) as err:
         make_risk(db, world, residual_probability="4", residual_impact="4")  # 16 after mitigation, 12 before
-    assert err.value.errors == {"residual_probability": "The residual score 16 (4 × 4) is above the inherent score "
-                                                        "12 (3 × 4): mitigation cannot make a risk worse."}
+    assert err.value.errors == {
+        "residual_probability": "The residual score 16 (4 × 4) is above the inherent score "
+        "12 (3 × 4): mitigation cannot make a risk worse."
+    }
     risk = make_risk(db, world, residual_probability="4", residual_impact="3")  # equal is allowed
     with pytest.raises(FormError) as err:
         _update(db, world, risk, probability=2)  # the inherent score drops below the residual one

@@ -30,8 +30,19 @@ def test_every_cell_of_the_matrix_has_the_designed_level(probability, impact, ex
     assert scoring.score(probability, impact) == probability * impact
 
 
-@pytest.mark.parametrize(("value", "expected"), [(1, "low"), (4, "low"), (5, "medium"), (9, "medium"),
-                                                 (10, "high"), (16, "high"), (20, "critical"), (25, "critical")])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, "low"),
+        (4, "low"),
+        (5, "medium"),
+        (9, "medium"),
+        (10, "high"),
+        (16, "high"),
+        (20, "critical"),
+        (25, "critical"),
+    ],
+)
 def test_band_edges(value, expected):
     assert scoring.level_for_score(value) == expected
 

@@ -14,15 +14,15 @@ from tracker.risks import service as risks
 
 
 @pytest.fixture
-def plan_of_list_query(engine, conn):  # noqa: ANN201
+def plan_of_list_query(engine, conn):
     """Run a register search and return SQLite's plan for its page query (the one with ORDER BY and LIMIT)."""
     if engine.dialect.name != "sqlite":
         pytest.skip("query plans are compared on SQLite")
 
-    def run(search) -> str:  # noqa: ANN001
+    def run(search) -> str:
         seen: list[tuple[str, object]] = []
 
-        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
             if "ORDER BY" in statement and "LIMIT" in statement:
                 seen.append((statement, parameters))
 
@@ -71,4 +71,8 @@ def test_the_indexed_orders_are_the_registers_orders(db, world):
     assert [(r.score, r.risk.code) for r in rows] == [(20, "R-004"), (20, "R-002"), (9, "R-003"), (1, "R-001")]
     rows, _ = issues.search(db, access, issues.IssueQuery(sort="priority"))
     assert [(r.issue.priority, r.issue.code) for r in rows] == [
-        ("critical", "I-002"), ("critical", "I-004"), ("medium", "I-003"), ("low", "I-001")]  # fmt: skip
+        ("critical", "I-002"),
+        ("critical", "I-004"),
+        ("medium", "I-003"),
+        ("low", "I-001"),
+    ]

@@ -33,36 +33,50 @@ class Record:
     ids: dict[str, int]
 
 
-def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:  # noqa: ANN001
+def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:
     """A deliverable with its criteria agreed and acknowledged, ready to submit."""
     actor, access = acting(db, world, "manager")
-    d = deliverables.create(db, actor, access, parse(deliverables.DeliverableForm, {
-        "code": code, "title": f"Deliverable {code}", "due_date": due.isoformat(), "owner_id": str(world.ids["staff"]),
-        "criteria": "Meets the statement of work", **extra}))  # fmt: skip
+    d = deliverables.create(
+        db,
+        actor,
+        access,
+        parse(
+            deliverables.DeliverableForm,
+            {
+                "code": code,
+                "title": f"Deliverable {code}",
+                "due_date": due.isoformat(),
+                "owner_id": str(world.ids["staff"]),
+                "criteria": "Meets the statement of work",
+                **extra,
+            },
+        ),
+    )
     agree_criteria(db, world, d)
     return d
 
 
-def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:  # noqa: ANN001
+def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:
     deliverables.submit(db, *acting(db, world, "contractor"), d, "", [deliverables.Upload("v.pdf", "", b"%PDF")], store)
 
 
-def decide(db: Session, world, d: Deliverable, store: FileStore, outcome: str) -> None:  # noqa: ANN001
+def decide(db: Session, world, d: Deliverable, store: FileStore, outcome: str) -> None:
     manager = acting(db, world, "manager")
     deliverables.start_review(db, *manager, d)
     for c in deliverables.active_criteria(db, d.id):
         deliverables.record_result(db, *manager, d, c.id, "met")
-    deliverables.decide(db, *manager, d, parse(deliverables.DecisionForm, {"outcome": outcome, "findings": "Gaps"}),
-                        store=store)  # fmt: skip
+    deliverables.decide(
+        db, *manager, d, parse(deliverables.DecisionForm, {"outcome": outcome, "findings": "Gaps"}), store=store
+    )
 
 
 @pytest.fixture
-def store(tmp_path) -> FileStore:  # noqa: ANN001
+def store(tmp_path) -> FileStore:
     return FileStore(tmp_path / "files", 10 * 1024 * 1024)
 
 
 @pytest.fixture
-def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch) -> Record:  # noqa: ANN001
+def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch) -> Record:
     # Decision letters are tested with the deliverables; rendering their PDFs here would only slow every report test.
     monkeypatch.setattr(records, "generate", lambda *args, **kwargs: [])
     project = acting(db, world, "manager")[1].project
@@ -99,21 +113,40 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
         ids[code] = make_risk(db, world, code=code, title=f"Risk {code}", **values).id
     risk = db.get(Risk, ids["R-002"])
     due = (today + timedelta(days=9)).isoformat()
-    actions.add(db, *staff, risk, parse(actions.ActionForm, {"description": "Mitigate", "plan": "mitigation", "due_date": due}))
+    actions.add(
+        db, *staff, risk, parse(actions.ActionForm, {"description": "Mitigate", "plan": "mitigation", "due_date": due})
+    )
     issues = {
-        "I-001": {"priority": "critical", "raised_on": (today - timedelta(days=1)).isoformat(),
-                  "need_by": (today - timedelta(days=1)).isoformat()},
+        "I-001": {
+            "priority": "critical",
+            "raised_on": (today - timedelta(days=1)).isoformat(),
+            "need_by": (today - timedelta(days=1)).isoformat(),
+        },
         "I-002": {"priority": "high", "raised_on": (today - timedelta(days=20)).isoformat()},  # past 10 days: flagged
-        "I-003": {"priority": "medium", "status": "escalated", "escalation_level": "executive",
-                  "escalation_reason": "Needs the sponsor's budget"},
-        "I-004": {"priority": "medium", "raised_on": (today - timedelta(days=4)).isoformat(), "status": "resolved",
-                  "resolution": "Fixed"},
+        "I-003": {
+            "priority": "medium",
+            "status": "escalated",
+            "escalation_level": "executive",
+            "escalation_reason": "Needs the sponsor's budget",
+        },
+        "I-004": {
+            "priority": "medium",
+            "raised_on": (today - timedelta(days=4)).isoformat(),
+            "status": "resolved",
+            "resolution": "Fixed",
+        },
         "I-005": {"priority": "low"},
-    }  # fmt: skip
+    }
     for code, values in issues.items():
         ids[code] = make_issue(db, world, code=code, title=f"Issue {code}", **values).id
     issue = db.get(Issue, ids["I-002"])
-    ids["late-action"] = actions.add(db, *staff, issue, parse(actions.ActionForm, {
-        "description": "Chase the vendor", "due_date": (today - timedelta(days=3)).isoformat()})).id  # fmt: skip
+    ids["late-action"] = actions.add(
+        db,
+        *staff,
+        issue,
+        parse(
+            actions.ActionForm, {"description": "Chase the vendor", "due_date": (today - timedelta(days=3)).isoformat()}
+        ),
+    ).id
     db.commit()
     return Record(project, today, week_ending(today), ids)

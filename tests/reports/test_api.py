@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def _period(record) -> dict[str, str]:  # noqa: ANN001
+def _period(record) -> dict[str, str]:
     return {"period_start": record.week.start.isoformat(), "period_end": record.week.end.isoformat()}
 
 
@@ -20,11 +20,17 @@ def test_a_manager_drafts_saves_and_publishes_and_anyone_reading_gets_the_same_s
     saved = manager.api("PUT", "/api/v1/projects/TST/status-reports/draft", json=body).json()
     assert (saved["version"], saved["summary"]) == (1, "Recovering")
     risks = saved["content"]["rag"]["areas"][2]
-    assert (risks["area"], risks["computed"], risks["rag"], risks["rationale"]) == ("risks", "red", "amber",
-                                                                                    "Mitigation funded")  # fmt: skip
+    assert (risks["area"], risks["computed"], risks["rag"], risks["rationale"]) == (
+        "risks",
+        "red",
+        "amber",
+        "Mitigation funded",
+    )
     r = manager.api("PUT", "/api/v1/projects/TST/status-reports/draft", json=body)  # the version it read is stale now
     assert r.status_code == 409 and r.json()["extra"]["current"]["summary"] == "Recovering"
-    r = manager.api("PUT", "/api/v1/projects/TST/status-reports/draft", json=body | {"overrides": {"sky": {"rag": "red"}}})
+    r = manager.api(
+        "PUT", "/api/v1/projects/TST/status-reports/draft", json=body | {"overrides": {"sky": {"rag": "red"}}}
+    )
     assert r.status_code == 422 and "overrides" in r.json()["extra"]
 
     r = manager.api("POST", f"/api/v1/status-reports/{saved['id']}/publish", json={"version": 1})
@@ -51,6 +57,8 @@ def test_portfolio_and_scorecard(as_user, record):
     assert (row["project_key"], row["rag"], row["trend"], row["counts"]["critical_risks"]) == ("TST", "red", "new", 2)
     card = as_user("viewer").api("GET", f"/api/v1/projects/TST/scorecard?period_end={record.week.end}").json()
     metrics = {m["key"]: m for m in card["metrics"]}
-    assert metrics["first_pass_acceptance_rate"]["value"] == 0.5 and len(metrics["issue_resolution_rate"]["trend"]) == 12
+    assert (
+        metrics["first_pass_acceptance_rate"]["value"] == 0.5 and len(metrics["issue_resolution_rate"]["trend"]) == 12
+    )
     r = manager.api("GET", "/api/v1/projects/TST/scorecard?period_start=2026-02-01&period_end=2026-01-01")
     assert r.status_code == 422 and "period_start" in r.json()["extra"]

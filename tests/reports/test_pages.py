@@ -26,19 +26,31 @@ def _article(html: str) -> str:
     return match.group(0)
 
 
-def _publish(b, record, **extra):  # noqa: ANN001, ANN202
+def _publish(b, record, **extra):
     page = b.get("/projects/TST/status-reports/draft")
     version = re.search(r'name="version" value="(\d*)"', page.text).group(1)
-    data = {"period_start": record.week.start.isoformat(), "period_end": record.week.end.isoformat(),
-            "number": "1", "version": version} | extra  # fmt: skip
+    data = {
+        "period_start": record.week.start.isoformat(),
+        "period_end": record.week.end.isoformat(),
+        "number": "1",
+        "version": version,
+    } | extra
     return b.post("/projects/TST/status-reports/publish", data)
 
 
 def test_a_draft_and_the_snapshot_published_from_it_read_the_same(as_user, record, db):
     manager = as_user("manager")
-    saved = manager.post("/projects/TST/status-reports/draft", {
-        "period_end": record.week.end.isoformat(), "number": "1", "version": "", "summary": "Steady week",
-        "rag_risks": "amber", "why_risks": "R-001 mitigation agreed with the sponsor"})  # fmt: skip
+    saved = manager.post(
+        "/projects/TST/status-reports/draft",
+        {
+            "period_end": record.week.end.isoformat(),
+            "number": "1",
+            "version": "",
+            "summary": "Steady week",
+            "rag_risks": "amber",
+            "why_risks": "R-001 mitigation agreed with the sponsor",
+        },
+    )
     assert saved.status_code == 303
     draft = manager.get("/projects/TST/status-reports/draft")
     assert "Draft status report" in draft.text and "R-001 mitigation agreed with the sponsor" in draft.text
@@ -58,8 +70,13 @@ def test_a_draft_and_the_snapshot_published_from_it_read_the_same(as_user, recor
 
 def test_overriding_a_rag_needs_a_rationale_beside_the_field(as_user, record):
     manager = as_user("manager")
-    data = {"period_end": record.week.end.isoformat(), "number": "1", "version": "", "summary": "Kept",
-            "rag_overall": "green"}  # fmt: skip
+    data = {
+        "period_end": record.week.end.isoformat(),
+        "number": "1",
+        "version": "",
+        "summary": "Kept",
+        "rag_overall": "green",
+    }
     r = manager.post("/projects/TST/status-reports/draft", data)
     assert r.status_code == 422
     assert 'id="f-why_overall-error"' in r.text and "Write why you override" in r.text
@@ -71,11 +88,13 @@ def test_overriding_a_rag_needs_a_rationale_beside_the_field(as_user, record):
 
 def test_bad_periods_are_answered_beside_the_field(as_user, record):
     manager = as_user("manager")
-    cases = {"period_start=2026-03-10&period_end=2026-03-01": ("f-period_start-error", "starts after it ends"),
-             "period_end=not-a-date": ("f-period_end-error", "YYYY-MM-DD"),
-             "period_end=2099-01-01": ("f-period_end-error", "has not begun"),
-             "period_start=2020-01-01&period_end=2026-01-01": ("f-period_end-error", "at most a year"),
-             "period_start=2026-01-01": ("f-period_end-error", "last day too")}  # fmt: skip
+    cases = {
+        "period_start=2026-03-10&period_end=2026-03-01": ("f-period_start-error", "starts after it ends"),
+        "period_end=not-a-date": ("f-period_end-error", "YYYY-MM-DD"),
+        "period_end=2099-01-01": ("f-period_end-error", "has not begun"),
+        "period_start=2020-01-01&period_end=2026-01-01": ("f-period_end-error", "at most a year"),
+        "period_start=2026-01-01": ("f-period_end-error", "last day too"),
+    }
     for query, (field, message) in cases.items():
         r = manager.get(f"/projects/TST/status-reports/draft?{query}")
         assert r.status_code == 422 and f'id="{field}"' in r.text and message in r.text, query
@@ -91,11 +110,14 @@ def test_a_stale_narrative_edit_answers_409_and_keeps_the_input(as_user, record)
     assert manager.post("/projects/TST/status-reports/draft", data | {"summary": "Mine first"}).status_code == 303
     r = manager.post("/projects/TST/status-reports/draft", data | {"summary": "Theirs, from an old page"})
     assert r.status_code == 409
-    assert "Someone else saved this record" in r.text and "Mine first" in r.text and "Theirs, from an old page" in r.text
+    assert (
+        "Someone else saved this record" in r.text and "Mine first" in r.text and "Theirs, from an old page" in r.text
+    )
     assert 'name="version" value="1"' in r.text  # saving again now is a deliberate overwrite
     r = manager.post("/projects/TST/status-reports/publish", data | {"version": ""})
-    assert r.status_code == 303 and r.headers["location"].endswith("/status-reports/draft?period_start="
-                                                                   f"{record.week.start}&period_end={record.week.end}")
+    assert r.status_code == 303 and r.headers["location"].endswith(
+        f"/status-reports/draft?period_start={record.week.start}&period_end={record.week.end}"
+    )
 
 
 def test_every_table_exports_and_the_pdf_and_docx_carry_the_figures(as_user, record, db):
@@ -106,7 +128,8 @@ def test_every_table_exports_and_the_pdf_and_docx_carry_the_figures(as_user, rec
     assert book.sheetnames == [t.title[:31] for t in documents.TABLES]
     top = book[documents.BY_NAME["top-risks"].title]
     assert [[c.value for c in row][:3] for row in top.iter_rows(min_row=2)] == [
-        [x["code"], x["title"], x["score"]] for x in content["top_risks"]]
+        [x["code"], x["title"], x["score"]] for x in content["top_risks"]
+    ]
     for t in documents.TABLES:
         r = manager.get(f"{location}/tables/{t.name}.csv")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
@@ -130,8 +153,9 @@ def test_every_table_exports_and_the_pdf_and_docx_carry_the_figures(as_user, rec
         assert figure in words, figure
 
 
-def test_the_portfolio_lists_every_readable_project_sorted_with_a_fixed_query_count(as_user, record, db, world,
-                                                                                    count_queries):  # fmt: skip
+def test_the_portfolio_lists_every_readable_project_sorted_with_a_fixed_query_count(
+    as_user, record, db, world, count_queries
+):
     manager, access = acting(db, world, "manager")
     reports.publish(db, manager, access, record.week, 1, None)
     db.commit()
@@ -158,8 +182,15 @@ def test_the_portfolio_lists_every_readable_project_sorted_with_a_fixed_query_co
     with count_queries() as many:
         page = viewer.get("/portfolio?sort=project")
     assert many.count == few.count
-    assert [k for k in re.findall(r'<span class="mono">(\w+)</span>', page.text)] == ["P0", "P1", "P2", "P3", "P4",
-                                                                                      "P5", "TST"]  # fmt: skip
+    assert re.findall(r'<span class="mono">(\w+)</span>', page.text) == [
+        "P0",
+        "P1",
+        "P2",
+        "P3",
+        "P4",
+        "P5",
+        "TST",
+    ]
     fragment = viewer.get("/portfolio?sort=-project", headers={"HX-Request": "true"}).text
     assert fragment.lstrip().startswith('<div id="portfolio-table">') and fragment.index("TST") < fragment.index("P5")
 
@@ -180,18 +211,27 @@ def test_the_scorecard_page_shows_met_and_missed_and_the_twelve_week_trend(as_us
     page = as_user("viewer").get(f"/projects/TST/scorecard?period_end={record.week.end}").text
     assert "Issues resolved within target" in page and "critical 5 days" in page
     assert page.count('class="spark"') == 6 and "Missed" in page and "Met" in page
-    assert page.count("<th scope=\"col\" class=\"num\">") >= 12  # a column per week of the trend table
+    assert page.count('<th scope="col" class="num">') >= 12  # a column per week of the trend table
 
 
 def test_report_targets_override_the_defaults_per_project(as_user, db, record):
     admin = as_user("admin")
     form = admin.get("/projects/TST/report-targets").text
     version = re.search(r'name="version" value="(\d+)"', form).group(1)
-    r = admin.post("/projects/TST/report-targets", {"version": version, "delivery_overdue_red_days": "30",
-                                                    "on_time_submission_rate": "150"})  # fmt: skip
+    r = admin.post(
+        "/projects/TST/report-targets",
+        {"version": version, "delivery_overdue_red_days": "30", "on_time_submission_rate": "150"},
+    )
     assert r.status_code == 422 and 'id="f-on_time_submission_rate-error"' in r.text and 'value="30"' in r.text
-    r = admin.post("/projects/TST/report-targets", {"version": version, "delivery_overdue_red_days": "30",
-                                                    "on_time_submission_rate": "50", "issue_days_high": "20"})  # fmt: skip
+    r = admin.post(
+        "/projects/TST/report-targets",
+        {
+            "version": version,
+            "delivery_overdue_red_days": "30",
+            "on_time_submission_rate": "50",
+            "issue_days_high": "20",
+        },
+    )
     assert r.status_code == 303
     db.expire_all()
     project = db.exec(select(Project).where(Project.key == "TST")).one()
@@ -228,7 +268,7 @@ def test_a_long_list_shows_its_first_rows_on_screen_and_every_row_on_request_and
     assert len(content["new_issues"]) == 30  # the snapshot a publish stores keeps every row
 
 
-def _draft_inputs(db):  # noqa: ANN001, ANN202
+def _draft_inputs(db):
     project = db.exec(select(Project).where(Project.key == "TST")).one()
     period = reports.period_of(project, reports.PeriodForm())
     return project, period, reports.draft_for(db, project, period)

@@ -20,12 +20,12 @@ from tracker.core.calendar import business_days_between
 from tracker.core.clock import deadline_state, frozen_time, utcnow
 from tracker.core.errors import StaleEdit
 from tracker.core.forms import parse
-from tracker.deliverables.models import Decision, Deliverable, Submission
-from tracker.deliverables.service import project_holidays
-from tracker.issues.models import Issue
 from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
+from tracker.deliverables.models import Decision, Deliverable, Submission
+from tracker.deliverables.service import project_holidays
 from tracker.issues import service as issues
+from tracker.issues.models import Issue
 from tracker.projects.models import Project
 from tracker.reports import documents, scorecard
 from tracker.reports import service as reports
@@ -35,7 +35,7 @@ from tracker.risks import service as risks
 from tracker.risks.models import Risk
 
 
-def _draft(db, record, period=None):  # noqa: ANN001, ANN202
+def _draft(db, record, period=None):
     period = period or record.week
     return reports.build(db, record.project, period, reports.draft_for(db, record.project, period))
 
@@ -56,43 +56,67 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
 
     # Overdue clocks.
     rows = db.exec(select(Deliverable).where(Deliverable.project_id == p.id).order_by(Deliverable.code)).all()
-    late = {"reviews": [(d.code, (today - d.review_due).days) for d in rows
-                        if d.status in ("submitted", "in_review") and d.review_due < today],
-            "resubmissions": [(d.code, (today - d.resubmit_due).days) for d in rows
-                              if d.status == "rejected" and d.resubmit_due < today],
-            "deliveries": [(d.code, (today - d.due_date).days) for d in rows
-                           if d.status == "planned" and d.due_date < today],
-            "conditions": []}  # fmt: skip  (no conditional acceptance in this record: see the test below)
+    late = {
+        "reviews": [
+            (d.code, (today - d.review_due).days)
+            for d in rows
+            if d.status in ("submitted", "in_review") and d.review_due < today
+        ],
+        "resubmissions": [
+            (d.code, (today - d.resubmit_due).days) for d in rows if d.status == "rejected" and d.resubmit_due < today
+        ],
+        "deliveries": [
+            (d.code, (today - d.due_date).days) for d in rows if d.status == "planned" and d.due_date < today
+        ],
+        "conditions": [],
+    }  # fmt: skip  (no conditional acceptance in this record: see the test below)
     assert {k: sorted((x["code"], x["days"]) for x in v) for k, v in c["overdue"].items()} == late
     assert late["deliveries"] == [("D-01", 20)] and late["reviews"][0][0] == "D-03"
     # Upcoming: every running clock that falls due in the next two weeks, by the one rule that says so.
-    soon = {kind: sorted(d.code for d in rows if d.status in ("planned", "rejected")
-                         and deadline_state(deliverables.running_clock(d), today) == "upcoming"
-                         and (d.status == "rejected") == (kind == "resubmission"))
-            for kind in ("delivery", "resubmission")}  # fmt: skip
+    soon = {
+        kind: sorted(
+            d.code
+            for d in rows
+            if d.status in ("planned", "rejected")
+            and deadline_state(deliverables.running_clock(d), today) == "upcoming"
+            and (d.status == "rejected") == (kind == "resubmission")
+        )
+        for kind in ("delivery", "resubmission")
+    }
     assert soon["delivery"] == ["D-02"]
     assert sorted(x["code"] for x in c["upcoming"]["deliverables"] if x["what"] == "Delivery due") == soon["delivery"]
-    assert sorted(x["code"] for x in c["upcoming"]["deliverables"]
-                  if x["what"] == "Resubmission due") == soon["resubmission"]  # fmt: skip
+    assert (
+        sorted(x["code"] for x in c["upcoming"]["deliverables"] if x["what"] == "Resubmission due")
+        == soon["resubmission"]
+    )
     assert len(c["upcoming"]["deliverables"]) == len(soon["delivery"]) + len(soon["resubmission"])
 
     # Accepted in the period.
-    accepted = db.exec(select(Deliverable.code).join(Decision, col(Decision.deliverable_id) == Deliverable.id)
-                       .where(Deliverable.project_id == p.id, col(Decision.outcome).in_(["accepted"]))).all()  # fmt: skip
+    accepted = db.exec(
+        select(Deliverable.code)
+        .join(Decision, col(Decision.deliverable_id) == Deliverable.id)
+        .where(Deliverable.project_id == p.id, col(Decision.outcome).in_(["accepted"]))
+    ).all()
     assert [x["code"] for x in c["accomplishments"]["accepted"]] == list(accepted) == ["D-04"]
 
     # Scorecard: on-time submission, first pass, turnaround, issue resolution; computed from the rows.
     subs = db.exec(select(Submission).join(Deliverable).where(Deliverable.project_id == p.id)).all()
     in_week = [s for s in subs if inside(_local(p, s.submitted_at)) and s.due_on is not None]
     on_time = sum(_local(p, s.submitted_at) <= s.due_on for s in in_week) / len(in_week)
-    decisions = db.exec(select(Decision, Submission).join(Submission, col(Submission.id) == Decision.submission_id)
-                        .join(Deliverable).where(Deliverable.project_id == p.id)).all()  # fmt: skip
+    decisions = db.exec(
+        select(Decision, Submission)
+        .join(Submission, col(Submission.id) == Decision.submission_id)
+        .join(Deliverable)
+        .where(Deliverable.project_id == p.id)
+    ).all()
     decided = [(d, s) for d, s in decisions if inside(_local(p, d.decided_at))]
     first = [d for d, s in decided if s.number == 1]
     first_pass = sum(d.outcome in ("accepted", "conditionally_accepted", "deemed_accepted") for d in first) / len(first)
     holidays = project_holidays(p, today - timedelta(days=60), days=120)
-    turnaround = sum(business_days_between(_local(p, s.submitted_at), _local(p, d.decided_at), holidays)
-                     <= p.review_days for d, s in decided) / len(decided)  # fmt: skip
+    turnaround = sum(
+        business_days_between(_local(p, s.submitted_at), _local(p, d.decided_at), holidays) <= p.review_days
+        for d, s in decided
+    ) / len(decided)
     resolved = db.exec(select(Issue).where(Issue.project_id == p.id, col(Issue.resolved_on).is_not(None))).all()
     in_time = [(i.resolved_on - i.raised_on).days <= scorecard.ISSUE_TARGET_DAYS[i.priority] for i in resolved]
     card = {m["key"]: m for m in c["scorecard"]}
@@ -103,11 +127,15 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
     assert card["on_time_submission_rate"]["met"] is False and card["review_turnaround_rate"]["met"] is True
 
     # Top risks by score, and the open ones on the heat map.
-    raw = db.exec(select(Risk).where(Risk.project_id == p.id, col(Risk.status).in_(["open", "mitigating",
-                                                                                      "monitoring"]))).all()  # fmt: skip
+    raw = db.exec(
+        select(Risk).where(Risk.project_id == p.id, col(Risk.status).in_(["open", "mitigating", "monitoring"]))
+    ).all()
     top = sorted(((r.probability * r.impact, r.code) for r in raw), key=lambda t: (-t[0], t[1]))[: reports.TOP_RISKS]
-    assert [(x["score"], x["code"]) for x in c["top_risks"]] == top == [
-        (25, "R-001"), (20, "R-002"), (12, "R-003"), (6, "R-006"), (4, "R-004")]
+    assert (
+        [(x["score"], x["code"]) for x in c["top_risks"]]
+        == top
+        == [(25, "R-001"), (20, "R-002"), (12, "R-003"), (6, "R-006"), (4, "R-004")]
+    )
     assert sum(n for _, _, n in c["heat_map"]) == len(raw) == c["counts"]["risks_open"]
     assert [x["mitigations"] for x in c["top_risks"][:2]] == [0, 1]
     assert [x["code"] for x in c["accomplishments"]["risks_closed"]] == ["R-005"]
@@ -119,11 +147,15 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
     assert sorted(x["code"] for x in c["new_issues"]) == sorted(i.code for i in all_issues if inside(i.raised_on))
     settings = risks.settings_for(db, p.id)
     too_old = lambda i: (today - i.raised_on).days > settings.escalate_days(i.priority)  # noqa: E731
-    flagged = {i.code for i in all_issues
-               if i.status == "escalated" or (i.status in ("open", "in_progress") and too_old(i))}  # fmt: skip
+    flagged = {
+        i.code for i in all_issues if i.status == "escalated" or (i.status in ("open", "in_progress") and too_old(i))
+    }
     assert {x["code"] for x in c["escalations"]} == flagged == {"I-002", "I-003"}
-    items = db.exec(select(ActionItem).where(ActionItem.project_id == p.id, col(ActionItem.done_at).is_(None),
-                                             col(ActionItem.due_date) < today)).all()  # fmt: skip
+    items = db.exec(
+        select(ActionItem).where(
+            ActionItem.project_id == p.id, col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < today
+        )
+    ).all()
     assert [x["id"] for x in c["overdue_actions"]] == [a.id for a in items] == [record.ids["late-action"]]
     assert [x["code"] for x in c["accomplishments"]["issues_resolved"]] == ["I-004"]
 
@@ -131,8 +163,12 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
 def test_the_rag_follows_the_rules_written_on_the_report(db, world, record):
     c = _draft(db, record)
     areas = {a["area"]: a for a in c["rag"]["areas"]}
-    assert {k: a["rag"] for k, a in areas.items()} == {"overall": "red", "deliverables": "red", "risks": "red",
-                                                       "issues": "red"}  # fmt: skip
+    assert {k: a["rag"] for k, a in areas.items()} == {
+        "overall": "red",
+        "deliverables": "red",
+        "risks": "red",
+        "issues": "red",
+    }
     fired = {r["text"]: r["reasons"] for r in c["rag"]["rules"] if r["fired"]}
     assert fired["A delivery or resubmission is overdue by more than 10 days."] == ["D-01 (20 days)"]
     assert fired["A critical risk is open without an open mitigation action."] == ["R-001"]
@@ -148,18 +184,32 @@ def test_the_rag_follows_the_rules_written_on_the_report(db, world, record):
 
 def test_a_managers_override_stands_with_its_rationale_and_the_overall_follows(db, world, record):
     manager, access = acting(db, world, "manager")
-    form = parse(reports.DraftForm, {"number": 1, "rag_risks": "amber", "why_risks": "R-001 mitigation agreed today",
-                                     "summary": "Steady"})  # fmt: skip
+    form = parse(
+        reports.DraftForm,
+        {"number": 1, "rag_risks": "amber", "why_risks": "R-001 mitigation agreed today", "summary": "Steady"},
+    )
     reports.save_draft(db, manager, access, record.week, form)
     areas = {a["area"]: a for a in _draft(db, record)["rag"]["areas"]}
-    assert areas["risks"] == {"area": "risks", "label": "Risks", "computed": "red", "rag": "amber", "overridden": True,
-                              "rationale": "R-001 mitigation agreed today"}  # fmt: skip
+    assert areas["risks"] == {
+        "area": "risks",
+        "label": "Risks",
+        "computed": "red",
+        "rag": "amber",
+        "overridden": True,
+        "rationale": "R-001 mitigation agreed today",
+    }
     assert areas["overall"]["rag"] == "red"  # deliverables and issues are still red
 
 
 def _decision_at(db, d: Deliverable, at: datetime, user_id: int) -> None:
-    s = Submission(deliverable_id=d.id, number=1, submitted_by_id=user_id, submitted_at=at - timedelta(days=1),
-                   review_due=at.date(), due_on=at.date())  # fmt: skip
+    s = Submission(
+        deliverable_id=d.id,
+        number=1,
+        submitted_by_id=user_id,
+        submitted_at=at - timedelta(days=1),
+        review_due=at.date(),
+        due_on=at.date(),
+    )
     db.add(s)
     db.flush()
     db.add(Decision(deliverable_id=d.id, submission_id=s.id, outcome="accepted", decided_at=at, findings=""))
@@ -173,13 +223,17 @@ def test_a_period_runs_from_local_midnight_inclusive_to_local_midnight_exclusive
     project.timezone = zone
     week = Period(date(2026, 11, 14), date(2026, 11, 20))
     tz = ZoneInfo(zone)
-    edges = {"first": datetime(2026, 11, 14, 0, 0, tzinfo=tz),
-             "before": datetime(2026, 11, 13, 23, 59, 59, tzinfo=tz),
-             "last": datetime(2026, 11, 20, 23, 59, 59, tzinfo=tz),
-             "after": datetime(2026, 11, 21, 0, 0, tzinfo=tz)}
+    edges = {
+        "first": datetime(2026, 11, 14, 0, 0, tzinfo=tz),
+        "before": datetime(2026, 11, 13, 23, 59, 59, tzinfo=tz),
+        "last": datetime(2026, 11, 20, 23, 59, 59, tzinfo=tz),
+        "after": datetime(2026, 11, 21, 0, 0, tzinfo=tz),
+    }
     for name, at in edges.items():
         with frozen_time(at - timedelta(days=3)):
-            _decision_at(db, plan(db, world, name.upper(), date(2026, 11, 1)), at.astimezone(UTC), world.ids["contractor"])
+            _decision_at(
+                db, plan(db, world, name.upper(), date(2026, 11, 1)), at.astimezone(UTC), world.ids["contractor"]
+            )
     w = reports.window(project, week, now=datetime(2026, 12, 1, tzinfo=UTC))
     assert (w.start_at, w.end_at) == (edges["first"].astimezone(UTC), edges["after"].astimezone(UTC)) and w.closed
     c = reports.build(db, project, week, reports.draft_for(db, project, week), now=datetime(2026, 12, 1, tzinfo=UTC))
@@ -195,9 +249,22 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     d = plan(db, world, "D-07", record.today - timedelta(days=5))
     submit(db, world, d, store)
     deliverables.start_review(db, manager, access, d)
-    deliverables.decide(db, manager, access, d, parse(deliverables.DecisionForm, {
-        "outcome": "conditionally_accepted", "conditions": "Fix typos\nAdd the index\nSign the annex",
-        "conditions_due": record.today.isoformat(), "conditions_owner_id": str(world.ids["contractor"])}), store=store)  # fmt: skip
+    deliverables.decide(
+        db,
+        manager,
+        access,
+        d,
+        parse(
+            deliverables.DecisionForm,
+            {
+                "outcome": "conditionally_accepted",
+                "conditions": "Fix typos\nAdd the index\nSign the annex",
+                "conditions_due": record.today.isoformat(),
+                "conditions_owner_id": str(world.ids["contractor"]),
+            },
+        ),
+        store=store,
+    )
     typos, index, annex = conditions.open_of(db, d.id)
     for c, due in ((index, record.today + timedelta(days=10)), (annex, record.today + timedelta(days=40))):
         conditions.update(db, manager, access, d, c.id, parse(conditions.ConditionForm, {"due_date": due.isoformat()}))
@@ -205,9 +272,11 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     week = week_ending(deliverables.project_today(access.project))
     now = _draft(db, record, week)
     assert [(x["title"], x["days"], x["owner"]) for x in now["overdue"]["conditions"]] == [
-        ("condition 1: Fix typos", 3, "Contractor Person")]  # fmt: skip
+        ("condition 1: Fix typos", 3, "Contractor Person")
+    ]
     assert [x["title"] for x in now["upcoming"]["deliverables"] if x["what"] == "Condition due"] == [
-        "condition 2: Add the index"]  # in ten days; the annex's forty are beyond the two weeks
+        "condition 2: Add the index"
+    ]  # in ten days; the annex's forty are beyond the two weeks
     assert now["counts"]["conditions_overdue"] == 1
     clock.advance(hours=1)
     deliverables.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
@@ -227,14 +296,27 @@ def test_a_past_period_reads_the_record_as_it_stood_at_its_end(db, world, record
         planned = plan(db, world, "D-OLD", record.today + timedelta(days=90))
     # Everything else in `record` was created this week: none of it existed at the end of last week.
     risks.update(db, staff, access, old, parse(risks.RiskForm, risks.form_values(db, old) | {"probability": "5"}))
-    issues.update(db, staff, access, old_issue, parse(issues.IssueForm, issues.form_values(db, old_issue) | {
-        "status": "resolved", "resolution": "Done"}))  # fmt: skip
+    issues.update(
+        db,
+        staff,
+        access,
+        old_issue,
+        parse(issues.IssueForm, issues.form_values(db, old_issue) | {"status": "resolved", "resolution": "Done"}),
+    )
     submit(db, world, planned, store)
     with frozen_time(utcnow() - timedelta(days=60)):  # due long after last week when planned; moved up since
         moved = plan(db, world, "D-MOVED", record.today + timedelta(days=60))
     manager, m_access = acting(db, world, "manager")
-    deliverables.update(db, manager, m_access, moved, parse(deliverables.DeliverableForm, {
-        "code": "D-MOVED", "title": "Moved", "due_date": (last_week.end - timedelta(days=1)).isoformat()}))  # fmt: skip
+    deliverables.update(
+        db,
+        manager,
+        m_access,
+        moved,
+        parse(
+            deliverables.DeliverableForm,
+            {"code": "D-MOVED", "title": "Moved", "due_date": (last_week.end - timedelta(days=1)).isoformat()},
+        ),
+    )
     db.commit()
     c = _draft(db, record, last_week)
     assert c["overdue"]["deliveries"] == []  # D-MOVED was not due yet as last week ended
@@ -259,8 +341,13 @@ def test_a_published_snapshot_never_changes_and_the_next_draft_shows_the_edits(d
     r1 = db.get(Risk, record.ids["R-001"])
     risks.update(db, staff, s_access, r1, parse(risks.RiskForm, risks.form_values(db, r1) | {"probability": "1"}))
     i1 = db.get(Issue, record.ids["I-001"])
-    issues.update(db, staff, s_access, i1, parse(issues.IssueForm, issues.form_values(db, i1) | {
-        "status": "resolved", "resolution": "Vendor fixed it"}))  # fmt: skip
+    issues.update(
+        db,
+        staff,
+        s_access,
+        i1,
+        parse(issues.IssueForm, issues.form_values(db, i1) | {"status": "resolved", "resolution": "Vendor fixed it"}),
+    )
     db.commit()
     db.expire_all()
     again = db.get(StatusReport, report.id)
@@ -276,7 +363,10 @@ def test_the_database_itself_refuses_to_change_a_published_report(db, world, rec
     manager, access = acting(db, world, "manager")
     report = reports.publish(db, manager, access, record.week, 1, None)
     db.commit()
-    for statement in ("UPDATE status_report SET summary = 'x' WHERE id = :id", "DELETE FROM status_report WHERE id = :id"):
+    for statement in (
+        "UPDATE status_report SET summary = 'x' WHERE id = :id",
+        "DELETE FROM status_report WHERE id = :id",
+    ):
         with pytest.raises(IntegrityError, match="never changed"), db.begin_nested():  # a 409 for a user, not a 500
             db.execute(text(statement), {"id": report.id})
     draft = reports.save_draft(db, manager, access, record.week, parse(reports.DraftForm, {"number": 2}))
@@ -332,13 +422,13 @@ def test_a_stale_narrative_edit_is_refused(db, world, record):
     with pytest.raises(StaleEdit) as err:  # loaded before the first save: no version then
         reports.save_draft(db, manager, access, record.week, parse(reports.DraftForm, {"number": 1, "summary": "B"}))
     assert err.value.current["summary"] == "A"
-    saved = reports.save_draft(db, manager, access, record.week, parse(reports.DraftForm, {
-        "number": 1, "version": 1, "summary": "B"}))  # fmt: skip
+    saved = reports.save_draft(
+        db, manager, access, record.week, parse(reports.DraftForm, {"number": 1, "version": 1, "summary": "B"})
+    )
     assert (saved.summary, saved.version) == ("B", 2)
 
 
-def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db, world, record, count_queries,
-                                                                              as_user):  # fmt: skip
+def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db, world, record, count_queries, as_user):
     manager = as_user("manager")
     with count_queries() as small:
         _draft(db, record)
@@ -346,12 +436,43 @@ def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db,
         assert manager.get("/projects/TST/status-reports/draft").status_code == 200
     p = record.project
     today = record.today
-    db.add_all([Deliverable(project_id=p.id, code=f"B-{n:03d}", title="Bulk", due_date=today - timedelta(days=n % 30),
-                            status="planned") for n in range(300)])  # fmt: skip
-    db.add_all([Risk(project_id=p.id, code=f"BR-{n:04d}", title="Bulk", probability=1 + n % 5, impact=1 + n % 4,
-                     raised_on=today) for n in range(1000)])  # fmt: skip
-    db.add_all([Issue(project_id=p.id, code=f"BI-{n:04d}", title="Bulk", priority="medium",
-                      raised_on=today - timedelta(days=n % 100)) for n in range(1500)])  # fmt: skip
+    db.add_all(
+        [
+            Deliverable(
+                project_id=p.id,
+                code=f"B-{n:03d}",
+                title="Bulk",
+                due_date=today - timedelta(days=n % 30),
+                status="planned",
+            )
+            for n in range(300)
+        ]
+    )
+    db.add_all(
+        [
+            Risk(
+                project_id=p.id,
+                code=f"BR-{n:04d}",
+                title="Bulk",
+                probability=1 + n % 5,
+                impact=1 + n % 4,
+                raised_on=today,
+            )
+            for n in range(1000)
+        ]
+    )
+    db.add_all(
+        [
+            Issue(
+                project_id=p.id,
+                code=f"BI-{n:04d}",
+                title="Bulk",
+                priority="medium",
+                raised_on=today - timedelta(days=n % 100),
+            )
+            for n in range(1500)
+        ]
+    )
     db.commit()
     with count_queries() as large:
         c = _draft(db, record)

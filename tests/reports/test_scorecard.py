@@ -40,14 +40,28 @@ def _history(db, world):
         db.flush()
         made = []
         for n, (submitted, due) in enumerate(subs, start=1):
-            s = Submission(deliverable_id=d.id, number=n, submitted_by_id=manager, submitted_at=at(submitted),
-                           review_due=submitted + timedelta(days=14), due_on=due)  # fmt: skip
+            s = Submission(
+                deliverable_id=d.id,
+                number=n,
+                submitted_by_id=manager,
+                submitted_at=at(submitted),
+                review_due=submitted + timedelta(days=14),
+                due_on=due,
+            )
             db.add(s)
             db.flush()
             made.append(s)
         for n, outcome, decided in decisions:
-            db.add(Decision(deliverable_id=d.id, submission_id=made[n - 1].id, outcome=outcome, decided_at=at(decided),
-                            decided_by_id=manager, findings="x"))  # fmt: skip
+            db.add(
+                Decision(
+                    deliverable_id=d.id,
+                    submission_id=made[n - 1].id,
+                    outcome=outcome,
+                    decided_at=at(decided),
+                    decided_by_id=manager,
+                    findings="x",
+                )
+            )
         rows.append((d, made))
 
     # on time, accepted first pass in WEEK after 4 business days
@@ -55,8 +69,11 @@ def _history(db, world):
     # late in WEEK, not decided
     deliverable("D-2", [(date(2026, 11, 16), date(2026, 11, 13))], [])
     # rejected on v1 (the week before), resubmitted on time in WEEK, accepted in WEEK on v2
-    deliverable("D-3", [(date(2026, 11, 2), date(2026, 11, 2)), (date(2026, 11, 16), date(2026, 11, 17))],
-                [(1, "rejected", date(2026, 11, 10)), (2, "accepted", date(2026, 11, 19))])
+    deliverable(
+        "D-3",
+        [(date(2026, 11, 2), date(2026, 11, 2)), (date(2026, 11, 16), date(2026, 11, 17))],
+        [(1, "rejected", date(2026, 11, 10)), (2, "accepted", date(2026, 11, 19))],
+    )
     # first decision in WEEK: rejected on v1, 11 business days after submission (late review)
     deliverable("D-4", [(date(2026, 11, 3), None)], [(1, "rejected", date(2026, 11, 19))])
     db.commit()
@@ -71,9 +88,11 @@ def test_each_metric_equals_an_independent_count(db, world):
     on_time = sum(s <= due for s, due in subs_in_week) / len(subs_in_week)
     first_pass = 1 / 2  # decisions on version 1 in WEEK: D-1 accepted, D-4 rejected
     per_accepted = (1 + 2) / 2
-    turnarounds = [business_days_between(date(2026, 11, 12), date(2026, 11, 18), holidays),
-                   business_days_between(date(2026, 11, 16), date(2026, 11, 19), holidays),
-                   business_days_between(date(2026, 11, 3), date(2026, 11, 19), holidays)]  # fmt: skip
+    turnarounds = [
+        business_days_between(date(2026, 11, 12), date(2026, 11, 18), holidays),
+        business_days_between(date(2026, 11, 16), date(2026, 11, 19), holidays),
+        business_days_between(date(2026, 11, 3), date(2026, 11, 19), holidays),
+    ]
     assert turnarounds == [4, 3, 11]
     within = sum(t <= project.review_days for t in turnarounds) / len(turnarounds)
 
@@ -93,8 +112,10 @@ def test_targets_are_overridable_per_project(db, world):
     project.slo_targets = {"on_time_submission_rate": 0.5, "unknown": 3}
     card = {m.key: m for m in scorecard.scorecard(db, project, WEEK)}
     assert card["on_time_submission_rate"].target == 0.5 and card["on_time_submission_rate"].met is True
-    assert scorecard.targets_for(project)["first_pass_acceptance_rate"] == scorecard.DEFAULT_TARGETS[
-        "first_pass_acceptance_rate"]
+    assert (
+        scorecard.targets_for(project)["first_pass_acceptance_rate"]
+        == scorecard.DEFAULT_TARGETS["first_pass_acceptance_rate"]
+    )
 
 
 def test_scorecard_query_count_is_fixed(db, world, count_queries):
@@ -110,14 +131,26 @@ def test_issue_resolution_counts_issues_resolved_in_the_period_within_their_prio
     from tracker.issues.models import Issue
 
     project = _history(db, world)
-    rows = [("critical", date(2026, 11, 12), date(2026, 11, 17)),  # 5 days: within 5
-            ("critical", date(2026, 11, 10), date(2026, 11, 18)),  # 8 days: over 5
-            ("high", date(2026, 11, 1), date(2026, 11, 20)),  # 19 days: over 15
-            ("low", date(2026, 10, 1), date(2026, 11, 14)),  # 44 days: within 60
-            ("medium", date(2026, 11, 1), date(2026, 11, 13))]  # resolved the week before: not counted
+    rows = [
+        ("critical", date(2026, 11, 12), date(2026, 11, 17)),  # 5 days: within 5
+        ("critical", date(2026, 11, 10), date(2026, 11, 18)),  # 8 days: over 5
+        ("high", date(2026, 11, 1), date(2026, 11, 20)),  # 19 days: over 15
+        ("low", date(2026, 10, 1), date(2026, 11, 14)),  # 44 days: within 60
+        ("medium", date(2026, 11, 1), date(2026, 11, 13)),
+    ]  # resolved the week before: not counted
     for n, (priority, raised, resolved) in enumerate(rows):
-        db.add(Issue(project_id=project.id, code=f"I-{n}", title="x", priority=priority, raised_on=raised,
-                     resolved_on=resolved, status="resolved", resolution="done"))  # fmt: skip
+        db.add(
+            Issue(
+                project_id=project.id,
+                code=f"I-{n}",
+                title="x",
+                priority=priority,
+                raised_on=raised,
+                resolved_on=resolved,
+                status="resolved",
+                resolution="done",
+            )
+        )
     db.commit()
     in_week = [(p, (res - raised).days) for p, raised, res in rows if WEEK.start <= res <= WEEK.end]
     expected = sum(days <= scorecard.ISSUE_TARGET_DAYS[p] for p, days in in_week) / len(in_week)
@@ -135,14 +168,25 @@ def test_conditions_met_on_time_counts_those_due_in_the_period_once_met_or_past_
     clock.set(at(date(2026, 11, 19)))  # Thursday of WEEK, Los Angeles time
     project = _history(db, world)
     decision = db.exec(select(Decision)).first()
-    rows = [(date(2026, 11, 16), date(2026, 11, 16)),  # met on its day: on time
-            (date(2026, 11, 17), date(2026, 11, 18)),  # met a day late
-            (date(2026, 11, 18), None),  # still open past its day: missed
-            (date(2026, 11, 20), None),  # due tomorrow: not counted yet
-            (date(2026, 11, 10), date(2026, 11, 9))]  # due the week before: in last week's figure
+    rows = [
+        (date(2026, 11, 16), date(2026, 11, 16)),  # met on its day: on time
+        (date(2026, 11, 17), date(2026, 11, 18)),  # met a day late
+        (date(2026, 11, 18), None),  # still open past its day: missed
+        (date(2026, 11, 20), None),  # due tomorrow: not counted yet
+        (date(2026, 11, 10), date(2026, 11, 9)),
+    ]  # due the week before: in last week's figure
     for n, (due, met) in enumerate(rows, start=1):
-        db.add(Condition(deliverable_id=decision.deliverable_id, decision_id=decision.id, position=n, text=f"c{n}",
-                         due_date=due, met_at=at(met) if met else None, evidence="done" if met else ""))  # fmt: skip
+        db.add(
+            Condition(
+                deliverable_id=decision.deliverable_id,
+                decision_id=decision.id,
+                position=n,
+                text=f"c{n}",
+                due_date=due,
+                met_at=at(met) if met else None,
+                evidence="done" if met else "",
+            )
+        )
     db.commit()
     metric = {m.key: m for m in scorecard.scorecard(db, project, WEEK)}["condition_on_time_rate"]
     assert (metric.value, metric.count, metric.met) == (1 / 3, 3, False)

@@ -20,7 +20,6 @@ from tests.dbutil import fresh_database
 from tracker.cli import migrate_database
 from tracker.core.db import commit, make_engine
 
-
 # Register sheets to import. An upload is named by its sha256 and found only in the session of whoever uploaded it,
 # so the matrix's upload rows come before the rows of the import's later steps.
 RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
@@ -53,18 +52,42 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     admin, admin_access = acting(db, world, "admin")
     spares = []  # two viewers whose memberships may be changed and removed (one by page, one by API)
     for name in ("spare", "spare2"):
-        user = accounts.create_user(db, None, parse(accounts.UserForm, {
-            "username": name, "full_name": f"{name} Person", "email": f"{name}@example.gov", "password": PASSWORD}))  # fmt: skip
-        spares.append(projects.add_member(db, admin, projects.get_for(db, admin, "TST", projects.Perm.MANAGE),
-                                          projects.MemberForm(user_id=user.id, role="viewer")))  # fmt: skip
+        user = accounts.create_user(
+            db,
+            None,
+            parse(
+                accounts.UserForm,
+                {"username": name, "full_name": f"{name} Person", "email": f"{name}@example.gov", "password": PASSWORD},
+            ),
+        )
+        spares.append(
+            projects.add_member(
+                db,
+                admin,
+                projects.get_for(db, admin, "TST", projects.Perm.MANAGE),
+                projects.MemberForm(user_id=user.id, role="viewer"),
+            )
+        )
     manager, m_access = acting(db, world, "manager")
     contractor, c_access = acting(db, world, "contractor")
     staff, s_access = acting(db, world, "staff")
 
-    def plan(code: str, agreed: bool = True):  # noqa: ANN202
-        d = deliverables.create(db, manager, m_access, parse(deliverables.DeliverableForm, {
-            "code": code, "title": f"Plan {code}", "criteria": "Covers every interface\nTraceable",
-            "payment_amount": "1000", "holdback_pct": "10"}))  # fmt: skip
+    def plan(code: str, agreed: bool = True):
+        d = deliverables.create(
+            db,
+            manager,
+            m_access,
+            parse(
+                deliverables.DeliverableForm,
+                {
+                    "code": code,
+                    "title": f"Plan {code}",
+                    "criteria": "Covers every interface\nTraceable",
+                    "payment_amount": "1000",
+                    "holdback_pct": "10",
+                },
+            ),
+        )
         if agreed:
             agree_criteria(db, world, d)
         return d
@@ -72,21 +95,45 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     reviewed = plan("D-01")
     deliverables.submit(db, contractor, c_access, reviewed, "", [deliverables.Upload("v1.pdf", "", b"%PDF-1")], store)
     deliverables.start_review(db, manager, m_access, reviewed, [world.ids["staff"]])
-    comment = deliverables.add_comment(db, staff, s_access, reviewed, parse(deliverables.CommentForm, {
-        "text": "Section 4 is missing", "severity": "major"}))  # fmt: skip
+    comment = deliverables.add_comment(
+        db,
+        staff,
+        s_access,
+        reviewed,
+        parse(deliverables.CommentForm, {"text": "Section 4 is missing", "severity": "major"}),
+    )
     rejected = plan("D-02")
     deliverables.submit(db, contractor, c_access, rejected, "", [deliverables.Upload("v1.pdf", "", b"%PDF-2")], store)
     deliverables.start_review(db, manager, m_access, rejected)
-    decision = deliverables.decide(db, manager, m_access, rejected, parse(deliverables.DecisionForm, {
-        "outcome": "rejected", "findings": "Incomplete"}), store=store)  # fmt: skip
+    decision = deliverables.decide(
+        db,
+        manager,
+        m_access,
+        rejected,
+        parse(deliverables.DecisionForm, {"outcome": "rejected", "findings": "Incomplete"}),
+        store=store,
+    )
     planned = plan("D-03", agreed=False)  # its criteria wait for the agreement
     conditional = plan("D-04")
-    deliverables.submit(db, contractor, c_access, conditional, "", [deliverables.Upload("v1.pdf", "", b"%PDF-4")], store)
+    deliverables.submit(
+        db, contractor, c_access, conditional, "", [deliverables.Upload("v1.pdf", "", b"%PDF-4")], store
+    )
     deliverables.start_review(db, manager, m_access, conditional)
-    deliverables.decide(db, manager, m_access, conditional, parse(deliverables.DecisionForm, {
-        "outcome": "conditionally_accepted", "conditions": "Fix the typos\nAdd the index",
-        "conditions_due": (deliverables.project_today(m_access.project) + timedelta(days=20)).isoformat()}),
-        store=store)  # fmt: skip
+    deliverables.decide(
+        db,
+        manager,
+        m_access,
+        conditional,
+        parse(
+            deliverables.DecisionForm,
+            {
+                "outcome": "conditionally_accepted",
+                "conditions": "Fix the typos\nAdd the index",
+                "conditions_due": (deliverables.project_today(m_access.project) + timedelta(days=20)).isoformat(),
+            },
+        ),
+        store=store,
+    )
     risk, issue = make_risk(db, world), make_issue(db, world)
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
@@ -101,20 +148,39 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     token, secret = accounts.create_token(db, manager, "fuzzing")
     commit(db)  # and the decisions' letters, rendered after it
     ids = {
-        "key": "TST", "deliverable_id": reviewed.id, "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
-        "comment_id": comment.id, "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,
-        "rejected_id": rejected.id, "decision_id": decision.id, "planned_id": planned.id,
-        "conditional_id": conditional.id, "condition_id": conditions.open_of(db, conditional.id)[0].id,
-        "condition_due": (deliverables.project_today(m_access.project) + timedelta(days=30)).isoformat(), "kind": "rejection_letter",
-        "record_id": records.records_of(db, decision.id)[0].id, "risk_id": risk.id, "issue_id": issue.id,
-        "item_id": item.id, "membership_id": spares[0].id, "removable_id": spares[1].id, "user_id": spares[0].user_id,
-        "token_id": token.id, "report_id": shared.id, "removable_report_id": removable.id,
-        "private_report_id": private.id, "deliverables_report_id": late.id, "status_report_id": published.id,
-        "draft_id": draft.id, "draft_end": week.previous().end.isoformat(), "table": "top-risks.csv",
-        "risk_sheet": sha256(RISK_SHEET).hexdigest(), "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
+        "key": "TST",
+        "deliverable_id": reviewed.id,
+        "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
+        "comment_id": comment.id,
+        "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,
+        "rejected_id": rejected.id,
+        "decision_id": decision.id,
+        "planned_id": planned.id,
+        "conditional_id": conditional.id,
+        "condition_id": conditions.open_of(db, conditional.id)[0].id,
+        "condition_due": (deliverables.project_today(m_access.project) + timedelta(days=30)).isoformat(),
+        "kind": "rejection_letter",
+        "record_id": records.records_of(db, decision.id)[0].id,
+        "risk_id": risk.id,
+        "issue_id": issue.id,
+        "item_id": item.id,
+        "membership_id": spares[0].id,
+        "removable_id": spares[1].id,
+        "user_id": spares[0].user_id,
+        "token_id": token.id,
+        "report_id": shared.id,
+        "removable_report_id": removable.id,
+        "private_report_id": private.id,
+        "deliverables_report_id": late.id,
+        "status_report_id": published.id,
+        "draft_id": draft.id,
+        "draft_end": week.previous().end.isoformat(),
+        "table": "top-risks.csv",
+        "risk_sheet": sha256(RISK_SHEET).hexdigest(),
+        "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
         # periods of nothing yet, one for each write that starts a draft or publishes one
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
-    }  # fmt: skip
+    }
     return ids, secret
 
 

@@ -21,12 +21,18 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, ignored_auth]  # fmt: skip
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    ignored_auth,
+]
 EXAMPLES = 5
 
 
-def test_every_api_operation_answers_within_its_schema(app, seeded):  # noqa: ANN001
+def test_every_api_operation_answers_within_its_schema(app, seeded):
     schema = schemathesis.openapi.from_asgi("/schema/openapi.json", app)
     auth = {"Authorization": f"Bearer {seeded.token}"}
     failures, tried = [], 0
@@ -36,9 +42,14 @@ def test_every_api_operation_answers_within_its_schema(app, seeded):  # noqa: AN
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))  # fmt: skip
-            def run(case) -> None:  # noqa: ANN001
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def run(case) -> None:
                 # Three cases in four aim at rows that exist, so the handlers' own logic runs; the fourth keeps
                 # the generated ids, so odd ones (huge, negative, unknown) are tried too.
                 params = case.path_parameters or {}
@@ -48,13 +59,13 @@ def test_every_api_operation_answers_within_its_schema(app, seeded):  # noqa: AN
 
             try:
                 run()
-            except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 (collected: one run reports them all)
+            except (Exception, BaseExceptionGroup) as exc:
                 failures.append(f"{operation.label} ({mode}): {exc}")
     assert tried >= 40 and all(o.ok().path.startswith("/api/v1/") for o in schema.get_all_operations())
     assert not failures, "\n\n".join(failures)
 
 
-def test_api_call_sequences_stay_within_the_schema(app, seeded, conn):  # noqa: ANN001
+def test_api_call_sequences_stay_within_the_schema(app, seeded, conn):
     """Stateful: schemathesis links operations from the response schemas (a created risk's id feeds its GET, PATCH,
     actions and conversion; a created deliverable's id its comments and decision; ...) and runs sequences of them
     with valid input in the seeded project, so the handlers see rows that the sequence itself made and changed."""
@@ -72,18 +83,26 @@ def test_api_call_sequences_stay_within_the_schema(app, seeded, conn):  # noqa: 
         def teardown(self) -> None:
             self.savepoint.rollback()
 
-        def before_call(self, case) -> None:  # noqa: ANN001
+        def before_call(self, case) -> None:
             if case.path_parameters and "key" in case.path_parameters:
                 case.path_parameters["key"] = seeded.ids["key"]
 
-        def get_call_kwargs(self, case):  # noqa: ANN001, ANN202
+        def get_call_kwargs(self, case):
             return {"headers": auth}
 
-        def validate_response(self, response, case, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        def validate_response(self, response, case, **kwargs):
             if response.status_code == 201:
                 created.add(case.operation.label)
             case.validate_response(response, checks=CHECKS[:-1])  # ignored_auth needs a request without the token
 
-    Sequences.run(settings=settings(max_examples=100, stateful_step_count=8, deadline=None, derandomize=True,
-                                    database=None, suppress_health_check=list(HealthCheck)))  # fmt: skip
+    Sequences.run(
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=8,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
     assert len(created) >= 2, f"the sequences created too little to chain on: {created}"

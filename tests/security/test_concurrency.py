@@ -37,13 +37,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
             manager, access = acting(db, world, "manager")
             staff, _ = acting(db, world, "staff")
             risk = make_risk(db, world, title="Original")
-            d = deliverables.create(db, manager, access, parse(deliverables.DeliverableForm, {
-                "code": "D-01", "title": "Original"}))  # fmt: skip
-            tokens = {"manager": accounts.create_token(db, manager, "race")[1],
-                      "staff": accounts.create_token(db, staff, "race")[1]}  # fmt: skip
+            d = deliverables.create(
+                db, manager, access, parse(deliverables.DeliverableForm, {"code": "D-01", "title": "Original"})
+            )
+            tokens = {
+                "manager": accounts.create_token(db, manager, "race")[1],
+                "staff": accounts.create_token(db, staff, "race")[1],
+            }
             db.commit()
-            records = {"risk": (f"/api/v1/risks/{risk.id}", risk.id, ["manager", "staff"]),
-                       "deliverable": (f"/api/v1/deliverables/{d.id}", d.id, ["manager"])}  # fmt: skip
+            records = {
+                "risk": (f"/api/v1/risks/{risk.id}", risk.id, ["manager", "staff"]),
+                "deliverable": (f"/api/v1/deliverables/{d.id}", d.id, ["manager"]),
+            }
         with serving(create_app(make_settings(url, upload_dir=tmp_path_factory.mktemp("up")))) as base:
             yield base, engine, records, tokens
         engine.dispose()
@@ -78,8 +83,11 @@ def test_concurrent_writers_lose_no_update(live, kind):
     assert accepted and len(accepted) < len(answers), "the writers never raced"
     assert all(b["detail"] for status, _, b in answers if status == 409)
     with Session(engine) as db:
-        events = db.exec(select(AuditEvent).where(AuditEvent.entity_type == kind, AuditEvent.entity_id == record_id,
-                                                  AuditEvent.action == "update").order_by(col(AuditEvent.id))).all()  # fmt: skip
+        events = db.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == kind, AuditEvent.entity_id == record_id, AuditEvent.action == "update")
+            .order_by(col(AuditEvent.id))
+        ).all()
         titles = [e.changes["title"] for e in events]
         # Each accepted write is on the trail, in the order of the versions it made, and changed what the one
         # before it had written: nothing was overwritten unseen.

@@ -34,7 +34,7 @@ def _subclasses(cls: type) -> list[type]:
     return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
 
 
-def _body_models(app) -> set[type[BaseModel]]:  # noqa: ANN001
+def _body_models(app) -> set[type[BaseModel]]:
     """The pydantic model of every JSON body the API accepts (a list of them: its items' model)."""
     found = set()
     for route in app.routes:
@@ -47,7 +47,7 @@ def _body_models(app) -> set[type[BaseModel]]:  # noqa: ANN001
     return found
 
 
-def _bad_value(annotation, bad: str):  # noqa: ANN001, ANN202
+def _bad_value(annotation, bad: str):
     """A value of this field's type carrying `bad` in its text; None when the field holds no free text."""
     if annotation is str:
         return bad
@@ -64,7 +64,9 @@ def _bad_value(annotation, bad: str):  # noqa: ANN001, ANN202
 
 
 def _text_fields(model: type[BaseModel], bad: str) -> dict[str, object]:
-    return {name: value for name, f in model.model_fields.items() if (value := _bad_value(f.annotation, bad)) is not None}
+    return {
+        name: value for name, f in model.model_fields.items() if (value := _bad_value(f.annotation, bad)) is not None
+    }
 
 
 def test_every_form_and_api_body_refuses_control_characters_naming_the_field(app):
@@ -97,8 +99,15 @@ def test_every_textarea_may_hold_several_lines_and_other_fields_one():
         names |= set(re.findall(r"textarea\('(\w+)',", page)) | set(re.findall(r'<textarea[^>]*name="(\w+)"', page))
     names |= {f"why_{area}" for area in rag.OVERRIDABLE}
     assert names and names <= MULTILINE, names - MULTILINE
-    form = parse(RiskForm, {"title": "Data conversion", "probability": "3", "impact": "3",
-                            "statement": "If the data is dirty,\r\nthen\tgo-live slips"})  # fmt: skip
+    form = parse(
+        RiskForm,
+        {
+            "title": "Data conversion",
+            "probability": "3",
+            "impact": "3",
+            "statement": "If the data is dirty,\r\nthen\tgo-live slips",
+        },
+    )
     assert form.statement == "If the data is dirty,\r\nthen\tgo-live slips"
     with pytest.raises(ValidationError, match="one line"):
         RiskForm.model_validate({"title": "Data\nconversion", "probability": "3", "impact": "3"})
@@ -123,24 +132,43 @@ def test_the_api_keeps_tabs_and_line_breaks_in_text_of_several_lines_only(as_use
     b = as_user("staff")
     r = b.api("POST", "/api/v1/projects/TST/risks", json={"title": "Tabs\tin a title", "probability": 2, "impact": 2})
     assert r.status_code in (400, 422) and "one line" in str(r.json()["extra"])
-    r = b.api("POST", "/api/v1/projects/TST/risks", json={"title": "Data conversion", "probability": 2, "impact": 2,
-                                                          "status": "closed", "statement": "If A,\nthen\tB"})  # fmt: skip
+    r = b.api(
+        "POST",
+        "/api/v1/projects/TST/risks",
+        json={
+            "title": "Data conversion",
+            "probability": 2,
+            "impact": 2,
+            "status": "closed",
+            "statement": "If A,\nthen\tB",
+        },
+    )
     assert r.status_code == 201 and r.json()["statement"] == "If A,\nthen\tB"
 
 
 def test_a_page_form_shows_the_message_beside_the_field_and_keeps_the_input(as_user, db):
     b = as_user("staff")
     before = _fingerprint(db)
-    r = b.post("/projects/TST/risks", {"title": "Server\x0broom", "statement": "Kept as typed", "probability": "2",
-                                       "impact": "2"})  # fmt: skip
+    r = b.post(
+        "/projects/TST/risks",
+        {"title": "Server\x0broom", "statement": "Kept as typed", "probability": "2", "impact": "2"},
+    )
     assert r.status_code == 422
     error = re.search(r'id="f-title-error"[^>]*>([^<]*)<', r.text)
     assert error and "Title" in error.group(1) and "control character" in error.group(1), r.text
     assert "Kept as typed" in r.text
     db.expire_all()
     assert _fingerprint(db) == before
-    ok = b.post("/projects/TST/risks", {"title": "Server room", "statement": "Line one\r\nLine two", "probability": "2",
-                                        "impact": "2", "status": "closed"})  # fmt: skip
+    ok = b.post(
+        "/projects/TST/risks",
+        {
+            "title": "Server room",
+            "statement": "Line one\r\nLine two",
+            "probability": "2",
+            "impact": "2",
+            "status": "closed",
+        },
+    )
     assert ok.status_code == 303
 
 
@@ -149,8 +177,12 @@ def test_fields_read_outside_a_form_model_are_refused_too(as_user, seeded, db):
     before = _fingerprint(db)
     r = manager.post(f"/projects/TST/deliverables/{seeded.ids['deliverable_id']}/withdraw", {"reason": "No\x00longer"})
     assert r.status_code == 422 and "Reason" in r.text and "control character" in r.text
-    r = contractor.api("POST", f"/api/v1/deliverables/{seeded.ids['rejected_id']}/submissions",
-                       data={"notes": "See\x00attached"}, files={"files": ("v2.pdf", b"%PDF-2", "application/pdf")})
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{seeded.ids['rejected_id']}/submissions",
+        data={"notes": "See\x00attached"},
+        files={"files": ("v2.pdf", b"%PDF-2", "application/pdf")},
+    )
     assert r.status_code in (400, 422) and "Notes" in str(r.json()["extra"]), r.text
     r = manager.api("GET", "/api/v1/projects/TST/risks", params={"q": "a\x00b"})
     assert r.status_code == 400 and "q" in r.json()["detail"] and "control character" in r.json()["detail"], r.text
@@ -163,7 +195,7 @@ def test_fields_read_outside_a_form_model_are_refused_too(as_user, seeded, db):
 
 
 @pytest.fixture
-def stored(db, world, seeded):  # noqa: ANN001
+def stored(db, world, seeded):
     """Control characters written straight into the database, as data from before this rule: a risk's and an issue's
     title, a saved report's name and its rows; then a status report published with them in its content."""
     from tests.register.conftest import acting
@@ -172,7 +204,9 @@ def stored(db, world, seeded):  # noqa: ANN001
     db.execute(text("UPDATE risk SET title = :v"), {"v": STORED})
     db.execute(text("UPDATE issue SET title = :v, description = :v"), {"v": STORED})
     report = save(db, world, "staff", definition("risks", ["code", "title"]), "Risks", shared=True)
-    db.execute(text("UPDATE saved_report SET name = :v WHERE id = :id"), {"v": "Risks\x01 by\x0b title", "id": report.id})
+    db.execute(
+        text("UPDATE saved_report SET name = :v WHERE id = :id"), {"v": "Risks\x01 by\x0b title", "id": report.id}
+    )
     manager, access = acting(db, world, "manager")
     week = reports.period_of(access.project, reports.PeriodForm())
     published = reports.publish(db, manager, access, week, 2, None)  # a correction of this week's, holding STORED
@@ -181,21 +215,28 @@ def stored(db, world, seeded):  # noqa: ANN001
     return {"report_id": report.id, "status_report_id": published.id}
 
 
-def _cells(book) -> list[str]:  # noqa: ANN001
+def _cells(book) -> list[str]:
     return [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
 
 
 def test_text_stored_with_control_characters_still_exports_without_them(as_user, stored):
     b = as_user("manager")
-    for url in ("/projects/TST/risks/export?format=xlsx", "/projects/TST/issues/export?format=xlsx",
-                "/api/v1/projects/TST/risks/export?format=xlsx", f"/projects/TST/saved-reports/{stored['report_id']}/export.xlsx",
-                f"/projects/TST/status-reports/{stored['status_report_id']}/report.xlsx"):  # fmt: skip
+    for url in (
+        "/projects/TST/risks/export?format=xlsx",
+        "/projects/TST/issues/export?format=xlsx",
+        "/api/v1/projects/TST/risks/export?format=xlsx",
+        f"/projects/TST/saved-reports/{stored['report_id']}/export.xlsx",
+        f"/projects/TST/status-reports/{stored['status_report_id']}/report.xlsx",
+    ):
         r = b.get(url)
         assert r.status_code == 200, (url, r.text[:300])
         cells = _cells(load_workbook(io.BytesIO(r.content)))
         assert SHOWN in cells and not [c for c in cells if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", c)], url
-    for url in ("/projects/TST/risks/export?format=csv", f"/projects/TST/saved-reports/{stored['report_id']}/export.csv",
-                f"/projects/TST/status-reports/{stored['status_report_id']}/tables/top-risks.csv"):  # fmt: skip
+    for url in (
+        "/projects/TST/risks/export?format=csv",
+        f"/projects/TST/saved-reports/{stored['report_id']}/export.csv",
+        f"/projects/TST/status-reports/{stored['status_report_id']}/tables/top-risks.csv",
+    ):
         r = b.get(url)
         assert r.status_code == 200 and SHOWN in r.content.decode("utf-8-sig"), url
         assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", r.content.decode("utf-8-sig")), url
@@ -203,7 +244,9 @@ def test_text_stored_with_control_characters_still_exports_without_them(as_user,
     base = f"/projects/TST/status-reports/{stored['status_report_id']}"
     docx = b.get(f"{base}/report.docx")
     assert docx.status_code == 200
-    assert SHOWN in "\n".join(c.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for c in row.cells)
+    assert SHOWN in "\n".join(
+        c.text for t in Document(io.BytesIO(docx.content)).tables for row in t.rows for c in row.cells
+    )
     pdf = b.get(f"{base}/report.pdf")
     assert pdf.status_code == 200
     assert SHOWN in "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages).replace("\n", "")

@@ -21,21 +21,60 @@ SCRIPT = "<script>alert('xss')</script>"
 USERS = ("manager", "staff", "contractor", "admin", "viewer", "outsider")
 # Routes that end the user's own sessions would sign the generated requests out; tests/test_auth.py has them.
 SIGNING_OUT = {"/profile/password", "/profile/sign-out-everywhere"}
-WRITES = [(method, path, next(u for u in USERS if u in allowed), body)
-          for method, path, allowed, body, *_ in ROUTES
-          if method != "GET" and isinstance(body, dict) and allowed and path not in SIGNING_OUT]  # fmt: skip
+WRITES = [
+    (method, path, next(u for u in USERS if u in allowed), body)
+    for method, path, allowed, body, *_ in ROUTES
+    if method != "GET" and isinstance(body, dict) and allowed and path not in SIGNING_OUT
+]
 
-pieces = st.sampled_from([
-    "\x00", "\x01", "\x0b", "\x1f", "\x7f", "\x85", "\u202e", "\u2066", "\u200b", "\ufeff", "\ufffe", "🙂", "👩‍💻",
-    "e\u0301\u0301\u0301", "ﷺ", "\t", "\r\n", SCRIPT, "' OR 1=1 --", "{{ 7*7 }}", "%00", "=cmd|' /C calc'!A0",
-])  # fmt: skip
+pieces = st.sampled_from(
+    [
+        "\x00",
+        "\x01",
+        "\x0b",
+        "\x1f",
+        "\x7f",
+        "\x85",
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\ufeff",
+        "\ufffe",
+        "🙂",
+        "👩‍💻",
+        "e\u0301\u0301\u0301",
+        "ﷺ",
+        "\t",
+        "\r\n",
+        SCRIPT,
+        "' OR 1=1 --",
+        "{{ 7*7 }}",
+        "%00",
+        "=cmd|' /C calc'!A0",
+    ]
+)
 text = st.one_of(
     st.lists(pieces, min_size=1, max_size=6).map("".join),
     st.text(max_size=40),
     st.sampled_from(["x" * 100_000, "é" * 20_001, "9" * 400, "a" * 501]),
 )
-numbers = st.sampled_from(["0", "-1", "-0", "2147483648", "9223372036854775808", "9" * 40, "1e309", "NaN", "Infinity",
-                           "3.5", "0x10", "1_000", "１２"])  # fmt: skip
+numbers = st.sampled_from(
+    [
+        "0",
+        "-1",
+        "-0",
+        "2147483648",
+        "9223372036854775808",
+        "9" * 40,
+        "1e309",
+        "NaN",
+        "Infinity",
+        "3.5",
+        "0x10",
+        "1_000",
+        "１２",
+    ]
+)
 form_value = st.one_of(text, numbers, st.lists(text, max_size=3))
 
 
@@ -47,14 +86,20 @@ def _nested(depth: int) -> object:
 
 
 json_value = st.one_of(
-    text, numbers, st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False),
-    st.booleans(), st.none(), st.lists(text, max_size=3), st.dictionaries(text, text, max_size=3),
+    text,
+    numbers,
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.booleans(),
+    st.none(),
+    st.lists(text, max_size=3),
+    st.dictionaries(text, text, max_size=3),
     st.sampled_from([_nested(60), list(range(50_000)), {"k" * 1000: "v" * 1000}]),  # deeper: the test below
-)  # fmt: skip
+)
 
 
 @st.composite
-def hostile_request(draw):  # noqa: ANN001, ANN201
+def hostile_request(draw):
     index = draw(st.integers(min_value=0, max_value=len(WRITES) - 1))
     method, path, user, body = WRITES[index]
     api = path.startswith("/api/")
@@ -70,9 +115,13 @@ def signed_in() -> dict:
     return {}
 
 
-@settings(max_examples=160, derandomize=True, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])  # fmt: skip
+@settings(
+    max_examples=160,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(case=hostile_request())
 def test_hostile_input_is_never_a_5xx_never_reflected_and_never_half_written(as_user, seeded, db, signed_in, case):
     method, template, user, body, field, value = case
@@ -89,11 +138,17 @@ def test_hostile_input_is_never_a_5xx_never_reflected_and_never_half_written(as_
         assert SCRIPT not in r.text, f"{method} {path}: the markup came back unescaped"
     if r.status_code >= 400:
         db.expire_all()
-        assert _fingerprint(db, skip=THROTTLE) == before, f"{method} {path} {field}: refused with {r.status_code}, yet written"
+        assert _fingerprint(db, skip=THROTTLE) == before, (
+            f"{method} {path} {field}: refused with {r.status_code}, yet written"
+        )
 
 
 @pytest.mark.parametrize("depth", [100, 1_000, 100_000])
 def test_json_of_any_depth_is_a_clear_400(as_user, seeded, depth):
-    r = as_user("manager").api("POST", "/api/v1/projects/TST/risks", content=b"[" * depth + b"]" * depth,
-                               headers={"content-type": "application/json"})  # fmt: skip
+    r = as_user("manager").api(
+        "POST",
+        "/api/v1/projects/TST/risks",
+        content=b"[" * depth + b"]" * depth,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code in (400, 413) and r.json()["detail"], r.text[:200]

@@ -42,7 +42,7 @@ TEXT_COLUMNS = {
 
 
 @pytest.fixture
-def hostile(db, seeded, app) -> dict[str, int | str]:  # noqa: ANN001
+def hostile(db, seeded, app) -> dict[str, int | str]:
     """The payload in every text field of every seeded row, and where rows are never changed (an audit event, a
     decision) in a new one: the deliverable in review is accepted with conditions. Answers the ids of its letter."""
     from tests.deliverables.test_service import _as
@@ -55,16 +55,36 @@ def hostile(db, seeded, app) -> dict[str, int | str]:  # noqa: ANN001
     for table, columns in TEXT_COLUMNS.items():
         db.execute(text(f"UPDATE {table} SET " + ", ".join(f"{c} = :v" for c in columns)), {"v": XSS})
     project_id = db.execute(text("SELECT id FROM project WHERE key = 'TST'")).scalar_one()
-    db.add(AuditEvent(project_id=project_id, entity_type="risk", entity_id=seeded.ids["risk_id"], entity_label=XSS,
-                      action="update", changes={"title": [XSS, XSS]}))  # fmt: skip
+    db.add(
+        AuditEvent(
+            project_id=project_id,
+            entity_type="risk",
+            entity_id=seeded.ids["risk_id"],
+            entity_label=XSS,
+            action="update",
+            changes={"title": [XSS, XSS]},
+        )
+    )
     manager, access = _as(db, seeded.world, "manager")
     d = db.get(Deliverable, seeded.ids["deliverable_id"])
-    decision = service.decide(db, manager, access, d, parse(service.DecisionForm, {
-        "outcome": "conditionally_accepted", "findings": XSS, "conditions": XSS, "conditions_due": "2030-01-31"}),
-        store=FileStore.from_settings(app.state.settings))  # fmt: skip
+    decision = service.decide(
+        db,
+        manager,
+        access,
+        d,
+        parse(
+            service.DecisionForm,
+            {"outcome": "conditionally_accepted", "findings": XSS, "conditions": XSS, "conditions_due": "2030-01-31"},
+        ),
+        store=FileStore.from_settings(app.state.settings),
+    )
     commit(db)
-    return {"rejected_id": d.id, "decision_id": decision.id, "kind": "conditional_notice",
-            "record_id": records.records_of(db, decision.id)[0].id}  # fmt: skip
+    return {
+        "rejected_id": d.id,
+        "decision_id": decision.id,
+        "kind": "conditional_notice",
+        "record_id": records.records_of(db, decision.id)[0].id,
+    }
 
 
 @pytest.mark.parametrize("persona", ["admin", "manager", "contractor"])
@@ -93,9 +113,11 @@ def test_api_returns_markup_as_json_data_never_as_html(as_user, seeded, hostile)
 
 
 def test_comment_exports_neutralise_formulas_and_keep_markup_as_text(as_user, seeded, db):
-    formulas = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)"]
-    db.execute(text("UPDATE comment SET location = :a, text = :b, response = :c"),
-               {"a": formulas[0], "b": formulas[1] + XSS, "c": formulas[2]})  # fmt: skip
+    formulas = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)"]
+    db.execute(
+        text("UPDATE comment SET location = :a, text = :b, response = :c"),
+        {"a": formulas[0], "b": formulas[1] + XSS, "c": formulas[2]},
+    )
     db.execute(text("UPDATE app_user SET full_name = :v"), {"v": formulas[3]})
     db.commit()
     b = as_user("manager")
@@ -120,8 +142,9 @@ def test_letters_show_markup_as_text(as_user, seeded, db, app):
     store = FileStore.from_settings(app.state.settings)
     manager, access = _as(db, seeded.world, "manager")
     d = db.get(Deliverable, seeded.ids["deliverable_id"])
-    decision = service.decide(db, manager, access, d, parse(service.DecisionForm, {
-        "outcome": "rejected", "findings": XSS}), store=store)  # fmt: skip
+    decision = service.decide(
+        db, manager, access, d, parse(service.DecisionForm, {"outcome": "rejected", "findings": XSS}), store=store
+    )
     commit(db)
     assert len(records.records_of(db, decision.id)) == 4
     for record in records.records_of(db, decision.id):
@@ -137,11 +160,14 @@ def test_letters_show_markup_as_text(as_user, seeded, db, app):
 def test_sql_looking_input_is_stored_and_searched_literally(as_user):
     b = as_user("staff")
     title = "Robert'); DROP TABLE risk;-- ' OR '1'='1"
-    r = b.api("POST", "/api/v1/projects/TST/risks", json={"title": title, "probability": 2, "impact": 2,
-                                                          "status": "closed"})  # fmt: skip
+    r = b.api(
+        "POST", "/api/v1/projects/TST/risks", json={"title": title, "probability": 2, "impact": 2, "status": "closed"}
+    )
     assert r.status_code == 201, r.text
     assert b.api("GET", f"/api/v1/risks/{r.json()['id']}").json()["title"] == title
-    assert [i["title"] for i in b.api("GET", "/api/v1/projects/TST/risks", params={"q": "' OR '1'='1"}).json()["items"]] == [title]
+    assert [
+        i["title"] for i in b.api("GET", "/api/v1/projects/TST/risks", params={"q": "' OR '1'='1"}).json()["items"]
+    ] == [title]
     assert b.api("GET", "/api/v1/projects/TST/risks", params={"q": "%' OR 1=1 --"}).json()["total"] == 0
     assert b.get("/projects/TST/risks", params={"q": "'; DROP TABLE risk;--"}).status_code == 200
 
@@ -149,9 +175,15 @@ def test_sql_looking_input_is_stored_and_searched_literally(as_user):
 def test_uploaded_names_never_reach_the_file_system(as_user, seeded, app):
     b = as_user("contractor")
     d = seeded.ids["rejected_id"]  # rejected: the contractor may resubmit
-    r = b.api("POST", f"/api/v1/deliverables/{d}/submissions", data={"notes": ""},
-              files=[("files", ("../../../etc/passwd", b"root:x", "text/plain")),
-                     ("files", ("..\\..\\boot.ini", b"[boot]", "text/plain"))])  # fmt: skip
+    r = b.api(
+        "POST",
+        f"/api/v1/deliverables/{d}/submissions",
+        data={"notes": ""},
+        files=[
+            ("files", ("../../../etc/passwd", b"root:x", "text/plain")),
+            ("files", ("..\\..\\boot.ini", b"[boot]", "text/plain")),
+        ],
+    )
     assert r.status_code == 201, r.text
     stored = r.json()["files"]
     assert [f["original_name"] for f in stored] == ["passwd", "boot.ini"]
@@ -162,10 +194,11 @@ def test_uploaded_names_never_reach_the_file_system(as_user, seeded, app):
 
 
 @pytest.fixture
-def small(conn, seeded):  # noqa: ANN001
+def small(conn, seeded):
     """The app with a 1 MB upload limit (bodies: 2 MB), signed in as the contractor."""
-    app = create_app(make_settings(seeded.url, upload_dir=seeded.uploads, max_upload_mb=1),
-                     session_factory=lambda: _session(conn))  # fmt: skip
+    app = create_app(
+        make_settings(seeded.url, upload_dir=seeded.uploads, max_upload_mb=1), session_factory=lambda: _session(conn)
+    )
     b = Browser(TestClient(app, base_url="http://testserver.local"))
     assert b.login("contractor").status_code == 303
     return b
@@ -179,8 +212,12 @@ def test_oversized_uploads_and_bodies_get_413_with_a_message(small, seeded, db):
     assert r.status_code == 413 and "at most 1 MB" in r.json()["detail"]
     r = small.post(f"/projects/TST/deliverables/{d}/submit", {"notes": ""}, files=big_file)
     assert r.status_code == 413 and "at most 1 MB" in r.text and r.headers["content-type"].startswith("text/html")
-    r = small.api("POST", "/api/v1/projects/TST/risks", content=b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}',
-                  headers={"content-type": "application/json"})  # fmt: skip
+    r = small.api(
+        "POST",
+        "/api/v1/projects/TST/risks",
+        content=b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["detail"]
     r = small.post("/projects/TST/risks", {"title": "x" * (3 * 1024 * 1024)})
     assert r.status_code == 413 and "Too large" in r.text

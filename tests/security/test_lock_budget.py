@@ -48,17 +48,34 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, i
             manager, m_access = acting(db, world, "manager")
             contractor, c_access = acting(db, world, "contractor")
             store = FileStore(tmp / "uploads", 1024 * 1024)
-            d = service.create(db, manager, m_access, parse(service.DeliverableForm, {
-                "code": "D-01", "title": "Data Conversion Plan", "criteria": "Covers every interface",
-                "payment_amount": "1000", "holdback_pct": "10"}))  # fmt: skip
+            d = service.create(
+                db,
+                manager,
+                m_access,
+                parse(
+                    service.DeliverableForm,
+                    {
+                        "code": "D-01",
+                        "title": "Data Conversion Plan",
+                        "criteria": "Covers every interface",
+                        "payment_amount": "1000",
+                        "holdback_pct": "10",
+                    },
+                ),
+            )
             agree_criteria(db, world, d)
             service.submit(db, contractor, c_access, d, "", [service.Upload("v1.pdf", "", b"%PDF-1")], store)
             service.start_review(db, manager, m_access, d)
             # Every comment at its maximum, open in the letter; the first one a single word that long.
             for n in range(12):
                 text = "x" * COMMENT_MAX if n == 0 else _words(COMMENT_MAX)
-                service.add_comment(db, manager, m_access, d, parse(service.CommentForm, {
-                    "text": text, "location": _words(200), "severity": "critical"}))  # fmt: skip
+                service.add_comment(
+                    db,
+                    manager,
+                    m_access,
+                    d,
+                    parse(service.CommentForm, {"text": text, "location": _words(200), "severity": "critical"}),
+                )
             db.commit()
             deliverable_id = d.id
         engine.dispose()
@@ -75,8 +92,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, i
 def _signed_in(base: str, username: str) -> httpx.Client:
     client = httpx.Client(base_url=base, timeout=120, follow_redirects=False)
     token = re.search(r'name="_csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
-    assert client.post("/login", data={"username": username, "password": PASSWORD, "_csrf_token": token}
-                       ).status_code == 303  # fmt: skip
+    assert (
+        client.post("/login", data={"username": username, "password": PASSWORD, "_csrf_token": token}).status_code
+        == 303
+    )
     return client
 
 
@@ -91,11 +110,11 @@ class LockTimes:
         event.listen(engine, "commit", self._end)
         event.listen(engine, "rollback", self._end)
 
-    def _begin(self, conn) -> None:  # noqa: ANN001
+    def _begin(self, conn) -> None:
         if conn.get_execution_options().get("sqlite_immediate"):
             self.started[id(conn)] = time.perf_counter()
 
-    def _end(self, conn) -> None:  # noqa: ANN001
+    def _end(self, conn) -> None:
         if (started := self.started.pop(id(conn), None)) is not None:
             self.longest = max(self.longest, time.perf_counter() - started)
 
@@ -104,7 +123,7 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
     rendering: list[float] = []
     real_render = records.render
 
-    def timed_render(letter):  # noqa: ANN001, ANN202
+    def timed_render(letter):
         started = time.perf_counter()
         try:
             return real_render(letter)
@@ -122,8 +141,10 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
 
     def decide() -> None:
         started = time.perf_counter()
-        r = manager.post(f"/projects/TST/deliverables/{deliverable_id}/decision", data={
-            "outcome": "rejected", "findings": _words(FINDINGS_MAX), "version": version, "_csrf_token": token})  # fmt: skip
+        r = manager.post(
+            f"/projects/TST/deliverables/{deliverable_id}/decision",
+            data={"outcome": "rejected", "findings": _words(FINDINGS_MAX), "version": version, "_csrf_token": token},
+        )
         decided["seconds"], decided["status"] = time.perf_counter() - started, r.status_code
 
     def sign_in() -> None:
@@ -146,8 +167,10 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
     for t in threads:
         t.join(timeout=300)
 
-    print(f"decision {decided.get('seconds', 0):.2f} s; letters rendered in {sum(rendering):.2f} s; "
-          f"write lock held at most {held.longest * 1000:.0f} ms")
+    print(
+        f"decision {decided.get('seconds', 0):.2f} s; letters rendered in {sum(rendering):.2f} s; "
+        f"write lock held at most {held.longest * 1000:.0f} ms"
+    )
     assert decided["status"] == 303, decided
     assert answers.count(200) == SIGN_INS + READERS, answers
     assert decided["seconds"] < 60, f"the decision took {decided['seconds']:.1f} s"
@@ -163,4 +186,3 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
     engine.dispose()
     for c in [manager, *readers]:
         c.close()
-

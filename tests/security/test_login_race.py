@@ -33,7 +33,7 @@ class CountingHasher(PasswordHasher):
         self.checked = 0
         self._lock = threading.Lock()
 
-    def verify(self, hash, password) -> bool:  # noqa: A002, ANN001
+    def verify(self, hash, password) -> bool:
         with self._lock:
             self.checked += 1
         return super().verify(hash, password)
@@ -68,8 +68,9 @@ def test_parallel_wrong_passwords_are_checked_exactly_max_failures_times(live, c
     def attempt() -> None:
         with login_form(live) as (client, token):
             barrier.wait()
-            answers.append(client.post("/login", data={"username": "staff", "password": "wrong-password",
-                                                       "_csrf_token": token}))  # fmt: skip
+            answers.append(
+                client.post("/login", data={"username": "staff", "password": "wrong-password", "_csrf_token": token})
+            )
 
     threads = [threading.Thread(target=attempt) for _ in range(ATTEMPTS)]
     for t in threads:

@@ -13,12 +13,12 @@ from tests.security.conftest import RISK_SHEET
 from tests.security.test_permissions import _fingerprint
 
 
-def _cookie(secret: bytes, data) -> str:  # noqa: ANN001
+def _cookie(secret: bytes, data) -> str:
     """A session cookie as Litestar writes it, sealed with `secret`."""
     return ClientSideSessionBackend(CookieBackendConfig(secret=secret)).dump_data(data)[0].decode()
 
 
-def _malformed(app) -> dict[str, str]:  # noqa: ANN001
+def _malformed(app) -> dict[str, str]:
     key = app.state.settings.derived_key("session")
     good = _cookie(key, {"uid": 1, "epoch": 0, "iat": 0})
     return {
@@ -34,9 +34,11 @@ def _malformed(app) -> dict[str, str]:  # noqa: ANN001
     }
 
 
-def _cleared(response) -> bool:  # noqa: ANN001
-    return any(c.startswith("tracker_session=") and ("expires=" in c.lower() or "max-age=0" in c.lower())
-               for c in response.headers.get_list("set-cookie"))  # fmt: skip
+def _cleared(response) -> bool:
+    return any(
+        c.startswith("tracker_session=") and ("expires=" in c.lower() or "max-age=0" in c.lower())
+        for c in response.headers.get_list("set-cookie")
+    )
 
 
 def test_a_malformed_session_cookie_is_no_session_cleared_on_the_way_to_sign_in(as_user, app):
@@ -47,10 +49,17 @@ def test_a_malformed_session_cookie_is_no_session_cleared_on_the_way_to_sign_in(
         page = client.get("/projects", headers=cookie, follow_redirects=False)
         api = client.get("/api/v1/me", headers=cookie)
         htmx = client.get("/projects", headers=cookie | {"HX-Request": "true"})
-        if not (login.status_code == 200 and 'name="password"' in login.text and _cleared(login)
-                and page.status_code == 302 and page.headers["location"].startswith("/login")
-                and api.status_code == 401 and set(api.json()) == {"status_code", "detail", "extra"}
-                and htmx.status_code == 204 and htmx.headers["hx-redirect"] == "/login"):  # fmt: skip
+        if not (
+            login.status_code == 200
+            and 'name="password"' in login.text
+            and _cleared(login)
+            and page.status_code == 302
+            and page.headers["location"].startswith("/login")
+            and api.status_code == 401
+            and set(api.json()) == {"status_code", "detail", "extra"}
+            and htmx.status_code == 204
+            and htmx.headers["hx-redirect"] == "/login"
+        ):
             wrong.append(f"{kind}: {login.status_code} {page.status_code} {api.status_code} {htmx.status_code}")
     assert not wrong, wrong
 
@@ -59,9 +68,11 @@ def _nested(depth: int, opener: str = "[", closer: str = "]") -> bytes:
     return (opener * depth + closer * depth).encode()
 
 
-@pytest.mark.parametrize("body", [_nested(1000), _nested(100_000), b'{"title": ' + _nested(5000) + b"}",
-                                  b'{"a":' * 1000 + b"1" + b"}" * 1000],
-                         ids=["1,000 lists", "100,000 lists", "a field 5,000 deep", "1,000 objects"])  # fmt: skip
+@pytest.mark.parametrize(
+    "body",
+    [_nested(1000), _nested(100_000), b'{"title": ' + _nested(5000) + b"}", b'{"a":' * 1000 + b"1" + b"}" * 1000],
+    ids=["1,000 lists", "100,000 lists", "a field 5,000 deep", "1,000 objects"],
+)
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
 def test_deeply_nested_json_is_refused_with_a_json_400_before_it_is_parsed(as_user, db, body, content_type):
     b = as_user("staff")
@@ -82,16 +93,24 @@ def test_json_bodies_are_capped_well_below_the_upload_limit_but_uploads_are_not(
     form = b.post("/projects/TST/risks", {"title": "x" * (2 * 1024 * 1024), "probability": "2", "impact": "2"})
     assert form.status_code == 413
     contractor = as_user("contractor")
-    r = contractor.api("POST", f"/api/v1/deliverables/{seeded.ids['rejected_id']}/submissions", data={"notes": ""},
-                       files={"files": ("big.pdf", b"%PDF" + b"x" * (3 * 1024 * 1024), "application/pdf")})  # fmt: skip
+    r = contractor.api(
+        "POST",
+        f"/api/v1/deliverables/{seeded.ids['rejected_id']}/submissions",
+        data={"notes": ""},
+        files={"files": ("big.pdf", b"%PDF" + b"x" * (3 * 1024 * 1024), "application/pdf")},
+    )
     assert r.status_code == 201, r.text
 
 
 def test_json_sent_inside_a_form_field_too_deep_to_read_is_a_message_beside_that_field(as_user, db):
     b = as_user("staff")
     before = _fingerprint(db)
-    r = b.api("POST", "/api/v1/projects/TST/risks/import", data={"mapping": _nested(5000).decode()},
-              files={"file": ("risks.csv", RISK_SHEET, "text/csv")})  # fmt: skip
+    r = b.api(
+        "POST",
+        "/api/v1/projects/TST/risks/import",
+        data={"mapping": _nested(5000).decode()},
+        files={"file": ("risks.csv", RISK_SHEET, "text/csv")},
+    )
     assert r.status_code == 422 and "mapping" in r.json()["extra"], r.text
     db.expire_all()
     assert _fingerprint(db) == before

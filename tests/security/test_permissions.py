@@ -28,8 +28,15 @@ ADMIN = {"admin"}
 
 RISK = {"title": "Changed", "probability": "1", "impact": "1"}
 ISSUE = {"title": "Changed", "priority": "low"}
-PROJECT = {"name": "Renamed", "holiday_calendar": "US", "timezone": "UTC", "review_days": "5", "resubmit_days": "5",
-           "deemed_days": "5", "deemed_policy": "never"}  # fmt: skip
+PROJECT = {
+    "name": "Renamed",
+    "holiday_calendar": "US",
+    "timezone": "UTC",
+    "review_days": "5",
+    "resubmit_days": "5",
+    "deemed_days": "5",
+    "deemed_policy": "never",
+}
 PLAN = {"code": "D-09", "title": "Another plan", "criteria": "Covers every interface\nTraceable"}
 PDF = {"files": ("version.pdf", b"%PDF-1.4 v2")}  # a (name, content) value is sent as a multipart upload
 BUILDER = {"source": "risks", "previous_source": "risks", "columns": "code", "name": "Renamed"}  # the library's form
@@ -46,18 +53,34 @@ ISSUE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "priority"
 ROUTES = [
     ("GET", "/", ALL, None),
     ("GET", "/profile", ALL, None),
-    ("POST", "/profile/password", ALL, {"current_password": "correct-horse-battery", "new_password": "a-new-password-1",
-                                         "confirm_password": "a-new-password-1"}),  # fmt: skip
+    (
+        "POST",
+        "/profile/password",
+        ALL,
+        {
+            "current_password": "correct-horse-battery",
+            "new_password": "a-new-password-1",
+            "confirm_password": "a-new-password-1",
+        },
+    ),
     ("POST", "/profile/tokens", ALL, {"name": "script"}),
     ("POST", "/profile/tokens/{token_id}/revoke", MANAGER, {}, 404),  # the manager's own token: others never see it
     ("POST", "/profile/sign-out-everywhere", ALL, {}),
     ("GET", "/admin/users", ADMIN, None),
     ("GET", "/admin/users/new", ADMIN, None),
-    ("POST", "/admin/users", ADMIN, {"username": "zz", "full_name": "Z", "email": "z@example.gov",
-                                     "password": "long-enough-pw"}),  # fmt: skip
+    (
+        "POST",
+        "/admin/users",
+        ADMIN,
+        {"username": "zz", "full_name": "Z", "email": "z@example.gov", "password": "long-enough-pw"},
+    ),
     ("GET", "/admin/users/{user_id}", ADMIN, None),
-    ("POST", "/admin/users/{user_id}", ADMIN, {"username": "spare", "full_name": "Renamed", "email": "s@example.gov",
-                                               "is_active": "on"}),  # fmt: skip
+    (
+        "POST",
+        "/admin/users/{user_id}",
+        ADMIN,
+        {"username": "spare", "full_name": "Renamed", "email": "s@example.gov", "is_active": "on"},
+    ),
     ("GET", "/projects", ALL, None),
     ("GET", "/projects/new", ADMIN, None),
     ("POST", "/projects", ADMIN, PROJECT | {"key": "NEW"}),
@@ -83,13 +106,27 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{staff}"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
-    ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments/{comment_id}", EDITORS, {"disposition": "resolved"}),
+    (
+        "POST",
+        "/projects/{key}/deliverables/{deliverable_id}/comments/{comment_id}",
+        EDITORS,
+        {"disposition": "resolved"},
+    ),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/criteria/{criterion_id}", EDITORS, {"outcome": "met"}),
-    ("POST", "/projects/{key}/deliverables/{deliverable_id}/decision", MANAGER, {"outcome": "rejected", "findings": "x"}),
+    (
+        "POST",
+        "/projects/{key}/deliverables/{deliverable_id}/decision",
+        MANAGER,
+        {"outcome": "rejected", "findings": "x"},
+    ),
     ("POST", "/projects/{key}/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
     ("POST", "/projects/{key}/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
-    ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions/{condition_id}", MANAGER,
-     {"due_date": "{condition_due}"}),
+    (
+        "POST",
+        "/projects/{key}/deliverables/{conditional_id}/conditions/{condition_id}",
+        MANAGER,
+        {"due_date": "{condition_due}"},
+    ),
     ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions/{condition_id}/met", MANAGER, {"evidence": "x"}),
     ("POST", "/projects/{key}/deliverables/{conditional_id}/conditions-met", MANAGER, {"evidence": "Both done"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/withdraw", MANAGER, {"reason": "No longer needed"}),
@@ -122,8 +159,16 @@ ROUTES = [
     ("POST", "/projects/{key}/actions/{item_id}/edit", EDITORS, {"description": "x", "version": "1"}),
     ("POST", "/projects/{key}/actions/{item_id}/done", EDITORS, {"done": "true", "version": "1"}),
     ("GET", "/projects/{key}/register-settings", ADMIN, None),
-    ("POST", "/projects/{key}/register-settings", ADMIN, {f"{kind}_days_{level}": "9" for kind in ("review", "escalate")
-                                                          for level in ("critical", "high", "medium", "low")}),  # fmt: skip
+    (
+        "POST",
+        "/projects/{key}/register-settings",
+        ADMIN,
+        {
+            f"{kind}_days_{level}": "9"
+            for kind in ("review", "escalate")
+            for level in ("critical", "high", "medium", "low")
+        },
+    ),
     # register spreadsheets
     ("GET", "/projects/{key}/risks/export?format=csv&status=active", READERS, None),
     ("GET", "/projects/{key}/issues/export?format=xlsx", READERS, None),
@@ -140,8 +185,12 @@ ROUTES = [
     # status reports: viewers read what is published, managers and staff see drafts, managers write and publish them
     ("GET", STATUS_PAGE, READERS, None),
     ("GET", STATUS_PAGE + "/draft?period_end={draft_end}", EDITORS, None),
-    ("POST", STATUS_PAGE + "/draft", MANAGER, {"period_end": "{week2_end}", "number": "1", "version": "",
-                                               "summary": "x"}),  # fmt: skip
+    (
+        "POST",
+        STATUS_PAGE + "/draft",
+        MANAGER,
+        {"period_end": "{week2_end}", "number": "1", "version": "", "summary": "x"},
+    ),
     ("POST", STATUS_PAGE + "/publish", MANAGER, {"period_end": "{week3_end}", "number": "1", "version": ""}),
     ("GET", STATUS_PAGE + "/{status_report_id}", READERS, None),
     ("GET", STATUS_PAGE + "/{draft_id}", set(), None, {"contractor": 403, "*": 404}),  # a draft is not published
@@ -170,8 +219,12 @@ ROUTES = [
     ("GET", REPORT_PAGE + "/{deliverables_report_id}/edit", MANAGER, None),
     ("GET", REPORT_PAGE + "/{private_report_id}/edit", {"staff"}, None, 404),
     ("POST", REPORT_PAGE + "/{report_id}/edit", EDITORS, BUILDER | {"shared": "true", "version": "1"}),
-    ("POST", REPORT_PAGE + "/{deliverables_report_id}/edit", MANAGER,
-     BUILDER | {"source": "deliverables", "previous_source": "deliverables", "shared": "true", "version": "1"}),
+    (
+        "POST",
+        REPORT_PAGE + "/{deliverables_report_id}/edit",
+        MANAGER,
+        BUILDER | {"source": "deliverables", "previous_source": "deliverables", "shared": "true", "version": "1"},
+    ),
     ("POST", REPORT_PAGE + "/{private_report_id}/edit", {"staff"}, BUILDER | {"version": "1"}, 404),
     ("POST", REPORT_PAGE + "/{report_id}/duplicate", EDITORS, {}),
     ("POST", REPORT_PAGE + "/{deliverables_report_id}/duplicate", EDITORS, {}),
@@ -208,15 +261,27 @@ ROUTES = [
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
     ("GET", "/api/v1/deliverables/{conditional_id}/conditions", MEMBERS, None),
-    ("PATCH", "/api/v1/deliverables/{conditional_id}/conditions/{condition_id}", MANAGER,
-     {"due_date": "{condition_due}", "version": 1}),
+    (
+        "PATCH",
+        "/api/v1/deliverables/{conditional_id}/conditions/{condition_id}",
+        MANAGER,
+        {"due_date": "{condition_due}", "version": 1},
+    ),
     ("POST", "/api/v1/deliverables/{conditional_id}/conditions/{condition_id}/met", MANAGER, {"evidence": "x"}),
     ("GET", "/api/v1/deliverables/{deliverable_id}/comments", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
-    ("POST", "/api/v1/deliverables/{deliverable_id}/comments/{comment_id}", EDITORS, {"disposition": "resolved",
-                                                                                      "version": 1}),  # fmt: skip
-    ("POST", "/api/v1/deliverables/{deliverable_id}/criteria-results", EDITORS, [{"criterion_id": "{criterion_id}",
-                                                                                   "outcome": "met"}]),  # fmt: skip
+    (
+        "POST",
+        "/api/v1/deliverables/{deliverable_id}/comments/{comment_id}",
+        EDITORS,
+        {"disposition": "resolved", "version": 1},
+    ),
+    (
+        "POST",
+        "/api/v1/deliverables/{deliverable_id}/criteria-results",
+        EDITORS,
+        [{"criterion_id": "{criterion_id}", "outcome": "met"}],
+    ),
     ("POST", "/api/v1/deliverables/{deliverable_id}/decision", MANAGER, {"outcome": "rejected", "findings": "x"}),
     ("GET", "/api/v1/deliverables/{rejected_id}/records", MEMBERS, None),
     ("GET", "/api/v1/deliverables/{rejected_id}/records/{record_id}", MEMBERS, None),
@@ -225,8 +290,16 @@ ROUTES = [
     ("POST", "/api/v1/projects/{key}/risks", EDITORS, {"title": "x", "probability": 1, "impact": 1}),
     ("GET", "/api/v1/projects/{key}/risks/heatmap", READERS, None),
     ("GET", "/api/v1/projects/{key}/register-settings", READERS, None),
-    ("PUT", "/api/v1/projects/{key}/register-settings", ADMIN, {f"{kind}_days_{level}": 9 for kind in ("review", "escalate")
-                                                                for level in ("critical", "high", "medium", "low")}),  # fmt: skip
+    (
+        "PUT",
+        "/api/v1/projects/{key}/register-settings",
+        ADMIN,
+        {
+            f"{kind}_days_{level}": 9
+            for kind in ("review", "escalate")
+            for level in ("critical", "high", "medium", "low")
+        },
+    ),
     ("GET", "/api/v1/risks/{risk_id}", READERS, None),
     ("PATCH", "/api/v1/risks/{risk_id}", EDITORS, {"impact": 1, "version": 1}),
     ("GET", "/api/v1/risks/{risk_id}/history", READERS, None),
@@ -251,8 +324,12 @@ ROUTES = [
     # API: status reports
     ("GET", "/api/v1/projects/{key}/status-reports", READERS, None),
     ("GET", "/api/v1/projects/{key}/status-reports/draft?period_end={draft_end}", EDITORS, None),
-    ("PUT", "/api/v1/projects/{key}/status-reports/draft", MANAGER, {"period_end": "{week4_end}", "number": 1,
-                                                                    "summary": "x"}),  # fmt: skip
+    (
+        "PUT",
+        "/api/v1/projects/{key}/status-reports/draft",
+        MANAGER,
+        {"period_end": "{week4_end}", "number": 1, "summary": "x"},
+    ),
     ("POST", "/api/v1/projects/{key}/status-reports", MANAGER, {"period_end": "{week5_end}", "number": 1}),
     ("GET", "/api/v1/status-reports/{status_report_id}", READERS, None),
     ("GET", "/api/v1/status-reports/{draft_id}", set(), None, {"contractor": 403, "*": 404}),
@@ -302,9 +379,13 @@ def _shape(path: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", path.split("?")[0])
 
 
-def app_routes(app) -> set[tuple[str, str]]:  # noqa: ANN001
-    return {(method, _shape(route.path)) for route in app.routes for method in getattr(route, "methods", ())
-            if method not in ("HEAD", "OPTIONS")}  # fmt: skip
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, _shape(route.path))
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("HEAD", "OPTIONS")
+    }
 
 
 def test_every_route_is_in_the_matrix_or_excluded_with_a_reason(app):
@@ -317,7 +398,7 @@ def test_every_route_is_in_the_matrix_or_excluded_with_a_reason(app):
     assert not stale, f"no longer routes of the app: {sorted(stale)}"
 
 
-def _fill(value, ids: dict):  # noqa: ANN001, ANN202
+def _fill(value, ids: dict):
     """Placeholders in paths and bodies; a body value that is only a placeholder keeps the id's type."""
     if isinstance(value, dict):
         return {k: _fill(v, ids) for k, v in value.items()}
@@ -328,7 +409,7 @@ def _fill(value, ids: dict):  # noqa: ANN001, ANN202
     return value.format(**ids) if isinstance(value, str) else value
 
 
-def _call(b, method: str, path: str, body):  # noqa: ANN001, ANN202
+def _call(b, method: str, path: str, body):
     files = {k: v for k, v in body.items() if isinstance(v, tuple)} if isinstance(body, dict) else None
     if files:
         body = {k: str(v) for k, v in body.items() if k not in files}
@@ -341,7 +422,7 @@ def _call(b, method: str, path: str, body):  # noqa: ANN001, ANN202
     return b.post(path, body, files=files or None)
 
 
-def _fingerprint(db, skip: tuple[str, ...] = ()) -> tuple:  # noqa: ANN001
+def _fingerprint(db, skip: tuple[str, ...] = ()) -> tuple:
     """Row counts of every table and the sum of every version column: any write moves one of them."""
     parts = []
     for table in SQLModel.metadata.sorted_tables:
@@ -353,18 +434,19 @@ def _fingerprint(db, skip: tuple[str, ...] = ()) -> tuple:  # noqa: ANN001
     return tuple(db.execute(select(*parts)).one())
 
 
-def _denial(persona: str, path: str, body, override: int | dict[str, int] | None = None) -> int:  # noqa: ANN001
+def _denial(persona: str, path: str, body, override: int | dict[str, int] | None = None) -> int:
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|action-items|saved-reports|status-reports)/", path)  # fmt: skip
+        r"/api/v1/(deliverables|risks|issues|action-items|saved-reports|status-reports)/", path
+    )
     usual = 404 if persona == "outsider" and inside_project else 403
     if isinstance(override, dict):
         return override.get(persona, override.get("*", usual))
     return override or usual
 
 
-def _json_error(r) -> bool:  # noqa: ANN001
+def _json_error(r) -> bool:
     """The API's error shape: {"status_code", "detail", "extra"}."""
     try:
         body = r.json()
@@ -384,8 +466,11 @@ def test_every_route_for_every_persona(as_user, seeded, db, persona):
         r = _call(b, method, path, data)
         if persona is None:
             expected = "401" if path.startswith("/api/") else "redirect to /login"
-            ok = r.status_code == 401 if path.startswith("/api/") else (
-                r.status_code in (302, 303) and r.headers["location"].startswith("/login"))  # fmt: skip
+            ok = (
+                r.status_code == 401
+                if path.startswith("/api/")
+                else (r.status_code in (302, 303) and r.headers["location"].startswith("/login"))
+            )
         elif persona in allowed and method == "GET":
             expected = "200 (or a redirect inside the app)"
             ok = r.status_code == 200 or (r.status_code == 303 and not r.headers["location"].startswith("/login"))
@@ -416,7 +501,10 @@ def test_ui_offers_admin_actions_only_to_admins(as_user):
 
 
 def test_bad_register_settings_are_shown_beside_the_field(as_user):
-    values = {f"{kind}_days_{level}": "9" for kind in ("review", "escalate")
-              for level in ("critical", "high", "medium", "low")}  # fmt: skip
+    values = {
+        f"{kind}_days_{level}": "9"
+        for kind in ("review", "escalate")
+        for level in ("critical", "high", "medium", "low")
+    }
     r = as_user("admin").post("/projects/TST/register-settings", values | {"review_days_low": "0"})
     assert r.status_code == 422 and 'id="f-review_days_low-error"' in r.text and 'value="9"' in r.text

@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 import tracker
-from tracker.core.forms import ApiBody, Form, errors_of
 from tracker.core.errors import FormError
+from tracker.core.forms import ApiBody, Form, errors_of
 from tracker.core.messages import label_of, parameter_message
 from tracker.deliverables import workflow
 from tracker.deliverables.models import Status
@@ -22,14 +22,33 @@ for _module in pkgutil.walk_packages(tracker.__path__, "tracker."):
     importlib.import_module(_module.name)
 
 # What libraries say and people do not: pydantic's and msgspec's phrasing, Python's.
-LIBRARY = re.compile(r"Input should|String should|Value error|valid (integer|string|dictionary|list|boolean|date|"
-                     r"decimal)|instance of|Field required|Unable to parse|Decimal input|Expected `|type=|pydantic|"
-                     r"Traceback|object has no attribute|NoneType|RFC ?3339")  # fmt: skip
+LIBRARY = re.compile(
+    r"Input should|String should|Value error|valid (integer|string|dictionary|list|boolean|date|"
+    r"decimal)|instance of|Field required|Unable to parse|Decimal input|Expected `|type=|pydantic|"
+    r"Traceback|object has no attribute|NoneType|RFC ?3339"
+)
 # A value in quotes is one the client may send ('conditionally_accepted'); anything else shaped like code is a leak.
 QUOTED = re.compile(r"'[^']*'|“[^”]*”|\"[^\"]*\"")
 IDENTIFIER = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(pct|id|ids)\b|\b[A-Z][a-z]+[A-Z][A-Za-z]*\b")
-BAD = [None, "", "x" * 100_001, "a\x01b", {"a": 1}, [1], ["x", {"y": 2}], "not a number", 10**40, -(10**40),
-       "2026-13-45", True, 1.5, -1, 0, "1e309", "NaN"]  # fmt: skip
+BAD = [
+    None,
+    "",
+    "x" * 100_001,
+    "a\x01b",
+    {"a": 1},
+    [1],
+    ["x", {"y": 2}],
+    "not a number",
+    10**40,
+    -(10**40),
+    "2026-13-45",
+    True,
+    1.5,
+    -1,
+    0,
+    "1e309",
+    "NaN",
+]
 
 
 def problems_in(message: str) -> list[str]:
@@ -42,8 +61,10 @@ def _subclasses(cls: type) -> set[type]:
     return {s for c in cls.__subclasses__() for s in (c, *_subclasses(c))}
 
 
-MODELS = sorted((m for m in _subclasses(Form) | _subclasses(ApiBody) if m.__module__.startswith("tracker.")),
-                key=lambda m: (m.__module__, m.__name__))  # fmt: skip
+MODELS = sorted(
+    (m for m in _subclasses(Form) | _subclasses(ApiBody) if m.__module__.startswith("tracker.")),
+    key=lambda m: (m.__module__, m.__name__),
+)
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: f"{m.__module__.removeprefix('tracker.')}.{m.__name__}")
@@ -77,21 +98,29 @@ def test_labels_come_from_the_form_before_the_name():
     assert label_of(None, "conditions_owner_id") == "Conditions owner"
 
 
-@pytest.mark.parametrize(("action", "status"), [(a, s) for a in workflow.Action for s in Status
-                                                if (a, s) not in workflow.TRANSITIONS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("action", "status"), [(a, s) for a in workflow.Action for s in Status if (a, s) not in workflow.TRANSITIONS]
+)
 def test_an_action_refused_in_its_state_says_so_in_words(action, status):
     with pytest.raises(workflow.NotAllowed) as refused:
-        workflow.next_status(action, status, None if action is workflow.Action.DEEM_ACCEPT else frozenset(workflow.Perm))
+        workflow.next_status(
+            action, status, None if action is workflow.Action.DEEM_ACCEPT else frozenset(workflow.Perm)
+        )
     message = refused.value.message
-    assert message == f"A deliverable that is {workflow.STATUS_LABELS[status].lower()} cannot be " \
-                      f"{workflow.DONE_WORDS[action]}.", message  # fmt: skip
+    assert (
+        message == f"A deliverable that is {workflow.STATUS_LABELS[status].lower()} cannot be "
+        f"{workflow.DONE_WORDS[action]}."
+    ), message
     assert not problems_in(message)
 
 
 def test_the_api_refuses_a_bad_body_in_the_forms_words(as_user, world):
     manager = as_user("manager")
-    r = manager.api("POST", "/api/v1/projects/TST/risks", json={
-        "title": 5, "probability": "high", "next_review_date": "soon", "surprise": 1})  # fmt: skip
+    r = manager.api(
+        "POST",
+        "/api/v1/projects/TST/risks",
+        json={"title": 5, "probability": "high", "next_review_date": "soon", "surprise": 1},
+    )
     assert r.status_code == 400, r.text
     body = r.json()
     messages = {e.get("key"): e["message"] for e in body["extra"]["errors"]}
@@ -111,7 +140,9 @@ def test_the_api_refuses_bad_parameters_and_bodies_that_are_not_objects_in_words
     r = manager.api("POST", "/api/v1/projects/TST/risks", json=[1, 2])
     assert r.status_code == 400
     assert r.json()["extra"]["errors"] == [{"message": "The request body must be a JSON object of named values."}]
-    r = manager.api("POST", "/api/v1/projects/TST/risks", content=b'{"title": ', headers={"content-type": "application/json"})
+    r = manager.api(
+        "POST", "/api/v1/projects/TST/risks", content=b'{"title": ', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400 and not problems_in(r.json()["detail"]), r.json()
 
 

@@ -19,8 +19,12 @@ def test_only_names_and_documented_aliases_match_whatever_their_case_spacing_and
 
 def test_the_dry_run_lists_the_columns_it_did_not_recognise(as_user, store):  # noqa: F811
     staff = as_user("staff")
-    r = staff.api("POST", "/api/v1/projects/TST/risks/import", data={"dry_run": "true"},
-                  files={"file": ("r.csv", SHEET, "text/csv")})  # fmt: skip
+    r = staff.api(
+        "POST",
+        "/api/v1/projects/TST/risks/import",
+        data={"dry_run": "true"},
+        files={"file": ("r.csv", SHEET, "text/csv")},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["unrecognised"] == ["a", "Notes"]  # Score is known: computed, never imported
     assert r.json()["columns"]["a"] is None and r.json()["rows"][0]["title"] == "Vendor late"

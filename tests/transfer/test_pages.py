@@ -16,9 +16,11 @@ from tracker.audit.models import AuditEvent
 from tracker.core.spreadsheet import read_table
 from tracker.risks.models import Risk
 
-SHEET = ("Ref,Risk Title,Likelihood,Consequence,Risk Owner,Notes\n"
-         "R-050,Vendor <script>alert(1)</script> late,Likely,Major,staff,keep\n"
-         "R-051,=1+2 budget,2,3,Viewer Person,\n").encode()  # fmt: skip
+SHEET = (
+    b"Ref,Risk Title,Likelihood,Consequence,Risk Owner,Notes\n"
+    b"R-050,Vendor <script>alert(1)</script> late,Likely,Major,staff,keep\n"
+    b"R-051,=1+2 budget,2,3,Viewer Person,\n"
+)
 BAD = SHEET + b"R-052,,9,9,nobody,\n"
 
 
@@ -50,8 +52,14 @@ def test_a_register_is_uploaded_mapped_previewed_and_imported(as_user, store, db
     page = staff.get(mapping_url).text
     assert "2 rows below the headers" in page
     mapping = _mapping(page)
-    assert mapping == {"column-0": "code", "column-1": "title", "column-2": "probability", "column-3": "impact",
-                       "column-4": "owner", "column-5": ""}  # fmt: skip
+    assert mapping == {
+        "column-0": "code",
+        "column-1": "title",
+        "column-2": "probability",
+        "column-3": "impact",
+        "column-4": "owner",
+        "column-5": "",
+    }
     # A required field left unmapped: the mapping comes back with the message, the choices kept.
     r = staff.get(f"{mapping_url}/preview", params=mapping | {"column-2": ""})
     assert r.status_code == 422 and "Choose the column that holds the Probability." in r.text
@@ -67,7 +75,8 @@ def test_a_register_is_uploaded_mapped_previewed_and_imported(as_user, store, db
     risks = db.exec(select(Risk).order_by(Risk.code)).all()
     assert [(x.code, x.title, x.probability, x.impact, x.owner_id) for x in risks] == [
         ("R-050", "Vendor <script>alert(1)</script> late", 4, 4, world.ids["staff"]),
-        ("R-051", "=1+2 budget", 2, 3, world.ids["viewer"])]  # fmt: skip
+        ("R-051", "=1+2 budget", 2, 3, world.ids["viewer"]),
+    ]
     assert f'href="/projects/TST/risks/{risks[0].id}" class="mono">R-050</a>' in r.text
     assert db.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "import_risks")).one() == 1
     # Importing the same file again changes nothing; the preview says so.
@@ -156,15 +165,22 @@ def test_the_api_previews_refuses_and_imports(as_user, store, db, world):
     staff = as_user("staff")
 
     def post(body, **data):
-        return staff.api("POST", "/api/v1/projects/TST/risks/import", data=data,
-                         files={"file": ("r.csv", body, "text/csv")})  # fmt: skip
+        return staff.api(
+            "POST", "/api/v1/projects/TST/risks/import", data=data, files={"file": ("r.csv", body, "text/csv")}
+        )
 
     r = post(BAD, dry_run="true")
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["counts"] == {"create": 2, "update": 0, "unchanged": 0, "invalid": 1} and not out["imported"]
-    assert out["columns"] == {"Ref": "code", "Risk Title": "title", "Likelihood": "probability",
-                              "Consequence": "impact", "Risk Owner": "owner", "Notes": None}  # fmt: skip
+    assert out["columns"] == {
+        "Ref": "code",
+        "Risk Title": "title",
+        "Likelihood": "probability",
+        "Consequence": "impact",
+        "Risk Owner": "owner",
+        "Notes": None,
+    }
     assert out["rows"][2]["row"] == 4 and out["rows"][2]["errors"]["Probability"] == "Choose a value from 1 to 5."
     r = post(BAD)
     assert r.status_code == 422 and r.json()["detail"] == "1 row(s) have errors; nothing was imported."
@@ -172,11 +188,16 @@ def test_the_api_previews_refuses_and_imports(as_user, store, db, world):
     assert db.exec(select(Risk)).all() == []
     r = post(BAD, only_valid="true", mapping=json.dumps({"Notes": "trigger", "Ref": None}))
     assert r.status_code == 200 and r.json()["imported"] and r.json()["columns"]["Notes"] == "trigger"
-    assert [(x["code"], x["action"]) for x in r.json()["rows"]] == [("R-001", "create"), ("R-002", "create"),
-                                                                    ("", "invalid")]  # fmt: skip
+    assert [(x["code"], x["action"]) for x in r.json()["rows"]] == [
+        ("R-001", "create"),
+        ("R-002", "create"),
+        ("", "invalid"),
+    ]
     db.expire_all()
     assert [(x.trigger, x.owner_id) for x in db.exec(select(Risk).order_by(Risk.code))] == [
-        ("keep", world.ids["staff"]), ("", world.ids["viewer"])]  # fmt: skip
+        ("keep", world.ids["staff"]),
+        ("", world.ids["viewer"]),
+    ]
     assert post(SHEET, mapping="[1]").status_code == 422
     r = post(SHEET, mapping=json.dumps({"Nope": "title"}))
     assert r.status_code == 422 and r.json()["extra"] == {"mapping": "The file has no column “Nope”."}

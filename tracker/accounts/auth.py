@@ -15,10 +15,12 @@ from tracker.core.clock import utcnow
 PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
 
 
-def session_user(session: dict, state) -> Principal | None:  # noqa: ANN001
+def session_user(session: dict, state) -> Principal | None:
     """Who a session cookie signs in: an active user whose sessions it has not outlived; None otherwise."""
     uid, epoch = session.get("uid"), session.get("epoch")
-    if not (isinstance(uid, int) and isinstance(epoch, int) and session_is_fresh(session, state.settings.session_max_age)):
+    if not (
+        isinstance(uid, int) and isinstance(epoch, int) and session_is_fresh(session, state.settings.session_max_age)
+    ):
         return None
     with state.session_factory() as db:
         user = service.active_user(db, uid, epoch)

@@ -132,8 +132,11 @@ def signed_in(db: Session, user: User, attempt: Attempt, new_hash: str | None = 
 def end_sessions(db: Session, user_id: int, epoch: int) -> None:
     """Sign-out: every session cookie of this epoch stops working. A plain UPDATE, so the row's version (and an
     admin's open edit form) is untouched; only a session still current may end them."""
-    db.execute(update(User).where(col(User.id) == user_id, col(User.session_epoch) == epoch)
-               .values(session_epoch=User.session_epoch + 1))  # fmt: skip
+    db.execute(
+        update(User)
+        .where(col(User.id) == user_id, col(User.session_epoch) == epoch)
+        .values(session_epoch=User.session_epoch + 1)
+    )
 
 
 def active_user(db: Session, user_id: int, epoch: int) -> User | None:
@@ -226,9 +229,14 @@ class UserForm(Form):
 USER_FIELDS = ("username", "full_name", "email", "title", "organization", "is_admin", "is_active")
 # The user form's labels; the history (audit/history.py) reads a user's and their tokens' changes with them.
 USER_LABELS = {
-    "username": "Username", "full_name": "Full name", "email": "Email", "title": "Title",
-    "organization": "Organization", "is_admin": "Admin", "is_active": "Active",
-}  # fmt: skip
+    "username": "Username",
+    "full_name": "Full name",
+    "email": "Email",
+    "title": "Title",
+    "organization": "Organization",
+    "is_admin": "Admin",
+    "is_active": "Active",
+}
 LABELS = USER_LABELS | {"password": "Password", "name": "Name"}
 WORDS = {"password": {"(hidden)": "", "(reset)": "reset"}}  # never shown, only that it changed
 
@@ -325,4 +333,3 @@ def sign_out_everywhere(db: Session, user: User) -> None:
     user.session_epoch += 1
     audit.record(db, actor_id=user.id, entity=user, label=user.username, action="sign_out_all", changes={})
     db.flush()
-

@@ -41,8 +41,9 @@ def _client_key(request: Request) -> str:
 # async, because Litestar 2.25 mishandles a second sync_to_thread handler on the same path (POST /login): it answers
 # with an unawaited coroutine.
 @get("/login", include_in_schema=False)
-async def login_page(request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None
-                     ) -> Template | Redirect:  # fmt: skip
+async def login_page(
+    request: Request, next_: Annotated[str | None, QueryParameter(name="next")] = None
+) -> Template | Redirect:
     if request.session:
         if await anyio.to_thread.run_sync(session_user, request.session, request.app.state) is not None:
             return redirect(safe_next(next_))
@@ -73,8 +74,14 @@ def login(request: Request, db: NamedDependency[Session], data: Form) -> Templat
     attempt = service.count_attempt(db, [f"user:{username.lower()}", _client_key(request)], limits)
     if attempt.wait:
         message = f"Too many failed sign-in attempts. Wait {attempt.wait} seconds, then try again."
-        return render(request, "accounts/login.html", status=429, headers={"Retry-After": str(attempt.wait)},
-                      error=message, **context)  # fmt: skip
+        return render(
+            request,
+            "accounts/login.html",
+            status=429,
+            headers={"Retry-After": str(attempt.wait)},
+            error=message,
+            **context,
+        )
     user = service.find_user(db, username)
     # The one early commit: the attempt is counted for every parallel attempt to see before the password is checked,
     # and the check (slow on purpose) runs with no transaction open, so it holds no lock anyone waits on.
@@ -189,31 +196,54 @@ class UserAdminController(Controller):
         try:
             user = service.create_user(db, request.user, parse(UserForm, data))
         except FormError as exc:
-            return render(request, "admin/user_form.html", status=422, user=None, form=data, errors=exc.errors,
-                          stale=None)  # fmt: skip
+            return render(
+                request, "admin/user_form.html", status=422, user=None, form=data, errors=exc.errors, stale=None
+            )
         flash(request, f"User {user.username} created. Add them to projects from each project's page.")
         return redirect(f"/admin/users/{user.id}")
 
     @get("/{user_id:int}", sync_to_thread=True)
     def edit(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int]) -> Template:
         user = service.get_user(db, user_id)
-        return render(request, "admin/user_form.html", user=user, form=audit.snapshot(user, USER_LABELS) |
-                      {"version": user.version}, errors={}, stale=None,
-                      history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+        return render(
+            request,
+            "admin/user_form.html",
+            user=user,
+            form=audit.snapshot(user, USER_LABELS) | {"version": user.version},
+            errors={},
+            stale=None,
+            history=audit.for_entity(db, "app_user", user.id, limit=20),
+        )
 
     @post("/{user_id:int}", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], user_id: FromPath[int], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], user_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         user = service.get_user(db, user_id)
         try:
             service.update_user(db, request.user, user, parse(UserForm, data))
         except StaleEdit as exc:
-            return render(request, "admin/user_form.html", status=409, user=user, errors={},
-                          form=data | {"version": user.version}, stale=stale_fields(exc.current, data),
-                          history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+            return render(
+                request,
+                "admin/user_form.html",
+                status=409,
+                user=user,
+                errors={},
+                form=data | {"version": user.version},
+                stale=stale_fields(exc.current, data),
+                history=audit.for_entity(db, "app_user", user.id, limit=20),
+            )
         except FormError as exc:
-            return render(request, "admin/user_form.html", status=422, user=user, form=data, errors=exc.errors,
-                          stale=None, history=audit.for_entity(db, "app_user", user.id, limit=20))  # fmt: skip
+            return render(
+                request,
+                "admin/user_form.html",
+                status=422,
+                user=user,
+                form=data,
+                errors=exc.errors,
+                stale=None,
+                history=audit.for_entity(db, "app_user", user.id, limit=20),
+            )
         flash(request, f"Saved {user.username}.")
         return redirect(f"/admin/users/{user.id}")
 

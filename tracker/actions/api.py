@@ -55,9 +55,13 @@ class ActionPatch(ApiBody):
 
 def action_out(row: ActionRow) -> ActionOut:
     item = row.item
-    return ActionOut(**item.model_dump(include={"id", "risk_id", "issue_id", "plan", "description", "owner_id",
-                                                "due_date", "done_at", "version"}),
-                     owner_name=row.owner_name, overdue=row.overdue)  # fmt: skip
+    return ActionOut(
+        **item.model_dump(
+            include={"id", "risk_id", "issue_id", "plan", "description", "owner_id", "due_date", "done_at", "version"}
+        ),
+        owner_name=row.owner_name,
+        overdue=row.overdue,
+    )
 
 
 class ActionApi(Controller):
@@ -70,8 +74,9 @@ class ActionApi(Controller):
         return action_out(actions.row_of(db, item, project_today(access.project)))
 
     @patch("/", sync_to_thread=True, summary="Change an action item or mark it done (send the version you read)")
-    def patch_action(self, request: Request, db: NamedDependency[Session], item_id: FromPath[int],
-                     data: JSONBody[ActionPatch]) -> ActionOut:  # fmt: skip
+    def patch_action(
+        self, request: Request, db: NamedDependency[Session], item_id: FromPath[int], data: JSONBody[ActionPatch]
+    ) -> ActionOut:
         access, item = actions.load_for(db, request.user, item_id, Perm.EDIT_REGISTER)
         values = actions.as_values(item) | data.model_dump(mode="json", exclude_unset=True)
         actions.update(db, request.user, access, item, parse(ActionForm, values))
@@ -88,8 +93,9 @@ class RiskActionsApi(Controller):
         return [action_out(r) for r in actions.for_parent(db, project_today(access.project), risk_id=risk.id)]
 
     @post("/", sync_to_thread=True, summary="Add an action item to the mitigation or contingency plan")
-    def add_action(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int],
-                   data: JSONBody[ActionIn]) -> ActionOut:  # fmt: skip
+    def add_action(
+        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[ActionIn]
+    ) -> ActionOut:
         access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
         item = actions.add(db, request.user, access, risk, parse(ActionForm, data.model_dump(mode="json")))
         return action_out(actions.row_of(db, item, project_today(access.project)))
@@ -105,8 +111,9 @@ class IssueActionsApi(Controller):
         return [action_out(r) for r in actions.for_parent(db, project_today(access.project), issue_id=issue.id)]
 
     @post("/", sync_to_thread=True, summary="Add an action item to the issue")
-    def add_action(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int],
-                   data: JSONBody[ActionIn]) -> ActionOut:  # fmt: skip
+    def add_action(
+        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int], data: JSONBody[ActionIn]
+    ) -> ActionOut:
         access, issue = issues.load_for(db, request.user, issue_id, Perm.EDIT_REGISTER)
         item = actions.add(db, request.user, access, issue, parse(ActionForm, data.model_dump(mode="json")))
         return action_out(actions.row_of(db, item, project_today(access.project)))

@@ -53,8 +53,14 @@ class ActionForm(Form):
 FIELDS = ("description", "owner_id", "due_date", "plan")
 # The action item form's labels; the history (audit/history.py) reads the item's changes on its risk's or issue's
 # trail with them, and names the item by its description ("action": "12: Call the vendor" from update).
-LABELS = {"description": "Action", "owner_id": "Owner", "due_date": "Due", "plan": "Plan", "done": "Done",
-          "action": "Action item"}  # fmt: skip
+LABELS = {
+    "description": "Action",
+    "owner_id": "Owner",
+    "due_date": "Due",
+    "plan": "Plan",
+    "done": "Done",
+    "action": "Action item",
+}
 ActionForm.labels = LABELS
 WORDS = {"plan": dict(options(list(Plan))), "action": lambda v, _: re.sub(r"^\d+: ", "", str(v))}
 
@@ -81,8 +87,14 @@ def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, for
     else:
         plan, link = Plan.ISSUE, {"issue_id": parent.id}
     risks.check_owner(db, access.project.id, form.owner_id)
-    item = ActionItem(project_id=access.project.id, plan=plan.value, description=form.description,
-                      owner_id=form.owner_id, due_date=form.due_date, **link)  # fmt: skip
+    item = ActionItem(
+        project_id=access.project.id,
+        plan=plan.value,
+        description=form.description,
+        owner_id=form.owner_id,
+        due_date=form.due_date,
+        **link,
+    )
     if form.done:  # recorded already done
         item.done_at = _done_at(access.project, form)
     db.add(item)
@@ -94,8 +106,15 @@ def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, for
         changes["due_date"] = [None, item.due_date]
     if item.done_at:
         changes["done"] = [None, True]
-    audit.record(db, actor_id=actor.id, entity=parent, project_id=access.project.id, label=parent.code,
-                 action="add_action", changes=changes)  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=parent,
+        project_id=access.project.id,
+        label=parent.code,
+        action="add_action",
+        changes=changes,
+    )
     return item
 
 
@@ -112,14 +131,22 @@ def update(db: Session, actor: Principal, access: Access, item: ActionItem, form
     changes = audit.diff(before, audit.snapshot(item, FIELDS) | {"done": item.done_at is not None})
     if changes:
         parent = _parent(db, item)
-        audit.record(db, actor_id=actor.id, entity=parent, project_id=access.project.id, label=parent.code,
-                     action="update_action",
-                     changes={"action": [None, f"{item.id}: {item.description}"[:200]], **changes})  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=parent,
+            project_id=access.project.id,
+            label=parent.code,
+            action="update_action",
+            changes={"action": [None, f"{item.id}: {item.description}"[:200]], **changes},
+        )
     db.flush()
     return item
 
 
-def set_done(db: Session, actor: Principal, access: Access, item: ActionItem, done: bool, version: int | None) -> ActionItem:
+def set_done(
+    db: Session, actor: Principal, access: Access, item: ActionItem, done: bool, version: int | None
+) -> ActionItem:
     values = audit.snapshot(item, FIELDS) | {"done": done, "version": version}
     return update(db, actor, access, item, ActionForm.model_validate(values))
 
@@ -182,11 +209,14 @@ def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
         .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
         .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
-        .where(ActionItem.owner_id == user.id, col(ActionItem.done_at).is_(None),
-               col(Membership.role).in_(risks.OWNER_ROLES))
+        .where(
+            ActionItem.owner_id == user.id,
+            col(ActionItem.done_at).is_(None),
+            col(Membership.role).in_(risks.OWNER_ROLES),
+        )
         .order_by(col(ActionItem.due_date).asc().nulls_last(), Project.key, ActionItem.id)
         .limit(limit)
-    )  # fmt: skip
+    )
     out = []
     for item, project, risk_code, issue_code in db.exec(stmt):
         kind, parent_id = ("risks", item.risk_id) if item.risk_id else ("issues", item.issue_id)

@@ -33,8 +33,9 @@ class ActionPages(Controller):
     include_in_schema = False
 
     @post("/done", sync_to_thread=True)
-    def done(self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int],
-             data: Form) -> Redirect:  # fmt: skip
+    def done(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int], data: Form
+    ) -> Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         item = actions.get_for(db, access, item_id)
         version = data.get("version")
@@ -49,33 +50,63 @@ class ActionPages(Controller):
         return redirect(_back(access.project.key, item))
 
     @get("/edit", sync_to_thread=True)
-    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int]
-             ) -> Template:  # fmt: skip
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         item = actions.get_for(db, access, item_id)
         return self._form(request, db, access, item, actions.as_values(item), {})
 
     @post("/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int],
-               data: Form) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], item_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         item = actions.get_for(db, access, item_id)
         try:
             actions.update(db, request.user, access, item, parse(actions.ActionForm, data))
         except StaleEdit as exc:
-            return self._form(request, db, access, item, data | {"version": item.version}, {},
-                              stale=stale_fields(exc.current, data), status=409)  # fmt: skip
+            return self._form(
+                request,
+                db,
+                access,
+                item,
+                data | {"version": item.version},
+                {},
+                stale=stale_fields(exc.current, data),
+                status=409,
+            )
         except FormError as exc:
             return self._form(request, db, access, item, data, exc.errors, status=422)
         flash(request, "Action item saved.")
         return redirect(_back(access.project.key, item))
 
-    def _form(self, request: Request, db: Session, access: projects.Access, item: ActionItem, form: dict[str, Any],
-              errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
-        return render(request, "register/action_form.html", status=status, access=access, project=access.project,
-                      item=item, form=form, errors=errors, stale=stale, labels=actions.LABELS,
-                      back=_back(access.project.key, item), owners=risks.owners(db, access.project.id),
-                      plans=options([Plan.MITIGATION.value, Plan.CONTINGENCY.value], " plan"))  # fmt: skip
+    def _form(
+        self,
+        request: Request,
+        db: Session,
+        access: projects.Access,
+        item: ActionItem,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        stale: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Template:
+        return render(
+            request,
+            "register/action_form.html",
+            status=status,
+            access=access,
+            project=access.project,
+            item=item,
+            form=form,
+            errors=errors,
+            stale=stale,
+            labels=actions.LABELS,
+            back=_back(access.project.key, item),
+            owners=risks.owners(db, access.project.id),
+            plans=options([Plan.MITIGATION.value, Plan.CONTINGENCY.value], " plan"),
+        )
 
 
 handlers = [ActionPages]

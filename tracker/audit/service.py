@@ -109,10 +109,17 @@ def for_entity(db: Session, entity_type: str, entity_id: int, *, limit: int = 10
     return _events(db, AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id, limit=limit)
 
 
-def for_record(db: Session, project_id: int, entity_types: Iterable[str], label: str, *, limit: int = 200) -> list[EventRow]:
+def for_record(
+    db: Session, project_id: int, entity_types: Iterable[str], label: str, *, limit: int = 200
+) -> list[EventRow]:
     """A record's events together with those of the rows that belong to it (recorded under its label)."""
-    return _events(db, AuditEvent.project_id == project_id, col(AuditEvent.entity_type).in_(list(entity_types)),
-                   AuditEvent.entity_label == label, limit=limit)  # fmt: skip
+    return _events(
+        db,
+        AuditEvent.project_id == project_id,
+        col(AuditEvent.entity_type).in_(list(entity_types)),
+        AuditEvent.entity_label == label,
+        limit=limit,
+    )
 
 
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:
@@ -120,8 +127,13 @@ def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> lis
     (project, at) index), then the newest of those, so the cost does not grow with the trail."""
     if not project_ids:
         return []
-    newest = [select(AuditEvent.id).where(AuditEvent.project_id == p)
-              .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit).subquery()
-              for p in sorted(set(project_ids))]  # fmt: skip
+    newest = [
+        select(AuditEvent.id)
+        .where(AuditEvent.project_id == p)
+        .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
+        .limit(limit)
+        .subquery()
+        for p in sorted(set(project_ids))
+    ]
     ids = union_all(*(select(n.c.id) for n in newest))
     return _events(db, col(AuditEvent.id).in_(ids), limit=limit)

@@ -20,8 +20,8 @@ from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.benchdata import deliverables, people, register
 from tracker.benchdata.rows import Store, reset_sequences
-from tracker.core.db import make_engine
 from tracker.core.clock import frozen_time, utcnow
+from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Deliverable
@@ -85,14 +85,19 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
     joined = datetime.combine((now - timedelta(days=930)).date(), time(16), UTC)  # before any project started
     crowd = people.make_users(store, rng, scale.users, joined)
     sites = people.make_projects(store, rng, crowd, scale.projects, now)
-    plans = deliverables.plan_all(rng, sites, split(rng, scale.deliverables, len(sites), LARGEST_SHARE["deliverables"]),
-                                  scale.submissions)  # fmt: skip
+    plans = deliverables.plan_all(
+        rng, sites, split(rng, scale.deliverables, len(sites), LARGEST_SHARE["deliverables"]), scale.submissions
+    )
     deliverables.allocate_comments(rng, plans, scale.comments)
     for site in sites:
         deliverables.write_project(store, rng, crowd.names, files, site, [p for p in plans if p.site is site])
     risks, issues = [], []
-    counts = zip(sites, split(rng, scale.risks, len(sites), LARGEST_SHARE["risks"]),
-                 split(rng, scale.issues, len(sites), LARGEST_SHARE["issues"]), strict=True)  # fmt: skip
+    counts = zip(
+        sites,
+        split(rng, scale.risks, len(sites), LARGEST_SHARE["risks"]),
+        split(rng, scale.issues, len(sites), LARGEST_SHARE["issues"]),
+        strict=True,
+    )
     for site, n_risks, n_issues in counts:
         site_risks = register.write_risks(store, rng, site, n_risks)
         risks += site_risks
@@ -144,9 +149,11 @@ def run(url: str, scale: Scale, files: FileStore, say: Callable[[str], object] =
         _settle(engine)
         counts = table_counts(engine)
         say("\n".join(f"  {name:<22} {n:>10,}" for name, n in counts.items()))
-        say(f"Done in {perf_counter() - started:.1f} s (generate {generated - started:.1f} s, write "
+        say(
+            f"Done in {perf_counter() - started:.1f} s (generate {generated - started:.1f} s, write "
             f"{written - generated:.1f} s, services {served - written:.1f} s, housekeeping "
-            f"{perf_counter() - served:.1f} s).")  # fmt: skip
+            f"{perf_counter() - served:.1f} s)."
+        )
         return counts
     finally:
         gc.enable()
@@ -157,7 +164,7 @@ def _services(db: Session, keys: list[str], now: datetime) -> None:
     """What the app's own services write cheaply: the library's starter reports, shared by bench-manager in every
     project, and last week's status report published in every project on Friday afternoon (the largest project's
     the week before too, so its trend shows), as the portfolio reads them."""
-    library_demo.load(db, {key: "bench-manager" for key in keys})
+    library_demo.load(db, dict.fromkeys(keys, "bench-manager"))
     manager = principal(db.exec(select(User).where(User.username == "bench-manager")).one())
     for key in keys:
         access = projects.get_for(db, manager, key, Perm.PUBLISH)
@@ -192,12 +199,19 @@ def landmarks(url: str) -> dict[str, int | str]:
         with Session(engine) as db:
             project = db.exec(select(Project).where(Project.key == LARGEST)).one()
             deliverable = db.exec(
-                select(Deliverable.id).where(Deliverable.project_id == project.id,
-                                             Deliverable.status == Status.IN_REVIEW, Deliverable.current_version >= 3)
+                select(Deliverable.id)
+                .where(
+                    Deliverable.project_id == project.id,
+                    Deliverable.status == Status.IN_REVIEW,
+                    Deliverable.current_version >= 3,
+                )
                 .order_by(Deliverable.code)
-            ).first()  # fmt: skip
-            report = db.exec(select(SavedReport.id).where(SavedReport.project_id == project.id,
-                                                          SavedReport.name == "Overdue reviews")).one()  # fmt: skip
+            ).first()
+            report = db.exec(
+                select(SavedReport.id).where(
+                    SavedReport.project_id == project.id, SavedReport.name == "Overdue reviews"
+                )
+            ).one()
         return {"project": LARGEST, "deliverable_id": deliverable, "saved_report_id": report}
     finally:
         engine.dispose()
@@ -205,10 +219,12 @@ def landmarks(url: str) -> dict[str, int | str]:
 
 def logins_text(url: str) -> str:
     marks = landmarks(url)
-    return "\n".join([
-        f"Logins (password {people.PASSWORD}): bench-manager, bench-staff, bench-contractor, bench-viewer — members "
-        "of every project in that role — and bench-admin (site admin).",
-        f"Largest project {marks['project']}: /projects/{marks['project']}/deliverables/{marks['deliverable_id']} "
-        f"(a deliverable in review), /projects/{marks['project']}/saved-reports/{marks['saved_report_id']} "
-        "(a saved report).",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"Logins (password {people.PASSWORD}): bench-manager, bench-staff, bench-contractor, bench-viewer — members "
+            "of every project in that role — and bench-admin (site admin).",
+            f"Largest project {marks['project']}: /projects/{marks['project']}/deliverables/{marks['deliverable_id']} "
+            f"(a deliverable in review), /projects/{marks['project']}/saved-reports/{marks['saved_report_id']} "
+            "(a saved report).",
+        ]
+    )

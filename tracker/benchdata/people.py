@@ -20,8 +20,13 @@ from tracker.projects.service import PROJECT_FIELDS
 
 PASSWORD = "bench-password"
 # The known logins of the load test: every project's member in the matching role; the admin administers all.
-LOGINS = {"bench-admin": None, "bench-manager": Role.MANAGER, "bench-staff": Role.STAFF,
-          "bench-contractor": Role.CONTRACTOR, "bench-viewer": Role.VIEWER}  # fmt: skip
+LOGINS = {
+    "bench-admin": None,
+    "bench-manager": Role.MANAGER,
+    "bench-staff": Role.STAFF,
+    "bench-contractor": Role.CONTRACTOR,
+    "bench-viewer": Role.VIEWER,
+}
 # Members per project besides the bench logins: (managers, staff, contractors, viewers) as (low, high).
 TEAM_LARGEST = ((2, 2), (20, 20), (8, 8), (5, 5))
 TEAM = ((1, 1), (4, 8), (2, 4), (1, 3))
@@ -63,7 +68,6 @@ class Site:
         return min(datetime.combine(day, time(0, 5), self.zone).astimezone(UTC), self.now - timedelta(minutes=1))
 
 
-
 @dataclass
 class People:
     names: dict[int, str]  # id: full name
@@ -82,8 +86,7 @@ def make_users(store: Store, rng: random.Random, count: int, at: datetime) -> Pe
     rng.shuffle(names)
     people = People({}, {}, [], [], {})
     admin_id = None
-    specs = [(u, "Bench " + u.split("-")[1].title(), "Benchmark login", texts.DEPARTMENTS[0], "login")
-             for u in LOGINS]  # fmt: skip
+    specs = [(u, "Bench " + u.split("-")[1].title(), "Benchmark login", texts.DEPARTMENTS[0], "login") for u in LOGINS]
     for n, kind in enumerate(kinds):
         first, last = names[n]
         if kind == "contractor":
@@ -94,13 +97,34 @@ def make_users(store: Store, rng: random.Random, count: int, at: datetime) -> Pe
         specs.append((f"{first[0]}{last}{n}".lower(), f"{first} {last}", title, org, kind))
     for n, (username, full_name, title, org, kind) in enumerate(specs):
         created = at + timedelta(seconds=n)
-        values = {"username": username, "full_name": full_name, "title": title, "organization": org,
-                  "email": f"{username}@{'example.com' if kind == 'contractor' else 'example.gov'}",
-                  "is_admin": username == "bench-admin", "is_active": True}  # fmt: skip
-        user_id = store["app_user"].add(created, **values, password_hash=password_hash, session_epoch=0,
-                                        created_at=created, last_login_at=None, version=1)  # fmt: skip
-        store.trail.add(created, admin_id, None, "app_user", user_id, username, "create",
-                        {f: [None, values[f]] for f in USER_FIELDS})  # fmt: skip
+        values = {
+            "username": username,
+            "full_name": full_name,
+            "title": title,
+            "organization": org,
+            "email": f"{username}@{'example.com' if kind == 'contractor' else 'example.gov'}",
+            "is_admin": username == "bench-admin",
+            "is_active": True,
+        }
+        user_id = store["app_user"].add(
+            created,
+            **values,
+            password_hash=password_hash,
+            session_epoch=0,
+            created_at=created,
+            last_login_at=None,
+            version=1,
+        )
+        store.trail.add(
+            created,
+            admin_id,
+            None,
+            "app_user",
+            user_id,
+            username,
+            "create",
+            {f: [None, values[f]] for f in USER_FIELDS},
+        )
         admin_id = admin_id or user_id
         people.names[user_id] = full_name
         if kind == "login":
@@ -127,23 +151,45 @@ def make_projects(store: Store, rng: random.Random, people: People, count: int, 
         deemed = n % 5 == 2  # a fifth of the contracts deem acceptance after N business days of silence
         department = texts.DEPARTMENTS[n % len(texts.DEPARTMENTS)]
         values = {
-            "key": key, "name": name, "description": f"{name} for the {department}.",
-            "sponsor": people.names[rng.choice(people.leaders)], "contractor": integrator,
-            "contract_number": f"{key}-{start.year}-{rng.randint(100, 9999):04d}", "start_date": start,
-            "end_date": start.replace(year=start.year + rng.choice((3, 4))), "timezone": zone_name,
-            "review_days": rng.choice((10, 10, 15)), "resubmit_days": rng.choice((10, 15)),
+            "key": key,
+            "name": name,
+            "description": f"{name} for the {department}.",
+            "sponsor": people.names[rng.choice(people.leaders)],
+            "contractor": integrator,
+            "contract_number": f"{key}-{start.year}-{rng.randint(100, 9999):04d}",
+            "start_date": start,
+            "end_date": start.replace(year=start.year + rng.choice((3, 4))),
+            "timezone": zone_name,
+            "review_days": rng.choice((10, 10, 15)),
+            "resubmit_days": rng.choice((10, 15)),
             "deemed_policy": DeemedPolicy.DEEMED.value if deemed else DeemedPolicy.NEVER.value,
-            "deemed_days": 20, "holiday_calendar": calendar, "extra_holidays": [], "archived": False,
-        }  # fmt: skip
+            "deemed_days": 20,
+            "holiday_calendar": calendar,
+            "extra_holidays": [],
+            "archived": False,
+        }
         created = datetime.combine(start - timedelta(days=14), time(9), zone).astimezone(UTC)
-        project_id = store["project"].add(created, **values, slo_targets={}, rag_thresholds={}, created_at=created,
-                                          version=1)  # fmt: skip
-        store.trail.add(created, admin, project_id, "project", project_id, key, "create",
-                        {f: [None, v] for f, v in snapshot(SimpleNamespace(**values), PROJECT_FIELDS).items()
-                         if v not in (None, "", [])})  # fmt: skip
+        project_id = store["project"].add(
+            created, **values, slo_targets={}, rag_thresholds={}, created_at=created, version=1
+        )
+        store.trail.add(
+            created,
+            admin,
+            project_id,
+            "project",
+            project_id,
+            key,
+            "create",
+            {
+                f: [None, v]
+                for f, v in snapshot(SimpleNamespace(**values), PROJECT_FIELDS).items()
+                if v not in (None, "", [])
+            },
+        )
         site = _site(project_id, key, zone, values, now)
-        _members(store, rng, people, site, TEAM_LARGEST if n == 0 else TEAM, (state, leaders, firms[integrator]),
-                 created)
+        _members(
+            store, rng, people, site, TEAM_LARGEST if n == 0 else TEAM, (state, leaders, firms[integrator]), created
+        )
         sites.append(site)
     return sites
 
@@ -156,12 +202,31 @@ def _site(project_id: int, key: str, zone: ZoneInfo, values: dict, now: datetime
     days = [d for d in days if is_business_day(d, holidays)]
     midnights = [datetime.combine(d, time.min, zone).astimezone(UTC) for d in days]
     deemed = values["deemed_days"] if values["deemed_policy"] == DeemedPolicy.DEEMED else None
-    return Site(project_id, key, zone, values["review_days"], values["resubmit_days"], deemed, days, midnights,
-                bisect_left(days, values["start_date"]), bisect_left(days, today) - 1, today, now)  # fmt: skip
+    return Site(
+        project_id,
+        key,
+        zone,
+        values["review_days"],
+        values["resubmit_days"],
+        deemed,
+        days,
+        midnights,
+        bisect_left(days, values["start_date"]),
+        bisect_left(days, today) - 1,
+        today,
+        now,
+    )
 
 
-def _members(store: Store, rng: random.Random, people: People, site: Site, team: tuple,
-             pools: tuple[cycle, cycle, cycle], at: datetime) -> None:  # fmt: skip
+def _members(
+    store: Store,
+    rng: random.Random,
+    people: People,
+    site: Site,
+    team: tuple,
+    pools: tuple[cycle, cycle, cycle],
+    at: datetime,
+) -> None:
     """The bench login of each role, then the next people of each pool (so everyone belongs somewhere)."""
     admin = people.logins["bench-admin"]
     taken: set[int] = set()
@@ -186,12 +251,28 @@ def _members(store: Store, rng: random.Random, people: People, site: Site, team:
     site.viewers = [people.logins["bench-viewer"], *take(leaders, rng.randint(v_lo, v_hi), tries)]
     site.reviewers = site.managers + site.staff
     site.owners = site.reviewers + site.viewers
-    members = [(u, role) for role, users in ((Role.MANAGER, site.managers), (Role.STAFF, site.staff),
-                                             (Role.CONTRACTOR, site.contractors), (Role.VIEWER, site.viewers))
-               for u in users]  # fmt: skip
+    members = [
+        (u, role)
+        for role, users in (
+            (Role.MANAGER, site.managers),
+            (Role.STAFF, site.staff),
+            (Role.CONTRACTOR, site.contractors),
+            (Role.VIEWER, site.viewers),
+        )
+        for u in users
+    ]
     for n, (user, role) in enumerate(members, start=1):
         created = at + timedelta(minutes=n)
-        membership = store["membership"].add(created, project_id=site.id, user_id=user, role=role.value,
-                                             created_at=created, version=1)  # fmt: skip
-        store.trail.add(created, admin, site.id, "membership", membership, people.names[user], "add_member",
-                        {"role": [None, role.value]})  # fmt: skip
+        membership = store["membership"].add(
+            created, project_id=site.id, user_id=user, role=role.value, created_at=created, version=1
+        )
+        store.trail.add(
+            created,
+            admin,
+            site.id,
+            "membership",
+            membership,
+            people.names[user],
+            "add_member",
+            {"role": [None, role.value]},
+        )

@@ -24,24 +24,44 @@ from tracker.risks.models import ACTIVE_RISK, REVIEW_DAYS, Category, Proximity, 
 
 # Registers are mostly history: what is still open was raised lately (within its age of today, drawn around these
 # means, in business days); closed risks and resolved issues lie anywhere in the project's past.
-RISK_MIX = {RiskStatus.OPEN: 10, RiskStatus.MITIGATING: 15, RiskStatus.MONITORING: 9, RiskStatus.CLOSED: 59,
-            RiskStatus.REALIZED: 7}  # fmt: skip
+RISK_MIX = {
+    RiskStatus.OPEN: 10,
+    RiskStatus.MITIGATING: 15,
+    RiskStatus.MONITORING: 9,
+    RiskStatus.CLOSED: 59,
+    RiskStatus.REALIZED: 7,
+}
 ACTIVE_AGE = {RiskStatus.OPEN: 30, RiskStatus.MITIGATING: 120, RiskStatus.MONITORING: 200}
 RISK_LIFE = 120  # how long a closed or realized risk was active
 # Probability and impact, each 1-5, weighted so every level from low to critical is well represented.
 SCALE = (1, 2, 3, 4, 5)
 LIKELIHOOD = (8, 22, 30, 25, 15)
-ISSUE_MIX = {IssueStatus.OPEN: 3, IssueStatus.IN_PROGRESS: 4, IssueStatus.ESCALATED: 1, IssueStatus.RESOLVED: 4,
-             IssueStatus.CLOSED: 88}  # fmt: skip
+ISSUE_MIX = {
+    IssueStatus.OPEN: 3,
+    IssueStatus.IN_PROGRESS: 4,
+    IssueStatus.ESCALATED: 1,
+    IssueStatus.RESOLVED: 4,
+    IssueStatus.CLOSED: 88,
+}
 UNRESOLVED_AGE = {IssueStatus.OPEN: 6, IssueStatus.IN_PROGRESS: 25, IssueStatus.ESCALATED: 40}
 ISSUE_LIFE = {Priority.CRITICAL: 5, Priority.HIGH: 12, Priority.MEDIUM: 25, Priority.LOW: 45}  # raised to resolved
 FORGOTTEN = 0.02  # action items nobody closed: they stay overdue
 PRIORITY_MIX = {Priority.CRITICAL: 8, Priority.HIGH: 25, Priority.MEDIUM: 45, Priority.LOW: 22}
 # Which parents action items gather under: plans being worked carry more than dormant ones.
-RISK_ACTIONS = {RiskStatus.OPEN: 1, RiskStatus.MITIGATING: 4, RiskStatus.MONITORING: 2, RiskStatus.CLOSED: 2,
-                RiskStatus.REALIZED: 1}  # fmt: skip
-ISSUE_ACTIONS = {IssueStatus.OPEN: 1, IssueStatus.IN_PROGRESS: 3, IssueStatus.ESCALATED: 3, IssueStatus.RESOLVED: 2,
-                 IssueStatus.CLOSED: 2}  # fmt: skip
+RISK_ACTIONS = {
+    RiskStatus.OPEN: 1,
+    RiskStatus.MITIGATING: 4,
+    RiskStatus.MONITORING: 2,
+    RiskStatus.CLOSED: 2,
+    RiskStatus.REALIZED: 1,
+}
+ISSUE_ACTIONS = {
+    IssueStatus.OPEN: 1,
+    IssueStatus.IN_PROGRESS: 3,
+    IssueStatus.ESCALATED: 3,
+    IssueStatus.RESOLVED: 2,
+    IssueStatus.CLOSED: 2,
+}
 RISK_SHARE_OF_ACTIONS = 0.55
 
 
@@ -91,8 +111,10 @@ def write_risks(store: Store, rng: random.Random, site: Site, count: int) -> lis
     """Each risk raised, rescored and moved through its statuses; reviews come last (`write_reviews`)."""
     lives = sorted((_risk_span(rng, site, status), status) for status in spread(rng, RISK_MIX, count))
     width = max(3, len(str(count)))
-    return [_risk(store, rng, site, created, end, f"R-{n:0{width}d}", status)
-            for n, ((created, end), status) in enumerate(lives, start=1)]
+    return [
+        _risk(store, rng, site, created, end, f"R-{n:0{width}d}", status)
+        for n, ((created, end), status) in enumerate(lives, start=1)
+    ]
 
 
 def _risk_span(rng: random.Random, site: Site, status: RiskStatus) -> tuple[int, int]:
@@ -105,8 +127,9 @@ def _risk_span(rng: random.Random, site: Site, status: RiskStatus) -> tuple[int,
     return created, min(site.last, created + 6 + int(rng.expovariate(1 / RISK_LIFE)))
 
 
-def _risk(store: Store, rng: random.Random, site: Site, created: int, end: int, code: str,
-          status: RiskStatus) -> Record:  # fmt: skip
+def _risk(
+    store: Store, rng: random.Random, site: Site, created: int, end: int, code: str, status: RiskStatus
+) -> Record:
     area = rng.choice(texts.AREAS)
     title, statement = (_fmt(rng, t, area) for t in rng.choice(texts.RISK_TEMPLATES))
     p, i = rng.choices(SCALE, LIKELIHOOD)[0], rng.choices(SCALE, LIKELIHOOD)[0]
@@ -114,30 +137,49 @@ def _risk(store: Store, rng: random.Random, site: Site, created: int, end: int, 
     today = site.days[created]
     residual = rng.random() < 0.6
     values = {
-        "code": code, "title": title, "statement": statement, "category": rng.choice(list(Category)).value,
-        "probability": p, "impact": i, "proximity": rng.choice(list(Proximity)).value,
-        "trigger": rng.choice(texts.TRIGGERS), "owner_id": rng.choice(site.owners),
+        "code": code,
+        "title": title,
+        "statement": statement,
+        "category": rng.choice(list(Category)).value,
+        "probability": p,
+        "impact": i,
+        "proximity": rng.choice(list(Proximity)).value,
+        "trigger": rng.choice(texts.TRIGGERS),
+        "owner_id": rng.choice(site.owners),
         "response": rng.choices(list(Strategy), (10, 60, 10, 15, 5))[0].value,
         "residual_probability": max(1, p - rng.randint(0, 2)) if residual else None,
         "residual_impact": max(1, i - rng.randint(0, 1)) if residual else None,
         "mitigation_plan": _fmt(rng, rng.choice(texts.MITIGATIONS), area),
         "contingency_plan": _fmt(rng, rng.choice(texts.CONTINGENCIES), area) if rng.random() < 0.7 else "",
         "next_review_date": today + timedelta(days=REVIEW_DAYS[scoring.level(p, i)]),
-        "status": RiskStatus.OPEN.value, "raised_on": today - timedelta(days=rng.choice((0, 0, 0, 1, 3, 7))),
-    }  # fmt: skip
-    risk = store["risk"].add(at, project_id=site.id, **values, last_reviewed_on=None, created_at=at, updated_at=at,
-                             version=1)  # fmt: skip
+        "status": RiskStatus.OPEN.value,
+        "raised_on": today - timedelta(days=rng.choice((0, 0, 0, 1, 3, 7))),
+    }
+    risk = store["risk"].add(
+        at, project_id=site.id, **values, last_reviewed_on=None, created_at=at, updated_at=at, version=1
+    )
     actor = rng.choice(site.reviewers)
     store["risk_score_history"].add(at, risk_id=risk, at=at, probability=p, impact=i, changed_by_id=actor)
     links = _links(rng, site, created, 0.35)
     _link_rows(store, "risk_deliverable", "risk_id", risk, links, at)
-    changes = {f: [None, v] for f, v in snapshot(SimpleNamespace(**values), risks.FIELDS).items()
-               if v not in (None, "")}  # fmt: skip
+    changes = {
+        f: [None, v] for f, v in snapshot(SimpleNamespace(**values), risks.FIELDS).items() if v not in (None, "")
+    }
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
     store.trail.add(at, actor, site.id, "risk", risk, code, "create", changes)
-    record = Record(site, risk, code, store["risk"].rows[-1], created, end, status.value,
-                    status == RiskStatus.CLOSED, [(created, p, i)], links)  # fmt: skip
+    record = Record(
+        site,
+        risk,
+        code,
+        store["risk"].rows[-1],
+        created,
+        end,
+        status.value,
+        status == RiskStatus.CLOSED,
+        [(created, p, i)],
+        links,
+    )
     _risk_history(store, rng, record, status, actor)
     return record
 
@@ -145,10 +187,13 @@ def _risk(store: Store, rng: random.Random, site: Site, created: int, end: int, 
 def _risk_history(store: Store, rng: random.Random, r: Record, status: RiskStatus, actor: int) -> None:
     """Rescoring at reviews, and the status path to where the risk stands; closing and realizing end it."""
     s, row = r.site, r.row
-    path = {RiskStatus.OPEN: [], RiskStatus.MITIGATING: [RiskStatus.MITIGATING],
-            RiskStatus.MONITORING: [RiskStatus.MITIGATING, RiskStatus.MONITORING],
-            RiskStatus.CLOSED: rng.choice(([RiskStatus.CLOSED], [RiskStatus.MITIGATING, RiskStatus.CLOSED])),
-            RiskStatus.REALIZED: rng.choice(([], [RiskStatus.MITIGATING]))}[status]  # fmt: skip
+    path = {
+        RiskStatus.OPEN: [],
+        RiskStatus.MITIGATING: [RiskStatus.MITIGATING],
+        RiskStatus.MONITORING: [RiskStatus.MITIGATING, RiskStatus.MONITORING],
+        RiskStatus.CLOSED: rng.choice(([RiskStatus.CLOSED], [RiskStatus.MITIGATING, RiskStatus.CLOSED])),
+        RiskStatus.REALIZED: rng.choice(([], [RiskStatus.MITIGATING])),
+    }[status]
     last_work = r.end - 1 if status in (RiskStatus.CLOSED, RiskStatus.REALIZED) else r.end
     steps = sorted(rng.randint(r.created + 1, last_work) for _ in path)
     if status == RiskStatus.CLOSED:
@@ -164,8 +209,9 @@ def _risk_history(store: Store, rng: random.Random, r: Record, status: RiskStatu
             before = (p, i)
             while (p, i) == before:
                 p, i = min(5, max(1, p + rng.choice((-1, 0, 1)))), min(5, max(1, i + rng.choice((-1, 0, 1))))
-            changes = {k: [old, new] for k, old, new in (("probability", before[0], p), ("impact", before[1], i))
-                       if old != new}  # fmt: skip
+            changes = {
+                k: [old, new] for k, old, new in (("probability", before[0], p), ("impact", before[1], i)) if old != new
+            }
             store["risk_score_history"].add(at, risk_id=r.id, at=at, probability=p, impact=i, changed_by_id=actor)
             r.scores.append((day, p, i))
         else:
@@ -181,8 +227,10 @@ def write_reviews(store: Store, rng: random.Random, records: list[Record], budge
     """Reviews on each risk's cadence while it was active, `budget` of them in all, shared by how many reviews each
     risk's level and active life call for. Most active risks were reviewed within their cadence; some are due."""
     spans = [max(0, r.end - r.created - (r.status in (RiskStatus.CLOSED, RiskStatus.REALIZED))) for r in records]
-    wanted = [span / REVIEW_DAYS[scoring.level(r.row["probability"], r.row["impact"])]
-              for r, span in zip(records, spans, strict=True)]  # fmt: skip
+    wanted = [
+        span / REVIEW_DAYS[scoring.level(r.row["probability"], r.row["impact"])]
+        for r, span in zip(records, spans, strict=True)
+    ]
     total = sum(wanted) or 1
     counts = [min(span, int(w * budget / total)) for w, span in zip(wanted, spans, strict=True)]
     spare = [n for n, (c, span) in enumerate(zip(counts, spans, strict=True)) if c < span]
@@ -214,12 +262,24 @@ def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> 
         after = s.days[day] + cadence
         at = s.at(day, 14, int(rng.random() * 180))
         iso = after.isoformat()
-        store.trail.add(at, reviewers[int(rng.random() * len(reviewers))], s.id, "risk", r.id, r.code, "review",
-                        {"next_review_date": [before, iso]})  # fmt: skip
+        store.trail.add(
+            at,
+            reviewers[int(rng.random() * len(reviewers))],
+            s.id,
+            "risk",
+            r.id,
+            r.code,
+            "review",
+            {"next_review_date": [before, iso]},
+        )
         before = iso
     if days:
-        row |= {"next_review_date": after, "last_reviewed_on": s.days[days[-1]], "version": row["version"] + len(days),
-                "updated_at": max(row["updated_at"], at)}  # fmt: skip
+        row |= {
+            "next_review_date": after,
+            "last_reviewed_on": s.days[days[-1]],
+            "version": row["version"] + len(days),
+            "updated_at": max(row["updated_at"], at),
+        }
 
 
 # --- issues ---------------------------------------------------------------------------------------------------------
@@ -228,8 +288,10 @@ def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> 
 def write_issues(store: Store, rng: random.Random, site: Site, count: int, risk_records: list[Record]) -> list[Record]:
     """`count` issues, the realized risks' among them (each converted the day the risk was realized)."""
     regular = max(0, count - sum(1 for r in risk_records if r.realized))
-    born = [(_issue_span(rng, site, status, priority), status, priority, None) for status, priority in
-            zip(spread(rng, ISSUE_MIX, regular), spread(rng, PRIORITY_MIX, regular), strict=True)]  # fmt: skip
+    born = [
+        (_issue_span(rng, site, status, priority), status, priority, None)
+        for status, priority in zip(spread(rng, ISSUE_MIX, regular), spread(rng, PRIORITY_MIX, regular), strict=True)
+    ]
     for risk in risk_records:
         if risk.realized:
             priority = issues.PRIORITY_FOR_LEVEL[scoring.level(risk.row["probability"], risk.row["impact"])]
@@ -237,8 +299,10 @@ def write_issues(store: Store, rng: random.Random, site: Site, count: int, risk_
             born.append(((risk.realized, end), status, priority, risk))
     born.sort(key=lambda b: b[0])
     width = max(3, len(str(len(born))))
-    return [_issue(store, rng, site, created, end, f"I-{n:0{width}d}", risk, status, priority)
-            for n, ((created, end), status, priority, risk) in enumerate(born, start=1)]
+    return [
+        _issue(store, rng, site, created, end, f"I-{n:0{width}d}", risk, status, priority)
+        for n, ((created, end), status, priority, risk) in enumerate(born, start=1)
+    ]
 
 
 def _issue_span(rng: random.Random, site: Site, status: IssueStatus, priority: Priority) -> tuple[int, int]:
@@ -265,8 +329,17 @@ def _converted(rng: random.Random, site: Site, created: int, priority: Priority)
     return site.last, IssueStatus.IN_PROGRESS if site.last - created > 3 else IssueStatus.OPEN
 
 
-def _issue(store: Store, rng: random.Random, site: Site, created: int, end: int, code: str, risk: Record | None,
-           status: IssueStatus, priority: Priority) -> Record:  # fmt: skip
+def _issue(
+    store: Store,
+    rng: random.Random,
+    site: Site,
+    created: int,
+    end: int,
+    code: str,
+    risk: Record | None,
+    status: IssueStatus,
+    priority: Priority,
+) -> Record:
     area = rng.choice(texts.AREAS)
     at = site.at(created, 10, rng.randint(0, 110))
     today = site.days[created]
@@ -277,23 +350,48 @@ def _issue(store: Store, rng: random.Random, site: Site, created: int, end: int,
     else:  # issues.convert: prefilled from the risk
         p, i = risk.row["probability"], risk.row["impact"]
         level = scoring.level(p, i)
-        title, priority, owner, raised_on = risk.row["title"], issues.PRIORITY_FOR_LEVEL[level], risk.row["owner_id"], \
-            today  # fmt: skip
-        description = "\n\n".join(part for part in (risk.row["statement"], f"Trigger: {risk.row['trigger']}",
-                                                    f"Contingency plan: {risk.row['contingency_plan']}"
-                                                    if risk.row["contingency_plan"] else "") if part)  # fmt: skip
-        impact = (f"Realized risk {risk.code}: {scoring.IMPACT_WORDS[i].lower()} impact "
-                  f"(score {scoring.score(p, i)}, {level.value}).")  # fmt: skip
+        title, priority, owner, raised_on = (
+            risk.row["title"],
+            issues.PRIORITY_FOR_LEVEL[level],
+            risk.row["owner_id"],
+            today,
+        )
+        description = "\n\n".join(
+            part
+            for part in (
+                risk.row["statement"],
+                f"Trigger: {risk.row['trigger']}",
+                f"Contingency plan: {risk.row['contingency_plan']}" if risk.row["contingency_plan"] else "",
+            )
+            if part
+        )
+        impact = (
+            f"Realized risk {risk.code}: {scoring.IMPACT_WORDS[i].lower()} impact "
+            f"(score {scoring.score(p, i)}, {level.value})."
+        )
         links = risk.links
-    values = {"code": code, "title": title, "description": description, "impact": impact, "priority": priority.value,
-              "owner_id": owner, "need_by": today + timedelta(days=rng.randint(7, 60)) if rng.random() < 0.6 else None,
-              "status": IssueStatus.OPEN.value, "escalation_level": EscalationLevel.PROJECT.value,
-              "escalation_reason": "", "resolution": "", "raised_on": raised_on, "resolved_on": None}  # fmt: skip
-    issue = store["issue"].add(at, project_id=site.id, **values, risk_id=risk.id if risk else None, created_at=at,
-                               updated_at=at, version=1)  # fmt: skip
+    values = {
+        "code": code,
+        "title": title,
+        "description": description,
+        "impact": impact,
+        "priority": priority.value,
+        "owner_id": owner,
+        "need_by": today + timedelta(days=rng.randint(7, 60)) if rng.random() < 0.6 else None,
+        "status": IssueStatus.OPEN.value,
+        "escalation_level": EscalationLevel.PROJECT.value,
+        "escalation_reason": "",
+        "resolution": "",
+        "raised_on": raised_on,
+        "resolved_on": None,
+    }
+    issue = store["issue"].add(
+        at, project_id=site.id, **values, risk_id=risk.id if risk else None, created_at=at, updated_at=at, version=1
+    )
     _link_rows(store, "issue_deliverable", "issue_id", issue, links, at)
-    changes = {f: [None, v] for f, v in snapshot(SimpleNamespace(**values), issues.FIELDS).items()
-               if v not in (None, "")}  # fmt: skip
+    changes = {
+        f: [None, v] for f, v in snapshot(SimpleNamespace(**values), issues.FIELDS).items() if v not in (None, "")
+    }
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
     actor = rng.choice(site.reviewers)
@@ -301,8 +399,16 @@ def _issue(store: Store, rng: random.Random, site: Site, created: int, end: int,
         changes["from_risk"] = [None, risk.code]
     store.trail.add(at, actor, site.id, "issue", issue, code, "create", changes)
     if risk is not None:
-        store.trail.add(at, actor, site.id, "risk", risk.id, risk.code, "convert",
-                        {"status": [risk.row["status"], RiskStatus.REALIZED.value], "issue": [None, code]})  # fmt: skip
+        store.trail.add(
+            at,
+            actor,
+            site.id,
+            "risk",
+            risk.id,
+            risk.code,
+            "convert",
+            {"status": [risk.row["status"], RiskStatus.REALIZED.value], "issue": [None, code]},
+        )
         risk.row |= {"status": RiskStatus.REALIZED.value, "updated_at": at, "version": risk.row["version"] + 1}
     finished = status in (IssueStatus.RESOLVED, IssueStatus.CLOSED)
     record = Record(site, issue, code, store["issue"].rows[-1], created, end, status.value, finished)
@@ -312,11 +418,13 @@ def _issue(store: Store, rng: random.Random, site: Site, created: int, end: int,
 
 def _issue_history(store: Store, rng: random.Random, r: Record, status: IssueStatus, actor: int, area: str) -> None:
     s, row = r.site, r.row
-    path = {IssueStatus.OPEN: [], IssueStatus.IN_PROGRESS: [IssueStatus.IN_PROGRESS],
-            IssueStatus.ESCALATED: [IssueStatus.IN_PROGRESS, IssueStatus.ESCALATED],
-            IssueStatus.RESOLVED: [IssueStatus.IN_PROGRESS, IssueStatus.RESOLVED],
-            IssueStatus.CLOSED: [IssueStatus.IN_PROGRESS, IssueStatus.RESOLVED,
-                                 IssueStatus.CLOSED]}[status]  # fmt: skip
+    path = {
+        IssueStatus.OPEN: [],
+        IssueStatus.IN_PROGRESS: [IssueStatus.IN_PROGRESS],
+        IssueStatus.ESCALATED: [IssueStatus.IN_PROGRESS, IssueStatus.ESCALATED],
+        IssueStatus.RESOLVED: [IssueStatus.IN_PROGRESS, IssueStatus.RESOLVED],
+        IssueStatus.CLOSED: [IssueStatus.IN_PROGRESS, IssueStatus.RESOLVED, IssueStatus.CLOSED],
+    }[status]
     days = sorted(rng.randint(r.created + 1, r.end) for _ in path)
     if r.finished:
         days[-1] = r.end
@@ -340,18 +448,34 @@ def _issue_history(store: Store, rng: random.Random, r: Record, status: IssueSta
         at = s.at(day, 16, rng.randint(0, 59))
         decision = rng.choice(texts.DECISIONS).format(area=area.lower())
         decided_by = rng.choice(texts.DECIDERS)
-        store["issue_decision"].add(at, issue_id=r.id, decided_on=s.days[day], decision=decision, decided_by=decided_by,
-                                    rationale="Least disruption to the schedule.", recorded_by_id=actor,
-                                    recorded_at=at)  # fmt: skip
-        store.trail.add(at, actor, s.id, "issue", r.id, r.code, "decision",
-                        {"decision": [None, decision], "decided_by": [None, decided_by]})  # fmt: skip
+        store["issue_decision"].add(
+            at,
+            issue_id=r.id,
+            decided_on=s.days[day],
+            decision=decision,
+            decided_by=decided_by,
+            rationale="Least disruption to the schedule.",
+            recorded_by_id=actor,
+            recorded_at=at,
+        )
+        store.trail.add(
+            at,
+            actor,
+            s.id,
+            "issue",
+            r.id,
+            r.code,
+            "decision",
+            {"decision": [None, decision], "decided_by": [None, decided_by]},
+        )
 
 
 # --- action items -------------------------------------------------------------------------------------------------
 
 
-def write_actions(store: Store, rng: random.Random, risk_records: list[Record], issue_records: list[Record],
-                  count: int) -> None:  # fmt: skip
+def write_actions(
+    store: Store, rng: random.Random, risk_records: list[Record], issue_records: list[Record], count: int
+) -> None:
     """`count` action items, weighted towards the plans and issues being worked."""
     on_risks = round(count * RISK_SHARE_OF_ACTIONS)
     for parent in rng.choices(risk_records, [RISK_ACTIONS[RiskStatus(r.status)] for r in risk_records], k=on_risks):
@@ -362,8 +486,12 @@ def write_actions(store: Store, rng: random.Random, risk_records: list[Record], 
 
 
 def _added(item_id: int, description: str, plan: str, owner: int, due: date) -> dict:
-    return {f"action {item_id}": [None, description], "plan": [None, plan], "owner_id": [None, owner],
-            "due_date": [None, due.isoformat()]}  # fmt: skip
+    return {
+        f"action {item_id}": [None, description],
+        "plan": [None, plan],
+        "owner_id": [None, owner],
+        "due_date": [None, due.isoformat()],
+    }
 
 
 def _done(description: str, item_id: int) -> dict:
@@ -385,14 +513,38 @@ def _action(store: Store, rng: random.Random, parent: Record, on_risk: bool) -> 
     elif rng.random() < FORGOTTEN or done > s.last:
         done = None
     done_at = s.at(done, 17, rng.randint(0, 50)) if done is not None else None
-    item = store["action_item"].add(at, project_id=s.id, risk_id=parent.id if on_risk else None,
-                                    issue_id=None if on_risk else parent.id, plan=plan.value, description=description,
-                                    owner_id=owner, due_date=due, done_at=done_at, created_at=at,
-                                    version=2 if done_at else 1)  # fmt: skip
+    item = store["action_item"].add(
+        at,
+        project_id=s.id,
+        risk_id=parent.id if on_risk else None,
+        issue_id=None if on_risk else parent.id,
+        plan=plan.value,
+        description=description,
+        owner_id=owner,
+        due_date=due,
+        done_at=done_at,
+        created_at=at,
+        version=2 if done_at else 1,
+    )
     etype = "risk" if on_risk else "issue"
-    store.trail.add(at, actor, s.id, etype, parent.id, parent.code, "add_action",
-                    ActionChanges(item, partial(_added, description=description, plan=plan.value, owner=owner,
-                                                due=due)))  # fmt: skip
+    store.trail.add(
+        at,
+        actor,
+        s.id,
+        etype,
+        parent.id,
+        parent.code,
+        "add_action",
+        ActionChanges(item, partial(_added, description=description, plan=plan.value, owner=owner, due=due)),
+    )
     if done_at:
-        store.trail.add(done_at, owner if owner in s.reviewers else actor, s.id, etype, parent.id, parent.code,
-                        "update_action", ActionChanges(item, partial(_done, description)))  # fmt: skip
+        store.trail.add(
+            done_at,
+            owner if owner in s.reviewers else actor,
+            s.id,
+            etype,
+            parent.id,
+            parent.code,
+            "update_action",
+            ActionChanges(item, partial(_done, description)),
+        )

@@ -73,8 +73,17 @@ class Trail:
     def __init__(self) -> None:
         self.events: list[tuple] = []
 
-    def add(self, at: datetime, actor_id: int | None, project_id: int | None, entity_type: str, entity_id: int,
-            label: str, action: str, changes: dict[str, Any] | ActionChanges) -> None:  # fmt: skip
+    def add(
+        self,
+        at: datetime,
+        actor_id: int | None,
+        project_id: int | None,
+        entity_type: str,
+        entity_id: int,
+        label: str,
+        action: str,
+        changes: dict[str, Any] | ActionChanges,
+    ) -> None:
         self.events.append((at, actor_id, project_id, entity_type, entity_id, label[:200], action, changes))
 
     def __len__(self) -> int:
@@ -93,8 +102,17 @@ class Trail:
 
     def rows(self) -> Iterator[dict[str, Any]]:
         for n, (at, actor, project, etype, eid, label, action, changes) in enumerate(self.events, start=1):
-            yield {"id": n, "at": at, "actor_id": actor, "project_id": project, "entity_type": etype,
-                   "entity_id": eid, "entity_label": label, "action": action, "changes": changes}  # fmt: skip
+            yield {
+                "id": n,
+                "at": at,
+                "actor_id": actor,
+                "project_id": project,
+                "entity_type": etype,
+                "entity_id": eid,
+                "entity_label": label,
+                "action": action,
+                "changes": changes,
+            }
 
 
 class Store:
@@ -181,5 +199,9 @@ def reset_sequences(conn: Connection) -> None:
     """PostgreSQL: ids were given explicitly, so each id sequence must continue after the highest."""
     for table in metadata.sorted_tables:
         if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
-            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-                              f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM \"{table.name}\""))  # fmt: skip
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                    f'COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM "{table.name}"'
+                )
+            )

@@ -35,7 +35,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             # Let SQLAlchemy emit BEGIN itself (pysqlite's own handling breaks SAVEPOINT).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -46,7 +46,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn) -> None:  # noqa: ANN001
+        def _sqlite_begin(conn) -> None:
             # Write requests take the write lock as their transaction begins, so two writers queue on busy_timeout
             # instead of failing with "database is locked" when a read transaction tries to upgrade.
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")

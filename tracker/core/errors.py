@@ -145,8 +145,12 @@ def _plain(request: Request, exc: ValidationException, extra: list[dict[str, Any
                 continue
             out.append({"key": ".".join(loc), "message": message_for(err, label_of(model, loc[0]))})
         return out
-    return [{**e, "message": parameter_message(str(e.get("message", "")), label_of(None, str(e.get("key", ""))))}
-            if e.get("key") else {**e, "message": "The request is not valid."} for e in extra]  # fmt: skip
+    return [
+        {**e, "message": parameter_message(str(e.get("message", "")), label_of(None, str(e.get("key", ""))))}
+        if e.get("key")
+        else {**e, "message": "The request is not valid."}
+        for e in extra
+    ]
 
 
 def handle_exception(request: Request, exc: Exception) -> Response:
@@ -184,7 +188,11 @@ def handle_exception(request: Request, exc: Exception) -> Response:
             detail = "Your form expired or came from another site. Reload the page and try again."
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        status, detail, extra = HTTP_500_INTERNAL_SERVER_ERROR, "An unexpected error occurred; it has been logged.", None
+        status, detail, extra = (
+            HTTP_500_INTERNAL_SERVER_ERROR,
+            "An unexpected error occurred; it has been logged.",
+            None,
+        )
 
     if wants_json(request):
         return _json(status, detail, extra, headers)

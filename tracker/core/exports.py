@@ -57,14 +57,16 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 
-def to_xlsx(headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1",
-            heading: str | None = None) -> bytes:  # fmt: skip
+def to_xlsx(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1", heading: str | None = None
+) -> bytes:
     """One sheet. A `heading` is a first row above the table: the whole name, which a sheet title may not hold."""
     return to_xlsx_sheets([(title, headers, rows)], heading=heading)
 
 
-def to_xlsx_sheets(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
-                   heading: str | None = None) -> bytes:  # fmt: skip
+def to_xlsx_sheets(
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]], heading: str | None = None
+) -> bytes:
     """One workbook, a sheet per (title, headers, rows)."""
     from openpyxl import Workbook  # imported when first used: most requests never export
 

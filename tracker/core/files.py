@@ -58,7 +58,7 @@ class FileStore:
             raise NotFound(detail="No such file.")
         return self.root / sha[:2] / sha[2:4] / sha
 
-    def open(self, sha: str):  # noqa: ANN201
+    def open(self, sha: str):
         path = self.path_for(sha)
         if not path.is_file():
             raise NotFound(detail="The file is missing from storage.")

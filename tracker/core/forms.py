@@ -42,12 +42,35 @@ Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 
 
 # The fields whose text runs over several lines (a textarea on their page): only they keep tabs and line breaks.
-MULTILINE = frozenset({
-    "description", "criteria", "text", "response", "notes", "findings", "conditions", "reason", "evidence",
-    "statement", "trigger", "mitigation_plan", "contingency_plan", "impact", "escalation_reason", "resolution",
-    "rationale", "summary", "decisions", "next_steps", "why_overall", "why_deliverables", "why_risks", "why_issues",
-    "extra_holidays",
-})  # fmt: skip
+MULTILINE = frozenset(
+    {
+        "description",
+        "criteria",
+        "text",
+        "response",
+        "notes",
+        "findings",
+        "conditions",
+        "reason",
+        "evidence",
+        "statement",
+        "trigger",
+        "mitigation_plan",
+        "contingency_plan",
+        "impact",
+        "escalation_reason",
+        "resolution",
+        "rationale",
+        "summary",
+        "decisions",
+        "next_steps",
+        "why_overall",
+        "why_deliverables",
+        "why_risks",
+        "why_issues",
+        "extra_holidays",
+    }
+)
 
 
 def _text_problem(label: str, value: Any, multiline: bool, limit: int | None = None) -> str | None:

@@ -15,17 +15,40 @@ from tracker.core.text import too_long
 # Field names whose words are not the label their forms show. A form whose label differs again gives its field a
 # title (Field(title=...)), which comes first. Every message names a field by its label, never by its name.
 LABELS = {
-    "owner_id": "Owner", "conditions_owner_id": "Conditions owner", "reviewer_id": "Reviewer",
-    "reviewer_ids": "Reviewers", "user_id": "Person", "criterion_id": "Criterion", "deliverable_ids": "Linked deliverables",
-    "holdback_pct": "Holdback %", "payment_amount": "Payment amount ($)", "next_review_date": "Next review",
-    "deemed_days": "Deemed after (business days)", "deemed_policy": "Deemed-acceptance policy",
-    "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
-    "holiday_calendar": "Official calendar", "extra_holidays": "Project holidays", "timezone": "Time zone",
-    "period_start": "First day", "period_end": "Last day", "page_size": "Rows per page", "is_active": "Active",
-    "is_admin": "Admin", "confirm_password": "Repeat the new password", "decided_on": "Date", "q": "Search",
-    "desc": "Order", "op": "Condition", "rag": "RAG status", "only_valid": "Import only the valid rows", "dry_run": "Check without importing",
-    "version": "Version seen", "email": "Email", "url": "Address",
-}  # fmt: skip
+    "owner_id": "Owner",
+    "conditions_owner_id": "Conditions owner",
+    "reviewer_id": "Reviewer",
+    "reviewer_ids": "Reviewers",
+    "user_id": "Person",
+    "criterion_id": "Criterion",
+    "deliverable_ids": "Linked deliverables",
+    "holdback_pct": "Holdback %",
+    "payment_amount": "Payment amount ($)",
+    "next_review_date": "Next review",
+    "deemed_days": "Deemed after (business days)",
+    "deemed_policy": "Deemed-acceptance policy",
+    "review_days": "State review days",
+    "resubmit_days": "Contractor resubmission days",
+    "holiday_calendar": "Official calendar",
+    "extra_holidays": "Project holidays",
+    "timezone": "Time zone",
+    "period_start": "First day",
+    "period_end": "Last day",
+    "page_size": "Rows per page",
+    "is_active": "Active",
+    "is_admin": "Admin",
+    "confirm_password": "Repeat the new password",
+    "decided_on": "Date",
+    "q": "Search",
+    "desc": "Order",
+    "op": "Condition",
+    "rag": "RAG status",
+    "only_valid": "Import only the valid rows",
+    "dry_run": "Check without importing",
+    "version": "Version seen",
+    "email": "Email",
+    "url": "Address",
+}
 
 
 def label_of(model: type[BaseModel] | None, name: str) -> str:
@@ -53,10 +76,15 @@ _MESSAGES = {
     "string_type": "{label} must be text.",
     "string_unicode": "{label} must be text.",
     "string_pattern_mismatch": "{label} is not in the form it needs: see the hint beside it.",
-    "int_parsing": _WHOLE, "int_type": _WHOLE, "int_from_float": _WHOLE,
+    "int_parsing": _WHOLE,
+    "int_type": _WHOLE,
+    "int_from_float": _WHOLE,
     "int_parsing_size": "{label} is far too large a number.",
-    "float_parsing": _NUMBER, "float_type": _NUMBER, "finite_number": _NUMBER,
-    "decimal_parsing": _NUMBER, "decimal_type": _NUMBER,
+    "float_parsing": _NUMBER,
+    "float_type": _NUMBER,
+    "finite_number": _NUMBER,
+    "decimal_parsing": _NUMBER,
+    "decimal_type": _NUMBER,
     "decimal_max_digits": "{label} has more digits than it can hold.",
     "decimal_max_places": "{label} can have at most {decimal_places} digits after the point.",
     "decimal_whole_digits": "{label} has more digits than it can hold.",
@@ -66,19 +94,29 @@ _MESSAGES = {
     "less_than_equal": "{label} must be at most {le}.",
     "enum": "{label} must be one of {expected}.",
     "literal_error": "{label} must be {expected}.",
-    "date_parsing": _DATE, "date_type": _DATE, "date_from_datetime_parsing": _DATE,
-    "date_from_datetime_inexact": _DATE, "datetime_parsing": _DATE, "datetime_type": _DATE,
-    "date_future": "{label} must be a date in the future.", "date_past": "{label} must be a date in the past.",
-    "bool_parsing": "{label} must be yes or no (true or false).", "bool_type": "{label} must be yes or no (true or false).",
-    "list_type": "{label} must be a list.", "tuple_type": "{label} must be a list.", "set_type": "{label} must be a list.",
+    "date_parsing": _DATE,
+    "date_type": _DATE,
+    "date_from_datetime_parsing": _DATE,
+    "date_from_datetime_inexact": _DATE,
+    "datetime_parsing": _DATE,
+    "datetime_type": _DATE,
+    "date_future": "{label} must be a date in the future.",
+    "date_past": "{label} must be a date in the past.",
+    "bool_parsing": "{label} must be yes or no (true or false).",
+    "bool_type": "{label} must be yes or no (true or false).",
+    "list_type": "{label} must be a list.",
+    "tuple_type": "{label} must be a list.",
+    "set_type": "{label} must be a list.",
     "iterable_type": "{label} must be a list.",
     "too_long": "{label} can hold at most {max_length} items.",
     "too_short": "{label} needs at least {min_length} items.",
-    "dict_type": "{label} must be an object of named values.", "model_type": "{label} must be an object of named values.",
+    "dict_type": "{label} must be an object of named values.",
+    "model_type": "{label} must be an object of named values.",
     "model_attributes_type": "{label} must be an object of named values.",
-    "json_invalid": "{label} is not valid JSON.", "json_type": "{label} is not valid JSON.",
+    "json_invalid": "{label} is not valid JSON.",
+    "json_type": "{label} is not valid JSON.",
     "none_required": "{label} must be empty.",
-}  # fmt: skip
+}
 
 
 def _context(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -118,9 +156,17 @@ def message_for(err: Mapping[str, Any], label: str) -> str:
 
 
 # Litestar checks query and path parameters with msgspec, whose messages name types: what each type asks for.
-_EXPECTED = {"int": _WHOLE, "float": _NUMBER, "decimal": _NUMBER, "bool": _MESSAGES["bool_parsing"],
-             "str": _MESSAGES["string_type"], "array": _MESSAGES["list_type"], "object": _MESSAGES["dict_type"],
-             "date": _DATE, "datetime": _DATE}  # fmt: skip
+_EXPECTED = {
+    "int": _WHOLE,
+    "float": _NUMBER,
+    "decimal": _NUMBER,
+    "bool": _MESSAGES["bool_parsing"],
+    "str": _MESSAGES["string_type"],
+    "array": _MESSAGES["list_type"],
+    "object": _MESSAGES["dict_type"],
+    "date": _DATE,
+    "datetime": _DATE,
+}
 _MSGSPEC_TYPE = re.compile(r"Expected `(\w+)")
 
 

@@ -102,8 +102,10 @@ def request_limits_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
             return
         limit = MAX_BODY_MB * 1024 * 1024
-        too_large = TooLarge(detail=f"The request is too large: form fields or JSON may hold at most {MAX_BODY_MB} MB "
-                                    "(files, uploaded as attachments, may be larger).")  # fmt: skip
+        too_large = TooLarge(
+            detail=f"The request is too large: form fields or JSON may hold at most {MAX_BODY_MB} MB "
+            "(files, uploaded as attachments, may be larger)."
+        )
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             raise too_large
@@ -143,7 +145,7 @@ class SessionBackend(ClientSideSessionBackend):
         empty session clears it on the way out, and the visitor signs in again."""
         try:
             session = await super().load_from_connection(connection)
-        except Exception:  # noqa: BLE001 - Litestar lets some of these failures through (bad JSON, a short nonce)
+        except Exception:
             return {}
         return session if isinstance(session, dict) else {}
 

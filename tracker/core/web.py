@@ -12,12 +12,20 @@ from litestar import Request
 from litestar.response import Redirect, Template
 
 
-def render(request: Request, template: str, *, block: str | None = None, status: int = 200,
-           headers: dict[str, str] | None = None, **context: Any) -> Template:  # fmt: skip
+def render(
+    request: Request,
+    template: str,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
     """The whole page, or only `block` when htmx asked for it."""
     if block and request.headers.get("hx-request") and not request.headers.get("hx-boosted"):
-        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, status_code=status,
-                                 headers=headers)  # fmt: skip
+        return HTMXBlockTemplate(
+            template_name=template, block_name=block, context=context, status_code=status, headers=headers
+        )
     return Template(template_name=template, context=context, status_code=status, headers=headers)
 
 

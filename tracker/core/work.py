@@ -27,5 +27,5 @@ class WorkItem:
 
     @property
     def state(self) -> str | None:
-        """"overdue", "upcoming" (due in the next two weeks) or None: the one deadline rule."""
+        """ "overdue", "upcoming" (due in the next two weeks) or None: the one deadline rule."""
         return deadline_state(self.due, self.today)

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import ETag, UploadFile
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.response import File
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody
+from litestar.response import File
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -59,7 +59,9 @@ class DeliverableOut(BaseModel):
     criteria: list[str] = []
     actions: list[Action] = []
     days_overdue: int | None = Field(default=None, description="In lists: calendar days past the running clock")
-    open_critical: int | None = Field(default=None, description="In lists: open critical comments on the current version")
+    open_critical: int | None = Field(
+        default=None, description="In lists: open critical comments on the current version"
+    )
 
 
 class DeliverableIn(ApiBody):
@@ -103,8 +105,11 @@ class SubmissionOut(BaseModel):
 class TransitionIn(ApiBody):
     action: Action = Field(description="start_review, withdraw or conditions_met (decisions use /decision)")
     reason: str = Field(default="", max_length=2000, description="withdraw: why")
-    evidence: str = Field(default="", max_length=4000, description="conditions_met: the evidence every open "
-                                                                   "condition is met (one condition: /conditions)")
+    evidence: str = Field(
+        default="",
+        max_length=4000,
+        description="conditions_met: the evidence every open condition is met (one condition: /conditions)",
+    )
     reviewer_ids: list[int] = Field(default_factory=list, max_length=50)
     version: int | None = None
 
@@ -235,6 +240,7 @@ class RecordOut(BaseModel):
 
 class DeliverablePatch(ApiBody):
     """Change any of the plan's fields; `version` is the one you read (a stale one answers 409)."""
+
     labels = service.LABELS
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
@@ -302,36 +308,90 @@ class LedgerOut(BaseModel):
 
 
 def _ledger_out(project: Project, ledger: service.Ledger, rows: bool = True) -> LedgerOut:
-    return LedgerOut(project=project.key, project_name=project.name, contractor=project.contractor,
-                     payment=ledger.payment, paid=ledger.paid, withheld=ledger.withheld, released=ledger.released,
-                     pending=ledger.pending, rows=[
-                         LedgerRowOut(deliverable_id=r.deliverable.id, code=r.deliverable.code, title=r.deliverable.title,
-                                      status=r.deliverable.status, payment=r.payment, holdback=r.holdback, paid=r.paid,
-                                      state=r.state, released_on=r.released_on) for r in ledger.rows] if rows else [])  # fmt: skip
+    return LedgerOut(
+        project=project.key,
+        project_name=project.name,
+        contractor=project.contractor,
+        payment=ledger.payment,
+        paid=ledger.paid,
+        withheld=ledger.withheld,
+        released=ledger.released,
+        pending=ledger.pending,
+        rows=[
+            LedgerRowOut(
+                deliverable_id=r.deliverable.id,
+                code=r.deliverable.code,
+                title=r.deliverable.title,
+                status=r.deliverable.status,
+                payment=r.payment,
+                holdback=r.holdback,
+                paid=r.paid,
+                state=r.state,
+                released_on=r.released_on,
+            )
+            for r in ledger.rows
+        ]
+        if rows
+        else [],
+    )
 
 
 def _reviewers_out(db: Session, d: Deliverable) -> list[ReviewerOut]:
-    return [ReviewerOut(reviewer_id=r.assignment.reviewer_id, name=r.reviewer_name, due_date=r.assignment.due_date,
-                        completed_at=r.assignment.completed_at) for r in service.assignments_of(db, d)]  # fmt: skip
+    return [
+        ReviewerOut(
+            reviewer_id=r.assignment.reviewer_id,
+            name=r.reviewer_name,
+            due_date=r.assignment.due_date,
+            completed_at=r.assignment.completed_at,
+        )
+        for r in service.assignments_of(db, d)
+    ]
 
 
 def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
     a = criteria.agreement(db, criteria.current(db, d.id))
     rows = service.criteria_with_results(db, d)
-    return CriteriaOut(version=a.version.number, agreed_at=a.version.agreed_at, agreed_by=a.agreed_by,
-                       acknowledged_at=a.version.acknowledged_at, acknowledged_by=a.acknowledged_by,
-                       ready_to_submit=a.complete, deliverable_version=d.version,
-                       criteria=[CriterionOut(id=r.criterion.id, position=r.criterion.position, text=r.criterion.text,
-                                              result=r.result.outcome if r.result else None,
-                                              evidence=r.result.evidence if r.result else "") for r in rows])  # fmt: skip
+    return CriteriaOut(
+        version=a.version.number,
+        agreed_at=a.version.agreed_at,
+        agreed_by=a.agreed_by,
+        acknowledged_at=a.version.acknowledged_at,
+        acknowledged_by=a.acknowledged_by,
+        ready_to_submit=a.complete,
+        deliverable_version=d.version,
+        criteria=[
+            CriterionOut(
+                id=r.criterion.id,
+                position=r.criterion.position,
+                text=r.criterion.text,
+                result=r.result.outcome if r.result else None,
+                evidence=r.result.evidence if r.result else "",
+            )
+            for r in rows
+        ],
+    )
 
 
 def _conditions_out(db: Session, access: projects.Access, d: Deliverable) -> list[ConditionOut]:
     today = service.project_today(access.project)
-    return [ConditionOut(id=c.id, decision_id=c.decision_id, position=c.position, text=c.text, due_date=c.due_date,
-                         owner_id=c.owner_id, owner=row.owner_name, met_at=c.met_at, met_by=row.met_by_name,
-                         evidence=c.evidence, overdue_days=row.overdue_days(today), version=c.version)
-            for row in conditions.of_deliverable(db, d.id) for c in [row.condition]]  # fmt: skip
+    return [
+        ConditionOut(
+            id=c.id,
+            decision_id=c.decision_id,
+            position=c.position,
+            text=c.text,
+            due_date=c.due_date,
+            owner_id=c.owner_id,
+            owner=row.owner_name,
+            met_at=c.met_at,
+            met_by=row.met_by_name,
+            evidence=c.evidence,
+            overdue_days=row.overdue_days(today),
+            version=c.version,
+        )
+        for row in conditions.of_deliverable(db, d.id)
+        for c in [row.condition]
+    ]
 
 
 def _store(request: Request) -> FileStore:
@@ -343,17 +403,27 @@ class ProjectDeliverablesApi(Controller):
     tags = ["deliverables"]
 
     @get("/", sync_to_thread=True, summary="A project's deliverables")
-    def list_deliverables(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                          status: FromQuery[Status | None] = None, type: FromQuery[str | None] = None,
-                          owner: FromQuery[int | None] = None, overdue: FromQuery[bool] = False,
-                          q: FromQuery[str] = "", sort: FromQuery[str] = "code", limit: FromQuery[int] = 50,
-                          offset: FromQuery[int] = 0) -> DeliverablePage:  # fmt: skip
+    def list_deliverables(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        status: FromQuery[Status | None] = None,
+        type: FromQuery[str | None] = None,
+        owner: FromQuery[int | None] = None,
+        overdue: FromQuery[bool] = False,
+        q: FromQuery[str] = "",
+        sort: FromQuery[str] = "code",
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> DeliverablePage:
         """Filtered like the list page: status, type, owner (review lead id), overdue, q (code or title);
         sort by code, due, status or review (prefix - for descending)."""
         access = projects.get_for(db, request.user, key)
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
-        query = parse(ListQuery, {"status": status, "type": type, "owner": owner, "overdue": overdue, "q": q,
-                                  "sort": sort})  # fmt: skip
+        query = parse(
+            ListQuery, {"status": status, "type": type, "owner": owner, "overdue": overdue, "q": q, "sort": sort}
+        )
         rows, total = service.list_page(db, access, query, limit, offset)
         criteria = service.criteria_texts(db, [r.deliverable.id for r in rows])
         items = []
@@ -364,14 +434,22 @@ class ProjectDeliverablesApi(Controller):
         return DeliverablePage(items=items, total=total, limit=limit, offset=offset)
 
     @get("/decisions", sync_to_thread=True, summary="Every deliverable decision of the project, newest first")
-    def list_decisions(self, request: Request, db: NamedDependency[Session], key: FromPath[str]
-                       ) -> list[DecisionRowOut]:  # fmt: skip
+    def list_decisions(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str]
+    ) -> list[DecisionRowOut]:
         access = projects.get_for(db, request.user, key)
-        return [DecisionRowOut(**DecisionOut.model_validate(r.decision).model_dump(),
-                               deliverable_id=r.decision.deliverable_id, deliverable_code=r.code,
-                               deliverable_title=r.title, version=r.version, decided_by=r.decided_by,
-                               closes_id=r.decision.closes_id)
-                for r in service.decisions_of(db, access.project.id)]  # fmt: skip
+        return [
+            DecisionRowOut(
+                **DecisionOut.model_validate(r.decision).model_dump(),
+                deliverable_id=r.decision.deliverable_id,
+                deliverable_code=r.code,
+                deliverable_title=r.title,
+                version=r.version,
+                decided_by=r.decided_by,
+                closes_id=r.decision.closes_id,
+            )
+            for r in service.decisions_of(db, access.project.id)
+        ]
 
     @get("/holdback", sync_to_thread=True, summary="The project's holdback ledger: paid, withheld and released")
     def holdback(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> LedgerOut:
@@ -379,8 +457,9 @@ class ProjectDeliverablesApi(Controller):
         return _ledger_out(access.project, service.holdback_ledger(db, access.project.id))
 
     @post("/", sync_to_thread=True, summary="Plan a deliverable with its acceptance criteria (managers)")
-    def create_deliverable(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                           data: JSONBody[DeliverableIn]) -> DeliverableOut:  # fmt: skip
+    def create_deliverable(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[DeliverableIn]
+    ) -> DeliverableOut:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         values = data.model_dump(mode="json") | {"criteria": "\n".join(data.criteria)}
         return _out(db, access, service.create(db, request.user, access, parse(DeliverableForm, values)))
@@ -391,14 +470,20 @@ class DeliverableApi(Controller):
     tags = ["deliverables"]
 
     @get("/", sync_to_thread=True, summary="One deliverable, with the actions you may take now")
-    def get_deliverable(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                        ) -> DeliverableOut:  # fmt: skip
+    def get_deliverable(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         return _out(db, access, d)
 
     @patch("/", sync_to_thread=True, summary="Change the plan and criteria (managers; a stale version answers 409)")
-    def update_deliverable(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                           data: JSONBody[DeliverablePatch]) -> DeliverableOut:  # fmt: skip
+    def update_deliverable(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        data: JSONBody[DeliverablePatch],
+    ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id, Perm.PLAN_DELIVERABLES)
         values = {f: getattr(d, f) for f in service.FIELDS} | data.model_dump(mode="json", exclude_unset=True)
         if data.criteria is not None:
@@ -409,18 +494,31 @@ class DeliverableApi(Controller):
         return _out(db, access, d)
 
     @get("/submissions", sync_to_thread=True, summary="Every submitted version with its files")
-    def list_submissions(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                         ) -> list[SubmissionOut]:  # fmt: skip
+    def list_submissions(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> list[SubmissionOut]:
         _, d = service.load_for(db, request.user, deliverable_id)
         return [
-            SubmissionOut(id=s.id, number=s.number, submitted_at=s.submitted_at, submitted_by=name, notes=s.notes,
-                          review_due=s.review_due, files=[FileOut.model_validate(f, from_attributes=True) for f in files])
+            SubmissionOut(
+                id=s.id,
+                number=s.number,
+                submitted_at=s.submitted_at,
+                submitted_by=name,
+                notes=s.notes,
+                review_due=s.review_due,
+                files=[FileOut.model_validate(f, from_attributes=True) for f in files],
+            )
             for s, name, files in service.submissions_of(db, d.id)
-        ]  # fmt: skip
+        ]
 
     @post("/submissions", sync_to_thread=True, summary="Submit the next version (multipart: notes, files)")
-    def submit(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-               data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]) -> SubmissionOut:  # fmt: skip
+    def submit(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> SubmissionOut:
         access, d = service.load_for(db, request.user, deliverable_id, Perm.SUBMIT)
         files = data.get("files", [])
         files = files if isinstance(files, list) else [files]
@@ -431,26 +529,46 @@ class DeliverableApi(Controller):
         refuse_controls({"notes": notes})
         submission = service.submit(db, request.user, access, d, notes, uploads, _store(request))
         _, name, stored = service.submissions_of(db, d.id)[0]
-        return SubmissionOut(id=submission.id, number=submission.number, submitted_at=submission.submitted_at,
-                             submitted_by=name, notes=submission.notes, review_due=submission.review_due,
-                             files=[FileOut.model_validate(f, from_attributes=True) for f in stored])  # fmt: skip
+        return SubmissionOut(
+            id=submission.id,
+            number=submission.number,
+            submitted_at=submission.submitted_at,
+            submitted_by=name,
+            notes=submission.notes,
+            review_due=submission.review_due,
+            files=[FileOut.model_validate(f, from_attributes=True) for f in stored],
+        )
 
-    @get("/files/{file_id:int}", sync_to_thread=True, summary="Download a submitted file (as an attachment)",
-         responses={200: ResponseSpec(bytes, False, "The file as uploaded", "application/octet-stream")})
-    def download(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                 file_id: FromPath[int]) -> File:  # fmt: skip
+    @get(
+        "/files/{file_id:int}",
+        sync_to_thread=True,
+        summary="Download a submitted file (as an attachment)",
+        responses={200: ResponseSpec(bytes, False, "The file as uploaded", "application/octet-stream")},
+    )
+    def download(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], file_id: FromPath[int]
+    ) -> File:
         access, d = service.load_for(db, request.user, deliverable_id)
         stored = service.file_for(db, access, d, file_id)
         path = _store(request).path_for(stored.sha256)
         if not path.is_file():
             raise NotFound(detail="The file is missing from storage; restore it from backup.")
         # Always an attachment: a browser never renders uploaded content inside the application's origin.
-        return File(path=path, filename=stored.original_name, content_disposition_type="attachment",
-                    media_type="application/octet-stream")  # fmt: skip
+        return File(
+            path=path,
+            filename=stored.original_name,
+            content_disposition_type="attachment",
+            media_type="application/octet-stream",
+        )
 
     @post("/transition", sync_to_thread=True, status_code=200, summary="Start review, withdraw, or mark conditions met")
-    def transition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                   data: JSONBody[TransitionIn]) -> DeliverableOut:  # fmt: skip
+    def transition(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        data: JSONBody[TransitionIn],
+    ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         d.check_seen(data.version, {"status": d.status})
         if data.action is Action.START_REVIEW:
@@ -464,89 +582,141 @@ class DeliverableApi(Controller):
         return _out(db, access, d)
 
     @get("/criteria", sync_to_thread=True, summary="The acceptance criteria in force, with ids, results and agreement")
-    def get_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                     ) -> CriteriaOut:  # fmt: skip
+    def get_criteria(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> CriteriaOut:
         _, d = service.load_for(db, request.user, deliverable_id)
         return _criteria_out(db, d)
 
-    @post("/criteria/agree", sync_to_thread=True, status_code=200,
-          summary="Record the State's agreement to the current criteria version (managers)")  # fmt: skip
-    def agree_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                       data: JSONBody[VersionIn]) -> CriteriaOut:  # fmt: skip
+    @post(
+        "/criteria/agree",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Record the State's agreement to the current criteria version (managers)",
+    )
+    def agree_criteria(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[VersionIn]
+    ) -> CriteriaOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         criteria.agree(db, request.user, access, d, data.version)
         return _criteria_out(db, d)
 
-    @post("/criteria/acknowledge", sync_to_thread=True, status_code=200,
-          summary="Acknowledge the agreed criteria version (the contractor)")  # fmt: skip
-    def acknowledge_criteria(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                             data: JSONBody[VersionIn]) -> CriteriaOut:  # fmt: skip
+    @post(
+        "/criteria/acknowledge",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Acknowledge the agreed criteria version (the contractor)",
+    )
+    def acknowledge_criteria(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[VersionIn]
+    ) -> CriteriaOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         criteria.acknowledge(db, request.user, access, d, data.version)
         return _criteria_out(db, d)
 
     @get("/conditions", sync_to_thread=True, summary="The conditions of its conditional acceptances, met or open")
-    def list_conditions(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                        ) -> list[ConditionOut]:  # fmt: skip
+    def list_conditions(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> list[ConditionOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
         return _conditions_out(db, access, d)
 
-    @patch("/conditions/{condition_id:int}", sync_to_thread=True,
-           summary="Move an open condition's due date or change its owner (managers)")  # fmt: skip
-    def update_condition(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                         condition_id: FromPath[int], data: JSONBody[ConditionPatch]) -> list[ConditionOut]:  # fmt: skip
+    @patch(
+        "/conditions/{condition_id:int}",
+        sync_to_thread=True,
+        summary="Move an open condition's due date or change its owner (managers)",
+    )
+    def update_condition(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        condition_id: FromPath[int],
+        data: JSONBody[ConditionPatch],
+    ) -> list[ConditionOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        conditions.update(db, request.user, access, d, condition_id,
-                          parse(conditions.ConditionForm, data.model_dump(mode="json")))  # fmt: skip
+        conditions.update(
+            db, request.user, access, d, condition_id, parse(conditions.ConditionForm, data.model_dump(mode="json"))
+        )
         return _conditions_out(db, access, d)
 
-    @post("/conditions/{condition_id:int}/met", sync_to_thread=True, status_code=200,
-          summary="Confirm a condition met, with evidence (managers); the last one accepts the deliverable")  # fmt: skip
-    def condition_met(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                      condition_id: FromPath[int], data: JSONBody[ConditionMetIn]) -> list[ConditionOut]:  # fmt: skip
+    @post(
+        "/conditions/{condition_id:int}/met",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Confirm a condition met, with evidence (managers); the last one accepts the deliverable",
+    )
+    def condition_met(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        condition_id: FromPath[int],
+        data: JSONBody[ConditionMetIn],
+    ) -> list[ConditionOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        service.confirm_condition(db, request.user, access, d, condition_id, data.evidence, data.version,
-                                  store=_store(request))  # fmt: skip
+        service.confirm_condition(
+            db, request.user, access, d, condition_id, data.evidence, data.version, store=_store(request)
+        )
         return _conditions_out(db, access, d)
 
     @get("/reviewers", sync_to_thread=True, summary="The reviewers of the current version, with their due dates")
-    def list_reviewers(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                       ) -> list[ReviewerOut]:  # fmt: skip
+    def list_reviewers(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> list[ReviewerOut]:
         _, d = service.load_for(db, request.user, deliverable_id)
         return _reviewers_out(db, d) if d.current_version else []
 
     @post("/reviewers", sync_to_thread=True, status_code=200, summary="Assign a reviewer to the version under review")
-    def assign_reviewer(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                        data: JSONBody[ReviewerIn]) -> list[ReviewerOut]:  # fmt: skip
+    def assign_reviewer(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[ReviewerIn]
+    ) -> list[ReviewerOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
         service.assign_reviewer(db, request.user, access, d, data.reviewer_id, data.due_date)
         return _reviewers_out(db, d)
 
-    @delete("/reviewers/{reviewer_id:int}", sync_to_thread=True, status_code=200,
-            summary="Take a reviewer off the version under review (not one who has finished)")  # fmt: skip
-    def remove_reviewer(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                        reviewer_id: FromPath[int]) -> list[ReviewerOut]:  # fmt: skip
+    @delete(
+        "/reviewers/{reviewer_id:int}",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Take a reviewer off the version under review (not one who has finished)",
+    )
+    def remove_reviewer(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], reviewer_id: FromPath[int]
+    ) -> list[ReviewerOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
         service.remove_reviewer(db, request.user, access, d, reviewer_id)
         return _reviewers_out(db, d)
 
     @get("/comments", sync_to_thread=True, summary="The current version's comment log")
-    def list_comments(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                      ) -> list[CommentOut]:  # fmt: skip
+    def list_comments(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> list[CommentOut]:
         _, d = service.load_for(db, request.user, deliverable_id)
         return [CommentOut.model_validate(c) for c in service.current_comments(db, d)]
 
     @post("/comments", sync_to_thread=True, summary="Log a review comment (reviewers)")
-    def add_comment(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                    data: JSONBody[CommentIn]) -> CommentOut:  # fmt: skip
+    def add_comment(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[CommentIn]
+    ) -> CommentOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         comment = service.add_comment(db, request.user, access, d, parse(CommentForm, data.model_dump(mode="json")))
         return CommentOut.model_validate(comment)
 
-    @post("/comments/{comment_id:int}", sync_to_thread=True, status_code=200,
-          summary="Answer a comment (contractor) or set its disposition (reviewers)")  # fmt: skip
-    def update_comment(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                       comment_id: FromPath[int], data: JSONBody[CommentPatch]) -> CommentOut:  # fmt: skip
+    @post(
+        "/comments/{comment_id:int}",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Answer a comment (contractor) or set its disposition (reviewers)",
+    )
+    def update_comment(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        comment_id: FromPath[int],
+        data: JSONBody[CommentPatch],
+    ) -> CommentOut:
         access, _ = service.load_for(db, request.user, deliverable_id)
         comment = None
         version = data.version
@@ -560,8 +730,13 @@ class DeliverableApi(Controller):
         return CommentOut.model_validate(comment)
 
     @post("/criteria-results", sync_to_thread=True, status_code=200, summary="Record criteria results (reviewers)")
-    def record_results(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                       data: JSONBody[list[ResultIn]]) -> dict[str, list[str]]:  # fmt: skip
+    def record_results(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        data: JSONBody[list[ResultIn]],
+    ) -> dict[str, list[str]]:
         access, d = service.load_for(db, request.user, deliverable_id)
         if len(data) > service.MAX_CRITERIA:
             raise FormError({"criteria": f"At most {service.MAX_CRITERIA} results in one request."})
@@ -570,32 +745,46 @@ class DeliverableApi(Controller):
         return {"blockers": service.acceptance_blockers(db, d)}
 
     @post("/decision", sync_to_thread=True, summary="Accept, conditionally accept or reject (managers)")
-    def decide(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-               data: JSONBody[DecisionIn]) -> DecisionOut:  # fmt: skip
+    def decide(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[DecisionIn]
+    ) -> DecisionOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         form = parse(DecisionForm, data.model_dump(mode="json", exclude={"version"}))
         decision = service.decide(db, request.user, access, d, form, data.version, store=_store(request))
         return DecisionOut.model_validate(decision)
 
     @get("/records", sync_to_thread=True, summary="Letters and sign-offs generated from the decisions, with sha256")
-    def list_records(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
-                     ) -> list[RecordOut]:  # fmt: skip
+    def list_records(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
+    ) -> list[RecordOut]:
         _, d = service.load_for(db, request.user, deliverable_id)
         url = f"/api/v1/deliverables/{d.id}/records/"
-        return [RecordOut.model_validate(r).model_copy(update={"download_url": f"{url}{r.id}"})
-                for group in records.for_deliverable(db, d.id) for r in group.records]  # fmt: skip
+        return [
+            RecordOut.model_validate(r).model_copy(update={"download_url": f"{url}{r.id}"})
+            for group in records.for_deliverable(db, d.id)
+            for r in group.records
+        ]
 
-    @get("/records/{record_id:int}", sync_to_thread=True, summary="Download a generated record (PDF or DOCX)",
-         responses={200: ResponseSpec(bytes, False, "application/pdf or the DOCX type", "application/*")})
-    def download_record(self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int],
-                        record_id: FromPath[int]) -> File:  # fmt: skip
+    @get(
+        "/records/{record_id:int}",
+        sync_to_thread=True,
+        summary="Download a generated record (PDF or DOCX)",
+        responses={200: ResponseSpec(bytes, False, "application/pdf or the DOCX type", "application/*")},
+    )
+    def download_record(
+        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], record_id: FromPath[int]
+    ) -> File:
         _, d = service.load_for(db, request.user, deliverable_id)
         record = records.get(db, d, record_id)
         path = _store(request).path_for(record.sha256)
         if not path.is_file():
             raise NotFound(detail="The file is missing from storage; restore it from backup.")
-        return File(path=path, filename=record.filename, media_type=records.MEDIA_TYPES[record.format],
-                    etag=ETag(value=record.sha256))  # fmt: skip
+        return File(
+            path=path,
+            filename=record.filename,
+            media_type=records.MEDIA_TYPES[record.format],
+            etag=ETag(value=record.sha256),
+        )
 
 
 class HoldbackApi(Controller):

@@ -31,8 +31,9 @@ def check_owner(db: Session, project_id: int, owner_id: int | None, field: str =
     """An owner is a member of the project (the contractor's staff included: they usually owe the fix)."""
     if owner_id is None:
         return
-    member = db.exec(select(Membership.id).where(Membership.project_id == project_id,
-                                                 Membership.user_id == owner_id)).first()  # fmt: skip
+    member = db.exec(
+        select(Membership.id).where(Membership.project_id == project_id, Membership.user_id == owner_id)
+    ).first()
     if member is None:
         raise FormError({field: "The owner must be a member of this project."})
 
@@ -48,8 +49,17 @@ def lines_of(text: str) -> list[str]:
 
 
 def create_for(db: Session, decision: Decision, lines: list[str], due: date, owner_id: int | None) -> list[Condition]:
-    rows = [Condition(deliverable_id=decision.deliverable_id, decision_id=decision.id, position=n, text=text,
-                      due_date=due, owner_id=owner_id) for n, text in enumerate(lines, start=1)]  # fmt: skip
+    rows = [
+        Condition(
+            deliverable_id=decision.deliverable_id,
+            decision_id=decision.id,
+            position=n,
+            text=text,
+            due_date=due,
+            owner_id=owner_id,
+        )
+        for n, text in enumerate(lines, start=1)
+    ]
     db.add_all(rows)
     db.flush()
     return rows
@@ -80,8 +90,13 @@ def of_deliverable(db: Session, deliverable_id: int) -> list[ConditionRow]:
 
 
 def open_of(db: Session, deliverable_id: int) -> list[Condition]:
-    return list(db.exec(select(Condition).where(Condition.deliverable_id == deliverable_id,
-                                                col(Condition.met_at).is_(None)).order_by(Condition.position)))  # fmt: skip
+    return list(
+        db.exec(
+            select(Condition)
+            .where(Condition.deliverable_id == deliverable_id, col(Condition.met_at).is_(None))
+            .order_by(Condition.position)
+        )
+    )
 
 
 def _get(db: Session, deliverable: Deliverable, condition_id: int) -> Condition:
@@ -93,8 +108,10 @@ def _get(db: Session, deliverable: Deliverable, condition_id: int) -> Condition:
 
 def _open(deliverable: Deliverable, condition: Condition) -> None:
     if deliverable.status != Status.CONDITIONALLY_ACCEPTED or condition.met_at is not None:
-        raise Conflict(detail=f"Condition {condition.position} is {'met' if condition.met_at else 'closed'}: "
-                              "it is on the record as it was.")  # fmt: skip
+        raise Conflict(
+            detail=f"Condition {condition.position} is {'met' if condition.met_at else 'closed'}: "
+            "it is on the record as it was."
+        )
 
 
 class ConditionForm(Form):
@@ -103,8 +120,9 @@ class ConditionForm(Form):
     version: int | None = None
 
 
-def update(db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition_id: int,
-           form: ConditionForm) -> Condition:  # fmt: skip
+def update(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition_id: int, form: ConditionForm
+) -> Condition:
     """A manager moves an open condition's due date or gives it another owner."""
     access.require(Perm.DECIDE)
     condition = _get(db, deliverable, condition_id)
@@ -115,9 +133,15 @@ def update(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     condition.due_date, condition.owner_id = form.due_date, form.owner_id
     changes = audit.diff(before, audit.snapshot(condition, ("due_date", "owner_id")))
     if changes:
-        audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id,
-                     label=deliverable.code, action="update_condition",
-                     changes={f"condition {condition.position} {k.removesuffix('_id')}": v for k, v in changes.items()})  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=deliverable,
+            project_id=deliverable.project_id,
+            label=deliverable.code,
+            action="update_condition",
+            changes={f"condition {condition.position} {k.removesuffix('_id')}": v for k, v in changes.items()},
+        )
         db.flush()
     return condition
 
@@ -127,8 +151,9 @@ class MetForm(Form):
     version: int | None = None
 
 
-def confirm(db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition: Condition,
-            evidence: str) -> None:  # fmt: skip
+def confirm(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition: Condition, evidence: str
+) -> None:
     """Record one condition as met: who confirmed it, when, and the evidence."""
     access.require(Perm.DECIDE)
     _open(deliverable, condition)
@@ -138,8 +163,15 @@ def confirm(db: Session, actor: Principal, access: Access, deliverable: Delivera
     if len(evidence) > MAX_EVIDENCE:
         raise FormError({"evidence": f"At most {MAX_EVIDENCE} characters."})
     condition.met_at, condition.met_by_id, condition.evidence = utcnow(), actor.id, evidence
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action="condition_met", changes={f"condition {condition.position}": [condition.text, evidence]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=deliverable,
+        project_id=deliverable.project_id,
+        label=deliverable.code,
+        action="condition_met",
+        changes={f"condition {condition.position}": [condition.text, evidence]},
+    )
     db.flush()
 
 

@@ -55,8 +55,12 @@ def problem(texts: list[str]) -> str | None:
 
 
 def current(db: Session, deliverable_id: int) -> CriteriaVersion:
-    version = db.exec(select(CriteriaVersion).where(CriteriaVersion.deliverable_id == deliverable_id)
-                      .order_by(col(CriteriaVersion.number).desc()).limit(1)).first()  # fmt: skip
+    version = db.exec(
+        select(CriteriaVersion)
+        .where(CriteriaVersion.deliverable_id == deliverable_id)
+        .order_by(col(CriteriaVersion.number).desc())
+        .limit(1)
+    ).first()
     if version is None:  # every deliverable gets version 1 when planned
         raise Conflict(detail="This deliverable has no acceptance criteria version.")
     return version
@@ -75,12 +79,19 @@ def criteria_of(db: Session, version: CriteriaVersion) -> list[Criterion]:
 
 
 def _judged(db: Session, version: CriteriaVersion) -> bool:
-    return db.exec(select(Decision.id).where(Decision.deliverable_id == version.deliverable_id,
-                                             Decision.criteria_version == version.number).limit(1)).first() is not None  # fmt: skip
+    return (
+        db.exec(
+            select(Decision.id)
+            .where(Decision.deliverable_id == version.deliverable_id, Decision.criteria_version == version.number)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
-def record_change(db: Session, deliverable: Deliverable, criteria: list[Criterion],
-                  bump: bool = True) -> tuple[CriteriaVersion, dict]:  # fmt: skip
+def record_change(
+    db: Session, deliverable: Deliverable, criteria: list[Criterion], bump: bool = True
+) -> tuple[CriteriaVersion, dict]:
     """Write the new list into the current version or the next one; returns it with the audit changes to add.
     `bump` moves the deliverable's version (unless the same save already moved it)."""
     version = current(db, deliverable.id)
@@ -107,8 +118,9 @@ SIDES = {
 }
 
 
-def _record_side(db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None,
-                 side: str) -> CriteriaVersion:  # fmt: skip
+def _record_side(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None, side: str
+) -> CriteriaVersion:
     perm, column, action = SIDES[side]
     access.require(perm)
     deliverable.check_seen(seen, {"status": deliverable.status})
@@ -124,19 +136,29 @@ def _record_side(db: Session, actor: Principal, access: Access, deliverable: Del
     setattr(version, f"{column}_at", utcnow())
     setattr(version, f"{column}_by_id", actor.id)
     deliverable.updated_at = utcnow()  # the deliverable's version moves: a page showing the old state is stale
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action=action, changes={"criteria version": [None, version.number]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=deliverable,
+        project_id=deliverable.project_id,
+        label=deliverable.code,
+        action=action,
+        changes={"criteria version": [None, version.number]},
+    )
     db.flush()
     return version
 
 
-def agree(db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None = None) -> CriteriaVersion:
+def agree(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None = None
+) -> CriteriaVersion:
     """A manager records the State's agreement to the current version."""
     return _record_side(db, actor, access, deliverable, seen, "agree")
 
 
-def acknowledge(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
-                seen: int | None = None) -> CriteriaVersion:  # fmt: skip
+def acknowledge(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, seen: int | None = None
+) -> CriteriaVersion:
     """The contractor acknowledges the version the State agreed."""
     return _record_side(db, actor, access, deliverable, seen, "acknowledge")
 
@@ -178,8 +200,9 @@ class Agreement:
         agreed = f"agreed {day(v.agreed_at)}" + (f" by {self.agreed_by}" if self.agreed_by else "")
         if v.acknowledged_at is None:
             return f"version {v.number}, {agreed}; not acknowledged by the contractor yet"
-        return (f"version {v.number}, {agreed}; acknowledged {day(v.acknowledged_at)}"
-                + (f" by {self.acknowledged_by}" if self.acknowledged_by else ""))  # fmt: skip
+        return f"version {v.number}, {agreed}; acknowledged {day(v.acknowledged_at)}" + (
+            f" by {self.acknowledged_by}" if self.acknowledged_by else ""
+        )
 
 
 def agreement(db: Session, version: CriteriaVersion) -> Agreement:

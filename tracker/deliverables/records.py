@@ -119,17 +119,24 @@ def gather(db: Session, decision_id: int) -> Gathered:
     decision, deliverable, project, submission, decided_by, closes = row
     # The criteria version the decision was judged against, with this submission's results, whatever changed since.
     # Decisions from before criteria had versions read the criteria in force at the decision's moment.
-    judged = criteria_versions.judged(db, deliverable.id, decision.criteria_version) if decision.criteria_version else None
-    in_force = (col(Criterion.id).in_(judged.version.criterion_ids) if judged else
-                (col(Criterion.created_at) <= decision.decided_at)
-                & or_(col(Criterion.retired_at).is_(None), col(Criterion.retired_at) > decision.decided_at))  # fmt: skip
+    judged = (
+        criteria_versions.judged(db, deliverable.id, decision.criteria_version) if decision.criteria_version else None
+    )
+    in_force = (
+        col(Criterion.id).in_(judged.version.criterion_ids)
+        if judged
+        else (col(Criterion.created_at) <= decision.decided_at)
+        & or_(col(Criterion.retired_at).is_(None), col(Criterion.retired_at) > decision.decided_at)
+    )
     criteria = db.exec(
         select(Criterion, CriterionResult)
-        .outerjoin(CriterionResult, (col(CriterionResult.criterion_id) == Criterion.id)
-                   & (CriterionResult.submission_id == submission.id))
+        .outerjoin(
+            CriterionResult,
+            (col(CriterionResult.criterion_id) == Criterion.id) & (CriterionResult.submission_id == submission.id),
+        )
         .where(Criterion.deliverable_id == deliverable.id, in_force)
         .order_by(Criterion.position, Criterion.id)
-    ).all()  # fmt: skip
+    ).all()
     if judged:
         order = {cid: n for n, cid in enumerate(judged.version.criterion_ids)}
         criteria = sorted(criteria, key=lambda row: order[row[0].id])
@@ -139,18 +146,26 @@ def gather(db: Session, decision_id: int) -> Gathered:
         .group_by(Comment.severity, Comment.disposition)
     ).all()
     open_comments = db.exec(
-        select(Comment).where(Comment.submission_id == submission.id, Comment.disposition == Disposition.OPEN)
+        select(Comment)
+        .where(Comment.submission_id == submission.id, Comment.disposition == Disposition.OPEN)
         .order_by(Comment.id)
-    ).all()  # fmt: skip
+    ).all()
     rank = {s.value: i for i, s in enumerate(Severity)}
     return Gathered(
-        project, deliverable, decision, submission, decided_by, closes,
-        criteria=[CriterionLine(i, c.text, RESULT_LABELS[r.outcome if r else None], r.evidence if r else "")
-                  for i, (c, r) in enumerate(criteria, start=1)],
+        project,
+        deliverable,
+        decision,
+        submission,
+        decided_by,
+        closes,
+        criteria=[
+            CriterionLine(i, c.text, RESULT_LABELS[r.outcome if r else None], r.evidence if r else "")
+            for i, (c, r) in enumerate(criteria, start=1)
+        ],
         agreement=judged,
         counts={(s, d): n for s, d, n in counts},
         open_comments=sorted(open_comments, key=lambda c: rank.get(c.severity, 9)),
-    )  # fmt: skip
+    )
 
 
 # --- composing: the content of one kind, shared by the HTML/PDF template and the DOCX writer -------------
@@ -217,28 +232,40 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
     what = f"version {s.number} of deliverable {d.code}, “{d.title}”, submitted on {day(s.submitted_at)}"
     contract = f" under contract {p.contract_number}" if p.contract_number else ""
     if outcome is Outcome.REJECTED:
-        paragraphs = [f"This letter records that {what}, is rejected{contract}.",
-                      "The findings below state what must change before the deliverable can be accepted."]
+        paragraphs = [
+            f"This letter records that {what}, is rejected{contract}.",
+            "The findings below state what must change before the deliverable can be accepted.",
+        ]
         if d.resubmit_due and d.current_version == s.number:
             paragraphs.append(f"A corrected version is due by {day(d.resubmit_due)}.")
     elif outcome is Outcome.CONDITIONALLY_ACCEPTED:
-        paragraphs = [f"This notice records that {what}, is accepted{contract} on the conditions below, "
-                      f"which must be met by {day(x.conditions_due)}.",
-                      "Acceptance becomes final when the conditions are confirmed as met."]
+        paragraphs = [
+            f"This notice records that {what}, is accepted{contract} on the conditions below, "
+            f"which must be met by {day(x.conditions_due)}.",
+            "Acceptance becomes final when the conditions are confirmed as met.",
+        ]
     elif outcome is Outcome.DEEMED_ACCEPTED:
-        paragraphs = [f"This letter records that {what}, is deemed accepted under the contract's "
-                      "deemed-acceptance terms: no decision was recorded within the review period."]
+        paragraphs = [
+            f"This letter records that {what}, is deemed accepted under the contract's "
+            "deemed-acceptance terms: no decision was recorded within the review period."
+        ]
     elif g.closes is not None:
-        paragraphs = [f"The conditions of the conditional acceptance of {day(g.closes.decided_at)} have been met. "
-                      f"This letter records that {what}, is accepted{contract}."]
+        paragraphs = [
+            f"The conditions of the conditional acceptance of {day(g.closes.decided_at)} have been met. "
+            f"This letter records that {what}, is accepted{contract}."
+        ]
     else:
         paragraphs = [f"This letter records that {what}, is accepted{contract}."]
     if kind is RecordKind.SIGNOFF:
         paragraphs = [f"Sign-off of the decision on {what}.", *paragraphs[1:]]
     decision_label = "Accepted: conditions met" if g.closes else _label(outcome.value)
-    facts = [("Deliverable", f"{d.code} — {d.title}"), ("Version", f"{s.number}, submitted {day(s.submitted_at)}"),
-             ("Decision", decision_label), ("Decided by", g.decided_by or DEEMED),
-             ("Decided on", x.decided_at.astimezone(zone).strftime("%b %-d, %Y %H:%M %Z"))]  # fmt: skip
+    facts = [
+        ("Deliverable", f"{d.code} — {d.title}"),
+        ("Version", f"{s.number}, submitted {day(s.submitted_at)}"),
+        ("Decision", decision_label),
+        ("Decided by", g.decided_by or DEEMED),
+        ("Decided on", x.decided_at.astimezone(zone).strftime("%b %-d, %Y %H:%M %Z")),
+    ]
     if g.agreement:
         facts.append(("Judged against", f"acceptance criteria {g.agreement.describe(p.timezone)}"))
     if g.closes:
@@ -253,14 +280,26 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
     summary.append(["Total", *map(str, totals), str(sum(totals))])
     signatures = []
     if kind is RecordKind.SIGNOFF:
-        signatures = [("For the State: decided by", g.decided_by or DEEMED),
-                      (f"For the contractor{': ' + p.contractor if p.contractor else ''}", "")]  # fmt: skip
+        signatures = [
+            ("For the State: decided by", g.decided_by or DEEMED),
+            (f"For the contractor{': ' + p.contractor if p.contractor else ''}", ""),
+        ]
     return Letter(
         title=KIND_TITLES[kind],
         heading=f"{KIND_TITLES[kind]}: {d.code} version {s.number}",
-        letterhead=[p.name, " · ".join(filter(None, [f"Contract {p.contract_number}" if p.contract_number else "",
-                                                     f"Contractor: {p.contractor}" if p.contractor else "",
-                                                     f"Project {p.key}"]))],
+        letterhead=[
+            p.name,
+            " · ".join(
+                filter(
+                    None,
+                    [
+                        f"Contract {p.contract_number}" if p.contract_number else "",
+                        f"Contractor: {p.contractor}" if p.contractor else "",
+                        f"Project {p.key}",
+                    ],
+                )
+            ),
+        ],
         reference=f"{p.key}/{d.code}/v{s.number}/decision-{x.id} · {day(x.decided_at)}",
         paragraphs=paragraphs,
         facts=facts,
@@ -273,7 +312,7 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
         summary=summary,
         open_comments=[[f"#{c.id}", _label(c.severity), c.location, c.text, c.response] for c in g.open_comments],
         signatures=signatures,
-    )  # fmt: skip
+    )
 
 
 # --- rendering ---------------------------------------------------------------------------------------------
@@ -358,8 +397,11 @@ def to_docx(letter: Letter) -> bytes:
         document.add_paragraph(letter.conditions)
     document.add_heading("Acceptance criteria", level=2)
     if letter.criteria:
-        _table(document, ["#", "Criterion", "Result", "Evidence"],
-               [[str(c.position), c.text, c.result, c.evidence] for c in letter.criteria])  # fmt: skip
+        _table(
+            document,
+            ["#", "Criterion", "Result", "Evidence"],
+            [[str(c.position), c.text, c.result, c.evidence] for c in letter.criteria],
+        )
     else:
         document.add_paragraph("No acceptance criteria were agreed.")
     document.add_heading("Review comments", level=2)
@@ -436,8 +478,17 @@ def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedR
         for fmt, content in render(letter):
             sha, size = store.put(content)
             name = f"{p.key}-{d.code}-v{g.submission.number}-decision-{decision_id}-{kind.replace('_', '-')}.{fmt}"
-            rows.append(GeneratedRecord(decision_id=decision_id, deliverable_id=d.id, kind=kind.value,
-                                        format=fmt.value, sha256=sha, size=size, filename=name))  # fmt: skip
+            rows.append(
+                GeneratedRecord(
+                    decision_id=decision_id,
+                    deliverable_id=d.id,
+                    kind=kind.value,
+                    format=fmt.value,
+                    sha256=sha,
+                    size=size,
+                    filename=name,
+                )
+            )
     begin_write(db)
     try:
         db.add_all(rows)
@@ -445,8 +496,15 @@ def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedR
     except IntegrityError:
         db.rollback()
         return records_of(db, decision_id)
-    audit.record(db, actor_id=g.decision.decided_by_id, entity=d, project_id=p.id, label=d.code,
-                 action="generate_records", changes={r.filename: [None, r.sha256] for r in rows})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=g.decision.decided_by_id,
+        entity=d,
+        project_id=p.id,
+        label=d.code,
+        action="generate_records",
+        changes={r.filename: [None, r.sha256] for r in rows},
+    )
     db.commit()
     return rows
 
@@ -454,9 +512,13 @@ def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedR
 def generate_missing(db: Session, store: FileStore) -> list[int]:
     """Records for every decision that has none: the sweep after a process stopped between a decision's commit and
     its rendering. The ids of the decisions it made records for."""
-    missing = list(db.exec(select(Decision.id).where(~select(GeneratedRecord.id)
-                                                    .where(GeneratedRecord.decision_id == Decision.id).exists())
-                           .order_by(Decision.id)))  # fmt: skip
+    missing = list(
+        db.exec(
+            select(Decision.id)
+            .where(~select(GeneratedRecord.id).where(GeneratedRecord.decision_id == Decision.id).exists())
+            .order_by(Decision.id)
+        )
+    )
     db.commit()
     for decision_id in missing:
         generate(db, decision_id, store)
@@ -464,8 +526,9 @@ def generate_missing(db: Session, store: FileStore) -> list[int]:
 
 
 def records_of(db: Session, decision_id: int) -> list[GeneratedRecord]:
-    return list(db.exec(select(GeneratedRecord).where(GeneratedRecord.decision_id == decision_id)
-                        .order_by(GeneratedRecord.id)))  # fmt: skip
+    return list(
+        db.exec(select(GeneratedRecord).where(GeneratedRecord.decision_id == decision_id).order_by(GeneratedRecord.id))
+    )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.calendar import add_business_days, holidays_between
-from tracker.core.clock import latest_today, today_in, utcnow
+from tracker.core.clock import today_in, utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
@@ -98,32 +98,52 @@ class DeliverableForm(Form):
 
 
 FIELDS = ("code", "title", "description", "type", "due_date", "owner_id", "payment_amount", "holdback_pct")
-PLAN_LABELS = {"code": "Code", "title": "Title", "description": "Description", "type": "Type",
-               "due_date": "Contractual due date", "owner_id": "Review lead", "payment_amount": "Payment amount",
-               "holdback_pct": "Holdback %"}  # fmt: skip
+PLAN_LABELS = {
+    "code": "Code",
+    "title": "Title",
+    "description": "Description",
+    "type": "Type",
+    "due_date": "Contractual due date",
+    "owner_id": "Review lead",
+    "payment_amount": "Payment amount",
+    "holdback_pct": "Holdback %",
+}
 # How the history (audit/history.py) reads a deliverable's changes: the plan form's labels, the fields its workflow
 # and review record, and coded values in the words the deliverable page uses.
 LABELS = PLAN_LABELS | {
-    "criteria": "Acceptance criteria", "status": "Status", "decision": "Decision", "current_version": "Version",
-    "resubmit_due": "Resubmission due", "withdrawn_reason": "Reason for withdrawal", "escalated": "Escalated",
-    "severity": "Severity", "text": "Comment", "response": "Response", "disposition": "Disposition",
-}  # fmt: skip
+    "criteria": "Acceptance criteria",
+    "status": "Status",
+    "decision": "Decision",
+    "current_version": "Version",
+    "resubmit_due": "Resubmission due",
+    "withdrawn_reason": "Reason for withdrawal",
+    "escalated": "Escalated",
+    "severity": "Severity",
+    "text": "Comment",
+    "response": "Response",
+    "disposition": "Disposition",
+}
 REVIEWER_LABELS = {"reviewer": "Reviewer", "due_date": "Review due"}
 DeliverableForm.labels = LABELS
 WORDS = {
-    "type": dict(options(list(DeliverableType))), "status": {s.value: w for s, w in workflow.STATUS_LABELS.items()},
-    "decision": dict(options(list(Outcome))), "criterion": dict(options(list(CriterionOutcome))),
-    "severity": dict(options(list(Severity))), "disposition": dict(options(list(Disposition))),
-    "payment_amount": lambda v, _: money(v), "holdback_pct": lambda v, _: f"{v}%",
+    "type": dict(options(list(DeliverableType))),
+    "status": {s.value: w for s, w in workflow.STATUS_LABELS.items()},
+    "decision": dict(options(list(Outcome))),
+    "criterion": dict(options(list(CriterionOutcome))),
+    "severity": dict(options(list(Severity))),
+    "disposition": dict(options(list(Disposition))),
+    "payment_amount": lambda v, _: money(v),
+    "holdback_pct": lambda v, _: f"{v}%",
     # the clock's sentence names the review's due date: read it as the pages show dates
     "escalated": lambda v, _: re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: show_date(date.fromisoformat(m[0])), v),
-}  # fmt: skip
+}
 
 
 def next_code(db: Session, project_id: int) -> str:
     """A suggestion for the next code: D-NN after the highest D-number in the project."""
-    codes = db.exec(select(Deliverable.code).where(Deliverable.project_id == project_id,
-                                                   col(Deliverable.code).like("D-%"))).all()  # fmt: skip
+    codes = db.exec(
+        select(Deliverable.code).where(Deliverable.project_id == project_id, col(Deliverable.code).like("D-%"))
+    ).all()
     numbers = [int(c[2:]) for c in codes if c[2:].isdigit()]
     return f"D-{max(numbers, default=0) + 1:02d}"
 
@@ -145,7 +165,9 @@ def _check_owner(db: Session, project_id: int, owner_id: int | None) -> None:
 def create(db: Session, actor: Principal, access: Access, form: DeliverableForm) -> Deliverable:
     access.require(Perm.PLAN_DELIVERABLES)
     project = access.project
-    if db.exec(select(Deliverable.id).where(Deliverable.project_id == project.id, Deliverable.code == form.code)).first():
+    if db.exec(
+        select(Deliverable.id).where(Deliverable.project_id == project.id, Deliverable.code == form.code)
+    ).first():
         raise FormError({"code": f"{form.code} already exists in {project.key}."})
     _check_owner(db, project.id, form.owner_id)
     deliverable = Deliverable(project_id=project.id, **form.model_dump(include=set(FIELDS)))
@@ -160,8 +182,15 @@ def create(db: Session, actor: Principal, access: Access, form: DeliverableForm)
     changes = {f: [None, v] for f, v in audit.snapshot(deliverable, FIELDS).items() if v not in (None, "")}
     if texts:
         changes["criteria"] = [None, texts]
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=project.id, label=deliverable.code,
-                 action="create", changes=changes)  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=deliverable,
+        project_id=project.id,
+        label=deliverable.code,
+        action="create",
+        changes=changes,
+    )
     db.flush()
     return deliverable
 
@@ -175,8 +204,9 @@ def active_criteria(db: Session, deliverable_id: int) -> list[Criterion]:
     return list(db.exec(stmt))
 
 
-def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Deliverable, texts: list[str],
-                 bump: bool = True) -> None:  # fmt: skip
+def set_criteria(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, texts: list[str], bump: bool = True
+) -> None:
     """Replace the ordered criteria. Before the first submission anyone who plans may; afterwards only a
     manager, and the old wording is retired, never deleted, so results already recorded keep their text."""
     access.require(Perm.PLAN_DELIVERABLES)
@@ -208,8 +238,15 @@ def set_criteria(db: Session, actor: Principal, access: Access, deliverable: Del
             db.add(rows[-1])
     db.flush()
     _, changes = criteria.record_change(db, deliverable, rows, bump)
-    audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id, label=deliverable.code,
-                 action="criteria", changes={"criteria": [before, texts], **changes})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=deliverable,
+        project_id=deliverable.project_id,
+        label=deliverable.code,
+        action="criteria",
+        changes={"criteria": [before, texts], **changes},
+    )
     db.flush()
 
 
@@ -229,8 +266,15 @@ def update(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     changes = audit.diff(before, audit.snapshot(deliverable, FIELDS))
     if changes:
         deliverable.updated_at = utcnow()
-        audit.record(db, actor_id=actor.id, entity=deliverable, project_id=deliverable.project_id,
-                     label=deliverable.code, action="update", changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=deliverable,
+            project_id=deliverable.project_id,
+            label=deliverable.code,
+            action="update",
+            changes=changes,
+        )
     texts = parse_criteria(form.criteria)
     if texts != [c.text for c in active_criteria(db, deliverable.id)]:
         set_criteria(db, actor, access, deliverable, texts, bump=not changes)  # one save moves the version once
@@ -247,8 +291,14 @@ class Upload:
     chunks: object  # bytes or an iterable of bytes
 
 
-def transition(db: Session, actor: Principal | None, access: Access | None, deliverable: Deliverable,
-               action: Action, changes: dict | None = None) -> Status:  # fmt: skip
+def transition(
+    db: Session,
+    actor: Principal | None,
+    access: Access | None,
+    deliverable: Deliverable,
+    action: Action,
+    changes: dict | None = None,
+) -> Status:
     """Move the deliverable along the workflow table, or refuse: 409 wrong state, 403 wrong role.
     Without `access` the system clock acts (deemed acceptance)."""
     try:
@@ -258,9 +308,15 @@ def transition(db: Session, actor: Principal | None, access: Access | None, deli
     before = deliverable.status
     deliverable.status = target.value
     deliverable.updated_at = utcnow()
-    audit.record(db, actor_id=actor.id if actor else None, entity=deliverable, project_id=deliverable.project_id,
-                 label=deliverable.code, action=action.value,
-                 changes={"status": [before, target.value], **(changes or {})})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id if actor else None,
+        entity=deliverable,
+        project_id=deliverable.project_id,
+        label=deliverable.code,
+        action=action.value,
+        changes={"status": [before, target.value], **(changes or {})},
+    )
     return target
 
 
@@ -270,19 +326,29 @@ def _clock_stopped(deliverable: Deliverable) -> dict:
     return {"resubmit_due": [deliverable.resubmit_due, None]} if deliverable.resubmit_due else {}
 
 
-def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverable, notes: str,
-           uploads: list[Upload], store: FileStore, expected_version: int | None = None) -> Submission:  # fmt: skip
+def submit(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    notes: str,
+    uploads: list[Upload],
+    store: FileStore,
+    expected_version: int | None = None,
+) -> Submission:
     """Submit version n+1 (first submission or resubmission after a rejection) with its files."""
     access.require(Perm.SUBMIT)
-    deliverable.check_seen(expected_version, {"status": deliverable.status,
-                                              "current_version": deliverable.current_version})  # fmt: skip
+    deliverable.check_seen(
+        expected_version, {"status": deliverable.status, "current_version": deliverable.current_version}
+    )
     if len(notes) > 8000:
         raise FormError({"notes": "At most 8000 characters."})
     if not uploads:
         raise FormError({"files": "Attach at least one file."})
     if missing := criteria.agreement_missing(criteria.current(db, deliverable.id)):
-        raise Conflict(detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. "
-                              f"{missing}")  # fmt: skip
+        raise Conflict(
+            detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. {missing}"
+        )
     stored = []
     for upload in uploads:
         name = safe_filename(upload.filename)
@@ -295,25 +361,44 @@ def submit(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     project = access.project
     today = project_today(project)
     review_due = due_after(project, today, project.review_days)
-    transition(db, actor, access, deliverable, action,
-               changes={"current_version": [deliverable.current_version, number], **_clock_stopped(deliverable)})  # fmt: skip
+    transition(
+        db,
+        actor,
+        access,
+        deliverable,
+        action,
+        changes={"current_version": [deliverable.current_version, number], **_clock_stopped(deliverable)},
+    )
     previous = _latest_submission(db, deliverable.id)
-    submission = Submission(deliverable_id=deliverable.id, number=number, submitted_by_id=actor.id, notes=notes,
-                            review_due=review_due,
-                            due_on=deliverable.due_date if number == 1 else deliverable.resubmit_due)  # fmt: skip
+    submission = Submission(
+        deliverable_id=deliverable.id,
+        number=number,
+        submitted_by_id=actor.id,
+        notes=notes,
+        review_due=review_due,
+        due_on=deliverable.due_date if number == 1 else deliverable.resubmit_due,
+    )
     db.add(submission)
     db.flush()
     for name, content_type, sha, size in stored:
-        db.add(SubmissionFile(submission_id=submission.id, sha256=sha, size=size, original_name=name,
-                              content_type=(content_type or "application/octet-stream")[:120]))  # fmt: skip
+        db.add(
+            SubmissionFile(
+                submission_id=submission.id,
+                sha256=sha,
+                size=size,
+                original_name=name,
+                content_type=(content_type or "application/octet-stream")[:120],
+            )
+        )
     if previous is not None:
         carry_forward(db, previous, submission)
     deliverable.current_version = number
     deliverable.review_due = review_due
     deliverable.resubmit_due = None
     deliverable.escalated_at = None
-    deliverable.deemed_on = (due_after(project, today, project.deemed_days)
-                             if project.deemed_policy == DeemedPolicy.DEEMED else None)  # fmt: skip
+    deliverable.deemed_on = (
+        due_after(project, today, project.deemed_days) if project.deemed_policy == DeemedPolicy.DEEMED else None
+    )
     db.flush()
     return submission
 
@@ -342,9 +427,19 @@ def carry_forward(db: Session, previous: Submission, current: Submission) -> int
         select(Comment).where(Comment.submission_id == previous.id, Comment.disposition == Disposition.OPEN)
     ).all()
     for c in open_comments:
-        db.add(Comment(submission_id=current.id, reviewer_id=c.reviewer_id, location=c.location, text=c.text,
-                       severity=c.severity, response=c.response, responded_by_id=c.responded_by_id,
-                       responded_at=c.responded_at, carried_from_id=c.carried_from_id or c.id))  # fmt: skip
+        db.add(
+            Comment(
+                submission_id=current.id,
+                reviewer_id=c.reviewer_id,
+                location=c.location,
+                text=c.text,
+                severity=c.severity,
+                response=c.response,
+                responded_by_id=c.responded_by_id,
+                responded_at=c.responded_at,
+                carried_from_id=c.carried_from_id or c.id,
+            )
+        )
     return len(open_comments)
 
 
@@ -359,7 +454,9 @@ def submissions_of(db: Session, deliverable_id: int) -> list[tuple[Submission, s
     ids = [s.id for s, _ in rows]
     files: dict[int, list[SubmissionFile]] = {i: [] for i in ids}
     if ids:
-        for f in db.exec(select(SubmissionFile).where(col(SubmissionFile.submission_id).in_(ids)).order_by(SubmissionFile.id)):
+        for f in db.exec(
+            select(SubmissionFile).where(col(SubmissionFile.submission_id).in_(ids)).order_by(SubmissionFile.id)
+        ):
             files[f.submission_id].append(f)
     return [(s, name, files[s.id]) for s, name in rows]
 
@@ -376,8 +473,10 @@ def current_submission(db: Session, deliverable: Deliverable) -> Submission:
 
 def _reviewable(deliverable: Deliverable) -> None:
     if deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
-        raise Conflict(detail=f"A deliverable that is {workflow.STATUS_LABELS[Status(deliverable.status)].lower()} "
-                              "is not under review.")  # fmt: skip
+        raise Conflict(
+            detail=f"A deliverable that is {workflow.STATUS_LABELS[Status(deliverable.status)].lower()} "
+            "is not under review."
+        )
 
 
 def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
@@ -388,8 +487,9 @@ def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
         raise FormError({"reviewer_id": "Reviewers must be managers or staff of this project."})
 
 
-def start_review(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
-                 reviewer_ids: list[int] | None = None) -> list[ReviewAssignment]:  # fmt: skip
+def start_review(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_ids: list[int] | None = None
+) -> list[ReviewAssignment]:
     current_submission(db, deliverable)  # "Nothing has been submitted yet." before the workflow's words
     transition(db, actor, access, deliverable, Action.START_REVIEW)
     return [assign_reviewer(db, actor, access, deliverable, uid) for uid in reviewer_ids or []]
@@ -400,25 +500,36 @@ class AssignForm(Form):
     due_date: OptionalDate = None
 
 
-def assign_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int,
-                    due: date | None = None) -> ReviewAssignment:  # fmt: skip
+def assign_reviewer(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int, due: date | None = None
+) -> ReviewAssignment:
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     if due is not None and due < project_today(access.project):
         raise FormError({"due_date": "The review cannot be due before today; choose today or a later day."})
     _state_reviewer(db, access.project.id, reviewer_id)
     submission = current_submission(db, deliverable)
-    exists = db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
-                                                    ReviewAssignment.reviewer_id == reviewer_id)).first()  # fmt: skip
+    exists = db.exec(
+        select(ReviewAssignment).where(
+            ReviewAssignment.submission_id == submission.id, ReviewAssignment.reviewer_id == reviewer_id
+        )
+    ).first()
     if exists:
         raise FormError({"reviewer_id": "Already assigned to this version."})
-    assignment = ReviewAssignment(submission_id=submission.id, reviewer_id=reviewer_id,
-                                  due_date=due or submission.review_due)  # fmt: skip
+    assignment = ReviewAssignment(
+        submission_id=submission.id, reviewer_id=reviewer_id, due_date=due or submission.review_due
+    )
     db.add(assignment)
     db.flush()
-    audit.record(db, actor_id=actor.id, entity=assignment, project_id=access.project.id, label=deliverable.code,
-                 action="assign_reviewer", changes={"reviewer": [None, db.get(User, reviewer_id).full_name],
-                                                    "due_date": [None, assignment.due_date]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=assignment,
+        project_id=access.project.id,
+        label=deliverable.code,
+        action="assign_reviewer",
+        changes={"reviewer": [None, db.get(User, reviewer_id).full_name], "due_date": [None, assignment.due_date]},
+    )
     return assignment
 
 
@@ -427,14 +538,24 @@ def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     submission = current_submission(db, deliverable)
-    assignment = db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
-                                                        ReviewAssignment.reviewer_id == reviewer_id)).first()  # fmt: skip
+    assignment = db.exec(
+        select(ReviewAssignment).where(
+            ReviewAssignment.submission_id == submission.id, ReviewAssignment.reviewer_id == reviewer_id
+        )
+    ).first()
     if assignment is None:
         raise NotFound(detail="That person is not a reviewer of this version.")
     if assignment.completed_at is not None:
         raise Conflict(detail="That review is complete; it stays on the record.")
-    audit.record(db, actor_id=actor.id, entity=assignment, project_id=access.project.id, label=deliverable.code,
-                 action="remove_reviewer", changes={"reviewer": [db.get(User, reviewer_id).full_name, None]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=assignment,
+        project_id=access.project.id,
+        label=deliverable.code,
+        action="remove_reviewer",
+        changes={"reviewer": [db.get(User, reviewer_id).full_name, None]},
+    )
     db.delete(assignment)
     db.flush()
 
@@ -450,12 +571,24 @@ def add_comment(db: Session, actor: Principal, access: Access, deliverable: Deli
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     submission = current_submission(db, deliverable)
-    comment = Comment(submission_id=submission.id, reviewer_id=actor.id, location=form.location, text=form.text,
-                      severity=form.severity.value)  # fmt: skip
+    comment = Comment(
+        submission_id=submission.id,
+        reviewer_id=actor.id,
+        location=form.location,
+        text=form.text,
+        severity=form.severity.value,
+    )
     db.add(comment)
     db.flush()
-    audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
-                 action="comment", changes={"severity": [None, comment.severity], "text": [None, comment.text]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=comment,
+        project_id=access.project.id,
+        label=deliverable.code,
+        action="comment",
+        changes={"severity": [None, comment.severity], "text": [None, comment.text]},
+    )
     return comment
 
 
@@ -474,13 +607,16 @@ def _comment_for(db: Session, access: Access, comment_id: int) -> tuple[Comment,
     comment, deliverable, number = row
     if number != deliverable.current_version or deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
         closed = "withdrawn" if deliverable.status == Status.WITHDRAWN else "decided"
-        raise Conflict(detail=f"Comment #{comment.id} is on version {number} of {deliverable.code}, which is {closed}: "
-                              "its text, response and disposition stay on the record as they stood.")  # fmt: skip
+        raise Conflict(
+            detail=f"Comment #{comment.id} is on version {number} of {deliverable.code}, which is {closed}: "
+            "its text, response and disposition stay on the record as they stood."
+        )
     return comment, deliverable
 
 
-def respond(db: Session, actor: Principal, access: Access, comment_id: int, response: str,
-            version: int | None = None) -> Comment:  # fmt: skip
+def respond(
+    db: Session, actor: Principal, access: Access, comment_id: int, response: str, version: int | None = None
+) -> Comment:
     """The contractor's answer (or staff answering on the contractor's behalf)."""
     access.require(Perm.SUBMIT)
     comment, deliverable = _comment_for(db, access, comment_id)
@@ -492,14 +628,27 @@ def respond(db: Session, actor: Principal, access: Access, comment_id: int, resp
         raise FormError({"response": "At most 8000 characters."})
     before = comment.response
     comment.response, comment.responded_by_id, comment.responded_at = response, actor.id, utcnow()
-    audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
-                 action="respond", changes={"response": [before or None, response]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=comment,
+        project_id=access.project.id,
+        label=deliverable.code,
+        action="respond",
+        changes={"response": [before or None, response]},
+    )
     db.flush()
     return comment
 
 
-def set_disposition(db: Session, actor: Principal, access: Access, comment_id: int, disposition: Disposition | str,
-                    version: int | None = None) -> Comment:  # fmt: skip
+def set_disposition(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    comment_id: int,
+    disposition: Disposition | str,
+    version: int | None = None,
+) -> Comment:
     access.require(Perm.REVIEW)
     comment, deliverable = _comment_for(db, access, comment_id)
     comment.check_seen(version, {"response": comment.response, "disposition": comment.disposition})
@@ -508,15 +657,29 @@ def set_disposition(db: Session, actor: Principal, access: Access, comment_id: i
     except ValueError:
         raise FormError({"disposition": "Choose open, resolved, accepted as is or deferred."}) from None
     if comment.disposition != disposition:
-        audit.record(db, actor_id=actor.id, entity=comment, project_id=access.project.id, label=deliverable.code,
-                     action="disposition", changes={"disposition": [comment.disposition, disposition.value]})  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=comment,
+            project_id=access.project.id,
+            label=deliverable.code,
+            action="disposition",
+            changes={"disposition": [comment.disposition, disposition.value]},
+        )
         comment.disposition = disposition.value
         db.flush()
     return comment
 
 
-def record_result(db: Session, actor: Principal, access: Access, deliverable: Deliverable, criterion_id: int,
-                  outcome: CriterionOutcome | str, evidence: str = "") -> CriterionResult:  # fmt: skip
+def record_result(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    criterion_id: int,
+    outcome: CriterionOutcome | str,
+    evidence: str = "",
+) -> CriterionResult:
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     submission = current_submission(db, deliverable)
@@ -529,19 +692,38 @@ def record_result(db: Session, actor: Principal, access: Access, deliverable: De
         raise FormError({"outcome": "Choose met, not met or not applicable."}) from None
     if len(evidence) > 4000:
         raise FormError({"evidence": "At most 4000 characters."})
-    result = db.exec(select(CriterionResult).where(CriterionResult.submission_id == submission.id,
-                                                   CriterionResult.criterion_id == criterion_id)).first()  # fmt: skip
+    result = db.exec(
+        select(CriterionResult).where(
+            CriterionResult.submission_id == submission.id, CriterionResult.criterion_id == criterion_id
+        )
+    ).first()
     before = result.outcome if result else None
     if result is None:
-        result = CriterionResult(submission_id=submission.id, criterion_id=criterion_id, outcome=outcome.value,
-                                 evidence=evidence, recorded_by_id=actor.id)  # fmt: skip
+        result = CriterionResult(
+            submission_id=submission.id,
+            criterion_id=criterion_id,
+            outcome=outcome.value,
+            evidence=evidence,
+            recorded_by_id=actor.id,
+        )
         db.add(result)
     else:
         result.outcome, result.evidence, result.recorded_by_id, result.recorded_at = (
-            outcome.value, evidence, actor.id, utcnow())  # fmt: skip
+            outcome.value,
+            evidence,
+            actor.id,
+            utcnow(),
+        )
     db.flush()
-    audit.record(db, actor_id=actor.id, entity=result, project_id=access.project.id, label=deliverable.code,
-                 action="criterion_result", changes={f"criterion {criterion.position}": [before, outcome.value]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=result,
+        project_id=access.project.id,
+        label=deliverable.code,
+        action="criterion_result",
+        changes={f"criterion {criterion.position}": [before, outcome.value]},
+    )
     return result
 
 
@@ -554,17 +736,26 @@ def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
     blockers = []
     if version.agreed_at is None:
         blockers.append(f"Criteria version {version.number} is not agreed yet: record the State's agreement first.")
-    results = dict(db.exec(select(CriterionResult.criterion_id, CriterionResult.outcome)
-                           .where(CriterionResult.submission_id == submission.id)).all())  # fmt: skip
+    results = dict(
+        db.exec(
+            select(CriterionResult.criterion_id, CriterionResult.outcome).where(
+                CriterionResult.submission_id == submission.id
+            )
+        ).all()
+    )
     for c in active_criteria(db, deliverable.id):
         outcome = results.get(c.id)
         if outcome is None:
             blockers.append(f"Criterion {c.position} has no result yet: “{c.text}”.")
         elif outcome == CriterionOutcome.NOT_MET:
             blockers.append(f"Criterion {c.position} is not met: “{c.text}”.")
-    critical = db.exec(select(Comment.id).where(Comment.submission_id == submission.id,
-                                                Comment.severity == Severity.CRITICAL,
-                                                Comment.disposition == Disposition.OPEN)).all()  # fmt: skip
+    critical = db.exec(
+        select(Comment.id).where(
+            Comment.submission_id == submission.id,
+            Comment.severity == Severity.CRITICAL,
+            Comment.disposition == Disposition.OPEN,
+        )
+    ).all()
     if critical:
         blockers.append(f"{len(critical)} critical comment{'s are' if len(critical) != 1 else ' is'} still open.")
     return blockers
@@ -586,14 +777,24 @@ _DECISION_ACTIONS = {
 }
 
 
-def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: DecisionForm,
-           expected_version: int | None = None, *, store: FileStore) -> Decision:  # fmt: skip
+def decide(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    form: DecisionForm,
+    expected_version: int | None = None,
+    *,
+    store: FileStore,
+) -> Decision:
     """Accept, conditionally accept or reject the current version. Written once, never edited."""
     if form.outcome not in _DECISION_ACTIONS:
         raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
     deliverable.check_seen(expected_version, {"status": deliverable.status})
     action = _DECISION_ACTIONS[form.outcome]
-    workflow_check(action, deliverable, access)  # role and state first: a viewer learns "not allowed", not what is missing
+    workflow_check(
+        action, deliverable, access
+    )  # role and state first: a viewer learns "not allowed", not what is missing
     if form.outcome is Outcome.ACCEPTED and (blockers := acceptance_blockers(db, deliverable)):
         raise Conflict(detail="Cannot accept yet: " + " ".join(blockers), extra={"blockers": blockers})
     lines: list[str] = []
@@ -616,18 +817,29 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
         raise FormError({"findings": "A rejection needs findings: what must change for acceptance."})
     submission = current_submission(db, deliverable)
     judged = criteria.current(db, deliverable.id)
-    decision = Decision(deliverable_id=deliverable.id, submission_id=submission.id, outcome=form.outcome.value,
-                        findings=form.findings.strip(), conditions="\n".join(lines),
-                        conditions_due=form.conditions_due if lines else None, decided_by_id=actor.id,
-                        criteria_version=judged.number)  # fmt: skip
+    decision = Decision(
+        deliverable_id=deliverable.id,
+        submission_id=submission.id,
+        outcome=form.outcome.value,
+        findings=form.findings.strip(),
+        conditions="\n".join(lines),
+        conditions_due=form.conditions_due if lines else None,
+        decided_by_id=actor.id,
+        criteria_version=judged.number,
+    )
     db.add(decision)
     changes: dict = {"decision": [None, form.outcome.value], "criteria version": [None, judged.number]}
     if form.outcome is Outcome.REJECTED:
-        deliverable.resubmit_due = due_after(access.project, project_today(access.project), access.project.resubmit_days)
+        deliverable.resubmit_due = due_after(
+            access.project, project_today(access.project), access.project.resubmit_days
+        )
         changes["resubmit_due"] = [None, deliverable.resubmit_due]
     transition(db, actor, access, deliverable, action, changes=changes)
-    for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
-                                                             col(ReviewAssignment.completed_at).is_(None))):  # fmt: skip
+    for assignment in db.exec(
+        select(ReviewAssignment).where(
+            ReviewAssignment.submission_id == submission.id, col(ReviewAssignment.completed_at).is_(None)
+        )
+    ):
         assignment.completed_at = utcnow()
     deliverable.review_due = deliverable.deemed_on = None
     db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
@@ -637,16 +849,33 @@ def decide(db: Session, actor: Principal, access: Access, deliverable: Deliverab
     return decision
 
 
-def confirm_condition(db: Session, actor: Principal, access: Access, deliverable: Deliverable, condition_id: int,
-                      evidence: str, seen: int | None = None, *, store: FileStore) -> Decision | None:  # fmt: skip
+def confirm_condition(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    condition_id: int,
+    evidence: str,
+    seen: int | None = None,
+    *,
+    store: FileStore,
+) -> Decision | None:
     """Record one condition as met; the last one met accepts the deliverable (the decision it returns)."""
     condition = conditions.get(db, deliverable, condition_id, seen)
     conditions.confirm(db, actor, access, deliverable, condition, evidence)
     return None if conditions.open_of(db, deliverable.id) else _close_conditional(db, actor, access, deliverable, store)
 
 
-def conditions_met(db: Session, actor: Principal, access: Access, deliverable: Deliverable, evidence: str,
-                   expected_version: int | None = None, *, store: FileStore) -> Decision:  # fmt: skip
+def conditions_met(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    evidence: str,
+    expected_version: int | None = None,
+    *,
+    store: FileStore,
+) -> Decision:
     """Confirm every open condition at once, with the same evidence, and accept the deliverable."""
     deliverable.check_seen(expected_version, {"status": deliverable.status})
     workflow_check(Action.CONDITIONS_MET, deliverable, access)
@@ -655,20 +884,31 @@ def conditions_met(db: Session, actor: Principal, access: Access, deliverable: D
     return _close_conditional(db, actor, access, deliverable, store)
 
 
-def _close_conditional(db: Session, actor: Principal, access: Access, deliverable: Deliverable,
-                       store: FileStore) -> Decision:  # fmt: skip
-    conditional = db.exec(select(Decision).where(Decision.deliverable_id == deliverable.id,
-                                                 Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
-                          .order_by(col(Decision.id).desc())).first()  # fmt: skip
+def _close_conditional(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, store: FileStore
+) -> Decision:
+    conditional = db.exec(
+        select(Decision)
+        .where(Decision.deliverable_id == deliverable.id, Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
+        .order_by(col(Decision.id).desc())
+    ).first()
     transition(db, actor, access, deliverable, Action.CONDITIONS_MET)
     if conditional is None:
         raise Conflict(detail="There is no conditional acceptance to close.")
-    met = [f"{c.condition.position}. {c.condition.text} — {c.condition.evidence}"
-           for c in conditions.of_deliverable(db, deliverable.id) if c.condition.decision_id == conditional.id]  # fmt: skip
-    decision = Decision(deliverable_id=deliverable.id, submission_id=conditional.submission_id,
-                        outcome=Outcome.ACCEPTED.value, findings=("Conditions met:\n" + "\n".join(met))[:20000],
-                        closes_id=conditional.id, decided_by_id=actor.id,
-                        criteria_version=conditional.criteria_version)  # fmt: skip
+    met = [
+        f"{c.condition.position}. {c.condition.text} — {c.condition.evidence}"
+        for c in conditions.of_deliverable(db, deliverable.id)
+        if c.condition.decision_id == conditional.id
+    ]
+    decision = Decision(
+        deliverable_id=deliverable.id,
+        submission_id=conditional.submission_id,
+        outcome=Outcome.ACCEPTED.value,
+        findings=("Conditions met:\n" + "\n".join(met))[:20000],
+        closes_id=conditional.id,
+        decided_by_id=actor.id,
+        criteria_version=conditional.criteria_version,
+    )
     db.add(decision)
     db.flush()
     records.generate_after_commit(db, decision, store)
@@ -689,8 +929,14 @@ def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliver
         raise FormError({"reason": "Say why the deliverable is withdrawn."})
     if len(reason) > 2000:
         raise FormError({"reason": "At most 2000 characters."})
-    transition(db, actor, access, deliverable, Action.WITHDRAW,
-               changes={"withdrawn_reason": [None, reason], **_clock_stopped(deliverable)})  # fmt: skip
+    transition(
+        db,
+        actor,
+        access,
+        deliverable,
+        Action.WITHDRAW,
+        changes={"withdrawn_reason": [None, reason], **_clock_stopped(deliverable)},
+    )
     deliverable.withdrawn_reason = reason
     deliverable.review_due = deliverable.resubmit_due = deliverable.deemed_on = None
     db.flush()
@@ -708,17 +954,22 @@ def criteria_texts(db: Session, deliverable_ids: list[int]) -> dict[int, list[st
     """The active criteria of many deliverables in one query."""
     out: dict[int, list[str]] = {i: [] for i in deliverable_ids}
     if deliverable_ids:
-        stmt = (select(Criterion.deliverable_id, Criterion.text)
-                .where(col(Criterion.deliverable_id).in_(deliverable_ids), col(Criterion.retired_at).is_(None))
-                .order_by(Criterion.deliverable_id, Criterion.position))  # fmt: skip
+        stmt = (
+            select(Criterion.deliverable_id, Criterion.text)
+            .where(col(Criterion.deliverable_id).in_(deliverable_ids), col(Criterion.retired_at).is_(None))
+            .order_by(Criterion.deliverable_id, Criterion.position)
+        )
         for deliverable_id, text in db.exec(stmt):
             out[deliverable_id].append(text)
     return out
 
 
 def file_for(db: Session, access: Access, deliverable: Deliverable, file_id: int) -> SubmissionFile:
-    row = db.exec(select(SubmissionFile).join(Submission, col(Submission.id) == SubmissionFile.submission_id)
-                  .where(SubmissionFile.id == file_id, Submission.deliverable_id == deliverable.id)).first()  # fmt: skip
+    row = db.exec(
+        select(SubmissionFile)
+        .join(Submission, col(Submission.id) == SubmissionFile.submission_id)
+        .where(SubmissionFile.id == file_id, Submission.deliverable_id == deliverable.id)
+    ).first()
     if row is None:
         raise NotFound(detail="No such file on this deliverable.")
     return row
@@ -763,7 +1014,7 @@ class ListRow:
     days_overdue: int  # calendar days past the running clock (delivery, review or resubmission); 0 if on time
 
 
-def overdue_clause(today: date):  # noqa: ANN201
+def overdue_clause(today: date):
     """The running clock has passed: `days_overdue` > 0, in SQL."""
     return or_(
         and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) < today),
@@ -784,7 +1035,7 @@ def running_clock(d: Deliverable) -> date | None:
     return None
 
 
-def clock_expr():  # noqa: ANN201
+def clock_expr():
     return case(
         (Deliverable.status == Status.PLANNED, Deliverable.due_date),
         (col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), Deliverable.review_due),
@@ -795,9 +1046,12 @@ def clock_expr():  # noqa: ANN201
 
 # What each running clock waits for, as the status report lists it. Every running clock counts as a deadline: the
 # contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
-CLOCK_KINDS = {Status.PLANNED: ("deliveries", "Delivery due"), Status.SUBMITTED: ("reviews", "State review due"),
-               Status.IN_REVIEW: ("reviews", "State review due"),
-               Status.REJECTED: ("resubmissions", "Resubmission due")}  # fmt: skip
+CLOCK_KINDS = {
+    Status.PLANNED: ("deliveries", "Delivery due"),
+    Status.SUBMITTED: ("reviews", "State review due"),
+    Status.IN_REVIEW: ("reviews", "State review due"),
+    Status.REJECTED: ("resubmissions", "Resubmission due"),
+}
 
 
 def days_overdue(clock: date | None, today: date) -> int:
@@ -805,7 +1059,7 @@ def days_overdue(clock: date | None, today: date) -> int:
     return max(0, (today - clock).days) if clock else 0
 
 
-def days_overdue_clause(today: date, low: int | None = None, high: int | None = None):  # noqa: ANN201
+def days_overdue_clause(today: date, low: int | None = None, high: int | None = None):
     """`low` <= days_overdue <= `high` in SQL (either end open), for filters over any number of rows."""
     clock, parts = clock_expr(), []
     if low is not None and low > 0:
@@ -815,20 +1069,25 @@ def days_overdue_clause(today: date, low: int | None = None, high: int | None = 
     return and_(true(), *parts)
 
 
-def open_critical_count():  # noqa: ANN201
+def open_critical_count():
     """Open critical comments on the deliverable's current version: each blocks acceptance."""
     return (
         select(func.count(Comment.id))
         .join(Submission, col(Submission.id) == Comment.submission_id)
-        .where(Submission.deliverable_id == Deliverable.id, Submission.number == Deliverable.current_version,
-               Comment.severity == Severity.CRITICAL, Comment.disposition == Disposition.OPEN)
+        .where(
+            Submission.deliverable_id == Deliverable.id,
+            Submission.number == Deliverable.current_version,
+            Comment.severity == Severity.CRITICAL,
+            Comment.disposition == Disposition.OPEN,
+        )
         .correlate(Deliverable)
         .scalar_subquery()
-    )  # fmt: skip
+    )
 
 
-def list_page(db: Session, access: Access, query: ListQuery, limit: int = PAGE_SIZE,
-              offset: int | None = None) -> tuple[list[ListRow], int]:  # fmt: skip
+def list_page(
+    db: Session, access: Access, query: ListQuery, limit: int = PAGE_SIZE, offset: int | None = None
+) -> tuple[list[ListRow], int]:
     """One page of the project's deliverables in two queries, whatever the number of rows. Pages number by
     `query.page`; the API passes its own limit and offset."""
     today = project_today(access.project)
@@ -872,8 +1131,18 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
     return [(i, n) for i, n in db.exec(stmt)]
 
 
-COMMENT_LOG_HEADERS = ("Version", "Comment #", "Carried from #", "Reviewer", "Location", "Severity", "Comment",
-                       "Contractor response", "Disposition", "Raised at")  # fmt: skip
+COMMENT_LOG_HEADERS = (
+    "Version",
+    "Comment #",
+    "Carried from #",
+    "Reviewer",
+    "Location",
+    "Severity",
+    "Comment",
+    "Contractor response",
+    "Disposition",
+    "Raised at",
+)
 
 
 def comment_log(db: Session, deliverable: Deliverable) -> tuple[tuple[str, ...], list[tuple]]:
@@ -885,10 +1154,20 @@ def comment_log(db: Session, deliverable: Deliverable) -> tuple[tuple[str, ...],
         .order_by(Submission.number, Comment.id)
     )
     rows = [
-        (number, c.id, c.carried_from_id or "", reviewer, c.location, c.severity, c.text, c.response,
-         c.disposition.replace("_", " "), c.created_at)
+        (
+            number,
+            c.id,
+            c.carried_from_id or "",
+            reviewer,
+            c.location,
+            c.severity,
+            c.text,
+            c.response,
+            c.disposition.replace("_", " "),
+            c.created_at,
+        )
         for number, c, reviewer in db.exec(stmt)
-    ]  # fmt: skip
+    ]
     return COMMENT_LOG_HEADERS, rows
 
 
@@ -905,13 +1184,18 @@ def criteria_with_results(db: Session, deliverable: Deliverable) -> list[Criteri
     """The active criteria, each with its result on the current version, in one query."""
     stmt = (
         select(Criterion, CriterionResult)
-        .outerjoin(Submission, (Submission.deliverable_id == Criterion.deliverable_id)
-                   & (Submission.number == deliverable.current_version))
-        .outerjoin(CriterionResult, (CriterionResult.criterion_id == Criterion.id)
-                   & (CriterionResult.submission_id == Submission.id))
+        .outerjoin(
+            Submission,
+            (Submission.deliverable_id == Criterion.deliverable_id)
+            & (Submission.number == deliverable.current_version),
+        )
+        .outerjoin(
+            CriterionResult,
+            (CriterionResult.criterion_id == Criterion.id) & (CriterionResult.submission_id == Submission.id),
+        )
         .where(Criterion.deliverable_id == deliverable.id, col(Criterion.retired_at).is_(None))
         .order_by(Criterion.position)
-    )  # fmt: skip
+    )
     return [CriterionRow(c, r) for c, r in db.exec(stmt)]
 
 
@@ -945,8 +1229,12 @@ class CommentFilter(Form):
 
 def filter_comments(comments: list[Comment], query: CommentFilter) -> list[Comment]:
     """Filter the (short, already loaded) log of one version; the counts above it stay unfiltered."""
-    return [c for c in comments if (not query.severity or c.severity == query.severity)
-            and (not query.disposition or c.disposition == query.disposition)]  # fmt: skip
+    return [
+        c
+        for c in comments
+        if (not query.severity or c.severity == query.severity)
+        and (not query.disposition or c.disposition == query.disposition)
+    ]
 
 
 TIMELINE_ENTITIES = ("deliverable", "comment", "review_assignment", "criterion_result", "generated_record")
@@ -990,12 +1278,19 @@ def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> Cl
     rows = db.exec(
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .where(col(Deliverable.status).in_(waiting),
-               or_(col(Deliverable.deemed_on) < horizon,
-                   and_(col(Deliverable.review_due) < horizon, col(Deliverable.escalated_at).is_(None),
-                        Project.deemed_policy == DeemedPolicy.NEVER)))
+        .where(
+            col(Deliverable.status).in_(waiting),
+            or_(
+                col(Deliverable.deemed_on) < horizon,
+                and_(
+                    col(Deliverable.review_due) < horizon,
+                    col(Deliverable.escalated_at).is_(None),
+                    Project.deemed_policy == DeemedPolicy.NEVER,
+                ),
+            ),
+        )
         .order_by(Deliverable.id)
-    ).all()  # fmt: skip
+    ).all()
     run = ClockRun([], [])
     for d, project in rows:
         today = project_today(project, now)
@@ -1005,12 +1300,24 @@ def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> Cl
                 if project.deemed_policy == DeemedPolicy.DEEMED and d.deemed_on and d.deemed_on < today:
                     deem_accept(db, project, d, store)
                     run.deemed.append(label)
-                elif project.deemed_policy == DeemedPolicy.NEVER and d.review_due and d.review_due < today \
-                        and d.escalated_at is None:
+                elif (
+                    project.deemed_policy == DeemedPolicy.NEVER
+                    and d.review_due
+                    and d.review_due < today
+                    and d.escalated_at is None
+                ):
                     d.escalated_at = now
-                    audit.record(db, actor_id=None, entity=d, project_id=project.id, label=d.code, action="escalate",
-                                 changes={"escalated": [None, f"review due {d.review_due.isoformat()} passed "
-                                                               "without a decision"]})  # fmt: skip
+                    audit.record(
+                        db,
+                        actor_id=None,
+                        entity=d,
+                        project_id=project.id,
+                        label=d.code,
+                        action="escalate",
+                        changes={
+                            "escalated": [None, f"review due {d.review_due.isoformat()} passed without a decision"]
+                        },
+                    )
                     db.flush()
                     run.escalated.append(label)
         except (StaleDataError, IntegrityError):
@@ -1021,15 +1328,23 @@ def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> Cl
 def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore) -> Decision:
     """Record the acceptance the contract deems from the state's silence: no person decided it."""
     submission = current_submission(db, d)
-    decision = Decision(deliverable_id=d.id, submission_id=submission.id, outcome=Outcome.DEEMED_ACCEPTED.value,
-                        findings=f"Deemed accepted under the contract's terms: no decision within "
-                                 f"{project.deemed_days} business days of submission (deemed on "
-                                 f"{d.deemed_on.isoformat()}).",
-                        decided_by_id=None, criteria_version=criteria.current(db, d.id).number)  # fmt: skip
+    decision = Decision(
+        deliverable_id=d.id,
+        submission_id=submission.id,
+        outcome=Outcome.DEEMED_ACCEPTED.value,
+        findings=f"Deemed accepted under the contract's terms: no decision within "
+        f"{project.deemed_days} business days of submission (deemed on "
+        f"{d.deemed_on.isoformat()}).",
+        decided_by_id=None,
+        criteria_version=criteria.current(db, d.id).number,
+    )
     db.add(decision)
     transition(db, None, None, d, Action.DEEM_ACCEPT, changes={"decision": [None, Outcome.DEEMED_ACCEPTED.value]})
-    for assignment in db.exec(select(ReviewAssignment).where(ReviewAssignment.submission_id == submission.id,
-                                                             col(ReviewAssignment.completed_at).is_(None))):  # fmt: skip
+    for assignment in db.exec(
+        select(ReviewAssignment).where(
+            ReviewAssignment.submission_id == submission.id, col(ReviewAssignment.completed_at).is_(None)
+        )
+    ):
         assignment.completed_at = utcnow()
     d.review_due = d.deemed_on = None
     db.flush()
@@ -1074,11 +1389,13 @@ def holdback_ledgers(db: Session, project_ids: list[int]) -> dict[int, Ledger]:
     holdback, the final acceptance releases the holdback. With each project's totals, in one query."""
     accepted_at = (
         select(func.max(Decision.decided_at))
-        .where(Decision.deliverable_id == Deliverable.id,
-               col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]))
+        .where(
+            Decision.deliverable_id == Deliverable.id,
+            col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]),
+        )
         .correlate(Deliverable)
         .scalar_subquery()
-    )  # fmt: skip
+    )
     stmt = (
         select(Deliverable, accepted_at)
         .where(col(Deliverable.project_id).in_(project_ids), col(Deliverable.payment_amount).is_not(None))
@@ -1089,15 +1406,22 @@ def holdback_ledgers(db: Session, project_ids: list[int]) -> dict[int, Ledger]:
         state = LEDGER_STATES.get(Status(d.status), "pending")
         holdback = holdback_of(d)
         paid = {"released": d.payment_amount, "withheld": d.payment_amount - holdback}.get(state, Decimal("0.00"))
-        rows[d.project_id].append(LedgerRow(d, d.payment_amount, holdback, paid, state,
-                                            released_on if state == "released" else None))  # fmt: skip
+        rows[d.project_id].append(
+            LedgerRow(d, d.payment_amount, holdback, paid, state, released_on if state == "released" else None)
+        )
 
     def total(values: Iterable[Decimal]) -> Decimal:
         return sum(values, Decimal("0.00"))
 
-    return {i: Ledger(r, total(x.payment for x in r if x.state != "cancelled"), total(x.paid for x in r),
-                      *(total(x.holdback for x in r if x.state == s) for s in ("withheld", "released", "pending")))
-            for i, r in rows.items()}  # fmt: skip
+    return {
+        i: Ledger(
+            r,
+            total(x.payment for x in r if x.state != "cancelled"),
+            total(x.paid for x in r),
+            *(total(x.holdback for x in r if x.state == s) for s in ("withheld", "released", "pending")),
+        )
+        for i, r in rows.items()
+    }
 
 
 def holdback_ledger(db: Session, project_id: int) -> Ledger:

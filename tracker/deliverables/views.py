@@ -45,8 +45,11 @@ Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_
 TYPE_LABELS = {t.value: t.value.replace("_", " ").capitalize() for t in DeliverableType}
 SEVERITY_LABELS = {s.value: s.value.capitalize() for s in Severity}
 DISPOSITION_LABELS = {d.value: d.value.replace("_", " ").capitalize() for d in Disposition}
-OUTCOME_LABELS = {CriterionOutcome.MET.value: "Met", CriterionOutcome.NOT_MET.value: "Not met",
-                  CriterionOutcome.NOT_APPLICABLE.value: "Not applicable"}  # fmt: skip
+OUTCOME_LABELS = {
+    CriterionOutcome.MET.value: "Met",
+    CriterionOutcome.NOT_MET.value: "Not met",
+    CriterionOutcome.NOT_APPLICABLE.value: "Not applicable",
+}
 DECISION_LABELS = {"accepted": "Accept", "conditionally_accepted": "Accept with conditions", "rejected": "Reject"}
 
 
@@ -54,43 +57,89 @@ def _store(request: Request) -> FileStore:
     return FileStore.from_settings(request.app.state.settings)
 
 
-def _record(request: Request, db: Session, access: Access, d: Deliverable, status: int = 200,
-            errors: dict[str, dict[str, str]] | None = None, form: dict[str, dict[str, Any]] | None = None,
-            notice: str = "", done: str = "", block: str = "record") -> Template:  # fmt: skip
+def _record(
+    request: Request,
+    db: Session,
+    access: Access,
+    d: Deliverable,
+    status: int = 200,
+    errors: dict[str, dict[str, str]] | None = None,
+    form: dict[str, dict[str, Any]] | None = None,
+    notice: str = "",
+    done: str = "",
+    block: str = "record",
+) -> Template:
     """The deliverable's record page (or, for htmx, its record region) with every form's errors and input."""
     project = access.project
     today = service.project_today(project)
     comments = service.current_comments(db, d)
     query = parse(CommentFilter, {k: v for k, v in request.query_params.items() if k in ("severity", "disposition")})
     reviewable = d.status in (Status.SUBMITTED, Status.IN_REVIEW)
-    decisions = list(db.exec(select(Decision, User.full_name).outerjoin(User, col(User.id) == Decision.decided_by_id)
-                             .where(Decision.deliverable_id == d.id).order_by(col(Decision.id).desc())))  # fmt: skip
+    decisions = list(
+        db.exec(
+            select(Decision, User.full_name)
+            .outerjoin(User, col(User.id) == Decision.decided_by_id)
+            .where(Decision.deliverable_id == d.id)
+            .order_by(col(Decision.id).desc())
+        )
+    )
     made = records.for_deliverable(db, d.id)
     with_records = {group.decision.id for group in made}
     return render(
-        request, "deliverables/detail.html", block=block, status=status, access=access, project=project, d=d,
+        request,
+        "deliverables/detail.html",
+        block=block,
+        status=status,
+        access=access,
+        project=project,
+        d=d,
         owner=db.get(User, d.owner_id) if d.owner_id else None,
-        criteria=service.criteria_with_results(db, d), submissions=service.submissions_of(db, d.id),
-        agreement=criteria.agreement(db, criteria.current(db, d.id)), conditions=conditions.of_deliverable(db, d.id),
+        criteria=service.criteria_with_results(db, d),
+        submissions=service.submissions_of(db, d.id),
+        agreement=criteria.agreement(db, criteria.current(db, d.id)),
+        conditions=conditions.of_deliverable(db, d.id),
         members=projects.member_choices(db, project.id),
         assignments=service.assignments_of(db, d) if d.current_version else [],
-        comments=service.filter_comments(comments, query), comment_total=len(comments), comment_query=query,
+        comments=service.filter_comments(comments, query),
+        comment_total=len(comments),
+        comment_query=query,
         open_critical=sum(1 for c in comments if c.severity == Severity.CRITICAL and c.disposition == Disposition.OPEN),
-        decisions=decisions, records=made, pending_records=[x for x, _ in decisions if x.id not in with_records],
+        decisions=decisions,
+        records=made,
+        pending_records=[x for x, _ in decisions if x.id not in with_records],
         blockers=service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
         history=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else [],
-        actions=actions_for(d.status, access.perms), reviewable=reviewable,
+        actions=actions_for(d.status, access.perms),
+        reviewable=reviewable,
         reviewers=service.reviewers_and_owners(db, project.id) if reviewable and access.can(Perm.REVIEW) else [],
-        clock=service.running_clock(d), today=today, deemed_left=service.deemed_warning(d, today),
-        holdback=service.holdback_of(d), errors=errors or {}, form=form or {}, notice=notice, done=done,
-        status_labels=STATUS_LABELS, type_labels=TYPE_LABELS, action_labels=ACTION_LABELS,
-        severity_labels=SEVERITY_LABELS, disposition_labels=DISPOSITION_LABELS, outcome_labels=OUTCOME_LABELS,
+        clock=service.running_clock(d),
+        today=today,
+        deemed_left=service.deemed_warning(d, today),
+        holdback=service.holdback_of(d),
+        errors=errors or {},
+        form=form or {},
+        notice=notice,
+        done=done,
+        status_labels=STATUS_LABELS,
+        type_labels=TYPE_LABELS,
+        action_labels=ACTION_LABELS,
+        severity_labels=SEVERITY_LABELS,
+        disposition_labels=DISPOSITION_LABELS,
+        outcome_labels=OUTCOME_LABELS,
         decision_labels=DECISION_LABELS,
-    )  # fmt: skip
+    )
 
 
-def _act(request: Request, db: Session, key: str, deliverable_id: int, name: str, data: dict[str, Any],
-         action: Callable[[Access, Deliverable], str], anchor: str) -> Template | Redirect:  # fmt: skip
+def _act(
+    request: Request,
+    db: Session,
+    key: str,
+    deliverable_id: int,
+    name: str,
+    data: dict[str, Any],
+    action: Callable[[Access, Deliverable], str],
+    anchor: str,
+) -> Template | Redirect:
     """Run one service action all-or-nothing. Refusals re-render the record with the message beside the form
     `name` and the user's input kept; success flashes (plain POST → 303) or re-renders the region (htmx)."""
     access = projects.get_for(db, request.user, key)
@@ -104,8 +153,15 @@ def _act(request: Request, db: Session, key: str, deliverable_id: int, name: str
         return _record(request, db, access, d, 422, errors={name: exc.errors}, form=kept)
     except StaleEdit as exc:
         stale = "; ".join(f"{k.replace('_', ' ')} is now “{v}”" for k, v in stale_fields(exc.current, data).items())
-        return _record(request, db, access, d, 409, form=kept, errors={name: {"__all__": exc.detail + (
-            f" Newer values: {stale}." if stale else "")}})  # fmt: skip
+        return _record(
+            request,
+            db,
+            access,
+            d,
+            409,
+            form=kept,
+            errors={name: {"__all__": exc.detail + (f" Newer values: {stale}." if stale else "")}},
+        )
     except (Conflict, Forbidden) as exc:
         # The record changed under the user (or the role may not): say so at the top, keep the input below.
         return _record(request, db, access, d, exc.status_code, notice=exc.detail, form=kept)
@@ -134,32 +190,64 @@ class DeliverablePages(Controller):
         rows, total = service.list_page(db, access, query)
         pages = max(1, math.ceil(total / service.PAGE_SIZE))
         base = {k: v for k, v in raw.items() if k != "page"}
-        return render(request, "deliverables/index.html", block="deliverable_table", access=access,
-                      project=access.project, rows=rows, total=total, query=query, page=query.page, pages=pages,
-                      base_url=f"/projects/{access.project.key}/deliverables?{urlencode(base)}",
-                      sort_base={k: v for k, v in base.items() if k != "sort"},
-                      owners=service.reviewers_and_owners(db, access.project.id),
-                      today=service.project_today(access.project),
-                      status_labels=STATUS_LABELS, type_labels=TYPE_LABELS)  # fmt: skip
+        return render(
+            request,
+            "deliverables/index.html",
+            block="deliverable_table",
+            access=access,
+            project=access.project,
+            rows=rows,
+            total=total,
+            query=query,
+            page=query.page,
+            pages=pages,
+            base_url=f"/projects/{access.project.key}/deliverables?{urlencode(base)}",
+            sort_base={k: v for k, v in base.items() if k != "sort"},
+            owners=service.reviewers_and_owners(db, access.project.id),
+            today=service.project_today(access.project),
+            status_labels=STATUS_LABELS,
+            type_labels=TYPE_LABELS,
+        )
 
     # --- planning -------------------------------------------------------------------------------------
 
-    def _plan_form(self, request: Request, db: Session, access: Access, d: Deliverable | None, form: dict[str, Any],
-                   errors: dict[str, str], status: int = 200, stale: dict[str, Any] | None = None) -> Template:  # fmt: skip
-        return render(request, "deliverables/form.html", status=status, access=access, project=access.project, d=d,
-                      form=form, errors=errors, stale=stale or {}, labels=service.PLAN_LABELS,
-                      owners=service.reviewers_and_owners(db, access.project.id),
-                      types=list(TYPE_LABELS.items()))  # fmt: skip
+    def _plan_form(
+        self,
+        request: Request,
+        db: Session,
+        access: Access,
+        d: Deliverable | None,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        status: int = 200,
+        stale: dict[str, Any] | None = None,
+    ) -> Template:
+        return render(
+            request,
+            "deliverables/form.html",
+            status=status,
+            access=access,
+            project=access.project,
+            d=d,
+            form=form,
+            errors=errors,
+            stale=stale or {},
+            labels=service.PLAN_LABELS,
+            owners=service.reviewers_and_owners(db, access.project.id),
+            types=list(TYPE_LABELS.items()),
+        )
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
-        return self._plan_form(request, db, access, None, {"code": service.next_code(db, access.project.id),
-                                                           "type": "document"}, {})  # fmt: skip
+        return self._plan_form(
+            request, db, access, None, {"code": service.next_code(db, access.project.id), "type": "document"}, {}
+        )
 
     @post("/", sync_to_thread=True)
-    def create(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def create(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         try:
             with db.begin_nested():
@@ -170,8 +258,9 @@ class DeliverablePages(Controller):
         return redirect(f"/projects/{access.project.key}/deliverables/{d.id}")
 
     @get("/{deliverable_id:int}/edit", sync_to_thread=True)
-    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
-             ) -> Template:  # fmt: skip
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         d = service.get_for(db, access, deliverable_id)
         values = {f: getattr(d, f) for f in service.FIELDS} | {"version": d.version}
@@ -179,8 +268,14 @@ class DeliverablePages(Controller):
         return self._plan_form(request, db, access, d, values, {})
 
     @post("/{deliverable_id:int}/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def update(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         d = service.get_for(db, access, deliverable_id)
         try:
@@ -189,8 +284,16 @@ class DeliverablePages(Controller):
         except FormError as exc:
             return self._plan_form(request, db, access, d, data, exc.errors, status=422)
         except StaleEdit as exc:
-            return self._plan_form(request, db, access, d, data | {"version": d.version}, {}, status=409,
-                                   stale=stale_fields(exc.current, data))  # fmt: skip
+            return self._plan_form(
+                request,
+                db,
+                access,
+                d,
+                data | {"version": d.version},
+                {},
+                status=409,
+                stale=stale_fields(exc.current, data),
+            )
         except (Conflict, Forbidden) as exc:
             return self._plan_form(request, db, access, d, data, {"__all__": exc.detail}, status=exc.status_code)
         flash(request, f"{d.code} saved.")
@@ -199,14 +302,16 @@ class DeliverablePages(Controller):
     # --- the record -----------------------------------------------------------------------------------
 
     @get("/{deliverable_id:int}", sync_to_thread=True)
-    def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               deliverable_id: FromPath[int]) -> Template:  # fmt: skip
+    def detail(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key)
         return _record(request, db, access, service.get_for(db, access, deliverable_id))
 
     @get("/{deliverable_id:int}/records", sync_to_thread=True)
-    def records_section(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                        deliverable_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+    def records_section(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Template | Redirect:
         """The decision records region, which htmx fetches again while letters are being prepared; without JS,
         the record page at that region."""
         access = projects.get_for(db, request.user, key)
@@ -216,8 +321,9 @@ class DeliverablePages(Controller):
         return _record(request, db, access, d, block="records_section")
 
     @get("/{deliverable_id:int}/comments", sync_to_thread=True)
-    def comment_log(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    deliverable_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+    def comment_log(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Template | Redirect:
         """The filter form's target: htmx swaps only the log; without JS, the record page with the filter."""
         access = projects.get_for(db, request.user, key)
         d = service.get_for(db, access, deliverable_id)
@@ -227,12 +333,19 @@ class DeliverablePages(Controller):
         return _record(request, db, access, d, block="comment_log")
 
     @post("/{deliverable_id:int}/submit", sync_to_thread=True)
-    def submit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               deliverable_id: FromPath[int], data: Multipart) -> Template | Redirect:  # fmt: skip
+    def submit(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Multipart,
+    ) -> Template | Redirect:
         files = data.get("files", [])
         files = files if isinstance(files, list) else [files]
-        uploads = [Upload(f.filename, f.content_type, f.file.read()) for f in files
-                   if isinstance(f, UploadFile) and f.filename]  # fmt: skip
+        uploads = [
+            Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile) and f.filename
+        ]
         notes = data.get("notes", "")
         text = {k: v for k, v in data.items() if isinstance(v, str)}
 
@@ -250,8 +363,14 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "submit", text, run, "submissions")
 
     @post("/{deliverable_id:int}/start-review", sync_to_thread=True)
-    def start_review(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                     deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def start_review(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             d.check_seen(_version(data), {"status": d.status})
             ids = data.get("reviewer_ids", [])
@@ -266,8 +385,14 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "start_review", data, run, "decision")
 
     @post("/{deliverable_id:int}/reviewers", sync_to_thread=True)
-    def assign(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def assign(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             form = parse(service.AssignForm, data)
             a = service.assign_reviewer(db, request.user, access, d, form.reviewer_id, form.due_date)
@@ -276,8 +401,15 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
 
     @post("/{deliverable_id:int}/reviewers/{reviewer_id:int}/remove", sync_to_thread=True)
-    def unassign(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                 deliverable_id: FromPath[int], reviewer_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def unassign(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        reviewer_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             service.remove_reviewer(db, request.user, access, d, reviewer_id)
             return "Reviewer removed from this version."
@@ -285,8 +417,14 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
 
     @post("/{deliverable_id:int}/comments", sync_to_thread=True)
-    def add_comment(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def add_comment(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             c = service.add_comment(db, request.user, access, d, parse(CommentForm, data))
             return f"Comment #{c.id} logged."
@@ -294,8 +432,15 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "comment", data, run, "comments")
 
     @post("/{deliverable_id:int}/comments/{comment_id:int}", sync_to_thread=True)
-    def update_comment(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                       deliverable_id: FromPath[int], comment_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def update_comment(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        comment_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             version = _version(data)
             if "response" in data:
@@ -309,62 +454,107 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, f"comment-{comment_id}", data, run, f"comment-{comment_id}")
 
     @post("/{deliverable_id:int}/criteria/{criterion_id:int}", sync_to_thread=True)
-    def record_result(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      deliverable_id: FromPath[int], criterion_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def record_result(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        criterion_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            service.record_result(db, request.user, access, d, criterion_id, str(data.get("outcome", "")),
-                                  str(data.get("evidence", "")))  # fmt: skip
+            service.record_result(
+                db, request.user, access, d, criterion_id, str(data.get("outcome", "")), str(data.get("evidence", ""))
+            )
             return "Criterion result recorded."
 
-        return _act(request, db, key, deliverable_id, f"criterion-{criterion_id}", data, run, f"criterion-{criterion_id}")
+        return _act(
+            request, db, key, deliverable_id, f"criterion-{criterion_id}", data, run, f"criterion-{criterion_id}"
+        )
 
     @post("/{deliverable_id:int}/decision", sync_to_thread=True)
-    def decide(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def decide(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             if not data.get("outcome"):
                 raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
-            decision = service.decide(db, request.user, access, d, parse(DecisionForm, data), _version(data),
-                                      store=_store(request))
+            decision = service.decide(
+                db, request.user, access, d, parse(DecisionForm, data), _version(data), store=_store(request)
+            )
             return f"{d.code} version {d.current_version}: {decision.outcome.replace('_', ' ')}."
 
         return _act(request, db, key, deliverable_id, "decision", data, run, "decision")
 
     @post("/{deliverable_id:int}/conditions-met", sync_to_thread=True)
-    def conditions_met(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                       deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def conditions_met(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            service.conditions_met(db, request.user, access, d, str(data.get("evidence", "")), _version(data),
-                                   store=_store(request))  # fmt: skip
+            service.conditions_met(
+                db, request.user, access, d, str(data.get("evidence", "")), _version(data), store=_store(request)
+            )
             return f"Every condition is met: {d.code} is accepted."
 
         return _act(request, db, key, deliverable_id, "conditions_met", data, run, "conditions")
 
     @post("/{deliverable_id:int}/conditions/{condition_id:int}", sync_to_thread=True)
-    def update_condition(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                         deliverable_id: FromPath[int], condition_id: FromPath[int], data: Form
-                         ) -> Template | Redirect:  # fmt: skip
+    def update_condition(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        condition_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             c = conditions.update(db, request.user, access, d, condition_id, parse(conditions.ConditionForm, data))
             return f"Condition {c.position} is due {c.due_date:%a %d %b %Y}."
 
-        return _act(request, db, key, deliverable_id, f"condition-{condition_id}", data, run, f"condition-{condition_id}")
+        return _act(
+            request, db, key, deliverable_id, f"condition-{condition_id}", data, run, f"condition-{condition_id}"
+        )
 
     @post("/{deliverable_id:int}/conditions/{condition_id:int}/met", sync_to_thread=True)
-    def condition_met(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      deliverable_id: FromPath[int], condition_id: FromPath[int], data: Form
-                      ) -> Template | Redirect:  # fmt: skip
+    def condition_met(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        condition_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             form = parse(conditions.MetForm, data)
-            closed = service.confirm_condition(db, request.user, access, d, condition_id, form.evidence, form.version,
-                                               store=_store(request))  # fmt: skip
+            closed = service.confirm_condition(
+                db, request.user, access, d, condition_id, form.evidence, form.version, store=_store(request)
+            )
             return f"Every condition is met: {d.code} is accepted." if closed else "Condition confirmed as met."
 
         return _act(request, db, key, deliverable_id, f"met-{condition_id}", data, run, f"condition-{condition_id}")
 
     @post("/{deliverable_id:int}/criteria/agree", sync_to_thread=True)
-    def agree_criteria(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                       deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def agree_criteria(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             v = criteria.agree(db, request.user, access, d, _version(data))
             return f"Criteria version {v.number} agreed for the State; the contractor acknowledges it next."
@@ -372,8 +562,14 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "agreement", data, run, "criteria")
 
     @post("/{deliverable_id:int}/criteria/acknowledge", sync_to_thread=True)
-    def acknowledge_criteria(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                             deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def acknowledge_criteria(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             v = criteria.acknowledge(db, request.user, access, d, _version(data))
             return f"Criteria version {v.number} acknowledged."
@@ -381,8 +577,14 @@ class DeliverablePages(Controller):
         return _act(request, db, key, deliverable_id, "agreement", data, run, "criteria")
 
     @post("/{deliverable_id:int}/withdraw", sync_to_thread=True)
-    def withdraw(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                 deliverable_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def withdraw(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             d.check_seen(_version(data), {"status": d.status})
             service.withdraw(db, request.user, access, d, str(data.get("reason", "")))
@@ -393,19 +595,27 @@ class DeliverablePages(Controller):
     # --- exports --------------------------------------------------------------------------------------
 
     @get("/{deliverable_id:int}/comments.csv", sync_to_thread=True)
-    def comments_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                     deliverable_id: FromPath[int]) -> Response:  # fmt: skip
+    def comments_csv(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Response:
         return _export_comments(request, db, key, deliverable_id, "csv")
 
     @get("/{deliverable_id:int}/comments.xlsx", sync_to_thread=True)
-    def comments_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      deliverable_id: FromPath[int]) -> Response:  # fmt: skip
+    def comments_xlsx(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Response:
         return _export_comments(request, db, key, deliverable_id, "xlsx")
 
     @get("/{deliverable_id:int}/decisions/{decision_id:int}/{kind:str}", sync_to_thread=True)
-    def record_page(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    deliverable_id: FromPath[int], decision_id: FromPath[int],
-                    kind: FromPath[str]) -> Template:  # fmt: skip
+    def record_page(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        decision_id: FromPath[int],
+        kind: FromPath[str],
+    ) -> Template:
         """A decision's letter or sign-off as a printable page; the stored PDF and DOCX are the record."""
         access = projects.get_for(db, request.user, key)
         d = service.get_for(db, access, deliverable_id)
@@ -414,19 +624,35 @@ class DeliverablePages(Controller):
             raise NotFound(detail="No such record on this deliverable.")
         base = f"/projects/{access.project.key}/deliverables/{d.id}"
         files = {r.format: f"{base}/records/{r.id}" for r in records.records_of(db, decision_id) if r.kind == kind}
-        return render(request, "deliverables/record.html", letter=records.compose(g, RecordKind(kind)),
-                      back_url=base, back_label=f"{d.code} {d.title}", files=files)  # fmt: skip
+        return render(
+            request,
+            "deliverables/record.html",
+            letter=records.compose(g, RecordKind(kind)),
+            back_url=base,
+            back_label=f"{d.code} {d.title}",
+            files=files,
+        )
 
     @get("/{deliverable_id:int}/records/{record_id:int}", sync_to_thread=True)
-    def record_file(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    deliverable_id: FromPath[int], record_id: FromPath[int]) -> File:  # fmt: skip
+    def record_file(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        deliverable_id: FromPath[int],
+        record_id: FromPath[int],
+    ) -> File:
         access = projects.get_for(db, request.user, key)
         record = records.get(db, service.get_for(db, access, deliverable_id), record_id)
         path = _store(request).path_for(record.sha256)
         if not path.is_file():
             raise NotFound(detail="The file is missing from storage; restore it from backup.")
-        return File(path=path, filename=record.filename, media_type=records.MEDIA_TYPES[record.format],
-                    etag=ETag(value=record.sha256))  # fmt: skip
+        return File(
+            path=path,
+            filename=record.filename,
+            media_type=records.MEDIA_TYPES[record.format],
+            etag=ETag(value=record.sha256),
+        )
 
 
 class HoldbackPage(Controller):
@@ -436,8 +662,14 @@ class HoldbackPage(Controller):
     @get("/", sync_to_thread=True)
     def ledger(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key)
-        return render(request, "deliverables/holdback.html", access=access, project=access.project,
-                      ledger=service.holdback_ledger(db, access.project.id), status_labels=STATUS_LABELS)  # fmt: skip
+        return render(
+            request,
+            "deliverables/holdback.html",
+            access=access,
+            project=access.project,
+            ledger=service.holdback_ledger(db, access.project.id),
+            status_labels=STATUS_LABELS,
+        )
 
 
 def _export_comments(request: Request, db: Session, key: str, deliverable_id: int, fmt: str) -> Response:

@@ -29,12 +29,21 @@ LIMIT = 50
 UNDER_REVIEW = (Status.SUBMITTED, Status.IN_REVIEW)
 
 
-def _item(kind: str, project: Project, d: Deliverable, due, detail: str, anchor: str = "", flag: str = "") -> WorkItem:  # noqa: ANN001
-    return WorkItem(kind, project.key, d.code, d.title, f"/projects/{project.key}/deliverables/{d.id}{anchor}", due,
-                    project_today(project), detail, flag)  # fmt: skip
+def _item(kind: str, project: Project, d: Deliverable, due, detail: str, anchor: str = "", flag: str = "") -> WorkItem:
+    return WorkItem(
+        kind,
+        project.key,
+        d.code,
+        d.title,
+        f"/projects/{project.key}/deliverables/{d.id}{anchor}",
+        due,
+        project_today(project),
+        detail,
+        flag,
+    )
 
 
-def _member(user: Principal, *roles: Role):  # noqa: ANN202
+def _member(user: Principal, *roles: Role):
     """Join condition: the user is a member of the row's project (in one of `roles`, if given)."""
     clause = (Membership.project_id == Project.id) & (Membership.user_id == user.id)
     return clause & col(Membership.role).in_(roles) if roles else clause
@@ -56,13 +65,19 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
         .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
-        .where(ReviewAssignment.reviewer_id == user.id, col(ReviewAssignment.completed_at).is_(None),
-               col(Deliverable.status).in_(UNDER_REVIEW), Submission.number == Deliverable.current_version)
+        .where(
+            ReviewAssignment.reviewer_id == user.id,
+            col(ReviewAssignment.completed_at).is_(None),
+            col(Deliverable.status).in_(UNDER_REVIEW),
+            Submission.number == Deliverable.current_version,
+        )
         .order_by(ReviewAssignment.due_date, Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("reviews", p, d, a.due_date, f"version {d.current_version}", "#reviews", _clock_flag(d, p))
-            for a, d, p in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item("reviews", p, d, a.due_date, f"version {d.current_version}", "#reviews", _clock_flag(d, p))
+        for a, d, p in db.exec(stmt)
+    ]
 
 
 def lead_reviews(db: Session, user: Principal) -> list[WorkItem]:
@@ -75,10 +90,19 @@ def lead_reviews(db: Session, user: Principal) -> list[WorkItem]:
         .where(Deliverable.owner_id == user.id, col(Deliverable.status).in_(UNDER_REVIEW))
         .order_by(Deliverable.review_due, Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("lead_reviews", p, d, d.review_due, f"version {d.current_version}, "
-                  f"{'in review' if d.status == Status.IN_REVIEW else 'review not started'}", "#decision",
-                  _clock_flag(d, p)) for d, p in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item(
+            "lead_reviews",
+            p,
+            d,
+            d.review_due,
+            f"version {d.current_version}, {'in review' if d.status == Status.IN_REVIEW else 'review not started'}",
+            "#decision",
+            _clock_flag(d, p),
+        )
+        for d, p in db.exec(stmt)
+    ]
 
 
 def contract_clocks(db: Session, user: Principal) -> list[WorkItem]:
@@ -87,12 +111,16 @@ def contract_clocks(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.MANAGER))
-        .where(col(Deliverable.status).in_(UNDER_REVIEW),
-               or_(col(Deliverable.escalated_at).is_not(None),
-                   col(Deliverable.deemed_on) <= latest_today() + timedelta(days=DEEMED_WARNING_DAYS)))
+        .where(
+            col(Deliverable.status).in_(UNDER_REVIEW),
+            or_(
+                col(Deliverable.escalated_at).is_not(None),
+                col(Deliverable.deemed_on) <= latest_today() + timedelta(days=DEEMED_WARNING_DAYS),
+            ),
+        )
         .order_by(func.coalesce(Deliverable.deemed_on, Deliverable.review_due), Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
+    )
     out = []
     for d, p in db.exec(stmt):
         if flag := _clock_flag(d, p):
@@ -109,19 +137,32 @@ def awaiting_disposition(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project, func.count(Comment.id), func.min(Comment.responded_at))
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
-        .join(Submission, (Submission.deliverable_id == Deliverable.id)
-              & (Submission.number == Deliverable.current_version))
+        .join(
+            Submission,
+            (Submission.deliverable_id == Deliverable.id) & (Submission.number == Deliverable.current_version),
+        )
         .join(Comment, col(Comment.submission_id) == Submission.id)
-        .where(col(Deliverable.status).in_(UNDER_REVIEW), Comment.disposition == Disposition.OPEN,
-               Comment.response != "",
-               or_(Deliverable.owner_id == user.id, Comment.reviewer_id == user.id,
-                   col(Submission.id).in_(assigned)))
+        .where(
+            col(Deliverable.status).in_(UNDER_REVIEW),
+            Comment.disposition == Disposition.OPEN,
+            Comment.response != "",
+            or_(Deliverable.owner_id == user.id, Comment.reviewer_id == user.id, col(Submission.id).in_(assigned)),
+        )
         .group_by(Deliverable.id, Project.id)
         .order_by(Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("dispositions", p, d, d.review_due, f"{n} answered comment{'s' if n != 1 else ''} to dispose of",
-                  "#comments") for d, p, n, _ in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item(
+            "dispositions",
+            p,
+            d,
+            d.review_due,
+            f"{n} answered comment{'s' if n != 1 else ''} to dispose of",
+            "#comments",
+        )
+        for d, p, n, _ in db.exec(stmt)
+    ]
 
 
 def waiting_resubmission(db: Session, user: Principal) -> list[WorkItem]:
@@ -133,9 +174,18 @@ def waiting_resubmission(db: Session, user: Principal) -> list[WorkItem]:
         .where(Deliverable.owner_id == user.id, Deliverable.status == Status.REJECTED)
         .order_by(Deliverable.resubmit_due, Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("resubmissions", p, d, d.resubmit_due, f"version {d.current_version + 1} from the contractor",
-                  "#submissions") for d, p in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item(
+            "resubmissions",
+            p,
+            d,
+            d.resubmit_due,
+            f"version {d.current_version + 1} from the contractor",
+            "#submissions",
+        )
+        for d, p in db.exec(stmt)
+    ]
 
 
 def due_from_contractor(db: Session, user: Principal) -> list[WorkItem]:
@@ -144,16 +194,28 @@ def due_from_contractor(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.CONTRACTOR))
-        .where(or_(and_(Deliverable.status == Status.PLANNED,
-                        col(Deliverable.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS)),
-                   Deliverable.status == Status.REJECTED))
+        .where(
+            or_(
+                and_(
+                    Deliverable.status == Status.PLANNED,
+                    col(Deliverable.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),
+                ),
+                Deliverable.status == Status.REJECTED,
+            )
+        )
         .order_by(func.coalesce(Deliverable.resubmit_due, Deliverable.due_date), Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
+    )
     out = []
     for d, p in db.exec(stmt):
-        item = _item("to_submit", p, d, running_clock(d), f"version {d.current_version + 1} to "
-                     f"{'resubmit' if d.status == Status.REJECTED else 'submit'}", "#submissions")  # fmt: skip
+        item = _item(
+            "to_submit",
+            p,
+            d,
+            running_clock(d),
+            f"version {d.current_version + 1} to {'resubmit' if d.status == Status.REJECTED else 'submit'}",
+            "#submissions",
+        )
         if d.status == Status.REJECTED or item.state is not None:  # a first submission: due in two weeks, or late
             out.append(item)
     return out
@@ -165,17 +227,22 @@ def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project, func.count(Comment.id))
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.CONTRACTOR))
-        .join(Submission, (Submission.deliverable_id == Deliverable.id)
-              & (Submission.number == Deliverable.current_version))
+        .join(
+            Submission,
+            (Submission.deliverable_id == Deliverable.id) & (Submission.number == Deliverable.current_version),
+        )
         .join(Comment, col(Comment.submission_id) == Submission.id)
-        .where(col(Deliverable.status).in_(UNDER_REVIEW), Comment.disposition == Disposition.OPEN,
-               Comment.response == "")
+        .where(
+            col(Deliverable.status).in_(UNDER_REVIEW), Comment.disposition == Disposition.OPEN, Comment.response == ""
+        )
         .group_by(Deliverable.id, Project.id)
         .order_by(Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("responses", p, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer", "#comments")
-            for d, p, n in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item("responses", p, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer", "#comments")
+        for d, p, n in db.exec(stmt)
+    ]
 
 
 def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
@@ -186,13 +253,20 @@ def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
         .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user))
-        .where(col(Condition.met_at).is_(None), Deliverable.status == Status.CONDITIONALLY_ACCEPTED,
-               or_(Condition.owner_id == user.id,
-                   and_(Membership.role == Role.MANAGER,
-                        col(Condition.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS))))
+        .where(
+            col(Condition.met_at).is_(None),
+            Deliverable.status == Status.CONDITIONALLY_ACCEPTED,
+            or_(
+                Condition.owner_id == user.id,
+                and_(
+                    Membership.role == Role.MANAGER,
+                    col(Condition.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),
+                ),
+            ),
+        )
         .order_by(Condition.due_date, Project.key, Deliverable.code, Condition.position)
         .limit(LIMIT)
-    )  # fmt: skip
+    )
     out = []
     for c, d, p in db.exec(stmt):
         item = _item("conditions", p, d, c.due_date, f"condition {c.position}: {c.text}", f"#condition-{c.id}")
@@ -203,24 +277,43 @@ def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
 
 def criteria_to_agree(db: Session, user: Principal) -> list[WorkItem]:
     """The acceptance criteria waiting for this user's side of the agreement: a manager's, then the contractor's."""
-    latest = (select(CriteriaVersion.deliverable_id, func.max(CriteriaVersion.number).label("n"))
-              .group_by(CriteriaVersion.deliverable_id).subquery())  # fmt: skip
+    latest = (
+        select(CriteriaVersion.deliverable_id, func.max(CriteriaVersion.number).label("n"))
+        .group_by(CriteriaVersion.deliverable_id)
+        .subquery()
+    )
     waiting_for = or_(
         and_(Membership.role == Role.MANAGER, col(CriteriaVersion.agreed_at).is_(None)),
-        and_(Membership.role == Role.CONTRACTOR, col(CriteriaVersion.agreed_at).is_not(None),
-             col(CriteriaVersion.acknowledged_at).is_(None)),
+        and_(
+            Membership.role == Role.CONTRACTOR,
+            col(CriteriaVersion.agreed_at).is_not(None),
+            col(CriteriaVersion.acknowledged_at).is_(None),
+        ),
     )
     stmt = (
         select(Deliverable, Project, CriteriaVersion, Membership.role)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Role.MANAGER, Role.CONTRACTOR))
         .join(latest, latest.c.deliverable_id == Deliverable.id)
-        .join(CriteriaVersion, (CriteriaVersion.deliverable_id == Deliverable.id) & (CriteriaVersion.number == latest.c.n))
-        .where(col(Deliverable.status).not_in(FINAL), func.json_array_length(CriteriaVersion.criterion_ids) > 0,
-               waiting_for)
+        .join(
+            CriteriaVersion, (CriteriaVersion.deliverable_id == Deliverable.id) & (CriteriaVersion.number == latest.c.n)
+        )
+        .where(
+            col(Deliverable.status).not_in(FINAL),
+            func.json_array_length(CriteriaVersion.criterion_ids) > 0,
+            waiting_for,
+        )
         .order_by(Deliverable.due_date, Project.key, Deliverable.code)
         .limit(LIMIT)
-    )  # fmt: skip
-    return [_item("criteria", p, d, d.due_date if d.current_version == 0 else None,
-                  f"criteria version {v.number} to {'agree' if role == Role.MANAGER else 'acknowledge'}", "#criteria")
-            for d, p, v, role in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        _item(
+            "criteria",
+            p,
+            d,
+            d.due_date if d.current_version == 0 else None,
+            f"criteria version {v.number} to {'agree' if role == Role.MANAGER else 'acknowledge'}",
+            "#criteria",
+        )
+        for d, p, v, role in db.exec(stmt)
+    ]

@@ -68,8 +68,7 @@ DONE_WORDS = {
     Action.DEEM_ACCEPT: "deemed accepted",
 }
 
-OPEN = frozenset({Status.PLANNED, Status.SUBMITTED, Status.IN_REVIEW, Status.REJECTED,
-                  Status.CONDITIONALLY_ACCEPTED})  # fmt: skip
+OPEN = frozenset({Status.PLANNED, Status.SUBMITTED, Status.IN_REVIEW, Status.REJECTED, Status.CONDITIONALLY_ACCEPTED})
 FINAL = frozenset({Status.ACCEPTED, Status.WITHDRAWN})
 
 # (action, from) -> (to, the permission that allows it; None = the system only)
@@ -110,8 +109,9 @@ def next_status(action: Action | str, current: Status | str, perms: frozenset[Pe
         raise NotAllowed(f"Your role in this project may not {ACTION_LABELS[action].lower()}.", wrong_state=False)
     rule = TRANSITIONS.get((action, current))
     if rule is None:
-        raise NotAllowed(f"A deliverable that is {STATUS_LABELS[current].lower()} cannot be {DONE_WORDS[action]}.",
-                         wrong_state=True)  # fmt: skip
+        raise NotAllowed(
+            f"A deliverable that is {STATUS_LABELS[current].lower()} cannot be {DONE_WORDS[action]}.", wrong_state=True
+        )
     target, needed = rule
     if perms is None and needed is None:
         return target

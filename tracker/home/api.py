@@ -21,7 +21,8 @@ class WorkItemOut(BaseModel):
     due: date | None
     days: int | None = Field(description="Days until due on the project's calendar; negative when overdue")
     state: Literal["overdue", "upcoming"] | None = Field(
-        description="overdue once the day has passed; upcoming when due in the next 14 days")
+        description="overdue once the day has passed; upcoming when due in the next 14 days"
+    )
     detail: str
     flag: str = Field(description="A warning beside the clock, e.g. a review escalated or about to be deemed accepted")
 
@@ -42,7 +43,24 @@ class MyWorkApi(Controller):
         comments awaiting your disposition or response, conditions due, criteria to agree, reports to publish,
         resubmissions awaited, deliverables due from you, action items, risks due for review and issues flagged
         for escalation."""
-        return [SectionOut(key=s.key, title=s.title, items=[
-            WorkItemOut(project=i.project_key, code=i.code, title=i.title, url=i.url, due=i.due, days=i.days,
-                        state=i.state, detail=i.detail, flag=i.flag) for i in s.items])
-                for s in service.my_work(db, request.user)]  # fmt: skip
+        return [
+            SectionOut(
+                key=s.key,
+                title=s.title,
+                items=[
+                    WorkItemOut(
+                        project=i.project_key,
+                        code=i.code,
+                        title=i.title,
+                        url=i.url,
+                        due=i.due,
+                        days=i.days,
+                        state=i.state,
+                        detail=i.detail,
+                        flag=i.flag,
+                    )
+                    for i in s.items
+                ],
+            )
+            for s in service.my_work(db, request.user)
+        ]

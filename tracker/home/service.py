@@ -19,31 +19,67 @@ from tracker.risks.scoring import LEVEL_LABELS
 
 
 def _actions(db: Session, user: Principal) -> list[WorkItem]:
-    return [WorkItem("actions", a.project_key, a.parent_code, a.item.description,
-                     f"/projects/{a.project_key}/{a.parent_kind}/{a.parent_id}", a.item.due_date, a.today,
-                     {"mitigation": "mitigation plan", "contingency": "contingency plan"}.get(a.item.plan, "issue action"))
-            for a in actions.mine(db, user)]  # fmt: skip
+    return [
+        WorkItem(
+            "actions",
+            a.project_key,
+            a.parent_code,
+            a.item.description,
+            f"/projects/{a.project_key}/{a.parent_kind}/{a.parent_id}",
+            a.item.due_date,
+            a.today,
+            {"mitigation": "mitigation plan", "contingency": "contingency plan"}.get(a.item.plan, "issue action"),
+        )
+        for a in actions.mine(db, user)
+    ]
 
 
 def _risk_reviews(db: Session, user: Principal) -> list[WorkItem]:
-    return [WorkItem("risk_reviews", r.project_key, r.risk.code, r.risk.title,
-                     f"/projects/{r.project_key}/risks/{r.risk.id}", r.risk.next_review_date, r.today,
-                     f"{LEVEL_LABELS[r.level]} risk, review due")
-            for r in risks.my_reviews_due(db, user)]  # fmt: skip
+    return [
+        WorkItem(
+            "risk_reviews",
+            r.project_key,
+            r.risk.code,
+            r.risk.title,
+            f"/projects/{r.project_key}/risks/{r.risk.id}",
+            r.risk.next_review_date,
+            r.today,
+            f"{LEVEL_LABELS[r.level]} risk, review due",
+        )
+        for r in risks.my_reviews_due(db, user)
+    ]
 
 
 def _flagged(db: Session, user: Principal) -> list[WorkItem]:
-    return [WorkItem("flagged", f.project_key, f.issue.code, f.issue.title,
-                     f"/projects/{f.project_key}/issues/{f.issue.id}", None, f.today,
-                     f"{f.issue.priority} priority, unresolved {f.age} days (allowed {f.allowed})")
-            for f in issues.flagged_for_manager(db, user)]  # fmt: skip
+    return [
+        WorkItem(
+            "flagged",
+            f.project_key,
+            f.issue.code,
+            f.issue.title,
+            f"/projects/{f.project_key}/issues/{f.issue.id}",
+            None,
+            f.today,
+            f"{f.issue.priority} priority, unresolved {f.age} days (allowed {f.allowed})",
+        )
+        for f in issues.flagged_for_manager(db, user)
+    ]
 
 
 def _to_publish(db: Session, user: Principal) -> list[WorkItem]:
-    return [WorkItem("to_publish", t.project_key, t.period.label, f"{t.project_key} status report",
-                     f"/projects/{t.project_key}/status-reports/draft?{reports.period_params(t.period)}", t.period.end,
-                     t.today, "draft to review and publish")
-            for t in reports.to_publish(db, user)]  # fmt: skip
+    return [
+        WorkItem(
+            "to_publish",
+            t.project_key,
+            t.period.label,
+            f"{t.project_key} status report",
+            f"/projects/{t.project_key}/status-reports/draft?{reports.period_params(t.period)}",
+            t.period.end,
+            t.today,
+            "draft to review and publish",
+        )
+        for t in reports.to_publish(db, user)
+    ]
 
 
 @dataclass(frozen=True)

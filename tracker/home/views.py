@@ -20,8 +20,13 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
     rows = projects.visible_projects(db, request.user)
     # Contractors never see the project-wide trail (it includes the state's internal register).
     history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
-    return render(request, "home/my_work.html", rows=rows, history=audit.for_projects(db, history_ids, limit=15),
-                  sections=service.my_work(db, request.user))
+    return render(
+        request,
+        "home/my_work.html",
+        rows=rows,
+        history=audit.for_projects(db, history_ids, limit=15),
+        sections=service.my_work(db, request.user),
+    )
 
 
 @get("/bench/minimal", sync_to_thread=True, include_in_schema=False)

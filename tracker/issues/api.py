@@ -68,6 +68,7 @@ class IssueIn(ApiBody):
 
 class IssuePatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
+
     labels = issues.LABELS
 
     code: str | None = None
@@ -116,16 +117,39 @@ class DecisionOut(BaseModel):
 def _outs(db: Session, rows: list[IssueRow]) -> list[IssueOut]:
     links = risks.linked_deliverables(db, IssueDeliverable, "issue_id", [r.issue.id for r in rows])
     return [
-        IssueOut(**row.issue.model_dump(include={"id", "code", "title", "description", "impact", "priority", "owner_id",
-                                                 "need_by", "status", "escalation_level", "escalation_reason",
-                                                 "resolution", "raised_on", "resolved_on", "risk_id", "updated_at",
-                                                 "version"}),
-                 owner_name=row.owner_name, age_days=row.age, overdue=row.overdue,
-                 needs_escalation=row.needs_escalation, open_actions=row.open_actions, risk_code=row.risk_code,
-                 deliverable_ids=[d for d, _ in links[row.issue.id]],
-                 deliverable_codes=[c for _, c in links[row.issue.id]])
+        IssueOut(
+            **row.issue.model_dump(
+                include={
+                    "id",
+                    "code",
+                    "title",
+                    "description",
+                    "impact",
+                    "priority",
+                    "owner_id",
+                    "need_by",
+                    "status",
+                    "escalation_level",
+                    "escalation_reason",
+                    "resolution",
+                    "raised_on",
+                    "resolved_on",
+                    "risk_id",
+                    "updated_at",
+                    "version",
+                }
+            ),
+            owner_name=row.owner_name,
+            age_days=row.age,
+            overdue=row.overdue,
+            needs_escalation=row.needs_escalation,
+            open_actions=row.open_actions,
+            risk_code=row.risk_code,
+            deliverable_ids=[d for d, _ in links[row.issue.id]],
+            deliverable_codes=[c for _, c in links[row.issue.id]],
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def issue_out(db: Session, access: projects.Access, issue_id: int) -> IssueOut:
@@ -137,25 +161,42 @@ class ProjectIssuesApi(Controller):
     tags = ["issues"]
 
     @get("/", sync_to_thread=True, summary="The issue register, filtered, sorted and paged")
-    def list_issues(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    status: FromQuery[str | None] = None, priority: FromQuery[str | None] = None,
-                    owner: FromQuery[str | None] = None, overdue: FromQuery[str | None] = None,
-                    escalation: FromQuery[str | None] = None, q: FromQuery[str | None] = None,
-                    sort: FromQuery[str | None] = None, limit: FromQuery[int] = 50,
-                    offset: FromQuery[int] = 0) -> IssuePage:  # fmt: skip
+    def list_issues(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        status: FromQuery[str | None] = None,
+        priority: FromQuery[str | None] = None,
+        owner: FromQuery[str | None] = None,
+        overdue: FromQuery[str | None] = None,
+        escalation: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> IssuePage:
         """`status` is a status or `unresolved`; `escalation=true` lists issues flagged for escalation;
         `sort` is priority, age, due or code, with `-` for descending."""
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        filters = {"status": status, "priority": priority, "owner": owner, "overdue": overdue,
-                   "escalation": escalation, "q": q, "sort": sort}  # fmt: skip
+        filters = {
+            "status": status,
+            "priority": priority,
+            "owner": owner,
+            "overdue": overdue,
+            "escalation": escalation,
+            "q": q,
+            "sort": sort,
+        }
         query = parse(IssueQuery, {k: v for k, v in filters.items() if v is not None})
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
         rows, total = issues.search(db, access, query, limit=limit, offset=offset)
         return IssuePage(items=_outs(db, rows), total=total, limit=limit, offset=offset)
 
     @post("/", sync_to_thread=True, summary="Record an issue (managers and staff)")
-    def create_issue(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                     data: JSONBody[IssueIn]) -> IssueOut:  # fmt: skip
+    def create_issue(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[IssueIn]
+    ) -> IssueOut:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.create(db, request.user, access, parse(IssueForm, data.model_dump(mode="json")))
         return issue_out(db, access, issue.id)
@@ -171,22 +212,25 @@ class IssueApi(Controller):
         return issue_out(db, access, issue.id)
 
     @patch("/", sync_to_thread=True, summary="Change an issue (send the version you read; 409 if stale)")
-    def patch_issue(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int],
-                    data: JSONBody[IssuePatch]) -> IssueOut:  # fmt: skip
+    def patch_issue(
+        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int], data: JSONBody[IssuePatch]
+    ) -> IssueOut:
         access, issue = issues.load_for(db, request.user, issue_id, Perm.EDIT_REGISTER)
         values: dict[str, Any] = issues.form_values(db, issue) | data.model_dump(mode="json", exclude_unset=True)
         issues.update(db, request.user, access, issue, parse(IssueForm, values))
         return issue_out(db, access, issue.id)
 
     @get("/decisions", sync_to_thread=True, summary="The decision log, newest first")
-    def list_decisions(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int]
-                       ) -> list[DecisionOut]:  # fmt: skip
+    def list_decisions(
+        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int]
+    ) -> list[DecisionOut]:
         _, issue = issues.load_for(db, request.user, issue_id)
         return [DecisionOut.model_validate(d) for d in issues.decisions_of(db, issue.id)]
 
     @post("/decisions", sync_to_thread=True, summary="Log a decision taken on the issue")
-    def add_decision(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int],
-                     data: JSONBody[DecisionIn]) -> DecisionOut:  # fmt: skip
+    def add_decision(
+        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int], data: JSONBody[DecisionIn]
+    ) -> DecisionOut:
         access, issue = issues.load_for(db, request.user, issue_id, Perm.EDIT_REGISTER)
         entry = issues.add_decision(db, request.user, access, issue, parse(DecisionForm, data.model_dump(mode="json")))
         return DecisionOut.model_validate(entry)
@@ -201,8 +245,9 @@ class RiskConvertApi(Controller):
     tags = ["risks"]
 
     @post("/convert", sync_to_thread=True, summary="The risk happened: open a linked issue; the risk becomes realized")
-    def convert(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int],
-                data: JSONBody[ConvertIn]) -> IssueOut:  # fmt: skip
+    def convert(
+        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[ConvertIn]
+    ) -> IssueOut:
         access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
         issue = issues.convert(db, request.user, access, risk, data.version)
         return issue_out(db, access, issue.id)

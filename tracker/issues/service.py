@@ -15,8 +15,8 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
-from tracker.core.db import sort_order
 from tracker.core.clock import utcnow
+from tracker.core.db import sort_order
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
@@ -71,14 +71,20 @@ def needs_escalation(issue: Issue, settings: RegisterSettings, today: date) -> b
 
 
 def escalation_clause(settings: RegisterSettings, today: date) -> Any:
-    too_old = [and_(Issue.priority == p.value, Issue.raised_on < today - timedelta(days=settings.escalate_days(p.value)))
-               for p in Priority]  # fmt: skip
+    too_old = [
+        and_(Issue.priority == p.value, Issue.raised_on < today - timedelta(days=settings.escalate_days(p.value)))
+        for p in Priority
+    ]
     return and_(col(Issue.status).in_(AWAITING_ESCALATION), or_(*too_old))
 
 
 def open_actions_count() -> Any:
-    return (select(func.count(ActionItem.id)).where(ActionItem.issue_id == Issue.id, col(ActionItem.done_at).is_(None))
-            .correlate(Issue).scalar_subquery())  # fmt: skip
+    return (
+        select(func.count(ActionItem.id))
+        .where(ActionItem.issue_id == Issue.id, col(ActionItem.done_at).is_(None))
+        .correlate(Issue)
+        .scalar_subquery()
+    )
 
 
 # --- create and edit --------------------------------------------------------------------------------------
@@ -115,18 +121,47 @@ class IssueForm(Form):
 # The issue form's labels and the words of its coded values; the history (audit/history.py) reads an issue's changes,
 # its decision log's included, with them too.
 LABELS = {
-    "code": "Code", "title": "Title", "description": "Description", "impact": "Impact", "priority": "Priority",
-    "owner_id": "Owner", "need_by": "Need by", "status": "Status", "escalation_level": "Escalation level",
-    "escalation_reason": "Escalation reason", "resolution": "Resolution", "raised_on": "Raised on",
-    "resolved_on": "Resolved on", "deliverable_ids": "Deliverables", "deliverables": "Deliverables",
-    "from_risk": "From risk", "decision": "Decision", "decided_by": "Decided by",
-}  # fmt: skip
+    "code": "Code",
+    "title": "Title",
+    "description": "Description",
+    "impact": "Impact",
+    "priority": "Priority",
+    "owner_id": "Owner",
+    "need_by": "Need by",
+    "status": "Status",
+    "escalation_level": "Escalation level",
+    "escalation_reason": "Escalation reason",
+    "resolution": "Resolution",
+    "raised_on": "Raised on",
+    "resolved_on": "Resolved on",
+    "deliverable_ids": "Deliverables",
+    "deliverables": "Deliverables",
+    "from_risk": "From risk",
+    "decision": "Decision",
+    "decided_by": "Decided by",
+}
 IssueForm.labels = LABELS
-WORDS = {"status": dict(options(list(IssueStatus))), "priority": dict(options(list(Priority))),
-         "escalation_level": dict(options(list(EscalationLevel)))}  # fmt: skip
+WORDS = {
+    "status": dict(options(list(IssueStatus))),
+    "priority": dict(options(list(Priority))),
+    "escalation_level": dict(options(list(EscalationLevel))),
+}
 
-FIELDS = ("code", "title", "description", "impact", "priority", "owner_id", "need_by", "status", "escalation_level",
-          "escalation_reason", "resolution", "raised_on", "resolved_on")  # fmt: skip
+FIELDS = (
+    "code",
+    "title",
+    "description",
+    "impact",
+    "priority",
+    "owner_id",
+    "need_by",
+    "status",
+    "escalation_level",
+    "escalation_reason",
+    "resolution",
+    "raised_on",
+    "resolved_on",
+)
 
 
 def check_rules(form: IssueForm, today: date) -> None:
@@ -169,8 +204,13 @@ def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk:
     risks.check_unique_code(db, Issue, project, code, None)
     risks.check_owner(db, project.id, form.owner_id)
     links = risks.check_deliverables(db, project.id, form.deliverable_ids)
-    issue = Issue(project_id=project.id, code=code, raised_on=form.raised_on or today,
-                  risk_id=risk.id if risk else None, **_values(form))  # fmt: skip
+    issue = Issue(
+        project_id=project.id,
+        code=code,
+        raised_on=form.raised_on or today,
+        risk_id=risk.id if risk else None,
+        **_values(form),
+    )
     if issue.status in CLOSED:
         issue.resolved_on = form.resolved_on or today
     db.add(issue)
@@ -181,8 +221,9 @@ def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk:
         changes["deliverables"] = [None, sorted(links.values())]
     if risk:
         changes["from_risk"] = [None, risk.code]
-    audit.record(db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="create",
-                 changes=changes)  # fmt: skip
+    audit.record(
+        db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="create", changes=changes
+    )
     db.flush()
     return issue
 
@@ -214,14 +255,25 @@ def update(db: Session, actor: Principal, access: Access, issue: Issue, form: Is
         if changes:
             issue.updated_at = utcnow()
     if changes:
-        audit.record(db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="update",
-                     changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=issue,
+            project_id=project.id,
+            label=issue.code,
+            action="update",
+            changes=changes,
+        )
     db.flush()
     return issue
 
 
-PRIORITY_FOR_LEVEL = {scoring.Level.CRITICAL: Priority.CRITICAL, scoring.Level.HIGH: Priority.HIGH,
-                      scoring.Level.MEDIUM: Priority.MEDIUM, scoring.Level.LOW: Priority.LOW}  # fmt: skip
+PRIORITY_FOR_LEVEL = {
+    scoring.Level.CRITICAL: Priority.CRITICAL,
+    scoring.Level.HIGH: Priority.HIGH,
+    scoring.Level.MEDIUM: Priority.MEDIUM,
+    scoring.Level.LOW: Priority.LOW,
+}
 
 
 def convert(db: Session, actor: Principal, access: Access, risk: Risk, version: int | None = None) -> Issue:
@@ -232,14 +284,25 @@ def convert(db: Session, actor: Principal, access: Access, risk: Risk, version: 
     if risk.status not in ACTIVE_RISK:
         raise Conflict(detail=f"{risk.code} is {risk.status}; only an open risk can be converted into an issue.")
     level = scoring.level(risk.probability, risk.impact)
-    description = "\n\n".join(part for part in (
-        risk.statement, f"Trigger: {risk.trigger}" if risk.trigger else "",
-        f"Contingency plan: {risk.contingency_plan}" if risk.contingency_plan else "") if part)  # fmt: skip
+    description = "\n\n".join(
+        part
+        for part in (
+            risk.statement,
+            f"Trigger: {risk.trigger}" if risk.trigger else "",
+            f"Contingency plan: {risk.contingency_plan}" if risk.contingency_plan else "",
+        )
+        if part
+    )
     links = risks.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
-    form = IssueForm(title=risk.title, description=description[:8000], priority=PRIORITY_FOR_LEVEL[level],
-                     impact=f"Realized risk {risk.code}: {scoring.IMPACT_WORDS[risk.impact].lower()} impact "
-                            f"(score {scoring.score(risk.probability, risk.impact)}, {level.value}).",
-                     owner_id=risk.owner_id, deliverable_ids=[d for d, _ in links])  # fmt: skip
+    form = IssueForm(
+        title=risk.title,
+        description=description[:8000],
+        priority=PRIORITY_FOR_LEVEL[level],
+        impact=f"Realized risk {risk.code}: {scoring.IMPACT_WORDS[risk.impact].lower()} impact "
+        f"(score {scoring.score(risk.probability, risk.impact)}, {level.value}).",
+        owner_id=risk.owner_id,
+        deliverable_ids=[d for d, _ in links],
+    )
     issue = create(db, actor, access, form, risk=risk)
     risks.mark_realized(db, actor, risk, issue.code)
     db.flush()
@@ -261,13 +324,25 @@ def add_decision(db: Session, actor: Principal, access: Access, issue: Issue, fo
     today = project_today(access.project)
     if form.decided_on and form.decided_on > today:
         raise FormError({"decided_on": "A decision log records decisions already taken; the date is in the future."})
-    entry = IssueDecision(issue_id=issue.id, decided_on=form.decided_on or today, decision=form.decision,
-                          decided_by=form.decided_by, rationale=form.rationale, recorded_by_id=actor.id)  # fmt: skip
+    entry = IssueDecision(
+        issue_id=issue.id,
+        decided_on=form.decided_on or today,
+        decision=form.decision,
+        decided_by=form.decided_by,
+        rationale=form.rationale,
+        recorded_by_id=actor.id,
+    )
     db.add(entry)
     db.flush()
-    audit.record(db, actor_id=actor.id, entity=issue, project_id=access.project.id, label=issue.code,
-                 action="decision",
-                 changes={"decision": [None, form.decision], "decided_by": [None, form.decided_by]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=issue,
+        project_id=access.project.id,
+        label=issue.code,
+        action="decision",
+        changes={"decision": [None, form.decision], "decided_by": [None, form.decided_by]},
+    )
     return entry
 
 
@@ -344,8 +419,14 @@ class IssueRow:
     needs_escalation: bool
 
 
-def search(db: Session, access: Access, query: IssueQuery, limit: int | None = PAGE_SIZE, offset: int | None = None,
-           issue_id: int | None = None) -> tuple[list[IssueRow], int]:  # fmt: skip
+def search(
+    db: Session,
+    access: Access,
+    query: IssueQuery,
+    limit: int | None = PAGE_SIZE,
+    offset: int | None = None,
+    issue_id: int | None = None,
+) -> tuple[list[IssueRow], int]:
     """The filtered, sorted issue register in three queries whatever its size (page, API, exports)."""
     project = access.project
     today = project_today(project)
@@ -367,19 +448,32 @@ def search(db: Session, access: Access, query: IssueQuery, limit: int | None = P
         where.append(escalation_clause(settings, today))
     if query.q:
         like = f"%{query.q.lower()}%"
-        where.append(or_(func.lower(Issue.code).like(like), func.lower(Issue.title).like(like),
-                         func.lower(Issue.description).like(like)))  # fmt: skip
+        where.append(
+            or_(
+                func.lower(Issue.code).like(like),
+                func.lower(Issue.title).like(like),
+                func.lower(Issue.description).like(like),
+            )
+        )
     total = db.exec(select(func.count()).select_from(Issue).where(*where)).one()
     open_actions = open_actions_count()
     descending = query.sort.startswith("-")
     order = sort_order(SORTS[query.sort.lstrip("-")], descending)
-    stmt = (select(Issue, User.full_name, open_actions, Risk.code)
-            .outerjoin(User, col(User.id) == Issue.owner_id).outerjoin(Risk, col(Risk.id) == Issue.risk_id)
-            .where(*where).order_by(*order))  # fmt: skip
+    stmt = (
+        select(Issue, User.full_name, open_actions, Risk.code)
+        .outerjoin(User, col(User.id) == Issue.owner_id)
+        .outerjoin(Risk, col(Risk.id) == Issue.risk_id)
+        .where(*where)
+        .order_by(*order)
+    )
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
-    rows = [IssueRow(i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today),
-                     needs_escalation(i, settings, today)) for i, owner, n, risk_code in db.exec(stmt)]  # fmt: skip
+    rows = [
+        IssueRow(
+            i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today), needs_escalation(i, settings, today)
+        )
+        for i, owner, n, risk_code in db.exec(stmt)
+    ]
     return rows, total
 
 
@@ -406,8 +500,9 @@ def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[F
     """Issues flagged for escalation in the projects this user manages, oldest first, in two queries. The candidates
     stream oldest first and the reading stops at `limit` flagged, so a large register costs no more than a small one."""
     managed = select(Membership.project_id).where(Membership.user_id == user.id, Membership.role == Role.MANAGER)
-    stored = {s.project_id: s for s in db.exec(select(RegisterSettings).where(
-        col(RegisterSettings.project_id).in_(managed)))}  # fmt: skip
+    stored = {
+        s.project_id: s for s in db.exec(select(RegisterSettings).where(col(RegisterSettings.project_id).in_(managed)))
+    }
     stmt = (
         select(Issue, Project)
         .join(Project, col(Project.id) == Issue.project_id)

@@ -30,15 +30,24 @@ from tracker.risks.models import Risk
 
 Form = URLEncodedBody[dict[str, Any]]
 
-CHOICES = {"status": [s.value for s in IssueStatus], "priority": [p.value for p in Priority],
-           "escalation_level": [e.value for e in EscalationLevel]}  # fmt: skip
+CHOICES = {
+    "status": [s.value for s in IssueStatus],
+    "priority": [p.value for p in Priority],
+    "escalation_level": [e.value for e in EscalationLevel],
+}
 OPTIONS = {name: list(issues.WORDS[name].items()) for name in CHOICES}
 
 
 def _common(db: Session, access: Access) -> dict[str, Any]:
-    return {"access": access, "project": access.project, "choices": CHOICES, "options": OPTIONS,
-            "owners": risks.owners(db, access.project.id), "can_edit": access.can(Perm.EDIT_REGISTER),
-            "settings": risks.settings_for(db, access.project.id)}  # fmt: skip
+    return {
+        "access": access,
+        "project": access.project,
+        "choices": CHOICES,
+        "options": OPTIONS,
+        "owners": risks.owners(db, access.project.id),
+        "can_edit": access.can(Perm.EDIT_REGISTER),
+        "settings": risks.settings_for(db, access.project.id),
+    }
 
 
 def _list_url(access: Access, raw: dict[str, Any]) -> str:
@@ -48,22 +57,46 @@ def _list_url(access: Access, raw: dict[str, Any]) -> str:
 def _detail(request: Request, db: Session, access: Access, issue: Issue, status: int = 200, **extra: Any) -> Template:
     today = project_today(access.project)
     context: dict[str, Any] = {
-        "issue": issue, "row": issues.row(db, access, issue.id), "today": today,
-        "decisions": issues.decisions_of(db, issue.id), "items": actions.for_parent(db, today, issue_id=issue.id),
+        "issue": issue,
+        "row": issues.row(db, access, issue.id),
+        "today": today,
+        "decisions": issues.decisions_of(db, issue.id),
+        "items": actions.for_parent(db, today, issue_id=issue.id),
         "risk": db.get(Risk, issue.risk_id) if issue.risk_id else None,
         "deliverables": risks.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id],
         "trail": audit.for_entity(db, "issue", issue.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
-        "action_errors": {}, "action_form": {}, "action_plan": None, "decision_errors": {}, "decision_form": {},
-    }  # fmt: skip
+        "action_errors": {},
+        "action_form": {},
+        "action_plan": None,
+        "decision_errors": {},
+        "decision_form": {},
+    }
     context.update(extra)
     return render(request, "issues/detail.html", status=status, **_common(db, access), **context)
 
 
-def _form(request: Request, db: Session, access: Access, issue: Issue | None, form: dict[str, Any],
-          errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
-    return render(request, "issues/form.html", status=status, issue=issue, form=form, errors=errors, stale=stale,
-                  labels=issues.LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
-                  **_common(db, access))  # fmt: skip
+def _form(
+    request: Request,
+    db: Session,
+    access: Access,
+    issue: Issue | None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    stale: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    return render(
+        request,
+        "issues/form.html",
+        status=status,
+        issue=issue,
+        form=form,
+        errors=errors,
+        stale=stale,
+        labels=issues.LABELS,
+        deliverable_choices=risks.deliverable_choices(db, access.project.id),
+        **_common(db, access),
+    )
 
 
 class IssuePages(Controller):
@@ -77,23 +110,37 @@ class IssuePages(Controller):
         query = parse(IssueQuery, raw)
         rows, total = issues.search(db, access, query)
         base = {k: v for k, v in raw.items() if k != "page"}
-        return render(request, "issues/index.html", block="issue_table", rows=rows, total=total, query=query,
-                      page=query.page, pages=max(1, math.ceil(total / issues.PAGE_SIZE)),
-                      base_url=_list_url(access, base), sort_base={k: v for k, v in base.items() if k != "sort"},
-                      here=_list_url(access, raw),
-                      export_url=f"/projects/{access.project.key}/issues/export?{urlencode(base)}",
-                      **_common(db, access))  # fmt: skip
+        return render(
+            request,
+            "issues/index.html",
+            block="issue_table",
+            rows=rows,
+            total=total,
+            query=query,
+            page=query.page,
+            pages=max(1, math.ceil(total / issues.PAGE_SIZE)),
+            base_url=_list_url(access, base),
+            sort_base={k: v for k, v in base.items() if k != "sort"},
+            here=_list_url(access, raw),
+            export_url=f"/projects/{access.project.key}/issues/export?{urlencode(base)}",
+            **_common(db, access),
+        )
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        defaults = {"code": risks.next_code(db, Issue, access.project.id, "I"), "priority": "medium", "status": "open",
-                    "escalation_level": "project"}  # fmt: skip
+        defaults = {
+            "code": risks.next_code(db, Issue, access.project.id, "I"),
+            "priority": "medium",
+            "status": "open",
+            "escalation_level": "project",
+        }
         return _form(request, db, access, None, defaults, {})
 
     @post("/", sync_to_thread=True)
-    def create(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def create(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         try:
             issue = issues.create(db, request.user, access, parse(IssueForm, data))
@@ -103,41 +150,56 @@ class IssuePages(Controller):
         return redirect(f"/projects/{access.project.key}/issues/{issue.id}")
 
     @get("/{issue_id:int}", sync_to_thread=True)
-    def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               issue_id: FromPath[int]) -> Template:  # fmt: skip
+    def detail(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         return _detail(request, db, access, issues.get_for(db, access, issue_id))
 
     @get("/{issue_id:int}/edit", sync_to_thread=True)
-    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-             issue_id: FromPath[int]) -> Template:  # fmt: skip
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.get_for(db, access, issue_id)
         return _form(request, db, access, issue, issues.form_values(db, issue), {})
 
     @post("/{issue_id:int}/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int],
-               data: Form) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.get_for(db, access, issue_id)
         try:
             issues.update(db, request.user, access, issue, parse(IssueForm, data))
         except StaleEdit as exc:
-            return _form(request, db, access, issue, data | {"version": issue.version}, {},
-                         stale=stale_fields(exc.current, data), status=409)  # fmt: skip
+            return _form(
+                request,
+                db,
+                access,
+                issue,
+                data | {"version": issue.version},
+                {},
+                stale=stale_fields(exc.current, data),
+                status=409,
+            )
         except FormError as exc:
             return _form(request, db, access, issue, data, exc.errors, status=422)
         flash(request, f"Issue {issue.code} saved.")
         return redirect(f"/projects/{access.project.key}/issues/{issue.id}")
 
     @post("/{issue_id:int}/quick", sync_to_thread=True)
-    def quick(self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int],
-              data: Form) -> Template | Redirect:  # fmt: skip
+    def quick(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         """Status, owner or priority changed in the list: the row comes back re-rendered."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.get_for(db, access, issue_id)
-        values = issues.form_values(db, issue) | {k: data[k] for k in ("status", "owner_id", "priority") if k in data} | {
-            "version": data.get("version")}  # fmt: skip
+        values = (
+            issues.form_values(db, issue)
+            | {k: data[k] for k in ("status", "owner_id", "priority") if k in data}
+            | {"version": data.get("version")}
+        )
         message, status = None, 200
         try:
             issues.update(db, request.user, access, issue, parse(IssueForm, values))
@@ -149,13 +211,22 @@ class IssuePages(Controller):
         if not request.headers.get("hx-request"):
             flash(request, message, "success" if status == 200 else "error")
             return redirect(safe_next(data.get("next"), f"/projects/{access.project.key}/issues"))
-        return render(request, "issues/index.html", block="issue_row", status=status,
-                      row=issues.row(db, access, issue.id), message=message, failed=status != 200,
-                      here=safe_next(data.get("next"), ""), **_common(db, access))  # fmt: skip
+        return render(
+            request,
+            "issues/index.html",
+            block="issue_row",
+            status=status,
+            row=issues.row(db, access, issue.id),
+            message=message,
+            failed=status != 200,
+            here=safe_next(data.get("next"), ""),
+            **_common(db, access),
+        )
 
     @post("/{issue_id:int}/decisions", sync_to_thread=True)
-    def add_decision(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                     issue_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def add_decision(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.get_for(db, access, issue_id)
         try:
@@ -166,8 +237,9 @@ class IssuePages(Controller):
         return redirect(f"/projects/{access.project.key}/issues/{issue.id}#decisions")
 
     @post("/{issue_id:int}/actions", sync_to_thread=True)
-    def add_action(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                   issue_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def add_action(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], issue_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         issue = issues.get_for(db, access, issue_id)
         try:

@@ -24,9 +24,11 @@ from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 
-DEFINITION_HELP = ('{"source": "risks", "columns": ["code", "title", "score"], "filters": [{"field": "level", '
-                   '"op": "in", "value": ["critical", "high"]}], "sort": [{"field": "score", "desc": true}], '
-                   '"page_size": 25} — see GET /api/v1/saved-reports/catalog for every field and operator')  # fmt: skip
+DEFINITION_HELP = (
+    '{"source": "risks", "columns": ["code", "title", "score"], "filters": [{"field": "level", '
+    '"op": "in", "value": ["critical", "high"]}], "sort": [{"field": "score", "desc": true}], '
+    '"page_size": 25} — see GET /api/v1/saved-reports/catalog for every field and operator'
+)
 
 
 class ReportIn(ApiBody):
@@ -113,10 +115,26 @@ def _out(db: Session, access: Access, request: Request, report: SavedReport) -> 
     _, problems = service.stored_definition(report)
     owner = db.get(User, report.owner_id)
     return ReportOut(
-        **report.model_dump(include={"id", "name", "description", "shared", "source", "owner_id", "definition",
-                                     "created_at", "updated_at", "version"}),
-        project=access.project.key, owner_name=owner.full_name if owner else "", runnable=not problems,
-        problems=problems, can_change=service.can_change(access, request.user, report))  # fmt: skip
+        **report.model_dump(
+            include={
+                "id",
+                "name",
+                "description",
+                "shared",
+                "source",
+                "owner_id",
+                "definition",
+                "created_at",
+                "updated_at",
+                "version",
+            }
+        ),
+        project=access.project.key,
+        owner_name=owner.full_name if owner else "",
+        runnable=not problems,
+        problems=problems,
+        can_change=service.can_change(access, request.user, report),
+    )
 
 
 def _cell(v: Any) -> Any:
@@ -124,16 +142,22 @@ def _cell(v: Any) -> Any:
 
 
 def _run_out(result: Result, limit: int, offset: int) -> RunOut:
-    return RunOut(columns=[ColumnOut(key=k, label=h) for k, h in zip(result.keys, result.headers, strict=True)],
-                  rows=[[_cell(v) for v in row] for row in result.rows], links=result.links, total=result.total,
-                  limit=limit, offset=offset)  # fmt: skip
+    return RunOut(
+        columns=[ColumnOut(key=k, label=h) for k, h in zip(result.keys, result.headers, strict=True)],
+        rows=[[_cell(v) for v in row] for row in result.rows],
+        links=result.links,
+        total=result.total,
+        limit=limit,
+        offset=offset,
+    )
 
 
 def _runnable(report: SavedReport) -> Any:
     definition, problems = service.stored_definition(report)
     if definition is None:
-        raise Conflict(detail="This report's definition no longer validates; change it before running it.",
-                       extra=problems)  # fmt: skip
+        raise Conflict(
+            detail="This report's definition no longer validates; change it before running it.", extra=problems
+        )
     return definition
 
 
@@ -142,9 +166,15 @@ class SavedReportsApi(Controller):
     tags = ["saved reports"]
 
     @get("/", sync_to_thread=True, summary="The reports you may read: yours and the shared ones, every project")
-    def list_reports(self, request: Request, db: NamedDependency[Session], project: FromQuery[str | None] = None,
-                     source: FromQuery[str | None] = None, whose: FromQuery[str | None] = None,
-                     q: FromQuery[str | None] = None) -> list[ReportOut]:  # fmt: skip
+    def list_reports(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        project: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        whose: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+    ) -> list[ReportOut]:
         """`whose` is `mine` or `shared`; `source` one of the catalog's; `q` searches names and descriptions."""
         if project:
             accesses = [projects.get_for(db, request.user, project)]
@@ -158,25 +188,51 @@ class SavedReportsApi(Controller):
     @post("/", sync_to_thread=True, summary="Save a report (managers and staff)")
     def create_report(self, request: Request, db: NamedDependency[Session], data: JSONBody[ReportIn]) -> ReportOut:
         access = projects.get_for(db, request.user, data.project)
-        form, definition = service.parse_report(data.model_dump(include={"name", "description", "shared"}),
-                                                data.definition)  # fmt: skip
+        form, definition = service.parse_report(
+            data.model_dump(include={"name", "description", "shared"}), data.definition
+        )
         report = service.create(db, request.user, access, form, definition)
         return _out(db, access, request, report)
 
     @get("/catalog", sync_to_thread=True, summary="Every source, its fields, and the operators each field takes")
     def catalog(self) -> CatalogOut:
         return CatalogOut(
-            sources=[SourceOut(key=s.key, label=s.label, default_columns=list(s.columns), fields=[
-                FieldOut(key=k, label=f.label, kind=f.kind.value, operators=list(OPERATORS[f.kind]) if f.filterable else [],
-                         choices=[v for v, _ in f.choices], sortable=f.sortable, filterable=f.filterable)
-                for k, f in s.fields.items()]) for s in SOURCES.values()],
-            operators=OPERATOR_LABELS, page_sizes=list(PAGE_SIZES), max_columns=MAX_COLUMNS,
+            sources=[
+                SourceOut(
+                    key=s.key,
+                    label=s.label,
+                    default_columns=list(s.columns),
+                    fields=[
+                        FieldOut(
+                            key=k,
+                            label=f.label,
+                            kind=f.kind.value,
+                            operators=list(OPERATORS[f.kind]) if f.filterable else [],
+                            choices=[v for v, _ in f.choices],
+                            sortable=f.sortable,
+                            filterable=f.filterable,
+                        )
+                        for k, f in s.fields.items()
+                    ],
+                )
+                for s in SOURCES.values()
+            ],
+            operators=OPERATOR_LABELS,
+            page_sizes=list(PAGE_SIZES),
+            max_columns=MAX_COLUMNS,
             relative_dates="Dates take YYYY-MM-DD or today, today-N, today+N (the project's day when the report runs); "
-                           "a person filter takes a user id or \"me\" (whoever runs the report).")  # fmt: skip
+            'a person filter takes a user id or "me" (whoever runs the report).',
+        )
 
     @post("/preview", sync_to_thread=True, status_code=200, summary="Run a definition without saving it")
-    def preview(self, request: Request, db: NamedDependency[Session], data: JSONBody[PreviewIn],
-                limit: FromQuery[int] = 25, offset: FromQuery[int] = 0) -> RunOut:  # fmt: skip
+    def preview(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        data: JSONBody[PreviewIn],
+        limit: FromQuery[int] = 25,
+        offset: FromQuery[int] = 0,
+    ) -> RunOut:
         access = projects.get_for(db, request.user, data.project, Perm.BUILD_REPORTS)
         definition = parse_definition(data.definition)
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
@@ -188,12 +244,14 @@ class SavedReportsApi(Controller):
         return _out(db, access, request, report)
 
     @patch("/{report_id:int}", sync_to_thread=True, summary="Change a report (send the version you read)")
-    def patch_report(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int],
-                     data: JSONBody[ReportPatch]) -> ReportOut:  # fmt: skip
+    def patch_report(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: JSONBody[ReportPatch]
+    ) -> ReportOut:
         access, report = service.load_for(db, request.user, report_id)
         sent = data.model_dump(exclude_unset=True)
         values = {"name": report.name, "description": report.description, "shared": report.shared} | {
-            k: v for k, v in sent.items() if k in ("name", "description", "shared", "version")}  # fmt: skip
+            k: v for k, v in sent.items() if k in ("name", "description", "shared", "version")
+        }
         form, definition = service.parse_report(values, sent.get("definition", report.definition))
         service.update(db, request.user, access, report, form, definition)
         return _out(db, access, request, report)
@@ -209,8 +267,14 @@ class SavedReportsApi(Controller):
         return _out(db, access, request, service.duplicate(db, request.user, access, report))
 
     @get("/{report_id:int}/run", sync_to_thread=True, summary="Run it: the rows you may see, paged")
-    def run(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int],
-            limit: FromQuery[int | None] = None, offset: FromQuery[int] = 0) -> RunOut:  # fmt: skip
+    def run(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        report_id: FromPath[int],
+        limit: FromQuery[int | None] = None,
+        offset: FromQuery[int] = 0,
+    ) -> RunOut:
         """`limit` defaults to the report's page size (at most 500)."""
         access, report = service.load_for(db, request.user, report_id)
         definition = _runnable(report)

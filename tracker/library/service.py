@@ -19,8 +19,17 @@ from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
 from tracker.deliverables.service import project_today
 from tracker.library.models import SavedReport
-from tracker.library.sources import (SOURCES, Ctx, Definition, SortDef, Source, describe, ordering, parse_definition,
-                                     where_clause)
+from tracker.library.sources import (
+    SOURCES,
+    Ctx,
+    Definition,
+    SortDef,
+    Source,
+    describe,
+    ordering,
+    parse_definition,
+    where_clause,
+)
 from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
@@ -30,8 +39,13 @@ from tracker.risks import service as risks
 FIELDS = ("name", "description", "shared", "definition")
 # The report form's labels; the history (audit/history.py) reads a saved report's changes with them and its
 # definition in words.
-LABELS = {"name": "Name", "description": "Description", "shared": "Shared", "definition": "Definition",
-          "copied_from": "Copied from"}  # fmt: skip
+LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "shared": "Shared",
+    "definition": "Definition",
+    "copied_from": "Copied from",
+}
 
 
 def in_words(raw: Any, people: dict[int, str]) -> list[str]:
@@ -41,10 +55,13 @@ def in_words(raw: Any, people: dict[int, str]) -> list[str]:
     except FormError:
         return ["a definition that no longer validates"]
     source = SOURCES[d.source]
-    return [f"Source: {source.label}", "Columns: " + ", ".join(source.fields[c].label for c in d.columns),
-            *(f"Filter: {f}" for f in describe(source, d, people)),
-            *(f"Sort: {source.fields[s.field].label}{', descending' if s.desc else ''}" for s in d.sort),
-            f"Rows per page: {d.page_size}"]  # fmt: skip
+    return [
+        f"Source: {source.label}",
+        "Columns: " + ", ".join(source.fields[c].label for c in d.columns),
+        *(f"Filter: {f}" for f in describe(source, d, people)),
+        *(f"Sort: {source.fields[s.field].label}{', descending' if s.desc else ''}" for s in d.sort),
+        f"Rows per page: {d.page_size}",
+    ]
 
 
 WORDS = {"definition": in_words}
@@ -82,7 +99,8 @@ def sources_for(access: Access) -> list[Source]:
 def can_change(access: Access, user: Principal, report: SavedReport) -> bool:
     """Its owner while they may still build reports, or a project manager when it is shared."""
     return (report.owner_id == user.id and access.can(Perm.BUILD_REPORTS)) or (
-        report.shared and access.can(Perm.CURATE_REPORTS))
+        report.shared and access.can(Perm.CURATE_REPORTS)
+    )
 
 
 def stored_definition(report: SavedReport) -> tuple[Definition | None, dict[str, str]]:
@@ -116,8 +134,11 @@ def get_for(db: Session, access: Access, user: Principal, report_id: int) -> Sav
 
 def load_for(db: Session, user: Principal, report_id: int) -> tuple[Access, SavedReport]:
     """A report by id alone (the API): its project is loaded for `user` as well."""
-    row = db.exec(select(SavedReport, Project.key).join(Project, col(Project.id) == SavedReport.project_id)
-                  .where(SavedReport.id == report_id)).first()  # fmt: skip
+    row = db.exec(
+        select(SavedReport, Project.key)
+        .join(Project, col(Project.id) == SavedReport.project_id)
+        .where(SavedReport.id == report_id)
+    ).first()
     if row is None:
         raise NotFound(detail="No such saved report.")
     report, key = row
@@ -153,12 +174,15 @@ class ReportRow:
     source_label: str
 
 
-def library(db: Session, user: Principal, accesses: Iterable[Access], query: LibraryQuery,
-            limit: int = 500) -> list[ReportRow]:  # fmt: skip
+def library(
+    db: Session, user: Principal, accesses: Iterable[Access], query: LibraryQuery, limit: int = 500
+) -> list[ReportRow]:
     """The reports `user` may read in these projects — their own and the shared ones, of the sources their role
     sees — in one query, by project and name."""
-    scopes = [and_(SavedReport.project_id == a.project.id, col(SavedReport.source).in_([s.key for s in sources_for(a)]))
-              for a in accesses]  # fmt: skip
+    scopes = [
+        and_(SavedReport.project_id == a.project.id, col(SavedReport.source).in_([s.key for s in sources_for(a)]))
+        for a in accesses
+    ]
     if not scopes:
         return []
     where: list[Any] = [or_(*scopes), or_(SavedReport.owner_id == user.id, SavedReport.shared)]
@@ -184,8 +208,10 @@ def library(db: Session, user: Principal, accesses: Iterable[Access], query: Lib
 
 def all_accesses(db: Session, user: Principal) -> list[Access]:
     """An Access for every project `user` sees, in one query (the API's library spans them all)."""
-    return [Access(row.project, row.role, user.is_admin, perms_for(row.role, user.is_admin))
-            for row in projects.visible_projects(db, user)]  # fmt: skip
+    return [
+        Access(row.project, row.role, user.is_admin, perms_for(row.role, user.is_admin))
+        for row in projects.visible_projects(db, user)
+    ]
 
 
 # --- saving -----------------------------------------------------------------------------------------------------
@@ -196,24 +222,45 @@ def _check_source(access: Access, definition: Definition) -> None:
         raise FormError({"source": "Your role in this project does not see that source."})
 
 
-def create(db: Session, actor: Principal, access: Access, form: ReportForm, definition: Definition,
-           copied_from: SavedReport | None = None) -> SavedReport:  # fmt: skip
+def create(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    form: ReportForm,
+    definition: Definition,
+    copied_from: SavedReport | None = None,
+) -> SavedReport:
     access.require(Perm.BUILD_REPORTS)
     _check_source(access, definition)
-    report = SavedReport(project_id=access.project.id, owner_id=actor.id, name=form.name, description=form.description,
-                         shared=form.shared, source=definition.source, definition=definition.model_dump(mode="json"))  # fmt: skip
+    report = SavedReport(
+        project_id=access.project.id,
+        owner_id=actor.id,
+        name=form.name,
+        description=form.description,
+        shared=form.shared,
+        source=definition.source,
+        definition=definition.model_dump(mode="json"),
+    )
     db.add(report)
     db.flush()
     changes = {f: [None, v] for f, v in audit.snapshot(report, FIELDS).items() if v not in (None, "")}
     if copied_from is not None:
         changes["copied_from"] = [None, copied_from.name]
-    audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, label=report.name,
-                 action="create", changes=changes)  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=report,
+        project_id=access.project.id,
+        label=report.name,
+        action="create",
+        changes=changes,
+    )
     return report
 
 
-def update(db: Session, actor: Principal, access: Access, report: SavedReport, form: ReportForm,
-           definition: Definition) -> SavedReport:  # fmt: skip
+def update(
+    db: Session, actor: Principal, access: Access, report: SavedReport, form: ReportForm, definition: Definition
+) -> SavedReport:
     access.require(Perm.BUILD_REPORTS)
     if not can_change(access, actor, report):
         raise Forbidden(detail="Only its owner, or a project manager when it is shared, changes a saved report.")
@@ -224,8 +271,15 @@ def update(db: Session, actor: Principal, access: Access, report: SavedReport, f
     report.source, report.definition = definition.source, definition.model_dump(mode="json")
     if changes := audit.diff(before, audit.snapshot(report, FIELDS)):
         report.updated_at = utcnow()
-        audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, label=report.name,
-                     action="update", changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=report,
+            project_id=access.project.id,
+            label=report.name,
+            action="update",
+            changes=changes,
+        )
     db.flush()
     return report
 
@@ -242,8 +296,15 @@ def duplicate(db: Session, actor: Principal, access: Access, report: SavedReport
 def delete(db: Session, actor: Principal, access: Access, report: SavedReport) -> None:
     if not can_change(access, actor, report):
         raise Forbidden(detail="Only its owner, or a project manager when it is shared, deletes a saved report.")
-    audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, label=report.name,
-                 action="delete", changes={f: [v, None] for f, v in audit.snapshot(report, FIELDS).items()})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=report,
+        project_id=access.project.id,
+        label=report.name,
+        action="delete",
+        changes={f: [v, None] for f, v in audit.snapshot(report, FIELDS).items()},
+    )
     db.delete(report)
     db.flush()
 
@@ -260,8 +321,9 @@ class Result:
     total: int
 
 
-def run(db: Session, access: Access, reader: Principal, definition: Definition, limit: int | None = None,
-        offset: int = 0) -> Result:  # fmt: skip
+def run(
+    db: Session, access: Access, reader: Principal, definition: Definition, limit: int | None = None, offset: int = 0
+) -> Result:
     """The report as `reader` may see it: only this project's rows, only a source their role sees, "me" is them.
     Two queries (count and page) whatever the number of rows; limit=None: every row (exports)."""
     source = SOURCES[definition.source]
@@ -270,8 +332,10 @@ def run(db: Session, access: Access, reader: Principal, definition: Definition, 
     settings = risks.settings_for(db, project.id) if source.key == "issues" else None
     ctx = Ctx(project_today(project), reader.id, settings)
     fields = [source.fields[c] for c in definition.columns]
-    where = [source.model.project_id == project.id,
-             *(where_clause(source.fields[f.field], f, ctx) for f in definition.filters)]  # fmt: skip
+    where = [
+        source.model.project_id == project.id,
+        *(where_clause(source.fields[f.field], f, ctx) for f in definition.filters),
+    ]
     exprs, spans = list(source.link), []
     for fld in fields:
         value = fld.value(ctx)
@@ -288,8 +352,12 @@ def run(db: Session, access: Access, reader: Principal, definition: Definition, 
     n_link = len(source.link)
     for row in db.exec(stmt):
         links.append(source.href(project.key, tuple(row[:n_link])))
-        rows.append([fld.show(row[start] if width == 1 else tuple(row[start:start + width]), ctx)
-                     for fld, (start, width) in zip(fields, spans, strict=True)])  # fmt: skip
+        rows.append(
+            [
+                fld.show(row[start] if width == 1 else tuple(row[start : start + width]), ctx)
+                for fld, (start, width) in zip(fields, spans, strict=True)
+            ]
+        )
     return Result(list(definition.columns), [f.label for f in fields], rows, links, total)
 
 

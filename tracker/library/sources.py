@@ -13,8 +13,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import ValidationError
 from pydantic import Field as PydField
+from pydantic import ValidationError
 from sqlalchemy import case, func, or_
 from sqlalchemy.orm import aliased
 
@@ -53,9 +53,16 @@ OPERATORS: dict[Kind, tuple[str, ...]] = {
     Kind.FLAG: ("equals",),
 }
 OPERATOR_LABELS = {
-    "contains": "contains", "equals": "is", "in": "is one of", "is_empty": "is empty", "before": "is before",
-    "after": "is after", "between": "is between", "gte": "is at least", "lte": "is at most",
-}  # fmt: skip
+    "contains": "contains",
+    "equals": "is",
+    "in": "is one of",
+    "is_empty": "is empty",
+    "before": "is before",
+    "after": "is after",
+    "between": "is between",
+    "gte": "is at least",
+    "lte": "is at most",
+}
 PAGE_SIZES = (10, 25, 50, 100, 200)
 MAX_COLUMNS, MAX_FILTERS, MAX_SORTS = 30, 20, 3
 ME = "me"  # a person filter's value meaning whoever runs the report
@@ -99,8 +106,14 @@ def text(label_: str, column: Any, **kw: Any) -> Field:
 
 
 def choice(label_: str, column: Any, choices: dict[str, str], **kw: Any) -> Field:
-    return Field(label_, Kind.CHOICE, lambda _: column, show=lambda v, _: choices.get(v, v or ""),
-                 choices=tuple(choices.items()), **kw)  # fmt: skip
+    return Field(
+        label_,
+        Kind.CHOICE,
+        lambda _: column,
+        show=lambda v, _: choices.get(v, v or ""),
+        choices=tuple(choices.items()),
+        **kw,
+    )
 
 
 def when(label_: str, column: Any) -> Field:
@@ -150,9 +163,14 @@ DELIVERABLE_FIELDS = {
     "due_date": when("Due date", Deliverable.due_date),
     "review_due": when("Review due", Deliverable.review_due),
     "resubmit_due": when("Resubmission due", Deliverable.resubmit_due),
-    "days_overdue": Field("Days overdue", Kind.NUMBER, lambda _: deliverables.clock_expr(),
-                          show=lambda clock, ctx: deliverables.days_overdue(clock, ctx.today),
-                          clause=_days_overdue_clause, order=_days_overdue_order),  # fmt: skip
+    "days_overdue": Field(
+        "Days overdue",
+        Kind.NUMBER,
+        lambda _: deliverables.clock_expr(),
+        show=lambda clock, ctx: deliverables.days_overdue(clock, ctx.today),
+        clause=_days_overdue_clause,
+        order=_days_overdue_order,
+    ),
     "overdue": flag("Overdue", lambda ctx: deliverables.overdue_clause(ctx.today)),
     "current_version": number("Current version", lambda _: Deliverable.current_version),
     "open_critical": number("Open critical comments", lambda _: deliverables.open_critical_count()),
@@ -179,10 +197,14 @@ RISK_FIELDS = {
     "probability": number("Probability", lambda _: Risk.probability),
     "impact": number("Impact", lambda _: Risk.impact),
     "score": number("Score", lambda _: scoring.score_expr(Risk)),
-    "level": Field("Level", Kind.CHOICE, lambda _: scoring.score_expr(Risk),
-                   show=lambda s, _: scoring.LEVEL_LABELS[scoring.level_for_score(s)],
-                   choices=tuple((lv.value, text_) for lv, text_ in scoring.LEVEL_LABELS.items()),
-                   clause=_level_clause),  # sorted by score  # fmt: skip
+    "level": Field(
+        "Level",
+        Kind.CHOICE,
+        lambda _: scoring.score_expr(Risk),
+        show=lambda s, _: scoring.LEVEL_LABELS[scoring.level_for_score(s)],
+        choices=tuple((lv.value, text_) for lv, text_ in scoring.LEVEL_LABELS.items()),
+        clause=_level_clause,
+    ),  # sorted by score
     "proximity": choice("Proximity", Risk.proximity, labels(Proximity, " term")),
     "owner": person("Owner", RiskOwner, Risk.owner_id),
     "response": choice("Response strategy", Risk.response, labels(Strategy)),
@@ -192,8 +214,9 @@ RISK_FIELDS = {
     "raised_on": when("Raised on", Risk.raised_on),
     "due_for_review": flag("Due for review", lambda ctx: risks.due_clause(ctx.today)),
     "open_actions": number("Open actions", lambda _: risks.open_actions_count()),
-    "open_mitigation_actions": number("Open mitigation actions",
-                                      lambda _: risks.open_actions_count(Plan.MITIGATION.value)),
+    "open_mitigation_actions": number(
+        "Open mitigation actions", lambda _: risks.open_actions_count(Plan.MITIGATION.value)
+    ),
     "overdue_actions": number("Overdue actions", lambda ctx: risks.overdue_actions_count(ctx.today)),
 }
 
@@ -213,8 +236,14 @@ ISSUE_FIELDS = {
     "need_by": when("Need by", Issue.need_by),
     "raised_on": when("Raised on", Issue.raised_on),
     "resolved_on": when("Resolved on", Issue.resolved_on),
-    "age": Field("Age (days)", Kind.NUMBER, lambda _: (Issue.raised_on, Issue.resolved_on),
-                 show=lambda v, ctx: issues.age_of(v[0], v[1], ctx.today), sortable=False, filterable=False),
+    "age": Field(
+        "Age (days)",
+        Kind.NUMBER,
+        lambda _: (Issue.raised_on, Issue.resolved_on),
+        show=lambda v, ctx: issues.age_of(v[0], v[1], ctx.today),
+        sortable=False,
+        filterable=False,
+    ),
     "overdue": flag("Overdue", lambda ctx: issues.overdue_clause(ctx.today)),
     "needs_escalation": flag("Flagged for escalation", lambda ctx: issues.escalation_clause(ctx.settings, ctx.today)),
     "open_actions": number("Open actions", lambda _: issues.open_actions_count()),
@@ -269,28 +298,64 @@ def _action_href(key: str, ids: tuple) -> str:
 
 SOURCES: dict[str, Source] = {
     "deliverables": Source(
-        "deliverables", "Deliverables", Deliverable, Perm.VIEW, DELIVERABLE_FIELDS,
-        lambda s: s.outerjoin(Lead, Lead.id == Deliverable.owner_id), (Deliverable.id,),
+        "deliverables",
+        "Deliverables",
+        Deliverable,
+        Perm.VIEW,
+        DELIVERABLE_FIELDS,
+        lambda s: s.outerjoin(Lead, Lead.id == Deliverable.owner_id),
+        (Deliverable.id,),
         lambda key, ids: f"/projects/{key}/deliverables/{ids[0]}",
-        ("code", "title", "status", "owner", "due_date", "days_overdue"), ("code", False), "deliverable"),
+        ("code", "title", "status", "owner", "due_date", "days_overdue"),
+        ("code", False),
+        "deliverable",
+    ),
     "risks": Source(
-        "risks", "Risks", Risk, Perm.VIEW_REGISTER, RISK_FIELDS,
-        lambda s: s.outerjoin(RiskOwner, RiskOwner.id == Risk.owner_id), (Risk.id,),
+        "risks",
+        "Risks",
+        Risk,
+        Perm.VIEW_REGISTER,
+        RISK_FIELDS,
+        lambda s: s.outerjoin(RiskOwner, RiskOwner.id == Risk.owner_id),
+        (Risk.id,),
         lambda key, ids: f"/projects/{key}/risks/{ids[0]}",
-        ("code", "title", "score", "level", "owner", "status", "next_review_date"), ("score", True), "risk"),
+        ("code", "title", "score", "level", "owner", "status", "next_review_date"),
+        ("score", True),
+        "risk",
+    ),
     "issues": Source(
-        "issues", "Issues", Issue, Perm.VIEW_REGISTER, ISSUE_FIELDS,
-        lambda s: s.outerjoin(IssueOwner, IssueOwner.id == Issue.owner_id).outerjoin(FromRisk, FromRisk.id == Issue.risk_id),
-        (Issue.id,), lambda key, ids: f"/projects/{key}/issues/{ids[0]}",
-        ("code", "title", "priority", "status", "owner", "need_by", "age"), ("priority", False), "issue"),
+        "issues",
+        "Issues",
+        Issue,
+        Perm.VIEW_REGISTER,
+        ISSUE_FIELDS,
+        lambda s: s.outerjoin(IssueOwner, IssueOwner.id == Issue.owner_id).outerjoin(
+            FromRisk, FromRisk.id == Issue.risk_id
+        ),
+        (Issue.id,),
+        lambda key, ids: f"/projects/{key}/issues/{ids[0]}",
+        ("code", "title", "priority", "status", "owner", "need_by", "age"),
+        ("priority", False),
+        "issue",
+    ),
     "actions": Source(
-        "actions", "Action items", ActionItem, Perm.VIEW_REGISTER, ACTION_FIELDS,
-        lambda s: (s.outerjoin(ActionOwner, ActionOwner.id == ActionItem.owner_id)
-                   .outerjoin(ParentRisk, ParentRisk.id == ActionItem.risk_id)
-                   .outerjoin(ParentIssue, ParentIssue.id == ActionItem.issue_id)),
-        (ActionItem.risk_id, ActionItem.issue_id), _action_href,
-        ("parent", "description", "owner", "due_date", "done", "overdue"), ("due_date", False), "action item"),
-}  # fmt: skip
+        "actions",
+        "Action items",
+        ActionItem,
+        Perm.VIEW_REGISTER,
+        ACTION_FIELDS,
+        lambda s: (
+            s.outerjoin(ActionOwner, ActionOwner.id == ActionItem.owner_id)
+            .outerjoin(ParentRisk, ParentRisk.id == ActionItem.risk_id)
+            .outerjoin(ParentIssue, ParentIssue.id == ActionItem.issue_id)
+        ),
+        (ActionItem.risk_id, ActionItem.issue_id),
+        _action_href,
+        ("parent", "description", "owner", "due_date", "done", "overdue"),
+        ("due_date", False),
+        "action item",
+    ),
+}
 
 
 # --- the stored definition -----------------------------------------------------------------------------------
@@ -497,7 +562,6 @@ def ordering(fld: Field, descending: bool, ctx: Ctx) -> list[Any]:
     if fld.kind == Kind.CHOICE and fld.clause is None:
         expr = case({v: n for n, (v, _) in enumerate(fld.choices)}, value=expr, else_=len(fld.choices))
     return [expr.desc().nulls_last() if descending else expr.asc().nulls_last()]
-
 
 
 def describe(source: Source, d: Definition, people: dict[int, str] | None = None) -> list[str]:

@@ -58,9 +58,17 @@ def _blank_filter() -> dict[str, Any]:
 
 def _new_state(source_key: str) -> dict[str, Any]:
     source = SOURCES[source_key]
-    return {"name": "", "description": "", "shared": False, "version": None, "source": source.key,
-            "columns": list(source.columns), "filters": [], "page_size": 25,
-            "sort": [{"field": source.sort[0], "desc": source.sort[1]}]}  # fmt: skip
+    return {
+        "name": "",
+        "description": "",
+        "shared": False,
+        "version": None,
+        "source": source.key,
+        "columns": list(source.columns),
+        "filters": [],
+        "page_size": 25,
+        "sort": [{"field": source.sort[0], "desc": source.sort[1]}],
+    }
 
 
 def _text(v: Any) -> Any:
@@ -78,13 +86,30 @@ def _state_of(report: SavedReport) -> dict[str, Any]:
         value, value2 = f.get("value"), ""
         if f.get("op") == "between" and isinstance(value, list) and len(value) == 2:
             value, value2 = value
-        filters.append({"field": str(f.get("field", "")), "op": str(f.get("op", "")), "value": _text(value),
-                        "value2": _text(value2)})  # fmt: skip
-    sort = [{"field": str(s.get("field", "")), "desc": bool(s.get("desc"))} for s in raw.get("sort") or []
-            if isinstance(s, dict)]  # fmt: skip
-    return {"name": report.name, "description": report.description, "shared": report.shared,
-            "version": report.version, "source": report.source, "columns": [str(c) for c in raw.get("columns") or []],
-            "filters": filters, "sort": sort, "page_size": raw.get("page_size", 25)}  # fmt: skip
+        filters.append(
+            {
+                "field": str(f.get("field", "")),
+                "op": str(f.get("op", "")),
+                "value": _text(value),
+                "value2": _text(value2),
+            }
+        )
+    sort = [
+        {"field": str(s.get("field", "")), "desc": bool(s.get("desc"))}
+        for s in raw.get("sort") or []
+        if isinstance(s, dict)
+    ]
+    return {
+        "name": report.name,
+        "description": report.description,
+        "shared": report.shared,
+        "version": report.version,
+        "source": report.source,
+        "columns": [str(c) for c in raw.get("columns") or []],
+        "filters": filters,
+        "sort": sort,
+        "page_size": raw.get("page_size", 25),
+    }
 
 
 def _state_from_form(data: dict[str, Any], access: Access) -> dict[str, Any]:
@@ -92,8 +117,11 @@ def _state_from_form(data: dict[str, Any], access: Access) -> dict[str, Any]:
     source = data.get("source") if data.get("source") in allowed else allowed[0]
     fields = list(SOURCES[source].fields)
     if data.get("previous_source") not in (None, source):  # the source changed: start from its defaults
-        return _new_state(source) | {k: data.get(k, "") for k in ("name", "description", "version")} | {
-            "shared": "true" in as_list(data.get("shared"))}  # fmt: skip
+        return (
+            _new_state(source)
+            | {k: data.get(k, "") for k in ("name", "description", "version")}
+            | {"shared": "true" in as_list(data.get("shared"))}
+        )
 
     def position(key: str) -> tuple[int, int]:
         try:
@@ -107,11 +135,22 @@ def _state_from_form(data: dict[str, Any], access: Access) -> dict[str, Any]:
     for i in range(MAX_FILTERS + 5):
         if f"filters.{i}.field" in data:
             filters.append({part: data.get(f"filters.{i}.{part}", "") for part in ("field", "op", "value", "value2")})
-    sort = [{"field": data.get(f"sort.{i}.field", ""), "desc": data.get(f"sort.{i}.dir") == "desc"}
-            for i in range(3) if f"sort.{i}.field" in data]  # fmt: skip
-    return {"name": data.get("name", ""), "description": data.get("description", ""),
-            "shared": "true" in as_list(data.get("shared")), "version": data.get("version"), "source": source,
-            "columns": columns, "filters": filters, "sort": sort, "page_size": data.get("page_size", 25)}  # fmt: skip
+    sort = [
+        {"field": data.get(f"sort.{i}.field", ""), "desc": data.get(f"sort.{i}.dir") == "desc"}
+        for i in range(3)
+        if f"sort.{i}.field" in data
+    ]
+    return {
+        "name": data.get("name", ""),
+        "description": data.get("description", ""),
+        "shared": "true" in as_list(data.get("shared")),
+        "version": data.get("version"),
+        "source": source,
+        "columns": columns,
+        "filters": filters,
+        "sort": sort,
+        "page_size": data.get("page_size", 25),
+    }
 
 
 def _definition(state: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +164,13 @@ def _definition(state: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(value, list):
             value = value[-1] if value else ""
         filters.append({"field": f["field"], "op": f["op"], "value": value})
-    return {"source": state["source"], "columns": state["columns"], "filters": filters,
-            "sort": [s for s in state["sort"] if s["field"]], "page_size": state["page_size"]}  # fmt: skip
+    return {
+        "source": state["source"],
+        "columns": state["columns"],
+        "filters": filters,
+        "sort": [s for s in state["sort"] if s["field"]],
+        "page_size": state["page_size"],
+    }
 
 
 def _fit_operators(state: dict[str, Any]) -> None:
@@ -141,28 +185,52 @@ def _fit_operators(state: dict[str, Any]) -> None:
 # --- rendering ----------------------------------------------------------------------------------------------------
 
 
-def _builder(request: Request, db: Session, access: Access, report: SavedReport | None, state: dict[str, Any],
-             errors: dict[str, str], status: int = 200, block: str | None = "builder", **extra: Any) -> Template:  # fmt: skip
+def _builder(
+    request: Request,
+    db: Session,
+    access: Access,
+    report: SavedReport | None,
+    state: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+    block: str | None = "builder",
+    **extra: Any,
+) -> Template:
     source = SOURCES.get(state["source"]) or SOURCES[service.sources_for(access)[0].key]
     chosen = [c for c in state["columns"] if c in source.fields]
     others = [c for c in source.fields if c not in chosen]
     sort = state["sort"] + [{"field": "", "desc": False}] * max(0, 2 - len(state["sort"]))
-    options = {"source": [(s.key, s.label) for s in service.sources_for(access)],
-               "field": [(k, f.label) for k, f in source.filterable()],
-               "sort": [(k, f.label) for k, f in source.sortable()],
-               "person": [(ME, "Me (whoever runs the report)"), *_people(db, access.project.id)],
-               "page_size": [(n, n) for n in PAGE_SIZES],
-               **{kind.value: [(op, OPERATOR_LABELS[op]) for op in ops] for kind, ops in OPERATORS.items()}}  # fmt: skip
-    context = {"access": access, "project": access.project, "report": report, "state": state, "errors": errors,
-               "source": source, "options": options, "column_order": chosen + others, "sort_rows": sort,
-               "max_filters": MAX_FILTERS,
-               "action_url": f"{_base(access)}/{report.id}/edit" if report else f"{_base(access)}/",
-               "preview": None, "preview_errors": {}, "stale": None, "labels": service.LABELS} | extra  # fmt: skip
+    options = {
+        "source": [(s.key, s.label) for s in service.sources_for(access)],
+        "field": [(k, f.label) for k, f in source.filterable()],
+        "sort": [(k, f.label) for k, f in source.sortable()],
+        "person": [(ME, "Me (whoever runs the report)"), *_people(db, access.project.id)],
+        "page_size": [(n, n) for n in PAGE_SIZES],
+        **{kind.value: [(op, OPERATOR_LABELS[op]) for op in ops] for kind, ops in OPERATORS.items()},
+    }
+    context = {
+        "access": access,
+        "project": access.project,
+        "report": report,
+        "state": state,
+        "errors": errors,
+        "source": source,
+        "options": options,
+        "column_order": chosen + others,
+        "sort_rows": sort,
+        "max_filters": MAX_FILTERS,
+        "action_url": f"{_base(access)}/{report.id}/edit" if report else f"{_base(access)}/",
+        "preview": None,
+        "preview_errors": {},
+        "stale": None,
+        "labels": service.LABELS,
+    } | extra
     return render(request, "library/builder.html", block=block, status=status, **context)
 
 
-def _build(request: Request, db: Session, access: Access, report: SavedReport | None,
-           data: dict[str, Any]) -> Template | Redirect:  # fmt: skip
+def _build(
+    request: Request, db: Session, access: Access, report: SavedReport | None, data: dict[str, Any]
+) -> Template | Redirect:
     """One POST of the builder form: change its rows, preview, or save."""
     state = _state_from_form(data, access)
     action = str(data.get("action") or "save")
@@ -228,8 +296,16 @@ class LibraryPages(Controller):
         access = projects.get_for(db, request.user, key)
         query = parse(LibraryQuery, {k: v for k, v in request.query_params.items() if isinstance(v, str)})
         rows = service.library(db, request.user, [access], query)
-        return render(request, "library/index.html", block="report_list", access=access, project=access.project,
-                      rows=rows, query=query, sources=service.sources_for(access))  # fmt: skip
+        return render(
+            request,
+            "library/index.html",
+            block="report_list",
+            access=access,
+            project=access.project,
+            rows=rows,
+            query=query,
+            sources=service.sources_for(access),
+        )
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
@@ -240,8 +316,9 @@ class LibraryPages(Controller):
         return _builder(request, db, access, None, state, {}, block=None)
 
     @post("/", sync_to_thread=True)
-    def create(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def create(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.BUILD_REPORTS)
         return _build(request, db, access, None, data)
 
@@ -254,15 +331,24 @@ class LibraryPages(Controller):
         return _builder(request, db, access, None, state, {}, block="preview", **_preview(db, access, request, state))
 
     @get("/{report_id:int}", sync_to_thread=True)
-    def show(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-             report_id: FromPath[int]) -> Template:  # fmt: skip
+    def show(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Template:
         access, report = _report(request, db, key, report_id)
         definition, problems = service.stored_definition(report)
-        context: dict[str, Any] = {"access": access, "project": access.project, "report": report,
-                                   "problems": problems, "result": None, "page": 1, "pages": 1, "filters": [],
-                                   "source": SOURCES[report.source],
-                                   "can_change": service.can_change(access, request.user, report),
-                                   "can_build": access.can(Perm.BUILD_REPORTS)}  # fmt: skip
+        context: dict[str, Any] = {
+            "access": access,
+            "project": access.project,
+            "report": report,
+            "problems": problems,
+            "result": None,
+            "page": 1,
+            "pages": 1,
+            "filters": [],
+            "source": SOURCES[report.source],
+            "can_change": service.can_change(access, request.user, report),
+            "can_build": access.can(Perm.BUILD_REPORTS),
+        }
         if definition is not None:
             try:
                 page = max(1, min(int(request.query_params.get("page", "1")), 100_000))
@@ -271,37 +357,46 @@ class LibraryPages(Controller):
             size = definition.page_size
             result = service.run(db, access, request.user, definition, limit=size, offset=(page - 1) * size)
             people = dict(_people(db, access.project.id))
-            context |= {"result": result, "page": page, "pages": max(1, math.ceil(result.total / size)),
-                        "filters": describe(SOURCES[report.source], definition, people)}  # fmt: skip
+            context |= {
+                "result": result,
+                "page": page,
+                "pages": max(1, math.ceil(result.total / size)),
+                "filters": describe(SOURCES[report.source], definition, people),
+            }
         return render(request, "library/report.html", **context)
 
     @get("/{report_id:int}/export.csv", sync_to_thread=True)
-    def export_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                   report_id: FromPath[int]) -> Response:  # fmt: skip
+    def export_csv(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Response:
         return _export(request, db, key, report_id, "csv")
 
     @get("/{report_id:int}/export.xlsx", sync_to_thread=True)
-    def export_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    report_id: FromPath[int]) -> Response:  # fmt: skip
+    def export_xlsx(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Response:
         return _export(request, db, key, report_id, "xlsx")
 
     @get("/{report_id:int}/edit", sync_to_thread=True)
-    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-             report_id: FromPath[int]) -> Template:  # fmt: skip
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Template:
         access, report = _report(request, db, key, report_id)
         _changeable(request, access, report)
         _, problems = service.stored_definition(report)
         return _builder(request, db, access, report, _state_of(report), problems, block=None)
 
     @post("/{report_id:int}/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int],
-               data: Form) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access, report = _report(request, db, key, report_id)
         return _build(request, db, access, _changeable(request, access, report), data)
 
     @post("/{report_id:int}/duplicate", sync_to_thread=True)
-    def duplicate(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                  report_id: FromPath[int]) -> Redirect:  # fmt: skip
+    def duplicate(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Redirect:
         access, report = _report(request, db, key, report_id)
         try:
             copy = service.duplicate(db, request.user, access, report)
@@ -312,8 +407,9 @@ class LibraryPages(Controller):
         return redirect(f"{_base(access)}/{copy.id}/edit")
 
     @post("/{report_id:int}/delete", sync_to_thread=True)
-    def delete(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               report_id: FromPath[int]) -> Redirect:  # fmt: skip
+    def delete(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Redirect:
         access, report = _report(request, db, key, report_id)
         name = report.name
         service.delete(db, request.user, access, report)

@@ -51,6 +51,7 @@ class ProjectOut(BaseModel):
 
 class ProjectIn(ApiBody):
     """Create a project (admins). Unknown fields are refused."""
+
     labels = service.PROJECT_LABELS
 
     key: str = Field(min_length=2, max_length=10, examples=["CWS"])
@@ -73,6 +74,7 @@ class ProjectIn(ApiBody):
 
 class ProjectPatch(ApiBody):
     """Change some fields. `version` is the one you read; a stale version answers 409."""
+
     labels = service.PROJECT_LABELS
 
     version: int
@@ -139,8 +141,13 @@ class ProjectApi(Controller):
     tags = ["projects"]
 
     @get("/", sync_to_thread=True, summary="Projects you can see")
-    def list_projects(self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "",
-                      include_archived: FromQuery[bool] = False) -> list[ProjectOut]:  # fmt: skip
+    def list_projects(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        q: FromQuery[str] = "",
+        include_archived: FromQuery[bool] = False,
+    ) -> list[ProjectOut]:
         rows = service.visible_projects(db, request.user, q=q[:100], include_archived=include_archived)
         return [_out(r.project, r.role) for r in rows]
 
@@ -156,8 +163,9 @@ class ProjectApi(Controller):
         return _out(access.project, access.role)
 
     @patch("/{key:str}", sync_to_thread=True, summary="Change project settings (admins)")
-    def update_project(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                       data: JSONBody[ProjectPatch]) -> ProjectOut:  # fmt: skip
+    def update_project(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[ProjectPatch]
+    ) -> ProjectOut:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         current = ProjectOut.model_validate(access.project).model_dump(mode="json")
         merged = current | data.model_dump(mode="json", exclude_unset=True)
@@ -171,33 +179,56 @@ class ProjectApi(Controller):
         return [_member_out(r) for r in service.members(db, access.project.id)]
 
     @post("/{key:str}/members", sync_to_thread=True, summary="Add a member (admins)")
-    def add_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                   data: JSONBody[MemberIn]) -> MemberOut:  # fmt: skip
+    def add_member(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[MemberIn]
+    ) -> MemberOut:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         membership = service.add_member(db, request.user, access, MemberForm(user_id=data.user_id, role=data.role))
         return _member_out(service.MemberRow(*service.get_membership(db, access, membership.id)))
 
     @patch("/{key:str}/members/{membership_id:int}", sync_to_thread=True, summary="Change a member's role (admins)")
-    def change_role(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    membership_id: FromPath[int], data: JSONBody[MemberPatch]) -> MemberOut:  # fmt: skip
+    def change_role(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        membership_id: FromPath[int],
+        data: JSONBody[MemberPatch],
+    ) -> MemberOut:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
-        row = service.change_role(db, request.user, access, membership_id, RoleForm(role=data.role, version=data.version))
+        row = service.change_role(
+            db, request.user, access, membership_id, RoleForm(role=data.role, version=data.version)
+        )
         return _member_out(row)
 
     @delete("/{key:str}/members/{membership_id:int}", sync_to_thread=True, summary="Remove a member (admins)")
-    def remove_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      membership_id: FromPath[int]) -> None:  # fmt: skip
+    def remove_member(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], membership_id: FromPath[int]
+    ) -> None:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         service.remove_member(db, request.user, access, membership_id)
 
     @get("/{key:str}/audit", sync_to_thread=True, summary="The project's audit trail, newest first")
-    def project_audit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      limit: FromQuery[int] = 50, offset: FromQuery[int] = 0) -> list[AuditOut]:  # fmt: skip
+    def project_audit(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> list[AuditOut]:
         access = service.get_for(db, request.user, key, Perm.VIEW_HISTORY)
         rows = audit.for_project(db, access.project.id, limit=min(max(limit, 1), 500), offset=max(offset, 0))
         return [
-            AuditOut(id=r.event.id, at=r.event.at, actor=r.actor_name, entity_type=r.event.entity_type,
-                     entity_id=r.event.entity_id, entity_label=r.event.entity_label, action=r.event.action,
-                     changes=r.event.changes)  # fmt: skip
+            AuditOut(
+                id=r.event.id,
+                at=r.event.at,
+                actor=r.actor_name,
+                entity_type=r.event.entity_type,
+                entity_id=r.event.entity_id,
+                entity_label=r.event.entity_label,
+                action=r.event.action,
+                changes=r.event.changes,
+            )
             for r in rows
         ]

@@ -26,8 +26,19 @@ class Perm(StrEnum):
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
-    Role.MANAGER: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.PLAN_DELIVERABLES, Perm.SUBMIT, Perm.REVIEW,
-                                     Perm.DECIDE, Perm.PUBLISH, Perm.BUILD_REPORTS, Perm.CURATE_REPORTS}),
+    Role.MANAGER: frozenset(
+        _READ
+        | {
+            Perm.EDIT_REGISTER,
+            Perm.PLAN_DELIVERABLES,
+            Perm.SUBMIT,
+            Perm.REVIEW,
+            Perm.DECIDE,
+            Perm.PUBLISH,
+            Perm.BUILD_REPORTS,
+            Perm.CURATE_REPORTS,
+        }
+    ),
     Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS}),
     Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.ACKNOWLEDGE}),
     Role.VIEWER: frozenset(_READ),

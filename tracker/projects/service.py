@@ -69,8 +69,9 @@ def record_in(db: Session, access: Access, model: Any, record_id: int, noun: str
 
 def load_record(db: Session, user: Principal, model: Any, record_id: int, perm: Perm, noun: str) -> tuple[Access, Any]:
     """A project's row by id alone (the API's paths): 404 unless `user` may see its project, 403 without `perm`."""
-    row = db.exec(select(model, Project.key).join(Project, col(Project.id) == model.project_id)
-                  .where(model.id == record_id)).first()  # fmt: skip
+    row = db.exec(
+        select(model, Project.key).join(Project, col(Project.id) == model.project_id).where(model.id == record_id)
+    ).first()
     if row is None:
         raise NotFound(detail=f"No such {noun}.")
     record, key = row
@@ -90,7 +91,10 @@ class ProjectRow:
 
 def visible_projects(db: Session, user: Principal, q: str = "", include_archived: bool = False) -> list[ProjectRow]:
     member_count = (
-        select(func.count(Membership.id)).where(Membership.project_id == Project.id).correlate(Project).scalar_subquery()
+        select(func.count(Membership.id))
+        .where(Membership.project_id == Project.id)
+        .correlate(Project)
+        .scalar_subquery()
     )
     stmt = (
         select(Project, Membership.role, member_count)
@@ -207,18 +211,42 @@ class ProjectForm(Form):
 
 
 PROJECT_FIELDS = (
-    "key", "name", "description", "sponsor", "contractor", "contract_number", "start_date", "end_date",
-    "timezone", "review_days", "resubmit_days", "deemed_policy", "deemed_days", "holiday_calendar",
-    "extra_holidays", "archived",
-)  # fmt: skip
+    "key",
+    "name",
+    "description",
+    "sponsor",
+    "contractor",
+    "contract_number",
+    "start_date",
+    "end_date",
+    "timezone",
+    "review_days",
+    "resubmit_days",
+    "deemed_policy",
+    "deemed_days",
+    "holiday_calendar",
+    "extra_holidays",
+    "archived",
+)
 # The project form's labels; the history (audit/history.py) reads a project's and its members' changes with them.
 PROJECT_LABELS = {
-    "key": "Key", "name": "Name", "description": "Description", "sponsor": "Sponsor", "contractor": "Contractor",
-    "contract_number": "Contract number", "start_date": "Start date", "end_date": "End date", "timezone": "Time zone",
-    "review_days": "State review days", "resubmit_days": "Contractor resubmission days",
-    "deemed_policy": "Deemed-acceptance policy", "deemed_days": "Deemed after (business days)",
-    "holiday_calendar": "Holiday calendar", "extra_holidays": "Project holidays", "archived": "Archived",
-}  # fmt: skip
+    "key": "Key",
+    "name": "Name",
+    "description": "Description",
+    "sponsor": "Sponsor",
+    "contractor": "Contractor",
+    "contract_number": "Contract number",
+    "start_date": "Start date",
+    "end_date": "End date",
+    "timezone": "Time zone",
+    "review_days": "State review days",
+    "resubmit_days": "Contractor resubmission days",
+    "deemed_policy": "Deemed-acceptance policy",
+    "deemed_days": "Deemed after (business days)",
+    "holiday_calendar": "Holiday calendar",
+    "extra_holidays": "Project holidays",
+    "archived": "Archived",
+}
 LABELS = PROJECT_LABELS | {"role": "Role"}
 ProjectForm.labels = PROJECT_LABELS
 WORDS = {"deemed_policy": dict(options(list(DeemedPolicy))), "role": ROLE_LABELS}
@@ -239,9 +267,14 @@ def create_project(db: Session, actor: Principal, form: ProjectForm) -> Project:
     db.add(project)
     db.flush()
     audit.record(
-        db, actor_id=actor.id, entity=project, project_id=project.id, label=project.key, action="create",
+        db,
+        actor_id=actor.id,
+        entity=project,
+        project_id=project.id,
+        label=project.key,
+        action="create",
         changes={f: [None, v] for f, v in audit.snapshot(project, PROJECT_FIELDS).items() if v not in (None, "", [])},
-    )  # fmt: skip
+    )
     return project
 
 
@@ -257,9 +290,14 @@ def update_project(db: Session, actor: Principal, access: Access, form: ProjectF
     changes = audit.diff(before, audit.snapshot(project, PROJECT_FIELDS))
     if changes:
         audit.record(
-            db, actor_id=actor.id, entity=project, project_id=project.id, label=project.key, action="update",
+            db,
+            actor_id=actor.id,
+            entity=project,
+            project_id=project.id,
+            label=project.key,
+            action="update",
             changes=changes,
-        )  # fmt: skip
+        )
         db.flush()
     return project
 
@@ -329,9 +367,14 @@ def add_member(db: Session, actor: Principal, access: Access, form: MemberForm) 
     db.add(membership)
     db.flush()
     audit.record(
-        db, actor_id=actor.id, entity=membership, project_id=project.id, label=user.full_name, action="add_member",
+        db,
+        actor_id=actor.id,
+        entity=membership,
+        project_id=project.id,
+        label=user.full_name,
+        action="add_member",
         changes={"role": [None, form.role.value]},
-    )  # fmt: skip
+    )
     return membership
 
 
@@ -368,9 +411,14 @@ def change_role(db: Session, actor: Principal, access: Access, membership_id: in
         old = membership.role
         membership.role = form.role.value
         audit.record(
-            db, actor_id=actor.id, entity=membership, project_id=access.project.id, label=user.full_name,
-            action="change_role", changes={"role": [old, form.role.value]},
-        )  # fmt: skip
+            db,
+            actor_id=actor.id,
+            entity=membership,
+            project_id=access.project.id,
+            label=user.full_name,
+            action="change_role",
+            changes={"role": [old, form.role.value]},
+        )
         db.flush()
     return MemberRow(membership, user)
 
@@ -380,9 +428,14 @@ def remove_member(db: Session, actor: Principal, access: Access, membership_id: 
     membership, user = get_membership(db, access, membership_id)
     _guard_last_manager(db, membership)
     audit.record(
-        db, actor_id=actor.id, entity=membership, project_id=access.project.id, label=user.full_name,
-        action="remove_member", changes={"role": [membership.role, None]},
-    )  # fmt: skip
+        db,
+        actor_id=actor.id,
+        entity=membership,
+        project_id=access.project.id,
+        label=user.full_name,
+        action="remove_member",
+        changes={"role": [membership.role, None]},
+    )
     db.delete(membership)
     db.flush()
     return user

@@ -38,14 +38,17 @@ def _form_values(project: Any) -> dict[str, Any]:
     return values
 
 
-def _overview(request: Request, db: Session, access: Access, status: int = 200, block: str | None = None,
-              **extra: Any) -> Template:  # fmt: skip
+def _overview(
+    request: Request, db: Session, access: Access, status: int = 200, block: str | None = None, **extra: Any
+) -> Template:
     project = access.project
     context: dict[str, Any] = {
         "access": access,
         "project": project,
         "members": service.members(db, project.id),
-        "candidates": [(u.id, f"{u.full_name} ({u.organization or u.username})") for u in service.non_members(db, project.id)]
+        "candidates": [
+            (u.id, f"{u.full_name} ({u.organization or u.username})") for u in service.non_members(db, project.id)
+        ]
         if access.can(Perm.MANAGE)
         else [],
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
@@ -63,8 +66,9 @@ class ProjectController(Controller):
     include_in_schema = False
 
     @get("/", sync_to_thread=True)
-    def index(self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "",
-              archived: FromQuery[bool] = False) -> Template:  # fmt: skip
+    def index(
+        self, request: Request, db: NamedDependency[Session], q: FromQuery[str] = "", archived: FromQuery[bool] = False
+    ) -> Template:
         q = q.strip()[:100]
         rows = service.visible_projects(db, request.user, q=q, include_archived=archived)
         return render(request, "projects/index.html", block="project_table", rows=rows, q=q, archived=archived)
@@ -73,8 +77,14 @@ class ProjectController(Controller):
     def new(self, request: Request) -> Template:
         if not request.user.is_admin:
             raise Forbidden(detail="Only admins create projects.")
-        defaults = {"review_days": 10, "resubmit_days": 10, "deemed_days": 15, "holiday_calendar": "US",
-                    "timezone": "America/Los_Angeles", "deemed_policy": "never"}  # fmt: skip
+        defaults = {
+            "review_days": 10,
+            "resubmit_days": 10,
+            "deemed_days": 15,
+            "holiday_calendar": "US",
+            "timezone": "America/Los_Angeles",
+            "deemed_policy": "never",
+        }
         return self._form(request, None, defaults, {})
 
     @post("/", sync_to_thread=True)
@@ -98,44 +108,70 @@ class ProjectController(Controller):
         return self._form(request, access.project, _form_values(access.project), {})
 
     @post("/{key:str}/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         try:
             service.update_project(db, request.user, access, parse(ProjectForm, data))
         except StaleEdit as exc:
             stale = stale_fields(exc.current, data)
-            return self._form(request, access.project, data | {"version": access.project.version}, {}, stale=stale,
-                              status=409)  # fmt: skip
+            return self._form(
+                request, access.project, data | {"version": access.project.version}, {}, stale=stale, status=409
+            )
         except FormError as exc:
             return self._form(request, access.project, data, exc.errors, status=422)
         flash(request, "Project settings saved.")
         return redirect(f"/projects/{access.project.key}")
 
-    def _form(self, request: Request, project: Any, form: dict[str, Any], errors: dict[str, str],
-              stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
-        return render(request, "projects/form.html", status=status, project=project, form=form, errors=errors,
-                      stale=stale, deemed_options=DEEMED_OPTIONS, labels=PROJECT_LABELS)  # fmt: skip
+    def _form(
+        self,
+        request: Request,
+        project: Any,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        stale: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Template:
+        return render(
+            request,
+            "projects/form.html",
+            status=status,
+            project=project,
+            form=form,
+            errors=errors,
+            stale=stale,
+            deemed_options=DEEMED_OPTIONS,
+            labels=PROJECT_LABELS,
+        )
 
     # --- members (admins) ---
 
     @post("/{key:str}/members", sync_to_thread=True)
-    def add_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-                   ) -> Template | Redirect:  # fmt: skip
+    def add_member(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         try:
             membership = service.add_member(db, request.user, access, parse(MemberForm, data))
         except FormError as exc:
-            return _overview(request, db, access, status=422, block="members", member_errors=exc.errors,
-                             member_form=data)  # fmt: skip
+            return _overview(
+                request, db, access, status=422, block="members", member_errors=exc.errors, member_form=data
+            )
         if not request.headers.get("hx-request"):
             flash(request, "Member added.")
             return redirect(f"/projects/{access.project.key}#members")
         return _overview(request, db, access, block="members", added_id=membership.id)
 
     @post("/{key:str}/members/{membership_id:int}/role", sync_to_thread=True)
-    def change_role(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    membership_id: FromPath[int], data: Form) -> Template | Redirect:  # fmt: skip
+    def change_role(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        membership_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         try:
             service.change_role(db, request.user, access, membership_id, parse(RoleForm, data))
@@ -143,16 +179,16 @@ class ProjectController(Controller):
             if not request.headers.get("hx-request"):
                 flash(request, exc.detail, "error")
                 return redirect(f"/projects/{access.project.key}#members")
-            return _overview(request, db, access, status=exc.status_code, block="members",
-                             member_message=exc.detail)  # fmt: skip
+            return _overview(request, db, access, status=exc.status_code, block="members", member_message=exc.detail)
         if not request.headers.get("hx-request"):
             flash(request, "Role changed.")
             return redirect(f"/projects/{access.project.key}#members")
         return _overview(request, db, access, block="members", member_message="Role changed.")
 
     @post("/{key:str}/members/{membership_id:int}/remove", sync_to_thread=True)
-    def remove_member(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      membership_id: FromPath[int]) -> Template | Redirect:  # fmt: skip
+    def remove_member(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], membership_id: FromPath[int]
+    ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         try:
             user = service.remove_member(db, request.user, access, membership_id)
@@ -165,15 +201,24 @@ class ProjectController(Controller):
         return _overview(request, db, access, block="members", member_message=message)
 
     @get("/{key:str}/history", sync_to_thread=True)
-    def history(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                page: FromQuery[int] = 1) -> Template:  # fmt: skip
+    def history(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], page: FromQuery[int] = 1
+    ) -> Template:
         access = service.get_for(db, request.user, key, Perm.VIEW_HISTORY)
         total = audit.count_for_project(db, access.project.id)
         pages = max(1, math.ceil(total / HISTORY_PAGE))
         page = min(max(1, page), pages)
         rows = audit.for_project(db, access.project.id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE)
-        return render(request, "projects/history.html", access=access, project=access.project, history=rows,
-                      page=page, pages=pages, total=total)  # fmt: skip
+        return render(
+            request,
+            "projects/history.html",
+            access=access,
+            project=access.project,
+            history=rows,
+            page=page,
+            pages=pages,
+            total=total,
+        )
 
 
 handlers = [ProjectController]

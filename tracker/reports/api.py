@@ -69,8 +69,9 @@ class DraftIn(ApiBody):
     summary: str = Field(default="", max_length=8000)
     decisions: str = Field(default="", max_length=8000, description="Key decisions needed")
     next_steps: str = Field(default="", max_length=8000)
-    overrides: dict[str, OverrideIn] = Field(default_factory=dict, description="By area: overall, deliverables, "
-                                                                              "risks, issues")  # fmt: skip
+    overrides: dict[str, OverrideIn] = Field(
+        default_factory=dict, description="By area: overall, deliverables, risks, issues"
+    )
 
 
 class PublishIn(ApiBody):
@@ -121,18 +122,36 @@ def _period(access: Access, start: date | str | None, end: date | str | None) ->
 
 def _out(row: ReportRow, key: str, content: bool = False) -> ReportOut:
     r = row.report
-    values = {"id": r.id, "project_key": key, "period_start": r.period_start, "period_end": r.period_end,
-              "period_label": row.period.label, "number": r.number, "rag": r.rag, "published_at": r.published_at,
-              "published_by": row.publisher, "superseded": row.superseded}  # fmt: skip
+    values = {
+        "id": r.id,
+        "project_key": key,
+        "period_start": r.period_start,
+        "period_end": r.period_end,
+        "period_label": row.period.label,
+        "number": r.number,
+        "rag": r.rag,
+        "published_at": r.published_at,
+        "published_by": row.publisher,
+        "superseded": row.superseded,
+    }
     return SnapshotOut(**values, content=r.content) if content else ReportOut(**values)
 
 
 def _draft_out(db: Session, access: Access, period: Period) -> DraftOut:
     draft = reports.draft_for(db, access.project, period)
-    return DraftOut(id=draft.id, number=draft.number, version=reports.seen_version(draft), period_start=period.start,
-                    period_end=period.end, period_label=period.label, summary=draft.summary, decisions=draft.decisions,
-                    next_steps=draft.next_steps, overrides=draft.overrides or {},
-                    content=reports.build(db, access.project, period, draft))  # fmt: skip
+    return DraftOut(
+        id=draft.id,
+        number=draft.number,
+        version=reports.seen_version(draft),
+        period_start=period.start,
+        period_end=period.end,
+        period_label=period.label,
+        summary=draft.summary,
+        decisions=draft.decisions,
+        next_steps=draft.next_steps,
+        overrides=draft.overrides or {},
+        content=reports.build(db, access.project, period, draft),
+    )
 
 
 class ProjectReportsApi(Controller):
@@ -145,16 +164,22 @@ class ProjectReportsApi(Controller):
         return [_out(row, access.project.key) for row in reports.published(db, access.project.id)]
 
     @get("/status-reports/draft", sync_to_thread=True, summary="The live draft of a period (managers and staff)")
-    def get_draft(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                  period_start: FromQuery[str | None] = None,
-                  period_end: FromQuery[str | None] = None) -> DraftOut:  # fmt: skip
+    def get_draft(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        period_start: FromQuery[str | None] = None,
+        period_end: FromQuery[str | None] = None,
+    ) -> DraftOut:
         """No period: the week ending Friday that contains today. Only `period_end`: the week containing it."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         return _draft_out(db, access, _period(access, period_start, period_end))
 
     @put("/status-reports/draft", sync_to_thread=True, summary="Save the narrative and RAG overrides (managers)")
-    def put_draft(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                  data: JSONBody[DraftIn]) -> DraftOut:  # fmt: skip
+    def put_draft(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[DraftIn]
+    ) -> DraftOut:
         access = projects.get_for(db, request.user, key, Perm.PUBLISH)
         period = _period(access, data.period_start, data.period_end)
         values: dict[str, Any] = data.model_dump(include={"number", "version", "summary", "decisions", "next_steps"})
@@ -166,8 +191,9 @@ class ProjectReportsApi(Controller):
         return _draft_out(db, access, period)
 
     @post("/status-reports", sync_to_thread=True, summary="Publish the period's draft as a frozen snapshot (managers)")
-    def publish(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                data: JSONBody[PublishIn]) -> SnapshotOut:  # fmt: skip
+    def publish(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[PublishIn]
+    ) -> SnapshotOut:
         """Publishing a period again publishes a correction: the next version, which supersedes the earlier one."""
         access = projects.get_for(db, request.user, key, Perm.PUBLISH)
         period = _period(access, data.period_start, data.period_end)
@@ -175,14 +201,30 @@ class ProjectReportsApi(Controller):
         return _out(reports.row_of(db, report), access.project.key, content=True)
 
     @get("/scorecard", sync_to_thread=True, summary="The contractor scorecard of a period, with its 12-week trend")
-    def get_scorecard(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                      period_start: FromQuery[str | None] = None, period_end: FromQuery[str | None] = None
-                      ) -> ScorecardOut:  # fmt: skip
+    def get_scorecard(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        period_start: FromQuery[str | None] = None,
+        period_end: FromQuery[str | None] = None,
+    ) -> ScorecardOut:
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         period = _period(access, period_start, period_end)
-        metrics = [MetricOut(key=m.key, label=m.label, unit=m.unit, value=m.value, count=m.count, target=m.target,
-                             met=m.met, explanation=m.explanation, trend=list(m.trend))
-                   for m in scorecard.scorecard(db, access.project, period)]  # fmt: skip
+        metrics = [
+            MetricOut(
+                key=m.key,
+                label=m.label,
+                unit=m.unit,
+                value=m.value,
+                count=m.count,
+                target=m.target,
+                met=m.met,
+                explanation=m.explanation,
+                trend=list(m.trend),
+            )
+            for m in scorecard.scorecard(db, access.project, period)
+        ]
         return ScorecardOut(period_start=period.start, period_end=period.end, metrics=metrics)
 
 
@@ -194,13 +236,16 @@ class ReportApi(Controller):
     def get_report(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int]) -> SnapshotOut:
         access, report = reports.load_for(db, request.user, report_id)
         if report.status != ReportStatus.PUBLISHED:
-            raise NotFound(detail="Not published yet; read the draft at "
-                                          f"/api/v1/projects/{access.project.key}/status-reports/draft.")  # fmt: skip
+            raise NotFound(
+                detail="Not published yet; read the draft at "
+                f"/api/v1/projects/{access.project.key}/status-reports/draft."
+            )
         return _out(reports.row_of(db, report), access.project.key, content=True)
 
     @post("/publish", sync_to_thread=True, summary="Publish this saved draft (managers)")
-    def publish(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int],
-                data: JSONBody[VersionIn]) -> SnapshotOut:  # fmt: skip
+    def publish(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], data: JSONBody[VersionIn]
+    ) -> SnapshotOut:
         access, report = reports.load_for(db, request.user, report_id, Perm.PUBLISH)
         if report.status != ReportStatus.DRAFT:
             raise Conflict(detail="Already published; a correction is published from the period's draft.")
@@ -214,9 +259,21 @@ class PortfolioApi(Controller):
     tags = ["status reports"]
 
     @get("/", sync_to_thread=True, summary="Every project you may read: latest published RAG, trend and figures")
-    def get_portfolio(self, request: Request, db: NamedDependency[Session],
-                      sort: FromQuery[str] = "-rag") -> list[PortfolioOut]:  # fmt: skip
-        return [PortfolioOut(project_key=r.project.key, project_name=r.project.name, report_id=r.report_id,
-                             period_label=r.period, rag=r.rag, areas=r.areas, trend=r.trend, counts=r.counts,
-                             slo_met=r.slo_met, slo_measured=r.slo_measured)
-                for r in reports.portfolio(db, request.user, sort)]  # fmt: skip
+    def get_portfolio(
+        self, request: Request, db: NamedDependency[Session], sort: FromQuery[str] = "-rag"
+    ) -> list[PortfolioOut]:
+        return [
+            PortfolioOut(
+                project_key=r.project.key,
+                project_name=r.project.name,
+                report_id=r.report_id,
+                period_label=r.period,
+                rag=r.rag,
+                areas=r.areas,
+                trend=r.trend,
+                counts=r.counts,
+                slo_met=r.slo_met,
+                slo_measured=r.slo_measured,
+            )
+            for r in reports.portfolio(db, request.user, sort)
+        ]

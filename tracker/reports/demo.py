@@ -33,29 +33,41 @@ def narrative(c: dict) -> dict[str, str]:
     """What a manager would write from the week's figures."""
     accepted = c["accomplishments"]["accepted"]
     late = c["overdue"]["reviews"] + c["overdue"]["resubmissions"] + c["overdue"]["deliveries"]
-    summary = [f"{_plural(len(accepted), 'deliverable')} accepted this week"
-               + (f" ({', '.join(x['code'] for x in accepted)})." if accepted else ".")]  # fmt: skip
+    summary = [
+        f"{_plural(len(accepted), 'deliverable')} accepted this week"
+        + (f" ({', '.join(x['code'] for x in accepted)})." if accepted else ".")
+    ]
     if late:
         worst = max(late, key=lambda x: x["days"])
-        summary.append(f"{_plural(len(late), 'deliverable clock')} overdue; the longest is {worst['code']} "
-                       f"({worst['title']}), {_plural(worst['days'], 'day')} late.")  # fmt: skip
+        summary.append(
+            f"{_plural(len(late), 'deliverable clock')} overdue; the longest is {worst['code']} "
+            f"({worst['title']}), {_plural(worst['days'], 'day')} late."
+        )
     else:
         summary.append("No review, resubmission or delivery is overdue.")
     counts = c["counts"]
-    summary.append(f"{_plural(counts['risks_open'], 'open risk')}, {counts['critical_risks']} of them critical; "
-                   f"{_plural(counts['issues_open'], 'unresolved issue')}.")  # fmt: skip
+    summary.append(
+        f"{_plural(counts['risks_open'], 'open risk')}, {counts['critical_risks']} of them critical; "
+        f"{_plural(counts['issues_open'], 'unresolved issue')}."
+    )
     decisions = [f"{x['code']}: {x['title']} ({x['why'].lower()})." for x in c["escalations"][:2]]
     upcoming = c["upcoming"]["deliverables"] + c["upcoming"]["reviews"]
     steps = [f"{x['what']} {x['due']}: {x['code']} {x['title']}." for x in upcoming[:3]]
-    return {"summary": " ".join(summary), "decisions": "\n".join(decisions) or "None this week.",
-            "next_steps": "\n".join(steps) or "Continue the current reviews."}  # fmt: skip
+    return {
+        "summary": " ".join(summary),
+        "decisions": "\n".join(decisions) or "None this week.",
+        "next_steps": "\n".join(steps) or "Continue the current reviews.",
+    }
 
 
-def _publish(db: Session, actor: Principal, access: projects.Access, period: Period,
-             overrides: dict | None = None) -> None:  # fmt: skip
+def _publish(
+    db: Session, actor: Principal, access: projects.Access, period: Period, overrides: dict | None = None
+) -> None:
     draft = service.draft_for(db, access.project, period)
     values = narrative(service.build(db, access.project, period, draft)) | {
-        "number": draft.number, "version": service.seen_version(draft)}  # fmt: skip
+        "number": draft.number,
+        "version": service.seen_version(draft),
+    }
     for area, (rag, why) in (overrides or {}).items():
         values |= {f"rag_{area}": rag, f"why_{area}": why}
     form = service.DraftForm.model_validate(values)
@@ -68,8 +80,12 @@ def load(db: Session, now: datetime | None = None) -> int:
     now = now or utcnow()
     count = 0
     for project in db.exec(select(Project).order_by(Project.key)).all():
-        manager = db.exec(select(User).join(Membership, Membership.user_id == User.id).where(
-            Membership.project_id == project.id, Membership.role == Role.MANAGER).order_by(User.id)).first()  # fmt: skip
+        manager = db.exec(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.project_id == project.id, Membership.role == Role.MANAGER)
+            .order_by(User.id)
+        ).first()
         if manager is None:
             continue
         actor = principal(manager)
@@ -83,9 +99,14 @@ def load(db: Session, now: datetime | None = None) -> int:
                 if (project.key, ago) == OVERRIDE:
                     computed = service.build(db, project, week, service.draft_for(db, project, week))["rag"]["areas"][0]
                     held = "amber" if computed["computed"] != "amber" else "red"
-                    overrides = {"overall": (held, "Held by the manager: the steering committee agreed the recovery "
-                                                   "plan for the late items on Tuesday, and the contractor has added "
-                                                   "two reviewers to clear them by month end.")}  # fmt: skip
+                    overrides = {
+                        "overall": (
+                            held,
+                            "Held by the manager: the steering committee agreed the recovery "
+                            "plan for the late items on Tuesday, and the contractor has added "
+                            "two reviewers to clear them by month end.",
+                        )
+                    }
                 _publish(db, actor, access, week, overrides)
                 count += 1
             if (project.key, ago) == CORRECTED:

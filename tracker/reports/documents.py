@@ -11,7 +11,6 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-
 from tracker.core import exports
 from tracker.settings import ROOT
 
@@ -58,73 +57,179 @@ def _late(items: list[dict]) -> list[list[Any]]:
 
 
 def _risk(items: list[dict]) -> list[list[Any]]:
-    return [[x["code"], x["title"], x["score"], _label(x["level"]), _label(x["status"]), x["owner"] or ""]
-            for x in items]  # fmt: skip
+    return [
+        [x["code"], x["title"], x["score"], _label(x["level"]), _label(x["status"]), x["owner"] or ""] for x in items
+    ]
 
 
 def _issue(items: list[dict]) -> list[list[Any]]:
-    return [[x["code"], x["title"], _label(x["priority"]), _label(x["status"]), x["raised_on"], x["owner"] or ""]
-            for x in items]  # fmt: skip
+    return [
+        [x["code"], x["title"], _label(x["priority"]), _label(x["status"]), x["raised_on"], x["owner"] or ""]
+        for x in items
+    ]
 
 
 TABLES = [
-    Table("rag", "RAG by area", ["Area", "RAG", "Computed by the rules", "Overridden", "Rationale"],
-          lambda c: [[a["label"], _label(a["rag"]), _label(a["computed"]), "Yes" if a["overridden"] else "No",
-                      a["rationale"]] for a in c["rag"]["areas"]]),
-    Table("rag-rules", "RAG rules", ["Area", "Turns", "Rule", "Applies", "Because of"],
-          lambda c: [[_label(r["area"]), _label(r["rag"]), r["text"], "Yes" if r["fired"] else "No",
-                      "; ".join(r["reasons"])] for r in c["rag"]["rules"]]),
-    Table("accepted", "Deliverables accepted in the period", ["Code", "Title", "Version", "Decision", "On"],
-          lambda c: [[x["code"], x["title"], x["version"], x["outcome"], x["on"]]
-                     for x in c["accomplishments"]["accepted"]]),
-    Table("issues-resolved", "Issues resolved in the period",
-          ["Code", "Title", "Priority", "Raised on", "Resolved on", "Days to resolve"],
-          lambda c: [[x["code"], x["title"], _label(x["priority"]), x["raised_on"], x["resolved_on"], x["age"]]
-                     for x in c["accomplishments"]["issues_resolved"]]),
-    Table("risks-closed", "Risks closed in the period", ["Code", "Title", "Score", "Level", "Status", "Owner"],
-          lambda c: _risk(c["accomplishments"]["risks_closed"])),
-    Table("upcoming", "Deliverables due in the next two weeks", ["Code", "Title", "What", "Due", "Review lead"],
-          lambda c: [[x["code"], x["title"], x["what"], x["due"], x["owner"] or ""]
-                     for x in c["upcoming"]["deliverables"]]),
-    Table("reviews-due", "State reviews due in the next two weeks", ["Code", "Title", "What", "Due", "Review lead"],
-          lambda c: [[x["code"], x["title"], x["what"], x["due"], x["owner"] or ""] for x in c["upcoming"]["reviews"]]),
-    Table("pipeline", "Deliverable pipeline", ["State", "Deliverables"],
-          lambda c: [[s["label"], s["count"]] for s in c["pipeline"]]),
+    Table(
+        "rag",
+        "RAG by area",
+        ["Area", "RAG", "Computed by the rules", "Overridden", "Rationale"],
+        lambda c: [
+            [a["label"], _label(a["rag"]), _label(a["computed"]), "Yes" if a["overridden"] else "No", a["rationale"]]
+            for a in c["rag"]["areas"]
+        ],
+    ),
+    Table(
+        "rag-rules",
+        "RAG rules",
+        ["Area", "Turns", "Rule", "Applies", "Because of"],
+        lambda c: [
+            [_label(r["area"]), _label(r["rag"]), r["text"], "Yes" if r["fired"] else "No", "; ".join(r["reasons"])]
+            for r in c["rag"]["rules"]
+        ],
+    ),
+    Table(
+        "accepted",
+        "Deliverables accepted in the period",
+        ["Code", "Title", "Version", "Decision", "On"],
+        lambda c: [
+            [x["code"], x["title"], x["version"], x["outcome"], x["on"]] for x in c["accomplishments"]["accepted"]
+        ],
+    ),
+    Table(
+        "issues-resolved",
+        "Issues resolved in the period",
+        ["Code", "Title", "Priority", "Raised on", "Resolved on", "Days to resolve"],
+        lambda c: [
+            [x["code"], x["title"], _label(x["priority"]), x["raised_on"], x["resolved_on"], x["age"]]
+            for x in c["accomplishments"]["issues_resolved"]
+        ],
+    ),
+    Table(
+        "risks-closed",
+        "Risks closed in the period",
+        ["Code", "Title", "Score", "Level", "Status", "Owner"],
+        lambda c: _risk(c["accomplishments"]["risks_closed"]),
+    ),
+    Table(
+        "upcoming",
+        "Deliverables due in the next two weeks",
+        ["Code", "Title", "What", "Due", "Review lead"],
+        lambda c: [
+            [x["code"], x["title"], x["what"], x["due"], x["owner"] or ""] for x in c["upcoming"]["deliverables"]
+        ],
+    ),
+    Table(
+        "reviews-due",
+        "State reviews due in the next two weeks",
+        ["Code", "Title", "What", "Due", "Review lead"],
+        lambda c: [[x["code"], x["title"], x["what"], x["due"], x["owner"] or ""] for x in c["upcoming"]["reviews"]],
+    ),
+    Table(
+        "pipeline",
+        "Deliverable pipeline",
+        ["State", "Deliverables"],
+        lambda c: [[s["label"], s["count"]] for s in c["pipeline"]],
+    ),
     Table("overdue-reviews", "Overdue state reviews", _DELIVERABLE, lambda c: _late(c["overdue"]["reviews"])),
-    Table("overdue-resubmissions", "Overdue resubmissions", _DELIVERABLE, lambda c: _late(c["overdue"]["resubmissions"])),
+    Table(
+        "overdue-resubmissions", "Overdue resubmissions", _DELIVERABLE, lambda c: _late(c["overdue"]["resubmissions"])
+    ),
     Table("overdue-deliveries", "Overdue deliveries", _DELIVERABLE, lambda c: _late(c["overdue"]["deliveries"])),
-    Table("overdue-conditions", "Overdue conditions of acceptance", ["Code", "Condition", "Due", "Days overdue", "Owner"],
-          lambda c: _late(c["overdue"].get("conditions", []))),  # reports published before conditions were tracked
-    Table("top-risks", "Top risks by score",
-          ["Code", "Title", "Score", "Level", "Status", "Owner", "Score in the previous report", "Trend",
-           "Open mitigation actions"],
-          lambda c: [_risk([x])[0] + [x["previous"] if x["previous"] is not None else "", TREND_WORDS[x["trend"]],
-                                       x["mitigations"]] for x in c["top_risks"]]),
-    Table("heat-map", "Open risks by probability and impact", ["Probability", "Impact", "Risks"],
-          lambda c: [[p, i, n] for p, i, n in c["heat_map"]]),
-    Table("new-risks", "New risks in the period", ["Code", "Title", "Score", "Level", "Status", "Owner"],
-          lambda c: _risk(c["new_risks"])),
-    Table("new-issues", "New issues in the period", ["Code", "Title", "Priority", "Status", "Raised on", "Owner"],
-          lambda c: _issue(c["new_issues"])),
-    Table("escalations", "Issues needing escalation",
-          ["Code", "Title", "Priority", "Status", "Raised on", "Owner", "Age (days)", "Why"],
-          lambda c: [_issue([x])[0] + [x["age"], x["why"]] for x in c["escalations"]]),
-    Table("issue-ages", "Unresolved issues by age", ["Age", "Issues"],
-          lambda c: [[a["label"], a["count"]] for a in c["issue_ages"]]),
-    Table("overdue-actions", "Overdue action items", ["Of", "Action", "Owner", "Due", "Days overdue"],
-          lambda c: [[x["parent"], x["description"], x["owner"] or "", x["due"], x["days"]]
-                     for x in c["overdue_actions"]]),
-    Table("scorecard", "Contractor scorecard", ["Measure", "Value", "Target", "Result", "Counted from", "How"],
-          lambda c: [[m["label"], metric(m["value"], m["unit"]), metric(m["target"], m["unit"]), _yes(m["met"]),
-                      m["count"], m["explanation"]] for m in c["scorecard"]]),
-    Table("rag-history", "Overall RAG, last 12 periods", ["Period ending", "RAG"],
-          lambda c: [[h["period_end"], _label(h["rag"]) if h["rag"] else "No report"] for h in c["rag_history"]]),
-]  # fmt: skip
+    Table(
+        "overdue-conditions",
+        "Overdue conditions of acceptance",
+        ["Code", "Condition", "Due", "Days overdue", "Owner"],
+        lambda c: _late(c["overdue"].get("conditions", [])),
+    ),  # reports published before conditions were tracked
+    Table(
+        "top-risks",
+        "Top risks by score",
+        [
+            "Code",
+            "Title",
+            "Score",
+            "Level",
+            "Status",
+            "Owner",
+            "Score in the previous report",
+            "Trend",
+            "Open mitigation actions",
+        ],
+        lambda c: [
+            _risk([x])[0]
+            + [x["previous"] if x["previous"] is not None else "", TREND_WORDS[x["trend"]], x["mitigations"]]
+            for x in c["top_risks"]
+        ],
+    ),
+    Table(
+        "heat-map",
+        "Open risks by probability and impact",
+        ["Probability", "Impact", "Risks"],
+        lambda c: [[p, i, n] for p, i, n in c["heat_map"]],
+    ),
+    Table(
+        "new-risks",
+        "New risks in the period",
+        ["Code", "Title", "Score", "Level", "Status", "Owner"],
+        lambda c: _risk(c["new_risks"]),
+    ),
+    Table(
+        "new-issues",
+        "New issues in the period",
+        ["Code", "Title", "Priority", "Status", "Raised on", "Owner"],
+        lambda c: _issue(c["new_issues"]),
+    ),
+    Table(
+        "escalations",
+        "Issues needing escalation",
+        ["Code", "Title", "Priority", "Status", "Raised on", "Owner", "Age (days)", "Why"],
+        lambda c: [_issue([x])[0] + [x["age"], x["why"]] for x in c["escalations"]],
+    ),
+    Table(
+        "issue-ages",
+        "Unresolved issues by age",
+        ["Age", "Issues"],
+        lambda c: [[a["label"], a["count"]] for a in c["issue_ages"]],
+    ),
+    Table(
+        "overdue-actions",
+        "Overdue action items",
+        ["Of", "Action", "Owner", "Due", "Days overdue"],
+        lambda c: [
+            [x["parent"], x["description"], x["owner"] or "", x["due"], x["days"]] for x in c["overdue_actions"]
+        ],
+    ),
+    Table(
+        "scorecard",
+        "Contractor scorecard",
+        ["Measure", "Value", "Target", "Result", "Counted from", "How"],
+        lambda c: [
+            [
+                m["label"],
+                metric(m["value"], m["unit"]),
+                metric(m["target"], m["unit"]),
+                _yes(m["met"]),
+                m["count"],
+                m["explanation"],
+            ]
+            for m in c["scorecard"]
+        ],
+    ),
+    Table(
+        "rag-history",
+        "Overall RAG, last 12 periods",
+        ["Period ending", "RAG"],
+        lambda c: [[h["period_end"], _label(h["rag"]) if h["rag"] else "No report"] for h in c["rag_history"]],
+    ),
+]
 BY_NAME = {t.name: t for t in TABLES}
 
 
 def filename(content: dict, number: int, ext: str, table: str = "") -> str:
-    return f"{content['project']['key']}-status-{content['period']['end']}-v{number}{'-' + table if table else ''}.{ext}"
+    return (
+        f"{content['project']['key']}-status-{content['period']['end']}-v{number}{'-' + table if table else ''}.{ext}"
+    )
 
 
 def to_csv(content: dict, name: str) -> bytes:
@@ -211,4 +316,5 @@ def to_pdf(html: str, paper: str = "letter") -> bytes:
     # Nothing is fetched: the report is self-contained, so no text in it can make the renderer reach out.
     page = CSS(string=f"@page {{ size: {PAPER.get(paper, 'letter')}; margin: 14mm 14mm 16mm; }}")
     return HTML(string=_x(html), url_fetcher=URLFetcher(allowed_protocols=())).write_pdf(
-        stylesheets=[_stylesheet(), page], pdf_tags=True)  # fmt: skip
+        stylesheets=[_stylesheet(), page], pdf_tags=True
+    )

@@ -15,8 +15,11 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"Week ending {self.end:%a %-d %b %Y}" if (self.end - self.start).days == 6 else \
-            f"{self.start:%-d %b %Y} – {self.end:%-d %b %Y}"  # fmt: skip
+        return (
+            f"Week ending {self.end:%a %-d %b %Y}"
+            if (self.end - self.start).days == 6
+            else f"{self.start:%-d %b %Y} – {self.end:%-d %b %Y}"
+        )
 
     def previous(self) -> Period:
         length = (self.end - self.start).days + 1

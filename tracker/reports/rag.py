@@ -70,28 +70,68 @@ def _at_least(codes: list[str], n: int) -> list[str]:
 
 
 RULES = [
-    Rule("deliverables", Rag.RED, "A state review is overdue by more than {review_overdue_red_days} days.",
-         lambda f, t: _over(f.reviews_overdue, t["review_overdue_red_days"])),
-    Rule("deliverables", Rag.RED, "A delivery or resubmission is overdue by more than {delivery_overdue_red_days} days.",
-         lambda f, t: _over(f.deliveries_overdue, t["delivery_overdue_red_days"])),
-    Rule("deliverables", Rag.AMBER, "Any state review, delivery or resubmission is overdue.",
-         lambda f, t: _over(f.reviews_overdue + f.deliveries_overdue, 0)),
-    Rule("risks", Rag.RED, "A critical risk is open without an open mitigation action.",
-         lambda f, t: [code for code, actions in f.critical_risks if actions == 0]),
-    Rule("risks", Rag.RED, "{critical_risks_red} or more critical risks are open.",
-         lambda f, t: _at_least([c for c, _ in f.critical_risks], t["critical_risks_red"])),
+    Rule(
+        "deliverables",
+        Rag.RED,
+        "A state review is overdue by more than {review_overdue_red_days} days.",
+        lambda f, t: _over(f.reviews_overdue, t["review_overdue_red_days"]),
+    ),
+    Rule(
+        "deliverables",
+        Rag.RED,
+        "A delivery or resubmission is overdue by more than {delivery_overdue_red_days} days.",
+        lambda f, t: _over(f.deliveries_overdue, t["delivery_overdue_red_days"]),
+    ),
+    Rule(
+        "deliverables",
+        Rag.AMBER,
+        "Any state review, delivery or resubmission is overdue.",
+        lambda f, t: _over(f.reviews_overdue + f.deliveries_overdue, 0),
+    ),
+    Rule(
+        "risks",
+        Rag.RED,
+        "A critical risk is open without an open mitigation action.",
+        lambda f, t: [code for code, actions in f.critical_risks if actions == 0],
+    ),
+    Rule(
+        "risks",
+        Rag.RED,
+        "{critical_risks_red} or more critical risks are open.",
+        lambda f, t: _at_least([c for c, _ in f.critical_risks], t["critical_risks_red"]),
+    ),
     Rule("risks", Rag.AMBER, "Any critical risk is open.", lambda f, t: [c for c, _ in f.critical_risks]),
-    Rule("risks", Rag.AMBER, "{high_risks_amber} or more high risks are open.",
-         lambda f, t: _at_least(f.high_risks, t["high_risks_amber"])),
-    Rule("issues", Rag.RED, "A critical issue is unresolved past its need-by date.",
-         lambda f, t: list(f.critical_issues_late)),
-    Rule("issues", Rag.RED, "{escalations_red} or more issues are escalated or flagged for escalation.",
-         lambda f, t: _at_least(f.escalations, t["escalations_red"])),
-    Rule("issues", Rag.AMBER, "Any issue is escalated, flagged for escalation, or unresolved past its need-by date.",
-         lambda f, t: sorted(set(f.escalations) | set(f.issues_late))),
-    Rule("issues", Rag.AMBER, "{overdue_actions_amber} or more action items are overdue.",
-         lambda f, t: [f"{f.overdue_actions} overdue"] if f.overdue_actions >= t["overdue_actions_amber"] else []),
-]  # fmt: skip
+    Rule(
+        "risks",
+        Rag.AMBER,
+        "{high_risks_amber} or more high risks are open.",
+        lambda f, t: _at_least(f.high_risks, t["high_risks_amber"]),
+    ),
+    Rule(
+        "issues",
+        Rag.RED,
+        "A critical issue is unresolved past its need-by date.",
+        lambda f, t: list(f.critical_issues_late),
+    ),
+    Rule(
+        "issues",
+        Rag.RED,
+        "{escalations_red} or more issues are escalated or flagged for escalation.",
+        lambda f, t: _at_least(f.escalations, t["escalations_red"]),
+    ),
+    Rule(
+        "issues",
+        Rag.AMBER,
+        "Any issue is escalated, flagged for escalation, or unresolved past its need-by date.",
+        lambda f, t: sorted(set(f.escalations) | set(f.issues_late)),
+    ),
+    Rule(
+        "issues",
+        Rag.AMBER,
+        "{overdue_actions_amber} or more action items are overdue.",
+        lambda f, t: [f"{f.overdue_actions} overdue"] if f.overdue_actions >= t["overdue_actions_amber"] else [],
+    ),
+]
 
 
 def thresholds_for(overrides: dict[str, Any] | None) -> dict[str, int]:
@@ -109,8 +149,15 @@ def evaluate(facts: Facts, thresholds: dict[str, int], overrides: dict[str, dict
     rules, areas = [], {}
     for rule in RULES:
         reasons = rule.check(facts, thresholds)
-        rules.append({"area": rule.area, "rag": rule.rag.value, "text": rule.text.format(**thresholds),
-                      "fired": bool(reasons), "reasons": reasons})  # fmt: skip
+        rules.append(
+            {
+                "area": rule.area,
+                "rag": rule.rag.value,
+                "text": rule.text.format(**thresholds),
+                "fired": bool(reasons),
+                "reasons": reasons,
+            }
+        )
     for area, label in AREAS.items():
         fired = [r for r in rules if r["area"] == area and r["fired"]]
         areas[area] = _area(area, label, worst([r["rag"] for r in fired]), overrides)
@@ -121,5 +168,11 @@ def evaluate(facts: Facts, thresholds: dict[str, int], overrides: dict[str, dict
 def _area(area: str, label: str, computed: Rag, overrides: dict[str, dict[str, str]]) -> dict[str, Any]:
     chosen = overrides.get(area) or {}
     rag = Rag(chosen["rag"]) if chosen.get("rag") else computed
-    return {"area": area, "label": label, "computed": computed.value, "rag": rag.value,
-            "overridden": bool(chosen.get("rag")), "rationale": chosen.get("rationale", "") if chosen.get("rag") else ""}  # fmt: skip
+    return {
+        "area": area,
+        "label": label,
+        "computed": computed.value,
+        "rag": rag.value,
+        "overridden": bool(chosen.get("rag")),
+        "rationale": chosen.get("rationale", "") if chosen.get("rag") else "",
+    }

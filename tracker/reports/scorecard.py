@@ -30,22 +30,45 @@ DEFAULT_TARGETS: dict[str, float] = {
 # slo_targets["issue_days_<priority>"].
 ISSUE_TARGET_DAYS: dict[str, int] = {"critical": 5, "high": 15, "medium": 30, "low": 60}
 METRICS = {  # key: (label, unit, higher is better, what it counts)
-    "on_time_submission_rate": ("On-time submission rate", "rate", True,
-                                "Versions submitted on or before the date they were due (contractual date for "
-                                "version 1, resubmission date after a rejection)."),
-    "first_pass_acceptance_rate": ("First-pass acceptance rate", "rate", True,
-                                   "Decisions on version 1 that accepted it (outright, with conditions or deemed)."),
-    "submissions_per_accepted": ("Submissions per accepted deliverable", "number", False,
-                                 "Versions it took, on average, for the deliverables finally accepted."),
-    "review_turnaround_rate": ("State review within review days", "rate", True,
-                               "Decisions recorded within the project's review days (business days) of the "
-                               "submission."),
-    "issue_resolution_rate": ("Issues resolved within target", "rate", True,
-                              "Issues resolved in the period within their priority's target days from being raised"),
-    "condition_on_time_rate": ("Conditions met on time", "rate", True,
-                               "Conditions of acceptance due in the period that were confirmed met by their due date; "
-                               "one still open past its date counts as missed."),
-}  # fmt: skip
+    "on_time_submission_rate": (
+        "On-time submission rate",
+        "rate",
+        True,
+        "Versions submitted on or before the date they were due (contractual date for "
+        "version 1, resubmission date after a rejection).",
+    ),
+    "first_pass_acceptance_rate": (
+        "First-pass acceptance rate",
+        "rate",
+        True,
+        "Decisions on version 1 that accepted it (outright, with conditions or deemed).",
+    ),
+    "submissions_per_accepted": (
+        "Submissions per accepted deliverable",
+        "number",
+        False,
+        "Versions it took, on average, for the deliverables finally accepted.",
+    ),
+    "review_turnaround_rate": (
+        "State review within review days",
+        "rate",
+        True,
+        "Decisions recorded within the project's review days (business days) of the submission.",
+    ),
+    "issue_resolution_rate": (
+        "Issues resolved within target",
+        "rate",
+        True,
+        "Issues resolved in the period within their priority's target days from being raised",
+    ),
+    "condition_on_time_rate": (
+        "Conditions met on time",
+        "rate",
+        True,
+        "Conditions of acceptance due in the period that were confirmed met by their due date; "
+        "one still open past its date counts as missed.",
+    ),
+}
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
 
 
@@ -95,31 +118,42 @@ def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
     subs = db.exec(
         select(Submission.submitted_at, Submission.due_on)
         .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
-        .where(Deliverable.project_id == project.id, col(Submission.submitted_at) >= lo, col(Submission.submitted_at) < hi)
-    ).all()  # fmt: skip
+        .where(
+            Deliverable.project_id == project.id, col(Submission.submitted_at) >= lo, col(Submission.submitted_at) < hi
+        )
+    ).all()
     decisions = db.exec(
         select(Decision.decided_at, Submission.number, Decision.outcome, Submission.submitted_at)
         .join(Submission, col(Submission.id) == Decision.submission_id)
         .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
-        .where(Deliverable.project_id == project.id, Decision.closes_id == 0,
-               col(Decision.decided_at) >= lo, col(Decision.decided_at) < hi)
-    ).all()  # fmt: skip
+        .where(
+            Deliverable.project_id == project.id,
+            Decision.closes_id == 0,
+            col(Decision.decided_at) >= lo,
+            col(Decision.decided_at) < hi,
+        )
+    ).all()
     finals = db.exec(
         select(Decision.decided_at, Submission.number)
         .join(Submission, col(Submission.id) == Decision.submission_id)
         .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
-        .where(Deliverable.project_id == project.id, col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]),
-               col(Decision.decided_at) >= lo, col(Decision.decided_at) < hi)
-    ).all()  # fmt: skip
+        .where(
+            Deliverable.project_id == project.id,
+            col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]),
+            col(Decision.decided_at) >= lo,
+            col(Decision.decided_at) < hi,
+        )
+    ).all()
     resolved = db.exec(
-        select(Issue.resolved_on, Issue.priority, Issue.raised_on)
-        .where(Issue.project_id == project.id, col(Issue.resolved_on) >= start, col(Issue.resolved_on) <= end)
-    ).all()  # fmt: skip
+        select(Issue.resolved_on, Issue.priority, Issue.raised_on).where(
+            Issue.project_id == project.id, col(Issue.resolved_on) >= start, col(Issue.resolved_on) <= end
+        )
+    ).all()
     conditions = db.exec(
         select(Condition.due_date, Condition.met_at)
         .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
         .where(Deliverable.project_id == project.id, col(Condition.due_date) >= start, col(Condition.due_date) <= end)
-    ).all()  # fmt: skip
+    ).all()
     return _Facts(
         conditions=[(due, day(met) if met else None) for due, met in conditions],
         today=project_today(project),
@@ -130,8 +164,9 @@ def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
     )
 
 
-def _values(project: Project, facts: _Facts, period: Period, holidays: dict[date, str],
-            issue_days: dict[str, int]) -> dict[str, tuple[float | None, int]]:  # fmt: skip
+def _values(
+    project: Project, facts: _Facts, period: Period, holidays: dict[date, str], issue_days: dict[str, int]
+) -> dict[str, tuple[float | None, int]]:
     def inside(day: date) -> bool:
         return period.start <= day <= period.end
 
@@ -150,11 +185,13 @@ def _values(project: Project, facts: _Facts, period: Period, holidays: dict[date
         "on_time_submission_rate": rate(sum(on <= due for on, due in subs), len(subs)),
         "first_pass_acceptance_rate": rate(sum(o in ACCEPTING for o in first), len(first)),
         "submissions_per_accepted": (sum(finals) / len(finals) if finals else None, len(finals)),
-        "review_turnaround_rate": rate(sum(business_days_between(sub_on, on, holidays) <= project.review_days
-                                           for on, sub_on in decided), len(decided)),
+        "review_turnaround_rate": rate(
+            sum(business_days_between(sub_on, on, holidays) <= project.review_days for on, sub_on in decided),
+            len(decided),
+        ),
         "issue_resolution_rate": rate(sum(days <= issue_days[p] for p, days in resolved), len(resolved)),
         "condition_on_time_rate": rate(sum(met is not None and met <= due for due, met in conditions), len(conditions)),
-    }  # fmt: skip
+    }
 
 
 def scorecard(db: Session, project: Project, period: Period, trend_periods: int = 12) -> list[Metric]:
@@ -175,6 +212,5 @@ def scorecard(db: Session, project: Project, period: Period, trend_periods: int 
         met = None if value is None else (value >= target if higher else value <= target)
         if key == "issue_resolution_rate":
             explanation += " (" + ", ".join(f"{p} {d} days" for p, d in issue_days.items()) + ")."
-        out.append(Metric(key, label, unit, value, count, target, met, explanation,
-                          tuple(h[key][0] for h in history)))  # fmt: skip
+        out.append(Metric(key, label, unit, value, count, target, met, explanation, tuple(h[key][0] for h in history)))
     return out

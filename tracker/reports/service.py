@@ -45,11 +45,20 @@ TOP_RISKS = 10
 HISTORY_PERIODS = 12
 RISK_ACTIONS = ["create", "update", "convert"]  # the audited changes a report reads back to a moment
 ISSUE_ACTIONS = ["create", "update"]
-AGE_BUCKETS = ((0, 7, "0–7 days"), (8, 14, "8–14 days"), (15, 30, "15–30 days"), (31, 60, "31–60 days"),
-               (61, 90, "61–90 days"), (91, None, "Over 90 days"))  # fmt: skip
+AGE_BUCKETS = (
+    (0, 7, "0–7 days"),
+    (8, 14, "8–14 days"),
+    (15, 30, "15–30 days"),
+    (31, 60, "31–60 days"),
+    (61, 90, "61–90 days"),
+    (91, None, "Over 90 days"),
+)
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
-OUTCOME_LABELS = {Outcome.ACCEPTED: "Accepted", Outcome.CONDITIONALLY_ACCEPTED: "Accepted with conditions",
-                  Outcome.DEEMED_ACCEPTED: "Deemed accepted"}  # fmt: skip
+OUTCOME_LABELS = {
+    Outcome.ACCEPTED: "Accepted",
+    Outcome.CONDITIONALLY_ACCEPTED: "Accepted with conditions",
+    Outcome.DEEMED_ACCEPTED: "Deemed accepted",
+}
 _PRIORITY_RANK = {p.value: n for n, p in enumerate(Priority)}
 MAX_PERIOD_DAYS = 366
 
@@ -111,8 +120,9 @@ def period_of(project: Project, form: PeriodForm) -> Period:
     else:
         period = week_ending(form.period_end or today)
     if period.start > today:
-        raise FormError({"period_end": f"That period has not begun yet on the project's calendar (today is "
-                                       f"{today:%a %-d %b %Y})."})  # fmt: skip
+        raise FormError(
+            {"period_end": f"That period has not begun yet on the project's calendar (today is {today:%a %-d %b %Y})."}
+        )
     return period
 
 
@@ -142,8 +152,12 @@ def _as_of(rows: Trail, moment: datetime) -> dict[int, dict[str, Any]]:
 
 
 def _trail_where(project_id: int, entity_type: str, actions: list[str], since: datetime) -> list[Any]:
-    return [AuditEvent.project_id == project_id, AuditEvent.entity_type == entity_type,
-            col(AuditEvent.action).in_(actions), col(AuditEvent.at) >= since]  # fmt: skip
+    return [
+        AuditEvent.project_id == project_id,
+        AuditEvent.entity_type == entity_type,
+        col(AuditEvent.action).in_(actions),
+        col(AuditEvent.at) >= since,
+    ]
 
 
 def _trail(db: Session, project_id: int, entity_type: str, actions: list[str], since: datetime) -> Trail:
@@ -194,29 +208,47 @@ def _as_it_stood(row: Any, then: dict[int, dict[str, Any]]) -> Any:
 
 def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     rows = db.exec(
-        select(Deliverable.id, Deliverable.code, Deliverable.title, Deliverable.status, Deliverable.resubmit_due,
-               Deliverable.due_date, User.full_name)
+        select(
+            Deliverable.id,
+            Deliverable.code,
+            Deliverable.title,
+            Deliverable.status,
+            Deliverable.resubmit_due,
+            Deliverable.due_date,
+            User.full_name,
+        )
         .outerjoin(User, col(User.id) == Deliverable.owner_id)
-        .where(Deliverable.project_id == project.id, col(Deliverable.created_at) < w.as_of).order_by(Deliverable.code)
-    ).all()  # fmt: skip
+        .where(Deliverable.project_id == project.id, col(Deliverable.created_at) < w.as_of)
+        .order_by(Deliverable.code)
+    ).all()
     trail = _trail(db, project.id, "deliverable", ["create", "update", *(a.value for a in Action)], w.start_at)
     then = _as_of(trail, w.as_of)
-    latest = (select(Submission.deliverable_id, func.max(Submission.number).label("n"))
-              .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
-              .where(Deliverable.project_id == project.id, col(Submission.submitted_at) < w.as_of)
-              .group_by(Submission.deliverable_id).subquery())  # fmt: skip
-    review_due = dict(db.exec(
-        select(Submission.deliverable_id, Submission.review_due)
-        .join(latest, (latest.c.deliverable_id == Submission.deliverable_id) & (latest.c.n == Submission.number))
-    ).all())  # fmt: skip
+    latest = (
+        select(Submission.deliverable_id, func.max(Submission.number).label("n"))
+        .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
+        .where(Deliverable.project_id == project.id, col(Submission.submitted_at) < w.as_of)
+        .group_by(Submission.deliverable_id)
+        .subquery()
+    )
+    review_due = dict(
+        db.exec(
+            select(Submission.deliverable_id, Submission.review_due).join(
+                latest, (latest.c.deliverable_id == Submission.deliverable_id) & (latest.c.n == Submission.number)
+            )
+        ).all()
+    )
     accepted = db.exec(
         select(Decision, Deliverable.id, Deliverable.code, Deliverable.title, Submission.number)
         .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
         .join(Submission, col(Submission.id) == Decision.submission_id)
-        .where(Deliverable.project_id == project.id, col(Decision.outcome).in_(ACCEPTING),
-               col(Decision.decided_at) >= w.start_at, col(Decision.decided_at) < w.as_of)
+        .where(
+            Deliverable.project_id == project.id,
+            col(Decision.outcome).in_(ACCEPTING),
+            col(Decision.decided_at) >= w.start_at,
+            col(Decision.decided_at) < w.as_of,
+        )
         .order_by(Decision.decided_at, Decision.id)
-    ).all()  # fmt: skip
+    ).all()
     zone = ZoneInfo(project.timezone)
     counts: Counter[str] = Counter()
     out: dict[str, list] = {"reviews": [], "resubmissions": [], "deliveries": [], "upcoming": [], "reviews_due": []}
@@ -227,7 +259,9 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         if Status(status) not in CLOCK_KINDS:
             continue
         kind, what = CLOCK_KINDS[Status(status)]
-        clock = review_due.get(d.id) if kind == "reviews" else _date(x.due_date if kind == "deliveries" else x.resubmit_due)
+        clock = (
+            review_due.get(d.id) if kind == "reviews" else _date(x.due_date if kind == "deliveries" else x.resubmit_due)
+        )
         item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
         state = deadline_state(clock, w.today)
         if state == "overdue":
@@ -237,13 +271,22 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     # Conditions of conditional acceptances still open at the moment: overdue, or due in the next two weeks.
     out["conditions"] = []
     for c, code, owner in db.exec(
-            select(Condition, Deliverable.code, User.full_name)
-            .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
-            .outerjoin(User, col(User.id) == Condition.owner_id)
-            .where(Deliverable.project_id == project.id, col(Condition.created_at) < w.as_of,
-                   or_(col(Condition.met_at).is_(None), col(Condition.met_at) >= w.as_of))):  # fmt: skip
-        item = {"id": c.deliverable_id, "code": code, "title": f"condition {c.position}: {c.text}", "owner": owner,
-                "due": _iso(c.due_date)}
+        select(Condition, Deliverable.code, User.full_name)
+        .join(Deliverable, col(Deliverable.id) == Condition.deliverable_id)
+        .outerjoin(User, col(User.id) == Condition.owner_id)
+        .where(
+            Deliverable.project_id == project.id,
+            col(Condition.created_at) < w.as_of,
+            or_(col(Condition.met_at).is_(None), col(Condition.met_at) >= w.as_of),
+        )
+    ):
+        item = {
+            "id": c.deliverable_id,
+            "code": code,
+            "title": f"condition {c.position}: {c.text}",
+            "owner": owner,
+            "due": _iso(c.due_date),
+        }
         state = deadline_state(c.due_date, w.today)
         if state == "overdue":
             out["conditions"].append(item | {"days": (w.today - c.due_date).days})
@@ -255,41 +298,65 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         out[key].sort(key=lambda i: (i["due"], i["code"]))
     out["pipeline"] = [{"status": s.value, "label": STATUS_LABELS[s], "count": counts.get(s.value, 0)} for s in Status]
     out["accepted"] = [
-        {"id": d_id, "code": code, "title": title, "version": n,
-         "outcome": OUTCOME_LABELS[Outcome(x.outcome)] if not x.closes_id else "Accepted: conditions met",
-         "on": x.decided_at.astimezone(zone).date().isoformat()}
+        {
+            "id": d_id,
+            "code": code,
+            "title": title,
+            "version": n,
+            "outcome": OUTCOME_LABELS[Outcome(x.outcome)] if not x.closes_id else "Accepted: conditions met",
+            "on": x.decided_at.astimezone(zone).date().isoformat(),
+        }
         for x, d_id, code, title, n in accepted
-    ]  # fmt: skip
+    ]
     return out
 
 
 def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | None) -> dict[str, Any]:
     rows = db.exec(
-        select(Risk.id, Risk.code, Risk.title, Risk.probability, Risk.impact, Risk.status, Risk.raised_on,
-               User.full_name)
+        select(
+            Risk.id, Risk.code, Risk.title, Risk.probability, Risk.impact, Risk.status, Risk.raised_on, User.full_name
+        )
         .outerjoin(User, col(User.id) == Risk.owner_id)
-        .where(Risk.project_id == project.id, col(Risk.created_at) < w.as_of,
-               # Closed long ago and untouched since: on no list of the report, so not read at all.
-               col(Risk.status).in_(ACTIVE_RISK) | (col(Risk.raised_on) >= w.period.start)
-               | col(Risk.id).in_(_changed_since(project.id, "risk", RISK_ACTIONS, w.start_at)))
-    ).all()  # fmt: skip
+        .where(
+            Risk.project_id == project.id,
+            col(Risk.created_at) < w.as_of,
+            # Closed long ago and untouched since: on no list of the report, so not read at all.
+            col(Risk.status).in_(ACTIVE_RISK)
+            | (col(Risk.raised_on) >= w.period.start)
+            | col(Risk.id).in_(_changed_since(project.id, "risk", RISK_ACTIONS, w.start_at)),
+        )
+    ).all()
     trail = _trail(db, project.id, "risk", RISK_ACTIONS, w.start_at)
     then = _as_of(trail, w.as_of)
     changed_at = {i: at for i, at, _, changes in trail if at < w.as_of and "status" in changes}  # last status change
-    mitigations = dict(db.exec(
-        select(ActionItem.risk_id, func.count(ActionItem.id))
-        .where(ActionItem.project_id == project.id, ActionItem.plan == Plan.MITIGATION,
-               col(ActionItem.created_at) < w.as_of,
-               (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of))
-        .group_by(ActionItem.risk_id)
-    ).all())  # fmt: skip
+    mitigations = dict(
+        db.exec(
+            select(ActionItem.risk_id, func.count(ActionItem.id))
+            .where(
+                ActionItem.project_id == project.id,
+                ActionItem.plan == Plan.MITIGATION,
+                col(ActionItem.created_at) < w.as_of,
+                (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),
+            )
+            .group_by(ActionItem.risk_id)
+        ).all()
+    )
     active, new, closed, cells = [], [], [], Counter()
     for r in rows:
         x, owner = _as_it_stood(r, then), r.full_name
         p, i = int(x.probability), int(x.impact)
         score, level = scoring.score(p, i), scoring.level(p, i).value
-        item = {"id": r.id, "code": r.code, "title": r.title, "score": score, "level": level, "status": x.status,
-                "owner": owner, "probability": p, "impact": i}  # fmt: skip
+        item = {
+            "id": r.id,
+            "code": r.code,
+            "title": r.title,
+            "score": score,
+            "level": level,
+            "status": x.status,
+            "owner": owner,
+            "probability": p,
+            "impact": i,
+        }
         raised = _date(x.raised_on)
         if w.period.start <= raised <= w.period.end:
             new.append(item | {"raised_on": raised.isoformat()})
@@ -303,29 +370,55 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
     active.sort(key=lambda i: (-i["score"], i["code"]))
     new.sort(key=lambda i: i["code"])
     closed.sort(key=lambda i: i["code"])
-    return {"active": active, "new": new, "closed": closed,
-            "heat_map": [[p, i, n] for (p, i), n in sorted(cells.items())]}  # fmt: skip
+    return {
+        "active": active,
+        "new": new,
+        "closed": closed,
+        "heat_map": [[p, i, n] for (p, i), n in sorted(cells.items())],
+    }
 
 
 def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
     rows = db.exec(
-        select(Issue.id, Issue.code, Issue.title, Issue.raised_on, Issue.resolved_on, Issue.need_by, Issue.priority,
-               Issue.status, Issue.escalation_level, User.full_name)
+        select(
+            Issue.id,
+            Issue.code,
+            Issue.title,
+            Issue.raised_on,
+            Issue.resolved_on,
+            Issue.need_by,
+            Issue.priority,
+            Issue.status,
+            Issue.escalation_level,
+            User.full_name,
+        )
         .outerjoin(User, col(User.id) == Issue.owner_id)
-        .where(Issue.project_id == project.id, col(Issue.created_at) < w.as_of,
-               # Resolved before the period and untouched since: on no list of the report, so not read at all.
-               col(Issue.status).in_(UNRESOLVED) | (col(Issue.raised_on) >= w.period.start)
-               | (col(Issue.resolved_on) >= w.period.start)
-               | col(Issue.id).in_(_changed_since(project.id, "issue", ISSUE_ACTIONS, w.start_at)))
-    ).all()  # fmt: skip
+        .where(
+            Issue.project_id == project.id,
+            col(Issue.created_at) < w.as_of,
+            # Resolved before the period and untouched since: on no list of the report, so not read at all.
+            col(Issue.status).in_(UNRESOLVED)
+            | (col(Issue.raised_on) >= w.period.start)
+            | (col(Issue.resolved_on) >= w.period.start)
+            | col(Issue.id).in_(_changed_since(project.id, "issue", ISSUE_ACTIONS, w.start_at)),
+        )
+    ).all()
     then = _as_of(_trail(db, project.id, "issue", ISSUE_ACTIONS, w.start_at), w.as_of)
     settings = settings_for(db, project.id)
     unresolved, new, resolved, escalations = [], [], [], []
     for issue in rows:
         x, owner = _as_it_stood(issue, then), issue.full_name
         raised, resolved_on, need_by = _date(x.raised_on), _date(x.resolved_on), _date(x.need_by)
-        item = {"id": issue.id, "code": issue.code, "title": issue.title, "priority": x.priority, "status": x.status,
-                "owner": owner, "raised_on": raised.isoformat(), "need_by": _iso(need_by)}  # fmt: skip
+        item = {
+            "id": issue.id,
+            "code": issue.code,
+            "title": issue.title,
+            "priority": x.priority,
+            "status": x.status,
+            "owner": owner,
+            "raised_on": raised.isoformat(),
+            "need_by": _iso(need_by),
+        }
         if w.period.start <= raised <= w.period.end:
             new.append(item)
         if x.status in CLOSED and resolved_on and w.period.start <= resolved_on <= w.period.end:
@@ -339,12 +432,16 @@ def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
         if x.status == IssueStatus.ESCALATED:
             escalations.append(item | {"age": age, "why": f"Escalated to {x.escalation_level}"})
         elif x.status in AWAITING_ESCALATION and age > allowed:
-            escalations.append(item | {"age": age, "why": f"Unresolved {age} days; {x.priority} issues may age {allowed}"})
+            escalations.append(
+                item | {"age": age, "why": f"Unresolved {age} days; {x.priority} issues may age {allowed}"}
+            )
     for items in (new, resolved):
         items.sort(key=lambda i: i["code"])
     escalations.sort(key=lambda i: (_PRIORITY_RANK.get(i["priority"], 9), -i["age"], i["code"]))
-    ages = [{"label": label, "count": sum(lo <= i["age"] and (hi is None or i["age"] <= hi) for i in unresolved)}
-            for lo, hi, label in AGE_BUCKETS]  # fmt: skip
+    ages = [
+        {"label": label, "count": sum(lo <= i["age"] and (hi is None or i["age"] <= hi) for i in unresolved)}
+        for lo, hi, label in AGE_BUCKETS
+    ]
     return {"unresolved": unresolved, "new": new, "resolved": resolved, "escalations": escalations, "ages": ages}
 
 
@@ -354,32 +451,59 @@ def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str,
         .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
         .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
         .outerjoin(User, col(User.id) == ActionItem.owner_id)
-        .where(ActionItem.project_id == project.id, col(ActionItem.created_at) < w.as_of,
-               (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),
-               col(ActionItem.due_date) < w.today)
+        .where(
+            ActionItem.project_id == project.id,
+            col(ActionItem.created_at) < w.as_of,
+            (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),
+            col(ActionItem.due_date) < w.today,
+        )
         .order_by(ActionItem.due_date, ActionItem.id)
-    )  # fmt: skip
-    return [{"id": a.id, "parent": risk_code or issue_code, "parent_kind": "risks" if a.risk_id else "issues",
-             "parent_id": a.risk_id or a.issue_id, "description": a.description, "owner": owner,
-             "due": a.due_date.isoformat(), "days": (w.today - a.due_date).days}
-            for a, risk_code, issue_code, owner in db.exec(stmt)]  # fmt: skip
+    )
+    return [
+        {
+            "id": a.id,
+            "parent": risk_code or issue_code,
+            "parent_kind": "risks" if a.risk_id else "issues",
+            "parent_id": a.risk_id or a.issue_id,
+            "description": a.description,
+            "owner": owner,
+            "due": a.due_date.isoformat(),
+            "days": (w.today - a.due_date).days,
+        }
+        for a, risk_code, issue_code, owner in db.exec(stmt)
+    ]
 
 
 def _scorecard(db: Session, project: Project, period: Period) -> list[dict[str, Any]]:
-    return [{"key": m.key, "label": m.label, "unit": m.unit, "value": m.value, "count": m.count, "target": m.target,
-             "met": m.met, "explanation": m.explanation, "trend": list(m.trend)}
-            for m in scorecard.scorecard(db, project, period, HISTORY_PERIODS)]  # fmt: skip
+    return [
+        {
+            "key": m.key,
+            "label": m.label,
+            "unit": m.unit,
+            "value": m.value,
+            "count": m.count,
+            "target": m.target,
+            "met": m.met,
+            "explanation": m.explanation,
+            "trend": list(m.trend),
+        }
+        for m in scorecard.scorecard(db, project, period, HISTORY_PERIODS)
+    ]
 
 
 def _published(db: Session, project_id: int, before: date) -> list[tuple[int, date, date, int, str]]:
     """(id, start, end, number, rag) of the published reports ending before `before`, latest first."""
     stmt = (
-        select(StatusReport.id, StatusReport.period_start, StatusReport.period_end, StatusReport.number,
-               StatusReport.rag)
-        .where(StatusReport.project_id == project_id, StatusReport.status == ReportStatus.PUBLISHED,
-               col(StatusReport.period_end) < before)
+        select(
+            StatusReport.id, StatusReport.period_start, StatusReport.period_end, StatusReport.number, StatusReport.rag
+        )
+        .where(
+            StatusReport.project_id == project_id,
+            StatusReport.status == ReportStatus.PUBLISHED,
+            col(StatusReport.period_end) < before,
+        )
         .order_by(col(StatusReport.period_end).desc(), col(StatusReport.number).desc())
-    )  # fmt: skip
+    )
     return list(db.exec(stmt).all())
 
 
@@ -403,38 +527,63 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         escalations=[x["code"] for x in i["escalations"]],
         issues_late=[x["code"] for x in i["unresolved"] if x["late"]],
         overdue_actions=len(actions),
-    )  # fmt: skip
+    )
     rags = rag.evaluate(facts, rag.thresholds_for(project.rag_thresholds), draft.overrides or {})
     overall = rags["areas"][0]["rag"]
     by_end: dict[date, str] = {}  # the latest version's RAG of each period end
     for _, _, end, _, was in earlier:
         by_end.setdefault(end, was)
-    history = [{"period_end": week.end.isoformat(), "label": f"{week.end:%-d %b}",
-                "rag": overall if week.end == period.end else next(
-                    (v for e, v in by_end.items() if week.start <= e <= week.end), None)}
-               for week in last_weeks(period.end, HISTORY_PERIODS)]  # fmt: skip
+    history = [
+        {
+            "period_end": week.end.isoformat(),
+            "label": f"{week.end:%-d %b}",
+            "rag": overall
+            if week.end == period.end
+            else next((v for e, v in by_end.items() if week.start <= e <= week.end), None),
+        }
+        for week in last_weeks(period.end, HISTORY_PERIODS)
+    ]
     zone = ZoneInfo(project.timezone)
     content = {
         "schema": 1,
-        "project": {"key": project.key, "name": project.name, "contractor": project.contractor,
-                    "sponsor": project.sponsor, "contract_number": project.contract_number,
-                    "timezone": project.timezone},
-        "period": {"start": period.start.isoformat(), "end": period.end.isoformat(), "label": period.label,
-                   "starts": w.start_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
-                   "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
-                   "as_of": w.today.isoformat(), "closed": w.closed,
-                   "upcoming_until": (w.today + timedelta(days=UPCOMING_DAYS)).isoformat()},
+        "project": {
+            "key": project.key,
+            "name": project.name,
+            "contractor": project.contractor,
+            "sponsor": project.sponsor,
+            "contract_number": project.contract_number,
+            "timezone": project.timezone,
+        },
+        "period": {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "label": period.label,
+            "starts": w.start_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+            "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+            "as_of": w.today.isoformat(),
+            "closed": w.closed,
+            "upcoming_until": (w.today + timedelta(days=UPCOMING_DAYS)).isoformat(),
+        },
         "rag": rags,
         "narrative": {"summary": draft.summary, "decisions": draft.decisions, "next_steps": draft.next_steps},
         "accomplishments": {"accepted": d["accepted"], "issues_resolved": i["resolved"], "risks_closed": r["closed"]},
         "upcoming": {"deliverables": d["upcoming"], "reviews": d["reviews_due"]},
         "pipeline": d["pipeline"],
-        "overdue": {"reviews": d["reviews"], "resubmissions": d["resubmissions"], "deliveries": d["deliveries"],
-                    "conditions": d["conditions"]},
+        "overdue": {
+            "reviews": d["reviews"],
+            "resubmissions": d["resubmissions"],
+            "deliveries": d["deliveries"],
+            "conditions": d["conditions"],
+        },
         "top_risks": r["active"][:TOP_RISKS],
         "risk_scores": {str(x["id"]): x["score"] for x in r["active"]},
-        "compared_with": {"id": previous.id, "number": previous.number, "label": Period(
-            previous.period_start, previous.period_end).label} if previous else None,
+        "compared_with": {
+            "id": previous.id,
+            "number": previous.number,
+            "label": Period(previous.period_start, previous.period_end).label,
+        }
+        if previous
+        else None,
         "heat_map": r["heat_map"],
         "new_risks": r["new"],
         "new_issues": i["new"],
@@ -443,11 +592,16 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         "overdue_actions": actions,
         "scorecard": _scorecard(db, project, period),
         "rag_history": history,
-        "counts": {"risks_open": len(r["active"]), "critical_risks": len(critical),
-                   "issues_open": len(i["unresolved"]), "escalations": len(i["escalations"]),
-                   "deliverables_overdue": len(d["reviews"]) + len(d["resubmissions"]) + len(d["deliveries"]),
-                   "overdue_actions": len(actions), "conditions_overdue": len(d["conditions"])},
-    }  # fmt: skip
+        "counts": {
+            "risks_open": len(r["active"]),
+            "critical_risks": len(critical),
+            "issues_open": len(i["unresolved"]),
+            "escalations": len(i["escalations"]),
+            "deliverables_overdue": len(d["reviews"]) + len(d["resubmissions"]) + len(d["deliveries"]),
+            "overdue_actions": len(actions),
+            "conditions_overdue": len(d["conditions"]),
+        },
+    }
     return json.loads(json.dumps(content))  # exactly what the JSON column stores and gives back
 
 
@@ -455,8 +609,11 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
 
 
 def _reports_of(db: Session, project_id: int, period: Period) -> list[StatusReport]:
-    stmt = select(StatusReport).where(StatusReport.project_id == project_id, StatusReport.period_start == period.start,
-                                      StatusReport.period_end == period.end)  # fmt: skip
+    stmt = select(StatusReport).where(
+        StatusReport.project_id == project_id,
+        StatusReport.period_start == period.start,
+        StatusReport.period_end == period.end,
+    )
     return list(db.exec(stmt.order_by(col(StatusReport.number).desc())))
 
 
@@ -467,10 +624,16 @@ def draft_for(db: Session, project: Project, period: Period) -> StatusReport:
     if reports and reports[0].status == ReportStatus.DRAFT:
         return reports[0]
     last = reports[0] if reports else None
-    return StatusReport(project_id=project.id, period_start=period.start, period_end=period.end,
-                        number=last.number + 1 if last else 1, summary=last.summary if last else "",
-                        decisions=last.decisions if last else "", next_steps=last.next_steps if last else "",
-                        overrides=dict(last.overrides) if last else {})  # fmt: skip
+    return StatusReport(
+        project_id=project.id,
+        period_start=period.start,
+        period_end=period.end,
+        number=last.number + 1 if last else 1,
+        summary=last.summary if last else "",
+        decisions=last.decisions if last else "",
+        next_steps=last.next_steps if last else "",
+        overrides=dict(last.overrides) if last else {},
+    )
 
 
 def seen_version(report: StatusReport) -> int | None:
@@ -481,9 +644,15 @@ def seen_version(report: StatusReport) -> int | None:
 NARRATIVE = ("summary", "decisions", "next_steps")
 # The draft form's labels and the RAG words; the history (audit/history.py) reads a report's changes with them.
 _AREAS = {"overall": "Overall", **rag.AREAS}
-LABELS = {"summary": "Summary", "decisions": "Key decisions needed", "next_steps": "Next steps", "status": "Status",
-          "rag": "Overall RAG", **{f"rag_{a}": f"{label} RAG" for a, label in _AREAS.items()},
-          **{f"why_{a}": f"{label} rationale" for a, label in _AREAS.items()}}  # fmt: skip
+LABELS = {
+    "summary": "Summary",
+    "decisions": "Key decisions needed",
+    "next_steps": "Next steps",
+    "status": "Status",
+    "rag": "Overall RAG",
+    **{f"rag_{a}": f"{label} RAG" for a, label in _AREAS.items()},
+    **{f"why_{a}": f"{label} rationale" for a, label in _AREAS.items()},
+}
 _RAG = {r.value: word for r, word in rag.RAG_LABELS.items()}
 WORDS = {"status": dict(options(list(ReportStatus))), "rag": _RAG, **{f"rag_{a}": _RAG for a in _AREAS}}
 
@@ -511,15 +680,21 @@ class DraftForm(Form):
 
     @model_validator(mode="after")
     def _rationale(self) -> DraftForm:
-        missing = {f"why_{area}": "Write why you override the computed RAG; leadership reads it beside the RAG."
-                   for area in rag.OVERRIDABLE if getattr(self, f"rag_{area}") and not getattr(self, f"why_{area}")}  # fmt: skip
+        missing = {
+            f"why_{area}": "Write why you override the computed RAG; leadership reads it beside the RAG."
+            for area in rag.OVERRIDABLE
+            if getattr(self, f"rag_{area}") and not getattr(self, f"why_{area}")
+        }
         if missing:
             raise FormError(missing)
         return self
 
     def overrides(self) -> dict[str, dict[str, str]]:
-        return {area: {"rag": getattr(self, f"rag_{area}").value, "rationale": getattr(self, f"why_{area}")}
-                for area in rag.OVERRIDABLE if getattr(self, f"rag_{area}")}  # fmt: skip
+        return {
+            area: {"rag": getattr(self, f"rag_{area}").value, "rationale": getattr(self, f"why_{area}")}
+            for area in rag.OVERRIDABLE
+            if getattr(self, f"rag_{area}")
+        }
 
 
 def form_values(report: StatusReport) -> dict[str, Any]:
@@ -546,14 +721,23 @@ def save_draft(db: Session, actor: Principal, access: Access, period: Period, fo
     for f in NARRATIVE:
         setattr(report, f, getattr(form, f))
     report.overrides = form.overrides()
-    changes = audit.diff({k: v for k, v in before.items() if k not in ("number", "version")},
-                         {k: v for k, v in form_values(report).items() if k not in ("number", "version")})  # fmt: skip
+    changes = audit.diff(
+        {k: v for k, v in before.items() if k not in ("number", "version")},
+        {k: v for k, v in form_values(report).items() if k not in ("number", "version")},
+    )
     if report.id is None or changes:
         report.updated_at, report.updated_by_id = utcnow(), actor.id
         db.add(report)
         db.flush()
-        audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, action="update_report",
-                     label=_label(period, report.number), changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=report,
+            project_id=access.project.id,
+            action="update_report",
+            label=_label(period, report.number),
+            changes=changes,
+        )
     return report
 
 
@@ -561,8 +745,9 @@ def _label(period: Period, number: int) -> str:
     return f"Status report, {period.label.lower()}" + (f", version {number}" if number > 1 else "")
 
 
-def publish(db: Session, actor: Principal, access: Access, period: Period, number: int | None,
-            version: int | None) -> StatusReport:  # fmt: skip
+def publish(
+    db: Session, actor: Principal, access: Access, period: Period, number: int | None, version: int | None
+) -> StatusReport:
     """Freeze the draft as shown into the published snapshot. A second publication of the period is a correction:
     the next version, which supersedes the earlier one; both stay readable."""
     access.require(Perm.PUBLISH)
@@ -575,9 +760,15 @@ def publish(db: Session, actor: Principal, access: Access, period: Period, numbe
     report.published_by_id = report.updated_by_id = actor.id
     db.add(report)
     db.flush()  # a concurrent publication of the same version fails here on the unique key or the version: 409
-    audit.record(db, actor_id=actor.id, entity=report, project_id=access.project.id, action="publish",
-                 label=_label(period, report.number),
-                 changes={"status": [ReportStatus.DRAFT.value, ReportStatus.PUBLISHED.value], "rag": [None, report.rag]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=report,
+        project_id=access.project.id,
+        action="publish",
+        label=_label(period, report.number),
+        changes={"status": [ReportStatus.DRAFT.value, ReportStatus.PUBLISHED.value], "rag": [None, report.rag]},
+    )
     return report
 
 
@@ -598,12 +789,14 @@ class ReportRow:
 def published(db: Session, project_id: int, limit: int | None = None) -> list[ReportRow]:
     """The project's published reports, latest period and version first, in one query (content not loaded)."""
     stmt = (
-        select(StatusReport, User.full_name).options(defer(StatusReport.content))
+        select(StatusReport, User.full_name)
+        .options(defer(StatusReport.content))
         .outerjoin(User, col(User.id) == StatusReport.published_by_id)
         .where(StatusReport.project_id == project_id, StatusReport.status == ReportStatus.PUBLISHED)
-        .order_by(col(StatusReport.period_end).desc(), col(StatusReport.period_start).desc(),
-                  col(StatusReport.number).desc())
-    )  # fmt: skip
+        .order_by(
+            col(StatusReport.period_end).desc(), col(StatusReport.period_start).desc(), col(StatusReport.number).desc()
+        )
+    )
     if limit:
         stmt = stmt.limit(limit)
     rows, seen = [], set()
@@ -621,9 +814,14 @@ def get_for(db: Session, access: Access, report_id: int) -> StatusReport:
     return report
 
 
-def load_for(db: Session, user: Principal, report_id: int, perm: Perm = Perm.VIEW_REGISTER) -> tuple[Access, StatusReport]:
-    row = db.exec(select(StatusReport, Project.key).join(Project, col(Project.id) == StatusReport.project_id)
-                  .where(StatusReport.id == report_id)).first()  # fmt: skip
+def load_for(
+    db: Session, user: Principal, report_id: int, perm: Perm = Perm.VIEW_REGISTER
+) -> tuple[Access, StatusReport]:
+    row = db.exec(
+        select(StatusReport, Project.key)
+        .join(Project, col(Project.id) == StatusReport.project_id)
+        .where(StatusReport.id == report_id)
+    ).first()
     if row is None:
         raise NotFound(detail="No such status report.")
     report, key = row
@@ -637,10 +835,15 @@ def load_for(db: Session, user: Principal, report_id: int, perm: Perm = Perm.VIE
 def row_of(db: Session, report: StatusReport) -> ReportRow:
     """One published report with its publisher and whether a later version superseded it."""
     publisher = db.get(User, report.published_by_id) if report.published_by_id else None
-    later = db.exec(select(func.count(StatusReport.id)).where(
-        StatusReport.project_id == report.project_id, StatusReport.period_start == report.period_start,
-        StatusReport.period_end == report.period_end, StatusReport.status == ReportStatus.PUBLISHED,
-        StatusReport.number > report.number)).one()  # fmt: skip
+    later = db.exec(
+        select(func.count(StatusReport.id)).where(
+            StatusReport.project_id == report.project_id,
+            StatusReport.period_start == report.period_start,
+            StatusReport.period_end == report.period_end,
+            StatusReport.status == ReportStatus.PUBLISHED,
+            StatusReport.number > report.number,
+        )
+    ).one()
     return ReportRow(report, publisher.full_name if publisher else None, later > 0)
 
 
@@ -675,19 +878,23 @@ PORTFOLIO_SORTS = {
 def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[PortfolioRow]:
     """Every project whose reports the user may read, with its latest published report's RAG, trend against the
     report before it, and figures. Three queries whatever the number of projects."""
-    projects = [p.project for p in visible_projects(db, user)
-                if Perm.VIEW_REGISTER in perms_for(p.role, user.is_admin)]  # fmt: skip
+    projects = [p.project for p in visible_projects(db, user) if Perm.VIEW_REGISTER in perms_for(p.role, user.is_admin)]
     ids = [p.id for p in projects]
     reports: dict[int, list[tuple[int, date, str]]] = {i: [] for i in ids}
     if ids:
-        stmt = (select(StatusReport.project_id, StatusReport.id, StatusReport.period_end, StatusReport.rag)
-                .where(col(StatusReport.project_id).in_(ids), StatusReport.status == ReportStatus.PUBLISHED)
-                .order_by(StatusReport.project_id, col(StatusReport.period_end).desc(), col(StatusReport.number).desc()))  # fmt: skip
+        stmt = (
+            select(StatusReport.project_id, StatusReport.id, StatusReport.period_end, StatusReport.rag)
+            .where(col(StatusReport.project_id).in_(ids), StatusReport.status == ReportStatus.PUBLISHED)
+            .order_by(StatusReport.project_id, col(StatusReport.period_end).desc(), col(StatusReport.number).desc())
+        )
         for project_id, report_id, end, was in db.exec(stmt):
             reports[project_id].append((report_id, end, was))
     latest = [r[0][0] for r in reports.values() if r]
-    contents = dict(db.exec(select(StatusReport.id, StatusReport.content).where(col(StatusReport.id).in_(latest))).all()) \
-        if latest else {}  # fmt: skip
+    contents = (
+        dict(db.exec(select(StatusReport.id, StatusReport.content).where(col(StatusReport.id).in_(latest))).all())
+        if latest
+        else {}
+    )
     rows = []
     for p in projects:
         mine = reports[p.id]
@@ -696,13 +903,33 @@ def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[Portfoli
             continue
         report_id, end, now = mine[0]
         before = next((was for _, e, was in mine if e < end), None)
-        trend = "new" if before is None else ("better" if rag.RANK[now] < rag.RANK[before] else
-                                              "worse" if rag.RANK[now] > rag.RANK[before] else "same")  # fmt: skip
+        trend = (
+            "new"
+            if before is None
+            else (
+                "better"
+                if rag.RANK[now] < rag.RANK[before]
+                else "worse"
+                if rag.RANK[now] > rag.RANK[before]
+                else "same"
+            )
+        )
         content = contents[report_id]
         measured = [m for m in content["scorecard"] if m["met"] is not None]
-        rows.append(PortfolioRow(p, report_id, content["period"]["label"], content["period"]["end"], now,
-                                 {a["area"]: a["rag"] for a in content["rag"]["areas"]}, trend, content["counts"],
-                                 sum(m["met"] for m in measured), len(measured)))  # fmt: skip
+        rows.append(
+            PortfolioRow(
+                p,
+                report_id,
+                content["period"]["label"],
+                content["period"]["end"],
+                now,
+                {a["area"]: a["rag"] for a in content["rag"]["areas"]},
+                trend,
+                content["counts"],
+                sum(m["met"] for m in measured),
+                len(measured),
+            )
+        )
     key = sort.lstrip("-") if sort.lstrip("-") in PORTFOLIO_SORTS else "rag"
     rows.sort(key=lambda r: r.project.key)
     rows.sort(key=PORTFOLIO_SORTS[key], reverse=sort.startswith("-"))
@@ -721,15 +948,23 @@ class ToPublish:
 
 def to_publish(db: Session, user: Principal) -> list[ToPublish]:
     """For managers: this week's report and last week's, in each project they manage, while not yet published."""
-    managed = db.exec(select(Project).join(Membership, (Membership.project_id == Project.id)
-                                           & (Membership.user_id == user.id))
-                      .where(Membership.role == Role.MANAGER, Project.archived == False)  # noqa: E712
-                      .order_by(Project.key)).all()  # fmt: skip
+    managed = db.exec(
+        select(Project)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
+        .where(Membership.role == Role.MANAGER, Project.archived == False)  # noqa: E712
+        .order_by(Project.key)
+    ).all()
     if not managed:
         return []
-    done = set(db.exec(select(StatusReport.project_id, StatusReport.period_start, StatusReport.period_end).where(
-        col(StatusReport.project_id).in_([p.id for p in managed]), StatusReport.status == ReportStatus.PUBLISHED,
-        col(StatusReport.period_end) >= utcnow().date() - timedelta(days=10))).all())  # fmt: skip
+    done = set(
+        db.exec(
+            select(StatusReport.project_id, StatusReport.period_start, StatusReport.period_end).where(
+                col(StatusReport.project_id).in_([p.id for p in managed]),
+                StatusReport.status == ReportStatus.PUBLISHED,
+                col(StatusReport.period_end) >= utcnow().date() - timedelta(days=10),
+            )
+        ).all()
+    )
     out = []
     for p in managed:
         today = project_today(p)

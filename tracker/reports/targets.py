@@ -27,14 +27,25 @@ class Setting:
 
 
 FIELDS = [
-    *(Setting(k, rag.THRESHOLD_LABELS[k], v, "days" if k.endswith("_days") else "count", "thresholds")
-      for k, v in rag.THRESHOLDS.items()),
-    *(Setting(k, scorecard.METRICS[k][0] + (" (%)" if scorecard.METRICS[k][1] == "rate" else ""), v,
-              "percent" if scorecard.METRICS[k][1] == "rate" else "number", "targets")
-      for k, v in scorecard.DEFAULT_TARGETS.items()),
-    *(Setting(f"issue_days_{p}", f"Days to resolve a {p} issue", d, "days", "targets")
-      for p, d in scorecard.ISSUE_TARGET_DAYS.items()),
-]  # fmt: skip
+    *(
+        Setting(k, rag.THRESHOLD_LABELS[k], v, "days" if k.endswith("_days") else "count", "thresholds")
+        for k, v in rag.THRESHOLDS.items()
+    ),
+    *(
+        Setting(
+            k,
+            scorecard.METRICS[k][0] + (" (%)" if scorecard.METRICS[k][1] == "rate" else ""),
+            v,
+            "percent" if scorecard.METRICS[k][1] == "rate" else "number",
+            "targets",
+        )
+        for k, v in scorecard.DEFAULT_TARGETS.items()
+    ),
+    *(
+        Setting(f"issue_days_{p}", f"Days to resolve a {p} issue", d, "days", "targets")
+        for p, d in scorecard.ISSUE_TARGET_DAYS.items()
+    ),
+]
 LIMITS = {"count": (1, 1000), "days": (1, 365), "percent": (0, 100), "number": (1, 10)}
 LABELS = {s.name: s.label for s in FIELDS}  # the targets page's, and the history's (audit/history.py)
 
@@ -80,10 +91,19 @@ def update(db: Session, actor: Principal, access: Access, data: dict[str, Any]) 
     before = form_values(project)
     project.check_seen(version, {k: v for k, v in before.items() if k != "version"})
     project.rag_thresholds, project.slo_targets = thresholds, targets
-    changes = audit.diff({k: v for k, v in before.items() if k != "version"},
-                         {k: v for k, v in form_values(project).items() if k != "version"})  # fmt: skip
+    changes = audit.diff(
+        {k: v for k, v in before.items() if k != "version"},
+        {k: v for k, v in form_values(project).items() if k != "version"},
+    )
     if changes:
-        audit.record(db, actor_id=actor.id, entity=project, project_id=project.id, label=project.key,
-                     action="report_targets", changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=project,
+            project_id=project.id,
+            label=project.key,
+            action="report_targets",
+            changes=changes,
+        )
     db.flush()
     return project

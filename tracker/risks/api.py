@@ -59,8 +59,9 @@ class RiskIn(ApiBody):
     labels = risks.LABELS
     code: str = Field(default="", max_length=20, description="Blank: the next free R-###", examples=["R-012"])
     title: str = Field(max_length=200)
-    statement: str = Field(default="", max_length=4000, examples=["If the legacy data is dirtier than sampled, "
-                                                                  "then go-live slips"])  # fmt: skip
+    statement: str = Field(
+        default="", max_length=4000, examples=["If the legacy data is dirtier than sampled, then go-live slips"]
+    )
     category: Category = Category.OTHER
     probability: int = Field(description="1 rare … 5 almost certain")
     impact: int = Field(description="1 negligible … 5 severe")
@@ -68,8 +69,10 @@ class RiskIn(ApiBody):
     trigger: str = Field(default="", max_length=2000)
     owner_id: int | None = Field(default=None, description="Required while the risk is open, mitigating or monitoring")
     response: Strategy = Strategy.MITIGATE
-    residual_probability: int | None = Field(default=None, description="Expected after mitigation; with the residual "
-                                             "impact, scores no higher than probability × impact")  # fmt: skip
+    residual_probability: int | None = Field(
+        default=None,
+        description="Expected after mitigation; with the residual impact, scores no higher than probability × impact",
+    )
     residual_impact: int | None = None
     mitigation_plan: str = Field(default="", max_length=8000)
     contingency_plan: str = Field(default="", max_length=8000)
@@ -81,6 +84,7 @@ class RiskIn(ApiBody):
 
 class RiskPatch(ApiBody):
     """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
+
     labels = risks.LABELS
 
     code: str | None = None
@@ -157,16 +161,49 @@ def _outs(db: Session, rows: list[RiskRow]) -> list[RiskOut]:
     out = []
     for row in rows:
         r = row.risk
-        residual = (scoring.score(r.residual_probability, r.residual_impact)
-                    if r.residual_probability and r.residual_impact else None)  # fmt: skip
-        out.append(RiskOut(
-            **r.model_dump(include={"id", "code", "title", "statement", "category", "probability", "impact",
-                                    "proximity", "trigger", "owner_id", "response", "residual_probability",
-                                    "residual_impact", "mitigation_plan", "contingency_plan", "next_review_date",
-                                    "last_reviewed_on", "status", "raised_on", "updated_at", "version"}),
-            score=row.score, level=row.level, owner_name=row.owner_name, residual_score=residual,
-            due_for_review=row.due_for_review, overdue=row.overdue, open_actions=row.open_actions,
-            deliverable_ids=[d for d, _ in links[r.id]], deliverable_codes=[c for _, c in links[r.id]]))  # fmt: skip
+        residual = (
+            scoring.score(r.residual_probability, r.residual_impact)
+            if r.residual_probability and r.residual_impact
+            else None
+        )
+        out.append(
+            RiskOut(
+                **r.model_dump(
+                    include={
+                        "id",
+                        "code",
+                        "title",
+                        "statement",
+                        "category",
+                        "probability",
+                        "impact",
+                        "proximity",
+                        "trigger",
+                        "owner_id",
+                        "response",
+                        "residual_probability",
+                        "residual_impact",
+                        "mitigation_plan",
+                        "contingency_plan",
+                        "next_review_date",
+                        "last_reviewed_on",
+                        "status",
+                        "raised_on",
+                        "updated_at",
+                        "version",
+                    }
+                ),
+                score=row.score,
+                level=row.level,
+                owner_name=row.owner_name,
+                residual_score=residual,
+                due_for_review=row.due_for_review,
+                overdue=row.overdue,
+                open_actions=row.open_actions,
+                deliverable_ids=[d for d, _ in links[r.id]],
+                deliverable_codes=[c for _, c in links[r.id]],
+            )
+        )
     return out
 
 
@@ -183,26 +220,48 @@ class ProjectRisksApi(Controller):
     tags = ["risks"]
 
     @get("/risks", sync_to_thread=True, summary="The risk register, filtered, sorted and paged")
-    def list_risks(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                   status: FromQuery[str | None] = None, level: FromQuery[str | None] = None,
-                   category: FromQuery[str | None] = None, owner: FromQuery[str | None] = None,
-                   probability: FromQuery[str | None] = None, impact: FromQuery[str | None] = None,
-                   overdue: FromQuery[str | None] = None, due: FromQuery[str | None] = None,
-                   q: FromQuery[str | None] = None, sort: FromQuery[str | None] = None,
-                   limit: FromQuery[int] = 50, offset: FromQuery[int] = 0) -> RiskPage:  # fmt: skip
+    def list_risks(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        status: FromQuery[str | None] = None,
+        level: FromQuery[str | None] = None,
+        category: FromQuery[str | None] = None,
+        owner: FromQuery[str | None] = None,
+        probability: FromQuery[str | None] = None,
+        impact: FromQuery[str | None] = None,
+        overdue: FromQuery[str | None] = None,
+        due: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        sort: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+    ) -> RiskPage:
         """`status` is a status or `active`; `due=true` lists risks due for review; `overdue=true` those with
         overdue action items; `sort` is score, age, due or code, with `-` for descending."""
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        filters = {"status": status, "level": level, "category": category, "owner": owner, "probability": probability,
-                   "impact": impact, "overdue": overdue, "due": due, "q": q, "sort": sort}  # fmt: skip
+        filters = {
+            "status": status,
+            "level": level,
+            "category": category,
+            "owner": owner,
+            "probability": probability,
+            "impact": impact,
+            "overdue": overdue,
+            "due": due,
+            "q": q,
+            "sort": sort,
+        }
         query = parse(RiskQuery, {k: v for k, v in filters.items() if v is not None})
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
         rows, total = risks.search(db, access, query, limit=limit, offset=offset)
         return RiskPage(items=_outs(db, rows), total=total, limit=limit, offset=offset)
 
     @post("/risks", sync_to_thread=True, summary="Record a risk (managers and staff)")
-    def create_risk(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                    data: JSONBody[RiskIn]) -> RiskOut:  # fmt: skip
+    def create_risk(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[RiskIn]
+    ) -> RiskOut:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.create(db, request.user, access, parse(RiskForm, data.model_dump(mode="json")))
         return _one(db, access, risk.id)
@@ -211,8 +270,14 @@ class ProjectRisksApi(Controller):
     def heatmap(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> HeatMapOut:
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         heat = risks.heat_map(db, access)
-        return HeatMapOut(now=_cells(heat.now), then=_cells(heat.then), then_as_of=heat.as_of, moved_up=heat.up,
-                          moved_down=heat.down, new=heat.new)  # fmt: skip
+        return HeatMapOut(
+            now=_cells(heat.now),
+            then=_cells(heat.then),
+            then_as_of=heat.as_of,
+            moved_up=heat.up,
+            moved_down=heat.down,
+            new=heat.new,
+        )
 
     @get("/register-settings", sync_to_thread=True, summary="Review cadence by level and escalation age by priority")
     def get_settings(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> SettingsIO:
@@ -220,8 +285,9 @@ class ProjectRisksApi(Controller):
         return SettingsIO.model_validate(risks.settings_for(db, access.project.id), from_attributes=True)
 
     @put("/register-settings", sync_to_thread=True, summary="Change the register settings (admins)")
-    def put_settings(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                     data: JSONBody[SettingsIO]) -> SettingsIO:  # fmt: skip
+    def put_settings(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[SettingsIO]
+    ) -> SettingsIO:
         access = projects.get_for(db, request.user, key, Perm.MANAGE)
         saved = risks.update_settings(db, request.user, access, parse(SettingsForm, data.model_dump()))
         return SettingsIO.model_validate(saved, from_attributes=True)
@@ -237,16 +303,18 @@ class RiskApi(Controller):
         return _one(db, access, risk.id)
 
     @patch("/", sync_to_thread=True, summary="Change a risk (send the version you read; 409 if stale)")
-    def patch_risk(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int],
-                   data: JSONBody[RiskPatch]) -> RiskOut:  # fmt: skip
+    def patch_risk(
+        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[RiskPatch]
+    ) -> RiskOut:
         access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
         values: dict[str, Any] = risks.form_values(db, risk) | data.model_dump(mode="json", exclude_unset=True)
         risks.update(db, request.user, access, risk, parse(RiskForm, values))
         return _one(db, access, risk.id)
 
     @post("/review", sync_to_thread=True, status_code=200, summary="Mark reviewed: the next review moves on")
-    def review(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int],
-               data: JSONBody[VersionIn]) -> RiskOut:  # fmt: skip
+    def review(
+        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[VersionIn]
+    ) -> RiskOut:
         access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
         risks.mark_reviewed(db, request.user, access, risk, data.version)
         return _one(db, access, risk.id)
@@ -254,6 +322,14 @@ class RiskApi(Controller):
     @get("/history", sync_to_thread=True, summary="Every probability/impact the risk has had")
     def history(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int]) -> list[ScoreOut]:
         _, risk = risks.load_for(db, request.user, risk_id)
-        return [ScoreOut(at=h.at, probability=h.probability, impact=h.impact, score=scoring.score(h.probability, h.impact),
-                         level=scoring.level(h.probability, h.impact), changed_by=who)
-                for h, who in risks.history_of(db, risk.id)]  # fmt: skip
+        return [
+            ScoreOut(
+                at=h.at,
+                probability=h.probability,
+                impact=h.impact,
+                score=scoring.score(h.probability, h.impact),
+                level=scoring.level(h.probability, h.impact),
+                changed_by=who,
+            )
+            for h, who in risks.history_of(db, risk.id)
+        ]

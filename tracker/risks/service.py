@@ -17,8 +17,8 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
-from tracker.core.db import sort_order
 from tracker.core.clock import utcnow
+from tracker.core.db import sort_order
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
@@ -105,29 +105,40 @@ def check_deliverables(db: Session, project_id: int, ids: list[int]) -> dict[int
     ids = sorted(set(ids))
     if not ids:
         return {}
-    found = dict(db.exec(select(Deliverable.id, Deliverable.code).where(
-        col(Deliverable.id).in_(ids), Deliverable.project_id == project_id)).all())  # fmt: skip
+    found = dict(
+        db.exec(
+            select(Deliverable.id, Deliverable.code).where(
+                col(Deliverable.id).in_(ids), Deliverable.project_id == project_id
+            )
+        ).all()
+    )
     if len(found) != len(ids):
         raise FormError({"deliverable_ids": "Choose deliverables of this project."})
     return found
 
 
-def linked_deliverables(db: Session, link: type[SQLModel], key: str, parent_ids: Iterable[int]
-                        ) -> dict[int, list[tuple[int, str]]]:  # fmt: skip
+def linked_deliverables(
+    db: Session, link: type[SQLModel], key: str, parent_ids: Iterable[int]
+) -> dict[int, list[tuple[int, str]]]:
     """{parent id: [(deliverable id, code), ...]} for risks or issues, in one query."""
     parent_ids = list(parent_ids)
     out: dict[int, list[tuple[int, str]]] = {i: [] for i in parent_ids}
     if parent_ids:
         fk = getattr(link, key)
-        rows = db.exec(select(fk, Deliverable.id, Deliverable.code)
-                       .join(Deliverable, col(Deliverable.id) == link.deliverable_id)
-                       .where(col(fk).in_(parent_ids)).order_by(Deliverable.code))  # fmt: skip
+        rows = db.exec(
+            select(fk, Deliverable.id, Deliverable.code)
+            .join(Deliverable, col(Deliverable.id) == link.deliverable_id)
+            .where(col(fk).in_(parent_ids))
+            .order_by(Deliverable.code)
+        )
         for parent, did, code in rows:
             out[parent].append((did, code))
     return out
 
 
-def set_links(db: Session, link: type[SQLModel], key: str, parent_id: int, wanted: dict[int, str]) -> list[list[str]] | None:
+def set_links(
+    db: Session, link: type[SQLModel], key: str, parent_id: int, wanted: dict[int, str]
+) -> list[list[str]] | None:
     """Make the parent's deliverable links exactly `wanted`; returns [before codes, after codes] if they changed."""
     before = linked_deliverables(db, link, key, [parent_id])[parent_id]
     if {d for d, _ in before} == set(wanted):
@@ -152,8 +163,16 @@ def as_list(v: Any) -> Any:
 
 # --- settings ---------------------------------------------------------------------------------------------
 
-SETTING_FIELDS = ("review_days_critical", "review_days_high", "review_days_medium", "review_days_low",
-                  "escalate_days_critical", "escalate_days_high", "escalate_days_medium", "escalate_days_low")  # fmt: skip
+SETTING_FIELDS = (
+    "review_days_critical",
+    "review_days_high",
+    "review_days_medium",
+    "review_days_low",
+    "escalate_days_critical",
+    "escalate_days_high",
+    "escalate_days_medium",
+    "escalate_days_low",
+)
 
 
 class SettingsForm(Form):
@@ -170,7 +189,8 @@ class SettingsForm(Form):
 
 # The settings page's fields as the history (audit/history.py) names them.
 SETTING_LABELS = {f"review_days_{lv}": f"Days between reviews, {lv} risks" for lv in Level} | {
-    f"escalate_days_{p}": f"Days before escalation, {p} issues" for p in ESCALATE_DAYS}
+    f"escalate_days_{p}": f"Days before escalation, {p} issues" for p in ESCALATE_DAYS
+}
 SettingsForm.labels = SETTING_LABELS
 
 
@@ -186,8 +206,15 @@ def update_settings(db: Session, actor: Principal, access: Access, form: Setting
     for name in SETTING_FIELDS:
         setattr(settings, name, getattr(form, name))
     if changes := audit.diff(before, audit.snapshot(settings, SETTING_FIELDS)):
-        audit.record(db, actor_id=actor.id, entity=access.project, project_id=access.project.id,
-                     label=access.project.key, action="register_settings", changes=changes)  # fmt: skip
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=access.project,
+            project_id=access.project.id,
+            label=access.project.key,
+            action="register_settings",
+            changes=changes,
+        )
     db.flush()
     return settings
 
@@ -285,34 +312,60 @@ class RiskForm(Form):
             missing = "residual_impact" if self.residual_impact is None else "residual_probability"
             raise FormError({missing: "Give both residual probability and residual impact, or neither."})
         if self.residual_probability is not None:
-            residual, inherent = (scoring.score(self.residual_probability, self.residual_impact),
-                                  scoring.score(self.probability, self.impact))  # fmt: skip
+            residual, inherent = (
+                scoring.score(self.residual_probability, self.residual_impact),
+                scoring.score(self.probability, self.impact),
+            )
             if residual > inherent:  # mitigation lowers a risk or leaves it; it never raises it
-                raise FormError({"residual_probability": (
-                    f"The residual score {residual} ({self.residual_probability} × {self.residual_impact}) is above "
-                    f"the inherent score {inherent} ({self.probability} × {self.impact}): mitigation cannot make a "
-                    "risk worse.")})  # fmt: skip
+                raise FormError(
+                    {
+                        "residual_probability": (
+                            f"The residual score {residual} ({self.residual_probability} × {self.residual_impact}) is above "
+                            f"the inherent score {inherent} ({self.probability} × {self.impact}): mitigation cannot make a "
+                            "risk worse."
+                        )
+                    }
+                )
         return self
 
 
 # The risk form's labels and the words of its coded values, as the register shows them; the history
 # (audit/history.py) reads a risk's changes with them too.
 LABELS = {
-    "code": "Code", "title": "Title", "statement": "Risk statement", "category": "Category",
-    "probability": "Probability", "impact": "Impact", "proximity": "Proximity", "trigger": "Trigger",
-    "owner_id": "Owner", "response": "Response strategy", "residual_probability": "Residual probability",
-    "residual_impact": "Residual impact", "mitigation_plan": "Mitigation plan", "contingency_plan": "Contingency plan",
-    "next_review_date": "Next review", "status": "Status", "raised_on": "Raised on", "deliverable_ids": "Deliverables",
-    "deliverables": "Deliverables", "issue": "Issue",
-}  # fmt: skip
+    "code": "Code",
+    "title": "Title",
+    "statement": "Risk statement",
+    "category": "Category",
+    "probability": "Probability",
+    "impact": "Impact",
+    "proximity": "Proximity",
+    "trigger": "Trigger",
+    "owner_id": "Owner",
+    "response": "Response strategy",
+    "residual_probability": "Residual probability",
+    "residual_impact": "Residual impact",
+    "mitigation_plan": "Mitigation plan",
+    "contingency_plan": "Contingency plan",
+    "next_review_date": "Next review",
+    "status": "Status",
+    "raised_on": "Raised on",
+    "deliverable_ids": "Deliverables",
+    "deliverables": "Deliverables",
+    "issue": "Issue",
+}
 RiskForm.labels = LABELS
 PROBABILITY = {n: f"{n} {word}" for n, word in scoring.PROBABILITY_WORDS.items()}
 IMPACT = {n: f"{n} {word}" for n, word in scoring.IMPACT_WORDS.items()}
 WORDS = {
-    "category": dict(options(list(Category))), "proximity": dict(options(list(Proximity), " term")),
-    "response": dict(options(list(Strategy))), "status": dict(options(list(RiskStatus))),
-    "probability": PROBABILITY, "impact": IMPACT, "residual_probability": PROBABILITY, "residual_impact": IMPACT,
-}  # fmt: skip
+    "category": dict(options(list(Category))),
+    "proximity": dict(options(list(Proximity), " term")),
+    "response": dict(options(list(Strategy))),
+    "status": dict(options(list(RiskStatus))),
+    "probability": PROBABILITY,
+    "impact": IMPACT,
+    "residual_probability": PROBABILITY,
+    "residual_impact": IMPACT,
+}
 
 
 def check_rules(form: RiskForm, today: date) -> None:
@@ -326,9 +379,25 @@ def check_rules(form: RiskForm, today: date) -> None:
         raise FormError(errors)
 
 
-FIELDS = ("code", "title", "statement", "category", "probability", "impact", "proximity", "trigger", "owner_id",
-          "response", "residual_probability", "residual_impact", "mitigation_plan", "contingency_plan",
-          "next_review_date", "status", "raised_on")  # fmt: skip
+FIELDS = (
+    "code",
+    "title",
+    "statement",
+    "category",
+    "probability",
+    "impact",
+    "proximity",
+    "trigger",
+    "owner_id",
+    "response",
+    "residual_probability",
+    "residual_impact",
+    "mitigation_plan",
+    "contingency_plan",
+    "next_review_date",
+    "status",
+    "raised_on",
+)
 
 
 def form_values(db: Session, risk: Risk) -> dict[str, Any]:
@@ -341,7 +410,8 @@ def form_values(db: Session, risk: Risk) -> dict[str, Any]:
 
 def _values(form: RiskForm) -> dict[str, Any]:
     return form.model_dump(include=set(FIELDS) - {"code", "raised_on", "next_review_date"}, mode="json") | {
-        "next_review_date": form.next_review_date}
+        "next_review_date": form.next_review_date
+    }
 
 
 def _record_score(db: Session, actor: Principal, risk: Risk) -> None:
@@ -362,7 +432,9 @@ def create(db: Session, actor: Principal, access: Access, form: RiskForm, import
     links = check_deliverables(db, project.id, form.deliverable_ids)
     risk = Risk(project_id=project.id, code=code, raised_on=form.raised_on or today, **_values(form))
     if risk.next_review_date is None:
-        risk.next_review_date = review_date(settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today)
+        risk.next_review_date = review_date(
+            settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today
+        )
     db.add(risk)
     db.flush()
     _record_score(db, actor, risk)
@@ -370,8 +442,9 @@ def create(db: Session, actor: Principal, access: Access, form: RiskForm, import
     changes = {f: [None, v] for f, v in audit.snapshot(risk, FIELDS).items() if v not in (None, "")}
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
-    audit.record(db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="create",
-                 changes=changes)  # fmt: skip
+    audit.record(
+        db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="create", changes=changes
+    )
     db.flush()
     return risk
 
@@ -391,8 +464,9 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     settings, today = settings_for(db, project.id), project_today(project)
     level = scoring.level(form.probability, form.impact)
     wanted = values["next_review_date"] or review_date(settings, level, today)
-    values["next_review_date"] = review_after_change(settings, scoring.level(risk.probability, risk.impact), level,
-                                                     wanted, today)  # fmt: skip
+    values["next_review_date"] = review_after_change(
+        settings, scoring.level(risk.probability, risk.impact), level, wanted, today
+    )
     before = audit.snapshot(risk, FIELDS)
     with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
         link_change = set_links(db, RiskDeliverable, "risk_id", risk.id, links)
@@ -408,8 +482,9 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     if "probability" in changes or "impact" in changes:
         _record_score(db, actor, risk)
     if changes:
-        audit.record(db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="update",
-                     changes=changes)  # fmt: skip
+        audit.record(
+            db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="update", changes=changes
+        )
     db.flush()
     return risk
 
@@ -426,8 +501,15 @@ def mark_reviewed(db: Session, actor: Principal, access: Access, risk: Risk, ver
     risk.last_reviewed_on = today
     risk.next_review_date = review_date(settings, scoring.level(risk.probability, risk.impact), today)
     risk.updated_at = utcnow()
-    audit.record(db, actor_id=actor.id, entity=risk, project_id=risk.project_id, label=risk.code, action="review",
-                 changes={"next_review_date": [before, risk.next_review_date]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=risk,
+        project_id=risk.project_id,
+        label=risk.code,
+        action="review",
+        changes={"next_review_date": [before, risk.next_review_date]},
+    )
     db.flush()
     return risk
 
@@ -437,8 +519,15 @@ def mark_realized(db: Session, actor: Principal, risk: Risk, issue_code: str) ->
     before = risk.status
     risk.status = RiskStatus.REALIZED.value
     risk.updated_at = utcnow()
-    audit.record(db, actor_id=actor.id, entity=risk, project_id=risk.project_id, label=risk.code, action="convert",
-                 changes={"status": [before, risk.status], "issue": [None, issue_code]})  # fmt: skip
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=risk,
+        project_id=risk.project_id,
+        label=risk.code,
+        action="convert",
+        changes={"status": [before, risk.status], "issue": [None, issue_code]},
+    )
 
 
 # --- loading -----------------------------------------------------------------------------------------------
@@ -531,8 +620,14 @@ class RiskRow:
         return self.overdue_actions > 0
 
 
-def search(db: Session, access: Access, query: RiskQuery, limit: int | None = PAGE_SIZE, offset: int | None = None,
-           risk_id: int | None = None) -> tuple[list[RiskRow], int]:  # fmt: skip
+def search(
+    db: Session,
+    access: Access,
+    query: RiskQuery,
+    limit: int | None = PAGE_SIZE,
+    offset: int | None = None,
+    risk_id: int | None = None,
+) -> tuple[list[RiskRow], int]:
     """The filtered, sorted register in two queries whatever its size: for the page, the API and exports
     (limit=None: every row)."""
     today = project_today(access.project)
@@ -560,17 +655,29 @@ def search(db: Session, access: Access, query: RiskQuery, limit: int | None = PA
         where.append(due_clause(today))
     if query.q:
         like = f"%{query.q.lower()}%"
-        where.append(or_(func.lower(Risk.code).like(like), func.lower(Risk.title).like(like),
-                         func.lower(Risk.statement).like(like)))  # fmt: skip
+        where.append(
+            or_(
+                func.lower(Risk.code).like(like),
+                func.lower(Risk.title).like(like),
+                func.lower(Risk.statement).like(like),
+            )
+        )
     total = db.exec(select(func.count()).select_from(Risk).where(*where)).one()
     open_actions = open_actions_count()
     descending = query.sort.startswith("-")
     order = sort_order(SORTS[query.sort.lstrip("-")], descending)
-    stmt = (select(Risk, User.full_name, open_actions, overdue).outerjoin(User, col(User.id) == Risk.owner_id)
-            .where(*where).order_by(*order))  # fmt: skip
+    stmt = (
+        select(Risk, User.full_name, open_actions, overdue)
+        .outerjoin(User, col(User.id) == Risk.owner_id)
+        .where(*where)
+        .order_by(*order)
+    )
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
-    rows = [RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today)) for r, owner, n_open, n_late in db.exec(stmt)]
+    rows = [
+        RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today))
+        for r, owner, n_open, n_late in db.exec(stmt)
+    ]
     return rows, total
 
 
@@ -611,12 +718,19 @@ def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMa
     # Per moved risk, its last score before the cutoff: a look-up along (risk_id, at) each, not a join with the
     # whole history (which PostgreSQL would hash).
     def then(column: Any) -> Any:
-        return (select(column).where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
-                .order_by(col(RiskScoreHistory.id).desc()).limit(1).correlate(Risk).scalar_subquery())  # fmt: skip
+        return (
+            select(column)
+            .where(RiskScoreHistory.risk_id == Risk.id, RiskScoreHistory.at <= cutoff)
+            .order_by(col(RiskScoreHistory.id).desc())
+            .limit(1)
+            .correlate(Risk)
+            .scalar_subquery()
+        )
 
     since = select(RiskScoreHistory.risk_id).where(RiskScoreHistory.at > cutoff)
-    moved = select(Risk.probability, Risk.impact, then(RiskScoreHistory.probability), then(RiskScoreHistory.impact)
-                   ).where(*active, col(Risk.id).in_(since))  # fmt: skip
+    moved = select(
+        Risk.probability, Risk.impact, then(RiskScoreHistory.probability), then(RiskScoreHistory.impact)
+    ).where(*active, col(Risk.id).in_(since))
     up = down = new = 0
     for p, i, old_p, old_i in db.exec(moved):
         cells_then[(p, i)] -= 1

@@ -39,14 +39,23 @@ CHOICES = {
     "level": [lv.value for lv in scoring.Level],
 }
 SCALE = {"probability": scoring.PROBABILITY_WORDS, "impact": scoring.IMPACT_WORDS}
-OPTIONS = {name: list(risks.WORDS[name].items()) for name in ("category", "proximity", "response", "status",
-                                                               "probability", "impact")}  # fmt: skip
+OPTIONS = {
+    name: list(risks.WORDS[name].items())
+    for name in ("category", "proximity", "response", "status", "probability", "impact")
+}
 
 
 def _common(db: Session, access: Access) -> dict[str, Any]:
-    return {"access": access, "project": access.project, "choices": CHOICES, "scale": SCALE, "options": OPTIONS,
-            "scoring": scoring, "owners": risks.owners(db, access.project.id),
-            "can_edit": access.can(Perm.EDIT_REGISTER)}  # fmt: skip
+    return {
+        "access": access,
+        "project": access.project,
+        "choices": CHOICES,
+        "scale": SCALE,
+        "options": OPTIONS,
+        "scoring": scoring,
+        "owners": risks.owners(db, access.project.id),
+        "can_edit": access.can(Perm.EDIT_REGISTER),
+    }
 
 
 def _list_url(access: Access, raw: dict[str, Any]) -> str:
@@ -58,11 +67,22 @@ def _index(request: Request, db: Session, access: Access) -> Template:
     query = parse(RiskQuery, raw)
     rows, total = risks.search(db, access, query)
     base = {k: v for k, v in raw.items() if k != "page"}
-    return render(request, "risks/index.html", block="risk_table", rows=rows, total=total, query=query,
-                  page=query.page, pages=max(1, math.ceil(total / risks.PAGE_SIZE)), base_url=_list_url(access, base),
-                  sort_base={k: v for k, v in base.items() if k != "sort"}, here=_list_url(access, raw),
-                  export_url=f"/projects/{access.project.key}/risks/export?{urlencode(base)}",
-                  heat=risks.heat_map(db, access), **_common(db, access))  # fmt: skip
+    return render(
+        request,
+        "risks/index.html",
+        block="risk_table",
+        rows=rows,
+        total=total,
+        query=query,
+        page=query.page,
+        pages=max(1, math.ceil(total / risks.PAGE_SIZE)),
+        base_url=_list_url(access, base),
+        sort_base={k: v for k, v in base.items() if k != "sort"},
+        here=_list_url(access, raw),
+        export_url=f"/projects/{access.project.key}/risks/export?{urlencode(base)}",
+        heat=risks.heat_map(db, access),
+        **_common(db, access),
+    )
 
 
 def trend_points(history: list, width: int = 320, height: int = 110, pad: int = 14) -> list[dict[str, Any]]:
@@ -83,23 +103,46 @@ def _detail(request: Request, db: Session, access: Access, risk: Risk, status: i
     items = actions.for_parent(db, today, risk_id=risk.id)
     history = risks.history_of(db, risk.id)
     context: dict[str, Any] = {
-        "risk": risk, "row": risks.row(db, access, risk.id), "today": today, "history": history,
-        "points": trend_points(history), "issue": issues.from_risk(db, risk.id),
+        "risk": risk,
+        "row": risks.row(db, access, risk.id),
+        "today": today,
+        "history": history,
+        "points": trend_points(history),
+        "issue": issues.from_risk(db, risk.id),
         "deliverables": risks.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id],
         "mitigation": [r for r in items if r.item.plan == Plan.MITIGATION],
         "contingency": [r for r in items if r.item.plan == Plan.CONTINGENCY],
         "trail": audit.for_entity(db, "risk", risk.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
-        "action_errors": {}, "action_form": {}, "action_plan": None,
-    }  # fmt: skip
+        "action_errors": {},
+        "action_form": {},
+        "action_plan": None,
+    }
     context.update(extra)
     return render(request, "risks/detail.html", status=status, **_common(db, access), **context)
 
 
-def _form(request: Request, db: Session, access: Access, risk: Risk | None, form: dict[str, Any],
-          errors: dict[str, str], stale: dict[str, Any] | None = None, status: int = 200) -> Template:  # fmt: skip
-    return render(request, "risks/form.html", status=status, risk=risk, form=form, errors=errors, stale=stale,
-                  labels=risks.LABELS, deliverable_choices=risks.deliverable_choices(db, access.project.id),
-                  **_common(db, access))  # fmt: skip
+def _form(
+    request: Request,
+    db: Session,
+    access: Access,
+    risk: Risk | None,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    stale: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    return render(
+        request,
+        "risks/form.html",
+        status=status,
+        risk=risk,
+        form=form,
+        errors=errors,
+        stale=stale,
+        labels=risks.LABELS,
+        deliverable_choices=risks.deliverable_choices(db, access.project.id),
+        **_common(db, access),
+    )
 
 
 class RiskPages(Controller):
@@ -114,19 +157,28 @@ class RiskPages(Controller):
     def heat_map(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         """The heat map on its own: htmx refreshes the one beside the list from here after a quick edit."""
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        return render(request, "risks/heatmap.html", block="heat_map", heat=risks.heat_map(db, access),
-                      **_common(db, access))  # fmt: skip
+        return render(
+            request, "risks/heatmap.html", block="heat_map", heat=risks.heat_map(db, access), **_common(db, access)
+        )
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        defaults = {"code": risks.next_code(db, Risk, access.project.id, "R"), "category": "other", "probability": 3,
-                    "impact": 3, "proximity": "mid", "response": "mitigate", "status": "open"}  # fmt: skip
+        defaults = {
+            "code": risks.next_code(db, Risk, access.project.id, "R"),
+            "category": "other",
+            "probability": 3,
+            "impact": 3,
+            "proximity": "mid",
+            "response": "mitigate",
+            "status": "open",
+        }
         return _form(request, db, access, None, defaults, {})
 
     @post("/", sync_to_thread=True)
-    def create(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-               ) -> Template | Redirect:  # fmt: skip
+    def create(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         try:
             risk = risks.create(db, request.user, access, parse(RiskForm, data))
@@ -136,41 +188,56 @@ class RiskPages(Controller):
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}")
 
     @get("/{risk_id:int}", sync_to_thread=True)
-    def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               risk_id: FromPath[int]) -> Template:  # fmt: skip
+    def detail(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         return _detail(request, db, access, risks.get_for(db, access, risk_id))
 
     @get("/{risk_id:int}/edit", sync_to_thread=True)
-    def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-             risk_id: FromPath[int]) -> Template:  # fmt: skip
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int]
+    ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
         return _form(request, db, access, risk, risks.form_values(db, risk), {})
 
     @post("/{risk_id:int}/edit", sync_to_thread=True)
-    def update(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-               data: Form) -> Template | Redirect:  # fmt: skip
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
         try:
             risks.update(db, request.user, access, risk, parse(RiskForm, data))
         except StaleEdit as exc:
-            return _form(request, db, access, risk, data | {"version": risk.version}, {},
-                         stale=stale_fields(exc.current, data), status=409)  # fmt: skip
+            return _form(
+                request,
+                db,
+                access,
+                risk,
+                data | {"version": risk.version},
+                {},
+                stale=stale_fields(exc.current, data),
+                status=409,
+            )
         except FormError as exc:
             return _form(request, db, access, risk, data, exc.errors, status=422)
         flash(request, f"Risk {risk.code} saved.")
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}")
 
     @post("/{risk_id:int}/quick", sync_to_thread=True)
-    def quick(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-              data: Form) -> Template | Redirect:  # fmt: skip
+    def quick(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         """Status, owner, probability or impact changed in the list: the row comes back re-rendered."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
-        values = risks.form_values(db, risk) | {k: data[k] for k in ("status", "owner_id", "probability", "impact")
-                                                if k in data} | {"version": data.get("version")}  # fmt: skip
+        values = (
+            risks.form_values(db, risk)
+            | {k: data[k] for k in ("status", "owner_id", "probability", "impact") if k in data}
+            | {"version": data.get("version")}
+        )
         message, status = None, 200
         try:
             risks.update(db, request.user, access, risk, parse(RiskForm, values))
@@ -182,13 +249,23 @@ class RiskPages(Controller):
         if not request.headers.get("hx-request"):
             flash(request, message, "success" if status == 200 else "error")
             return redirect(safe_next(data.get("next"), f"/projects/{access.project.key}/risks"))
-        return render(request, "risks/index.html", block="risk_row", status=status, row=risks.row(db, access, risk.id),
-                      message=message, failed=status != 200, here=safe_next(data.get("next"), ""),
-                      headers={"HX-Trigger": "risk-changed"} if status == 200 else None, **_common(db, access))  # fmt: skip
+        return render(
+            request,
+            "risks/index.html",
+            block="risk_row",
+            status=status,
+            row=risks.row(db, access, risk.id),
+            message=message,
+            failed=status != 200,
+            here=safe_next(data.get("next"), ""),
+            headers={"HX-Trigger": "risk-changed"} if status == 200 else None,
+            **_common(db, access),
+        )
 
     @post("/{risk_id:int}/review", sync_to_thread=True)
-    def review(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-               data: Form) -> Redirect:  # fmt: skip
+    def review(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int], data: Form
+    ) -> Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
         try:
@@ -199,15 +276,22 @@ class RiskPages(Controller):
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}")
 
     @post("/{risk_id:int}/convert", sync_to_thread=True)
-    def convert(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-                data: Form) -> Template | Redirect | Response:  # fmt: skip
+    def convert(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int], data: Form
+    ) -> Template | Redirect | Response:
         """Converting cannot be undone, so it is confirmed first: in the browser's dialog (htmx sends `confirmed`),
         or, without JavaScript, on the page this answers when `confirmed` is missing."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
         if data.get("confirmed") != "yes":
-            return render(request, "risks/convert.html", risk=risk, version=_version(data) or risk.version,
-                          level=scoring.level(risk.probability, risk.impact), **_common(db, access))  # fmt: skip
+            return render(
+                request,
+                "risks/convert.html",
+                risk=risk,
+                version=_version(data) or risk.version,
+                level=scoring.level(risk.probability, risk.impact),
+                **_common(db, access),
+            )
         try:
             issue = issues.convert(db, request.user, access, risk, _version(data))
         except Conflict as exc:
@@ -217,15 +301,24 @@ class RiskPages(Controller):
         return _go(request, f"/projects/{access.project.key}/issues/{issue.id}")
 
     @post("/{risk_id:int}/actions", sync_to_thread=True)
-    def add_action(self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int],
-                   data: Form) -> Template | Redirect:  # fmt: skip
+    def add_action(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], risk_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         risk = risks.get_for(db, access, risk_id)
         try:
             actions.add(db, request.user, access, risk, parse(actions.ActionForm, data))
         except FormError as exc:
-            return _detail(request, db, access, risk, status=422, action_errors=exc.errors, action_form=data,
-                           action_plan=data.get("plan"))  # fmt: skip
+            return _detail(
+                request,
+                db,
+                access,
+                risk,
+                status=422,
+                action_errors=exc.errors,
+                action_form=data,
+                action_plan=data.get("plan"),
+            )
         flash(request, "Action item added.")
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}#{data.get('plan', 'mitigation')}-plan")
 
@@ -256,8 +349,9 @@ class RegisterSettingsPages(Controller):
         return render(request, "risks/settings.html", form=form, errors={}, access=access, project=access.project)
 
     @post("/", sync_to_thread=True)
-    def save(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
-             ) -> Template | Redirect:  # fmt: skip
+    def save(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, Perm.MANAGE)
         try:
             risks.update_settings(db, request.user, access, parse(SettingsForm, data))
@@ -265,8 +359,15 @@ class RegisterSettingsPages(Controller):
             flash(request, "Someone else saved these settings first; here are theirs.", "error")
             return redirect(f"/projects/{access.project.key}/register-settings")
         except FormError as exc:
-            return render(request, "risks/settings.html", status=422, form=data, errors=exc.errors, access=access,
-                          project=access.project)  # fmt: skip
+            return render(
+                request,
+                "risks/settings.html",
+                status=422,
+                form=data,
+                errors=exc.errors,
+                access=access,
+                project=access.project,
+            )
         flash(request, "Register settings saved.")
         return redirect(f"/projects/{access.project.key}/risks")
 

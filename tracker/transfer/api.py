@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from litestar.openapi.datastructures import ResponseSpec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -45,8 +45,10 @@ class ImportOut(BaseModel):
     dry_run: bool
     imported: bool
     columns: dict[str, str | None]  # header in the file -> the column it is read as (null: not imported)
-    unrecognised: list[str] = Field(description="Columns of the file whose header is neither a column's name nor "
-                                                "one of its aliases, and not mapped: they are not imported")  # fmt: skip
+    unrecognised: list[str] = Field(
+        description="Columns of the file whose header is neither a column's name nor "
+        "one of its aliases, and not mapped: they are not imported"
+    )
     counts: dict[str, int]
     rows: list[RowOut]
 
@@ -74,12 +76,24 @@ def _mapping(raw: str, headers: list[str], automatic: dict[int, str]) -> dict[in
 
 def _out(plan: transfer.ImportPlan, dry_run: bool, imported: bool) -> ImportOut:
     return ImportOut(
-        dry_run=dry_run, imported=imported,
-        columns={h: plan.mapping.get(i) for i, h in enumerate(plan.headers)}, unrecognised=plan.unrecognised,
+        dry_run=dry_run,
+        imported=imported,
+        columns={h: plan.mapping.get(i) for i, h in enumerate(plan.headers)},
+        unrecognised=plan.unrecognised,
         counts={a: plan.count(a) for a in ("create", "update", "unchanged", "invalid")},
-        rows=[RowOut(row=r.number, code=r.record.code if r.record else r.code, title=r.title, action=r.action,
-                     changed=r.changed, errors=r.errors, id=r.record.id if r.record else None) for r in plan.rows],
-    )  # fmt: skip
+        rows=[
+            RowOut(
+                row=r.number,
+                code=r.record.code if r.record else r.code,
+                title=r.title,
+                action=r.action,
+                changed=r.changed,
+                errors=r.errors,
+                id=r.record.id if r.record else None,
+            )
+            for r in plan.rows
+        ],
+    )
 
 
 class ImportExportApi(Controller):
@@ -88,11 +102,19 @@ class ImportExportApi(Controller):
     tags = ["import and export"]
     register: Register
 
-    @post("/import", sync_to_thread=True, status_code=200,
-          summary="Import a register from XLSX or CSV (managers and staff)")  # fmt: skip
-    def import_register(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-                        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
-                        ) -> ImportOut:  # fmt: skip
+    @post(
+        "/import",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Import a register from XLSX or CSV (managers and staff)",
+    )
+    def import_register(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> ImportOut:
         """Multipart: `file`, optional `mapping` (JSON, {"header": "column key" or null} over the automatic match),
         `dry_run=true` (preview only) and `only_valid=true` (import the valid rows when some have errors). Rows
         with errors and no `only_valid` answer 422 with the preview in `extra`; nothing is written."""
@@ -111,15 +133,22 @@ class ImportExportApi(Controller):
         if flags.dry_run:
             return _out(plan, True, False)
         if plan.invalid and not flags.only_valid:
-            raise FormError(_out(plan, False, False).model_dump(mode="json"),
-                            detail=f"{len(plan.invalid)} row(s) have errors; nothing was imported.")  # fmt: skip
+            raise FormError(
+                _out(plan, False, False).model_dump(mode="json"),
+                detail=f"{len(plan.invalid)} row(s) have errors; nothing was imported.",
+            )
         transfer.run(db, request.user, access, plan, only_valid=flags.only_valid, filename=name)
         return _out(plan, False, True)
 
-    @get("/export", sync_to_thread=True, summary="The filtered register as CSV or XLSX",
-         responses={200: ResponseSpec(bytes, False, "text/csv, or the XLSX type with format=xlsx", "*/*")})
-    def export(self, request: Request, db: NamedDependency[Session], key: FromPath[str],
-               format: FromQuery[str] = "csv") -> Response:  # noqa: A002  # fmt: skip
+    @get(
+        "/export",
+        sync_to_thread=True,
+        summary="The filtered register as CSV or XLSX",
+        responses={200: ResponseSpec(bytes, False, "text/csv, or the XLSX type with format=xlsx", "*/*")},
+    )
+    def export(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], format: FromQuery[str] = "csv"
+    ) -> Response:
         """The same filters as the register list (`status`, `level`, `category`, `owner`, `overdue`, `due`, `q`,
         `sort` for risks; `status`, `priority`, `owner`, `overdue`, `escalation`, `q`, `sort` for issues), every
         row; the columns are those the import reads."""

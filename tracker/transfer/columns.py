@@ -20,9 +20,11 @@ from tracker.risks.models import Category, Proximity, Risk, RiskStatus, Strategy
 from tracker.risks.service import RiskForm
 
 DATE_HELP = "A date: 2026-03-31, 3/31/2026 (month first), Mar 31, 2026, or an Excel date."
-LINE_HELP = ("One per line: description | owner | due date | open, or done with the day it was done "
-             "(“Call the vendor | Daniel Kim | 2026-03-31 | done 2026-03-20”). Only the description is required; "
-             "write \\| for a bar inside a text.")  # fmt: skip
+LINE_HELP = (
+    "One per line: description | owner | due date | open, or done with the day it was done "
+    "(“Call the vendor | Daniel Kim | 2026-03-31 | done 2026-03-20”). Only the description is required; "
+    "write \\| for a bar inside a text."
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ class Lookups:
         if len(ids) > 1:
             raise ValueError(f"Several members are called “{text}”; give the username or email")
         if not ids:
-            raise ValueError(f"“{text}” is not a member of this project who can see the register "
-                             "(give a username, email or full name)")  # fmt: skip
+            raise ValueError(
+                f"“{text}” is not a member of this project who can see the register "
+                "(give a username, email or full name)"
+            )
         return next(iter(ids))
 
 
@@ -196,8 +200,9 @@ def from_risk(cell: str, look: Lookups) -> int | None:
 
 
 def join_line(parts: Iterable[str]) -> str:
-    return " | ".join(p.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "\\n")
-                      for p in parts)  # fmt: skip
+    return " | ".join(
+        p.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "\\n") for p in parts
+    )
 
 
 def split_line(line: str) -> list[str]:
@@ -237,8 +242,15 @@ def action_items(cell: str, look: Lookups) -> list[dict[str, Any]]:
             done = _DONE.fullmatch(state)
             if not done and state.lower() not in ("", "open", "to do", "todo", "not started", "in progress"):
                 raise ValueError(f"write open, or done with the day it was done, not “{state}”")
-            items.append({"description": description, "owner_id": owner(who, look), "due_date": a_date(due, look),
-                          "done": bool(done), "done_on": a_date(done[1], look) if done else ""})  # fmt: skip
+            items.append(
+                {
+                    "description": description,
+                    "owner_id": owner(who, look),
+                    "due_date": a_date(due, look),
+                    "done": bool(done),
+                    "done_on": a_date(done[1], look) if done else "",
+                }
+            )
         except ValueError as exc:
             raise ValueError(f"Line {n}: {exc}") from None
     return items
@@ -248,8 +260,9 @@ def decisions(cell: str, look: Lookups) -> list[dict[str, Any]]:
     entries = []
     for n, (decided_on, by, decision, rationale) in _lines(cell, 4):
         try:
-            entries.append({"decided_on": a_date(decided_on, look), "decided_by": by, "decision": decision,
-                            "rationale": rationale})  # fmt: skip
+            entries.append(
+                {"decided_on": a_date(decided_on, look), "decided_by": by, "decision": decision, "rationale": rationale}
+            )
         except ValueError as exc:
             raise ValueError(f"Line {n}: {exc}") from None
     return entries
@@ -272,9 +285,17 @@ def _yes(value: bool) -> str:
 
 
 def write_actions(items: list[tuple[Any, str | None]], x: Extras) -> str:
-    return "\n".join(join_line([item.description, name or "", item.due_date.isoformat() if item.due_date else "",
-                                f"done {x.day(item.done_at).isoformat()}" if item.done_at else "open"])
-                     for item, name in items)  # fmt: skip
+    return "\n".join(
+        join_line(
+            [
+                item.description,
+                name or "",
+                item.due_date.isoformat() if item.due_date else "",
+                f"done {x.day(item.done_at).isoformat()}" if item.done_at else "open",
+            ]
+        )
+        for item, name in items
+    )
 
 
 def write_decisions(entries: list[Any]) -> str:
@@ -299,138 +320,444 @@ def _blank(get: Writer) -> Writer:
 
 ID_ALIASES = ("ID", "Ref", "Reference", "No", "Number", "Code")
 OWNER_ALIASES = ("Owned by", "Assigned to", "Responsible", "Owner name", "Accountable")
-RAISED_ALIASES = ("Date raised", "Raised", "Date identified", "Identified", "Identified on", "Date logged",
-                  "Logged", "Date opened", "Opened", "Date created", "Created")  # fmt: skip
+RAISED_ALIASES = (
+    "Date raised",
+    "Raised",
+    "Date identified",
+    "Identified",
+    "Identified on",
+    "Date logged",
+    "Logged",
+    "Date opened",
+    "Opened",
+    "Date created",
+    "Created",
+)
 DELIVERABLE_ALIASES = ("Linked deliverables", "Deliverable", "Related deliverables", "Deliverable codes")
 
-RISK_STATUS_SYNONYMS = {"active": "open", "new": "open", "in mitigation": "mitigating", "mitigation": "mitigating",
-                        "monitor": "monitoring", "watch": "monitoring", "watching": "monitoring", "retired": "closed",
-                        "occurred": "realized", "happened": "realized", "realised": "realized",
-                        "became an issue": "realized"}  # fmt: skip
-CATEGORY_SYNONYMS = {"timeline": "schedule", "budget": "cost", "financial": "cost", "finance": "cost",
-                     "technology": "technical", "vendor": "contractor_performance",
-                     "contractor": "contractor_performance", "vendor performance": "contractor_performance",
-                     "privacy": "security", "cybersecurity": "security", "continuity": "business_continuity",
-                     "operations": "business_continuity", "staffing": "resources", "resourcing": "resources",
-                     "people": "resources", "requirements": "scope"}  # fmt: skip
-STRATEGY_SYNONYMS = {"reduce": "mitigate", "treat": "mitigate", "share": "transfer", "tolerate": "accept",
-                     "retain": "accept", "terminate": "avoid"}  # fmt: skip
-PROXIMITY_SYNONYMS = {"near term": "near", "short term": "near", "short": "near", "mid term": "mid",
-                      "medium term": "mid", "medium": "mid", "far term": "far", "long term": "far",
-                      "long": "far"}  # fmt: skip
+RISK_STATUS_SYNONYMS = {
+    "active": "open",
+    "new": "open",
+    "in mitigation": "mitigating",
+    "mitigation": "mitigating",
+    "monitor": "monitoring",
+    "watch": "monitoring",
+    "watching": "monitoring",
+    "retired": "closed",
+    "occurred": "realized",
+    "happened": "realized",
+    "realised": "realized",
+    "became an issue": "realized",
+}
+CATEGORY_SYNONYMS = {
+    "timeline": "schedule",
+    "budget": "cost",
+    "financial": "cost",
+    "finance": "cost",
+    "technology": "technical",
+    "vendor": "contractor_performance",
+    "contractor": "contractor_performance",
+    "vendor performance": "contractor_performance",
+    "privacy": "security",
+    "cybersecurity": "security",
+    "continuity": "business_continuity",
+    "operations": "business_continuity",
+    "staffing": "resources",
+    "resourcing": "resources",
+    "people": "resources",
+    "requirements": "scope",
+}
+STRATEGY_SYNONYMS = {
+    "reduce": "mitigate",
+    "treat": "mitigate",
+    "share": "transfer",
+    "tolerate": "accept",
+    "retain": "accept",
+    "terminate": "avoid",
+}
+PROXIMITY_SYNONYMS = {
+    "near term": "near",
+    "short term": "near",
+    "short": "near",
+    "mid term": "mid",
+    "medium term": "mid",
+    "medium": "mid",
+    "far term": "far",
+    "long term": "far",
+    "long": "far",
+}
 
 RISK_COLUMNS = (
-    Column("code", "Risk ID", ("Risk ref", "Risk no", "Risk number", *ID_ALIASES), _r("code"), text,
-           "code", help="Blank: the next free R-number. A code already in the register updates that risk."),
-    Column("title", "Title", ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"),
-           _r("title"), text, "title", required=True),
-    Column("statement", "Risk statement", ("Statement", "Description", "Risk description", "Details",
-                                           "Cause and effect"), _r("statement"), text, "statement",
-           help="“If <condition>, then <consequence>.”"),
-    Column("category", "Category", ("Risk category", "Type", "Risk type", "Area"), _labelled(_r("category")),
-           choice(Category, CATEGORY_SYNONYMS), "category"),
-    Column("probability", "Probability", ("Likelihood", "Prob", "Probability rating", "Likelihood rating",
-                                          "Likelihood score"), _r("probability"),
-           scale(scoring.PROBABILITY_WORDS), "probability", required=True,
-           help="1 to 5, or rare, unlikely, possible, likely, almost certain."),
-    Column("impact", "Impact", ("Consequence", "Severity", "Impact rating", "Impact score"), _r("impact"),
-           scale(scoring.IMPACT_WORDS), "impact", required=True,
-           help="1 to 5, or negligible, minor, moderate, major, severe."),
+    Column(
+        "code",
+        "Risk ID",
+        ("Risk ref", "Risk no", "Risk number", *ID_ALIASES),
+        _r("code"),
+        text,
+        "code",
+        help="Blank: the next free R-number. A code already in the register updates that risk.",
+    ),
+    Column(
+        "title",
+        "Title",
+        ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"),
+        _r("title"),
+        text,
+        "title",
+        required=True,
+    ),
+    Column(
+        "statement",
+        "Risk statement",
+        ("Statement", "Description", "Risk description", "Details", "Cause and effect"),
+        _r("statement"),
+        text,
+        "statement",
+        help="“If <condition>, then <consequence>.”",
+    ),
+    Column(
+        "category",
+        "Category",
+        ("Risk category", "Type", "Risk type", "Area"),
+        _labelled(_r("category")),
+        choice(Category, CATEGORY_SYNONYMS),
+        "category",
+    ),
+    Column(
+        "probability",
+        "Probability",
+        ("Likelihood", "Prob", "Probability rating", "Likelihood rating", "Likelihood score"),
+        _r("probability"),
+        scale(scoring.PROBABILITY_WORDS),
+        "probability",
+        required=True,
+        help="1 to 5, or rare, unlikely, possible, likely, almost certain.",
+    ),
+    Column(
+        "impact",
+        "Impact",
+        ("Consequence", "Severity", "Impact rating", "Impact score"),
+        _r("impact"),
+        scale(scoring.IMPACT_WORDS),
+        "impact",
+        required=True,
+        help="1 to 5, or negligible, minor, moderate, major, severe.",
+    ),
     Column("score", "Score", ("Risk score", "Rating", "Risk rating", "Exposure", "P x I"), lambda row, x: row.score),
     Column("level", "Level", ("Risk level", "RAG", "Severity level"), lambda row, x: label(row.level)),
-    Column("proximity", "Proximity", ("Timeframe", "Time frame", "Timing"), _labelled(_r("proximity"), " term"),
-           choice(Proximity, PROXIMITY_SYNONYMS), "proximity"),
-    Column("trigger", "Trigger", ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator"),
-           _r("trigger"), text, "trigger"),
-    Column("owner", "Owner", ("Risk owner", *OWNER_ALIASES), lambda row, x: row.owner_name or "", owner, "owner_id",
-           help="A member of the project: username, email or full name."),
-    Column("response", "Response strategy", ("Response", "Strategy", "Risk response", "Treatment", "Response type"),
-           _labelled(_r("response")), choice(Strategy, STRATEGY_SYNONYMS), "response"),
-    Column("residual_probability", "Residual probability", ("Residual likelihood", "Target probability",
-                                                            "Target likelihood"),
-           _blank(_r("residual_probability")), scale(scoring.PROBABILITY_WORDS, ""), "residual_probability"),
-    Column("residual_impact", "Residual impact", ("Residual consequence", "Target impact"),
-           _blank(_r("residual_impact")), scale(scoring.IMPACT_WORDS, ""), "residual_impact"),
-    Column("mitigation_plan", "Mitigation plan", ("Mitigation", "Mitigation strategy", "Risk mitigation",
-                                                  "Treatment plan"), _r("mitigation_plan"), text, "mitigation_plan"),
-    Column("mitigation_actions", "Mitigation actions", ("Mitigation action items", "Mitigation tasks", "Actions"),
-           lambda row, x: write_actions(x.actions.get((row.risk.id, "mitigation"), []), x), action_items,
-           help=LINE_HELP, same=_same_actions),
-    Column("contingency_plan", "Contingency plan", ("Contingency", "Fallback", "Fallback plan",
-                                                    "Contingency strategy"),
-           _r("contingency_plan"), text, "contingency_plan"),
-    Column("contingency_actions", "Contingency actions", ("Contingency action items", "Contingency tasks"),
-           lambda row, x: write_actions(x.actions.get((row.risk.id, "contingency"), []), x), action_items,
-           help=LINE_HELP, same=_same_actions),
-    Column("next_review_date", "Next review", ("Next review date", "Review date", "Review by", "Review due"),
-           _blank(_r("next_review_date")), a_date, "next_review_date",
-           help=DATE_HELP + " Blank: from the review cadence of the risk's level."),
+    Column(
+        "proximity",
+        "Proximity",
+        ("Timeframe", "Time frame", "Timing"),
+        _labelled(_r("proximity"), " term"),
+        choice(Proximity, PROXIMITY_SYNONYMS),
+        "proximity",
+    ),
+    Column(
+        "trigger",
+        "Trigger",
+        ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator"),
+        _r("trigger"),
+        text,
+        "trigger",
+    ),
+    Column(
+        "owner",
+        "Owner",
+        ("Risk owner", *OWNER_ALIASES),
+        lambda row, x: row.owner_name or "",
+        owner,
+        "owner_id",
+        help="A member of the project: username, email or full name.",
+    ),
+    Column(
+        "response",
+        "Response strategy",
+        ("Response", "Strategy", "Risk response", "Treatment", "Response type"),
+        _labelled(_r("response")),
+        choice(Strategy, STRATEGY_SYNONYMS),
+        "response",
+    ),
+    Column(
+        "residual_probability",
+        "Residual probability",
+        ("Residual likelihood", "Target probability", "Target likelihood"),
+        _blank(_r("residual_probability")),
+        scale(scoring.PROBABILITY_WORDS, ""),
+        "residual_probability",
+    ),
+    Column(
+        "residual_impact",
+        "Residual impact",
+        ("Residual consequence", "Target impact"),
+        _blank(_r("residual_impact")),
+        scale(scoring.IMPACT_WORDS, ""),
+        "residual_impact",
+    ),
+    Column(
+        "mitigation_plan",
+        "Mitigation plan",
+        ("Mitigation", "Mitigation strategy", "Risk mitigation", "Treatment plan"),
+        _r("mitigation_plan"),
+        text,
+        "mitigation_plan",
+    ),
+    Column(
+        "mitigation_actions",
+        "Mitigation actions",
+        ("Mitigation action items", "Mitigation tasks", "Actions"),
+        lambda row, x: write_actions(x.actions.get((row.risk.id, "mitigation"), []), x),
+        action_items,
+        help=LINE_HELP,
+        same=_same_actions,
+    ),
+    Column(
+        "contingency_plan",
+        "Contingency plan",
+        ("Contingency", "Fallback", "Fallback plan", "Contingency strategy"),
+        _r("contingency_plan"),
+        text,
+        "contingency_plan",
+    ),
+    Column(
+        "contingency_actions",
+        "Contingency actions",
+        ("Contingency action items", "Contingency tasks"),
+        lambda row, x: write_actions(x.actions.get((row.risk.id, "contingency"), []), x),
+        action_items,
+        help=LINE_HELP,
+        same=_same_actions,
+    ),
+    Column(
+        "next_review_date",
+        "Next review",
+        ("Next review date", "Review date", "Review by", "Review due"),
+        _blank(_r("next_review_date")),
+        a_date,
+        "next_review_date",
+        help=DATE_HELP + " Blank: from the review cadence of the risk's level.",
+    ),
     Column("due_for_review", "Due for review", ("Review overdue",), lambda row, x: _yes(row.due_for_review)),
     Column("overdue_actions", "Overdue actions", ("Overdue action items",), lambda row, x: row.overdue_actions),
-    Column("status", "Status", ("Risk status", "State"), _labelled(_r("status")),
-           choice(RiskStatus, RISK_STATUS_SYNONYMS), "status"),
-    Column("raised_on", "Raised on", RAISED_ALIASES, _r("raised_on"), a_date, "raised_on",
-           help=DATE_HELP + " Blank: today."),
-    Column("deliverables", "Deliverables", DELIVERABLE_ALIASES,
-           lambda row, x: ", ".join(code for _, code in x.links.get(row.risk.id, [])), deliverables,
-           "deliverable_ids", help="Deliverable codes of this project, separated by commas."),
-)  # fmt: skip
+    Column(
+        "status",
+        "Status",
+        ("Risk status", "State"),
+        _labelled(_r("status")),
+        choice(RiskStatus, RISK_STATUS_SYNONYMS),
+        "status",
+    ),
+    Column(
+        "raised_on",
+        "Raised on",
+        RAISED_ALIASES,
+        _r("raised_on"),
+        a_date,
+        "raised_on",
+        help=DATE_HELP + " Blank: today.",
+    ),
+    Column(
+        "deliverables",
+        "Deliverables",
+        DELIVERABLE_ALIASES,
+        lambda row, x: ", ".join(code for _, code in x.links.get(row.risk.id, [])),
+        deliverables,
+        "deliverable_ids",
+        help="Deliverable codes of this project, separated by commas.",
+    ),
+)
 
-ISSUE_STATUS_SYNONYMS = {"new": "open", "active": "open", "wip": "in_progress", "in work": "in_progress",
-                         "working": "in_progress", "ongoing": "in_progress", "complete": "resolved",
-                         "completed": "resolved", "done": "resolved", "fixed": "resolved"}  # fmt: skip
-PRIORITY_SYNONYMS = {"urgent": "critical", "very high": "critical", "p1": "critical", "p2": "high",
-                     "p3": "medium", "normal": "medium", "moderate": "medium", "p4": "low"}  # fmt: skip
-ESCALATION_SYNONYMS = {"none": "project", "no": "project", "not escalated": "project", "team": "project",
-                       "exec": "executive", "executive sponsor": "sponsor", "steering committee": "executive"}  # fmt: skip
+ISSUE_STATUS_SYNONYMS = {
+    "new": "open",
+    "active": "open",
+    "wip": "in_progress",
+    "in work": "in_progress",
+    "working": "in_progress",
+    "ongoing": "in_progress",
+    "complete": "resolved",
+    "completed": "resolved",
+    "done": "resolved",
+    "fixed": "resolved",
+}
+PRIORITY_SYNONYMS = {
+    "urgent": "critical",
+    "very high": "critical",
+    "p1": "critical",
+    "p2": "high",
+    "p3": "medium",
+    "normal": "medium",
+    "moderate": "medium",
+    "p4": "low",
+}
+ESCALATION_SYNONYMS = {
+    "none": "project",
+    "no": "project",
+    "not escalated": "project",
+    "team": "project",
+    "exec": "executive",
+    "executive sponsor": "sponsor",
+    "steering committee": "executive",
+}
 
 ISSUE_COLUMNS = (
-    Column("code", "Issue ID", ("Issue ref", "Issue no", "Issue number", *ID_ALIASES), _i("code"), text,
-           "code", help="Blank: the next free I-number. A code already in the register updates that issue."),
-    Column("title", "Title", ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"),
-           _i("title"), text, "title", required=True),
-    Column("description", "Description", ("Issue description", "Details", "Detail"), _i("description"), text,
-           "description"),
-    Column("impact", "Impact", ("Impact description", "Effect", "Impact on project", "Consequence"), _i("impact"),
-           text, "impact"),
-    Column("priority", "Priority", ("Severity", "Urgency", "Issue priority"), _labelled(_i("priority")),
-           choice(Priority, PRIORITY_SYNONYMS), "priority", help="Critical, high, medium or low."),
-    Column("owner", "Owner", ("Issue owner", *OWNER_ALIASES), lambda row, x: row.owner_name or "", owner, "owner_id",
-           help="A member of the project: username, email or full name."),
-    Column("need_by", "Need by", ("Need by date", "Needed by", "Due date", "Due", "Target date",
-                                  "Target resolution date", "Resolve by", "Decision needed by"),
-           _blank(_i("need_by")), a_date, "need_by", help=DATE_HELP),
-    Column("status", "Status", ("Issue status", "State"), _labelled(_i("status")),
-           choice(IssueStatus, ISSUE_STATUS_SYNONYMS), "status"),
-    Column("escalation_level", "Escalation level", ("Escalated to", "Escalation"),
-           _labelled(_i("escalation_level")), choice(EscalationLevel, ESCALATION_SYNONYMS), "escalation_level",
-           help="Project (not escalated), executive or sponsor."),
-    Column("escalation_reason", "Escalation reason", ("Reason for escalation", "Why escalated"),
-           _i("escalation_reason"), text, "escalation_reason"),
-    Column("resolution", "Resolution", ("Resolution notes", "How resolved", "Outcome"), _i("resolution"), text,
-           "resolution", help="Required for a resolved or closed issue."),
-    Column("raised_on", "Raised on", RAISED_ALIASES, _i("raised_on"), a_date, "raised_on",
-           help=DATE_HELP + " Blank: today."),
-    Column("resolved_on", "Resolved on", ("Date resolved", "Resolved", "Closed on", "Date closed",
-                                          "Resolution date"),
-           _blank(_i("resolved_on")), a_date, "resolved_on", help=DATE_HELP + " Blank: today, when resolved."),
+    Column(
+        "code",
+        "Issue ID",
+        ("Issue ref", "Issue no", "Issue number", *ID_ALIASES),
+        _i("code"),
+        text,
+        "code",
+        help="Blank: the next free I-number. A code already in the register updates that issue.",
+    ),
+    Column(
+        "title",
+        "Title",
+        ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"),
+        _i("title"),
+        text,
+        "title",
+        required=True,
+    ),
+    Column(
+        "description", "Description", ("Issue description", "Details", "Detail"), _i("description"), text, "description"
+    ),
+    Column(
+        "impact",
+        "Impact",
+        ("Impact description", "Effect", "Impact on project", "Consequence"),
+        _i("impact"),
+        text,
+        "impact",
+    ),
+    Column(
+        "priority",
+        "Priority",
+        ("Severity", "Urgency", "Issue priority"),
+        _labelled(_i("priority")),
+        choice(Priority, PRIORITY_SYNONYMS),
+        "priority",
+        help="Critical, high, medium or low.",
+    ),
+    Column(
+        "owner",
+        "Owner",
+        ("Issue owner", *OWNER_ALIASES),
+        lambda row, x: row.owner_name or "",
+        owner,
+        "owner_id",
+        help="A member of the project: username, email or full name.",
+    ),
+    Column(
+        "need_by",
+        "Need by",
+        (
+            "Need by date",
+            "Needed by",
+            "Due date",
+            "Due",
+            "Target date",
+            "Target resolution date",
+            "Resolve by",
+            "Decision needed by",
+        ),
+        _blank(_i("need_by")),
+        a_date,
+        "need_by",
+        help=DATE_HELP,
+    ),
+    Column(
+        "status",
+        "Status",
+        ("Issue status", "State"),
+        _labelled(_i("status")),
+        choice(IssueStatus, ISSUE_STATUS_SYNONYMS),
+        "status",
+    ),
+    Column(
+        "escalation_level",
+        "Escalation level",
+        ("Escalated to", "Escalation"),
+        _labelled(_i("escalation_level")),
+        choice(EscalationLevel, ESCALATION_SYNONYMS),
+        "escalation_level",
+        help="Project (not escalated), executive or sponsor.",
+    ),
+    Column(
+        "escalation_reason",
+        "Escalation reason",
+        ("Reason for escalation", "Why escalated"),
+        _i("escalation_reason"),
+        text,
+        "escalation_reason",
+    ),
+    Column(
+        "resolution",
+        "Resolution",
+        ("Resolution notes", "How resolved", "Outcome"),
+        _i("resolution"),
+        text,
+        "resolution",
+        help="Required for a resolved or closed issue.",
+    ),
+    Column(
+        "raised_on",
+        "Raised on",
+        RAISED_ALIASES,
+        _i("raised_on"),
+        a_date,
+        "raised_on",
+        help=DATE_HELP + " Blank: today.",
+    ),
+    Column(
+        "resolved_on",
+        "Resolved on",
+        ("Date resolved", "Resolved", "Closed on", "Date closed", "Resolution date"),
+        _blank(_i("resolved_on")),
+        a_date,
+        "resolved_on",
+        help=DATE_HELP + " Blank: today, when resolved.",
+    ),
     Column("age", "Age (days)", ("Age", "Days open"), lambda row, x: row.age),
     Column("overdue", "Past need-by", ("Overdue",), lambda row, x: _yes(row.overdue)),
-    Column("needs_escalation", "Flagged for escalation", ("Needs escalation",),
-           lambda row, x: _yes(row.needs_escalation)),
-    Column("risk", "From risk", ("Risk ID", "Risk", "Related risk", "Source risk", "Risk ref"),
-           lambda row, x: row.risk_code or "", from_risk, help="The code of the realized risk it came from."),
-    Column("deliverables", "Deliverables", DELIVERABLE_ALIASES,
-           lambda row, x: ", ".join(code for _, code in x.links.get(row.issue.id, [])), deliverables,
-           "deliverable_ids", help="Deliverable codes of this project, separated by commas."),
-    Column("actions", "Action items", ("Actions", "Next steps", "Action plan", "Tasks"),
-           lambda row, x: write_actions(x.actions.get((row.issue.id, "issue"), []), x), action_items,
-           help=LINE_HELP, same=_same_actions),
-    Column("decisions", "Decision log", ("Decisions", "Decision", "Decisions made"),
-           lambda row, x: write_decisions(x.decisions.get(row.issue.id, [])), decisions,
-           help="One per line: date | decided by | decision | rationale. Entries are added, never changed.",
-           same=_same_decisions),
-)  # fmt: skip
+    Column(
+        "needs_escalation", "Flagged for escalation", ("Needs escalation",), lambda row, x: _yes(row.needs_escalation)
+    ),
+    Column(
+        "risk",
+        "From risk",
+        ("Risk ID", "Risk", "Related risk", "Source risk", "Risk ref"),
+        lambda row, x: row.risk_code or "",
+        from_risk,
+        help="The code of the realized risk it came from.",
+    ),
+    Column(
+        "deliverables",
+        "Deliverables",
+        DELIVERABLE_ALIASES,
+        lambda row, x: ", ".join(code for _, code in x.links.get(row.issue.id, [])),
+        deliverables,
+        "deliverable_ids",
+        help="Deliverable codes of this project, separated by commas.",
+    ),
+    Column(
+        "actions",
+        "Action items",
+        ("Actions", "Next steps", "Action plan", "Tasks"),
+        lambda row, x: write_actions(x.actions.get((row.issue.id, "issue"), []), x),
+        action_items,
+        help=LINE_HELP,
+        same=_same_actions,
+    ),
+    Column(
+        "decisions",
+        "Decision log",
+        ("Decisions", "Decision", "Decisions made"),
+        lambda row, x: write_decisions(x.decisions.get(row.issue.id, [])),
+        decisions,
+        help="One per line: date | decided by | decision | rationale. Entries are added, never changed.",
+        same=_same_decisions,
+    ),
+)
 
 RISKS = Register("risks", "risk", Risk, RiskForm, RISK_COLUMNS)
 ISSUES = Register("issues", "issue", Issue, IssueForm, ISSUE_COLUMNS)

@@ -17,8 +17,8 @@ from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.errors import Conflict, FormError, StaleEdit
-from tracker.core.messages import label_of
 from tracker.core.forms import parse
+from tracker.core.messages import label_of
 from tracker.core.spreadsheet import Sheet, match_headers
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today
@@ -31,8 +31,7 @@ from tracker.risks import service as risks
 from tracker.risks.models import Risk, RiskDeliverable
 from tracker.transfer.columns import ISSUES, RISKS, Column, Extras, Lookups, Register
 
-FORMATS = {"csv": exports.CSV,
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
 
 
@@ -72,12 +71,17 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
         items.setdefault((getattr(item, key), item.plan), []).append((item, name))
     decisions: dict[int, list[IssueDecision]] = {}
     if register is ISSUES:
-        stmt = (select(IssueDecision).join(Issue, col(Issue.id) == IssueDecision.issue_id)
-                .where(Issue.project_id == project.id).order_by(IssueDecision.decided_on, IssueDecision.id))  # fmt: skip
+        stmt = (
+            select(IssueDecision)
+            .join(Issue, col(Issue.id) == IssueDecision.issue_id)
+            .where(Issue.project_id == project.id)
+            .order_by(IssueDecision.decided_on, IssueDecision.id)
+        )
         for d in db.exec(stmt):
             decisions.setdefault(d.issue_id, []).append(d)
-    return Extras(risks.linked_deliverables(db, link, key, ids), items, decisions,
-                  lambda at: project_today(project, _aware(at)))  # fmt: skip
+    return Extras(
+        risks.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, _aware(at))
+    )
 
 
 # --- export ------------------------------------------------------------------------------------------------
@@ -120,8 +124,11 @@ def unrecognised(register: Register, sheet: Sheet, mapping: dict[int, str]) -> l
     """Columns holding something that no header rule matched and the user did not map: the import leaves them out,
     and says so."""
     known = auto_mapping(register, sheet.headers)
-    return [h or f"column {letter(i)} (no header)" for i, h in enumerate(sheet.headers)
-            if i not in known and i not in mapping and (h or any(cells[i] for _, cells in sheet.rows))]  # fmt: skip
+    return [
+        h or f"column {letter(i)} (no header)"
+        for i, h in enumerate(sheet.headers)
+        if i not in known and i not in mapping and (h or any(cells[i] for _, cells in sheet.rows))
+    ]
 
 
 def check_mapping(register: Register, headers: list[str], mapping: dict[int, str]) -> dict[int, str]:
@@ -188,9 +195,11 @@ class ImportPlan:
 
 def lookups(db: Session, project: Project) -> Lookups:
     people: dict[str, set[int]] = {}
-    stmt = (select(User.id, User.username, User.email, User.full_name)
-            .join(Membership, col(Membership.user_id) == User.id)
-            .where(Membership.project_id == project.id, col(Membership.role).in_(risks.OWNER_ROLES)))  # fmt: skip
+    stmt = (
+        select(User.id, User.username, User.email, User.full_name)
+        .join(Membership, col(Membership.user_id) == User.id)
+        .where(Membership.project_id == project.id, col(Membership.role).in_(risks.OWNER_ROLES))
+    )
     for uid, *names in db.exec(stmt):
         for name in names:
             people.setdefault(name.strip().lower(), set()).add(uid)
@@ -250,8 +259,9 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
         _validate(register, row, x, today)
         if not row.errors and row.current is not None:
             _changes(register, row, given, x, look)
-        row.action = ("invalid" if row.errors else "create" if row.current is None
-                      else "update" if row.changed else "unchanged")  # fmt: skip
+        row.action = (
+            "invalid" if row.errors else "create" if row.current is None else "update" if row.changed else "unchanged"
+        )
     return ImportPlan(register, sheet.headers, mapping, plans, x, left_out)
 
 
@@ -267,8 +277,9 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
     try:
         form = parse(register.form, base | row.values)
         if register is ISSUES:
-            issues.check_rules(form.model_copy(update={"raised_on": form.raised_on or base.get("raised_on") or today}),
-                               today)  # fmt: skip
+            issues.check_rules(
+                form.model_copy(update={"raised_on": form.raised_on or base.get("raised_on") or today}), today
+            )
         else:
             risks.check_rules(form, today)
     except FormError as exc:
@@ -282,7 +293,8 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
     came_from = _record(row.current).risk_id if register is ISSUES and row.current else None
     if row.current and "risk" in row.extra and row.extra["risk"] != came_from:
         row.errors[register.column("risk").header] = (
-            f"{row.code} came from {row.current.risk_code or 'no risk'}; an import does not change that.")
+            f"{row.code} came from {row.current.risk_code or 'no risk'}; an import does not change that."
+        )
 
 
 def _check_entries(column: Column, row: RowPlan, entries: list[dict], form: type, today: date, day: str) -> None:
@@ -316,14 +328,24 @@ def _changes(register: Register, row: RowPlan, given: dict[str, str], x: Extras,
 # --- the import ------------------------------------------------------------------------------------------------
 
 
-def run(db: Session, actor: Principal, access: Access, plan: ImportPlan, *, only_valid: bool = False,
-        seen: dict[str, int] | None = None, filename: str = "") -> list[RowPlan]:  # fmt: skip
+def run(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    plan: ImportPlan,
+    *,
+    only_valid: bool = False,
+    seen: dict[str, int] | None = None,
+    filename: str = "",
+) -> list[RowPlan]:
     """Write the plan's rows in one savepoint: all of them, or (only_valid) the valid ones; any failure leaves
     nothing written. `seen`: the versions the preview showed; a record changed since refuses the import (409)."""
     access.require(Perm.EDIT_REGISTER)
     if plan.invalid and not only_valid:
-        raise FormError({"rows": f"{len(plan.invalid)} row(s) have errors."},
-                        detail=f"{len(plan.invalid)} row(s) have errors; nothing was imported.")  # fmt: skip
+        raise FormError(
+            {"rows": f"{len(plan.invalid)} row(s) have errors."},
+            detail=f"{len(plan.invalid)} row(s) have errors; nothing was imported.",
+        )
     written = []
     with db.begin_nested():
         for row in plan.rows:
@@ -332,22 +354,36 @@ def run(db: Session, actor: Principal, access: Access, plan: ImportPlan, *, only
             try:
                 _write(db, actor, access, plan, row, seen)
             except StaleEdit:
-                raise Conflict(detail=f"Row {row.number}: {row.code} was changed after the preview; nothing was "
-                                      "imported. Preview the file again.") from None  # fmt: skip
+                raise Conflict(
+                    detail=f"Row {row.number}: {row.code} was changed after the preview; nothing was "
+                    "imported. Preview the file again."
+                ) from None
             except FormError as exc:
                 message = "; ".join(f"{plan.register.header_for(k)}: {v}" for k, v in exc.errors.items())
-                raise FormError({"rows": message}, detail=f"Row {row.number}: {message} Nothing was imported.") from None
+                raise FormError(
+                    {"rows": message}, detail=f"Row {row.number}: {message} Nothing was imported."
+                ) from None
             written.append(row)
         if written:
-            audit.record(db, actor_id=actor.id, entity=access.project, project_id=access.project.id,
-                         label=access.project.key, action=f"import_{plan.register.kind}",
-                         changes={"file": [None, filename], "created": [None, sum(r.action == "create" for r in written)],
-                                  "updated": [None, sum(r.action == "update" for r in written)]})  # fmt: skip
+            audit.record(
+                db,
+                actor_id=actor.id,
+                entity=access.project,
+                project_id=access.project.id,
+                label=access.project.key,
+                action=f"import_{plan.register.kind}",
+                changes={
+                    "file": [None, filename],
+                    "created": [None, sum(r.action == "create" for r in written)],
+                    "updated": [None, sum(r.action == "update" for r in written)],
+                },
+            )
     return written
 
 
-def _write(db: Session, actor: Principal, access: Access, plan: ImportPlan, row: RowPlan,
-           seen: dict[str, int] | None) -> None:  # fmt: skip
+def _write(
+    db: Session, actor: Principal, access: Access, plan: ImportPlan, row: RowPlan, seen: dict[str, int] | None
+) -> None:
     register, x = plan.register, plan.extras
     values = (_form_values(register, row.current, x) if row.current else {}) | row.values
     record = _record(row.current) if row.current else None
@@ -371,12 +407,21 @@ def _write(db: Session, actor: Principal, access: Access, plan: ImportPlan, row:
                 issues.add_decision(db, actor, access, record, parse(issues.DecisionForm, entry))
     for key, plan_name in ACTION_PLANS.items():
         if key in row.extra:
-            _sync_actions(db, actor, access, record, plan_name, row.extra[key], x.actions.get((record.id, plan_name), []))
+            _sync_actions(
+                db, actor, access, record, plan_name, row.extra[key], x.actions.get((record.id, plan_name), [])
+            )
     row.record = record
 
 
-def _sync_actions(db: Session, actor: Principal, access: Access, parent: Risk | Issue, plan: str,
-                  entries: list[dict], existing: list[tuple[ActionItem, str | None]]) -> None:  # fmt: skip
+def _sync_actions(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    parent: Risk | Issue,
+    plan: str,
+    entries: list[dict],
+    existing: list[tuple[ActionItem, str | None]],
+) -> None:
     """Items are matched by description: a new one is added, a known one updated; none is removed."""
     by_description = {item.description.casefold(): item for item, _ in existing}
     for entry in entries:
@@ -384,6 +429,10 @@ def _sync_actions(db: Session, actor: Principal, access: Access, parent: Risk | 
         if item is None:
             actions.add(db, actor, access, parent, parse(actions.ActionForm, entry | {"plan": plan}))
         elif (entry["owner_id"] or None, entry["due_date"] or None, entry["done"]) != (
-                item.owner_id, item.due_date and item.due_date.isoformat(), item.done_at is not None):  # fmt: skip
-            actions.update(db, actor, access, item,
-                           parse(actions.ActionForm, entry | {"plan": plan, "version": item.version}))  # fmt: skip
+            item.owner_id,
+            item.due_date and item.due_date.isoformat(),
+            item.done_at is not None,
+        ):
+            actions.update(
+                db, actor, access, item, parse(actions.ActionForm, entry | {"plan": plan, "version": item.version})
+            )

@@ -33,11 +33,21 @@ def _store(request: Request) -> FileStore:
     return FileStore.from_settings(request.app.state.settings)
 
 
-def _page(request: Request, access: Access, register: Register, step: str, status: int = 200, **context: Any
-          ) -> Template:  # fmt: skip
-    return render(request, "transfer/import.html", status=status, step=step, access=access, project=access.project,
-                  register=register, base=f"/projects/{access.project.key}/{register.kind}", letter=transfer.letter,
-                  **context)  # fmt: skip
+def _page(
+    request: Request, access: Access, register: Register, step: str, status: int = 200, **context: Any
+) -> Template:
+    return render(
+        request,
+        "transfer/import.html",
+        status=status,
+        step=step,
+        access=access,
+        project=access.project,
+        register=register,
+        base=f"/projects/{access.project.key}/{register.kind}",
+        letter=transfer.letter,
+        **context,
+    )
 
 
 def _uploaded(request: Request, access: Access, register: Register, sha: str) -> tuple[str, Sheet]:
@@ -88,8 +98,9 @@ class ImportPages(Controller):
         return _page(request, access, register, "upload", errors={})
 
     @post("/import", sync_to_thread=True)
-    def upload(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Multipart
-               ) -> Template | Redirect:  # fmt: skip
+    def upload(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Multipart
+    ) -> Template | Redirect:
         access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -107,32 +118,56 @@ class ImportPages(Controller):
         return redirect(f"/projects/{access.project.key}/{register.kind}/import/{sha}")
 
     @get("/import/{sha:str}", sync_to_thread=True)
-    def mapping(self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
-                ) -> Template:  # fmt: skip
+    def mapping(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
+    ) -> Template:
         """The column mapping, matched automatically (or as chosen before, coming back from the preview)."""
         access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
         name, sheet = _uploaded(request, access, register, sha)
         chosen = _mapping(request.query_params, len(sheet.headers))
         mapping = chosen or transfer.auto_mapping(register, sheet.headers)
-        return _page(request, access, register, "mapping", sha=sha, name=name, sheet=sheet, mapping=mapping,
-                     samples=_samples, errors={})  # fmt: skip
+        return _page(
+            request,
+            access,
+            register,
+            "mapping",
+            sha=sha,
+            name=name,
+            sheet=sheet,
+            mapping=mapping,
+            samples=_samples,
+            errors={},
+        )
 
     @get("/import/{sha:str}/preview", sync_to_thread=True)
-    def preview(self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
-                ) -> Template:  # fmt: skip
+    def preview(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
+    ) -> Template:
         access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
         name, sheet = _uploaded(request, access, register, sha)
         mapping = _mapping(request.query_params, len(sheet.headers))
         try:
             plan = transfer.build_plan(db, access, register, sheet, mapping)
         except FormError as exc:
-            return _page(request, access, register, "mapping", status=422, sha=sha, name=name, sheet=sheet,
-                         mapping=mapping, samples=_samples, errors=exc.errors)  # fmt: skip
+            return _page(
+                request,
+                access,
+                register,
+                "mapping",
+                status=422,
+                sha=sha,
+                name=name,
+                sheet=sheet,
+                mapping=mapping,
+                samples=_samples,
+                errors=exc.errors,
+            )
         return _page(request, access, register, "preview", sha=sha, name=name, plan=plan, message="")
 
     @post("/import/{sha:str}", sync_to_thread=True)
-    def run(self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str],
-            data: Form) -> Template:  # fmt: skip
+    def run(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str], data: Form
+    ) -> Template:
         """Import the previewed rows (all, or only the valid ones) and show what was written."""
         access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
         name, sheet = _uploaded(request, access, register, sha)
@@ -140,14 +175,41 @@ class ImportPages(Controller):
         try:
             plan = transfer.build_plan(db, access, register, sheet, mapping)
         except FormError as exc:
-            return _page(request, access, register, "mapping", status=422, sha=sha, name=name, sheet=sheet,
-                         mapping=mapping, samples=_samples, errors=exc.errors)  # fmt: skip
+            return _page(
+                request,
+                access,
+                register,
+                "mapping",
+                status=422,
+                sha=sha,
+                name=name,
+                sheet=sheet,
+                mapping=mapping,
+                samples=_samples,
+                errors=exc.errors,
+            )
         try:
-            written = transfer.run(db, request.user, access, plan, only_valid=data.get("only_valid") == "true",
-                                   seen=_seen(data.get("seen")), filename=name)  # fmt: skip
+            written = transfer.run(
+                db,
+                request.user,
+                access,
+                plan,
+                only_valid=data.get("only_valid") == "true",
+                seen=_seen(data.get("seen")),
+                filename=name,
+            )
         except (FormError, Conflict) as exc:
-            return _page(request, access, register, "preview", status=exc.status_code, sha=sha, name=name, plan=plan,
-                         message=exc.detail)  # fmt: skip
+            return _page(
+                request,
+                access,
+                register,
+                "preview",
+                status=exc.status_code,
+                sha=sha,
+                name=name,
+                plan=plan,
+                message=exc.detail,
+            )
         return _page(request, access, register, "done", name=name, plan=plan, written=written)
 
 
