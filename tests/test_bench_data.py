@@ -17,7 +17,6 @@ from sqlmodel import Session, col, func, select
 from tests.conftest import Browser, make_settings
 from tests.dbutil import fresh_database
 from tracker import cli
-from tracker.actions.models import ActionItem
 from tracker.app import create_app
 from tracker.benchdata import generate
 from tracker.benchdata.people import PASSWORD
@@ -27,12 +26,13 @@ from tracker.core.files import FileStore
 from tracker.deliverables.models import Comment, Decision, Deliverable, Disposition, Outcome, Severity
 from tracker.deliverables.service import project_today, run_clocks
 from tracker.deliverables.workflow import Status
-from tracker.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.projects.models import Membership, Project, Role
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
+from tracker.register.risks import scoring
+from tracker.register.risks.models import ACTIVE_RISK, Risk, RiskScoreHistory, RiskStatus
 from tracker.reports import service as reports
 from tracker.reports.periods import week_ending
-from tracker.risks import scoring
-from tracker.risks.models import ACTIVE_RISK, Risk, RiskScoreHistory, RiskStatus
 from tracker.settings import get_settings
 
 SCALE = generate.SCALES["tiny"]

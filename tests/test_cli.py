@@ -116,7 +116,7 @@ def test_import_and_export_a_register_from_the_command_line(cli_db, tmp_path):
     from tracker.core.forms import parse
     from tracker.core.spreadsheet import read_table
     from tracker.projects import service as projects
-    from tracker.risks.models import Risk
+    from tracker.register.risks.models import Risk
 
     runner = CliRunner()
     runner.invoke(cli.main, ["migrate"])

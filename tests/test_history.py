@@ -16,7 +16,6 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import submit
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.actions import service as actions
 from tracker.app import make_environment
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
@@ -28,13 +27,14 @@ from tracker.core.spreadsheet import read_table
 from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
-from tracker.issues import service as issues
 from tracker.library import service as library
 from tracker.library.sources import parse_definition
 from tracker.projects import service as projects
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.reports import targets
-from tracker.risks import service as risks
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 

@@ -9,11 +9,11 @@ from sqlmodel import select
 
 from tests.conftest import agree_criteria, at_noon, tst_today
 from tests.register.conftest import acting, make_issue, make_risk
-from tracker.actions import service as actions
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import service
 from tracker.deliverables.models import Deliverable
+from tracker.register.actions import service as actions
 from tracker.reports import service as reports
 
 

@@ -24,8 +24,6 @@ from litestar.template.config import TemplateConfig
 from tracker.accounts import api as accounts_api
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
-from tracker.actions import api as actions_api
-from tracker.actions import views as actions_views
 from tracker.audit import history
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
@@ -44,18 +42,20 @@ from tracker.deliverables import records as deliverables_records
 from tracker.deliverables import views as deliverables_views
 from tracker.home import api as home_api
 from tracker.home import views as home_views
-from tracker.issues import api as issues_api
-from tracker.issues import views as issues_views
 from tracker.library import api as library_api
 from tracker.library import views as library_views
 from tracker.projects import api as projects_api
 from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
+from tracker.register.actions import api as actions_api
+from tracker.register.actions import views as actions_views
+from tracker.register.issues import api as issues_api
+from tracker.register.issues import views as issues_views
+from tracker.register.risks import api as risks_api
+from tracker.register.risks import views as risks_views
 from tracker.reports import api as reports_api
 from tracker.reports import documents as report_documents
 from tracker.reports import views as reports_views
-from tracker.risks import api as risks_api
-from tracker.risks import views as risks_views
 from tracker.settings import ROOT, Settings, get_settings
 from tracker.transfer import api as transfer_api
 from tracker.transfer import views as transfer_views

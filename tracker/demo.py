@@ -17,8 +17,8 @@ from tracker.deliverables import demo as deliverables_demo
 from tracker.library import demo as library_demo
 from tracker.projects import service as projects
 from tracker.projects.service import Access
+from tracker.register.risks import demo as register_demo
 from tracker.reports import demo as reports_demo
-from tracker.risks import demo as register_demo
 from tracker.settings import get_settings
 
 DEMO_PASSWORD = "demo-password"

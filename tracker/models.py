@@ -3,7 +3,6 @@
 from sqlmodel import SQLModel
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
-from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.deliverables.models import (
     Comment,
@@ -18,11 +17,12 @@ from tracker.deliverables.models import (
     Submission,
     SubmissionFile,
 )
-from tracker.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.library.models import SavedReport
 from tracker.projects.models import Membership, Project
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
+from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import StatusReport
-from tracker.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 
 metadata = SQLModel.metadata
 

@@ -21,7 +21,7 @@ down_revision = "c4f1a9d2e7b3"
 branch_labels = None
 depends_on = None
 
-# Written out as it stood at this revision (tracker.issues.models.priority_rank_sql), so later changes there
+# Written out as it stood at this revision (tracker.register.issues.models.priority_rank_sql), so later changes there
 # cannot change what this migration built.
 PRIORITY_RANK = """
 CASE priority

@@ -158,12 +158,12 @@ def _seed_register(url: str) -> None:
 
     from tracker.accounts.models import User
     from tracker.accounts.service import principal
-    from tracker.actions import service as actions
     from tracker.core.db import make_engine
     from tracker.core.forms import parse
-    from tracker.issues import service as issues
     from tracker.projects import service as projects
-    from tracker.risks import service as risks
+    from tracker.register.actions import service as actions
+    from tracker.register.issues import service as issues
+    from tracker.register.risks import service as risks
 
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as db:

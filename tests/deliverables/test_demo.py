@@ -13,8 +13,6 @@ from sqlmodel import Session, col, func, select
 from tests.conftest import DemoTemplate, demo_copy
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.core.calendar import is_business_day
 from tracker.core.clock import utcnow
@@ -24,13 +22,15 @@ from tracker.deliverables import service, work
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Comment, Decision, Deliverable, Submission, SubmissionFile
 from tracker.deliverables.workflow import Status
-from tracker.issues import service as issues
-from tracker.issues.models import Issue, IssueDecision, IssueDeliverable, IssueStatus
 from tracker.projects.models import Membership, Project
 from tracker.projects.service import Access, perms_for
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import Risk, RiskDeliverable, RiskScoreHistory, RiskStatus
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable, IssueStatus
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Risk, RiskDeliverable, RiskScoreHistory, RiskStatus
 
 
 @pytest.fixture(scope="module")

@@ -15,12 +15,12 @@ from sqlmodel import select
 
 from tests.conftest import tst_today
 from tests.library.conftest import definition, save
-from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.library.models import SavedReport
 from tracker.library.sources import RISK_FIELDS
 from tracker.projects.models import Project
-from tracker.risks.models import Risk
+from tracker.register.actions.models import ActionItem
+from tracker.register.risks.models import Risk
 
 URL = "/projects/TST/saved-reports"
 BASE_FORM = {

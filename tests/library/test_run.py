@@ -13,14 +13,14 @@ from sqlmodel import select
 from tests.conftest import at_noon
 from tests.library.conftest import definition, run
 from tests.register.conftest import acting, make_issue, make_risk
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem
 from tracker.core.errors import Forbidden
 from tracker.core.forms import parse
 from tracker.deliverables.models import Comment, Deliverable, Submission
-from tracker.issues.models import Issue
 from tracker.projects.models import Project
-from tracker.risks.models import Risk
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import Issue
+from tracker.register.risks.models import Risk
 
 TODAY = date(2026, 11, 20)
 STATUSES = ("planned", "submitted", "in_review", "accepted", "conditionally_accepted", "rejected", "withdrawn")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.forms import parse
-from tracker.issues import service as issues
 from tracker.projects import service as projects
-from tracker.risks import service as risks
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
 
 RISK = {
     "title": "Data conversion slips",

@@ -8,8 +8,8 @@ from sqlmodel import select
 
 from tests.conftest import tst_today
 from tracker.audit.models import AuditEvent
-from tracker.issues.models import Issue, IssueDecision
-from tracker.risks.models import Risk
+from tracker.register.issues.models import Issue, IssueDecision
+from tracker.register.risks.models import Risk
 
 RISK = {
     "title": "Interface partner late",
@@ -273,7 +273,7 @@ def test_register_settings_are_read_by_members_and_changed_by_admins(as_user):
 
 
 def test_bad_issue_and_action_input_is_a_json_error_and_writes_nothing(as_user, db, world):
-    from tracker.actions.models import ActionItem
+    from tracker.register.actions.models import ActionItem
 
     staff = as_user("staff")
     for body, status in [

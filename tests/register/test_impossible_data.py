@@ -11,8 +11,8 @@ from sqlmodel import func, select
 from tests.conftest import tst_today
 from tests.register.conftest import acting, make_risk
 from tracker.core.spreadsheet import read_table
-from tracker.issues.models import Issue
-from tracker.risks.models import Risk
+from tracker.register.issues.models import Issue
+from tracker.register.risks.models import Risk
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 

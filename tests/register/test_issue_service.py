@@ -10,14 +10,14 @@ from sqlmodel import select
 
 from tests.conftest import at_noon
 from tests.register.conftest import acting, make_issue, make_risk
-from tracker.actions import service as actions
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse
-from tracker.issues import service as issues
-from tracker.issues.models import Issue
-from tracker.risks import service as risks
-from tracker.risks.models import RegisterSettings
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import Issue
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import RegisterSettings
 
 TODAY = date(2026, 11, 20)
 
@@ -102,7 +102,7 @@ def test_overdue_in_python_and_sql_agree(db, world):
 
 
 def test_overdue_action_items_in_python_and_sql_agree(db, world):
-    from tracker.actions.models import ActionItem
+    from tracker.register.actions.models import ActionItem
 
     issue = make_issue(db, world)
     actor, access = acting(db, world, "staff")

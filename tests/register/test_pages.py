@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from tests.conftest import tst_today
 from tests.register.conftest import make_issue, make_risk
-from tracker.actions.models import ActionItem
-from tracker.issues.models import Issue, IssueDecision
 from tracker.projects.models import Project
-from tracker.risks.models import Risk, RiskScoreHistory
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import Issue, IssueDecision
+from tracker.register.risks.models import Risk, RiskScoreHistory
 
 FORM = {
     "title": "Interface partner late",

@@ -12,8 +12,8 @@ from tests.register.conftest import RISK, acting, make_risk
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse
-from tracker.risks import service as risks
-from tracker.risks.models import RegisterSettings, Risk, RiskScoreHistory
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import RegisterSettings, Risk, RiskScoreHistory
 
 TODAY = date(2026, 11, 20)
 

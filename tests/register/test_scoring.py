@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.risks import scoring
-from tracker.risks.scoring import Level
+from tracker.register.risks import scoring
+from tracker.register.risks.scoring import Level
 
 # The whole 5×5 matrix as the design states it: rows are probability 5..1, columns impact 1..5.
 MATRIX = """

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import event
 
 from tests.register.conftest import acting, make_issue, make_risk
-from tracker.issues import service as issues
-from tracker.risks import service as risks
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
 
 
 @pytest.fixture

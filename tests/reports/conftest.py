@@ -11,18 +11,18 @@ from sqlmodel import Session
 
 from tests.conftest import agree_criteria
 from tests.register.conftest import acting, make_issue, make_risk
-from tracker.actions import service as actions
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import records
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Deliverable
-from tracker.issues.models import Issue
 from tracker.projects.models import Project
+from tracker.register.actions import service as actions
+from tracker.register.issues.models import Issue
+from tracker.register.risks.models import Risk
 from tracker.reports import service as reports
 from tracker.reports.periods import Period, week_ending
-from tracker.risks.models import Risk
 
 
 @dataclass

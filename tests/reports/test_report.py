@@ -15,7 +15,6 @@ from sqlmodel import col, select
 from tests.conftest import at_noon
 from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import plan
-from tracker.actions.models import ActionItem
 from tracker.core.calendar import business_days_between
 from tracker.core.clock import deadline_state, frozen_time, utcnow
 from tracker.core.errors import StaleEdit
@@ -24,15 +23,16 @@ from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Decision, Deliverable, Submission
 from tracker.deliverables.service import project_holidays
-from tracker.issues import service as issues
-from tracker.issues.models import Issue
 from tracker.projects.models import Project
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import Issue
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Risk
 from tracker.reports import documents, scorecard
 from tracker.reports import service as reports
 from tracker.reports.models import StatusReport
 from tracker.reports.periods import Period, week_ending
-from tracker.risks import service as risks
-from tracker.risks.models import Risk
 
 
 def _draft(db, record, period=None):

@@ -128,7 +128,7 @@ def test_scorecard_query_count_is_fixed(db, world, count_queries):
 
 
 def test_issue_resolution_counts_issues_resolved_in_the_period_within_their_prioritys_target(db, world):
-    from tracker.issues.models import Issue
+    from tracker.register.issues.models import Issue
 
     project = _history(db, world)
     rows = [

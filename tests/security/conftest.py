@@ -40,12 +40,12 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tests.library.conftest import definition, save
     from tests.register.conftest import acting, make_issue, make_risk
     from tracker.accounts import service as accounts
-    from tracker.actions import service as actions
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
     from tracker.deliverables import conditions, records
     from tracker.deliverables import service as deliverables
     from tracker.projects import service as projects
+    from tracker.register.actions import service as actions
     from tracker.reports import service as reports
 
     store = FileStore(uploads, 1024 * 1024)

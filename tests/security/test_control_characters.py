@@ -90,8 +90,8 @@ def test_every_form_and_api_body_refuses_control_characters_naming_the_field(app
 
 def test_every_textarea_may_hold_several_lines_and_other_fields_one():
     from tracker.core.forms import MULTILINE, parse
+    from tracker.register.risks.service import RiskForm
     from tracker.reports import rag
-    from tracker.risks.service import RiskForm
 
     names = set()
     for path in (ROOT / "templates").rglob("*.html"):

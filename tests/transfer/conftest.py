@@ -7,11 +7,11 @@ import pytest
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
-from tracker.actions import service as actions
 from tracker.core.forms import parse
 from tracker.deliverables import service as deliverables
-from tracker.issues import service as issues
 from tracker.projects import service as projects
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
 
 TRICKY = '=HYPERLINK("http://evil.example","x") <script>alert(1)</script> | pipe \\ slash'
 

@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from tests.register.conftest import make_risk
 from tracker.audit.models import AuditEvent
 from tracker.core.spreadsheet import read_table
-from tracker.risks.models import Risk
+from tracker.register.risks.models import Risk
 
 SHEET = (
     b"Ref,Risk Title,Likelihood,Consequence,Risk Owner,Notes\n"

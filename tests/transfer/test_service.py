@@ -10,15 +10,15 @@ from sqlmodel import func, select
 from tests.conftest import tst_today
 from tests.register.conftest import acting
 from tests.transfer.conftest import TRICKY
-from tracker.actions.models import ActionItem
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, FormError
 from tracker.core.spreadsheet import read_table
 from tracker.deliverables.models import Deliverable
-from tracker.issues.models import Issue, IssueDecision
 from tracker.projects import service as projects
 from tracker.projects.models import Project
-from tracker.risks.models import Risk
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import Issue, IssueDecision
+from tracker.register.risks.models import Risk
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 

@@ -10,17 +10,17 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.accounts import service as accounts
-from tracker.actions import service as actions
 from tracker.audit.models import AuditEvent
 from tracker.audit.service import EventRow, holds_person
 from tracker.core.web import show_date, show_datetime
 from tracker.deliverables import service as deliverables
-from tracker.issues import service as issues
 from tracker.library import service as library
 from tracker.projects import service as projects
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.reports import targets
-from tracker.risks import service as risks
 
 ACTION_WORDS = {
     "create": "created",

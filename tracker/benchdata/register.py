@@ -11,16 +11,16 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from types import SimpleNamespace
 
-from tracker.actions.models import Plan
 from tracker.audit.service import snapshot
 from tracker.benchdata import texts
 from tracker.benchdata.people import Site
 from tracker.benchdata.rows import ActionChanges, Store, spread
-from tracker.issues import service as issues
-from tracker.issues.models import UNRESOLVED, EscalationLevel, IssueStatus, Priority
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import ACTIVE_RISK, REVIEW_DAYS, Category, Proximity, RiskStatus, Strategy
+from tracker.register.actions.models import Plan
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import UNRESOLVED, EscalationLevel, IssueStatus, Priority
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import ACTIVE_RISK, REVIEW_DAYS, Category, Proximity, RiskStatus, Strategy
 
 # Registers are mostly history: what is still open was raised lately (within its age of today, drawn around these
 # means, in business days); closed risks and resolved issues lie anywhere in the project's past.

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from tracker.accounts.service import Principal
-from tracker.actions import service as actions
 from tracker.core.work import WorkItem
 from tracker.deliverables import work as deliverables
-from tracker.issues import service as issues
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
+from tracker.register.risks.scoring import LEVEL_LABELS
 from tracker.reports import service as reports
-from tracker.risks import service as risks
-from tracker.risks.scoring import LEVEL_LABELS
 
 
 def _actions(db: Session, user: Principal) -> list[WorkItem]:

@@ -34,7 +34,7 @@ from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access
-from tracker.risks import service as risks
+from tracker.register.risks import service as risks
 
 FIELDS = ("name", "description", "shared", "definition")
 # The report form's labels; the history (audit/history.py) reads a saved report's changes with them and its

@@ -19,20 +19,20 @@ from sqlalchemy import case, func, or_
 from sqlalchemy.orm import aliased
 
 from tracker.accounts.models import User
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem, Plan
 from tracker.core.errors import FormError
 from tracker.core.forms import ApiBody
 from tracker.core.web import label
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Deliverable, DeliverableType
 from tracker.deliverables.workflow import STATUS_LABELS, Status
-from tracker.issues import service as issues
-from tracker.issues.models import EscalationLevel, Issue, IssueStatus, Priority
 from tracker.projects.permissions import Perm
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import Category, Proximity, RegisterSettings, Risk, RiskStatus, Strategy
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Category, Proximity, RegisterSettings, Risk, RiskStatus, Strategy
 
 
 class Kind(StrEnum):

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select
 from tracker.core.calendar import business_days_between
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.deliverables.service import project_holidays, project_today
-from tracker.issues.models import Issue
 from tracker.projects.models import Project
+from tracker.register.issues.models import Issue
 from tracker.reports.periods import Period, last_weeks
 
 # The one place the service-level targets live. Rates are fractions; "higher" says which way is good.

@@ -18,7 +18,6 @@ from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.actions.models import ActionItem, Plan
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
 from tracker.core.clock import UPCOMING_DAYS, deadline_state, utcnow
@@ -28,18 +27,19 @@ from tracker.core.web import options
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.deliverables.service import CLOCK_KINDS, project_today
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
-from tracker.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
-from tracker.issues.service import AWAITING_ESCALATION, CLOSED
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
+from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
+from tracker.register.issues.service import AWAITING_ESCALATION, CLOSED
+from tracker.register.risks import scoring
+from tracker.register.risks.models import ACTIVE_RISK, Risk, RiskStatus
+from tracker.register.risks.service import settings_for
 from tracker.reports import rag, scorecard
 from tracker.reports.models import ReportStatus, StatusReport
 from tracker.reports.periods import Period, last_weeks, week_ending
-from tracker.risks import scoring
-from tracker.risks.models import ACTIVE_RISK, Risk, RiskStatus
-from tracker.risks.service import settings_for
 
 TOP_RISKS = 10
 HISTORY_PERIODS = 12

@@ -18,12 +18,12 @@ from tracker.core.web import flash, redirect, render
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register.risks import scoring
 from tracker.reports import documents, scorecard, targets
 from tracker.reports import service as reports
 from tracker.reports.models import ReportStatus, StatusReport
 from tracker.reports.periods import Period, last_weeks
 from tracker.reports.service import DraftForm, PeriodForm
-from tracker.risks import scoring
 
 Form = URLEncodedBody[dict[str, Any]]
 MEDIA = {

@@ -13,11 +13,11 @@ from enum import StrEnum
 from typing import Any
 
 from tracker.core.web import label
-from tracker.issues.models import EscalationLevel, Issue, IssueStatus, Priority
-from tracker.issues.service import IssueForm
-from tracker.risks import scoring
-from tracker.risks.models import Category, Proximity, Risk, RiskStatus, Strategy
-from tracker.risks.service import RiskForm
+from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
+from tracker.register.issues.service import IssueForm
+from tracker.register.risks import scoring
+from tracker.register.risks.models import Category, Proximity, Risk, RiskStatus, Strategy
+from tracker.register.risks.service import RiskForm
 
 DATE_HELP = "A date: 2026-03-31, 3/31/2026 (month first), Mar 31, 2026, or an Excel date."
 LINE_HELP = (

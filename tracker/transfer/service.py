@@ -12,8 +12,6 @@ from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.errors import Conflict, FormError, StaleEdit
@@ -22,13 +20,15 @@ from tracker.core.messages import label_of
 from tracker.core.spreadsheet import Sheet, match_headers
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today
-from tracker.issues import service as issues
-from tracker.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.risks import service as risks
-from tracker.risks.models import Risk, RiskDeliverable
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Risk, RiskDeliverable
 from tracker.transfer.columns import ISSUES, RISKS, Column, Extras, Lookups, Register
 
 FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}

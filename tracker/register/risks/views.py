@@ -13,21 +13,21 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.actions import service as actions
-from tracker.actions.models import Plan
 from tracker.audit import service as audit
 from tracker.core.errors import Conflict, FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.deliverables.service import project_today
-from tracker.issues import service as issues
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import Category, Proximity, Risk, RiskDeliverable, RiskStatus, Strategy
-from tracker.risks.service import RiskForm, RiskQuery, SettingsForm
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import Plan
+from tracker.register.issues import service as issues
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Category, Proximity, Risk, RiskDeliverable, RiskStatus, Strategy
+from tracker.register.risks.service import RiskForm, RiskQuery, SettingsForm
 
 Form = URLEncodedBody[dict[str, Any]]
 

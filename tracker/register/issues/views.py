@@ -13,20 +13,20 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.actions import service as actions
 from tracker.audit import service as audit
 from tracker.core.errors import FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.deliverables.service import project_today
-from tracker.issues import service as issues
-from tracker.issues.models import EscalationLevel, Issue, IssueDeliverable, IssueStatus, Priority
-from tracker.issues.service import DecisionForm, IssueForm, IssueQuery
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.risks import service as risks
-from tracker.risks.models import Risk
+from tracker.register.actions import service as actions
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import EscalationLevel, Issue, IssueDeliverable, IssueStatus, Priority
+from tracker.register.issues.service import DecisionForm, IssueForm, IssueQuery
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Risk
 
 Form = URLEncodedBody[dict[str, Any]]
 

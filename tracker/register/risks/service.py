@@ -15,7 +15,6 @@ from sqlmodel import Session, SQLModel, and_, col, delete, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.db import sort_order
@@ -27,8 +26,9 @@ from tracker.deliverables.service import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
-from tracker.risks import scoring
-from tracker.risks.models import (
+from tracker.register.actions.models import ActionItem
+from tracker.register.risks import scoring
+from tracker.register.risks.models import (
     ACTIVE_RISK,
     ESCALATE_DAYS,
     Category,
@@ -40,7 +40,7 @@ from tracker.risks.models import (
     RiskStatus,
     Strategy,
 )
-from tracker.risks.scoring import Level
+from tracker.register.risks.scoring import Level
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 PAGE_SIZE = 25

@@ -19,17 +19,17 @@ from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today
-from tracker.issues import service as issues
 from tracker.projects import service as projects
 from tracker.projects.models import Membership, Project, Role
-from tracker.risks import service as risks
-from tracker.risks.models import ACTIVE_RISK
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import ACTIVE_RISK
 
 
 @dataclass(frozen=True)

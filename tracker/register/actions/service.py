@@ -15,19 +15,19 @@ from sqlmodel import Session, and_, col, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.actions.models import ActionItem, Plan
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.service import project_today
-from tracker.issues.models import Issue
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
-from tracker.risks import service as risks
-from tracker.risks.models import Risk
+from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.issues.models import Issue
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Risk
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:

@@ -13,7 +13,6 @@ from sqlmodel import Session, and_, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.actions.models import ActionItem
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.db import sort_order
@@ -21,7 +20,11 @@ from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.service import project_today
-from tracker.issues.models import (
+from tracker.projects.models import Membership, Project, Role
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access, load_record, record_in
+from tracker.register.actions.models import ActionItem
+from tracker.register.issues.models import (
     UNRESOLVED,
     EscalationLevel,
     Issue,
@@ -31,12 +34,9 @@ from tracker.issues.models import (
     Priority,
     priority_rank_sql,
 )
-from tracker.projects.models import Membership, Project, Role
-from tracker.projects.permissions import Perm
-from tracker.projects.service import Access, load_record, record_in
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import ACTIVE_RISK, RegisterSettings, Risk, RiskDeliverable
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import ACTIVE_RISK, RegisterSettings, Risk, RiskDeliverable
 
 PAGE_SIZE = 25
 CLOSED = (IssueStatus.RESOLVED, IssueStatus.CLOSED)

@@ -15,11 +15,11 @@ from sqlmodel import Session
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
-from tracker.risks import scoring
-from tracker.risks import service as risks
-from tracker.risks.models import Category, Proximity, RiskDeliverable, RiskStatus, Strategy
-from tracker.risks.scoring import Level
-from tracker.risks.service import RiskForm, RiskQuery, RiskRow, SettingsForm
+from tracker.register.risks import scoring
+from tracker.register.risks import service as risks
+from tracker.register.risks.models import Category, Proximity, RiskDeliverable, RiskStatus, Strategy
+from tracker.register.risks.scoring import Level
+from tracker.register.risks.service import RiskForm, RiskQuery, RiskRow, SettingsForm
 
 
 class RiskOut(BaseModel):

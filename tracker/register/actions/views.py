@@ -10,14 +10,14 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.actions import service as actions
-from tracker.actions.models import ActionItem, Plan
 from tracker.core.errors import FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, options, redirect, render
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
-from tracker.risks import service as risks
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.risks import service as risks
 
 Form = URLEncodedBody[dict[str, Any]]
 

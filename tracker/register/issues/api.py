@@ -13,12 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from tracker.core.forms import ApiBody, parse
-from tracker.issues import service as issues
-from tracker.issues.models import EscalationLevel, IssueDeliverable, IssueStatus, Priority
-from tracker.issues.service import DecisionForm, IssueForm, IssueQuery, IssueRow
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
-from tracker.risks import service as risks
+from tracker.register.issues import service as issues
+from tracker.register.issues.models import EscalationLevel, IssueDeliverable, IssueStatus, Priority
+from tracker.register.issues.service import DecisionForm, IssueForm, IssueQuery, IssueRow
+from tracker.register.risks import service as risks
 
 
 class IssueOut(BaseModel):

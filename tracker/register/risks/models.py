@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from tracker.core.clock import utcnow
 from tracker.core.models import Versioned, version_field
-from tracker.risks.scoring import Level
+from tracker.register.risks.scoring import Level
 
 
 class RiskStatus(StrEnum):

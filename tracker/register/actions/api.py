@@ -11,14 +11,14 @@ from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from tracker.actions import service as actions
-from tracker.actions.models import Plan
-from tracker.actions.service import ActionForm, ActionRow
 from tracker.core.forms import ApiBody, parse
 from tracker.deliverables.service import project_today
-from tracker.issues import service as issues
 from tracker.projects.permissions import Perm
-from tracker.risks import service as risks
+from tracker.register.actions import service as actions
+from tracker.register.actions.models import Plan
+from tracker.register.actions.service import ActionForm, ActionRow
+from tracker.register.issues import service as issues
+from tracker.register.risks import service as risks
 
 
 class ActionOut(BaseModel):

@@ -1,0 +1,1 @@
+"""The project register: risks, issues and their action items."""
