@@ -30,6 +30,7 @@ from tracker.deliverables.models import Condition
 from tracker.library import service as library
 from tracker.library.sources import parse_definition
 from tracker.projects import service as projects
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
@@ -128,7 +129,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         parse(
             risks.SettingsForm,
             {
-                f: "5" if f == "review_days_critical" else getattr(risks.settings_for(db, project.id), f)
+                f: "5" if f == "review_days_critical" else getattr(common.settings_for(db, project.id), f)
                 for f in risks.SETTING_FIELDS
             },
         ),

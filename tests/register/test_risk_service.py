@@ -12,6 +12,7 @@ from tests.register.conftest import RISK, acting, make_risk
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse
+from tracker.register import common
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import RegisterSettings, Risk, RiskScoreHistory
 
@@ -228,4 +229,4 @@ def test_heat_map_counts_active_risks_now_and_where_they_stood_a_period_ago(db, 
 def test_register_settings_default_until_saved(db, world):
     _, access = acting(db, world, "viewer")
     assert db.get(RegisterSettings, access.project.id) is None
-    assert risks.settings_for(db, access.project.id).review_days("critical") == 7
+    assert common.settings_for(db, access.project.id).review_days("critical") == 7

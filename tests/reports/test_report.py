@@ -24,6 +24,7 @@ from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Decision, Deliverable, Submission
 from tracker.deliverables.service import project_holidays
 from tracker.projects.models import Project
+from tracker.register import common
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
@@ -145,7 +146,7 @@ def test_every_figure_equals_the_same_figure_computed_from_the_raw_rows(db, worl
     assert sorted(x["code"] for x in c["new_risks"]) == sorted(r.code for r in all_risks if inside(r.raised_on))
     all_issues = db.exec(select(Issue).where(Issue.project_id == p.id)).all()
     assert sorted(x["code"] for x in c["new_issues"]) == sorted(i.code for i in all_issues if inside(i.raised_on))
-    settings = risks.settings_for(db, p.id)
+    settings = common.settings_for(db, p.id)
     too_old = lambda i: (today - i.raised_on).days > settings.escalate_days(i.priority)  # noqa: E731
     flagged = {
         i.code for i in all_issues if i.status == "escalated" or (i.status in ("open", "in_progress") and too_old(i))

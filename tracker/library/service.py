@@ -34,7 +34,7 @@ from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access
-from tracker.register.risks import service as risks
+from tracker.register import common
 
 FIELDS = ("name", "description", "shared", "definition")
 # The report form's labels; the history (audit/history.py) reads a saved report's changes with them and its
@@ -329,7 +329,7 @@ def run(
     source = SOURCES[definition.source]
     access.require(source.perm)
     project = access.project
-    settings = risks.settings_for(db, project.id) if source.key == "issues" else None
+    settings = common.settings_for(db, project.id) if source.key == "issues" else None
     ctx = Ctx(project_today(project), reader.id, settings)
     fields = [source.fields[c] for c in definition.columns]
     where = [

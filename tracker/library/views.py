@@ -35,7 +35,7 @@ from tracker.library.sources import (
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.register.risks.service import as_list
+from tracker.register.common import as_list
 
 Form = URLEncodedBody[dict[str, Any]]
 PREVIEW_ROWS = 10

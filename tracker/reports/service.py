@@ -32,11 +32,11 @@ from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.common import settings_for
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.register.issues.service import AWAITING_ESCALATION, CLOSED
 from tracker.register.risks import scoring
 from tracker.register.risks.models import ACTIVE_RISK, Risk, RiskStatus
-from tracker.register.risks.service import settings_for
 from tracker.reports import rag, scorecard
 from tracker.reports.models import ReportStatus, StatusReport
 from tracker.reports.periods import Period, last_weeks, week_ending

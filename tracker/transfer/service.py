@@ -23,6 +23,7 @@ from tracker.deliverables.service import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues import service as issues
@@ -80,7 +81,7 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
         for d in db.exec(stmt):
             decisions.setdefault(d.issue_id, []).append(d)
     return Extras(
-        risks.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, _aware(at))
+        common.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, _aware(at))
     )
 
 
@@ -198,7 +199,7 @@ def lookups(db: Session, project: Project) -> Lookups:
     stmt = (
         select(User.id, User.username, User.email, User.full_name)
         .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.project_id == project.id, col(Membership.role).in_(risks.OWNER_ROLES))
+        .where(Membership.project_id == project.id, col(Membership.role).in_(common.OWNER_ROLES))
     )
     for uid, *names in db.exec(stmt):
         for name in names:

@@ -24,9 +24,9 @@ from tracker.deliverables.service import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
+from tracker.register import common
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.issues.models import Issue
-from tracker.register.risks import service as risks
 from tracker.register.risks.models import Risk
 
 
@@ -86,7 +86,7 @@ def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, for
         plan, link = form.plan, {"risk_id": parent.id}
     else:
         plan, link = Plan.ISSUE, {"issue_id": parent.id}
-    risks.check_owner(db, access.project.id, form.owner_id)
+    common.check_owner(db, access.project.id, form.owner_id)
     item = ActionItem(
         project_id=access.project.id,
         plan=plan.value,
@@ -121,7 +121,7 @@ def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, for
 def update(db: Session, actor: Principal, access: Access, item: ActionItem, form: ActionForm) -> ActionItem:
     access.require(Perm.EDIT_REGISTER)
     item.check_seen(form.version, audit.snapshot(item, FIELDS) | {"done": item.done_at is not None})
-    risks.check_owner(db, access.project.id, form.owner_id)
+    common.check_owner(db, access.project.id, form.owner_id)
     done_at = _done_at(access.project, form) if form.done and item.done_at is None else item.done_at
     before = audit.snapshot(item, FIELDS) | {"done": item.done_at is not None}
     item.description, item.owner_id, item.due_date = form.description, form.owner_id, form.due_date
@@ -212,7 +212,7 @@ def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
         .where(
             ActionItem.owner_id == user.id,
             col(ActionItem.done_at).is_(None),
-            col(Membership.role).in_(risks.OWNER_ROLES),
+            col(Membership.role).in_(common.OWNER_ROLES),
         )
         .order_by(col(ActionItem.due_date).asc().nulls_last(), Project.key, ActionItem.id)
         .limit(limit)

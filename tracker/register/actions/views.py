@@ -15,9 +15,9 @@ from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, options, redirect, render
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem, Plan
-from tracker.register.risks import service as risks
 
 Form = URLEncodedBody[dict[str, Any]]
 
@@ -104,7 +104,7 @@ class ActionPages(Controller):
             stale=stale,
             labels=actions.LABELS,
             back=_back(access.project.key, item),
-            owners=risks.owners(db, access.project.id),
+            owners=common.owners(db, access.project.id),
             plans=options([Plan.MITIGATION.value, Plan.CONTINGENCY.value], " plan"),
         )
 

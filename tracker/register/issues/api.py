@@ -15,6 +15,7 @@ from sqlmodel import Session
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.register import common
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, IssueDeliverable, IssueStatus, Priority
 from tracker.register.issues.service import DecisionForm, IssueForm, IssueQuery, IssueRow
@@ -115,7 +116,7 @@ class DecisionOut(BaseModel):
 
 
 def _outs(db: Session, rows: list[IssueRow]) -> list[IssueOut]:
-    links = risks.linked_deliverables(db, IssueDeliverable, "issue_id", [r.issue.id for r in rows])
+    links = common.linked_deliverables(db, IssueDeliverable, "issue_id", [r.issue.id for r in rows])
     return [
         IssueOut(
             **row.issue.model_dump(

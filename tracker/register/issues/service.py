@@ -23,6 +23,7 @@ from tracker.deliverables.service import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
+from tracker.register import common
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues.models import (
     UNRESOLVED,
@@ -110,12 +111,12 @@ class IssueForm(Form):
     @field_validator("code")
     @classmethod
     def _code(cls, v: str) -> str:
-        return risks.clean_code(v)
+        return common.clean_code(v)
 
     @field_validator("deliverable_ids", mode="before")
     @classmethod
     def _list(cls, v: Any) -> Any:
-        return risks.as_list(v)
+        return common.as_list(v)
 
 
 # The issue form's labels and the words of its coded values; the history (audit/history.py) reads an issue's changes,
@@ -191,7 +192,7 @@ def _values(form: IssueForm) -> dict[str, Any]:
 
 def form_values(db: Session, issue: Issue) -> dict[str, Any]:
     values = audit.snapshot(issue, FIELDS)
-    links = risks.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id]
+    links = common.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id]
     return values | {"deliverable_ids": [d for d, _ in links], "version": issue.version}
 
 
@@ -200,10 +201,10 @@ def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk:
     project = access.project
     today = project_today(project)
     check_rules(form, today)
-    code = form.code or risks.next_code(db, Issue, project.id, "I")
-    risks.check_unique_code(db, Issue, project, code, None)
-    risks.check_owner(db, project.id, form.owner_id)
-    links = risks.check_deliverables(db, project.id, form.deliverable_ids)
+    code = form.code or common.next_code(db, Issue, project.id, "I")
+    common.check_unique_code(db, Issue, project, code, None)
+    common.check_owner(db, project.id, form.owner_id)
+    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     issue = Issue(
         project_id=project.id,
         code=code,
@@ -215,7 +216,7 @@ def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk:
         issue.resolved_on = form.resolved_on or today
     db.add(issue)
     db.flush()
-    risks.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
+    common.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
     changes = {f: [None, v] for f, v in audit.snapshot(issue, FIELDS).items() if v not in (None, "")}
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
@@ -235,12 +236,12 @@ def update(db: Session, actor: Principal, access: Access, issue: Issue, form: Is
     today = project_today(project)
     check_rules(form.model_copy(update={"raised_on": form.raised_on or issue.raised_on}), today)
     code = form.code or issue.code
-    risks.check_unique_code(db, Issue, project, code, issue.id)
-    risks.check_owner(db, project.id, form.owner_id)
-    links = risks.check_deliverables(db, project.id, form.deliverable_ids)
+    common.check_unique_code(db, Issue, project, code, issue.id)
+    common.check_owner(db, project.id, form.owner_id)
+    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     before = audit.snapshot(issue, FIELDS)
     with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
-        link_change = risks.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
+        link_change = common.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
         for name, value in _values(form).items():
             setattr(issue, name, value)
         issue.code = code
@@ -293,7 +294,7 @@ def convert(db: Session, actor: Principal, access: Access, risk: Risk, version: 
         )
         if part
     )
-    links = risks.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
+    links = common.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
     form = IssueForm(
         title=risk.title,
         description=description[:8000],
@@ -430,7 +431,7 @@ def search(
     """The filtered, sorted issue register in three queries whatever its size (page, API, exports)."""
     project = access.project
     today = project_today(project)
-    settings = risks.settings_for(db, project.id)
+    settings = common.settings_for(db, project.id)
     where: list[Any] = [Issue.project_id == project.id]
     if issue_id is not None:
         where.append(Issue.id == issue_id)

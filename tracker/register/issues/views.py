@@ -21,11 +21,11 @@ from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueDeliverable, IssueStatus, Priority
 from tracker.register.issues.service import DecisionForm, IssueForm, IssueQuery
-from tracker.register.risks import service as risks
 from tracker.register.risks.models import Risk
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -44,9 +44,9 @@ def _common(db: Session, access: Access) -> dict[str, Any]:
         "project": access.project,
         "choices": CHOICES,
         "options": OPTIONS,
-        "owners": risks.owners(db, access.project.id),
+        "owners": common.owners(db, access.project.id),
         "can_edit": access.can(Perm.EDIT_REGISTER),
-        "settings": risks.settings_for(db, access.project.id),
+        "settings": common.settings_for(db, access.project.id),
     }
 
 
@@ -63,7 +63,7 @@ def _detail(request: Request, db: Session, access: Access, issue: Issue, status:
         "decisions": issues.decisions_of(db, issue.id),
         "items": actions.for_parent(db, today, issue_id=issue.id),
         "risk": db.get(Risk, issue.risk_id) if issue.risk_id else None,
-        "deliverables": risks.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id],
+        "deliverables": common.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id],
         "trail": audit.for_entity(db, "issue", issue.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
         "action_errors": {},
         "action_form": {},
@@ -94,7 +94,7 @@ def _form(
         errors=errors,
         stale=stale,
         labels=issues.LABELS,
-        deliverable_choices=risks.deliverable_choices(db, access.project.id),
+        deliverable_choices=common.deliverable_choices(db, access.project.id),
         **_common(db, access),
     )
 
@@ -130,7 +130,7 @@ class IssuePages(Controller):
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         defaults = {
-            "code": risks.next_code(db, Issue, access.project.id, "I"),
+            "code": common.next_code(db, Issue, access.project.id, "I"),
             "priority": "medium",
             "status": "open",
             "escalation_level": "project",

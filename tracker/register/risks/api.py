@@ -15,6 +15,7 @@ from sqlmodel import Session
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.register import common
 from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Category, Proximity, RiskDeliverable, RiskStatus, Strategy
@@ -157,7 +158,7 @@ class SettingsIO(ApiBody):
 
 
 def _outs(db: Session, rows: list[RiskRow]) -> list[RiskOut]:
-    links = risks.linked_deliverables(db, RiskDeliverable, "risk_id", [r.risk.id for r in rows])
+    links = common.linked_deliverables(db, RiskDeliverable, "risk_id", [r.risk.id for r in rows])
     out = []
     for row in rows:
         r = row.risk
@@ -282,7 +283,7 @@ class ProjectRisksApi(Controller):
     @get("/register-settings", sync_to_thread=True, summary="Review cadence by level and escalation age by priority")
     def get_settings(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> SettingsIO:
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        return SettingsIO.model_validate(risks.settings_for(db, access.project.id), from_attributes=True)
+        return SettingsIO.model_validate(common.settings_for(db, access.project.id), from_attributes=True)
 
     @put("/register-settings", sync_to_thread=True, summary="Change the register settings (admins)")
     def put_settings(

@@ -1,17 +1,15 @@
 """Risk rules: codes, score history, review cadence, the filtered register, the heat map, and the helpers the
-issue and action-item registers share (owners, deliverable links, register settings)."""
+issue and action-item registers share (common.owners, deliverable links, register settings)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
-from sqlmodel import Session, SQLModel, and_, col, delete, func, or_, select
+from sqlmodel import Session, and_, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
@@ -21,11 +19,11 @@ from tracker.core.db import sort_order
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
-from tracker.deliverables.models import Deliverable
 from tracker.deliverables.service import project_today
-from tracker.projects.models import Membership, Project, Role
+from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
+from tracker.register import common
 from tracker.register.actions.models import ActionItem
 from tracker.register.risks import scoring
 from tracker.register.risks.models import (
@@ -42,123 +40,8 @@ from tracker.register.risks.models import (
 )
 from tracker.register.risks.scoring import Level
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 PAGE_SIZE = 25
 PERIOD_DAYS = 7  # the heat map's "one period ago": one weekly reporting period
-OWNER_ROLES = (Role.MANAGER, Role.STAFF, Role.VIEWER)  # those who can see the register can own its entries
-
-
-# --- shared by the register domains ---------------------------------------------------------------------
-
-
-def settings_for(db: Session, project_id: int) -> RegisterSettings:
-    """The project's register settings, or the defaults when it never changed them."""
-    return db.get(RegisterSettings, project_id) or RegisterSettings(project_id=project_id)
-
-
-def next_code(db: Session, model: type[SQLModel], project_id: int, prefix: str) -> str:
-    """The next free R-### / I-### after the highest number in use."""
-    codes = db.exec(select(model.code).where(model.project_id == project_id, col(model.code).like(f"{prefix}-%")))
-    numbers = [int(m.group(1)) for c in codes if (m := re.fullmatch(rf"{prefix}-(\d+)", c))]
-    return f"{prefix}-{max(numbers, default=0) + 1:03d}"
-
-
-def clean_code(v: str) -> str:
-    if v and not CODE_PATTERN.match(v):
-        raise ValueError("Use letters, digits, dot, dash or underscore, e.g. R-012")
-    return v.upper()
-
-
-def check_unique_code(db: Session, model: type[SQLModel], project: Project, code: str, exclude_id: int | None) -> None:
-    taken = db.exec(select(model.id).where(model.project_id == project.id, model.code == code)).first()
-    if taken is not None and taken != exclude_id:
-        raise FormError({"code": f"{code} is already used in {project.key}."})
-
-
-def check_owner(db: Session, project_id: int, user_id: int | None, field: str = "owner_id") -> None:
-    if user_id is None:
-        return
-    role = db.exec(
-        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user_id)
-    ).first()
-    if role not in OWNER_ROLES:
-        raise FormError({field: "Choose a member of this project who can see the register."})
-
-
-def owners(db: Session, project_id: int) -> list[tuple[int, str]]:
-    stmt = (
-        select(User.id, User.full_name)
-        .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.project_id == project_id, col(Membership.role).in_(OWNER_ROLES))
-        .order_by(User.full_name)
-    )
-    return [(i, n) for i, n in db.exec(stmt)]
-
-
-def deliverable_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
-    stmt = select(Deliverable.id, Deliverable.code, Deliverable.title).where(Deliverable.project_id == project_id)
-    return [(i, f"{code} · {title}") for i, code, title in db.exec(stmt.order_by(Deliverable.code))]
-
-
-def check_deliverables(db: Session, project_id: int, ids: list[int]) -> dict[int, str]:
-    """{id: code} of the given deliverables, all of which must belong to the project."""
-    ids = sorted(set(ids))
-    if not ids:
-        return {}
-    found = dict(
-        db.exec(
-            select(Deliverable.id, Deliverable.code).where(
-                col(Deliverable.id).in_(ids), Deliverable.project_id == project_id
-            )
-        ).all()
-    )
-    if len(found) != len(ids):
-        raise FormError({"deliverable_ids": "Choose deliverables of this project."})
-    return found
-
-
-def linked_deliverables(
-    db: Session, link: type[SQLModel], key: str, parent_ids: Iterable[int]
-) -> dict[int, list[tuple[int, str]]]:
-    """{parent id: [(deliverable id, code), ...]} for risks or issues, in one query."""
-    parent_ids = list(parent_ids)
-    out: dict[int, list[tuple[int, str]]] = {i: [] for i in parent_ids}
-    if parent_ids:
-        fk = getattr(link, key)
-        rows = db.exec(
-            select(fk, Deliverable.id, Deliverable.code)
-            .join(Deliverable, col(Deliverable.id) == link.deliverable_id)
-            .where(col(fk).in_(parent_ids))
-            .order_by(Deliverable.code)
-        )
-        for parent, did, code in rows:
-            out[parent].append((did, code))
-    return out
-
-
-def set_links(
-    db: Session, link: type[SQLModel], key: str, parent_id: int, wanted: dict[int, str]
-) -> list[list[str]] | None:
-    """Make the parent's deliverable links exactly `wanted`; returns [before codes, after codes] if they changed."""
-    before = linked_deliverables(db, link, key, [parent_id])[parent_id]
-    if {d for d, _ in before} == set(wanted):
-        return None
-    db.exec(delete(link).where(getattr(link, key) == parent_id))
-    for deliverable_id in wanted:
-        db.add(link(**{key: parent_id, "deliverable_id": deliverable_id}))
-    return [[c for _, c in before], sorted(wanted.values())]
-
-
-def as_list(v: Any) -> Any:
-    """A form's repeated field as a list: one value alone, or none, is a list too. Anything else is left to the
-    field's own type check to refuse."""
-    if v is None or v == "":
-        return []
-    if isinstance(v, (str, int)):
-        return [v]
-    if isinstance(v, (list, tuple)):
-        return [x for x in v if x != ""]
-    return v
 
 
 # --- settings ---------------------------------------------------------------------------------------------
@@ -294,7 +177,7 @@ class RiskForm(Form):
     @field_validator("code")
     @classmethod
     def _code(cls, v: str) -> str:
-        return clean_code(v)
+        return common.clean_code(v)
 
     @field_validator("probability", "impact", "residual_probability", "residual_impact")
     @classmethod
@@ -304,7 +187,7 @@ class RiskForm(Form):
     @field_validator("deliverable_ids", mode="before")
     @classmethod
     def _list(cls, v: Any) -> Any:
-        return as_list(v)
+        return common.as_list(v)
 
     @model_validator(mode="after")
     def _residual(self) -> RiskForm:
@@ -403,7 +286,9 @@ FIELDS = (
 def form_values(db: Session, risk: Risk) -> dict[str, Any]:
     """The risk as its edit form (and the API's PATCH) starts from."""
     values = audit.snapshot(risk, FIELDS)
-    values["deliverable_ids"] = [d for d, _ in linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]]
+    values["deliverable_ids"] = [
+        d for d, _ in common.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
+    ]
     values["version"] = risk.version
     return values
 
@@ -426,19 +311,19 @@ def create(db: Session, actor: Principal, access: Access, form: RiskForm, import
         raise FormError({"status": "A new risk cannot be realized; record it, then convert it into an issue."})
     today = project_today(project)
     check_rules(form, today)
-    code = form.code or next_code(db, Risk, project.id, "R")
-    check_unique_code(db, Risk, project, code, None)
-    check_owner(db, project.id, form.owner_id)
-    links = check_deliverables(db, project.id, form.deliverable_ids)
+    code = form.code or common.next_code(db, Risk, project.id, "R")
+    common.check_unique_code(db, Risk, project, code, None)
+    common.check_owner(db, project.id, form.owner_id)
+    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     risk = Risk(project_id=project.id, code=code, raised_on=form.raised_on or today, **_values(form))
     if risk.next_review_date is None:
         risk.next_review_date = review_date(
-            settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today
+            common.settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today
         )
     db.add(risk)
     db.flush()
     _record_score(db, actor, risk)
-    set_links(db, RiskDeliverable, "risk_id", risk.id, links)
+    common.set_links(db, RiskDeliverable, "risk_id", risk.id, links)
     changes = {f: [None, v] for f, v in audit.snapshot(risk, FIELDS).items() if v not in (None, "")}
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
@@ -457,11 +342,11 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
         raise FormError({"status": "Use “Convert to issue” to record that a risk has happened."})
     check_rules(form, project_today(project))
     code = form.code or risk.code
-    check_unique_code(db, Risk, project, code, risk.id)
-    check_owner(db, project.id, form.owner_id)
-    links = check_deliverables(db, project.id, form.deliverable_ids)
+    common.check_unique_code(db, Risk, project, code, risk.id)
+    common.check_owner(db, project.id, form.owner_id)
+    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     values = _values(form)
-    settings, today = settings_for(db, project.id), project_today(project)
+    settings, today = common.settings_for(db, project.id), project_today(project)
     level = scoring.level(form.probability, form.impact)
     wanted = values["next_review_date"] or review_date(settings, level, today)
     values["next_review_date"] = review_after_change(
@@ -469,7 +354,7 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     )
     before = audit.snapshot(risk, FIELDS)
     with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
-        link_change = set_links(db, RiskDeliverable, "risk_id", risk.id, links)
+        link_change = common.set_links(db, RiskDeliverable, "risk_id", risk.id, links)
         for name, value in values.items():
             setattr(risk, name, value)
         risk.code = code
@@ -496,7 +381,7 @@ def mark_reviewed(db: Session, actor: Principal, access: Access, risk: Risk, ver
     if risk.status not in ACTIVE_RISK:
         raise Conflict(detail="Only an open risk is reviewed.")
     today = project_today(access.project)
-    settings = settings_for(db, risk.project_id)
+    settings = common.settings_for(db, risk.project_id)
     before = risk.next_review_date
     risk.last_reviewed_on = today
     risk.next_review_date = review_date(settings, scoring.level(risk.probability, risk.impact), today)
@@ -766,7 +651,7 @@ def my_reviews_due(db: Session, user: Principal, limit: int = 50) -> list[Review
         select(Risk, Project)
         .join(Project, col(Project.id) == Risk.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Risk.owner_id == user.id, col(Membership.role).in_(OWNER_ROLES), due_clause(horizon))
+        .where(Risk.owner_id == user.id, col(Membership.role).in_(common.OWNER_ROLES), due_clause(horizon))
         .order_by(Risk.next_review_date, Project.key, Risk.code)
         .limit(limit)
     )

@@ -21,6 +21,7 @@ from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import Plan
 from tracker.register.issues import service as issues
@@ -53,7 +54,7 @@ def _common(db: Session, access: Access) -> dict[str, Any]:
         "scale": SCALE,
         "options": OPTIONS,
         "scoring": scoring,
-        "owners": risks.owners(db, access.project.id),
+        "owners": common.owners(db, access.project.id),
         "can_edit": access.can(Perm.EDIT_REGISTER),
     }
 
@@ -109,7 +110,7 @@ def _detail(request: Request, db: Session, access: Access, risk: Risk, status: i
         "history": history,
         "points": trend_points(history),
         "issue": issues.from_risk(db, risk.id),
-        "deliverables": risks.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id],
+        "deliverables": common.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id],
         "mitigation": [r for r in items if r.item.plan == Plan.MITIGATION],
         "contingency": [r for r in items if r.item.plan == Plan.CONTINGENCY],
         "trail": audit.for_entity(db, "risk", risk.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
@@ -140,7 +141,7 @@ def _form(
         errors=errors,
         stale=stale,
         labels=risks.LABELS,
-        deliverable_choices=risks.deliverable_choices(db, access.project.id),
+        deliverable_choices=common.deliverable_choices(db, access.project.id),
         **_common(db, access),
     )
 
@@ -165,7 +166,7 @@ class RiskPages(Controller):
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         defaults = {
-            "code": risks.next_code(db, Risk, access.project.id, "R"),
+            "code": common.next_code(db, Risk, access.project.id, "R"),
             "category": "other",
             "probability": 3,
             "impact": 3,
@@ -344,7 +345,7 @@ class RegisterSettingsPages(Controller):
     @get("/", sync_to_thread=True)
     def show(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.MANAGE)
-        settings = risks.settings_for(db, access.project.id)
+        settings = common.settings_for(db, access.project.id)
         form = audit.snapshot(settings, risks.SETTING_FIELDS) | {"version": settings.version}
         return render(request, "risks/settings.html", form=form, errors={}, access=access, project=access.project)
 
