@@ -400,3 +400,31 @@ def test_register_links_appear_only_for_those_who_may_see_the_register(as_user):
     assert 'href="/projects/TST/issues"' in as_user("viewer").get("/projects/TST").text
     contractor = as_user("contractor").get("/projects/TST").text
     assert "/risks" not in contractor and "/issues" not in contractor
+
+
+def test_every_change_to_a_register_record_names_the_version_it_was_read_at(as_user, db, world):
+    """A form without its version cannot turn the stale-edit check off: it is refused, and nothing changes."""
+    staff = as_user("staff")
+    risk = make_risk(db, world)
+    issue = make_issue(db, world)
+    item = staff.post(
+        f"/projects/TST/risks/{risk.id}/actions",
+        {"description": "Call them", "plan": "mitigation", "owner_id": world.ids["staff"]},
+    )
+    assert item.status_code == 303, item.text
+    action = db.exec(select(ActionItem)).one()
+    for path, data in [
+        (f"/projects/TST/risks/{risk.id}/quick", {"status": "closed"}),
+        (f"/projects/TST/risks/{risk.id}/edit", _owned(world) | {"title": "No version"}),
+        (f"/projects/TST/risks/{risk.id}/review", {}),
+        (f"/projects/TST/risks/{risk.id}/convert", {"confirmed": "yes"}),
+        (f"/projects/TST/issues/{issue.id}/quick", {"priority": "low", "version": "x"}),
+        (f"/projects/TST/issues/{issue.id}/edit", {"title": "No version", "priority": "low"}),
+        (f"/projects/TST/actions/{action.id}/done", {"done": "true"}),
+    ]:
+        r = staff.post(path, data)
+        assert r.status_code == 400, path
+        assert "version" in r.text
+    db.expire_all()
+    assert (db.get(Risk, risk.id).version, db.get(Issue, issue.id).version) == (risk.version, issue.version)
+    assert db.get(Issue, issue.id).priority != "low" and db.get(ActionItem, action.id).done_at is None

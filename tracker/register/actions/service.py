@@ -226,3 +226,10 @@ def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
 
 def as_values(item: ActionItem) -> dict[str, Any]:
     return audit.snapshot(item, FIELDS) | {"done": item.done_at is not None, "version": item.version}
+
+
+def back_url(key: str, item: ActionItem) -> str:
+    """Where an action item is shown: under its risk's plan, or among its issue's actions."""
+    if item.risk_id:
+        return f"/projects/{key}/risks/{item.risk_id}#{item.plan}-plan"
+    return f"/projects/{key}/issues/{item.issue_id}#actions"

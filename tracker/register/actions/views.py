@@ -18,14 +18,9 @@ from tracker.projects.permissions import Perm
 from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.pages import form_version
 
 Form = URLEncodedBody[dict[str, Any]]
-
-
-def _back(key: str, item: ActionItem) -> str:
-    if item.risk_id:
-        return f"/projects/{key}/risks/{item.risk_id}#{item.plan}-plan"
-    return f"/projects/{key}/issues/{item.issue_id}#actions"
 
 
 class ActionPages(Controller):
@@ -38,16 +33,16 @@ class ActionPages(Controller):
     ) -> Redirect:
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
         item = actions.get_for(db, access, item_id)
-        version = data.get("version")
+        version = form_version(data)
         try:
             done = data.get("done") == "true"
-            actions.set_done(db, request.user, access, item, done, int(version) if str(version).isdigit() else None)
+            actions.set_done(db, request.user, access, item, done, version)
             flash(request, "Action item done." if done else "Action item reopened.")
         except StaleEdit:
             flash(request, "Someone else changed that action item first; check it and try again.", "error")
         except FormError as exc:
             flash(request, " ".join(exc.errors.values()), "error")
-        return redirect(_back(access.project.key, item))
+        return redirect(actions.back_url(access.project.key, item))
 
     @get("/edit", sync_to_thread=True)
     def edit(
@@ -79,7 +74,7 @@ class ActionPages(Controller):
         except FormError as exc:
             return self._form(request, db, access, item, data, exc.errors, status=422)
         flash(request, "Action item saved.")
-        return redirect(_back(access.project.key, item))
+        return redirect(actions.back_url(access.project.key, item))
 
     def _form(
         self,
@@ -103,7 +98,7 @@ class ActionPages(Controller):
             errors=errors,
             stale=stale,
             labels=actions.LABELS,
-            back=_back(access.project.key, item),
+            back=actions.back_url(access.project.key, item),
             owners=common.owners(db, access.project.id),
             plans=options([Plan.MITIGATION.value, Plan.CONTINGENCY.value], " plan"),
         )

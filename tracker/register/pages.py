@@ -1,0 +1,261 @@
+"""The pages every register kind has, written once: the filtered list with its in-place edits, the record, and the
+create and edit forms. A kind's views subclass RegisterPages with its row of the kinds table and add only its own
+pages; `page_context` and `detail_context` are where it adds what its templates show besides."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import ClientException
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from tracker.audit import service as audit
+from tracker.core.errors import FormError, StaleEdit
+from tracker.core.forms import parse, stale_fields
+from tracker.core.web import flash, redirect, render, safe_next
+from tracker.deliverables.service import project_today
+from tracker.projects import service as projects
+from tracker.projects.permissions import Perm
+from tracker.projects.service import Access
+from tracker.register import common
+from tracker.register.actions import service as actions
+from tracker.register.kinds import Kind
+
+Form = URLEncodedBody[dict[str, Any]]
+
+
+def form_version(data: dict[str, Any]) -> int:
+    """The version the form was read at. Every change to a record names it, so a stale page cannot overwrite."""
+    try:
+        return int(data["version"])
+    except (KeyError, TypeError, ValueError):
+        raise ClientException(detail="This form is missing the version it was read at; reload the page.") from None
+
+
+def go(request: Request, path: str) -> Redirect | Response:
+    """A redirect, or for htmx the instruction to load that page (htmx would follow a 303 and swap the page in)."""
+    if request.headers.get("hx-request"):
+        return Response(content="", headers={"HX-Redirect": path})
+    return redirect(path)
+
+
+class RegisterPages(Controller):
+    include_in_schema = False
+    kind: ClassVar[Kind]
+
+    # --- what a kind adds ------------------------------------------------------------------------------------
+
+    def page_context(self, db: Session, access: Access) -> dict[str, Any]:
+        """What every page of the kind shows besides its records (choices, scales, settings)."""
+        return {}
+
+    def detail_context(self, db: Session, access: Access, record: Any, today: Any) -> dict[str, Any]:
+        """What the record's page shows besides the record (its log, its plans, where it came from)."""
+        return {}
+
+    # --- written once ----------------------------------------------------------------------------------------
+
+    def url(self, access: Access, record: Any = None, rest: str = "") -> str:
+        base = f"/projects/{access.project.key}/{self.kind.plural}"
+        return f"{base}/{record.id}{rest}" if record is not None else base + rest
+
+    def common(self, db: Session, access: Access) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "access": access,
+            "project": access.project,
+            "owners": common.owners(db, access.project.id),
+            "can_edit": access.can(Perm.EDIT_REGISTER),
+            **self.page_context(db, access),
+        }
+
+    def list_page(self, request: Request, db: Session, access: Access) -> Template:
+        service = self.kind.service
+        raw = {k: v for k, v in request.query_params.items() if v not in ("", None)}
+        query = parse(self.kind.query, raw)
+        rows, total = service.search(db, access, query)
+        base = {k: v for k, v in raw.items() if k != "page"}
+        return render(
+            request,
+            f"{self.kind.plural}/index.html",
+            block=f"{self.kind.name}_table",
+            rows=rows,
+            total=total,
+            query=query,
+            page=query.page,
+            pages=max(1, math.ceil(total / service.PAGE_SIZE)),
+            base_url=f"{self.url(access)}?{urlencode(base)}",
+            sort_base={k: v for k, v in base.items() if k != "sort"},
+            here=f"{self.url(access)}?{urlencode(raw)}",
+            export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
+            **self.common(db, access),
+        )
+
+    def detail_page(
+        self, request: Request, db: Session, access: Access, record: Any, status: int = 200, **extra: Any
+    ) -> Template:
+        kind, today = self.kind, project_today(access.project)
+        context: dict[str, Any] = {
+            kind.name: record,
+            "row": kind.service.row(db, access, record.id),
+            "today": today,
+            "deliverables": common.linked_deliverables(db, kind.link, kind.link_key, [record.id])[record.id],
+            "trail": audit.for_entity(db, kind.name, record.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
+            "action_errors": {},
+            "action_form": {},
+            "action_plan": None,
+            **self.detail_context(db, access, record, today),
+        }
+        context.update(extra)
+        return render(request, f"{kind.plural}/detail.html", status=status, **self.common(db, access), **context)
+
+    def form_page(
+        self,
+        request: Request,
+        db: Session,
+        access: Access,
+        record: Any,
+        form: dict[str, Any],
+        errors: dict[str, str],
+        stale: dict[str, Any] | None = None,
+        status: int = 200,
+    ) -> Template:
+        return render(
+            request,
+            f"{self.kind.plural}/form.html",
+            status=status,
+            form=form,
+            errors=errors,
+            stale=stale,
+            labels=self.kind.service.LABELS,
+            deliverable_choices=common.deliverable_choices(db, access.project.id),
+            **{self.kind.name: record},
+            **self.common(db, access),
+        )
+
+    @get("/", sync_to_thread=True)
+    def index(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        return self.list_page(request, db, projects.get_for(db, request.user, key, Perm.VIEW_REGISTER))
+
+    @get("/new", sync_to_thread=True)
+    def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        code = common.next_code(db, self.kind.model, access.project.id, self.kind.prefix)
+        return self.form_page(request, db, access, None, {"code": code, **self.kind.new}, {})
+
+    @post("/", sync_to_thread=True)
+    def create(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        try:
+            record = self.kind.service.create(db, request.user, access, parse(self.kind.form, data))
+        except FormError as exc:
+            return self.form_page(request, db, access, None, data, exc.errors, status=422)
+        flash(request, f"{self.kind.title} {record.code} recorded.")
+        return redirect(self.url(access, record))
+
+    @get("/{record_id:int}", sync_to_thread=True)
+    def detail(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
+    ) -> Template:
+        access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
+        return self.detail_page(request, db, access, self.kind.service.get_for(db, access, record_id))
+
+    @get("/{record_id:int}/edit", sync_to_thread=True)
+    def edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
+    ) -> Template:
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        record = self.kind.service.get_for(db, access, record_id)
+        return self.form_page(request, db, access, record, self.kind.service.form_values(db, record), {})
+
+    @post("/{record_id:int}/edit", sync_to_thread=True)
+    def update(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        record = self.kind.service.get_for(db, access, record_id)
+        form_version(data)
+        try:
+            self.kind.service.update(db, request.user, access, record, parse(self.kind.form, data))
+        except StaleEdit as exc:
+            fresh = data | {"version": record.version}
+            return self.form_page(
+                request, db, access, record, fresh, {}, stale=stale_fields(exc.current, data), status=409
+            )
+        except FormError as exc:
+            return self.form_page(request, db, access, record, data, exc.errors, status=422)
+        flash(request, f"{self.kind.title} {record.code} saved.")
+        return redirect(self.url(access, record))
+
+    @post("/{record_id:int}/quick", sync_to_thread=True)
+    def quick(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        """A field changed in the list: the row comes back re-rendered, with what happened beside it."""
+        kind = self.kind
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        record = kind.service.get_for(db, access, record_id)
+        values = kind.service.form_values(db, record) | {k: data[k] for k in kind.quick if k in data}
+        values["version"] = form_version(data)
+        message, status = None, 200
+        try:
+            kind.service.update(db, request.user, access, record, parse(kind.form, values))
+            message = f"{record.code} saved."
+        except StaleEdit:
+            message, status = f"Someone else changed {record.code} first; these are the saved values now.", 409
+        except FormError as exc:
+            message, status = " ".join(exc.errors.values()) + f" Open the {kind.name} to complete it.", 422
+        if not request.headers.get("hx-request"):
+            flash(request, message, "success" if status == 200 else "error")
+            return redirect(safe_next(data.get("next"), self.url(access)))
+        return render(
+            request,
+            f"{kind.plural}/index.html",
+            block=f"{kind.name}_row",
+            status=status,
+            row=kind.service.row(db, access, record.id),
+            message=message,
+            failed=status != 200,
+            here=safe_next(data.get("next"), ""),
+            headers={"HX-Trigger": kind.refresh} if status == 200 and kind.refresh else None,
+            **self.common(db, access),
+        )
+
+
+class WithActions:
+    """For kinds that carry action items (risks under their plans, issues directly)."""
+
+    @post("/{record_id:int}/actions", sync_to_thread=True)
+    def add_action(
+        self: Any,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        record_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        record = self.kind.service.get_for(db, access, record_id)
+        try:
+            item = actions.add(db, request.user, access, record, parse(actions.ActionForm, data))
+        except FormError as exc:
+            return self.detail_page(
+                request,
+                db,
+                access,
+                record,
+                status=422,
+                action_errors=exc.errors,
+                action_form=data,
+                action_plan=data.get("plan"),
+            )
+        flash(request, "Action item added.")
+        return redirect(actions.back_url(access.project.key, item))
