@@ -58,12 +58,14 @@ def test_a_risk_through_the_api_from_creation_to_conversion(as_user, world):
     r = staff.api("PATCH", f"/api/v1/action-items/{item['id']}", json={"done": True, "version": item["version"]})
     assert r.status_code == 200 and r.json()["done_at"] and r.json()["overdue"] is False
 
-    r = manager.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={})
+    assert manager.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={}).status_code == 400  # no version
+    version = staff.api("GET", f"/api/v1/risks/{risk['id']}").json()["version"]
+    r = manager.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={"version": version})
     assert r.status_code == 201
     issue = r.json()
     assert (issue["code"], issue["risk_code"], issue["priority"], issue["status"]) == ("I-001", "R-001", "high", "open")
     assert staff.api("GET", f"/api/v1/risks/{risk['id']}").json()["status"] == "realized"
-    assert manager.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={}).status_code == 409
+    assert manager.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={"version": version}).status_code == 409
 
 
 def test_the_risk_list_filters_sorts_and_pages(as_user):
@@ -148,7 +150,7 @@ def test_register_api_roles(as_user, world):
             b.api("PATCH", f"/api/v1/risks/{risk['id']}", json={"impact": 1, "version": 1}).status_code
             == expected_write
         )
-        assert b.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={}).status_code == expected_write
+        assert b.api("POST", f"/api/v1/risks/{risk['id']}/convert", json={"version": 1}).status_code == expected_write
         assert b.api("POST", "/api/v1/projects/TST/issues", json=ISSUE).status_code == expected_write
     for role in ("contractor", "outsider"):
         expected_read = 404 if role == "outsider" else 403

@@ -4,21 +4,21 @@ into an issue."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
-from tracker.register import common
+from tracker.register import api as register_api
 from tracker.register.issues import service as issues
-from tracker.register.issues.models import EscalationLevel, IssueDeliverable, IssueStatus, Priority
-from tracker.register.issues.service import DecisionForm, IssueForm, IssueQuery, IssueRow
+from tracker.register.issues.models import EscalationLevel, IssueStatus, Priority
+from tracker.register.issues.service import DecisionForm
+from tracker.register.kinds import KINDS
 from tracker.register.risks import service as risks
 
 
@@ -50,49 +50,20 @@ class IssueOut(BaseModel):
     version: int
 
 
-class IssueIn(ApiBody):
-    labels = issues.LABELS
-    code: str = Field(default="", max_length=20, description="Blank: the next free I-###", examples=["I-034"])
-    title: str = Field(max_length=200)
-    description: str = Field(default="", max_length=8000)
-    impact: str = Field(default="", max_length=4000)
-    priority: Priority = Priority.MEDIUM
-    owner_id: int | None = None
-    need_by: date | None = Field(default=None, description="Not before the day it was raised")
-    status: IssueStatus = IssueStatus.OPEN
-    escalation_level: EscalationLevel = EscalationLevel.PROJECT
-    escalation_reason: str = Field(default="", max_length=2000)
-    resolution: str = Field(default="", max_length=8000, description="Required to resolve or close")
-    raised_on: date | None = Field(default=None, description="Today or earlier; blank: today")
-    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
+# What the API's readers are told about the issue's fields; the fields themselves are the form's (register/api.py).
+HELP = {
+    "code": "Blank: the next free I-###",
+    "need_by": "Not before the day it was raised",
+    "resolution": "Required to resolve or close",
+    "raised_on": "Today or earlier; blank: today",
+}
+LIST_HELP = """`status` is a status or `unresolved`; `escalation=true` lists issues flagged for escalation; `sort` is
+priority, age, due or code, with `-` for descending."""
 
-
-class IssuePatch(ApiBody):
-    """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
-
-    labels = issues.LABELS
-
-    code: str | None = None
-    title: str | None = None
-    description: str | None = None
-    impact: str | None = None
-    priority: Priority | None = None
-    owner_id: int | None = None
-    need_by: date | None = None
-    status: IssueStatus | None = None
-    escalation_level: EscalationLevel | None = None
-    escalation_reason: str | None = None
-    resolution: str | None = None
-    raised_on: date | None = None
-    deliverable_ids: list[int] | None = None
-    version: int
-
-
-class IssuePage(BaseModel):
-    items: list[IssueOut]
-    total: int
-    limit: int
-    offset: int
+# resolved_on is the spreadsheet import's, for issues resolved before they were recorded here
+ProjectIssues, OneIssue = register_api.controllers(
+    KINDS["issues"], IssueOut, HELP, LIST_HELP, leave_out=("resolved_on",)
+)
 
 
 class DecisionIn(ApiBody):
@@ -115,112 +86,11 @@ class DecisionOut(BaseModel):
     recorded_at: datetime
 
 
-def _outs(db: Session, rows: list[IssueRow]) -> list[IssueOut]:
-    links = common.linked_deliverables(db, IssueDeliverable, "issue_id", [r.issue.id for r in rows])
-    return [
-        IssueOut(
-            **row.issue.model_dump(
-                include={
-                    "id",
-                    "code",
-                    "title",
-                    "description",
-                    "impact",
-                    "priority",
-                    "owner_id",
-                    "need_by",
-                    "status",
-                    "escalation_level",
-                    "escalation_reason",
-                    "resolution",
-                    "raised_on",
-                    "resolved_on",
-                    "risk_id",
-                    "updated_at",
-                    "version",
-                }
-            ),
-            owner_name=row.owner_name,
-            age_days=row.age,
-            overdue=row.overdue,
-            needs_escalation=row.needs_escalation,
-            open_actions=row.open_actions,
-            risk_code=row.risk_code,
-            deliverable_ids=[d for d, _ in links[row.issue.id]],
-            deliverable_codes=[c for _, c in links[row.issue.id]],
-        )
-        for row in rows
-    ]
-
-
 def issue_out(db: Session, access: projects.Access, issue_id: int) -> IssueOut:
-    return _outs(db, [issues.row(db, access, issue_id)])[0]
+    return register_api.one(KINDS["issues"], IssueOut, db, access, issue_id)
 
 
-class ProjectIssuesApi(Controller):
-    path = "/api/v1/projects/{key:str}/issues"
-    tags = ["issues"]
-
-    @get("/", sync_to_thread=True, summary="The issue register, filtered, sorted and paged")
-    def list_issues(
-        self,
-        request: Request,
-        db: NamedDependency[Session],
-        key: FromPath[str],
-        status: FromQuery[str | None] = None,
-        priority: FromQuery[str | None] = None,
-        owner: FromQuery[str | None] = None,
-        overdue: FromQuery[str | None] = None,
-        escalation: FromQuery[str | None] = None,
-        q: FromQuery[str | None] = None,
-        sort: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
-    ) -> IssuePage:
-        """`status` is a status or `unresolved`; `escalation=true` lists issues flagged for escalation;
-        `sort` is priority, age, due or code, with `-` for descending."""
-        access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        filters = {
-            "status": status,
-            "priority": priority,
-            "owner": owner,
-            "overdue": overdue,
-            "escalation": escalation,
-            "q": q,
-            "sort": sort,
-        }
-        query = parse(IssueQuery, {k: v for k, v in filters.items() if v is not None})
-        limit, offset = min(max(limit, 1), 500), max(offset, 0)
-        rows, total = issues.search(db, access, query, limit=limit, offset=offset)
-        return IssuePage(items=_outs(db, rows), total=total, limit=limit, offset=offset)
-
-    @post("/", sync_to_thread=True, summary="Record an issue (managers and staff)")
-    def create_issue(
-        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[IssueIn]
-    ) -> IssueOut:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        issue = issues.create(db, request.user, access, parse(IssueForm, data.model_dump(mode="json")))
-        return issue_out(db, access, issue.id)
-
-
-class IssueApi(Controller):
-    path = "/api/v1/issues/{issue_id:int}"
-    tags = ["issues"]
-
-    @get("/", sync_to_thread=True, summary="One issue with its age, overdue and escalation flag")
-    def get_issue(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int]) -> IssueOut:
-        access, issue = issues.load_for(db, request.user, issue_id)
-        return issue_out(db, access, issue.id)
-
-    @patch("/", sync_to_thread=True, summary="Change an issue (send the version you read; 409 if stale)")
-    def patch_issue(
-        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int], data: JSONBody[IssuePatch]
-    ) -> IssueOut:
-        access, issue = issues.load_for(db, request.user, issue_id, Perm.EDIT_REGISTER)
-        values: dict[str, Any] = issues.form_values(db, issue) | data.model_dump(mode="json", exclude_unset=True)
-        issues.update(db, request.user, access, issue, parse(IssueForm, values))
-        return issue_out(db, access, issue.id)
-
+class IssueApi(OneIssue):
     @get("/decisions", sync_to_thread=True, summary="The decision log, newest first")
     def list_decisions(
         self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int]
@@ -238,7 +108,7 @@ class IssueApi(Controller):
 
 
 class ConvertIn(ApiBody):
-    version: int | None = None
+    version: int = Field(description="The version of the risk you read (409 when someone saved since)")
 
 
 class RiskConvertApi(Controller):
@@ -252,3 +122,6 @@ class RiskConvertApi(Controller):
         access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
         issue = issues.convert(db, request.user, access, risk, data.version)
         return issue_out(db, access, issue.id)
+
+
+handlers = [ProjectIssues, IssueApi, RiskConvertApi]

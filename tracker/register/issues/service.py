@@ -419,6 +419,21 @@ class IssueRow:
     overdue: bool
     needs_escalation: bool
 
+    @property
+    def record(self) -> Issue:
+        return self.issue
+
+    def extras(self) -> dict[str, Any]:
+        """What the row works out beyond the issue's own fields (the API answers them too)."""
+        return {
+            "owner_name": self.owner_name,
+            "age_days": self.age,
+            "overdue": self.overdue,
+            "needs_escalation": self.needs_escalation,
+            "open_actions": self.open_actions,
+            "risk_code": self.risk_code,
+        }
+
 
 def search(
     db: Session,

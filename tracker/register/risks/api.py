@@ -4,23 +4,24 @@ register settings. Conversion into an issue lives with the issues API, action it
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from litestar import Controller, Request, get, patch, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.register import api as register_api
 from tracker.register import common
+from tracker.register.kinds import KINDS
 from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
-from tracker.register.risks.models import Category, Proximity, RiskDeliverable, RiskStatus, Strategy
+from tracker.register.risks.models import Category, Proximity, RiskStatus, Strategy
 from tracker.register.risks.scoring import Level
-from tracker.register.risks.service import RiskForm, RiskQuery, RiskRow, SettingsForm
+from tracker.register.risks.service import SettingsForm
 
 
 class RiskOut(BaseModel):
@@ -56,68 +57,26 @@ class RiskOut(BaseModel):
     version: int
 
 
-class RiskIn(ApiBody):
-    labels = risks.LABELS
-    code: str = Field(default="", max_length=20, description="Blank: the next free R-###", examples=["R-012"])
-    title: str = Field(max_length=200)
-    statement: str = Field(
-        default="", max_length=4000, examples=["If the legacy data is dirtier than sampled, then go-live slips"]
-    )
-    category: Category = Category.OTHER
-    probability: int = Field(description="1 rare … 5 almost certain")
-    impact: int = Field(description="1 negligible … 5 severe")
-    proximity: Proximity = Proximity.MID
-    trigger: str = Field(default="", max_length=2000)
-    owner_id: int | None = Field(default=None, description="Required while the risk is open, mitigating or monitoring")
-    response: Strategy = Strategy.MITIGATE
-    residual_probability: int | None = Field(
-        default=None,
-        description="Expected after mitigation; with the residual impact, scores no higher than probability × impact",
-    )
-    residual_impact: int | None = None
-    mitigation_plan: str = Field(default="", max_length=8000)
-    contingency_plan: str = Field(default="", max_length=8000)
-    next_review_date: date | None = Field(default=None, description="Blank: from the review cadence of the level")
-    status: RiskStatus = RiskStatus.OPEN
-    raised_on: date | None = Field(default=None, description="Today or earlier; blank: today")
-    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
+# What the API's readers are told about the risk's fields; the fields themselves are the form's (register/api.py).
+HELP = {
+    "code": "Blank: the next free R-###",
+    "probability": "1 rare … 5 almost certain",
+    "impact": "1 negligible … 5 severe",
+    "owner_id": "Required while the risk is open, mitigating or monitoring",
+    "residual_probability": (
+        "Expected after mitigation; with the residual impact, scores no higher than probability × impact"
+    ),
+    "next_review_date": "Blank: from the review cadence of the level",
+    "raised_on": "Today or earlier; blank: today",
+}
+LIST_HELP = """`status` is a status or `active`; `due=true` lists risks due for review; `overdue=true` those with overdue
+action items; `sort` is score, age, due or code, with `-` for descending."""
 
-
-class RiskPatch(ApiBody):
-    """Only the fields sent change; `version` is the one you read (409 when someone saved since)."""
-
-    labels = risks.LABELS
-
-    code: str | None = None
-    title: str | None = None
-    statement: str | None = None
-    category: Category | None = None
-    probability: int | None = None
-    impact: int | None = None
-    proximity: Proximity | None = None
-    trigger: str | None = None
-    owner_id: int | None = None
-    response: Strategy | None = None
-    residual_probability: int | None = None
-    residual_impact: int | None = None
-    mitigation_plan: str | None = None
-    contingency_plan: str | None = None
-    next_review_date: date | None = None
-    status: RiskStatus | None = None
-    raised_on: date | None = None
-    deliverable_ids: list[int] | None = None
-    version: int
+ProjectRisks, OneRisk = register_api.controllers(KINDS["risks"], RiskOut, HELP, LIST_HELP)
 
 
 class VersionIn(ApiBody):
-    version: int | None = None
-
-
-class RiskPage(BaseModel):
-    items: list[RiskOut]
-    total: int
-    limit: int
-    offset: int
+    version: int = Field(description="The version you read (409 when someone saved since)")
 
 
 class ScoreOut(BaseModel):
@@ -157,59 +116,8 @@ class SettingsIO(ApiBody):
     version: int | None = None
 
 
-def _outs(db: Session, rows: list[RiskRow]) -> list[RiskOut]:
-    links = common.linked_deliverables(db, RiskDeliverable, "risk_id", [r.risk.id for r in rows])
-    out = []
-    for row in rows:
-        r = row.risk
-        residual = (
-            scoring.score(r.residual_probability, r.residual_impact)
-            if r.residual_probability and r.residual_impact
-            else None
-        )
-        out.append(
-            RiskOut(
-                **r.model_dump(
-                    include={
-                        "id",
-                        "code",
-                        "title",
-                        "statement",
-                        "category",
-                        "probability",
-                        "impact",
-                        "proximity",
-                        "trigger",
-                        "owner_id",
-                        "response",
-                        "residual_probability",
-                        "residual_impact",
-                        "mitigation_plan",
-                        "contingency_plan",
-                        "next_review_date",
-                        "last_reviewed_on",
-                        "status",
-                        "raised_on",
-                        "updated_at",
-                        "version",
-                    }
-                ),
-                score=row.score,
-                level=row.level,
-                owner_name=row.owner_name,
-                residual_score=residual,
-                due_for_review=row.due_for_review,
-                overdue=row.overdue,
-                open_actions=row.open_actions,
-                deliverable_ids=[d for d, _ in links[r.id]],
-                deliverable_codes=[c for _, c in links[r.id]],
-            )
-        )
-    return out
-
-
 def _one(db: Session, access: projects.Access, risk_id: int) -> RiskOut:
-    return _outs(db, [risks.row(db, access, risk_id)])[0]
+    return register_api.one(KINDS["risks"], RiskOut, db, access, risk_id)
 
 
 def _cells(cells: dict[tuple[int, int], int]) -> list[HeatCell]:
@@ -219,53 +127,6 @@ def _cells(cells: dict[tuple[int, int], int]) -> list[HeatCell]:
 class ProjectRisksApi(Controller):
     path = "/api/v1/projects/{key:str}"
     tags = ["risks"]
-
-    @get("/risks", sync_to_thread=True, summary="The risk register, filtered, sorted and paged")
-    def list_risks(
-        self,
-        request: Request,
-        db: NamedDependency[Session],
-        key: FromPath[str],
-        status: FromQuery[str | None] = None,
-        level: FromQuery[str | None] = None,
-        category: FromQuery[str | None] = None,
-        owner: FromQuery[str | None] = None,
-        probability: FromQuery[str | None] = None,
-        impact: FromQuery[str | None] = None,
-        overdue: FromQuery[str | None] = None,
-        due: FromQuery[str | None] = None,
-        q: FromQuery[str | None] = None,
-        sort: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
-    ) -> RiskPage:
-        """`status` is a status or `active`; `due=true` lists risks due for review; `overdue=true` those with
-        overdue action items; `sort` is score, age, due or code, with `-` for descending."""
-        access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        filters = {
-            "status": status,
-            "level": level,
-            "category": category,
-            "owner": owner,
-            "probability": probability,
-            "impact": impact,
-            "overdue": overdue,
-            "due": due,
-            "q": q,
-            "sort": sort,
-        }
-        query = parse(RiskQuery, {k: v for k, v in filters.items() if v is not None})
-        limit, offset = min(max(limit, 1), 500), max(offset, 0)
-        rows, total = risks.search(db, access, query, limit=limit, offset=offset)
-        return RiskPage(items=_outs(db, rows), total=total, limit=limit, offset=offset)
-
-    @post("/risks", sync_to_thread=True, summary="Record a risk (managers and staff)")
-    def create_risk(
-        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[RiskIn]
-    ) -> RiskOut:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        risk = risks.create(db, request.user, access, parse(RiskForm, data.model_dump(mode="json")))
-        return _one(db, access, risk.id)
 
     @get("/risks/heatmap", sync_to_thread=True, summary="Active risks by probability × impact, now and a period ago")
     def heatmap(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> HeatMapOut:
@@ -294,24 +155,7 @@ class ProjectRisksApi(Controller):
         return SettingsIO.model_validate(saved, from_attributes=True)
 
 
-class RiskApi(Controller):
-    path = "/api/v1/risks/{risk_id:int}"
-    tags = ["risks"]
-
-    @get("/", sync_to_thread=True, summary="One risk with its score, level and review state")
-    def get_risk(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int]) -> RiskOut:
-        access, risk = risks.load_for(db, request.user, risk_id)
-        return _one(db, access, risk.id)
-
-    @patch("/", sync_to_thread=True, summary="Change a risk (send the version you read; 409 if stale)")
-    def patch_risk(
-        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[RiskPatch]
-    ) -> RiskOut:
-        access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
-        values: dict[str, Any] = risks.form_values(db, risk) | data.model_dump(mode="json", exclude_unset=True)
-        risks.update(db, request.user, access, risk, parse(RiskForm, values))
-        return _one(db, access, risk.id)
-
+class RiskApi(OneRisk):
     @post("/review", sync_to_thread=True, status_code=200, summary="Mark reviewed: the next review moves on")
     def review(
         self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[VersionIn]
@@ -334,3 +178,6 @@ class RiskApi(Controller):
             )
             for h, who in risks.history_of(db, risk.id)
         ]
+
+
+handlers = [ProjectRisks, ProjectRisksApi, RiskApi]

@@ -504,6 +504,24 @@ class RiskRow:
     def overdue(self) -> bool:
         return self.overdue_actions > 0
 
+    @property
+    def record(self) -> Risk:
+        return self.risk
+
+    def extras(self) -> dict[str, Any]:
+        """What the row works out beyond the risk's own fields (the API answers them too)."""
+        r = self.risk
+        residual = r.residual_probability and r.residual_impact
+        return {
+            "score": self.score,
+            "level": self.level,
+            "owner_name": self.owner_name,
+            "residual_score": scoring.score(r.residual_probability, r.residual_impact) if residual else None,
+            "due_for_review": self.due_for_review,
+            "overdue": self.overdue,
+            "open_actions": self.open_actions,
+        }
+
 
 def search(
     db: Session,
