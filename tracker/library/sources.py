@@ -30,6 +30,8 @@ from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
+from tracker.register.kinds import KINDS
+from tracker.register.kinds import Kind as RegisterKind
 from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Category, Proximity, RegisterSettings, Risk, RiskStatus, Strategy
@@ -291,6 +293,30 @@ class Source:
         return [(k, f) for k, f in self.fields.items() if f.sortable]
 
 
+def register_source(
+    kind: RegisterKind,
+    fields: dict[str, Field],
+    joins: Callable[[Any], Any],
+    columns: tuple[str, ...],
+    sort: tuple[str, bool],
+) -> Source:
+    """A register kind as a source: its rows are the kind's records, seen by those who see the register, each
+    linking to its page; the kind gives its fields, their joins and a new report's columns and sort."""
+    return Source(
+        kind.plural,
+        kind.plural.capitalize(),
+        kind.model,
+        Perm.VIEW_REGISTER,
+        fields,
+        joins,
+        (kind.model.id,),
+        lambda key, ids: f"/projects/{key}/{kind.plural}/{ids[0]}",
+        columns,
+        sort,
+        kind.name,
+    )
+
+
 def _action_href(key: str, ids: tuple) -> str:
     risk_id, issue_id = ids
     return f"/projects/{key}/risks/{risk_id}" if risk_id else f"/projects/{key}/issues/{issue_id}"
@@ -310,33 +336,21 @@ SOURCES: dict[str, Source] = {
         ("code", False),
         "deliverable",
     ),
-    "risks": Source(
-        "risks",
-        "Risks",
-        Risk,
-        Perm.VIEW_REGISTER,
+    "risks": register_source(
+        KINDS["risks"],
         RISK_FIELDS,
         lambda s: s.outerjoin(RiskOwner, RiskOwner.id == Risk.owner_id),
-        (Risk.id,),
-        lambda key, ids: f"/projects/{key}/risks/{ids[0]}",
         ("code", "title", "score", "level", "owner", "status", "next_review_date"),
         ("score", True),
-        "risk",
     ),
-    "issues": Source(
-        "issues",
-        "Issues",
-        Issue,
-        Perm.VIEW_REGISTER,
+    "issues": register_source(
+        KINDS["issues"],
         ISSUE_FIELDS,
         lambda s: s.outerjoin(IssueOwner, IssueOwner.id == Issue.owner_id).outerjoin(
             FromRisk, FromRisk.id == Issue.risk_id
         ),
-        (Issue.id,),
-        lambda key, ids: f"/projects/{key}/issues/{ids[0]}",
         ("code", "title", "priority", "status", "owner", "need_by", "age"),
         ("priority", False),
-        "issue",
     ),
     "actions": Source(
         "actions",

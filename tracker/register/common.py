@@ -7,10 +7,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, SQLModel, col, delete, select
+from sqlmodel import Session, SQLModel, col, delete, func, or_, select
 
 from tracker.accounts.models import User
-from tracker.core.errors import FormError
+from tracker.core.db import sort_order
+from tracker.core.errors import FormError, NotFound
 from tracker.deliverables.models import Deliverable
 from tracker.projects.models import Membership, Project, Role
 from tracker.register.risks.models import RegisterSettings
@@ -127,3 +128,42 @@ def as_list(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [x for x in v if x != ""]
     return v
+
+
+# --- the filtered list ------------------------------------------------------------------------------------------
+
+
+def text_match(q: str, *columns: Any) -> Any:
+    """The list's search box: the words anywhere in any of these columns, whatever their case."""
+    like = f"%{q.lower()}%"
+    return or_(*(func.lower(c).like(like) for c in columns))
+
+
+def page_of(
+    db: Session,
+    model: type[SQLModel],
+    stmt: Any,
+    where: list[Any],
+    sort: Any,
+    page: int,
+    limit: int | None,
+    offset: int | None,
+) -> tuple[list[Any], int]:
+    """One page of a kind's filtered list and the count of the whole list: two queries whatever its size.
+    `sort` is the kind's SORTS entry for the query's sort, a leading "-" meaning descending; limit=None: every row."""
+    total = db.exec(select(func.count()).select_from(model).where(*where)).one()
+    stmt = stmt.where(*where).order_by(*sort_order(sort[1], sort[0]))
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset if offset is not None else (page - 1) * limit)
+    return list(db.exec(stmt)), total
+
+
+def sort_of(sorts: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(descending, the columns) of a list's sort key such as "-score"."""
+    return key.startswith("-"), sorts[key.lstrip("-")]
+
+
+def only_row(rows: list[Any], noun: str) -> Any:
+    if not rows:
+        raise NotFound(detail=f"No such {noun} in this project.")
+    return rows[0]

@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tracker.core.forms import Form
 from tracker.core.web import label
-from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
-from tracker.register.issues.service import IssueForm
+from tracker.register.issues.models import EscalationLevel, IssueStatus, Priority
+from tracker.register.kinds import KINDS, Kind
 from tracker.register.risks import scoring
-from tracker.register.risks.models import Category, Proximity, Risk, RiskStatus, Strategy
-from tracker.register.risks.service import RiskForm
+from tracker.register.risks.models import Category, Proximity, RiskStatus, Strategy
 
 DATE_HELP = "A date: 2026-03-31, 3/31/2026 (month first), Mar 31, 2026, or an Excel date."
 LINE_HELP = (
@@ -81,11 +81,22 @@ class Column:
 
 @dataclass(frozen=True)
 class Register:
-    kind: str  # the URL segment: risks, issues
-    noun: str
-    model: type[Risk] | type[Issue]
-    form: type[RiskForm] | type[IssueForm]
+    """A register kind (its row of the kinds table) as spreadsheet columns."""
+
+    spec: Kind
     columns: tuple[Column, ...]
+
+    @property
+    def kind(self) -> str:  # the URL segment: risks, issues
+        return self.spec.plural
+
+    @property
+    def noun(self) -> str:
+        return self.spec.name
+
+    @property
+    def form(self) -> type[Form]:
+        return self.spec.form
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -759,6 +770,6 @@ ISSUE_COLUMNS = (
     ),
 )
 
-RISKS = Register("risks", "risk", Risk, RiskForm, RISK_COLUMNS)
-ISSUES = Register("issues", "issue", Issue, IssueForm, ISSUE_COLUMNS)
+RISKS = Register(KINDS["risks"], RISK_COLUMNS)
+ISSUES = Register(KINDS["issues"], ISSUE_COLUMNS)
 REGISTERS = {r.kind: r for r in (RISKS, ISSUES)}

@@ -27,17 +27,12 @@ from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues import service as issues
-from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
-from tracker.register.risks import service as risks
-from tracker.register.risks.models import Risk, RiskDeliverable
-from tracker.transfer.columns import ISSUES, RISKS, Column, Extras, Lookups, Register
+from tracker.register.issues.models import Issue
+from tracker.register.risks.models import Risk
+from tracker.transfer.columns import Column, Extras, Lookups, Register
 
 FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
-
-
-def _record(row: Any) -> Risk | Issue:
-    return row.risk if isinstance(row, risks.RiskRow) else row.issue
 
 
 def _aware(at: datetime) -> datetime:
@@ -46,40 +41,32 @@ def _aware(at: datetime) -> datetime:
 
 def query_for(register: Register, params: dict[str, Any]) -> Any:
     """The register list's filters (and sort) from query parameters, as the list page reads them."""
-    model = risks.RiskQuery if register is RISKS else issues.IssueQuery
-    return parse(model, {k: v for k, v in params.items() if v not in ("", None)})
+    return parse(register.spec.query, {k: v for k, v in params.items() if v not in ("", None)})
 
 
 def register_rows(db: Session, access: Access, register: Register, query: Any = None) -> list[Any]:
     """Every row of the filtered register, through the same query as the list page."""
-    if register is RISKS:
-        return risks.search(db, access, query or risks.RiskQuery(sort="code"), limit=None)[0]
-    return issues.search(db, access, query or issues.IssueQuery(sort="code"), limit=None)[0]
+    spec = register.spec
+    return spec.service.search(db, access, query or spec.query(sort="code"), limit=None)[0]
 
 
 def extras(db: Session, project: Project, register: Register, ids: list[int]) -> Extras:
-    """Deliverable links, action items and decision logs of these records, in three queries at most."""
-    link, key = (RiskDeliverable, "risk_id") if register is RISKS else (IssueDeliverable, "issue_id")
-    parent = getattr(ActionItem, key)
-    stmt = (
-        select(ActionItem, User.full_name)
-        .outerjoin(User, col(User.id) == ActionItem.owner_id)
-        .where(ActionItem.project_id == project.id, col(parent).is_not(None))
-        .order_by(col(ActionItem.done_at).is_not(None), col(ActionItem.due_date).asc().nulls_last(), ActionItem.id)
-    )
+    """Deliverable links, action items and decision logs of these records, in three queries at most (only what
+    the register's columns show)."""
+    link, key = register.spec.link, register.spec.link_key
+    keys = {c.key for c in register.columns}
     items: dict[tuple[int, str], list[tuple[ActionItem, str | None]]] = {}
-    for item, name in db.exec(stmt):
-        items.setdefault((getattr(item, key), item.plan), []).append((item, name))
-    decisions: dict[int, list[IssueDecision]] = {}
-    if register is ISSUES:
+    if keys & set(ACTION_PLANS):
+        parent = getattr(ActionItem, key)
         stmt = (
-            select(IssueDecision)
-            .join(Issue, col(Issue.id) == IssueDecision.issue_id)
-            .where(Issue.project_id == project.id)
-            .order_by(IssueDecision.decided_on, IssueDecision.id)
+            select(ActionItem, User.full_name)
+            .outerjoin(User, col(User.id) == ActionItem.owner_id)
+            .where(ActionItem.project_id == project.id, col(parent).is_not(None))
+            .order_by(col(ActionItem.done_at).is_not(None), col(ActionItem.due_date).asc().nulls_last(), ActionItem.id)
         )
-        for d in db.exec(stmt):
-            decisions.setdefault(d.issue_id, []).append(d)
+        for item, name in db.exec(stmt):
+            items.setdefault((getattr(item, key), item.plan), []).append((item, name))
+    decisions = issues.decision_logs(db, project.id) if "decisions" in keys else {}
     return Extras(
         common.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, _aware(at))
     )
@@ -91,7 +78,7 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
 def export_table(db: Session, access: Access, register: Register, query: Any = None) -> tuple[list[str], list[list]]:
     access.require(Perm.VIEW_REGISTER)
     rows = register_rows(db, access, register, query)
-    x = extras(db, access.project, register, [_record(r).id for r in rows])
+    x = extras(db, access.project, register, [r.record.id for r in rows])
     return [c.header for c in register.columns], [[c.write(r, x) for c in register.columns] for r in rows]
 
 
@@ -191,7 +178,7 @@ class ImportPlan:
     @property
     def seen(self) -> dict[str, int]:
         """The version of each record the preview showed (0: not there yet), for the check at import."""
-        return {r.code: _record(r.current).version if r.current else 0 for r in self.rows if r.code}
+        return {r.code: r.current.record.version if r.current else 0 for r in self.rows if r.code}
 
 
 def lookups(db: Session, project: Project) -> Lookups:
@@ -211,8 +198,8 @@ def lookups(db: Session, project: Project) -> Lookups:
 
 def _form_values(register: Register, row: Any, x: Extras) -> dict[str, Any]:
     """A stored record as its form starts from (one register row; no query)."""
-    record = _record(row)
-    values = audit.snapshot(record, risks.FIELDS if register is RISKS else issues.FIELDS)
+    record = row.record
+    values = audit.snapshot(record, register.spec.service.FIELDS)
     return values | {"deliverable_ids": [d for d, _ in x.links.get(record.id, [])]}
 
 
@@ -236,8 +223,8 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
     today = project_today(project)
     look = lookups(db, project)
     stored = register_rows(db, access, register)
-    x = extras(db, project, register, [_record(r).id for r in stored])
-    by_code = {_record(r).code.upper(): r for r in stored}
+    x = extras(db, project, register, [r.record.id for r in stored])
+    by_code = {r.record.code.upper(): r for r in stored}
     first_seen: dict[str, int] = {}
     plans = []
     for number, cells in sheet.rows:
@@ -277,12 +264,7 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
     base = _form_values(register, row.current, x) if row.current else {}
     try:
         form = parse(register.form, base | row.values)
-        if register is ISSUES:
-            issues.check_rules(
-                form.model_copy(update={"raised_on": form.raised_on or base.get("raised_on") or today}), today
-            )
-        else:
-            risks.check_rules(form, today)
+        register.spec.service.check_rules(form, today)
     except FormError as exc:
         for name, message in exc.errors.items():
             row.errors.setdefault(register.header_for(name), _beside_column(register.form, name, message))
@@ -291,7 +273,7 @@ def _validate(register: Register, row: RowPlan, x: Extras, today: date) -> None:
             _check_entries(register.column(key), row, items, actions.ActionForm, today, "done_on")
         elif key == "decisions":
             _check_entries(register.column(key), row, items, issues.DecisionForm, today, "decided_on")
-    came_from = _record(row.current).risk_id if register is ISSUES and row.current else None
+    came_from = getattr(row.current.record, "risk_id", None) if row.current else None
     if row.current and "risk" in row.extra and row.extra["risk"] != came_from:
         row.errors[register.column("risk").header] = (
             f"{row.code} came from {row.current.risk_code or 'no risk'}; an import does not change that."
@@ -387,25 +369,20 @@ def _write(
 ) -> None:
     register, x = plan.register, plan.extras
     values = (_form_values(register, row.current, x) if row.current else {}) | row.values
-    record = _record(row.current) if row.current else None
+    record = row.current.record if row.current else None
     if record is not None:  # the version the preview showed: 0 when the record was not there yet
         values["version"] = seen.get(row.code, record.version) if seen is not None else record.version
     form = parse(register.form, values)
-    if register is RISKS:
-        if record is None:
-            record = risks.create(db, actor, access, form, imported=True)
-        else:
-            risks.update(db, actor, access, record, form, imported=True)
+    service = register.spec.service
+    if record is None:
+        came_from = {"risk": db.get(Risk, row.extra["risk"])} if "risk" in row.extra else {}
+        record = service.create(db, actor, access, form, imported=True, **came_from)
     else:
-        if record is None:
-            risk = db.get(Risk, row.extra["risk"]) if "risk" in row.extra else None
-            record = issues.create(db, actor, access, form, risk=risk)
-        else:
-            issues.update(db, actor, access, record, form)
-        logged = {(d.decision, d.decided_by) for d in x.decisions.get(record.id, [])}
-        for entry in row.extra.get("decisions", []):
-            if (entry["decision"], entry["decided_by"]) not in logged:
-                issues.add_decision(db, actor, access, record, parse(issues.DecisionForm, entry))
+        service.update(db, actor, access, record, form, imported=True)
+    logged = {(d.decision, d.decided_by) for d in x.decisions.get(record.id, [])}
+    for entry in row.extra.get("decisions", []):
+        if (entry["decision"], entry["decided_by"]) not in logged:
+            issues.add_decision(db, actor, access, record, parse(issues.DecisionForm, entry))
     for key, plan_name in ACTION_PLANS.items():
         if key in row.extra:
             _sync_actions(

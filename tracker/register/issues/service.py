@@ -15,8 +15,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
-from tracker.core.db import sort_order
-from tracker.core.errors import Conflict, FormError, NotFound
+from tracker.core.errors import Conflict, FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.service import project_today
@@ -196,7 +195,10 @@ def form_values(db: Session, issue: Issue) -> dict[str, Any]:
     return values | {"deliverable_ids": [d for d, _ in links], "version": issue.version}
 
 
-def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk: Risk | None = None) -> Issue:
+def create(
+    db: Session, actor: Principal, access: Access, form: IssueForm, risk: Risk | None = None, imported: bool = False
+) -> Issue:
+    """`imported`: brought in from a spreadsheet (an issue's rules are the same either way)."""
     access.require(Perm.EDIT_REGISTER)
     project = access.project
     today = project_today(project)
@@ -229,7 +231,9 @@ def create(db: Session, actor: Principal, access: Access, form: IssueForm, risk:
     return issue
 
 
-def update(db: Session, actor: Principal, access: Access, issue: Issue, form: IssueForm) -> Issue:
+def update(
+    db: Session, actor: Principal, access: Access, issue: Issue, form: IssueForm, imported: bool = False
+) -> Issue:
     access.require(Perm.EDIT_REGISTER)
     project = access.project
     issue.check_seen(form.version, audit.snapshot(issue, FIELDS))
@@ -345,6 +349,20 @@ def add_decision(db: Session, actor: Principal, access: Access, issue: Issue, fo
         changes={"decision": [None, form.decision], "decided_by": [None, form.decided_by]},
     )
     return entry
+
+
+def decision_logs(db: Session, project_id: int) -> dict[int, list[IssueDecision]]:
+    """Every issue's decision log in the project, oldest first, in one query."""
+    stmt = (
+        select(IssueDecision)
+        .join(Issue, col(Issue.id) == IssueDecision.issue_id)
+        .where(Issue.project_id == project_id)
+        .order_by(IssueDecision.decided_on, IssueDecision.id)
+    )
+    logs: dict[int, list[IssueDecision]] = {}
+    for d in db.exec(stmt):
+        logs.setdefault(d.issue_id, []).append(d)
+    return logs
 
 
 def decisions_of(db: Session, issue_id: int) -> list[IssueDecision]:
@@ -463,41 +481,24 @@ def search(
     if query.escalation:
         where.append(escalation_clause(settings, today))
     if query.q:
-        like = f"%{query.q.lower()}%"
-        where.append(
-            or_(
-                func.lower(Issue.code).like(like),
-                func.lower(Issue.title).like(like),
-                func.lower(Issue.description).like(like),
-            )
-        )
-    total = db.exec(select(func.count()).select_from(Issue).where(*where)).one()
-    open_actions = open_actions_count()
-    descending = query.sort.startswith("-")
-    order = sort_order(SORTS[query.sort.lstrip("-")], descending)
+        where.append(common.text_match(query.q, Issue.code, Issue.title, Issue.description))
     stmt = (
-        select(Issue, User.full_name, open_actions, Risk.code)
+        select(Issue, User.full_name, open_actions_count(), Risk.code)
         .outerjoin(User, col(User.id) == Issue.owner_id)
         .outerjoin(Risk, col(Risk.id) == Issue.risk_id)
-        .where(*where)
-        .order_by(*order)
     )
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
+    found, total = common.page_of(db, Issue, stmt, where, common.sort_of(SORTS, query.sort), query.page, limit, offset)
     rows = [
         IssueRow(
             i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today), needs_escalation(i, settings, today)
         )
-        for i, owner, n, risk_code in db.exec(stmt)
+        for i, owner, n, risk_code in found
     ]
     return rows, total
 
 
 def row(db: Session, access: Access, issue_id: int) -> IssueRow:
-    rows, _ = search(db, access, IssueQuery(), issue_id=issue_id)
-    if not rows:
-        raise NotFound(detail="No such issue in this project.")
-    return rows[0]
+    return common.only_row(search(db, access, IssueQuery(), issue_id=issue_id)[0], "issue")
 
 
 # --- my work --------------------------------------------------------------------------------------------------

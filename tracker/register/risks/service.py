@@ -9,14 +9,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
-from sqlmodel import Session, and_, col, func, or_, select
+from sqlmodel import Session, and_, col, func, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
-from tracker.core.db import sort_order
-from tracker.core.errors import Conflict, FormError, NotFound
+from tracker.core.errors import Conflict, FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.service import project_today
@@ -557,38 +556,15 @@ def search(
     if query.due:
         where.append(due_clause(today))
     if query.q:
-        like = f"%{query.q.lower()}%"
-        where.append(
-            or_(
-                func.lower(Risk.code).like(like),
-                func.lower(Risk.title).like(like),
-                func.lower(Risk.statement).like(like),
-            )
-        )
-    total = db.exec(select(func.count()).select_from(Risk).where(*where)).one()
-    open_actions = open_actions_count()
-    descending = query.sort.startswith("-")
-    order = sort_order(SORTS[query.sort.lstrip("-")], descending)
-    stmt = (
-        select(Risk, User.full_name, open_actions, overdue)
-        .outerjoin(User, col(User.id) == Risk.owner_id)
-        .where(*where)
-        .order_by(*order)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset if offset is not None else (query.page - 1) * limit)
-    rows = [
-        RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today))
-        for r, owner, n_open, n_late in db.exec(stmt)
-    ]
+        where.append(common.text_match(query.q, Risk.code, Risk.title, Risk.statement))
+    stmt = select(Risk, User.full_name, open_actions_count(), overdue).outerjoin(User, col(User.id) == Risk.owner_id)
+    found, total = common.page_of(db, Risk, stmt, where, common.sort_of(SORTS, query.sort), query.page, limit, offset)
+    rows = [RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today)) for r, owner, n_open, n_late in found]
     return rows, total
 
 
 def row(db: Session, access: Access, risk_id: int) -> RiskRow:
-    rows, _ = search(db, access, RiskQuery(), risk_id=risk_id)
-    if not rows:
-        raise NotFound(detail="No such risk in this project.")
-    return rows[0]
+    return common.only_row(search(db, access, RiskQuery(), risk_id=risk_id)[0], "risk")
 
 
 # --- heat map ----------------------------------------------------------------------------------------------
