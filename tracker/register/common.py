@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
+from pydantic import Field, field_validator
 from sqlmodel import Session, SQLModel, col, delete, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.core.db import sort_order
 from tracker.core.errors import FormError, NotFound
+from tracker.core.forms import Checkbox, Form, OptionalInt
 from tracker.deliverables.models import Deliverable
 from tracker.projects.models import Membership, Project, Role
 from tracker.register.risks.models import RegisterSettings
@@ -131,6 +133,34 @@ def as_list(v: Any) -> Any:
 
 
 # --- the filtered list ------------------------------------------------------------------------------------------
+
+
+class ListQuery(Form):
+    """The filters every register list has. A kind's query adds its own, names its statuses (and the word for a
+    group of them, such as "active"), its sorts, and its default sort as the `sort` field's default."""
+
+    statuses: ClassVar[Iterable[str]] = ()
+    group: ClassVar[str] = ""
+    sorts: ClassVar[dict[str, Any]] = {}
+
+    status: str = ""
+    owner: OptionalInt = None
+    overdue: Checkbox = False
+    q: str = Field(default="", max_length=100)
+    sort: str = ""
+    page: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        if v and v != cls.group and v not in set(cls.statuses):
+            raise ValueError("Choose a status from the list")
+        return v
+
+    @field_validator("sort")
+    @classmethod
+    def _sort(cls, v: str) -> str:
+        return v if v.lstrip("-") in cls.sorts else cls.model_fields["sort"].default
 
 
 def text_match(q: str, *columns: Any) -> Any:

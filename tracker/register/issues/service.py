@@ -399,32 +399,19 @@ SORTS = {
 }
 
 
-class IssueQuery(Form):
-    status: str = ""  # an IssueStatus, or "unresolved"
+class IssueQuery(common.ListQuery):
+    statuses = tuple(IssueStatus)
+    group = "unresolved"
+    sorts = SORTS
+
     priority: Priority | None = None
-    owner: OptionalInt = None
-    overdue: Checkbox = False
     escalation: Checkbox = False  # flagged for escalation
-    q: str = Field(default="", max_length=100)
     sort: str = "priority"
-    page: int = Field(default=1, ge=1, le=100_000)
 
     @field_validator("priority", mode="before")
     @classmethod
     def _blank(cls, v: Any) -> Any:
         return v or None
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, v: str) -> str:
-        if v and v != "unresolved" and v not in IssueStatus.__members__.values():
-            raise ValueError("Choose a status from the list")
-        return v
-
-    @field_validator("sort")
-    @classmethod
-    def _sort(cls, v: str) -> str:
-        return v if v.lstrip("-") in SORTS else "priority"
 
 
 @dataclass(frozen=True)

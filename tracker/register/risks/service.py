@@ -447,18 +447,17 @@ SORTS = {
 }
 
 
-class RiskQuery(Form):
-    status: str = ""  # a RiskStatus, or "active" for open, mitigating and monitoring
+class RiskQuery(common.ListQuery):
+    statuses = tuple(RiskStatus)
+    group = "active"  # open, mitigating and monitoring
+    sorts = SORTS
+
     level: Level | None = None
     category: Category | None = None
-    owner: OptionalInt = None
     probability: OptionalInt = None
     impact: OptionalInt = None
-    overdue: Checkbox = False
     due: Checkbox = False  # due for review
-    q: str = Field(default="", max_length=100)
     sort: str = "-score"
-    page: int = Field(default=1, ge=1, le=100_000)
 
     @field_validator("level", "category", mode="before")
     @classmethod
@@ -469,18 +468,6 @@ class RiskQuery(Form):
     @classmethod
     def _scale(cls, v: int | None) -> int | None:
         return _one_to_five(v)
-
-    @field_validator("status")
-    @classmethod
-    def _status(cls, v: str) -> str:
-        if v and v != "active" and v not in RiskStatus.__members__.values():
-            raise ValueError("Choose a status from the list")
-        return v
-
-    @field_validator("sort")
-    @classmethod
-    def _sort(cls, v: str) -> str:
-        return v if v.lstrip("-") in SORTS else "-score"
 
 
 @dataclass(frozen=True)
