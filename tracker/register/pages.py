@@ -218,8 +218,7 @@ class RegisterPages(Controller):
             return redirect(safe_next(data.get("next"), self.url(access)))
         return render(
             request,
-            f"{kind.plural}/index.html",
-            block=f"{kind.name}_row",
+            f"{kind.plural}/_row.html",
             status=status,
             row=kind.service.row(db, access, record.id),
             message=message,
