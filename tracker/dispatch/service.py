@@ -275,14 +275,15 @@ def _record_effects(session_factory: SessionFactory, h: Handler, holder: str) ->
                     for e in events
                     for r in dict.fromkeys(h.recipients(db, e))
                 ]
-                db.rollback()  # the reading ends here
+                last = events[-1].id if events else None
                 settled = _settled(events, now - SETTLE) if moving else None
-                moving = moving and bool(events) and settled == events[-1].id
+                moving = moving and settled is not None and settled == last
+                db.rollback()  # the reading ends here (and the events read are expired)
                 if rows or settled:
                     begin_write(db)
                     for i in range(0, len(rows), 100):  # SQLite takes a few thousand parameters at most
                         insert = _insert(db, DispatchEffect).values(rows[i : i + 100]).on_conflict_do_nothing()
-                        recorded += db.execute(insert).rowcount
+                        recorded += len(db.execute(insert.returning(DispatchEffect.id)).all())  # the new ones
                     if settled:
                         db.execute(
                             update(DispatchCursor)
@@ -293,7 +294,7 @@ def _record_effects(session_factory: SessionFactory, h: Handler, holder: str) ->
                     commit(db)
                 if len(events) < BATCH:
                     break
-                after = events[-1].id
+                after = last
         except Exception as exc:
             db.rollback()
             log.exception("handler %s could not read the events past %s; the next pass retries", h.name, after)
