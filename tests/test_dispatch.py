@@ -286,7 +286,7 @@ def test_a_failed_job_is_recorded_and_runs_again_at_its_next_time(one, ctx, cloc
         raise RuntimeError("no disk")
 
     d = dispatcher(one, ctx, jobs=[dispatch.Job("failing", work, timedelta(minutes=10))])
-    assert d.once().jobs == {}
+    assert d.once().jobs == {"failing": "failed (RuntimeError: no disk)"}
     assert cursor(one, "failing").last_error == "RuntimeError: no disk"
     assert d.once().jobs == {}
     clock.advance(minutes=10)

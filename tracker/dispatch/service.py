@@ -119,7 +119,7 @@ def job(name: str, *, every: timedelta) -> Callable[[JobRun], JobRun]:
 
 @dataclass
 class Pass:
-    jobs: dict[str, str | None] = field(default_factory=dict)  # the jobs that ran, with what each said
+    jobs: dict[str, str | None] = field(default_factory=dict)  # the jobs that ran, with what each said (or failed)
     recorded: int = 0  # effects recorded from the events read
     done: int = 0
     failed: int = 0  # attempts that failed (tried again later, or given up)
@@ -229,6 +229,7 @@ def _run_job(session_factory: SessionFactory, j: Job, ctx: Context, holder: str,
             db.rollback()
             log.exception("job %s failed; it runs again in %s", j.name, j.every)
             error = _describe(exc)
+            result.jobs[j.name] = f"failed ({error})"
         finally:
             _release(db, j.name, holder, error, ran_at=now)
 
