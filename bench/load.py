@@ -129,7 +129,7 @@ class Server:
             "TRACKER_ENV": "prod",
             "TRACKER_SECRET_KEY": secrets.token_urlsafe(40),
             "TRACKER_BENCH_ROUTES": "1",
-            "TRACKER_CLOCK_MINUTES": "0",
+            "TRACKER_DISPATCH_SECONDS": "0",
             "TRACKER_PORT": str(self.port),
             "TRACKER_SECURE_COOKIES": "false",  # wrk and httpx talk plain HTTP to 127.0.0.1
             "TRACKER_WORKERS": str(workers),

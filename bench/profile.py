@@ -106,7 +106,7 @@ def main() -> None:
         sql["n"] += 1
         sql["s"] += time.perf_counter() - conn.info.pop("t0")
 
-    settings = Settings(env="test", database_url=args.database_url, clock_minutes=0)
+    settings = Settings(env="test", database_url=args.database_url)
     app = create_app(settings, dbmod.session_factory_for(engine))
     fill = placeholders(args.database_url)
     with TestClient(app, base_url="http://testserver") as client:

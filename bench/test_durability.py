@@ -210,7 +210,7 @@ def _serve(url: str, uploads: Path) -> tuple[subprocess.Popen, str]:
         "TRACKER_ENV": "test",
         "TRACKER_SECRET_KEY": "durability-" + "x" * 32,
         "TRACKER_UPLOAD_DIR": str(uploads),
-        "TRACKER_CLOCK_MINUTES": "0",
+        "TRACKER_DISPATCH_SECONDS": "0",
     }
     proc = subprocess.Popen([TRACKER, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

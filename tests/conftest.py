@@ -159,7 +159,7 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "env": "test",
         "database_url": database_url,
         "secret_key": "test-secret-" + "x" * 32,
-        "clock_minutes": 0,
+        "dispatch_seconds": 0,
     } | overrides
     return Settings(**values)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -27,7 +26,6 @@ from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.audit import history
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
-from tracker.core.files import FileStore
 from tracker.core.security import (
     SESSION_COOKIE,
     SessionConfig,
@@ -37,7 +35,6 @@ from tracker.core.security import (
 )
 from tracker.core.web import get_flashes, label, show_date, show_datetime
 from tracker.deliverables import api as deliverables_api
-from tracker.deliverables import clock as deliverables_clock
 from tracker.deliverables import records as deliverables_records
 from tracker.deliverables import views as deliverables_views
 from tracker.home import api as home_api
@@ -150,18 +147,10 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         security=[{"BearerToken": []}],
     )
 
-    clock: dict[str, threading.Event] = {}
-
     def on_startup() -> None:
         deliverables_records.warm()
-        if settings.clock_minutes > 0:
-            clock["stop"] = deliverables_clock.start(
-                session_factory, FileStore.from_settings(settings), settings.clock_minutes
-            )
 
     def on_shutdown() -> None:
-        if "stop" in clock:
-            clock["stop"].set()
         if engine is not None:
             engine.dispose()
 
@@ -222,7 +211,8 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
 
 
 def app_factory() -> Litestar:
-    """Entry point for uvicorn --factory (several workers each build their own app). The objects built at start-up
+    """Entry point for uvicorn --factory (several workers each build their own app). No app runs the dispatcher (side
+    effects, contract clocks): `tracker serve` runs it once, in its own process. The objects built at start-up
     live as long as the worker: frozen out of the garbage collector, so its full passes during a large page only
     walk what requests allocate (shorter pauses at p99)."""
     app = create_app()

@@ -1,4 +1,4 @@
-"""The `tracker` command: serve, migrate, demo, bench-data, create-user, import, export, backup, clocks."""
+"""The `tracker` command: serve, migrate, demo, bench-data, create-user, import, export, backup, clocks, dispatch."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.engine import make_url
 
 from tracker.core.clock import utcnow
-from tracker.settings import ROOT, get_settings
+from tracker.settings import ROOT, Settings, get_settings
+
+if TYPE_CHECKING:
+    from tracker.dispatch.service import Dispatcher
 
 
 def alembic_config(url: str | None = None):
@@ -53,23 +60,30 @@ def migrate() -> None:
 @click.option("--workers", default=None, type=int, help="Worker processes (default from TRACKER_WORKERS, 1).")
 @click.option("--reload", is_flag=True, help="Reload on code changes (development).")
 def serve(host: str | None, port: int | None, workers: int | None, reload: bool) -> None:
-    """Run the web server (uvicorn). Run `tracker migrate` first."""
+    """Run the web server (uvicorn), and the dispatcher every TRACKER_DISPATCH_SECONDS in this process only (the
+    workers' app has none). Run `tracker migrate` first."""
     import uvicorn
 
     settings = get_settings()
     host, port, workers = host or settings.host, port or settings.port, workers or settings.workers
     click.echo(f"Tracker is running at http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(
-        "tracker.app:app_factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if reload else workers,
-        reload=reload,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-    )
+    with _dispatcher(settings) as run:
+        stop = run.start(settings.dispatch_seconds) if settings.dispatch_seconds > 0 else None
+        try:
+            uvicorn.run(
+                "tracker.app:app_factory",
+                factory=True,
+                host=host,
+                port=port,
+                workers=None if reload else workers,
+                reload=reload,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+            )
+        finally:
+            if stop is not None:
+                stop.set()
 
 
 def _migrate(url: str, reset: bool) -> None:
@@ -216,19 +230,50 @@ def backup_sqlite(source: Path, destination: Path) -> int:
     return destination.stat().st_size
 
 
+@contextmanager
+def _dispatcher(settings: Settings) -> Iterator[Dispatcher]:
+    """The dispatcher with every handler and job (tracker.side_effects), on an engine of the command's own."""
+    from tracker import side_effects
+    from tracker.core.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        yield side_effects.dispatcher(engine, settings)
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+def dispatch(once: bool) -> None:
+    """Run the dispatcher: the jobs that are due (the contract clock) and the effects of new audit events. Without
+    --once, pass after pass every TRACKER_DISPATCH_SECONDS until stopped (as `tracker serve` does)."""
+    settings = get_settings()
+    if not once and settings.dispatch_seconds <= 0:
+        raise click.ClickException("TRACKER_DISPATCH_SECONDS is 0: give --once, or a number of seconds.")
+    with _dispatcher(settings) as run:
+        if once:
+            click.echo(run.once().summary())
+            return
+        click.echo(f"Dispatching every {settings.dispatch_seconds:g} s (Ctrl+C to stop).")
+        with suppress(KeyboardInterrupt):
+            run.loop(settings.dispatch_seconds, threading.Event())
+
+
 @main.command()
 def clocks() -> None:
     """Apply the contract clocks now: deemed acceptance and review escalation, then render any decision's letters a
-    stopped server left unrendered (servers also do this every TRACKER_CLOCK_MINUTES)."""
+    stopped server left unrendered (the dispatcher also does this every few minutes)."""
     from tracker.core.db import make_engine, session_factory_for
     from tracker.core.files import FileStore
-    from tracker.deliverables.clock import tick
+    from tracker.deliverables import clock
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    run = tick(session_factory_for(engine), FileStore.from_settings(settings))
+    with session_factory_for(engine)() as db:
+        run = clock.apply(db, FileStore.from_settings(settings))
     engine.dispose()
-    click.echo(f"Deemed accepted: {', '.join(run.deemed) or 'none'}. Escalated: {', '.join(run.escalated) or 'none'}.")
+    click.echo(clock.summary(run))
 
 
 @main.command("import")

@@ -17,6 +17,7 @@ from tracker.deliverables.models import (
     Submission,
     SubmissionFile,
 )
+from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
@@ -45,6 +46,8 @@ __all__ = [
     "CriterionResult",
     "Decision",
     "Deliverable",
+    "DispatchCursor",
+    "DispatchEffect",
     "GeneratedRecord",
     "Issue",
     "IssueDecision",

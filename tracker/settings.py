@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # per account and per address, inside the window
     login_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 60
-    clock_minutes: int = 10  # how often each server process applies the contract clocks; 0 = only `tracker clocks`
+    dispatch_seconds: float = 5  # how often `tracker serve` runs the dispatcher (side effects, clocks); 0: never
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

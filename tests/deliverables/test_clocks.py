@@ -7,14 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tests.deliverables.test_api import PLAN, _plan
 from tracker.audit.models import AuditEvent
 from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.deliverables import service
-from tracker.deliverables.models import Decision, Deliverable
+from tracker.deliverables.clock import EVERY
+from tracker.deliverables.models import Decision, Deliverable, GeneratedRecord
+from tracker.dispatch import service as dispatch
 from tracker.projects.models import Project
 
 
@@ -68,6 +70,27 @@ def test_silence_past_the_deemed_day_is_recorded_as_deemed_acceptance(as_user, u
     assert service.run_clocks(db, store, _at(d.deemed_on or date.max - timedelta(days=2))).deemed == []  # idempotent
     page = as_user("contractor").get(f"/projects/TST/deliverables/{d.id}")
     assert "the contract clock" in page.text and "Deemed accepted under the contract" in page.text
+
+
+def test_the_dispatcher_runs_the_contract_clock_as_a_job_every_ten_minutes(
+    app, as_user, uploads, conn, db, store, clock
+):
+    d = _submitted(as_user, db, "deemed")
+    clock.set(_at(d.deemed_on + timedelta(days=1)))
+
+    def sessions() -> Session:  # in the test's transaction
+        return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+    jobs = {"contract-clock": dispatch.JOBS["contract-clock"]}
+    dispatcher = dispatch.Dispatcher(sessions, dispatch.Context(app.state.settings, store), {}, jobs)
+    assert dispatcher.once().jobs == {"contract-clock": "Deemed accepted: TST D-01. Escalated: none."}
+    db.refresh(d)
+    assert d.status == "accepted"
+    assert db.exec(select(GeneratedRecord.kind).where(GeneratedRecord.format == "pdf")).all()  # its letters, after it
+    clock.advance(seconds=EVERY.total_seconds() - 60)
+    assert dispatcher.once().jobs == {}
+    clock.advance(seconds=60)
+    assert dispatcher.once().jobs == {"contract-clock": "Deemed accepted: none. Escalated: none."}
 
 
 def test_a_decision_before_the_deemed_day_stops_the_clock(as_user, uploads, db, store):

@@ -1,0 +1,1 @@
+"""Side effects through one seam: the audit trail as the outbox, read by one dispatcher."""

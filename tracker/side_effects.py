@@ -1,0 +1,16 @@
+"""Every module that registers dispatcher handlers or jobs, and the dispatcher that runs them all: the registry is
+complete here, and the dispatcher itself imports none of these modules, so none of them has to avoid importing it."""
+
+from sqlalchemy.engine import Engine
+
+from tracker.core.db import session_factory_for
+from tracker.deliverables import clock
+from tracker.dispatch import service as dispatch
+from tracker.settings import Settings
+
+MODULES = (clock,)
+
+
+def dispatcher(engine: Engine, settings: Settings) -> dispatch.Dispatcher:
+    ctx = dispatch.Context.from_settings(settings)
+    return dispatch.Dispatcher(session_factory_for(engine), ctx, dispatch.HANDLERS, dispatch.JOBS)
