@@ -17,11 +17,11 @@ from tracker.core.forms import parse
 from tracker.deliverables import records
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Deliverable
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.register.actions import service as actions
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
-from tracker.reports import service as reports
 from tracker.reports.periods import Period, week_ending
 
 
@@ -80,7 +80,7 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
     # Decision letters are tested with the deliverables; rendering their PDFs here would only slow every report test.
     monkeypatch.setattr(records, "generate", lambda *args, **kwargs: [])
     project = acting(db, world, "manager")[1].project
-    today = reports.project_today(project)
+    today = project_today(project)
     ids: dict[str, int] = {}
     with frozen_time(utcnow() - timedelta(days=21)):  # submitted three weeks ago: its review is long overdue
         d = plan(db, world, "D-03", today - timedelta(days=30))

@@ -22,7 +22,7 @@ from tracker.core.forms import parse
 from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Decision, Deliverable, Submission
-from tracker.deliverables.service import project_holidays
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues import service as issues
@@ -269,7 +269,7 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     for c, due in ((index, record.today + timedelta(days=10)), (annex, record.today + timedelta(days=40))):
         conditions.update(db, manager, access, d, c.id, parse(conditions.ConditionForm, {"due_date": due.isoformat()}))
     clock.set(at_noon(record.today + timedelta(days=3)))  # three days on the typos are three days late; then fixed
-    week = week_ending(deliverables.project_today(access.project))
+    week = week_ending(project_today(access.project))
     now = _draft(db, record, week)
     assert [(x["title"], x["days"], x["owner"]) for x in now["overdue"]["conditions"]] == [
         ("condition 1: Fix typos", 3, "Contractor Person")
@@ -485,7 +485,7 @@ def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db,
 
 def test_periods_from_a_form(db, world):
     project = db.exec(select(Project).where(Project.key == "TST")).one()
-    today = reports.project_today(project)
+    today = project_today(project)
     assert reports.period_of(project, reports.PeriodForm()) == week_ending(today)
     assert reports.period_of(project, reports.PeriodForm(period_end=date(2026, 1, 7))) == week_ending(date(2026, 1, 7))
     custom = reports.period_of(project, reports.PeriodForm(period_start=date(2026, 1, 1), period_end=date(2026, 3, 31)))

@@ -45,6 +45,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.deliverables import conditions, records
     from tracker.deliverables import service as deliverables
     from tracker.projects import service as projects
+    from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
     from tracker.reports import service as reports
 
@@ -129,7 +130,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix the typos\nAdd the index",
-                "conditions_due": (deliverables.project_today(m_access.project) + timedelta(days=20)).isoformat(),
+                "conditions_due": (project_today(m_access.project) + timedelta(days=20)).isoformat(),
             },
         ),
         store=store,
@@ -158,7 +159,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "planned_id": planned.id,
         "conditional_id": conditional.id,
         "condition_id": conditions.open_of(db, conditional.id)[0].id,
-        "condition_due": (deliverables.project_today(m_access.project) + timedelta(days=30)).isoformat(),
+        "condition_due": (project_today(m_access.project) + timedelta(days=30)).isoformat(),
         "kind": "rejection_letter",
         "record_id": records.records_of(db, decision.id)[0].id,
         "risk_id": risk.id,

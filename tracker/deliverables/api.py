@@ -32,6 +32,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 
@@ -373,7 +374,7 @@ def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
 
 
 def _conditions_out(db: Session, access: projects.Access, d: Deliverable) -> list[ConditionOut]:
-    today = service.project_today(access.project)
+    today = project_today(access.project)
     return [
         ConditionOut(
             id=c.id,

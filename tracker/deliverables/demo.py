@@ -29,6 +29,7 @@ from tracker.deliverables import criteria, records, service
 from tracker.deliverables.models import Comment, Criterion, Decision, Deliverable, Disposition, Severity
 from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Membership, Project
 
 PLANNED_AT = 80  # the Deliverable Expectation Documents were agreed sixteen weeks ago
@@ -1942,8 +1943,8 @@ class _Project:
     def __init__(self, db: Session, project: Project, store: FileStore, now: datetime) -> None:
         self.db, self.project, self.store = db, project, store
         self.zone = ZoneInfo(project.timezone)
-        self.today = service.project_today(project, now)
-        self.holidays = service.project_holidays(project, self.today - timedelta(days=200), days=400)
+        self.today = project_today(project, now)
+        self.holidays = project_holidays(project, self.today - timedelta(days=200), days=400)
         members = db.exec(
             select(User, Membership.role)
             .join(Membership, Membership.user_id == User.id)
@@ -2063,7 +2064,7 @@ def _story(p: _Project, spec: Spec, d: Deliverable) -> Iterator[datetime | None]
 def _record(
     p: _Project, lead: tuple, d: Deliverable, criterion: Criterion, number: int, rnd: Round, raised: list[Comment]
 ) -> None:
-    day = service.project_today(p.project)
+    day = project_today(p.project)
     if criterion.position in rnd.fails:
         serious = [c for c in raised if c.severity != Severity.MINOR] or raised
         where = serious[rnd.fails.index(criterion.position) % len(serious)].location if serious else "the findings"

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from sqlalchemy import and_, case, false, true
@@ -17,8 +16,7 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
-from tracker.core.calendar import add_business_days, holidays_between
-from tracker.core.clock import today_in, utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.files import FileStore, safe_filename
 from tracker.core.forms import Form, OptionalDate, OptionalInt
@@ -40,6 +38,7 @@ from tracker.deliverables.models import (
     SubmissionFile,
 )
 from tracker.deliverables.workflow import Action, NotAllowed, Status
+from tracker.projects.calendar import due_after, project_today
 from tracker.projects.models import DeemedPolicy, Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
@@ -47,19 +46,6 @@ from tracker.projects.service import Access, load_record, record_in
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 MAX_CRITERIA = criteria.MAX_CRITERIA
 parse_criteria = criteria.parse
-
-
-def project_today(project: Project, now: datetime | None = None) -> date:
-    """Clocks run on the project's calendar day, not the server's."""
-    return today_in(project.timezone) if now is None else now.astimezone(ZoneInfo(project.timezone)).date()
-
-
-def project_holidays(project: Project, start: date, days: int = 400) -> dict[date, str]:
-    return holidays_between(project.holiday_calendar, project.extra_holidays, start, start + timedelta(days=days))
-
-
-def due_after(project: Project, start: date, business_days: int) -> date:
-    return add_business_days(start, business_days, project_holidays(project, start, days=business_days * 3 + 60))
 
 
 class DeliverableForm(Form):

@@ -36,6 +36,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.service import CommentFilter, CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
 from tracker.deliverables.workflow import ACTION_LABELS, STATUS_LABELS, Status, actions_for
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 
@@ -71,7 +72,7 @@ def _record(
 ) -> Template:
     """The deliverable's record page (or, for htmx, its record region) with every form's errors and input."""
     project = access.project
-    today = service.project_today(project)
+    today = project_today(project)
     comments = service.current_comments(db, d)
     query = parse(CommentFilter, {k: v for k, v in request.query_params.items() if k in ("severity", "disposition")})
     reviewable = d.status in (Status.SUBMITTED, Status.IN_REVIEW)
@@ -204,7 +205,7 @@ class DeliverablePages(Controller):
             base_url=f"/projects/{access.project.key}/deliverables?{urlencode(base)}",
             sort_base={k: v for k, v in base.items() if k != "sort"},
             owners=service.reviewers_and_owners(db, access.project.id),
-            today=service.project_today(access.project),
+            today=project_today(access.project),
             status_labels=STATUS_LABELS,
             type_labels=TYPE_LABELS,
         )

@@ -21,8 +21,9 @@ from tracker.deliverables.models import (
     ReviewAssignment,
     Submission,
 )
-from tracker.deliverables.service import DEEMED_WARNING_DAYS, project_today, running_clock
+from tracker.deliverables.service import DEEMED_WARNING_DAYS, running_clock
 from tracker.deliverables.workflow import FINAL, Status
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 
 LIMIT = 50

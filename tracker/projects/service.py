@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
-from tracker.core.calendar import calendar_error, holidays_between
+from tracker.core.calendar import calendar_error
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
 from tracker.core.web import options
@@ -300,10 +300,6 @@ def update_project(db: Session, actor: Principal, access: Access, form: ProjectF
         )
         db.flush()
     return project
-
-
-def upcoming_holidays(project: Project, today: date, days: int = 120) -> dict[date, str]:
-    return holidays_between(project.holiday_calendar, project.extra_holidays, today, today + timedelta(days=days))
 
 
 # --- memberships ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from tracker.core.calendar import business_days_between
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import project_holidays, project_today
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
 from tracker.register.issues.models import Issue
 from tracker.reports.periods import Period, last_weeks

@@ -25,8 +25,9 @@ from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import CLOCK_KINDS, project_today
+from tracker.deliverables.service import CLOCK_KINDS
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access, visible_projects

@@ -19,7 +19,7 @@ from tracker.core.db import sort_order
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
-from tracker.deliverables.service import project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in
