@@ -16,7 +16,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import submit
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.app import make_environment
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
 from tracker.audit.models import AuditEvent
@@ -24,6 +24,7 @@ from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import read_table
+from tracker.core.web import make_environment
 from tracker.deliverables import conditions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
@@ -444,7 +445,11 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
     rows += audit.for_entity(db, "api_token", everything["token"])
     assert len(rows) == len(events)
-    html = make_environment().get_template("audit/_events.html").render(history=rows, show_project=True)
+    html = (
+        make_environment({"audit_describe": history.describe, "audit_lines": history.lines})
+        .get_template("audit/_events.html")
+        .render(history=rows, show_project=True)
+    )
     for bad in ("_id", "{", "}", "[", "]", "None", "(hidden)", "(reset)"):
         assert bad not in html, (bad, html[max(0, html.find(bad) - 300) : html.find(bad) + 100])
     text = _plain(html)
