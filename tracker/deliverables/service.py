@@ -40,7 +40,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.workflow import Action, NotAllowed, Status
 from tracker.projects.calendar import due_after, project_today
 from tracker.projects.models import DeemedPolicy, Membership, Project
-from tracker.projects.permissions import Perm
+from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, load_record, record_in
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
@@ -144,7 +144,7 @@ def _check_owner(db: Session, project_id: int, owner_id: int | None) -> None:
     member = db.exec(
         select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == owner_id)
     ).first()
-    if member not in ("manager", "staff"):
+    if member not in roles_with(Perm.REVIEW):
         raise FormError({"owner_id": "The review lead must be a manager or staff member of this project."})
 
 
@@ -196,7 +196,7 @@ def set_criteria(
     """Replace the ordered criteria. Before the first submission anyone who plans may; afterwards only a
     manager, and the old wording is retired, never deleted, so results already recorded keep their text."""
     access.require(Perm.PLAN_DELIVERABLES)
-    if deliverable.current_version > 0 and access.role != "manager":
+    if deliverable.current_version > 0 and not access.can(Perm.DECIDE):
         raise Forbidden(detail="After the first submission only a project manager may change the criteria.")
     if deliverable.status == Status.ACCEPTED or deliverable.status == Status.WITHDRAWN:
         raise Conflict(detail="The criteria of a closed deliverable cannot change.")
@@ -469,7 +469,7 @@ def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
     role = db.exec(
         select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user_id)
     ).first()
-    if role not in ("manager", "staff"):
+    if role not in roles_with(Perm.REVIEW):
         raise FormError({"reviewer_id": "Reviewers must be managers or staff of this project."})
 
 
@@ -1111,7 +1111,7 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
     stmt = (
         select(User.id, User.full_name)
         .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.project_id == project_id, col(Membership.role).in_(["manager", "staff"]))
+        .where(Membership.project_id == project_id, col(Membership.role).in_(sorted(roles_with(Perm.REVIEW))))
         .order_by(User.full_name)
     )
     return [(i, n) for i, n in db.exec(stmt)]

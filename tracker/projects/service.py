@@ -19,7 +19,7 @@ from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
 from tracker.core.web import options
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Membership, Project, Role
-from tracker.projects.permissions import Perm, perms_for
+from tracker.projects.permissions import Perm, perms_for, roles_with
 
 KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
 
@@ -386,11 +386,13 @@ def get_membership(db: Session, access: Access, membership_id: int) -> tuple[Mem
 
 
 def _guard_last_manager(db: Session, membership: Membership) -> None:
-    if membership.role != Role.MANAGER:
+    """A project keeps a member who may decide (its manager): taking the last one away is refused."""
+    deciders = roles_with(Perm.DECIDE)
+    if membership.role not in deciders:
         return
     managers = db.exec(
         select(func.count(Membership.id)).where(
-            Membership.project_id == membership.project_id, Membership.role == Role.MANAGER
+            Membership.project_id == membership.project_id, col(Membership.role).in_(sorted(deciders))
         )
     ).one()
     if managers <= 1:
@@ -402,7 +404,7 @@ def change_role(db: Session, actor: Principal, access: Access, membership_id: in
     membership, user = get_membership(db, access, membership_id)
     membership.check_seen(form.version, {"role": membership.role})
     if membership.role != form.role:
-        if form.role != Role.MANAGER:
+        if form.role not in roles_with(Perm.DECIDE):
             _guard_last_manager(db, membership)
         old = membership.role
         membership.role = form.role.value

@@ -28,8 +28,8 @@ from tracker.deliverables.models import Condition, Decision, Deliverable, Outcom
 from tracker.deliverables.service import CLOCK_KINDS
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.projects.calendar import project_today
-from tracker.projects.models import Membership, Project, Role
-from tracker.projects.permissions import Perm, perms_for
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, perms_for, roles_with
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
@@ -952,7 +952,7 @@ def to_publish(db: Session, user: Principal) -> list[ToPublish]:
     managed = db.exec(
         select(Project)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Membership.role == Role.MANAGER, Project.archived == False)  # noqa: E712
+        .where(col(Membership.role).in_(sorted(roles_with(Perm.PUBLISH))), Project.archived == False)  # noqa: E712
         .order_by(Project.key)
     ).all()
     if not managed:

@@ -23,8 +23,8 @@ from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.models import Deliverable
 from tracker.projects.calendar import project_today
-from tracker.projects.models import Membership, Project, Role
-from tracker.projects.permissions import Perm
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, load_record, record_in
 from tracker.register.actions.models import ActionItem
 from tracker.register.risks import scoring
@@ -45,7 +45,7 @@ from tracker.register.risks.scoring import Level
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 PAGE_SIZE = 25
 PERIOD_DAYS = 7  # the heat map's "one period ago": one weekly reporting period
-OWNER_ROLES = (Role.MANAGER, Role.STAFF, Role.VIEWER)  # those who can see the register can own its entries
+OWNER_ROLES = sorted(roles_with(Perm.VIEW_REGISTER))  # those who can see the register can own its entries
 
 
 # --- shared by the register domains ---------------------------------------------------------------------
