@@ -112,7 +112,7 @@ class TransitionIn(ApiBody):
         description="conditions_met: the evidence every open condition is met (one condition: /conditions)",
     )
     reviewer_ids: list[int] = Field(default_factory=list, max_length=50)
-    version: int | None = None
+    version: int | None = Field(default=None, description="The deliverable's version you read (stale: 409)")
 
 
 class CommentIn(ApiBody):
@@ -148,6 +148,9 @@ class ResultIn(ApiBody):
     criterion_id: int
     outcome: CriterionOutcome
     evidence: str = Field(default="", max_length=4000)
+    version: int | None = Field(
+        default=None, description="The `result_version` you read, 0 when there was no result (stale: 409)"
+    )
 
 
 class DecisionIn(ApiBody):
@@ -180,6 +183,7 @@ class CriterionOut(BaseModel):
     text: str
     result: CriterionOutcome | None = Field(default=None, description="On the current submission, if recorded")
     evidence: str = ""
+    result_version: int = Field(default=0, description="Send it back as `version` when recording (0: no result yet)")
 
 
 class CriteriaOut(BaseModel):
@@ -367,6 +371,7 @@ def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
                 text=r.criterion.text,
                 result=r.result.outcome if r.result else None,
                 evidence=r.result.evidence if r.result else "",
+                result_version=r.result.version if r.result else 0,
             )
             for r in rows
         ],
@@ -571,13 +576,12 @@ class DeliverableApi(Controller):
         data: JSONBody[TransitionIn],
     ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id)
-        d.check_seen(data.version, {"status": d.status})
         if data.action is Action.START_REVIEW:
-            service.start_review(db, request.user, access, d, data.reviewer_ids)
+            service.start_review(db, request.user, access, d, data.reviewer_ids, data.version)
         elif data.action is Action.WITHDRAW:
-            service.withdraw(db, request.user, access, d, data.reason)
+            service.withdraw(db, request.user, access, d, data.reason, data.version)
         elif data.action is Action.CONDITIONS_MET:
-            service.conditions_met(db, request.user, access, d, data.evidence, store=_store(request))
+            service.conditions_met(db, request.user, access, d, data.evidence, data.version, store=_store(request))
         else:
             raise FormError({"action": "Use /submissions to submit and /decision to decide."})
         return _out(db, access, d)
@@ -742,7 +746,9 @@ class DeliverableApi(Controller):
         if len(data) > service.MAX_CRITERIA:
             raise FormError({"criteria": f"At most {service.MAX_CRITERIA} results in one request."})
         for item in data:
-            service.record_result(db, request.user, access, d, item.criterion_id, item.outcome, item.evidence)
+            service.record_result(
+                db, request.user, access, d, item.criterion_id, item.outcome, item.evidence, item.version
+            )
         return {"blockers": service.acceptance_blockers(db, d)}
 
     @post("/decision", sync_to_thread=True, summary="Accept, conditionally accept or reject (managers)")

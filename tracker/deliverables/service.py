@@ -474,8 +474,14 @@ def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
 
 
 def start_review(
-    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_ids: list[int] | None = None
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    reviewer_ids: list[int] | None = None,
+    expected_version: int | None = None,
 ) -> list[ReviewAssignment]:
+    deliverable.check_seen(expected_version, {"status": deliverable.status})
     current_submission(db, deliverable)  # "Nothing has been submitted yet." before the workflow's words
     transition(db, actor, access, deliverable, Action.START_REVIEW)
     return [assign_reviewer(db, actor, access, deliverable, uid) for uid in reviewer_ids or []]
@@ -665,7 +671,10 @@ def record_result(
     criterion_id: int,
     outcome: CriterionOutcome | str,
     evidence: str = "",
+    expected_version: int | None = None,
 ) -> CriterionResult:
+    """Record or change the current version's result of one criterion; `expected_version` is the result's as read,
+    0 when there was none yet (so a result recorded meanwhile is not overwritten unseen)."""
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     submission = current_submission(db, deliverable)
@@ -684,6 +693,8 @@ def record_result(
         )
     ).first()
     before = result.outcome if result else None
+    if result is not None:
+        result.check_seen(expected_version, {"outcome": result.outcome, "evidence": result.evidence})
     if result is None:
         result = CriterionResult(
             submission_id=submission.id,
@@ -909,7 +920,15 @@ def workflow_check(action: Action, deliverable: Deliverable, access: Access) -> 
         raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
 
 
-def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reason: str) -> None:
+def withdraw(
+    db: Session,
+    actor: Principal,
+    access: Access,
+    deliverable: Deliverable,
+    reason: str,
+    expected_version: int | None = None,
+) -> None:
+    deliverable.check_seen(expected_version, {"status": deliverable.status})
     reason = reason.strip()
     if not reason:
         raise FormError({"reason": "Say why the deliverable is withdrawn."})

@@ -373,14 +373,13 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            d.check_seen(_version(data), {"status": d.status})
             ids = data.get("reviewer_ids", [])
             ids = ids if isinstance(ids, list) else [ids]
             try:
                 reviewers = [int(i) for i in ids if i]
             except ValueError:
                 raise FormError({"reviewer_ids": "Choose reviewers from the list."}) from None
-            service.start_review(db, request.user, access, d, reviewers)
+            service.start_review(db, request.user, access, d, reviewers, _version(data))
             return "Review started."
 
         return _act(request, db, key, deliverable_id, "start_review", data, run, "decision")
@@ -466,7 +465,14 @@ class DeliverablePages(Controller):
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             service.record_result(
-                db, request.user, access, d, criterion_id, str(data.get("outcome", "")), str(data.get("evidence", ""))
+                db,
+                request.user,
+                access,
+                d,
+                criterion_id,
+                str(data.get("outcome", "")),
+                str(data.get("evidence", "")),
+                _version(data),
             )
             return "Criterion result recorded."
 
@@ -587,8 +593,7 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            d.check_seen(_version(data), {"status": d.status})
-            service.withdraw(db, request.user, access, d, str(data.get("reason", "")))
+            service.withdraw(db, request.user, access, d, str(data.get("reason", "")), _version(data))
             return f"{d.code} withdrawn."
 
         return _act(request, db, key, deliverable_id, "withdraw", data, run, "decision")
