@@ -72,7 +72,7 @@ def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):
     )
     assert r.json()["disposition"] == "resolved"
     criteria = db.exec(select(Deliverable)).one()
-    from tracker.deliverables.service import active_criteria
+    from tracker.deliverables.planning import active_criteria
 
     results = [{"criterion_id": c.id, "outcome": "met"} for c in active_criteria(db, criteria.id)]
     r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/criteria-results", json=results)

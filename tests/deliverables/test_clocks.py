@@ -13,7 +13,7 @@ from tests.deliverables.test_api import PLAN, _plan
 from tracker.audit.models import AuditEvent
 from tracker.core.db import commit
 from tracker.core.files import FileStore
-from tracker.deliverables import service
+from tracker.deliverables import decisions, service
 from tracker.deliverables.models import Decision, Deliverable
 from tracker.projects.calendar import due_after, project_today
 from tracker.projects.models import Project
@@ -124,7 +124,7 @@ def test_holdback_ledger_pays_less_the_holdback_until_final_acceptance(as_user, 
         db.get(Deliverable, r.json()["id"]).status = status
     db.get(Deliverable, first["id"]).status = "accepted"
     db.commit()
-    ledger = service.holdback_ledger(db, db.get(Deliverable, first["id"]).project_id)
+    ledger = decisions.holdback_ledger(db, db.get(Deliverable, first["id"]).project_id)
     assert [(r.deliverable.code, r.state, r.holdback, r.paid) for r in ledger.rows] == [
         ("D-01", "released", Decimal("5000.00"), Decimal("50000.00")),
         ("D-02", "withheld", Decimal("3000.00"), Decimal("17000.00")),

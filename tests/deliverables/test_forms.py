@@ -155,7 +155,7 @@ def test_review_comment_respond_resolve_results_then_accept(as_user, uploads, db
         ).status_code
         == 303
     )
-    from tracker.deliverables.service import active_criteria
+    from tracker.deliverables.planning import active_criteria
 
     for c in active_criteria(db, d["id"]):
         r = staff.post(f"{BASE}/{d['id']}/criteria/{c.id}", {"outcome": "met", "evidence": "Checked"}, htmx=True)
@@ -271,7 +271,7 @@ def test_every_action_from_the_page_refuses_a_stale_form(as_user, uploads, db):
     current = db.exec(select(Deliverable.version)).one()
     assert staff.post(f"{BASE}/{d['id']}/start-review", {"version": str(current)}).status_code == 303
 
-    from tracker.deliverables.service import active_criteria
+    from tracker.deliverables.planning import active_criteria
 
     c = active_criteria(db, d["id"])[0]
     assert staff.post(f"{BASE}/{d['id']}/criteria/{c.id}", {"outcome": "met", "version": "0"}).status_code == 303

@@ -14,8 +14,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import records
-from tracker.deliverables import service as deliverables
+from tracker.deliverables import decisions, planning, records, reviews, submissions
 from tracker.deliverables.models import Deliverable
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
@@ -36,12 +35,12 @@ class Record:
 def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:
     """A deliverable with its criteria agreed and acknowledged, ready to submit."""
     actor, access = acting(db, world, "manager")
-    d = deliverables.create(
+    d = planning.create(
         db,
         actor,
         access,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {
                 "code": code,
                 "title": f"Deliverable {code}",
@@ -57,16 +56,16 @@ def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:
 
 
 def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:
-    deliverables.submit(db, *acting(db, world, "contractor"), d, "", [deliverables.Upload("v.pdf", "", b"%PDF")], store)
+    submissions.submit(db, *acting(db, world, "contractor"), d, "", [submissions.Upload("v.pdf", "", b"%PDF")], store)
 
 
 def decide(db: Session, world, d: Deliverable, store: FileStore, outcome: str) -> None:
     manager = acting(db, world, "manager")
-    deliverables.start_review(db, *manager, d)
-    for c in deliverables.active_criteria(db, d.id):
-        deliverables.record_result(db, *manager, d, c.id, "met")
-    deliverables.decide(
-        db, *manager, d, parse(deliverables.DecisionForm, {"outcome": outcome, "findings": "Gaps"}), store=store
+    reviews.start_review(db, *manager, d)
+    for c in planning.active_criteria(db, d.id):
+        reviews.record_result(db, *manager, d, c.id, "met")
+    decisions.decide(
+        db, *manager, d, parse(decisions.DecisionForm, {"outcome": outcome, "findings": "Gaps"}), store=store
     )
 
 
@@ -97,7 +96,7 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
     decide(db, world, d, store, "rejected")
     ids["D-05"] = d.id
     d = plan(db, world, "D-06", today + timedelta(days=40))
-    deliverables.withdraw(db, *acting(db, world, "manager"), d, "Out of scope")
+    decisions.withdraw(db, *acting(db, world, "manager"), d, "Out of scope")
     ids["D-06"] = d.id
 
     staff = acting(db, world, "staff")

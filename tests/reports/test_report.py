@@ -19,7 +19,8 @@ from tracker.core.calendar import business_days_between
 from tracker.core.clock import deadline_state, frozen_time, utcnow
 from tracker.core.errors import StaleEdit
 from tracker.core.forms import parse
-from tracker.deliverables import conditions
+from tracker.deliverables import conditions, planning, reviews
+from tracker.deliverables import decisions as deliverable_decisions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Decision, Deliverable, Submission
 from tracker.projects.calendar import project_holidays, project_today
@@ -248,14 +249,14 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     manager, access = acting(db, world, "manager")
     d = plan(db, world, "D-07", record.today - timedelta(days=5))
     submit(db, world, d, store)
-    deliverables.start_review(db, manager, access, d)
-    deliverables.decide(
+    reviews.start_review(db, manager, access, d)
+    deliverable_decisions.decide(
         db,
         manager,
         access,
         d,
         parse(
-            deliverables.DecisionForm,
+            deliverable_decisions.DecisionForm,
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix typos\nAdd the index\nSign the annex",
@@ -279,7 +280,7 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     ]  # in ten days; the annex's forty are beyond the two weeks
     assert now["counts"]["conditions_overdue"] == 1
     clock.advance(hours=1)
-    deliverables.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
+    deliverable_decisions.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
     assert _draft(db, record, week)["overdue"]["conditions"] == []
     assert [t.name for t in documents.TABLES if t.name == "overdue-conditions"] == ["overdue-conditions"]
 
@@ -307,13 +308,13 @@ def test_a_past_period_reads_the_record_as_it_stood_at_its_end(db, world, record
     with frozen_time(utcnow() - timedelta(days=60)):  # due long after last week when planned; moved up since
         moved = plan(db, world, "D-MOVED", record.today + timedelta(days=60))
     manager, m_access = acting(db, world, "manager")
-    deliverables.update(
+    planning.update(
         db,
         manager,
         m_access,
         moved,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {"code": "D-MOVED", "title": "Moved", "due_date": (last_week.end - timedelta(days=1)).isoformat()},
         ),
     )
