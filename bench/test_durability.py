@@ -38,19 +38,17 @@ TRACKER = str(Path(sys.executable).parent / "tracker")
 def _seed(url: str) -> tuple[dict, dict]:
     from tests.register.conftest import acting, make_issue
     from tracker.core.forms import parse
-    from tracker.deliverables import service as deliverables
+    from tracker.deliverables import planning
 
     engine = make_engine(url)
     with Session(engine, expire_on_commit=False) as db:
         world = make_world(db)
         manager, access = acting(db, world, "manager")
-        d = deliverables.create(
+        d = planning.create(
             db,
             manager,
             access,
-            parse(
-                deliverables.DeliverableForm, {"code": "D-01", "title": "Plan", "criteria": "Covers every interface"}
-            ),
+            parse(planning.DeliverableForm, {"code": "D-01", "title": "Plan", "criteria": "Covers every interface"}),
         )
         agree_criteria(db, world, d)  # a submission waits for the agreed criteria
         issue = make_issue(db, world)

@@ -24,8 +24,9 @@ from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables.models import Comment, Decision, Deliverable, Disposition, Outcome, Severity
-from tracker.deliverables.service import project_today, run_clocks
+from tracker.deliverables.service import run_clocks
 from tracker.deliverables.workflow import Status
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority

@@ -16,7 +16,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import submit
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
-from tracker.app import make_environment
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
 from tracker.audit.models import AuditEvent
@@ -24,7 +24,8 @@ from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import read_table
-from tracker.deliverables import conditions
+from tracker.core.web import make_environment
+from tracker.deliverables import conditions, decisions, planning, reviews
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
 from tracker.library import service as library
@@ -135,12 +136,12 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         ),
     )
     targets.update(db, admin, admin_access, {"critical_risks_red": "4", "first_pass_acceptance_rate": "75"})
-    d5 = deliverables.create(
+    d5 = planning.create(
         db,
         manager,
         m_access,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {"code": "D-05", "title": "Interface Specification", "criteria": "Lists every interface"},
         ),
     )
@@ -149,12 +150,12 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     projects.update_project(db, admin, admin_access, settings("never"))  # D-03 below escalates instead
 
     # A deliverable through rejection, resubmission, conditional acceptance and its conditions.
-    d1 = deliverables.create(
+    d1 = planning.create(
         db,
         manager,
         m_access,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {
                 "code": "D-01",
                 "title": "Data Conversion Plan",
@@ -167,13 +168,13 @@ def _everything(db, world, store, clock) -> dict[str, int]:
             },
         ),
     )
-    deliverables.update(
+    planning.update(
         db,
         manager,
         m_access,
         d1,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {
                 "code": "D-01",
                 "title": "Data Conversion Plan",
@@ -188,38 +189,38 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     )
     agree_criteria(db, world, d1)
     submit(db, world, d1, store)
-    deliverables.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
-    deliverables.remove_reviewer(db, manager, m_access, d1, ids["manager"])
-    comment = deliverables.add_comment(
+    reviews.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
+    reviews.remove_reviewer(db, manager, m_access, d1, ids["manager"])
+    comment = reviews.add_comment(
         db,
         staff,
         s_access,
         d1,
-        deliverables.CommentForm(location="p. 4", text="The county extracts are not sized.", severity="major"),
+        reviews.CommentForm(location="p. 4", text="The county extracts are not sized.", severity="major"),
     )
-    deliverables.respond(db, contractor, c_access, comment.id, "Sized in version 2.")
-    deliverables.set_disposition(db, staff, s_access, comment.id, "accepted_as_is")
-    for c in deliverables.active_criteria(db, d1.id):
-        deliverables.record_result(db, staff, s_access, d1, c.id, "not_met" if c.position == 1 else "met")
-    deliverables.decide(
+    reviews.respond(db, contractor, c_access, comment.id, "Sized in version 2.")
+    reviews.set_disposition(db, staff, s_access, comment.id, "accepted_as_is")
+    for c in planning.active_criteria(db, d1.id):
+        reviews.record_result(db, staff, s_access, d1, c.id, "not_met" if c.position == 1 else "met")
+    decisions.decide(
         db,
         manager,
         m_access,
         d1,
-        parse(deliverables.DecisionForm, {"outcome": "rejected", "findings": "Criterion 1 is not met."}),
+        parse(decisions.DecisionForm, {"outcome": "rejected", "findings": "Criterion 1 is not met."}),
         store=store,
     )
     submit(db, world, d1, store)
-    deliverables.start_review(db, manager, m_access, d1)
-    for c in deliverables.active_criteria(db, d1.id):
-        deliverables.record_result(db, staff, s_access, d1, c.id, "met")
-    deliverables.decide(
+    reviews.start_review(db, manager, m_access, d1)
+    for c in planning.active_criteria(db, d1.id):
+        reviews.record_result(db, staff, s_access, d1, c.id, "met")
+    decisions.decide(
         db,
         manager,
         m_access,
         d1,
         parse(
-            deliverables.DecisionForm,
+            decisions.DecisionForm,
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix the typos",
@@ -238,23 +239,21 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         condition.id,
         conditions.ConditionForm(due_date=today + timedelta(days=14), owner_id=ids["staff"]),
     )
-    deliverables.conditions_met(db, manager, m_access, d1, "Typos fixed in version 2.1", store=store)
+    decisions.conditions_met(db, manager, m_access, d1, "Typos fixed in version 2.1", store=store)
 
     # Criteria changed after agreement, before and after a submission; a withdrawal.
-    d2 = deliverables.create(
+    d2 = planning.create(
         db,
         manager,
         m_access,
-        parse(
-            deliverables.DeliverableForm, {"code": "D-02", "title": "Training Plan", "criteria": "Covers every county"}
-        ),
+        parse(planning.DeliverableForm, {"code": "D-02", "title": "Training Plan", "criteria": "Covers every county"}),
     )
     agree_criteria(db, world, d2)
-    deliverables.set_criteria(db, manager, m_access, d2, ["Covers every county", "Names the trainers"])
+    planning.set_criteria(db, manager, m_access, d2, ["Covers every county", "Names the trainers"])
     agree_criteria(db, world, d2)
     submit(db, world, d2, store)
-    deliverables.set_criteria(db, manager, m_access, d2, ["Covers every county and tribe", "Names the trainers"])
-    deliverables.withdraw(db, manager, m_access, d2, "Moved to Release 3 under CR-118.")
+    planning.set_criteria(db, manager, m_access, d2, ["Covers every county and tribe", "Names the trainers"])
+    decisions.withdraw(db, manager, m_access, d2, "Moved to Release 3 under CR-118.")
 
     # The register: a risk with its plan, converted into an issue with its decision log.
     risk = make_risk(
@@ -389,30 +388,26 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     reports.publish(db, manager, m_access, week, 1, draft.version)
 
     # An outright acceptance.
-    d4 = deliverables.create(
+    d4 = planning.create(
         db,
         manager,
         m_access,
-        parse(
-            deliverables.DeliverableForm, {"code": "D-04", "title": "Hosting Plan", "criteria": "Names the data centre"}
-        ),
+        parse(planning.DeliverableForm, {"code": "D-04", "title": "Hosting Plan", "criteria": "Names the data centre"}),
     )
     agree_criteria(db, world, d4)
     submit(db, world, d4, store)
-    deliverables.start_review(db, manager, m_access, d4)
-    for c in deliverables.active_criteria(db, d4.id):
-        deliverables.record_result(db, staff, s_access, d4, c.id, "not_applicable")
-    deliverables.decide(
-        db, manager, m_access, d4, parse(deliverables.DecisionForm, {"outcome": "accepted"}), store=store
-    )
+    reviews.start_review(db, manager, m_access, d4)
+    for c in planning.active_criteria(db, d4.id):
+        reviews.record_result(db, staff, s_access, d4, c.id, "not_applicable")
+    decisions.decide(db, manager, m_access, d4, parse(decisions.DecisionForm, {"outcome": "accepted"}), store=store)
 
     # The contract clock: an overdue review escalated, then a deemed acceptance.
-    d3 = deliverables.create(
+    d3 = planning.create(
         db,
         manager,
         m_access,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {"code": "D-03", "title": "Test Strategy", "criteria": "Covers every interface"},
         ),
     )
@@ -445,7 +440,11 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
     rows += audit.for_entity(db, "api_token", everything["token"])
     assert len(rows) == len(events)
-    html = make_environment().get_template("audit/_events.html").render(history=rows, show_project=True)
+    html = (
+        make_environment({"audit_describe": history.describe, "audit_lines": history.lines})
+        .get_template("audit/_events.html")
+        .render(history=rows, show_project=True)
+    )
     for bad in ("_id", "{", "}", "[", "]", "None", "(hidden)", "(reset)"):
         assert bad not in html, (bad, html[max(0, html.find(bad) - 300) : html.find(bad) + 100])
     text = _plain(html)

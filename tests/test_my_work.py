@@ -11,18 +11,18 @@ from tests.conftest import agree_criteria, at_noon, tst_today
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
+from tracker.deliverables import decisions, planning, reviews, service, submissions
 from tracker.deliverables.models import Deliverable
 from tracker.register.actions import service as actions
 from tracker.reports import service as reports
 
 
 def _plan(db, world, code="D-01", owner="staff", agreed=True, **extra):
-    d = service.create(
+    d = planning.create(
         db,
         *acting(db, world, "manager"),
         parse(
-            service.DeliverableForm,
+            planning.DeliverableForm,
             {
                 "code": code,
                 "title": f"Plan {code}",
@@ -39,7 +39,7 @@ def _plan(db, world, code="D-01", owner="staff", agreed=True, **extra):
 
 
 def _submit(db, world, d, store):
-    service.submit(db, *acting(db, world, "contractor"), d, "", [service.Upload("v.pdf", "", b"%PDF")], store)
+    submissions.submit(db, *acting(db, world, "contractor"), d, "", [submissions.Upload("v.pdf", "", b"%PDF")], store)
 
 
 def _sections(b) -> dict:
@@ -73,11 +73,11 @@ def test_comments_answered_by_the_contractor_await_the_reviewers_disposition(as_
     d = _plan(db, world, owner="manager")
     _submit(db, world, d, store)
     staff, s_access = acting(db, world, "staff")
-    service.start_review(db, staff, s_access, d)
-    c = service.add_comment(db, staff, s_access, d, parse(service.CommentForm, {"text": "Index?", "severity": "major"}))
+    reviews.start_review(db, staff, s_access, d)
+    c = reviews.add_comment(db, staff, s_access, d, parse(reviews.CommentForm, {"text": "Index?", "severity": "major"}))
     db.commit()
     assert _sections(as_user("staff"))["dispositions"] == []  # nothing answered yet
-    service.respond(db, *acting(db, world, "contractor"), c.id, "Added on p. 2")
+    reviews.respond(db, *acting(db, world, "contractor"), c.id, "Added on p. 2")
     db.commit()
     for role in ("staff", "manager"):  # who raised it, and the review lead
         (item,) = _sections(as_user(role))["dispositions"]
@@ -91,14 +91,14 @@ def test_conditions_reach_their_owner_and_the_managers_who_confirm_them(as_user,
     d = _plan(db, world, owner="manager")
     _submit(db, world, d, store)
     manager, m_access = acting(db, world, "manager")
-    service.start_review(db, manager, m_access, d)
-    service.decide(
+    reviews.start_review(db, manager, m_access, d)
+    decisions.decide(
         db,
         manager,
         m_access,
         d,
         parse(
-            service.DecisionForm,
+            decisions.DecisionForm,
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix typos",
@@ -125,9 +125,9 @@ def test_the_lead_waits_for_the_resubmission_and_the_contractor_owes_it(as_user,
     d = _plan(db, world)
     _submit(db, world, d, store)
     manager, m_access = acting(db, world, "manager")
-    service.start_review(db, manager, m_access, d)
-    service.decide(
-        db, manager, m_access, d, parse(service.DecisionForm, {"outcome": "rejected", "findings": "No"}), store=store
+    reviews.start_review(db, manager, m_access, d)
+    decisions.decide(
+        db, manager, m_access, d, parse(decisions.DecisionForm, {"outcome": "rejected", "findings": "No"}), store=store
     )
     db.commit()
     (waiting,) = _sections(as_user("staff"))["resubmissions"]

@@ -6,7 +6,6 @@ import gc
 import logging
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
@@ -27,13 +26,15 @@ from tracker.audit import history
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.security import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
     SESSION_COOKIE,
     SessionConfig,
     TokenAwareCSRFMiddleware,
     request_limits_middleware,
     security_headers_middleware,
 )
-from tracker.core.web import get_flashes, label, show_date, show_datetime
+from tracker.core.web import get_flashes, make_environment
 from tracker.deliverables import api as deliverables_api
 from tracker.deliverables import records as deliverables_records
 from tracker.deliverables import views as deliverables_views
@@ -57,32 +58,9 @@ from tracker.settings import ROOT, Settings, get_settings
 from tracker.transfer import api as transfer_api
 from tracker.transfer import views as transfer_views
 
-CSRF_COOKIE = "tracker_csrf"
-CSRF_HEADER = "x-csrftoken"
-
 
 def _current_user(context: dict[str, Any]) -> Any:
     return context["request"].scope.get("user")
-
-
-def make_environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(ROOT / "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.do"],
-    )
-    env.filters["date"] = show_date
-    env.filters["datetime"] = show_datetime
-    env.filters["label"] = label
-    env.filters["audit_describe"] = history.describe
-    env.filters["audit_lines"] = history.lines
-    env.filters["isodate"] = report_documents.day
-    env.filters["metric"] = report_documents.metric
-    env.globals["ROLE_LABELS"] = ROLE_LABELS
-    env.globals["CSRF_HEADER"] = CSRF_HEADER
-    return env
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -103,7 +81,12 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         engine_.register_template_callable("get_flashes", get_flashes)
 
     template_config = TemplateConfig(
-        engine=JinjaTemplateEngine.from_environment(make_environment()),
+        engine=JinjaTemplateEngine.from_environment(
+            make_environment(
+                {**report_documents.FILTERS, "audit_describe": history.describe, "audit_lines": history.lines},
+                {"ROLE_LABELS": ROLE_LABELS},
+            )
+        ),
         engine_callback=engine_callback,
     )
     session_config = SessionConfig(

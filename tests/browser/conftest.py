@@ -47,7 +47,7 @@ def _seed_deliverable(url: str, settings) -> None:
     from tracker.core.db import commit, make_engine
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
-    from tracker.deliverables import service
+    from tracker.deliverables import decisions, planning, reviews, submissions
     from tracker.projects import service as projects
 
     engine = make_engine(url)
@@ -58,12 +58,12 @@ def _seed_deliverable(url: str, settings) -> None:
             return user, projects.get_for(db, user, "CWS")
 
         manager, m_access = who("mrivera")
-        d = service.create(
+        d = planning.create(
             db,
             manager,
             m_access,
             parse(
-                service.DeliverableForm,
+                planning.DeliverableForm,
                 {
                     "code": "T-01",
                     "title": "Browser Check Plan",
@@ -75,31 +75,31 @@ def _seed_deliverable(url: str, settings) -> None:
         )
         contractor, c_access = who("tbrooks")
         agree_as(db, d, manager, contractor)
-        service.submit(
+        submissions.submit(
             db,
             contractor,
             c_access,
             d,
             "First version",
-            [service.Upload("BCP v1.pdf", "", b"%PDF")],
+            [submissions.Upload("BCP v1.pdf", "", b"%PDF")],
             FileStore(settings.upload_dir, 1024 * 1024),
         )
         staff, s_access = who("dkim")
-        service.start_review(db, staff, s_access, d, [staff.id])
-        service.add_comment(
+        reviews.start_review(db, staff, s_access, d, [staff.id])
+        reviews.add_comment(
             db,
             staff,
             s_access,
             d,
-            parse(service.CommentForm, {"location": "§4", "text": "Baseline dates missing", "severity": "critical"}),
+            parse(reviews.CommentForm, {"location": "§4", "text": "Baseline dates missing", "severity": "critical"}),
         )
         # A second one rejected, so its decision records (letter, sign-off) are swept too.
-        rejected = service.create(
+        rejected = planning.create(
             db,
             manager,
             m_access,
             parse(
-                service.DeliverableForm,
+                planning.DeliverableForm,
                 {
                     "code": "T-02",
                     "title": "Browser Rejection Plan",
@@ -111,30 +111,32 @@ def _seed_deliverable(url: str, settings) -> None:
         )
         store = FileStore.from_settings(settings)
         agree_as(db, rejected, manager, contractor)
-        service.submit(db, contractor, c_access, rejected, "", [service.Upload("DCP v1.pdf", "", b"%PDF")], store)
-        service.start_review(db, staff, s_access, rejected, [staff.id])
-        service.add_comment(
+        submissions.submit(
+            db, contractor, c_access, rejected, "", [submissions.Upload("DCP v1.pdf", "", b"%PDF")], store
+        )
+        reviews.start_review(db, staff, s_access, rejected, [staff.id])
+        reviews.add_comment(
             db,
             staff,
             s_access,
             rejected,
-            parse(service.CommentForm, {"location": "§2", "text": "Legacy table list incomplete", "severity": "major"}),
+            parse(reviews.CommentForm, {"location": "§2", "text": "Legacy table list incomplete", "severity": "major"}),
         )
-        service.decide(
+        decisions.decide(
             db,
             manager,
             m_access,
             rejected,
-            parse(service.DecisionForm, {"outcome": "rejected", "findings": "Tables 12-18 are not mapped."}),
+            parse(decisions.DecisionForm, {"outcome": "rejected", "findings": "Tables 12-18 are not mapped."}),
             store=store,
         )
         # A third under review with every criterion met, for a decision with conditions.
-        ready = service.create(
+        ready = planning.create(
             db,
             manager,
             m_access,
             parse(
-                service.DeliverableForm,
+                planning.DeliverableForm,
                 {
                     "code": "T-03",
                     "title": "Browser Training Plan",
@@ -145,9 +147,9 @@ def _seed_deliverable(url: str, settings) -> None:
             ),
         )
         agree_as(db, ready, manager, contractor)
-        service.submit(db, contractor, c_access, ready, "", [service.Upload("TP v1.pdf", "", b"%PDF")], store)
-        service.start_review(db, staff, s_access, ready, [staff.id])
-        service.record_result(db, staff, s_access, ready, service.active_criteria(db, ready.id)[0].id, "met")
+        submissions.submit(db, contractor, c_access, ready, "", [submissions.Upload("TP v1.pdf", "", b"%PDF")], store)
+        reviews.start_review(db, staff, s_access, ready, [staff.id])
+        reviews.record_result(db, staff, s_access, ready, planning.active_criteria(db, ready.id)[0].id, "met")
         commit(db)  # and the decision's letters, rendered after it
     engine.dispose()
 

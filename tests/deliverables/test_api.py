@@ -72,7 +72,7 @@ def test_the_whole_acceptance_journey_through_the_api(as_user, uploads, db):
     )
     assert r.json()["disposition"] == "resolved"
     criteria = db.exec(select(Deliverable)).one()
-    from tracker.deliverables.service import active_criteria
+    from tracker.deliverables.planning import active_criteria
 
     results = [{"criterion_id": c.id, "outcome": "met"} for c in active_criteria(db, criteria.id)]
     r = staff.api("POST", f"/api/v1/deliverables/{d['id']}/criteria-results", json=results)
@@ -200,3 +200,47 @@ def test_too_many_criteria_results_are_refused_not_truncated(as_user, uploads):
         "POST", f"/api/v1/deliverables/{d['id']}/criteria-results", json=[{"criterion_id": 1, "outcome": "met"}] * 101
     )
     assert r.status_code == 422 and "At most 100" in r.text
+
+
+def test_every_transition_and_result_refuses_a_stale_version(as_user, uploads, db):
+    d = _plan(as_user)
+    contractor, staff, manager = as_user("contractor"), as_user("staff"), as_user("manager")
+    url = f"/api/v1/deliverables/{d['id']}"
+    seen = d["version"]  # read before the contractor submitted
+    r = contractor.api("POST", f"{url}/submissions", data={"notes": "v1"}, files={"files": ("v1.pdf", b"%PDF-1")})
+    assert r.status_code == 201
+    for who, body in ((staff, {"action": "start_review"}), (manager, {"action": "withdraw", "reason": "Descoped"})):
+        r = who.api("POST", f"{url}/transition", json=body | {"version": seen})
+        assert r.status_code == 409 and r.json()["extra"]["current"] == {"status": "submitted"}, body
+    seen = manager.api("GET", url).json()["version"]
+    r = staff.api("POST", f"{url}/transition", json={"action": "start_review", "version": seen})
+    assert r.status_code == 200 and r.json()["status"] == "in_review"
+
+    criteria = staff.api("GET", f"{url}/criteria").json()["criteria"]
+    assert {c["result_version"] for c in criteria} == {0}
+    first = [{"criterion_id": c["id"], "outcome": "met", "version": 0} for c in criteria]
+    assert staff.api("POST", f"{url}/criteria-results", json=first).status_code == 200
+    r = manager.api("POST", f"{url}/criteria-results", json=[first[0] | {"outcome": "not_met"}])
+    assert r.status_code == 409 and r.json()["extra"]["current"]["outcome"] == "met"  # recorded meanwhile
+    criteria = staff.api("GET", f"{url}/criteria").json()["criteria"]
+    again = {"criterion_id": criteria[0]["id"], "outcome": "not_applicable", "version": criteria[0]["result_version"]}
+    assert manager.api("POST", f"{url}/criteria-results", json=[again]).status_code == 200
+    assert staff.api("GET", f"{url}/criteria").json()["criteria"][0]["result"] == "not_applicable"
+
+    seen = manager.api("GET", url).json()["version"]  # read before the conditional acceptance
+    due = (tst_today() + timedelta(days=15)).isoformat()
+    r = manager.api(
+        "POST",
+        f"{url}/decision",
+        json={"outcome": "conditionally_accepted", "conditions": "Sign", "conditions_due": due},
+    )
+    assert r.status_code == 201
+    r = manager.api(
+        "POST", f"{url}/transition", json={"action": "conditions_met", "evidence": "Signed", "version": seen}
+    )
+    assert r.status_code == 409 and r.json()["extra"]["current"] == {"status": "conditionally_accepted"}
+    seen = manager.api("GET", url).json()["version"]
+    r = manager.api(
+        "POST", f"{url}/transition", json={"action": "conditions_met", "evidence": "Signed", "version": seen}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "accepted"

@@ -13,10 +13,11 @@ from tests.deliverables.test_api import PLAN, _plan
 from tracker.audit.models import AuditEvent
 from tracker.core.db import commit
 from tracker.core.files import FileStore
-from tracker.deliverables import service
+from tracker.deliverables import decisions, service
 from tracker.deliverables.clock import EVERY
 from tracker.deliverables.models import Decision, Deliverable, GeneratedRecord
 from tracker.dispatch import service as dispatch
+from tracker.projects.calendar import due_after, project_today
 from tracker.projects.models import Project
 
 
@@ -46,8 +47,8 @@ def _at(day: date) -> datetime:
 def test_silence_past_the_deemed_day_is_recorded_as_deemed_acceptance(as_user, uploads, db, store):
     d = _submitted(as_user, db, "deemed")
     project = db.get(Project, d.project_id)
-    today = service.project_today(project)
-    assert d.deemed_on == service.due_after(project, today, 5)
+    today = project_today(project)
+    assert d.deemed_on == due_after(project, today, 5)
     assert service.run_clocks(db, store, _at(d.deemed_on)).deemed == []  # the last day still belongs to the state
     assert service.deemed_warning(d, d.deemed_on - timedelta(days=2)) == 2
     assert service.deemed_warning(d, d.deemed_on - timedelta(days=30)) is None
@@ -107,7 +108,7 @@ def test_a_decision_before_the_deemed_day_stops_the_clock(as_user, uploads, db, 
 
 def test_the_deemed_warning_reaches_the_record_and_my_work(as_user, uploads, db):
     d = _submitted(as_user, db, "deemed")
-    d.deemed_on = service.project_today(db.get(Project, d.project_id)) + timedelta(days=2)
+    d.deemed_on = project_today(db.get(Project, d.project_id)) + timedelta(days=2)
     db.commit()
     assert "Deemed acceptance in 2 days" in as_user("staff").get(f"/projects/TST/deliverables/{d.id}").text
     assert "deemed accepted by silence unless decided" in as_user("manager").get("/").text
@@ -146,7 +147,7 @@ def test_holdback_ledger_pays_less_the_holdback_until_final_acceptance(as_user, 
         db.get(Deliverable, r.json()["id"]).status = status
     db.get(Deliverable, first["id"]).status = "accepted"
     db.commit()
-    ledger = service.holdback_ledger(db, db.get(Deliverable, first["id"]).project_id)
+    ledger = decisions.holdback_ledger(db, db.get(Deliverable, first["id"]).project_id)
     assert [(r.deliverable.code, r.state, r.holdback, r.paid) for r in ledger.rows] == [
         ("D-01", "released", Decimal("5000.00"), Decimal("50000.00")),
         ("D-02", "withheld", Decimal("3000.00"), Decimal("17000.00")),

@@ -19,7 +19,7 @@ from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
+from tracker.deliverables import planning, reviews, submissions
 from tracker.deliverables.models import Decision
 from tracker.projects import service as projects
 
@@ -53,25 +53,25 @@ def racing_app(tmp_path):
                 projects.add_member(db, admin, access, projects.MemberForm(user_id=users[name].id, role=role))
             m1 = accounts.principal(users["m1"])
             m_access = projects.get_for(db, m1, "RACE")
-            d = service.create(
+            d = planning.create(
                 db,
                 m1,
                 m_access,
-                parse(service.DeliverableForm, {"code": "D-1", "title": "Race me", "criteria": "Wins the race"}),
+                parse(planning.DeliverableForm, {"code": "D-1", "title": "Race me", "criteria": "Wins the race"}),
             )
             c = accounts.principal(users["contractor"])
             agree_as(db, d, m1, c)
-            service.submit(
+            submissions.submit(
                 db,
                 c,
                 projects.get_for(db, c, "RACE"),
                 d,
                 "",
-                [service.Upload("a.txt", "", b"a")],
+                [submissions.Upload("a.txt", "", b"a")],
                 FileStore(tmp_path / "files", 1024),
             )
-            service.start_review(db, m1, m_access, d)
-            service.record_result(db, m1, m_access, d, service.active_criteria(db, d.id)[0].id, "met")
+            reviews.start_review(db, m1, m_access, d)
+            reviews.record_result(db, m1, m_access, d, planning.active_criteria(db, d.id)[0].id, "met")
             db.commit()
             deliverable_id = d.id
         yield create_app(make_settings(url, upload_dir=tmp_path / "files")), engine, deliverable_id

@@ -22,6 +22,7 @@ from tracker.deliverables import service, work
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Comment, Decision, Deliverable, Submission, SubmissionFile
 from tracker.deliverables.workflow import Status
+from tracker.projects.calendar import due_after, project_holidays, project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.service import Access, perms_for
 from tracker.register.actions import service as actions
@@ -84,7 +85,7 @@ def test_overdue_reviews_resubmissions_and_deliveries_show_today(demo_db):
     kinds = set()
     for key in ("CWS", "UIM", "DMV"):
         project = db.exec(select(Project).where(Project.key == key)).one()
-        today = service.project_today(project)
+        today = project_today(project)
         access = Access(project, None, True, perms_for(None, True))
         rows, _ = service.list_page(db, access, service.ListQuery(overdue=True))
         assert rows, f"{key} has nothing overdue"
@@ -121,16 +122,16 @@ def test_clocks_and_timestamps_are_those_the_app_would_have_written(demo_db):
     assert min(_aware(s.submitted_at) for s, _ in rows) < now - timedelta(weeks=14)  # replayed, not loaded "now"
     for s, project_id in rows:
         project = projects[project_id]
-        submitted = service.project_today(project, _aware(s.submitted_at))
-        assert is_business_day(submitted, service.project_holidays(project, submitted, days=1))
-        assert s.review_due == service.due_after(project, submitted, project.review_days)
+        submitted = project_today(project, _aware(s.submitted_at))
+        assert is_business_day(submitted, project_holidays(project, submitted, days=1))
+        assert s.review_due == due_after(project, submitted, project.review_days)
     for d in db.exec(select(Deliverable).where(Deliverable.status == "rejected")):
         decided = db.exec(
             select(Decision.decided_at).where(Decision.deliverable_id == d.id).order_by(col(Decision.id).desc())
         ).first()
         project = projects[d.project_id]
-        decided_on = service.project_today(project, _aware(decided))
-        assert d.resubmit_due == service.due_after(project, decided_on, project.resubmit_days)
+        decided_on = project_today(project, _aware(decided))
+        assert d.resubmit_due == due_after(project, decided_on, project.resubmit_days)
     first, last = db.exec(select(func.min(AuditEvent.at), func.max(AuditEvent.at))).one()
     assert now - timedelta(weeks=19) < _aware(first) and _aware(last) < now
     for f in db.exec(select(SubmissionFile).order_by(SubmissionFile.id).limit(5)):
@@ -207,7 +208,7 @@ def test_realized_risks_became_issues_and_some_action_items_are_overdue_or_done(
         ).all()
         assert "convert" in trail
     items = db.exec(select(ActionItem, Project).join(Project, col(Project.id) == ActionItem.project_id)).all()
-    overdue = [i for i, p in items if actions.is_overdue(i, service.project_today(p))]
+    overdue = [i for i, p in items if actions.is_overdue(i, project_today(p))]
     assert len(overdue) >= 10 and sum(i.done_at is not None for i, _ in items) >= 10
 
 
@@ -244,7 +245,7 @@ def test_every_demo_project_shares_the_starter_reports_and_they_run(demo_db):
         by_name = {r.report.name: r.report for r in rows}
         definition, problems = library.stored_definition(by_name["Overdue reviews"])
         result = library.run(db, access, user, definition)
-        today = service.project_today(access.project)
+        today = project_today(access.project)
         late = sorted(
             (
                 d

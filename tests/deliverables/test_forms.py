@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 
+from tests.conftest import tst_today
 from tests.deliverables.test_api import _plan
 from tracker.audit.models import AuditEvent
 from tracker.deliverables.models import Comment, CriterionResult, Decision, Deliverable, Submission
@@ -153,7 +155,7 @@ def test_review_comment_respond_resolve_results_then_accept(as_user, uploads, db
         ).status_code
         == 303
     )
-    from tracker.deliverables.service import active_criteria
+    from tracker.deliverables.planning import active_criteria
 
     for c in active_criteria(db, d["id"]):
         r = staff.post(f"{BASE}/{d['id']}/criteria/{c.id}", {"outcome": "met", "evidence": "Checked"}, htmx=True)
@@ -253,3 +255,39 @@ def test_record_page_query_count_does_not_grow_with_comments(as_user, uploads, d
     for i in range(20):
         staff.post(f"{BASE}/{d['id']}/comments", {"severity": "major", "text": f"Comment {i}"})
     assert count() == few
+
+
+def test_every_action_from_the_page_refuses_a_stale_form(as_user, uploads, db):
+    """A form read before someone else's change is refused with 409 beside it, and changes nothing."""
+    d = _plan(as_user)
+    contractor, staff, manager = as_user("contractor"), as_user("staff"), as_user("manager")
+    seen = str(d["version"])  # the page as it stood before the contractor submitted
+    assert _submit(contractor, d["id"]).status_code == 303
+    r = staff.post(f"{BASE}/{d['id']}/start-review", {"version": seen})
+    assert r.status_code == 409 and "changed by someone else" in r.text
+    r = manager.post(f"{BASE}/{d['id']}/withdraw", {"reason": "Descoped", "version": seen}, htmx=True)
+    assert r.status_code == 409 and "Descoped" in r.text  # the reason is kept
+    assert db.exec(select(Deliverable.status)).one() == "submitted"
+    current = db.exec(select(Deliverable.version)).one()
+    assert staff.post(f"{BASE}/{d['id']}/start-review", {"version": str(current)}).status_code == 303
+
+    from tracker.deliverables.planning import active_criteria
+
+    c = active_criteria(db, d["id"])[0]
+    assert staff.post(f"{BASE}/{d['id']}/criteria/{c.id}", {"outcome": "met", "version": "0"}).status_code == 303
+    r = manager.post(f"{BASE}/{d['id']}/criteria/{c.id}", {"outcome": "not_met", "version": "0"})
+    assert r.status_code == 409 and "changed by someone else" in r.text
+    assert db.exec(select(CriterionResult.outcome)).one() == "met"
+
+    for other in active_criteria(db, d["id"])[1:]:
+        staff.post(f"{BASE}/{d['id']}/criteria/{other.id}", {"outcome": "met", "version": "0"})
+    seen = str(db.exec(select(Deliverable.version)).one())  # before the conditional acceptance
+    due = (tst_today() + timedelta(days=10)).isoformat()
+    r = manager.post(
+        f"{BASE}/{d['id']}/decision",
+        {"outcome": "conditionally_accepted", "conditions": "Sign\nDate", "conditions_due": due},
+    )
+    assert r.status_code == 303
+    r = manager.post(f"{BASE}/{d['id']}/conditions-met", {"evidence": "Signed", "version": seen})
+    assert r.status_code == 409 and "changed by someone else" in r.text
+    assert db.exec(select(Deliverable.status)).one() == "conditionally_accepted"

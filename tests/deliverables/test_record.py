@@ -16,9 +16,11 @@ from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import conditions, criteria, records, service
+from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import Condition, Decision
-from tracker.deliverables.service import CommentForm, DecisionForm, Upload
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.submissions import Upload
 
 BASE = "/projects/TST/deliverables"
 PDF = {"files": ("v.pdf", b"%PDF-1.4", "application/pdf")}
@@ -30,18 +32,18 @@ def store(tmp_path) -> FileStore:
 
 
 def _review(db, world, store, d):
-    service.submit(db, *_as(db, world, "contractor"), d, "", [Upload("v.pdf", "", b"%PDF")], store)
-    service.start_review(db, *_as(db, world, "staff"), d)
+    submissions.submit(db, *_as(db, world, "contractor"), d, "", [Upload("v.pdf", "", b"%PDF")], store)
+    reviews.start_review(db, *_as(db, world, "staff"), d)
     return d
 
 
 def _decide(db, world, store, d, **values):
-    return service.decide(db, *_as(db, world, "manager"), d, parse(DecisionForm, values), store=store)
+    return decisions.decide(db, *_as(db, world, "manager"), d, parse(DecisionForm, values), store=store)
 
 
 def _meet_all(db, world, d) -> None:
-    for c in service.active_criteria(db, d.id):
-        service.record_result(db, *_as(db, world, "staff"), d, c.id, "met")
+    for c in planning.active_criteria(db, d.id):
+        reviews.record_result(db, *_as(db, world, "staff"), d, c.id, "met")
 
 
 # --- comments freeze at the decision ------------------------------------------------------------------
@@ -91,14 +93,14 @@ def test_a_decided_versions_comments_can_no_longer_change_on_the_api_or_the_page
 def test_a_critical_comment_cannot_be_reopened_on_an_accepted_deliverable(db, world, store):
     d = _review(db, world, store, plan(db, world))
     staff, access = _as(db, world, "staff")
-    c = service.add_comment(db, staff, access, d, parse(CommentForm, {"text": "Wrong totals", "severity": "critical"}))
-    service.set_disposition(db, staff, access, c.id, "resolved")
+    c = reviews.add_comment(db, staff, access, d, parse(CommentForm, {"text": "Wrong totals", "severity": "critical"}))
+    reviews.set_disposition(db, staff, access, c.id, "resolved")
     _meet_all(db, world, d)
     _decide(db, world, store, d, outcome="accepted")
     with pytest.raises(Conflict, match="stay on the record"):
-        service.set_disposition(db, staff, access, c.id, "open")
+        reviews.set_disposition(db, staff, access, c.id, "open")
     with pytest.raises(Conflict, match="stay on the record"):
-        service.respond(db, *_as(db, world, "contractor"), c.id, "Changed my mind")
+        reviews.respond(db, *_as(db, world, "contractor"), c.id, "Changed my mind")
 
 
 # --- the criteria are agreed before the first submission ------------------------------------------------
@@ -110,7 +112,7 @@ def test_nothing_is_submitted_until_the_state_agrees_and_the_contractor_acknowle
     manager, m_access = _as(db, world, "manager")
     upload = [Upload("v.pdf", "", b"%PDF")]
     with pytest.raises(Conflict, match="is not agreed yet"):
-        service.submit(db, contractor, c_access, d, "", upload, store)
+        submissions.submit(db, contractor, c_access, d, "", upload, store)
     with pytest.raises(Conflict, match="has not been agreed by the State yet"):
         criteria.acknowledge(db, contractor, c_access, d)
     for role in ("staff", "contractor", "viewer"):
@@ -118,12 +120,12 @@ def test_nothing_is_submitted_until_the_state_agrees_and_the_contractor_acknowle
             criteria.agree(db, *_as(db, world, role), d)
     criteria.agree(db, manager, m_access, d)
     with pytest.raises(Conflict, match="has not acknowledged it yet"):
-        service.submit(db, contractor, c_access, d, "", upload, store)
+        submissions.submit(db, contractor, c_access, d, "", upload, store)
     for role in ("manager", "staff", "viewer"):  # the acknowledgment is the contractor's own word
         with pytest.raises(Forbidden):
             criteria.acknowledge(db, *_as(db, world, role), d)
     criteria.acknowledge(db, contractor, c_access, d)
-    assert service.submit(db, contractor, c_access, d, "", upload, store).number == 1
+    assert submissions.submit(db, contractor, c_access, d, "", upload, store).number == 1
     version = criteria.current(db, d.id)
     assert (version.agreed_by_id, version.acknowledged_by_id) == (world.ids["manager"], world.ids["contractor"])
     assert version.agreed_at <= version.acknowledged_at
@@ -199,19 +201,19 @@ def test_a_criterion_listed_twice_is_refused(as_user, uploads, texts):
 def test_after_the_first_submission_a_change_is_a_new_version_and_the_letter_names_the_one_judged(db, world, store):
     d = _review(db, world, store, plan(db, world))
     manager, m_access = _as(db, world, "manager")
-    service.set_criteria(db, manager, m_access, d, ["Covers every interface", "Traceable to requirements"])
+    planning.set_criteria(db, manager, m_access, d, ["Covers every interface", "Traceable to requirements"])
     assert criteria.current(db, d.id).number == 2
-    service.set_criteria(db, manager, m_access, d, ["Covers every interface"])  # v2 is not agreed: edited in place
+    planning.set_criteria(db, manager, m_access, d, ["Covers every interface"])  # v2 is not agreed: edited in place
     assert criteria.current(db, d.id).number == 2
     rejected = _decide(db, world, store, d, outcome="rejected", findings="Interfaces incomplete")
     assert rejected.criteria_version == 2
     criteria.agree(db, manager, m_access, d)
     criteria.acknowledge(db, *_as(db, world, "contractor"), d)
-    service.set_criteria(db, manager, m_access, d, ["Covers every interface", "Signed by the architect"])
+    planning.set_criteria(db, manager, m_access, d, ["Covers every interface", "Signed by the architect"])
     v3 = criteria.current(db, d.id)
     assert v3.number == 3 and v3.agreed_at is None  # v2 was agreed and judged: it never changes
     with pytest.raises(Conflict, match="not agreed yet"):  # the next submission waits for version 3's agreement
-        service.submit(db, *_as(db, world, "contractor"), d, "", [Upload("v2.pdf", "", b"%PDF2")], store)
+        submissions.submit(db, *_as(db, world, "contractor"), d, "", [Upload("v2.pdf", "", b"%PDF2")], store)
     agree_criteria(db, world, d)
     _review(db, world, store, d)
     _meet_all(db, world, d)
@@ -267,15 +269,16 @@ def test_each_condition_has_a_due_date_and_an_owner_and_the_last_one_met_accepts
     )
     assert (rows[1].due_date, rows[1].owner_id) == (later, world.ids["staff"])
     with pytest.raises(FormError) as err:
-        service.confirm_condition(db, manager, m_access, d, rows[0].id, "  ", store=store)
+        decisions.confirm_condition(db, manager, m_access, d, rows[0].id, "  ", store=store)
     assert "evidence" in err.value.errors
     with pytest.raises(Forbidden):
-        service.confirm_condition(db, *_as(db, world, "staff"), d, rows[0].id, "Done", store=store)
+        decisions.confirm_condition(db, *_as(db, world, "staff"), d, rows[0].id, "Done", store=store)
     assert (
-        service.confirm_condition(db, manager, m_access, d, rows[0].id, "Typos fixed in v1.1 p. 4", store=store) is None
+        decisions.confirm_condition(db, manager, m_access, d, rows[0].id, "Typos fixed in v1.1 p. 4", store=store)
+        is None
     )
     assert d.status == "conditionally_accepted" and rows[0].met_by_id == world.ids["manager"] and rows[0].met_at
-    closing = service.confirm_condition(db, manager, m_access, d, rows[1].id, "Index on p. 2", store=store)
+    closing = decisions.confirm_condition(db, manager, m_access, d, rows[1].id, "Index on p. 2", store=store)
     assert d.status == "accepted" and closing.closes_id == decision.id
     assert "Typos fixed in v1.1 p. 4" in closing.findings and "Index on p. 2" in closing.findings
     with pytest.raises(Conflict, match="is met"):

@@ -20,9 +20,11 @@ from tracker.audit.models import AuditEvent
 from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import records, service
+from tracker.deliverables import decisions, planning, records, reviews, service, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import Decision, GeneratedRecord
-from tracker.deliverables.service import CommentForm, DecisionForm, Upload
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.submissions import Upload
 from tracker.deliverables.workflow import Action
 
 HOSTILE = "<script>alert(1)</script> =cmd|' /C calc'!A0"
@@ -44,12 +46,12 @@ def _in_review(db, world, store, n_criteria=3, n_comments=3):
         ),
     )
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")], store)
+    submissions.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")], store)
     staff, access = _as(db, world, "staff")
-    service.start_review(db, staff, access, d)
+    reviews.start_review(db, staff, access, d)
     for i in range(n_comments):
         severity = ("critical", "major", "minor")[i % 3]
-        c = service.add_comment(
+        c = reviews.add_comment(
             db,
             staff,
             access,
@@ -57,18 +59,18 @@ def _in_review(db, world, store, n_criteria=3, n_comments=3):
             parse(CommentForm, {"location": f"§{i + 1}", "text": f"Comment number {i + 1}", "severity": severity}),
         )
         if severity == "critical":
-            service.set_disposition(db, staff, access, c.id, "resolved")
+            reviews.set_disposition(db, staff, access, c.id, "resolved")
         elif severity == "minor":
-            service.set_disposition(db, staff, access, c.id, "deferred")
+            reviews.set_disposition(db, staff, access, c.id, "deferred")
     outcomes = ["met", "not_met", "not_applicable"]
-    for i, c in enumerate(service.active_criteria(db, d.id)):
-        service.record_result(db, staff, access, d, c.id, outcomes[i % 3], f"Evidence {i + 1}")
+    for i, c in enumerate(planning.active_criteria(db, d.id)):
+        reviews.record_result(db, staff, access, d, c.id, outcomes[i % 3], f"Evidence {i + 1}")
     return d
 
 
 def _decide(db, world, store, d, **values) -> Decision:
     manager, access = _as(db, world, "manager")
-    decision = service.decide(db, manager, access, d, parse(DecisionForm, values), store=store)
+    decision = decisions.decide(db, manager, access, d, parse(DecisionForm, values), store=store)
     commit(db)  # the records are rendered after the decision commits
     return decision
 
@@ -124,8 +126,8 @@ def test_each_decision_produces_its_letter_and_a_signoff_in_pdf_and_docx(db, wor
     d = _in_review(db, world, store, n_comments=0)
     if outcome == "accepted":
         staff, access = _as(db, world, "staff")
-        for c in service.active_criteria(db, d.id):
-            service.record_result(db, staff, access, d, c.id, "met")
+        for c in planning.active_criteria(db, d.id):
+            reviews.record_result(db, staff, access, d, c.id, "met")
     decision = _decide(db, world, store, d, outcome=outcome, **values)
     stored = _stored(db, decision)
     assert sorted(stored) == sorted((k, f) for k in (letter, "signoff") for f in ("pdf", "docx"))
@@ -148,12 +150,12 @@ def test_deemed_acceptance_and_conditions_met_produce_acceptance_letters(db, wor
 
     d = _plan(db, world, code="D-08")
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "", b"v1")], store)
+    submissions.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "", b"v1")], store)
     staff, s_access = _as(db, world, "staff")
-    service.start_review(db, staff, s_access, d)
+    reviews.start_review(db, staff, s_access, d)
     _decide(db, world, store, d, outcome="conditionally_accepted", conditions="Fix typos", conditions_due=FUTURE)
     manager, access = _as(db, world, "manager")
-    closing = service.conditions_met(db, manager, access, d, "Typos fixed in v1.1", store=store)
+    closing = decisions.conditions_met(db, manager, access, d, "Typos fixed in v1.1", store=store)
     commit(db)
     stored = _stored(db, closing)
     assert sorted(stored) == [
@@ -341,11 +343,11 @@ def test_gathering_a_decision_takes_five_queries_whatever_its_size(db, world, st
     )
     large_d = _plan(db, world, code="D-50", criteria="\n".join(f"Criterion {i}" for i in range(40)))
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(db, contractor, c_access, large_d, "", [Upload("v1.pdf", "", b"v1")], store)
+    submissions.submit(db, contractor, c_access, large_d, "", [Upload("v1.pdf", "", b"v1")], store)
     staff, access = _as(db, world, "staff")
-    service.start_review(db, staff, access, large_d)
+    reviews.start_review(db, staff, access, large_d)
     for i in range(60):
-        service.add_comment(db, staff, access, large_d, parse(CommentForm, {"text": f"c{i}", "severity": "major"}))
+        reviews.add_comment(db, staff, access, large_d, parse(CommentForm, {"text": f"c{i}", "severity": "major"}))
     large = _decide(db, world, store, large_d, outcome="rejected", findings="No")
     ids = small.id, large.id
     db.expire_all()
@@ -381,7 +383,7 @@ def test_a_decision_made_on_the_page_shows_its_letters_being_prepared_then_the_l
 def test_letters_a_stopped_process_left_unrendered_are_made_by_the_clock(db, world, store):
     d = _in_review(db, world, store)
     manager, access = _as(db, world, "manager")
-    decision = service.decide(
+    decision = decisions.decide(
         db, manager, access, d, parse(DecisionForm, {"outcome": "rejected", "findings": "No"}), store=store
     )
     db.commit()  # committed, then the process stopped: the work left for after the commit never ran

@@ -14,9 +14,11 @@ from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import service
+from tracker.deliverables import decisions, planning, reviews, service, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import Decision, ReviewAssignment
-from tracker.deliverables.service import CommentForm, DecisionForm, Upload
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.submissions import Upload
 
 
 @pytest.fixture
@@ -24,11 +26,11 @@ def in_review(db, world, tmp_path):
     """D-07 submitted by the contractor and under review by staff."""
     d = _plan(db, world)
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(
+    submissions.submit(
         db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"v1")], FileStore(tmp_path, 1024)
     )
     staff, s_access = _as(db, world, "staff")
-    service.start_review(db, staff, s_access, d, reviewer_ids=[world.ids["staff"], world.ids["manager"]])
+    reviews.start_review(db, staff, s_access, d, reviewer_ids=[world.ids["staff"], world.ids["manager"]])
     return d
 
 
@@ -39,13 +41,13 @@ def store(tmp_path):
 
 def _decide(db, world, store, d, role="manager", **values):
     actor, access = _as(db, world, role)
-    return service.decide(db, actor, access, d, parse(DecisionForm, values), store=store)
+    return decisions.decide(db, actor, access, d, parse(DecisionForm, values), store=store)
 
 
 def _meet_all(db, world, d):
     staff, access = _as(db, world, "staff")
-    for c in service.active_criteria(db, d.id):
-        service.record_result(db, staff, access, d, c.id, "met", "Checked in review session")
+    for c in planning.active_criteria(db, d.id):
+        reviews.record_result(db, staff, access, d, c.id, "met", "Checked in review session")
 
 
 def test_start_review_assigns_reviewers_due_with_the_submission(db, world, in_review):
@@ -55,21 +57,21 @@ def test_start_review_assigns_reviewers_due_with_the_submission(db, world, in_re
     assert all(a.due_date == in_review.review_due for a in assignments)
     staff, access = _as(db, world, "staff")
     with pytest.raises(FormError):
-        service.assign_reviewer(db, staff, access, in_review, world.ids["contractor"])
+        reviews.assign_reviewer(db, staff, access, in_review, world.ids["contractor"])
 
 
 def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review, store):
     staff, access = _as(db, world, "staff")
-    comment = service.add_comment(
+    comment = reviews.add_comment(
         db,
         staff,
         access,
         in_review,
         parse(CommentForm, {"location": "§3.2", "text": "Interface list is missing", "severity": "critical"}),
     )
-    criteria = service.active_criteria(db, in_review.id)
-    service.record_result(db, staff, access, in_review, criteria[0].id, "met")
-    service.record_result(db, staff, access, in_review, criteria[1].id, "not_met", "No trace matrix")
+    criteria = planning.active_criteria(db, in_review.id)
+    reviews.record_result(db, staff, access, in_review, criteria[0].id, "met")
+    reviews.record_result(db, staff, access, in_review, criteria[1].id, "not_met", "No trace matrix")
     with pytest.raises(Conflict) as err:
         _decide(db, world, store, in_review, outcome="accepted")
     blockers = err.value.extra["blockers"]
@@ -81,8 +83,8 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review,
     assert in_review.status == "in_review" and db.exec(select(Decision)).first() is None
 
     contractor, c_access = _as(db, world, "contractor")
-    service.respond(db, contractor, c_access, comment.id, "Added in §3.2, table 4", version=comment.version)
-    service.set_disposition(db, staff, access, comment.id, "resolved")
+    reviews.respond(db, contractor, c_access, comment.id, "Added in §3.2, table 4", version=comment.version)
+    reviews.set_disposition(db, staff, access, comment.id, "resolved")
     _meet_all(db, world, in_review)
     decision = _decide(db, world, store, in_review, outcome="accepted", findings="All criteria met.")
     assert in_review.status == "accepted" and decision.decided_by_id == world.ids["manager"]
@@ -96,9 +98,9 @@ def test_accept_is_refused_and_says_exactly_what_blocks_it(db, world, in_review,
 
 def test_not_applicable_counts_as_satisfied(db, world, in_review):
     staff, access = _as(db, world, "staff")
-    for c in service.active_criteria(db, in_review.id):
-        service.record_result(db, staff, access, in_review, c.id, "not_applicable")
-    assert service.acceptance_blockers(db, in_review) == []
+    for c in planning.active_criteria(db, in_review.id):
+        reviews.record_result(db, staff, access, in_review, c.id, "not_applicable")
+    assert decisions.acceptance_blockers(db, in_review) == []
 
 
 def test_only_managers_decide(db, world, store, in_review):
@@ -129,7 +131,7 @@ def test_conditional_acceptance_needs_conditions_and_a_future_date_then_closes(d
     )
     assert in_review.status == "conditionally_accepted"
     manager, access = _as(db, world, "manager")
-    closing = service.conditions_met(db, manager, access, in_review, "Verified", store=store)
+    closing = decisions.conditions_met(db, manager, access, in_review, "Verified", store=store)
     assert in_review.status == "accepted" and closing.closes_id == first.id and closing.outcome == "accepted"
 
 
@@ -148,38 +150,38 @@ def test_decisions_refuse_wrong_states(db, world, in_review, store):
         _decide(db, world, store, in_review, outcome="accepted")
     staff, access = _as(db, world, "staff")
     with pytest.raises(Conflict):
-        service.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "late", "severity": "minor"}))
+        reviews.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "late", "severity": "minor"}))
 
 
 def test_stale_comment_edits_are_refused(db, world, in_review):
     staff, access = _as(db, world, "staff")
-    comment = service.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "x", "severity": "major"}))
+    comment = reviews.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "x", "severity": "major"}))
     seen = comment.version
-    service.set_disposition(db, staff, access, comment.id, "deferred", version=seen)
+    reviews.set_disposition(db, staff, access, comment.id, "deferred", version=seen)
     contractor, c_access = _as(db, world, "contractor")
     with pytest.raises(StaleEdit):
-        service.respond(db, contractor, c_access, comment.id, "answer", version=seen)
+        reviews.respond(db, contractor, c_access, comment.id, "answer", version=seen)
 
 
 def test_contractors_answer_but_never_disposition_or_judge(db, world, in_review):
     staff, access = _as(db, world, "staff")
-    comment = service.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "x", "severity": "minor"}))
+    comment = reviews.add_comment(db, staff, access, in_review, parse(CommentForm, {"text": "x", "severity": "minor"}))
     contractor, c_access = _as(db, world, "contractor")
     with pytest.raises(Forbidden):
-        service.set_disposition(db, contractor, c_access, comment.id, "resolved")
+        reviews.set_disposition(db, contractor, c_access, comment.id, "resolved")
     with pytest.raises(Forbidden):
-        service.record_result(
-            db, contractor, c_access, in_review, service.active_criteria(db, in_review.id)[0].id, "met"
+        reviews.record_result(
+            db, contractor, c_access, in_review, planning.active_criteria(db, in_review.id)[0].id, "met"
         )
     with pytest.raises(FormError):
-        service.respond(db, contractor, c_access, comment.id, "   ")
+        reviews.respond(db, contractor, c_access, comment.id, "   ")
 
 
 def test_withdraw_needs_a_reason_and_closes_the_clock(db, world, in_review):
     manager, access = _as(db, world, "manager")
     with pytest.raises(FormError):
-        service.withdraw(db, manager, access, in_review, "")
-    service.withdraw(db, manager, access, in_review, "Descoped by change order 12")
+        decisions.withdraw(db, manager, access, in_review, "")
+    decisions.withdraw(db, manager, access, in_review, "Descoped by change order 12")
     assert in_review.status == "withdrawn" and in_review.review_due is None
     with pytest.raises(Conflict):
-        service.withdraw(db, manager, access, in_review, "again")
+        decisions.withdraw(db, manager, access, in_review, "again")

@@ -14,9 +14,10 @@ from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, TooLarge
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import criteria, service
+from tracker.deliverables import criteria, planning, service, submissions
 from tracker.deliverables.models import Comment, Criterion, Deliverable, Submission, SubmissionFile
-from tracker.deliverables.service import DeliverableForm, Upload
+from tracker.deliverables.planning import DeliverableForm
+from tracker.deliverables.submissions import Upload
 from tracker.projects import service as projects
 
 
@@ -38,8 +39,8 @@ def _plan(db, world, agreed: bool = True, **overrides) -> Deliverable:
         "holdback_pct": "10",
         "criteria": "1. Covers every interface\n\n- Traceable to requirements\n* Reviewed by security",
     } | overrides
-    d = service.create(db, actor, access, parse(DeliverableForm, values))
-    if agreed and service.active_criteria(db, d.id):
+    d = planning.create(db, actor, access, parse(DeliverableForm, values))
+    if agreed and planning.active_criteria(db, d.id):
         agree_criteria(db, world, d)
     return d
 
@@ -52,7 +53,7 @@ def store(tmp_path):
 def test_a_manager_plans_a_deliverable_with_ordered_criteria(db, world):
     d = _plan(db, world)
     assert d.code == "D-07" and d.status == "planned" and str(d.payment_amount) == "125000.00"
-    assert [c.text for c in service.active_criteria(db, d.id)] == [
+    assert [c.text for c in planning.active_criteria(db, d.id)] == [
         "Covers every interface",
         "Traceable to requirements",
         "Reviewed by security",
@@ -95,7 +96,7 @@ def test_only_managers_plan(db, world):
     for role in ("staff", "contractor", "viewer"):
         actor, access = _as(db, world, role)
         with pytest.raises(Forbidden):
-            service.create(db, actor, access, parse(DeliverableForm, {"code": "X1", "title": "x"}))
+            planning.create(db, actor, access, parse(DeliverableForm, {"code": "X1", "title": "x"}))
 
 
 def test_submission_starts_the_review_clock_in_business_days(db, world, store, clock):
@@ -103,7 +104,7 @@ def test_submission_starts_the_review_clock_in_business_days(db, world, store, c
     actor, access = _as(db, world, "contractor")
     # Friday 20 Nov 2026 (Los Angeles); 10 business days with Thanksgiving (26th) skipped -> 7 Dec.
     clock.set(at_noon(date(2026, 11, 20)))
-    sub = service.submit(
+    sub = submissions.submit(
         db, actor, access, d, "First draft", [Upload("../../SDD v1.pdf", "application/pdf", b"%PDF-1.7 body")], store
     )
     assert (sub.number, sub.review_due, d.status, d.current_version) == (1, date(2026, 12, 7), "submitted", 1)
@@ -117,13 +118,13 @@ def test_submitting_needs_files_and_the_right_state_and_role(db, world, store):
     d = _plan(db, world)
     contractor, c_access = _as(db, world, "contractor")
     with pytest.raises(FormError):
-        service.submit(db, contractor, c_access, d, "", [], store)
+        submissions.submit(db, contractor, c_access, d, "", [], store)
     viewer, v_access = _as(db, world, "viewer")
     with pytest.raises(Forbidden):
-        service.submit(db, viewer, v_access, d, "", [Upload("a.txt", "text/plain", b"x")], store)
-    service.submit(db, contractor, c_access, d, "", [Upload("a.txt", "text/plain", b"x")], store)
+        submissions.submit(db, viewer, v_access, d, "", [Upload("a.txt", "text/plain", b"x")], store)
+    submissions.submit(db, contractor, c_access, d, "", [Upload("a.txt", "text/plain", b"x")], store)
     with pytest.raises(Conflict) as err:  # submitted, not rejected: no second version yet
-        service.submit(db, contractor, c_access, d, "", [Upload("b.txt", "text/plain", b"y")], store)
+        submissions.submit(db, contractor, c_access, d, "", [Upload("b.txt", "text/plain", b"y")], store)
     assert "cannot" in err.value.detail
     assert len(db.exec(select(Submission)).all()) == 1
 
@@ -132,25 +133,25 @@ def test_an_oversized_file_is_refused_with_413(db, world, store):
     d = _plan(db, world)
     actor, access = _as(db, world, "contractor")
     with pytest.raises(TooLarge):
-        service.submit(db, actor, access, d, "", [Upload("big.bin", "", b"x" * 2048)], store)
+        submissions.submit(db, actor, access, d, "", [Upload("big.bin", "", b"x" * 2048)], store)
 
 
 def test_resubmission_opens_the_next_version_and_carries_open_comments_forward(db, world, store):
     d = _plan(db, world)
     contractor, c_access = _as(db, world, "contractor")
-    v1 = service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"one")], store)
+    v1 = submissions.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "application/pdf", b"one")], store)
     reviewer = world.ids["staff"]
     db.add(Comment(submission_id=v1.id, reviewer_id=reviewer, text="Missing interface list", severity="critical"))
     db.add(Comment(submission_id=v1.id, reviewer_id=reviewer, text="Typo", severity="minor", disposition="resolved"))
     d.status = "rejected"  # the decision itself arrives with the review part of this issue
     db.flush()
-    v2 = service.submit(db, contractor, c_access, d, "Fixed", [Upload("v2.pdf", "application/pdf", b"two")], store)
+    v2 = submissions.submit(db, contractor, c_access, d, "Fixed", [Upload("v2.pdf", "application/pdf", b"two")], store)
     assert v2.number == 2 and d.status == "submitted"
     carried = db.exec(select(Comment).where(Comment.submission_id == v2.id)).all()
     assert [(c.text, c.disposition, c.carried_from_id is not None) for c in carried] == [
         ("Missing interface list", "open", True)
     ]
-    versions = service.submissions_of(db, d.id)
+    versions = submissions.submissions_of(db, d.id)
     assert [(s.number, [f.original_name for f in files]) for s, _, files in versions] == [
         (2, ["v2.pdf"]),
         (1, ["v1.pdf"]),
@@ -160,16 +161,16 @@ def test_resubmission_opens_the_next_version_and_carries_open_comments_forward(d
 def test_criteria_are_free_before_the_first_submission_and_kept_on_record_after(db, world, store):
     d = _plan(db, world)
     manager, m_access = _as(db, world, "manager")
-    service.set_criteria(db, manager, m_access, d, ["Traceable to requirements", "New criterion"])
-    assert [c.text for c in service.active_criteria(db, d.id)] == ["Traceable to requirements", "New criterion"]
+    planning.set_criteria(db, manager, m_access, d, ["Traceable to requirements", "New criterion"])
+    assert [c.text for c in planning.active_criteria(db, d.id)] == ["Traceable to requirements", "New criterion"]
     assert len(db.exec(select(Criterion)).all()) == 2  # nothing to keep before submission
     v1 = criteria.current(db, d.id)
     assert v1.number == 1 and v1.agreed_at is None  # the change withdrew the agreement: it is agreed again
     agree_criteria(db, world, d)
     contractor, c_access = _as(db, world, "contractor")
-    service.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "", b"one")], store)
-    service.set_criteria(db, manager, m_access, d, ["Traceable to requirements"])
-    assert [c.text for c in service.active_criteria(db, d.id)] == ["Traceable to requirements"]
+    submissions.submit(db, contractor, c_access, d, "", [Upload("v1.pdf", "", b"one")], store)
+    planning.set_criteria(db, manager, m_access, d, ["Traceable to requirements"])
+    assert [c.text for c in planning.active_criteria(db, d.id)] == ["Traceable to requirements"]
     retired = db.exec(select(Criterion).where(Criterion.retired_at.is_not(None))).all()
     assert [c.text for c in retired] == ["New criterion"]
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "criteria")).all()) == 2

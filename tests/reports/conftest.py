@@ -14,14 +14,13 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import records
-from tracker.deliverables import service as deliverables
+from tracker.deliverables import decisions, planning, records, reviews, submissions
 from tracker.deliverables.models import Deliverable
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.register.actions import service as actions
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
-from tracker.reports import service as reports
 from tracker.reports.periods import Period, week_ending
 
 
@@ -36,12 +35,12 @@ class Record:
 def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:
     """A deliverable with its criteria agreed and acknowledged, ready to submit."""
     actor, access = acting(db, world, "manager")
-    d = deliverables.create(
+    d = planning.create(
         db,
         actor,
         access,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {
                 "code": code,
                 "title": f"Deliverable {code}",
@@ -57,16 +56,16 @@ def plan(db: Session, world, code: str, due: date, **extra) -> Deliverable:
 
 
 def submit(db: Session, world, d: Deliverable, store: FileStore) -> None:
-    deliverables.submit(db, *acting(db, world, "contractor"), d, "", [deliverables.Upload("v.pdf", "", b"%PDF")], store)
+    submissions.submit(db, *acting(db, world, "contractor"), d, "", [submissions.Upload("v.pdf", "", b"%PDF")], store)
 
 
 def decide(db: Session, world, d: Deliverable, store: FileStore, outcome: str) -> None:
     manager = acting(db, world, "manager")
-    deliverables.start_review(db, *manager, d)
-    for c in deliverables.active_criteria(db, d.id):
-        deliverables.record_result(db, *manager, d, c.id, "met")
-    deliverables.decide(
-        db, *manager, d, parse(deliverables.DecisionForm, {"outcome": outcome, "findings": "Gaps"}), store=store
+    reviews.start_review(db, *manager, d)
+    for c in planning.active_criteria(db, d.id):
+        reviews.record_result(db, *manager, d, c.id, "met")
+    decisions.decide(
+        db, *manager, d, parse(decisions.DecisionForm, {"outcome": outcome, "findings": "Gaps"}), store=store
     )
 
 
@@ -80,7 +79,7 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
     # Decision letters are tested with the deliverables; rendering their PDFs here would only slow every report test.
     monkeypatch.setattr(records, "generate", lambda *args, **kwargs: [])
     project = acting(db, world, "manager")[1].project
-    today = reports.project_today(project)
+    today = project_today(project)
     ids: dict[str, int] = {}
     with frozen_time(utcnow() - timedelta(days=21)):  # submitted three weeks ago: its review is long overdue
         d = plan(db, world, "D-03", today - timedelta(days=30))
@@ -97,7 +96,7 @@ def record(db: Session, world, store: FileStore, monkeypatch: pytest.MonkeyPatch
     decide(db, world, d, store, "rejected")
     ids["D-05"] = d.id
     d = plan(db, world, "D-06", today + timedelta(days=40))
-    deliverables.withdraw(db, *acting(db, world, "manager"), d, "Out of scope")
+    decisions.withdraw(db, *acting(db, world, "manager"), d, "Out of scope")
     ids["D-06"] = d.id
 
     staff = acting(db, world, "staff")

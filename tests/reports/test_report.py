@@ -19,10 +19,11 @@ from tracker.core.calendar import business_days_between
 from tracker.core.clock import deadline_state, frozen_time, utcnow
 from tracker.core.errors import StaleEdit
 from tracker.core.forms import parse
-from tracker.deliverables import conditions
+from tracker.deliverables import conditions, planning, reviews
+from tracker.deliverables import decisions as deliverable_decisions
 from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Decision, Deliverable, Submission
-from tracker.deliverables.service import project_holidays
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
 from tracker.register import common
 from tracker.register.actions.models import ActionItem
@@ -249,14 +250,14 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     manager, access = acting(db, world, "manager")
     d = plan(db, world, "D-07", record.today - timedelta(days=5))
     submit(db, world, d, store)
-    deliverables.start_review(db, manager, access, d)
-    deliverables.decide(
+    reviews.start_review(db, manager, access, d)
+    deliverable_decisions.decide(
         db,
         manager,
         access,
         d,
         parse(
-            deliverables.DecisionForm,
+            deliverable_decisions.DecisionForm,
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix typos\nAdd the index\nSign the annex",
@@ -270,7 +271,7 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     for c, due in ((index, record.today + timedelta(days=10)), (annex, record.today + timedelta(days=40))):
         conditions.update(db, manager, access, d, c.id, parse(conditions.ConditionForm, {"due_date": due.isoformat()}))
     clock.set(at_noon(record.today + timedelta(days=3)))  # three days on the typos are three days late; then fixed
-    week = week_ending(deliverables.project_today(access.project))
+    week = week_ending(project_today(access.project))
     now = _draft(db, record, week)
     assert [(x["title"], x["days"], x["owner"]) for x in now["overdue"]["conditions"]] == [
         ("condition 1: Fix typos", 3, "Contractor Person")
@@ -280,7 +281,7 @@ def test_open_conditions_are_overdue_or_upcoming_as_they_stood_at_the_periods_en
     ]  # in ten days; the annex's forty are beyond the two weeks
     assert now["counts"]["conditions_overdue"] == 1
     clock.advance(hours=1)
-    deliverables.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
+    deliverable_decisions.confirm_condition(db, manager, access, d, typos.id, "Fixed in v1.1", store=store)
     assert _draft(db, record, week)["overdue"]["conditions"] == []
     assert [t.name for t in documents.TABLES if t.name == "overdue-conditions"] == ["overdue-conditions"]
 
@@ -308,13 +309,13 @@ def test_a_past_period_reads_the_record_as_it_stood_at_its_end(db, world, record
     with frozen_time(utcnow() - timedelta(days=60)):  # due long after last week when planned; moved up since
         moved = plan(db, world, "D-MOVED", record.today + timedelta(days=60))
     manager, m_access = acting(db, world, "manager")
-    deliverables.update(
+    planning.update(
         db,
         manager,
         m_access,
         moved,
         parse(
-            deliverables.DeliverableForm,
+            planning.DeliverableForm,
             {"code": "D-MOVED", "title": "Moved", "due_date": (last_week.end - timedelta(days=1)).isoformat()},
         ),
     )
@@ -486,7 +487,7 @@ def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db,
 
 def test_periods_from_a_form(db, world):
     project = db.exec(select(Project).where(Project.key == "TST")).one()
-    today = reports.project_today(project)
+    today = project_today(project)
     assert reports.period_of(project, reports.PeriodForm()) == week_ending(today)
     assert reports.period_of(project, reports.PeriodForm(period_end=date(2026, 1, 7))) == week_ending(date(2026, 1, 7))
     custom = reports.period_of(project, reports.PeriodForm(period_start=date(2026, 1, 1), period_end=date(2026, 3, 31)))

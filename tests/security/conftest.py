@@ -42,9 +42,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.accounts import service as accounts
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
-    from tracker.deliverables import conditions, records
-    from tracker.deliverables import service as deliverables
+    from tracker.deliverables import conditions, decisions, planning, records, reviews, submissions
     from tracker.projects import service as projects
+    from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
     from tracker.reports import service as reports
 
@@ -73,12 +73,12 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     staff, s_access = acting(db, world, "staff")
 
     def plan(code: str, agreed: bool = True):
-        d = deliverables.create(
+        d = planning.create(
             db,
             manager,
             m_access,
             parse(
-                deliverables.DeliverableForm,
+                planning.DeliverableForm,
                 {
                     "code": code,
                     "title": f"Plan {code}",
@@ -93,43 +93,41 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         return d
 
     reviewed = plan("D-01")
-    deliverables.submit(db, contractor, c_access, reviewed, "", [deliverables.Upload("v1.pdf", "", b"%PDF-1")], store)
-    deliverables.start_review(db, manager, m_access, reviewed, [world.ids["staff"]])
-    comment = deliverables.add_comment(
+    submissions.submit(db, contractor, c_access, reviewed, "", [submissions.Upload("v1.pdf", "", b"%PDF-1")], store)
+    reviews.start_review(db, manager, m_access, reviewed, [world.ids["staff"]])
+    comment = reviews.add_comment(
         db,
         staff,
         s_access,
         reviewed,
-        parse(deliverables.CommentForm, {"text": "Section 4 is missing", "severity": "major"}),
+        parse(reviews.CommentForm, {"text": "Section 4 is missing", "severity": "major"}),
     )
     rejected = plan("D-02")
-    deliverables.submit(db, contractor, c_access, rejected, "", [deliverables.Upload("v1.pdf", "", b"%PDF-2")], store)
-    deliverables.start_review(db, manager, m_access, rejected)
-    decision = deliverables.decide(
+    submissions.submit(db, contractor, c_access, rejected, "", [submissions.Upload("v1.pdf", "", b"%PDF-2")], store)
+    reviews.start_review(db, manager, m_access, rejected)
+    decision = decisions.decide(
         db,
         manager,
         m_access,
         rejected,
-        parse(deliverables.DecisionForm, {"outcome": "rejected", "findings": "Incomplete"}),
+        parse(decisions.DecisionForm, {"outcome": "rejected", "findings": "Incomplete"}),
         store=store,
     )
     planned = plan("D-03", agreed=False)  # its criteria wait for the agreement
     conditional = plan("D-04")
-    deliverables.submit(
-        db, contractor, c_access, conditional, "", [deliverables.Upload("v1.pdf", "", b"%PDF-4")], store
-    )
-    deliverables.start_review(db, manager, m_access, conditional)
-    deliverables.decide(
+    submissions.submit(db, contractor, c_access, conditional, "", [submissions.Upload("v1.pdf", "", b"%PDF-4")], store)
+    reviews.start_review(db, manager, m_access, conditional)
+    decisions.decide(
         db,
         manager,
         m_access,
         conditional,
         parse(
-            deliverables.DecisionForm,
+            decisions.DecisionForm,
             {
                 "outcome": "conditionally_accepted",
                 "conditions": "Fix the typos\nAdd the index",
-                "conditions_due": (deliverables.project_today(m_access.project) + timedelta(days=20)).isoformat(),
+                "conditions_due": (project_today(m_access.project) + timedelta(days=20)).isoformat(),
             },
         ),
         store=store,
@@ -150,15 +148,15 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     ids = {
         "key": "TST",
         "deliverable_id": reviewed.id,
-        "file_id": deliverables.submissions_of(db, reviewed.id)[0][2][0].id,
+        "file_id": submissions.submissions_of(db, reviewed.id)[0][2][0].id,
         "comment_id": comment.id,
-        "criterion_id": deliverables.active_criteria(db, reviewed.id)[0].id,
+        "criterion_id": planning.active_criteria(db, reviewed.id)[0].id,
         "rejected_id": rejected.id,
         "decision_id": decision.id,
         "planned_id": planned.id,
         "conditional_id": conditional.id,
         "condition_id": conditions.open_of(db, conditional.id)[0].id,
-        "condition_due": (deliverables.project_today(m_access.project) + timedelta(days=30)).isoformat(),
+        "condition_due": (project_today(m_access.project) + timedelta(days=30)).isoformat(),
         "kind": "rejection_letter",
         "record_id": records.records_of(db, decision.id)[0].id,
         "risk_id": risk.id,

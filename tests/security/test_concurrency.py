@@ -27,7 +27,7 @@ WRITERS, WRITES = 8, 5
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     from tests.register.conftest import acting, make_risk
     from tracker.core.forms import parse
-    from tracker.deliverables import service as deliverables
+    from tracker.deliverables import planning
 
     with fresh_database(tmp_path_factory.mktemp("race")) as url:
         migrate_database(url)
@@ -37,8 +37,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
             manager, access = acting(db, world, "manager")
             staff, _ = acting(db, world, "staff")
             risk = make_risk(db, world, title="Original")
-            d = deliverables.create(
-                db, manager, access, parse(deliverables.DeliverableForm, {"code": "D-01", "title": "Original"})
+            d = planning.create(
+                db, manager, access, parse(planning.DeliverableForm, {"code": "D-01", "title": "Original"})
             )
             tokens = {
                 "manager": accounts.create_token(db, manager, "race")[1],

@@ -49,7 +49,7 @@ def hostile(db, seeded, app) -> dict[str, int | str]:
     from tracker.audit.models import AuditEvent
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
-    from tracker.deliverables import records, service
+    from tracker.deliverables import decisions, records
     from tracker.deliverables.models import Deliverable
 
     for table, columns in TEXT_COLUMNS.items():
@@ -67,13 +67,13 @@ def hostile(db, seeded, app) -> dict[str, int | str]:
     )
     manager, access = _as(db, seeded.world, "manager")
     d = db.get(Deliverable, seeded.ids["deliverable_id"])
-    decision = service.decide(
+    decision = decisions.decide(
         db,
         manager,
         access,
         d,
         parse(
-            service.DecisionForm,
+            decisions.DecisionForm,
             {"outcome": "conditionally_accepted", "findings": XSS, "conditions": XSS, "conditions_due": "2030-01-31"},
         ),
         store=FileStore.from_settings(app.state.settings),
@@ -136,14 +136,14 @@ def test_letters_show_markup_as_text(as_user, seeded, db, app):
     from tests.deliverables.test_service import _as
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
-    from tracker.deliverables import records, service
+    from tracker.deliverables import decisions, records
     from tracker.deliverables.models import Deliverable
 
     store = FileStore.from_settings(app.state.settings)
     manager, access = _as(db, seeded.world, "manager")
     d = db.get(Deliverable, seeded.ids["deliverable_id"])
-    decision = service.decide(
-        db, manager, access, d, parse(service.DecisionForm, {"outcome": "rejected", "findings": XSS}), store=store
+    decision = decisions.decide(
+        db, manager, access, d, parse(decisions.DecisionForm, {"outcome": "rejected", "findings": XSS}), store=store
     )
     commit(db)
     assert len(records.records_of(db, decision.id)) == 4

@@ -24,12 +24,12 @@ from tracker.cli import migrate_database
 from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import records, service
+from tracker.deliverables import decisions, planning, records, reviews, submissions
 from tracker.deliverables.models import Decision, GeneratedRecord
 
 READERS = SIGN_INS = 20
-COMMENT_MAX = service.CommentForm.model_fields["text"].metadata[-1].max_length
-FINDINGS_MAX = service.DecisionForm.model_fields["findings"].metadata[-1].max_length
+COMMENT_MAX = reviews.CommentForm.model_fields["text"].metadata[-1].max_length
+FINDINGS_MAX = decisions.DecisionForm.model_fields["findings"].metadata[-1].max_length
 
 
 def _words(n: int) -> str:
@@ -48,12 +48,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, i
             manager, m_access = acting(db, world, "manager")
             contractor, c_access = acting(db, world, "contractor")
             store = FileStore(tmp / "uploads", 1024 * 1024)
-            d = service.create(
+            d = planning.create(
                 db,
                 manager,
                 m_access,
                 parse(
-                    service.DeliverableForm,
+                    planning.DeliverableForm,
                     {
                         "code": "D-01",
                         "title": "Data Conversion Plan",
@@ -64,17 +64,17 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, i
                 ),
             )
             agree_criteria(db, world, d)
-            service.submit(db, contractor, c_access, d, "", [service.Upload("v1.pdf", "", b"%PDF-1")], store)
-            service.start_review(db, manager, m_access, d)
+            submissions.submit(db, contractor, c_access, d, "", [submissions.Upload("v1.pdf", "", b"%PDF-1")], store)
+            reviews.start_review(db, manager, m_access, d)
             # Every comment at its maximum, open in the letter; the first one a single word that long.
             for n in range(12):
                 text = "x" * COMMENT_MAX if n == 0 else _words(COMMENT_MAX)
-                service.add_comment(
+                reviews.add_comment(
                     db,
                     manager,
                     m_access,
                     d,
-                    parse(service.CommentForm, {"text": text, "location": _words(200), "severity": "critical"}),
+                    parse(reviews.CommentForm, {"text": text, "location": _words(200), "severity": "critical"}),
                 )
             db.commit()
             deliverable_id = d.id

@@ -89,7 +89,7 @@ def test_every_field_answers_bad_values_in_plain_words_naming_it(model: type[Bas
 
 
 def test_labels_come_from_the_form_before_the_name():
-    from tracker.deliverables.service import DeliverableForm
+    from tracker.deliverables.planning import DeliverableForm
     from tracker.register.actions.service import ActionForm
 
     assert label_of(DeliverableForm, "holdback_pct") == "Holdback %"

@@ -8,7 +8,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.forms import parse
-from tracker.deliverables import service as deliverables
+from tracker.deliverables import planning
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.issues import service as issues
@@ -25,12 +25,12 @@ def plan_deliverables(db, world, key: str) -> dict[str, int]:
         manager = principal(db.get(User, world.ids["outsider"]))
     out = {}
     for code in ("D-01", "D-02"):
-        d = deliverables.create(
+        d = planning.create(
             db,
             manager,
             access,
             parse(
-                deliverables.DeliverableForm,
+                planning.DeliverableForm,
                 {
                     "code": code,
                     "title": f"Deliverable {code}",

@@ -15,7 +15,7 @@ from tracker.benchdata import texts
 from tracker.benchdata.people import Site
 from tracker.benchdata.rows import Store, spread
 from tracker.deliverables.models import CriterionOutcome, Disposition, Outcome, Severity
-from tracker.deliverables.service import FIELDS
+from tracker.deliverables.planning import FIELDS
 from tracker.deliverables.workflow import Action, Status
 
 STATUS_MIX = {

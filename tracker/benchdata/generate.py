@@ -25,12 +25,12 @@ from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Deliverable
-from tracker.deliverables.service import project_today
 from tracker.deliverables.workflow import Status
 from tracker.library import demo as library_demo
 from tracker.library.models import SavedReport
 from tracker.models import metadata
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.reports import service as reports

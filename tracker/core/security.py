@@ -137,6 +137,8 @@ def request_limits_middleware(app: ASGIApp) -> ASGIApp:
 # --- sessions -----------------------------------------------------------------------------------------------
 
 SESSION_COOKIE = "tracker_session"
+CSRF_COOKIE = "tracker_csrf"
+CSRF_HEADER = "x-csrftoken"
 
 
 class SessionBackend(ClientSideSessionBackend):

@@ -1,15 +1,20 @@
-"""Rendering helpers: full page or one htmx block, flash messages, redirects."""
+"""Rendering: the template environment, full page or one htmx block, flash messages, redirects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
 from litestar.response import Redirect, Template
+
+from tracker.core.security import CSRF_HEADER
+from tracker.settings import ROOT
 
 
 def render(
@@ -75,3 +80,20 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 def redirect(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
+
+
+def make_environment(
+    filters: dict[str, Callable[..., Any]] | None = None, template_globals: dict[str, Any] | None = None
+) -> Environment:
+    """The templates' environment with core's filters. A domain's own filters and globals come from whoever renders
+    with them (the app passes every domain's), so core imports no domain."""
+    env = Environment(
+        loader=FileSystemLoader(ROOT / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters.update({"date": show_date, "datetime": show_datetime, "label": label, **(filters or {})})
+    env.globals.update({"CSRF_HEADER": CSRF_HEADER, **(template_globals or {})})
+    return env

@@ -19,7 +19,8 @@ from sqlmodel import Session
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import ApiBody, parse, refuse_controls
-from tracker.deliverables import conditions, criteria, records, service
+from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import (
     CriterionOutcome,
     Deliverable,
@@ -29,9 +30,13 @@ from tracker.deliverables.models import (
     RecordKind,
     Severity,
 )
-from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
+from tracker.deliverables.planning import DeliverableForm
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.service import ListQuery
+from tracker.deliverables.submissions import Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 
@@ -111,7 +116,7 @@ class TransitionIn(ApiBody):
         description="conditions_met: the evidence every open condition is met (one condition: /conditions)",
     )
     reviewer_ids: list[int] = Field(default_factory=list, max_length=50)
-    version: int | None = None
+    version: int | None = Field(default=None, description="The deliverable's version you read (stale: 409)")
 
 
 class CommentIn(ApiBody):
@@ -147,6 +152,9 @@ class ResultIn(ApiBody):
     criterion_id: int
     outcome: CriterionOutcome
     evidence: str = Field(default="", max_length=4000)
+    version: int | None = Field(
+        default=None, description="The `result_version` you read, 0 when there was no result (stale: 409)"
+    )
 
 
 class DecisionIn(ApiBody):
@@ -179,6 +187,7 @@ class CriterionOut(BaseModel):
     text: str
     result: CriterionOutcome | None = Field(default=None, description="On the current submission, if recorded")
     evidence: str = ""
+    result_version: int = Field(default=0, description="Send it back as `version` when recording (0: no result yet)")
 
 
 class CriteriaOut(BaseModel):
@@ -257,7 +266,7 @@ class DeliverablePatch(ApiBody):
 def _out(db: Session, access: projects.Access, d: Deliverable, criteria: list[str] | None = None) -> DeliverableOut:
     out = DeliverableOut.model_validate(d)
     out.escalated = d.escalated_at is not None
-    out.criteria = criteria if criteria is not None else [c.text for c in service.active_criteria(db, d.id)]
+    out.criteria = criteria if criteria is not None else [c.text for c in planning.active_criteria(db, d.id)]
     out.actions = actions_for(d.status, access.perms)
     return out
 
@@ -307,7 +316,7 @@ class LedgerOut(BaseModel):
     rows: list[LedgerRowOut] = Field(description="Per deliverable (the project's own ledger; empty across projects)")
 
 
-def _ledger_out(project: Project, ledger: service.Ledger, rows: bool = True) -> LedgerOut:
+def _ledger_out(project: Project, ledger: decisions.Ledger, rows: bool = True) -> LedgerOut:
     return LedgerOut(
         project=project.key,
         project_name=project.name,
@@ -366,6 +375,7 @@ def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
                 text=r.criterion.text,
                 result=r.result.outcome if r.result else None,
                 evidence=r.result.evidence if r.result else "",
+                result_version=r.result.version if r.result else 0,
             )
             for r in rows
         ],
@@ -373,7 +383,7 @@ def _criteria_out(db: Session, d: Deliverable) -> CriteriaOut:
 
 
 def _conditions_out(db: Session, access: projects.Access, d: Deliverable) -> list[ConditionOut]:
-    today = service.project_today(access.project)
+    today = project_today(access.project)
     return [
         ConditionOut(
             id=c.id,
@@ -448,13 +458,13 @@ class ProjectDeliverablesApi(Controller):
                 decided_by=r.decided_by,
                 closes_id=r.decision.closes_id,
             )
-            for r in service.decisions_of(db, access.project.id)
+            for r in decisions.decisions_of(db, access.project.id)
         ]
 
     @get("/holdback", sync_to_thread=True, summary="The project's holdback ledger: paid, withheld and released")
     def holdback(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> LedgerOut:
         access = projects.get_for(db, request.user, key)
-        return _ledger_out(access.project, service.holdback_ledger(db, access.project.id))
+        return _ledger_out(access.project, decisions.holdback_ledger(db, access.project.id))
 
     @post("/", sync_to_thread=True, summary="Plan a deliverable with its acceptance criteria (managers)")
     def create_deliverable(
@@ -462,7 +472,7 @@ class ProjectDeliverablesApi(Controller):
     ) -> DeliverableOut:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         values = data.model_dump(mode="json") | {"criteria": "\n".join(data.criteria)}
-        return _out(db, access, service.create(db, request.user, access, parse(DeliverableForm, values)))
+        return _out(db, access, planning.create(db, request.user, access, parse(DeliverableForm, values)))
 
 
 class DeliverableApi(Controller):
@@ -485,12 +495,12 @@ class DeliverableApi(Controller):
         data: JSONBody[DeliverablePatch],
     ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id, Perm.PLAN_DELIVERABLES)
-        values = {f: getattr(d, f) for f in service.FIELDS} | data.model_dump(mode="json", exclude_unset=True)
+        values = {f: getattr(d, f) for f in planning.FIELDS} | data.model_dump(mode="json", exclude_unset=True)
         if data.criteria is not None:
             values["criteria"] = "\n".join(data.criteria)
         else:
-            values["criteria"] = "\n".join(c.text for c in service.active_criteria(db, d.id))
-        service.update(db, request.user, access, d, parse(DeliverableForm, values))
+            values["criteria"] = "\n".join(c.text for c in planning.active_criteria(db, d.id))
+        planning.update(db, request.user, access, d, parse(DeliverableForm, values))
         return _out(db, access, d)
 
     @get("/submissions", sync_to_thread=True, summary="Every submitted version with its files")
@@ -508,7 +518,7 @@ class DeliverableApi(Controller):
                 review_due=s.review_due,
                 files=[FileOut.model_validate(f, from_attributes=True) for f in files],
             )
-            for s, name, files in service.submissions_of(db, d.id)
+            for s, name, files in submissions.submissions_of(db, d.id)
         ]
 
     @post("/submissions", sync_to_thread=True, summary="Submit the next version (multipart: notes, files)")
@@ -527,8 +537,8 @@ class DeliverableApi(Controller):
         if not isinstance(notes, str):
             raise FormError({"notes": "Notes must be text."})
         refuse_controls({"notes": notes})
-        submission = service.submit(db, request.user, access, d, notes, uploads, _store(request))
-        _, name, stored = service.submissions_of(db, d.id)[0]
+        submission = submissions.submit(db, request.user, access, d, notes, uploads, _store(request))
+        _, name, stored = submissions.submissions_of(db, d.id)[0]
         return SubmissionOut(
             id=submission.id,
             number=submission.number,
@@ -549,7 +559,7 @@ class DeliverableApi(Controller):
         self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], file_id: FromPath[int]
     ) -> File:
         access, d = service.load_for(db, request.user, deliverable_id)
-        stored = service.file_for(db, access, d, file_id)
+        stored = submissions.file_for(db, access, d, file_id)
         path = _store(request).path_for(stored.sha256)
         if not path.is_file():
             raise NotFound(detail="The file is missing from storage; restore it from backup.")
@@ -570,13 +580,12 @@ class DeliverableApi(Controller):
         data: JSONBody[TransitionIn],
     ) -> DeliverableOut:
         access, d = service.load_for(db, request.user, deliverable_id)
-        d.check_seen(data.version, {"status": d.status})
         if data.action is Action.START_REVIEW:
-            service.start_review(db, request.user, access, d, data.reviewer_ids)
+            reviews.start_review(db, request.user, access, d, data.reviewer_ids, data.version)
         elif data.action is Action.WITHDRAW:
-            service.withdraw(db, request.user, access, d, data.reason)
+            decisions.withdraw(db, request.user, access, d, data.reason, data.version)
         elif data.action is Action.CONDITIONS_MET:
-            service.conditions_met(db, request.user, access, d, data.evidence, store=_store(request))
+            decisions.conditions_met(db, request.user, access, d, data.evidence, data.version, store=_store(request))
         else:
             raise FormError({"action": "Use /submissions to submit and /decision to decide."})
         return _out(db, access, d)
@@ -655,7 +664,7 @@ class DeliverableApi(Controller):
         data: JSONBody[ConditionMetIn],
     ) -> list[ConditionOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        service.confirm_condition(
+        decisions.confirm_condition(
             db, request.user, access, d, condition_id, data.evidence, data.version, store=_store(request)
         )
         return _conditions_out(db, access, d)
@@ -672,7 +681,7 @@ class DeliverableApi(Controller):
         self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[ReviewerIn]
     ) -> list[ReviewerOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        service.assign_reviewer(db, request.user, access, d, data.reviewer_id, data.due_date)
+        reviews.assign_reviewer(db, request.user, access, d, data.reviewer_id, data.due_date)
         return _reviewers_out(db, d)
 
     @delete(
@@ -685,7 +694,7 @@ class DeliverableApi(Controller):
         self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], reviewer_id: FromPath[int]
     ) -> list[ReviewerOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        service.remove_reviewer(db, request.user, access, d, reviewer_id)
+        reviews.remove_reviewer(db, request.user, access, d, reviewer_id)
         return _reviewers_out(db, d)
 
     @get("/comments", sync_to_thread=True, summary="The current version's comment log")
@@ -693,14 +702,14 @@ class DeliverableApi(Controller):
         self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int]
     ) -> list[CommentOut]:
         _, d = service.load_for(db, request.user, deliverable_id)
-        return [CommentOut.model_validate(c) for c in service.current_comments(db, d)]
+        return [CommentOut.model_validate(c) for c in reviews.current_comments(db, d)]
 
     @post("/comments", sync_to_thread=True, summary="Log a review comment (reviewers)")
     def add_comment(
         self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], data: JSONBody[CommentIn]
     ) -> CommentOut:
         access, d = service.load_for(db, request.user, deliverable_id)
-        comment = service.add_comment(db, request.user, access, d, parse(CommentForm, data.model_dump(mode="json")))
+        comment = reviews.add_comment(db, request.user, access, d, parse(CommentForm, data.model_dump(mode="json")))
         return CommentOut.model_validate(comment)
 
     @post(
@@ -721,10 +730,10 @@ class DeliverableApi(Controller):
         comment = None
         version = data.version
         if data.response is not None:
-            comment = service.respond(db, request.user, access, comment_id, data.response, version)
+            comment = reviews.respond(db, request.user, access, comment_id, data.response, version)
             version = comment.version
         if data.disposition is not None:
-            comment = service.set_disposition(db, request.user, access, comment_id, data.disposition, version)
+            comment = reviews.set_disposition(db, request.user, access, comment_id, data.disposition, version)
         if comment is None:
             raise FormError({"response": "Send a response, a disposition, or both."})
         return CommentOut.model_validate(comment)
@@ -738,11 +747,13 @@ class DeliverableApi(Controller):
         data: JSONBody[list[ResultIn]],
     ) -> dict[str, list[str]]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        if len(data) > service.MAX_CRITERIA:
-            raise FormError({"criteria": f"At most {service.MAX_CRITERIA} results in one request."})
+        if len(data) > criteria.MAX_CRITERIA:
+            raise FormError({"criteria": f"At most {criteria.MAX_CRITERIA} results in one request."})
         for item in data:
-            service.record_result(db, request.user, access, d, item.criterion_id, item.outcome, item.evidence)
-        return {"blockers": service.acceptance_blockers(db, d)}
+            reviews.record_result(
+                db, request.user, access, d, item.criterion_id, item.outcome, item.evidence, item.version
+            )
+        return {"blockers": decisions.acceptance_blockers(db, d)}
 
     @post("/decision", sync_to_thread=True, summary="Accept, conditionally accept or reject (managers)")
     def decide(
@@ -750,7 +761,7 @@ class DeliverableApi(Controller):
     ) -> DecisionOut:
         access, d = service.load_for(db, request.user, deliverable_id)
         form = parse(DecisionForm, data.model_dump(mode="json", exclude={"version"}))
-        decision = service.decide(db, request.user, access, d, form, data.version, store=_store(request))
+        decision = decisions.decide(db, request.user, access, d, form, data.version, store=_store(request))
         return DecisionOut.model_validate(decision)
 
     @get("/records", sync_to_thread=True, summary="Letters and sign-offs generated from the decisions, with sha256")
@@ -796,5 +807,5 @@ class HoldbackApi(Controller):
         """One row per project: payment, paid, withheld, released and pending; each project's own ledger lists its
         deliverables at /api/v1/projects/{key}/deliverables/holdback."""
         visible = [r.project for r in projects.visible_projects(db, request.user)]
-        ledgers = service.holdback_ledgers(db, [p.id for p in visible])
+        ledgers = decisions.holdback_ledgers(db, [p.id for p in visible])
         return [_ledger_out(p, ledgers[p.id], rows=False) for p in visible]

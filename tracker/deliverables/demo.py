@@ -25,10 +25,14 @@ from tracker.core.calendar import is_business_day
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import criteria, records, service
+from tracker.deliverables import criteria, decisions, planning, records, reviews, service, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import Comment, Criterion, Decision, Deliverable, Disposition, Severity
-from tracker.deliverables.service import CommentForm, DecisionForm, DeliverableForm, Upload
+from tracker.deliverables.planning import DeliverableForm
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.submissions import Upload
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Membership, Project
 
 PLANNED_AT = 80  # the Deliverable Expectation Documents were agreed sixteen weeks ago
@@ -1942,8 +1946,8 @@ class _Project:
     def __init__(self, db: Session, project: Project, store: FileStore, now: datetime) -> None:
         self.db, self.project, self.store = db, project, store
         self.zone = ZoneInfo(project.timezone)
-        self.today = service.project_today(project, now)
-        self.holidays = service.project_holidays(project, self.today - timedelta(days=200), days=400)
+        self.today = project_today(project, now)
+        self.holidays = project_holidays(project, self.today - timedelta(days=200), days=400)
         members = db.exec(
             select(User, Membership.role)
             .join(Membership, Membership.user_id == User.id)
@@ -1979,7 +1983,7 @@ class _Project:
 
 
 def _plan(p: _Project, spec: Spec) -> Deliverable:
-    return service.create(
+    return planning.create(
         p.db,
         *p.who(p.manager),
         parse(
@@ -2016,24 +2020,26 @@ def _story(p: _Project, spec: Spec, d: Deliverable) -> Iterator[datetime | None]
             if number == 1
             else f"Version {number} addresses the findings on version {number - 1}; see the change log in Appendix A."
         )
-        service.submit(db, *p.who(p.contractor), d, notes, files_for(p.project, spec, number, p.day(rnd.at)), p.store)
+        submissions.submit(
+            db, *p.who(p.contractor), d, notes, files_for(p.project, spec, number, p.day(rnd.at)), p.store
+        )
         if rnd.outcome == "submitted":
             break
         yield p.at(rnd.at - 1, 9, 40)
-        service.start_review(db, *lead, d, [p.users[u].id for u in spec.team])
-        carried = service.current_comments(db, d)
+        reviews.start_review(db, *lead, d, [p.users[u].id for u in spec.team])
+        carried = reviews.current_comments(db, d)
         raised: list[Comment] = []
         half = (len(rnd.notes) + 1) // 2
         for k, note in enumerate(rnd.notes):
             yield p.at(rnd.at - 2 - (k >= half), 10 + k, 30)
             reviewer = p.who(spec.team[k % len(spec.team)])
             form = CommentForm(location=note.location, text=note.text, severity=Severity(note.severity))
-            raised.append(service.add_comment(db, *reviewer, d, form))
+            raised.append(reviews.add_comment(db, *reviewer, d, form))
         for k, (comment, note) in enumerate(zip(raised, rnd.notes, strict=True)):
             if note.response:
                 yield p.at(rnd.at - 5, 13, 15 + 6 * k)
-                service.respond(db, *p.who(p.contractor), comment.id, note.response)
-        ded = service.active_criteria(db, d.id)
+                reviews.respond(db, *p.who(p.contractor), comment.id, note.response)
+        ded = planning.active_criteria(db, d.id)
         if rnd.outcome == "review":  # under review now: the reviewers have recorded some results so far
             for k, c in enumerate(ded[: (len(ded) + 1) // 2]):
                 yield p.at(rnd.at - 6, 10, 4 * k)
@@ -2046,31 +2052,31 @@ def _story(p: _Project, spec: Spec, d: Deliverable) -> Iterator[datetime | None]
             _record(p, lead, d, c, number, rnd, raised)
         yield p.at(decided + 1, 11)
         for comment in carried:  # what version n-1 was rejected for is fixed in version n
-            service.set_disposition(db, *lead, comment.id, Disposition.RESOLVED)
+            reviews.set_disposition(db, *lead, comment.id, Disposition.RESOLVED)
         for comment, note in zip(raised, rnd.notes, strict=True):
             if disposition := _disposition(rnd.outcome, note):
-                service.set_disposition(db, *lead, comment.id, disposition)
+                reviews.set_disposition(db, *lead, comment.id, disposition)
         yield p.at(decided, 15, 30)
         _decide(p, d, rnd)
     if spec.met:
         yield p.at(spec.met[0], 14)
-        service.conditions_met(db, *p.who(p.manager), d, spec.met[1], store=p.store)
+        decisions.conditions_met(db, *p.who(p.manager), d, spec.met[1], store=p.store)
     if spec.withdrawn:
         yield p.at(spec.withdrawn[0], 16)
-        service.withdraw(db, *p.who(p.manager), d, spec.withdrawn[1])
+        decisions.withdraw(db, *p.who(p.manager), d, spec.withdrawn[1])
 
 
 def _record(
     p: _Project, lead: tuple, d: Deliverable, criterion: Criterion, number: int, rnd: Round, raised: list[Comment]
 ) -> None:
-    day = service.project_today(p.project)
+    day = project_today(p.project)
     if criterion.position in rnd.fails:
         serious = [c for c in raised if c.severity != Severity.MINOR] or raised
         where = serious[rnd.fails.index(criterion.position) % len(serious)].location if serious else "the findings"
         outcome, evidence = "not_met", f"Not met in version {number}: see the comment at {where}."
     else:
         outcome, evidence = "met", f"Met in version {number}; confirmed at the review session on {day:%B} {day.day}."
-    service.record_result(p.db, *lead, d, criterion.id, outcome, evidence)
+    reviews.record_result(p.db, *lead, d, criterion.id, outcome, evidence)
 
 
 def _disposition(outcome: str, note: Note) -> Disposition | None:
@@ -2097,7 +2103,7 @@ def _decide(p: _Project, d: Deliverable, rnd: Round) -> None:
         }
     else:
         values["findings"] = f"Not accepted. {rnd.text}"
-    service.decide(p.db, *p.who(p.manager), d, parse(DecisionForm, values), store=p.store)
+    decisions.decide(p.db, *p.who(p.manager), d, parse(DecisionForm, values), store=p.store)
 
 
 def load(db: Session, store: FileStore, now: datetime | None = None) -> int:

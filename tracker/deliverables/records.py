@@ -25,6 +25,7 @@ from tracker.core.db import after_commit, begin_write
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
 from tracker.core.text import breakable, strip_controls
+from tracker.core.web import make_environment
 from tracker.deliverables import criteria as criteria_versions
 from tracker.deliverables.models import (
     Comment,
@@ -320,8 +321,6 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
 
 @cache
 def _environment() -> Environment:
-    from tracker.app import make_environment  # the app imports this domain: import when first rendering
-
     return make_environment()
 
 

@@ -1,14 +1,12 @@
-"""Deliverable rules: planning with acceptance criteria, submitting versions with files, the review clock,
-and carrying open comments forward. Services never commit; the request does, once."""
+"""What every stage of a deliverable shares: the words its history reads, loading, the workflow step, the list and
+record-page queries, and the contract clocks. The stages are planning.py, submissions.py, reviews.py, decisions.py
+(and records.py for the letters). Services never commit; the request does, once."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from sqlalchemy import and_, case, false, true
@@ -17,13 +15,12 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
-from tracker.core.calendar import add_business_days, holidays_between
-from tracker.core.clock import today_in, utcnow
-from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
-from tracker.core.files import FileStore, safe_filename
-from tracker.core.forms import Form, OptionalDate, OptionalInt
+from tracker.core.clock import utcnow
+from tracker.core.errors import Conflict, Forbidden
+from tracker.core.files import FileStore
+from tracker.core.forms import Form, OptionalInt
 from tracker.core.web import money, options, show_date
-from tracker.deliverables import conditions, criteria, records, workflow
+from tracker.deliverables import criteria, records, workflow
 from tracker.deliverables.models import (
     Comment,
     Criterion,
@@ -37,67 +34,13 @@ from tracker.deliverables.models import (
     ReviewAssignment,
     Severity,
     Submission,
-    SubmissionFile,
 )
 from tracker.deliverables.workflow import Action, NotAllowed, Status
+from tracker.projects.calendar import project_today
 from tracker.projects.models import DeemedPolicy, Membership, Project
-from tracker.projects.permissions import Perm
+from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, load_record, record_in
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
-MAX_CRITERIA = criteria.MAX_CRITERIA
-parse_criteria = criteria.parse
-
-
-def project_today(project: Project, now: datetime | None = None) -> date:
-    """Clocks run on the project's calendar day, not the server's."""
-    return today_in(project.timezone) if now is None else now.astimezone(ZoneInfo(project.timezone)).date()
-
-
-def project_holidays(project: Project, start: date, days: int = 400) -> dict[date, str]:
-    return holidays_between(project.holiday_calendar, project.extra_holidays, start, start + timedelta(days=days))
-
-
-def due_after(project: Project, start: date, business_days: int) -> date:
-    return add_business_days(start, business_days, project_holidays(project, start, days=business_days * 3 + 60))
-
-
-class DeliverableForm(Form):
-    code: str = Field(min_length=1, max_length=20)
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=8000)
-    type: DeliverableType = DeliverableType.DOCUMENT
-    due_date: OptionalDate = None
-    owner_id: OptionalInt = None
-    payment_amount: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
-    holdback_pct: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
-    criteria: str = Field(default="", max_length=100_000)
-    version: int | None = None
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        if not CODE_PATTERN.match(v):
-            raise ValueError("Use letters, digits, dot, dash or underscore, e.g. D-07")
-        return v.upper()
-
-    @field_validator("payment_amount", "holdback_pct", mode="before")
-    @classmethod
-    def _blank_money(cls, v: object) -> object:
-        if isinstance(v, str):
-            v = v.replace(",", "").replace("$", "").replace("%", "").strip()
-            return v or None
-        return v
-
-    @field_validator("criteria")
-    @classmethod
-    def _criteria(cls, v: str) -> str:
-        if message := criteria.problem(parse_criteria(v)):
-            raise ValueError(message)
-        return v
-
-
-FIELDS = ("code", "title", "description", "type", "due_date", "owner_id", "payment_amount", "holdback_pct")
 PLAN_LABELS = {
     "code": "Code",
     "title": "Title",
@@ -124,7 +67,6 @@ LABELS = PLAN_LABELS | {
     "disposition": "Disposition",
 }
 REVIEWER_LABELS = {"reviewer": "Reviewer", "due_date": "Review due"}
-DeliverableForm.labels = LABELS
 WORDS = {
     "type": dict(options(list(DeliverableType))),
     "status": {s.value: w for s, w in workflow.STATUS_LABELS.items()},
@@ -139,156 +81,11 @@ WORDS = {
 }
 
 
-def next_code(db: Session, project_id: int) -> str:
-    """A suggestion for the next code: D-NN after the highest D-number in the project."""
-    codes = db.exec(
-        select(Deliverable.code).where(Deliverable.project_id == project_id, col(Deliverable.code).like("D-%"))
-    ).all()
-    numbers = [int(c[2:]) for c in codes if c[2:].isdigit()]
-    return f"D-{max(numbers, default=0) + 1:02d}"
-
-
 def get_for(db: Session, access: Access, deliverable_id: int) -> Deliverable:
     return record_in(db, access, Deliverable, deliverable_id, "deliverable")
 
 
-def _check_owner(db: Session, project_id: int, owner_id: int | None) -> None:
-    if owner_id is None:
-        return
-    member = db.exec(
-        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == owner_id)
-    ).first()
-    if member not in ("manager", "staff"):
-        raise FormError({"owner_id": "The review lead must be a manager or staff member of this project."})
-
-
-def create(db: Session, actor: Principal, access: Access, form: DeliverableForm) -> Deliverable:
-    access.require(Perm.PLAN_DELIVERABLES)
-    project = access.project
-    if db.exec(
-        select(Deliverable.id).where(Deliverable.project_id == project.id, Deliverable.code == form.code)
-    ).first():
-        raise FormError({"code": f"{form.code} already exists in {project.key}."})
-    _check_owner(db, project.id, form.owner_id)
-    deliverable = Deliverable(project_id=project.id, **form.model_dump(include=set(FIELDS)))
-    deliverable.type = form.type.value
-    db.add(deliverable)
-    db.flush()
-    texts = parse_criteria(form.criteria)
-    rows = [Criterion(deliverable_id=deliverable.id, position=n, text=text) for n, text in enumerate(texts, start=1)]
-    db.add_all(rows)
-    db.flush()
-    criteria.start(db, deliverable, rows)
-    changes = {f: [None, v] for f, v in audit.snapshot(deliverable, FIELDS).items() if v not in (None, "")}
-    if texts:
-        changes["criteria"] = [None, texts]
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=deliverable,
-        project_id=project.id,
-        label=deliverable.code,
-        action="create",
-        changes=changes,
-    )
-    db.flush()
-    return deliverable
-
-
-def active_criteria(db: Session, deliverable_id: int) -> list[Criterion]:
-    stmt = (
-        select(Criterion)
-        .where(Criterion.deliverable_id == deliverable_id, col(Criterion.retired_at).is_(None))
-        .order_by(Criterion.position)
-    )
-    return list(db.exec(stmt))
-
-
-def set_criteria(
-    db: Session, actor: Principal, access: Access, deliverable: Deliverable, texts: list[str], bump: bool = True
-) -> None:
-    """Replace the ordered criteria. Before the first submission anyone who plans may; afterwards only a
-    manager, and the old wording is retired, never deleted, so results already recorded keep their text."""
-    access.require(Perm.PLAN_DELIVERABLES)
-    if deliverable.current_version > 0 and access.role != "manager":
-        raise Forbidden(detail="After the first submission only a project manager may change the criteria.")
-    if deliverable.status == Status.ACCEPTED or deliverable.status == Status.WITHDRAWN:
-        raise Conflict(detail="The criteria of a closed deliverable cannot change.")
-    if message := criteria.problem(texts):
-        raise FormError({"criteria": message})
-    current = active_criteria(db, deliverable.id)
-    before = [c.text for c in current]
-    if before == texts:
-        return
-    now = utcnow()
-    kept = {c.text: c for c in current}
-    rows = []
-    for c in current:
-        if c.text not in texts:
-            if deliverable.current_version > 0:
-                c.retired_at = now
-            else:
-                db.delete(c)
-    for position, text in enumerate(texts, start=1):
-        if text in kept:
-            kept[text].position = position
-            rows.append(kept[text])
-        else:
-            rows.append(Criterion(deliverable_id=deliverable.id, position=position, text=text))
-            db.add(rows[-1])
-    db.flush()
-    _, changes = criteria.record_change(db, deliverable, rows, bump)
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=deliverable,
-        project_id=deliverable.project_id,
-        label=deliverable.code,
-        action="criteria",
-        changes={"criteria": [before, texts], **changes},
-    )
-    db.flush()
-
-
-def update(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: DeliverableForm) -> None:
-    """Edit the plan. Criteria follow `set_criteria`'s rules; a closed deliverable is on the record as it was."""
-    access.require(Perm.PLAN_DELIVERABLES)
-    deliverable.check_seen(form.version, audit.snapshot(deliverable, FIELDS))
-    if deliverable.status in workflow.FINAL:
-        raise Conflict(detail="An accepted or withdrawn deliverable cannot be edited.")
-    if form.code != deliverable.code:  # the record, its letters and its history are filed under the code
-        raise FormError({"code": f"The code is fixed once planned; it stays {deliverable.code}."})
-    _check_owner(db, deliverable.project_id, form.owner_id)
-    before = audit.snapshot(deliverable, FIELDS)
-    for field in FIELDS:
-        setattr(deliverable, field, getattr(form, field))
-    deliverable.type = form.type.value
-    changes = audit.diff(before, audit.snapshot(deliverable, FIELDS))
-    if changes:
-        deliverable.updated_at = utcnow()
-        audit.record(
-            db,
-            actor_id=actor.id,
-            entity=deliverable,
-            project_id=deliverable.project_id,
-            label=deliverable.code,
-            action="update",
-            changes=changes,
-        )
-    texts = parse_criteria(form.criteria)
-    if texts != [c.text for c in active_criteria(db, deliverable.id)]:
-        set_criteria(db, actor, access, deliverable, texts, bump=not changes)  # one save moves the version once
-    db.flush()
-
-
-# --- submissions ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content_type: str
-    chunks: object  # bytes or an iterable of bytes
+# --- the stages' shared steps ---------------------------------------------------------------------------
 
 
 def transition(
@@ -320,599 +117,22 @@ def transition(
     return target
 
 
-def _clock_stopped(deliverable: Deliverable) -> dict:
+def clock_stopped(deliverable: Deliverable) -> dict:
     """The audit entry for a running resubmission clock that a resubmission or withdrawal stops, so the trail
     alone says what the clock stood at on any day (status reports read the record as it stood)."""
     return {"resubmit_due": [deliverable.resubmit_due, None]} if deliverable.resubmit_due else {}
 
 
-def submit(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    deliverable: Deliverable,
-    notes: str,
-    uploads: list[Upload],
-    store: FileStore,
-    expected_version: int | None = None,
-) -> Submission:
-    """Submit version n+1 (first submission or resubmission after a rejection) with its files."""
-    access.require(Perm.SUBMIT)
-    deliverable.check_seen(
-        expected_version, {"status": deliverable.status, "current_version": deliverable.current_version}
-    )
-    if len(notes) > 8000:
-        raise FormError({"notes": "At most 8000 characters."})
-    if not uploads:
-        raise FormError({"files": "Attach at least one file."})
-    if missing := criteria.agreement_missing(criteria.current(db, deliverable.id)):
-        raise Conflict(
-            detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. {missing}"
-        )
-    stored = []
-    for upload in uploads:
-        name = safe_filename(upload.filename)
-        sha, size = store.put(upload.chunks)
-        if not size:
-            raise FormError({"files": f"{name} is empty (0 bytes). Attach the file with its content."})
-        stored.append((name, upload.content_type, sha, size))
-    action = Action.RESUBMIT if deliverable.status == Status.REJECTED else Action.SUBMIT
-    number = deliverable.current_version + 1
-    project = access.project
-    today = project_today(project)
-    review_due = due_after(project, today, project.review_days)
-    transition(
-        db,
-        actor,
-        access,
-        deliverable,
-        action,
-        changes={"current_version": [deliverable.current_version, number], **_clock_stopped(deliverable)},
-    )
-    previous = _latest_submission(db, deliverable.id)
-    submission = Submission(
-        deliverable_id=deliverable.id,
-        number=number,
-        submitted_by_id=actor.id,
-        notes=notes,
-        review_due=review_due,
-        due_on=deliverable.due_date if number == 1 else deliverable.resubmit_due,
-    )
-    db.add(submission)
-    db.flush()
-    for name, content_type, sha, size in stored:
-        db.add(
-            SubmissionFile(
-                submission_id=submission.id,
-                sha256=sha,
-                size=size,
-                original_name=name,
-                content_type=(content_type or "application/octet-stream")[:120],
-            )
-        )
-    if previous is not None:
-        carry_forward(db, previous, submission)
-    deliverable.current_version = number
-    deliverable.review_due = review_due
-    deliverable.resubmit_due = None
-    deliverable.escalated_at = None
-    deliverable.deemed_on = (
-        due_after(project, today, project.deemed_days) if project.deemed_policy == DeemedPolicy.DEEMED else None
-    )
-    db.flush()
-    return submission
-
-
-def current_comments(db: Session, deliverable: Deliverable) -> list[Comment]:
-    """The comment log of the current version (carried-forward comments included), oldest first."""
-    if deliverable.current_version == 0:
-        return []
-    stmt = (
-        select(Comment)
-        .join(Submission, col(Submission.id) == Comment.submission_id)
-        .where(Submission.deliverable_id == deliverable.id, Submission.number == deliverable.current_version)
-        .order_by(Comment.id)
-    )
-    return list(db.exec(stmt))
-
-
-def _latest_submission(db: Session, deliverable_id: int) -> Submission | None:
+def latest_submission(db: Session, deliverable_id: int) -> Submission | None:
     stmt = select(Submission).where(Submission.deliverable_id == deliverable_id).order_by(col(Submission.number).desc())
     return db.exec(stmt.limit(1)).first()
 
 
-def carry_forward(db: Session, previous: Submission, current: Submission) -> int:
-    """Open comments on the previous version reappear on the new one, linked to where they were raised."""
-    open_comments = db.exec(
-        select(Comment).where(Comment.submission_id == previous.id, Comment.disposition == Disposition.OPEN)
-    ).all()
-    for c in open_comments:
-        db.add(
-            Comment(
-                submission_id=current.id,
-                reviewer_id=c.reviewer_id,
-                location=c.location,
-                text=c.text,
-                severity=c.severity,
-                response=c.response,
-                responded_by_id=c.responded_by_id,
-                responded_at=c.responded_at,
-                carried_from_id=c.carried_from_id or c.id,
-            )
-        )
-    return len(open_comments)
-
-
-def submissions_of(db: Session, deliverable_id: int) -> list[tuple[Submission, str, list[SubmissionFile]]]:
-    """Every version with its submitter's name and files, newest first, in two queries."""
-    rows = db.exec(
-        select(Submission, User.full_name)
-        .join(User, col(User.id) == Submission.submitted_by_id)
-        .where(Submission.deliverable_id == deliverable_id)
-        .order_by(col(Submission.number).desc())
-    ).all()
-    ids = [s.id for s, _ in rows]
-    files: dict[int, list[SubmissionFile]] = {i: [] for i in ids}
-    if ids:
-        for f in db.exec(
-            select(SubmissionFile).where(col(SubmissionFile.submission_id).in_(ids)).order_by(SubmissionFile.id)
-        ):
-            files[f.submission_id].append(f)
-    return [(s, name, files[s.id]) for s, name in rows]
-
-
-# --- review ---------------------------------------------------------------------------------------------
-
-
 def current_submission(db: Session, deliverable: Deliverable) -> Submission:
-    submission = _latest_submission(db, deliverable.id)
+    submission = latest_submission(db, deliverable.id)
     if submission is None:
         raise Conflict(detail="Nothing has been submitted yet.")
     return submission
-
-
-def _reviewable(deliverable: Deliverable) -> None:
-    if deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
-        raise Conflict(
-            detail=f"A deliverable that is {workflow.STATUS_LABELS[Status(deliverable.status)].lower()} "
-            "is not under review."
-        )
-
-
-def _state_reviewer(db: Session, project_id: int, user_id: int) -> None:
-    role = db.exec(
-        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user_id)
-    ).first()
-    if role not in ("manager", "staff"):
-        raise FormError({"reviewer_id": "Reviewers must be managers or staff of this project."})
-
-
-def start_review(
-    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_ids: list[int] | None = None
-) -> list[ReviewAssignment]:
-    current_submission(db, deliverable)  # "Nothing has been submitted yet." before the workflow's words
-    transition(db, actor, access, deliverable, Action.START_REVIEW)
-    return [assign_reviewer(db, actor, access, deliverable, uid) for uid in reviewer_ids or []]
-
-
-class AssignForm(Form):
-    reviewer_id: int
-    due_date: OptionalDate = None
-
-
-def assign_reviewer(
-    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int, due: date | None = None
-) -> ReviewAssignment:
-    access.require(Perm.REVIEW)
-    _reviewable(deliverable)
-    if due is not None and due < project_today(access.project):
-        raise FormError({"due_date": "The review cannot be due before today; choose today or a later day."})
-    _state_reviewer(db, access.project.id, reviewer_id)
-    submission = current_submission(db, deliverable)
-    exists = db.exec(
-        select(ReviewAssignment).where(
-            ReviewAssignment.submission_id == submission.id, ReviewAssignment.reviewer_id == reviewer_id
-        )
-    ).first()
-    if exists:
-        raise FormError({"reviewer_id": "Already assigned to this version."})
-    assignment = ReviewAssignment(
-        submission_id=submission.id, reviewer_id=reviewer_id, due_date=due or submission.review_due
-    )
-    db.add(assignment)
-    db.flush()
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=assignment,
-        project_id=access.project.id,
-        label=deliverable.code,
-        action="assign_reviewer",
-        changes={"reviewer": [None, db.get(User, reviewer_id).full_name], "due_date": [None, assignment.due_date]},
-    )
-    return assignment
-
-
-def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int) -> None:
-    """Take a reviewer off the version under review; one who has finished stays on the record."""
-    access.require(Perm.REVIEW)
-    _reviewable(deliverable)
-    submission = current_submission(db, deliverable)
-    assignment = db.exec(
-        select(ReviewAssignment).where(
-            ReviewAssignment.submission_id == submission.id, ReviewAssignment.reviewer_id == reviewer_id
-        )
-    ).first()
-    if assignment is None:
-        raise NotFound(detail="That person is not a reviewer of this version.")
-    if assignment.completed_at is not None:
-        raise Conflict(detail="That review is complete; it stays on the record.")
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=assignment,
-        project_id=access.project.id,
-        label=deliverable.code,
-        action="remove_reviewer",
-        changes={"reviewer": [db.get(User, reviewer_id).full_name, None]},
-    )
-    db.delete(assignment)
-    db.flush()
-
-
-class CommentForm(Form):
-    labels = LABELS
-    location: str = Field(default="", max_length=200)
-    text: str = Field(min_length=1, max_length=8000)
-    severity: Severity
-
-
-def add_comment(db: Session, actor: Principal, access: Access, deliverable: Deliverable, form: CommentForm) -> Comment:
-    access.require(Perm.REVIEW)
-    _reviewable(deliverable)
-    submission = current_submission(db, deliverable)
-    comment = Comment(
-        submission_id=submission.id,
-        reviewer_id=actor.id,
-        location=form.location,
-        text=form.text,
-        severity=form.severity.value,
-    )
-    db.add(comment)
-    db.flush()
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=comment,
-        project_id=access.project.id,
-        label=deliverable.code,
-        action="comment",
-        changes={"severity": [None, comment.severity], "text": [None, comment.text]},
-    )
-    return comment
-
-
-def _comment_for(db: Session, access: Access, comment_id: int) -> tuple[Comment, Deliverable]:
-    """A comment that may still change: one on the version under review. Once that version is decided (or the
-    deliverable withdrawn), its log is on the record as it stood; open comments live on as editable copies on the
-    next version."""
-    row = db.exec(
-        select(Comment, Deliverable, Submission.number)
-        .join(Submission, col(Submission.id) == Comment.submission_id)
-        .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
-        .where(Comment.id == comment_id, Deliverable.project_id == access.project.id)
-    ).first()
-    if row is None:
-        raise NotFound(detail="No such comment in this project.")
-    comment, deliverable, number = row
-    if number != deliverable.current_version or deliverable.status not in (Status.SUBMITTED, Status.IN_REVIEW):
-        closed = "withdrawn" if deliverable.status == Status.WITHDRAWN else "decided"
-        raise Conflict(
-            detail=f"Comment #{comment.id} is on version {number} of {deliverable.code}, which is {closed}: "
-            "its text, response and disposition stay on the record as they stood."
-        )
-    return comment, deliverable
-
-
-def respond(
-    db: Session, actor: Principal, access: Access, comment_id: int, response: str, version: int | None = None
-) -> Comment:
-    """The contractor's answer (or staff answering on the contractor's behalf)."""
-    access.require(Perm.SUBMIT)
-    comment, deliverable = _comment_for(db, access, comment_id)
-    comment.check_seen(version, {"response": comment.response, "disposition": comment.disposition})
-    response = response.strip()
-    if not response:
-        raise FormError({"response": "Write the response."})
-    if len(response) > 8000:
-        raise FormError({"response": "At most 8000 characters."})
-    before = comment.response
-    comment.response, comment.responded_by_id, comment.responded_at = response, actor.id, utcnow()
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=comment,
-        project_id=access.project.id,
-        label=deliverable.code,
-        action="respond",
-        changes={"response": [before or None, response]},
-    )
-    db.flush()
-    return comment
-
-
-def set_disposition(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    comment_id: int,
-    disposition: Disposition | str,
-    version: int | None = None,
-) -> Comment:
-    access.require(Perm.REVIEW)
-    comment, deliverable = _comment_for(db, access, comment_id)
-    comment.check_seen(version, {"response": comment.response, "disposition": comment.disposition})
-    try:
-        disposition = Disposition(disposition)
-    except ValueError:
-        raise FormError({"disposition": "Choose open, resolved, accepted as is or deferred."}) from None
-    if comment.disposition != disposition:
-        audit.record(
-            db,
-            actor_id=actor.id,
-            entity=comment,
-            project_id=access.project.id,
-            label=deliverable.code,
-            action="disposition",
-            changes={"disposition": [comment.disposition, disposition.value]},
-        )
-        comment.disposition = disposition.value
-        db.flush()
-    return comment
-
-
-def record_result(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    deliverable: Deliverable,
-    criterion_id: int,
-    outcome: CriterionOutcome | str,
-    evidence: str = "",
-) -> CriterionResult:
-    access.require(Perm.REVIEW)
-    _reviewable(deliverable)
-    submission = current_submission(db, deliverable)
-    criterion = db.get(Criterion, criterion_id)
-    if criterion is None or criterion.deliverable_id != deliverable.id or criterion.retired_at is not None:
-        raise NotFound(detail="No such criterion on this deliverable.")
-    try:
-        outcome = CriterionOutcome(outcome)
-    except ValueError:
-        raise FormError({"outcome": "Choose met, not met or not applicable."}) from None
-    if len(evidence) > 4000:
-        raise FormError({"evidence": "At most 4000 characters."})
-    result = db.exec(
-        select(CriterionResult).where(
-            CriterionResult.submission_id == submission.id, CriterionResult.criterion_id == criterion_id
-        )
-    ).first()
-    before = result.outcome if result else None
-    if result is None:
-        result = CriterionResult(
-            submission_id=submission.id,
-            criterion_id=criterion_id,
-            outcome=outcome.value,
-            evidence=evidence,
-            recorded_by_id=actor.id,
-        )
-        db.add(result)
-    else:
-        result.outcome, result.evidence, result.recorded_by_id, result.recorded_at = (
-            outcome.value,
-            evidence,
-            actor.id,
-            utcnow(),
-        )
-    db.flush()
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=result,
-        project_id=access.project.id,
-        label=deliverable.code,
-        action="criterion_result",
-        changes={f"criterion {criterion.position}": [before, outcome.value]},
-    )
-    return result
-
-
-def acceptance_blockers(db: Session, deliverable: Deliverable) -> list[str]:
-    """Why the current version cannot be accepted yet; empty when it can."""
-    submission = current_submission(db, deliverable)
-    version = criteria.current(db, deliverable.id)
-    if not version.criterion_ids:
-        return ["The deliverable has no acceptance criteria: add them and record their agreement first."]
-    blockers = []
-    if version.agreed_at is None:
-        blockers.append(f"Criteria version {version.number} is not agreed yet: record the State's agreement first.")
-    results = dict(
-        db.exec(
-            select(CriterionResult.criterion_id, CriterionResult.outcome).where(
-                CriterionResult.submission_id == submission.id
-            )
-        ).all()
-    )
-    for c in active_criteria(db, deliverable.id):
-        outcome = results.get(c.id)
-        if outcome is None:
-            blockers.append(f"Criterion {c.position} has no result yet: “{c.text}”.")
-        elif outcome == CriterionOutcome.NOT_MET:
-            blockers.append(f"Criterion {c.position} is not met: “{c.text}”.")
-    critical = db.exec(
-        select(Comment.id).where(
-            Comment.submission_id == submission.id,
-            Comment.severity == Severity.CRITICAL,
-            Comment.disposition == Disposition.OPEN,
-        )
-    ).all()
-    if critical:
-        blockers.append(f"{len(critical)} critical comment{'s are' if len(critical) != 1 else ' is'} still open.")
-    return blockers
-
-
-class DecisionForm(Form):
-    labels = LABELS
-    outcome: Outcome
-    findings: str = Field(default="", max_length=20000)
-    conditions: str = Field(default="", max_length=20000)  # one per line; each is tracked to its due date
-    conditions_due: OptionalDate = None
-    conditions_owner_id: OptionalInt = None  # who owes them (a project member); each can be changed later
-
-
-_DECISION_ACTIONS = {
-    Outcome.ACCEPTED: Action.ACCEPT,
-    Outcome.CONDITIONALLY_ACCEPTED: Action.CONDITIONALLY_ACCEPT,
-    Outcome.REJECTED: Action.REJECT,
-}
-
-
-def decide(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    deliverable: Deliverable,
-    form: DecisionForm,
-    expected_version: int | None = None,
-    *,
-    store: FileStore,
-) -> Decision:
-    """Accept, conditionally accept or reject the current version. Written once, never edited."""
-    if form.outcome not in _DECISION_ACTIONS:
-        raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
-    deliverable.check_seen(expected_version, {"status": deliverable.status})
-    action = _DECISION_ACTIONS[form.outcome]
-    workflow_check(
-        action, deliverable, access
-    )  # role and state first: a viewer learns "not allowed", not what is missing
-    if form.outcome is Outcome.ACCEPTED and (blockers := acceptance_blockers(db, deliverable)):
-        raise Conflict(detail="Cannot accept yet: " + " ".join(blockers), extra={"blockers": blockers})
-    lines: list[str] = []
-    if form.outcome is Outcome.CONDITIONALLY_ACCEPTED:
-        errors = {}
-        try:
-            lines = conditions.lines_of(form.conditions)
-            conditions.check_owner(db, access.project.id, form.conditions_owner_id, "conditions_owner_id")
-        except FormError as exc:
-            errors.update(exc.errors)
-        if not lines and "conditions" not in errors:
-            errors["conditions"] = "List the conditions the contractor must meet, one per line."
-        if form.conditions_due is None:
-            errors["conditions_due"] = "Give the date the conditions are due."
-        elif form.conditions_due < project_today(access.project):
-            errors["conditions_due"] = "The due date is in the past."
-        if errors:
-            raise FormError(errors)
-    if form.outcome is Outcome.REJECTED and not form.findings.strip():
-        raise FormError({"findings": "A rejection needs findings: what must change for acceptance."})
-    submission = current_submission(db, deliverable)
-    judged = criteria.current(db, deliverable.id)
-    decision = Decision(
-        deliverable_id=deliverable.id,
-        submission_id=submission.id,
-        outcome=form.outcome.value,
-        findings=form.findings.strip(),
-        conditions="\n".join(lines),
-        conditions_due=form.conditions_due if lines else None,
-        decided_by_id=actor.id,
-        criteria_version=judged.number,
-    )
-    db.add(decision)
-    changes: dict = {"decision": [None, form.outcome.value], "criteria version": [None, judged.number]}
-    if form.outcome is Outcome.REJECTED:
-        deliverable.resubmit_due = due_after(
-            access.project, project_today(access.project), access.project.resubmit_days
-        )
-        changes["resubmit_due"] = [None, deliverable.resubmit_due]
-    transition(db, actor, access, deliverable, action, changes=changes)
-    for assignment in db.exec(
-        select(ReviewAssignment).where(
-            ReviewAssignment.submission_id == submission.id, col(ReviewAssignment.completed_at).is_(None)
-        )
-    ):
-        assignment.completed_at = utcnow()
-    deliverable.review_due = deliverable.deemed_on = None
-    db.flush()  # the unique (submission, closes) key turns a concurrent second decision into a 409 here
-    if lines:
-        conditions.create_for(db, decision, lines, form.conditions_due, form.conditions_owner_id)
-    records.generate_after_commit(db, decision, store)
-    return decision
-
-
-def confirm_condition(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    deliverable: Deliverable,
-    condition_id: int,
-    evidence: str,
-    seen: int | None = None,
-    *,
-    store: FileStore,
-) -> Decision | None:
-    """Record one condition as met; the last one met accepts the deliverable (the decision it returns)."""
-    condition = conditions.get(db, deliverable, condition_id, seen)
-    conditions.confirm(db, actor, access, deliverable, condition, evidence)
-    return None if conditions.open_of(db, deliverable.id) else _close_conditional(db, actor, access, deliverable, store)
-
-
-def conditions_met(
-    db: Session,
-    actor: Principal,
-    access: Access,
-    deliverable: Deliverable,
-    evidence: str,
-    expected_version: int | None = None,
-    *,
-    store: FileStore,
-) -> Decision:
-    """Confirm every open condition at once, with the same evidence, and accept the deliverable."""
-    deliverable.check_seen(expected_version, {"status": deliverable.status})
-    workflow_check(Action.CONDITIONS_MET, deliverable, access)
-    for condition in conditions.open_of(db, deliverable.id):
-        conditions.confirm(db, actor, access, deliverable, condition, evidence)
-    return _close_conditional(db, actor, access, deliverable, store)
-
-
-def _close_conditional(
-    db: Session, actor: Principal, access: Access, deliverable: Deliverable, store: FileStore
-) -> Decision:
-    conditional = db.exec(
-        select(Decision)
-        .where(Decision.deliverable_id == deliverable.id, Decision.outcome == Outcome.CONDITIONALLY_ACCEPTED)
-        .order_by(col(Decision.id).desc())
-    ).first()
-    transition(db, actor, access, deliverable, Action.CONDITIONS_MET)
-    if conditional is None:
-        raise Conflict(detail="There is no conditional acceptance to close.")
-    met = [
-        f"{c.condition.position}. {c.condition.text} — {c.condition.evidence}"
-        for c in conditions.of_deliverable(db, deliverable.id)
-        if c.condition.decision_id == conditional.id
-    ]
-    decision = Decision(
-        deliverable_id=deliverable.id,
-        submission_id=conditional.submission_id,
-        outcome=Outcome.ACCEPTED.value,
-        findings=("Conditions met:\n" + "\n".join(met))[:20000],
-        closes_id=conditional.id,
-        decided_by_id=actor.id,
-        criteria_version=conditional.criteria_version,
-    )
-    db.add(decision)
-    db.flush()
-    records.generate_after_commit(db, decision, store)
-    return decision
 
 
 def workflow_check(action: Action, deliverable: Deliverable, access: Access) -> None:
@@ -921,25 +141,6 @@ def workflow_check(action: Action, deliverable: Deliverable, access: Access) -> 
         workflow.next_status(action, deliverable.status, access.perms)
     except NotAllowed as exc:
         raise (Conflict if exc.wrong_state else Forbidden)(detail=exc.message) from None
-
-
-def withdraw(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reason: str) -> None:
-    reason = reason.strip()
-    if not reason:
-        raise FormError({"reason": "Say why the deliverable is withdrawn."})
-    if len(reason) > 2000:
-        raise FormError({"reason": "At most 2000 characters."})
-    transition(
-        db,
-        actor,
-        access,
-        deliverable,
-        Action.WITHDRAW,
-        changes={"withdrawn_reason": [None, reason], **_clock_stopped(deliverable)},
-    )
-    deliverable.withdrawn_reason = reason
-    deliverable.review_due = deliverable.resubmit_due = deliverable.deemed_on = None
-    db.flush()
 
 
 # --- loading for a user ---------------------------------------------------------------------------------
@@ -962,17 +163,6 @@ def criteria_texts(db: Session, deliverable_ids: list[int]) -> dict[int, list[st
         for deliverable_id, text in db.exec(stmt):
             out[deliverable_id].append(text)
     return out
-
-
-def file_for(db: Session, access: Access, deliverable: Deliverable, file_id: int) -> SubmissionFile:
-    row = db.exec(
-        select(SubmissionFile)
-        .join(Submission, col(Submission.id) == SubmissionFile.submission_id)
-        .where(SubmissionFile.id == file_id, Submission.deliverable_id == deliverable.id)
-    ).first()
-    if row is None:
-        raise NotFound(detail="No such file on this deliverable.")
-    return row
 
 
 # --- list and detail queries for pages ----------------------------------------------------------------
@@ -1125,7 +315,7 @@ def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:
     stmt = (
         select(User.id, User.full_name)
         .join(Membership, col(Membership.user_id) == User.id)
-        .where(Membership.project_id == project_id, col(Membership.role).in_(["manager", "staff"]))
+        .where(Membership.project_id == project_id, col(Membership.role).in_(sorted(roles_with(Perm.REVIEW))))
         .order_by(User.full_name)
     )
     return [(i, n) for i, n in db.exec(stmt)]
@@ -1350,102 +540,3 @@ def deem_accept(db: Session, project: Project, d: Deliverable, store: FileStore)
     db.flush()
     records.generate_after_commit(db, decision, store)
     return decision
-
-
-# --- holdback ledger --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    deliverable: Deliverable
-    payment: Decimal
-    holdback: Decimal
-    paid: Decimal  # paid to date: in full on acceptance, less the holdback on a conditional acceptance
-    state: str  # pending (nothing payable yet) | withheld | released | cancelled
-    released_on: datetime | None
-
-
-@dataclass(frozen=True)
-class Ledger:
-    rows: list[LedgerRow]
-    payment: Decimal
-    paid: Decimal
-    withheld: Decimal
-    released: Decimal
-    pending: Decimal
-
-
-LEDGER_STATES = {Status.ACCEPTED: "released", Status.CONDITIONALLY_ACCEPTED: "withheld", Status.WITHDRAWN: "cancelled"}
-
-
-def holdback_of(d: Deliverable) -> Decimal:
-    if d.payment_amount is None or d.holdback_pct is None:
-        return Decimal("0.00")
-    return (d.payment_amount * d.holdback_pct / 100).quantize(Decimal("0.01"))
-
-
-def holdback_ledgers(db: Session, project_ids: list[int]) -> dict[int, Ledger]:
-    """Per deliverable what is paid, withheld and released: a conditional acceptance pays the amount less the
-    holdback, the final acceptance releases the holdback. With each project's totals, in one query."""
-    accepted_at = (
-        select(func.max(Decision.decided_at))
-        .where(
-            Decision.deliverable_id == Deliverable.id,
-            col(Decision.outcome).in_([Outcome.ACCEPTED, Outcome.DEEMED_ACCEPTED]),
-        )
-        .correlate(Deliverable)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(Deliverable, accepted_at)
-        .where(col(Deliverable.project_id).in_(project_ids), col(Deliverable.payment_amount).is_not(None))
-        .order_by(Deliverable.project_id, Deliverable.code)
-    )
-    rows: dict[int, list[LedgerRow]] = {i: [] for i in project_ids}
-    for d, released_on in db.exec(stmt) if project_ids else []:
-        state = LEDGER_STATES.get(Status(d.status), "pending")
-        holdback = holdback_of(d)
-        paid = {"released": d.payment_amount, "withheld": d.payment_amount - holdback}.get(state, Decimal("0.00"))
-        rows[d.project_id].append(
-            LedgerRow(d, d.payment_amount, holdback, paid, state, released_on if state == "released" else None)
-        )
-
-    def total(values: Iterable[Decimal]) -> Decimal:
-        return sum(values, Decimal("0.00"))
-
-    return {
-        i: Ledger(
-            r,
-            total(x.payment for x in r if x.state != "cancelled"),
-            total(x.paid for x in r),
-            *(total(x.holdback for x in r if x.state == s) for s in ("withheld", "released", "pending")),
-        )
-        for i, r in rows.items()
-    }
-
-
-def holdback_ledger(db: Session, project_id: int) -> Ledger:
-    return holdback_ledgers(db, [project_id])[project_id]
-
-
-@dataclass(frozen=True)
-class DecisionRow:
-    decision: Decision
-    code: str
-    title: str
-    version: int
-    decided_by: str | None  # None: deemed by the contract clock
-
-
-def decisions_of(db: Session, project_id: int) -> list[DecisionRow]:
-    """Every deliverable decision of the project, newest first, in one query: what was decided, on which version,
-    by whom, against which criteria version."""
-    stmt = (
-        select(Decision, Deliverable.code, Deliverable.title, Submission.number, User.full_name)
-        .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
-        .join(Submission, col(Submission.id) == Decision.submission_id)
-        .outerjoin(User, col(User.id) == Decision.decided_by_id)
-        .where(Deliverable.project_id == project_id)
-        .order_by(col(Decision.decided_at).desc(), col(Decision.id).desc())
-    )
-    return [DecisionRow(*row) for row in db.exec(stmt)]

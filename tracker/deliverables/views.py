@@ -23,7 +23,8 @@ from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleE
 from tracker.core.files import FileStore
 from tracker.core.forms import parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render
-from tracker.deliverables import conditions, criteria, records, service
+from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
+from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import (
     CriterionOutcome,
     Decision,
@@ -33,9 +34,13 @@ from tracker.deliverables.models import (
     RecordKind,
     Severity,
 )
-from tracker.deliverables.service import CommentFilter, CommentForm, DecisionForm, DeliverableForm, ListQuery, Upload
+from tracker.deliverables.planning import DeliverableForm
+from tracker.deliverables.reviews import CommentForm
+from tracker.deliverables.service import CommentFilter, ListQuery
+from tracker.deliverables.submissions import Upload
 from tracker.deliverables.workflow import ACTION_LABELS, STATUS_LABELS, Status, actions_for
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 
@@ -71,11 +76,11 @@ def _record(
 ) -> Template:
     """The deliverable's record page (or, for htmx, its record region) with every form's errors and input."""
     project = access.project
-    today = service.project_today(project)
-    comments = service.current_comments(db, d)
+    today = project_today(project)
+    comments = reviews.current_comments(db, d)
     query = parse(CommentFilter, {k: v for k, v in request.query_params.items() if k in ("severity", "disposition")})
     reviewable = d.status in (Status.SUBMITTED, Status.IN_REVIEW)
-    decisions = list(
+    decided = list(
         db.exec(
             select(Decision, User.full_name)
             .outerjoin(User, col(User.id) == Decision.decided_by_id)
@@ -95,7 +100,7 @@ def _record(
         d=d,
         owner=db.get(User, d.owner_id) if d.owner_id else None,
         criteria=service.criteria_with_results(db, d),
-        submissions=service.submissions_of(db, d.id),
+        submissions=submissions.submissions_of(db, d.id),
         agreement=criteria.agreement(db, criteria.current(db, d.id)),
         conditions=conditions.of_deliverable(db, d.id),
         members=projects.member_choices(db, project.id),
@@ -104,10 +109,10 @@ def _record(
         comment_total=len(comments),
         comment_query=query,
         open_critical=sum(1 for c in comments if c.severity == Severity.CRITICAL and c.disposition == Disposition.OPEN),
-        decisions=decisions,
+        decisions=decided,
         records=made,
-        pending_records=[x for x, _ in decisions if x.id not in with_records],
-        blockers=service.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
+        pending_records=[x for x, _ in decided if x.id not in with_records],
+        blockers=decisions.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
         history=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else [],
         actions=actions_for(d.status, access.perms),
         reviewable=reviewable,
@@ -115,7 +120,7 @@ def _record(
         clock=service.running_clock(d),
         today=today,
         deemed_left=service.deemed_warning(d, today),
-        holdback=service.holdback_of(d),
+        holdback=decisions.holdback_of(d),
         errors=errors or {},
         form=form or {},
         notice=notice,
@@ -204,7 +209,7 @@ class DeliverablePages(Controller):
             base_url=f"/projects/{access.project.key}/deliverables?{urlencode(base)}",
             sort_base={k: v for k, v in base.items() if k != "sort"},
             owners=service.reviewers_and_owners(db, access.project.id),
-            today=service.project_today(access.project),
+            today=project_today(access.project),
             status_labels=STATUS_LABELS,
             type_labels=TYPE_LABELS,
         )
@@ -241,7 +246,7 @@ class DeliverablePages(Controller):
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         return self._plan_form(
-            request, db, access, None, {"code": service.next_code(db, access.project.id), "type": "document"}, {}
+            request, db, access, None, {"code": planning.next_code(db, access.project.id), "type": "document"}, {}
         )
 
     @post("/", sync_to_thread=True)
@@ -251,7 +256,7 @@ class DeliverablePages(Controller):
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         try:
             with db.begin_nested():
-                d = service.create(db, request.user, access, parse(DeliverableForm, data))
+                d = planning.create(db, request.user, access, parse(DeliverableForm, data))
         except FormError as exc:
             return self._plan_form(request, db, access, None, data, exc.errors, status=422)
         flash(request, f"{d.code} planned.")
@@ -263,8 +268,8 @@ class DeliverablePages(Controller):
     ) -> Template:
         access = projects.get_for(db, request.user, key, Perm.PLAN_DELIVERABLES)
         d = service.get_for(db, access, deliverable_id)
-        values = {f: getattr(d, f) for f in service.FIELDS} | {"version": d.version}
-        values["criteria"] = "\n".join(c.text for c in service.active_criteria(db, d.id))
+        values = {f: getattr(d, f) for f in planning.FIELDS} | {"version": d.version}
+        values["criteria"] = "\n".join(c.text for c in planning.active_criteria(db, d.id))
         return self._plan_form(request, db, access, d, values, {})
 
     @post("/{deliverable_id:int}/edit", sync_to_thread=True)
@@ -280,7 +285,7 @@ class DeliverablePages(Controller):
         d = service.get_for(db, access, deliverable_id)
         try:
             with db.begin_nested():
-                service.update(db, request.user, access, d, parse(DeliverableForm, data))
+                planning.update(db, request.user, access, d, parse(DeliverableForm, data))
         except FormError as exc:
             return self._plan_form(request, db, access, d, data, exc.errors, status=422)
         except StaleEdit as exc:
@@ -353,7 +358,7 @@ class DeliverablePages(Controller):
             if not isinstance(notes, str):
                 raise FormError({"notes": "Notes must be text."})
             try:
-                s = service.submit(db, request.user, access, d, notes, uploads, _store(request), _version(text))
+                s = submissions.submit(db, request.user, access, d, notes, uploads, _store(request), _version(text))
             except FormError as exc:
                 if uploads and "files" not in exc.errors:
                     exc.errors["files"] = "Choose the files again: browsers do not keep them after an error."
@@ -372,14 +377,13 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            d.check_seen(_version(data), {"status": d.status})
             ids = data.get("reviewer_ids", [])
             ids = ids if isinstance(ids, list) else [ids]
             try:
                 reviewers = [int(i) for i in ids if i]
             except ValueError:
                 raise FormError({"reviewer_ids": "Choose reviewers from the list."}) from None
-            service.start_review(db, request.user, access, d, reviewers)
+            reviews.start_review(db, request.user, access, d, reviewers, _version(data))
             return "Review started."
 
         return _act(request, db, key, deliverable_id, "start_review", data, run, "decision")
@@ -394,8 +398,8 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            form = parse(service.AssignForm, data)
-            a = service.assign_reviewer(db, request.user, access, d, form.reviewer_id, form.due_date)
+            form = parse(reviews.AssignForm, data)
+            a = reviews.assign_reviewer(db, request.user, access, d, form.reviewer_id, form.due_date)
             return f"Reviewer assigned, due {a.due_date:%a %d %b %Y}."
 
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
@@ -411,7 +415,7 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            service.remove_reviewer(db, request.user, access, d, reviewer_id)
+            reviews.remove_reviewer(db, request.user, access, d, reviewer_id)
             return "Reviewer removed from this version."
 
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
@@ -426,7 +430,7 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            c = service.add_comment(db, request.user, access, d, parse(CommentForm, data))
+            c = reviews.add_comment(db, request.user, access, d, parse(CommentForm, data))
             return f"Comment #{c.id} logged."
 
         return _act(request, db, key, deliverable_id, "comment", data, run, "comments")
@@ -444,10 +448,10 @@ class DeliverablePages(Controller):
         def run(access: Access, d: Deliverable) -> str:
             version = _version(data)
             if "response" in data:
-                service.respond(db, request.user, access, comment_id, str(data["response"]), version)
+                reviews.respond(db, request.user, access, comment_id, str(data["response"]), version)
                 return f"Response to comment #{comment_id} saved."
             if "disposition" in data:
-                service.set_disposition(db, request.user, access, comment_id, str(data["disposition"]), version)
+                reviews.set_disposition(db, request.user, access, comment_id, str(data["disposition"]), version)
                 return f"Comment #{comment_id} marked {str(data['disposition']).replace('_', ' ')}."
             raise FormError({"__all__": "Send a response or a disposition."})
 
@@ -464,8 +468,15 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            service.record_result(
-                db, request.user, access, d, criterion_id, str(data.get("outcome", "")), str(data.get("evidence", ""))
+            reviews.record_result(
+                db,
+                request.user,
+                access,
+                d,
+                criterion_id,
+                str(data.get("outcome", "")),
+                str(data.get("evidence", "")),
+                _version(data),
             )
             return "Criterion result recorded."
 
@@ -485,7 +496,7 @@ class DeliverablePages(Controller):
         def run(access: Access, d: Deliverable) -> str:
             if not data.get("outcome"):
                 raise FormError({"outcome": "Choose accept, accept with conditions, or reject."})
-            decision = service.decide(
+            decision = decisions.decide(
                 db, request.user, access, d, parse(DecisionForm, data), _version(data), store=_store(request)
             )
             return f"{d.code} version {d.current_version}: {decision.outcome.replace('_', ' ')}."
@@ -502,7 +513,7 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            service.conditions_met(
+            decisions.conditions_met(
                 db, request.user, access, d, str(data.get("evidence", "")), _version(data), store=_store(request)
             )
             return f"Every condition is met: {d.code} is accepted."
@@ -539,7 +550,7 @@ class DeliverablePages(Controller):
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             form = parse(conditions.MetForm, data)
-            closed = service.confirm_condition(
+            closed = decisions.confirm_condition(
                 db, request.user, access, d, condition_id, form.evidence, form.version, store=_store(request)
             )
             return f"Every condition is met: {d.code} is accepted." if closed else "Condition confirmed as met."
@@ -586,8 +597,7 @@ class DeliverablePages(Controller):
         data: Form,
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
-            d.check_seen(_version(data), {"status": d.status})
-            service.withdraw(db, request.user, access, d, str(data.get("reason", "")))
+            decisions.withdraw(db, request.user, access, d, str(data.get("reason", "")), _version(data))
             return f"{d.code} withdrawn."
 
         return _act(request, db, key, deliverable_id, "withdraw", data, run, "decision")
@@ -667,7 +677,7 @@ class HoldbackPage(Controller):
             "deliverables/holdback.html",
             access=access,
             project=access.project,
-            ledger=service.holdback_ledger(db, access.project.id),
+            ledger=decisions.holdback_ledger(db, access.project.id),
             status_labels=STATUS_LABELS,
         )
 

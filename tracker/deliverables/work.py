@@ -21,9 +21,11 @@ from tracker.deliverables.models import (
     ReviewAssignment,
     Submission,
 )
-from tracker.deliverables.service import DEEMED_WARNING_DAYS, project_today, running_clock
+from tracker.deliverables.service import DEEMED_WARNING_DAYS, running_clock
 from tracker.deliverables.workflow import FINAL, Status
-from tracker.projects.models import Membership, Project, Role
+from tracker.projects.calendar import project_today
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, roles_with
 
 LIMIT = 50
 UNDER_REVIEW = (Status.SUBMITTED, Status.IN_REVIEW)
@@ -43,10 +45,14 @@ def _item(kind: str, project: Project, d: Deliverable, due, detail: str, anchor:
     )
 
 
-def _member(user: Principal, *roles: Role):
-    """Join condition: the user is a member of the row's project (in one of `roles`, if given)."""
+def _member(user: Principal, *perms: Perm):
+    """Join condition: the user is a member of the row's project (in a role with one of `perms`, if given)."""
     clause = (Membership.project_id == Project.id) & (Membership.user_id == user.id)
-    return clause & col(Membership.role).in_(roles) if roles else clause
+    return clause & _role_with(*perms) if perms else clause
+
+
+def _role_with(*perms: Perm):
+    return col(Membership.role).in_(sorted(set().union(*(roles_with(p) for p in perms))))
 
 
 def _clock_flag(d: Deliverable, project: Project) -> str:
@@ -64,7 +70,7 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
         .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
         .join(Deliverable, col(Deliverable.id) == Submission.deliverable_id)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
+        .join(Membership, _member(user, Perm.REVIEW))
         .where(
             ReviewAssignment.reviewer_id == user.id,
             col(ReviewAssignment.completed_at).is_(None),
@@ -86,7 +92,7 @@ def lead_reviews(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
+        .join(Membership, _member(user, Perm.REVIEW))
         .where(Deliverable.owner_id == user.id, col(Deliverable.status).in_(UNDER_REVIEW))
         .order_by(Deliverable.review_due, Project.key, Deliverable.code)
         .limit(LIMIT)
@@ -110,7 +116,7 @@ def contract_clocks(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER))
+        .join(Membership, _member(user, Perm.DECIDE))
         .where(
             col(Deliverable.status).in_(UNDER_REVIEW),
             or_(
@@ -136,7 +142,7 @@ def awaiting_disposition(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project, func.count(Comment.id), func.min(Comment.responded_at))
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
+        .join(Membership, _member(user, Perm.REVIEW))
         .join(
             Submission,
             (Submission.deliverable_id == Deliverable.id) & (Submission.number == Deliverable.current_version),
@@ -170,7 +176,7 @@ def waiting_resubmission(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER, Role.STAFF))
+        .join(Membership, _member(user, Perm.REVIEW))
         .where(Deliverable.owner_id == user.id, Deliverable.status == Status.REJECTED)
         .order_by(Deliverable.resubmit_due, Project.key, Deliverable.code)
         .limit(LIMIT)
@@ -193,7 +199,7 @@ def due_from_contractor(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.CONTRACTOR))
+        .join(Membership, _member(user, Perm.DELIVER))
         .where(
             or_(
                 and_(
@@ -226,7 +232,7 @@ def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project, func.count(Comment.id))
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.CONTRACTOR))
+        .join(Membership, _member(user, Perm.DELIVER))
         .join(
             Submission,
             (Submission.deliverable_id == Deliverable.id) & (Submission.number == Deliverable.current_version),
@@ -259,7 +265,7 @@ def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
             or_(
                 Condition.owner_id == user.id,
                 and_(
-                    Membership.role == Role.MANAGER,
+                    _role_with(Perm.DECIDE),
                     col(Condition.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),
                 ),
             ),
@@ -283,9 +289,9 @@ def criteria_to_agree(db: Session, user: Principal) -> list[WorkItem]:
         .subquery()
     )
     waiting_for = or_(
-        and_(Membership.role == Role.MANAGER, col(CriteriaVersion.agreed_at).is_(None)),
+        and_(_role_with(Perm.DECIDE), col(CriteriaVersion.agreed_at).is_(None)),
         and_(
-            Membership.role == Role.CONTRACTOR,
+            _role_with(Perm.ACKNOWLEDGE),
             col(CriteriaVersion.agreed_at).is_not(None),
             col(CriteriaVersion.acknowledged_at).is_(None),
         ),
@@ -293,7 +299,7 @@ def criteria_to_agree(db: Session, user: Principal) -> list[WorkItem]:
     stmt = (
         select(Deliverable, Project, CriteriaVersion, Membership.role)
         .join(Project, col(Project.id) == Deliverable.project_id)
-        .join(Membership, _member(user, Role.MANAGER, Role.CONTRACTOR))
+        .join(Membership, _member(user, Perm.DECIDE, Perm.ACKNOWLEDGE))
         .join(latest, latest.c.deliverable_id == Deliverable.id)
         .join(
             CriteriaVersion, (CriteriaVersion.deliverable_id == Deliverable.id) & (CriteriaVersion.number == latest.c.n)
@@ -312,7 +318,7 @@ def criteria_to_agree(db: Session, user: Principal) -> list[WorkItem]:
             p,
             d,
             d.due_date if d.current_version == 0 else None,
-            f"criteria version {v.number} to {'agree' if role == Role.MANAGER else 'acknowledge'}",
+            f"criteria version {v.number} to {'agree' if role in roles_with(Perm.DECIDE) else 'acknowledge'}",
             "#criteria",
         )
         for d, p, v, role in db.exec(stmt)

@@ -12,14 +12,14 @@ from tracker.audit import service as audit
 from tracker.core.web import render
 from tracker.home import service
 from tracker.projects import service as projects
-from tracker.projects.models import Role
+from tracker.projects.permissions import Perm, perms_for
 
 
 @get("/", sync_to_thread=True, include_in_schema=False)
 def my_work(request: Request, db: NamedDependency[Session]) -> Template:
     rows = projects.visible_projects(db, request.user)
     # Contractors never see the project-wide trail (it includes the state's internal register).
-    history_ids = [r.project.id for r in rows if r.role != Role.CONTRACTOR]
+    history_ids = [r.project.id for r in rows if Perm.VIEW_HISTORY in perms_for(r.role, request.user.is_admin)]
     return render(
         request,
         "home/my_work.html",

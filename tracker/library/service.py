@@ -17,7 +17,6 @@ from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
-from tracker.deliverables.service import project_today
 from tracker.library.models import SavedReport
 from tracker.library.sources import (
     SOURCES,
@@ -31,6 +30,7 @@ from tracker.library.sources import (
     where_clause,
 )
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access

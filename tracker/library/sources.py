@@ -149,8 +149,7 @@ def _days_overdue_clause(op: str, n: int, ctx: Ctx) -> Any:
 
 
 def _days_overdue_order(descending: bool, ctx: Ctx) -> list[Any]:
-    clock = deliverables.clock_expr()
-    late = case((clock < ctx.today, clock), else_=None)  # on time: NULL, i.e. 0 days
+    late = case((deliverables.overdue_clause(ctx.today), deliverables.clock_expr()), else_=None)  # on time: 0 days
     # More days overdue means an earlier clock.
     return [late.asc().nulls_last()] if descending else [late.desc().nulls_first()]
 

@@ -14,9 +14,11 @@ class Perm(StrEnum):
     EDIT_REGISTER = "edit_register"
     PLAN_DELIVERABLES = "plan_deliverables"
     SUBMIT = "submit"  # submit a deliverable version, answer comments
+    DELIVER = "deliver"  # the contractor's side: deliveries and answers are owed by them, in their own words
     ACKNOWLEDGE = "acknowledge"  # acknowledge the acceptance criteria the State agreed: the contractor's own word
     REVIEW = "review"  # log comments, record criteria results
-    DECIDE = "decide"  # accept / conditionally accept / reject / withdraw
+    DECIDE = "decide"  # accept / conditionally accept / reject / withdraw; a project always keeps someone who may
+    RECEIVE_ESCALATIONS = "receive_escalations"  # issues past their escalation age are brought to them
     PUBLISH = "publish"  # publish a status report
     MANAGE = "manage"  # project settings and memberships
     BUILD_REPORTS = "build_reports"  # save queries in the reports library
@@ -34,18 +36,24 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.SUBMIT,
             Perm.REVIEW,
             Perm.DECIDE,
+            Perm.RECEIVE_ESCALATIONS,
             Perm.PUBLISH,
             Perm.BUILD_REPORTS,
             Perm.CURATE_REPORTS,
         }
     ),
     Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS}),
-    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.ACKNOWLEDGE}),
+    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.DELIVER, Perm.ACKNOWLEDGE}),
     Role.VIEWER: frozenset(_READ),
 }
 
 # Admins administer every project; deciding and publishing stay with the project's own managers.
 ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE})
+
+
+def roles_with(perm: Perm) -> frozenset[Role]:
+    """The roles whose members may `perm`: code asks this instead of naming roles."""
+    return frozenset(role for role, granted in ROLE_PERMS.items() if perm in granted)
 
 
 def perms_for(role: Role | None, is_admin: bool) -> frozenset[Perm]:

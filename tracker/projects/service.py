@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -14,12 +14,12 @@ from sqlmodel import Session, col, func, or_, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
-from tracker.core.calendar import calendar_error, holidays_between
+from tracker.core.calendar import calendar_error
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalDate
 from tracker.core.web import options
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Membership, Project, Role
-from tracker.projects.permissions import Perm, perms_for
+from tracker.projects.permissions import Perm, perms_for, roles_with
 
 KEY_PATTERN = r"^[A-Z][A-Z0-9]{1,9}$"
 
@@ -302,10 +302,6 @@ def update_project(db: Session, actor: Principal, access: Access, form: ProjectF
     return project
 
 
-def upcoming_holidays(project: Project, today: date, days: int = 120) -> dict[date, str]:
-    return holidays_between(project.holiday_calendar, project.extra_holidays, today, today + timedelta(days=days))
-
-
 # --- memberships ----------------------------------------------------------------------------------
 
 
@@ -390,11 +386,13 @@ def get_membership(db: Session, access: Access, membership_id: int) -> tuple[Mem
 
 
 def _guard_last_manager(db: Session, membership: Membership) -> None:
-    if membership.role != Role.MANAGER:
+    """A project keeps a member who may decide (its manager): taking the last one away is refused."""
+    deciders = roles_with(Perm.DECIDE)
+    if membership.role not in deciders:
         return
     managers = db.exec(
         select(func.count(Membership.id)).where(
-            Membership.project_id == membership.project_id, Membership.role == Role.MANAGER
+            Membership.project_id == membership.project_id, col(Membership.role).in_(sorted(deciders))
         )
     ).one()
     if managers <= 1:
@@ -406,7 +404,7 @@ def change_role(db: Session, actor: Principal, access: Access, membership_id: in
     membership, user = get_membership(db, access, membership_id)
     membership.check_seen(form.version, {"role": membership.role})
     if membership.role != form.role:
-        if form.role != Role.MANAGER:
+        if form.role not in roles_with(Perm.DECIDE):
             _guard_last_manager(db, membership)
         old = membership.role
         membership.role = form.role.value

@@ -12,11 +12,11 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
-from tracker.core.clock import today_in
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.projects import service
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import PROJECT_LABELS, Access, MemberForm, ProjectForm, RoleForm
@@ -52,7 +52,7 @@ def _overview(
         if access.can(Perm.MANAGE)
         else [],
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
-        "holidays": service.upcoming_holidays(project, today_in(project.timezone)),
+        "holidays": project_holidays(project, project_today(project), days=120),
         "member_errors": {},
         "member_form": {},
         "role_options": ROLE_OPTIONS,

@@ -15,11 +15,12 @@ from tracker.core.db import sort_order
 from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalInt
 from tracker.deliverables.models import Deliverable
-from tracker.projects.models import Membership, Project, Role
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, roles_with
 from tracker.register.risks.models import RegisterSettings
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
-OWNER_ROLES = (Role.MANAGER, Role.STAFF, Role.VIEWER)  # those who can see the register can own its entries
+OWNER_ROLES = sorted(roles_with(Perm.VIEW_REGISTER))  # those who can see the register can own its entries
 
 
 def settings_for(db: Session, project_id: int) -> RegisterSettings:

@@ -19,8 +19,8 @@ from tracker.audit import service as audit
 from tracker.core.errors import FormError, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
-from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register import common

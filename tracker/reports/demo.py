@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal, principal
 from tracker.core.clock import frozen_time, utcnow
-from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.projects.permissions import Perm
 from tracker.reports import service

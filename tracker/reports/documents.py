@@ -11,7 +11,10 @@ from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from jinja2 import Environment
+
 from tracker.core import exports
+from tracker.core.web import make_environment
 from tracker.settings import ROOT
 
 if TYPE_CHECKING:  # WeasyPrint is imported where a report is printed
@@ -31,6 +34,9 @@ def metric(value: float | None, unit: str) -> str:
 def day(value: str | None, fmt: str = "%b %-d, %Y") -> str:
     """An ISO date from the content as a date people read."""
     return date.fromisoformat(value).strftime(fmt) if value else "—"
+
+
+FILTERS = {"isodate": day, "metric": metric}  # the report templates' own, beside core's
 
 
 def _yes(value: bool | None) -> str:
@@ -291,10 +297,8 @@ def meta_line(row: Any) -> str:
 
 
 @cache
-def _environment() -> Any:
-    from tracker.app import make_environment  # the app imports this domain: import when first rendering
-
-    return make_environment()
+def _environment() -> Environment:
+    return make_environment(FILTERS)
 
 
 def render_print(content: dict, **context: Any) -> str:

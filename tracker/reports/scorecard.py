@@ -12,8 +12,9 @@ from sqlmodel import Session, col, select
 
 from tracker.core.calendar import business_days_between
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import project_holidays, project_today
+from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
+from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
 from tracker.reports.periods import Period, last_weeks
 
@@ -157,7 +158,7 @@ def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
     return _Facts(
         conditions=[(due, day(met) if met else None) for due, met in conditions],
         today=project_today(project),
-        resolved=[(on, priority, (on - raised).days) for on, priority, raised in resolved],
+        resolved=[(on, priority, issues.age_of(raised, resolved_on=on, today=on)) for on, priority, raised in resolved],
         submissions=[(day(at), due) for at, due in subs],
         decisions=[(day(at), n, outcome, day(sub_at)) for at, n, outcome, sub_at in decisions],
         finals=[(day(at), n) for at, n in finals],

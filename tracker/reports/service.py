@@ -25,16 +25,17 @@ from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import CLOCK_KINDS, project_today
+from tracker.deliverables.service import CLOCK_KINDS, days_overdue
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
-from tracker.projects.models import Membership, Project, Role
-from tracker.projects.permissions import Perm, perms_for
+from tracker.projects.calendar import project_today
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, perms_for, roles_with
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.common import settings_for
+from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
-from tracker.register.issues.service import AWAITING_ESCALATION, CLOSED
 from tracker.register.risks import scoring
 from tracker.register.risks.models import ACTIVE_RISK, Risk, RiskStatus
 from tracker.reports import rag, scorecard
@@ -203,6 +204,17 @@ def _as_it_stood(row: Any, then: dict[int, dict[str, Any]]) -> Any:
     return _Then(row, changed) if changed else row
 
 
+@dataclass(frozen=True)
+class _IssueThen:
+    """An issue's fields the register's rules read (age, overdue, escalation), as they stood at the moment."""
+
+    status: str
+    priority: str
+    raised_on: date
+    resolved_on: date | None
+    need_by: date | None
+
+
 # --- gathering the content ------------------------------------------------------------------------------------
 
 
@@ -265,7 +277,7 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
         state = deadline_state(clock, w.today)
         if state == "overdue":
-            out[kind].append(item | {"due": _iso(clock), "days": (w.today - clock).days})
+            out[kind].append(item | {"due": _iso(clock), "days": days_overdue(clock, w.today)})
         elif state == "upcoming":
             out["reviews_due" if kind == "reviews" else "upcoming"].append(item | {"due": _iso(clock), "what": what})
     # Conditions of conditional acceptances still open at the moment: overdue, or due in the next two weeks.
@@ -289,7 +301,7 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         }
         state = deadline_state(c.due_date, w.today)
         if state == "overdue":
-            out["conditions"].append(item | {"days": (w.today - c.due_date).days})
+            out["conditions"].append(item | {"days": days_overdue(c.due_date, w.today)})
         elif state == "upcoming":
             out["upcoming"].append(item | {"what": "Condition due"})
     for key in ("reviews", "resubmissions", "deliveries", "conditions"):
@@ -421,17 +433,17 @@ def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
         }
         if w.period.start <= raised <= w.period.end:
             new.append(item)
-        if x.status in CLOSED and resolved_on and w.period.start <= resolved_on <= w.period.end:
-            resolved.append(item | {"resolved_on": resolved_on.isoformat(), "age": (resolved_on - raised).days})
+        stood = _IssueThen(x.status, x.priority, raised, resolved_on, need_by)
+        if x.status in issues.CLOSED and resolved_on and w.period.start <= resolved_on <= w.period.end:
+            resolved.append(item | {"resolved_on": resolved_on.isoformat(), "age": issues.age_days(stood, w.today)})
         if x.status not in UNRESOLVED:
             continue
-        age = (w.today - raised).days
-        late = need_by is not None and need_by < w.today
-        allowed = settings.escalate_days(x.priority)
-        unresolved.append(item | {"age": age, "late": late})
+        age = issues.age_days(stood, w.today)
+        unresolved.append(item | {"age": age, "late": issues.is_overdue(stood, w.today)})
         if x.status == IssueStatus.ESCALATED:
             escalations.append(item | {"age": age, "why": f"Escalated to {x.escalation_level}"})
-        elif x.status in AWAITING_ESCALATION and age > allowed:
+        elif issues.needs_escalation(stood, settings, w.today):
+            allowed = settings.escalate_days(x.priority)
             escalations.append(
                 item | {"age": age, "why": f"Unresolved {age} days; {x.priority} issues may age {allowed}"}
             )
@@ -951,7 +963,7 @@ def to_publish(db: Session, user: Principal) -> list[ToPublish]:
     managed = db.exec(
         select(Project)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .where(Membership.role == Role.MANAGER, Project.archived == False)  # noqa: E712
+        .where(col(Membership.role).in_(sorted(roles_with(Perm.PUBLISH))), Project.archived == False)  # noqa: E712
         .order_by(Project.key)
     ).all()
     if not managed:

@@ -16,6 +16,7 @@ from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register.risks import scoring
@@ -41,7 +42,7 @@ def _period_query(request: Request) -> dict[str, str]:
 def _index(
     request: Request, db: Session, access: Access, errors: dict[str, str] | None = None, status: int = 200
 ) -> Template:
-    today = reports.project_today(access.project)
+    today = project_today(access.project)
     return render(
         request,
         "reports/index.html",
@@ -290,7 +291,7 @@ class ScorecardPage(Controller):
             errors=errors,
             form=_period_query(request),
             issue_days=scorecard.issue_days_for(access.project),
-            recent=last_weeks(reports.project_today(access.project), 8)[::-1],
+            recent=last_weeks(project_today(access.project), 8)[::-1],
         )
 
 

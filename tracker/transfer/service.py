@@ -19,7 +19,7 @@ from tracker.core.forms import parse
 from tracker.core.messages import label_of
 from tracker.core.spreadsheet import Sheet, match_headers
 from tracker.deliverables.models import Deliverable
-from tracker.deliverables.service import project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access

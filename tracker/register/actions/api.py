@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from tracker.core.forms import ApiBody, parse
-from tracker.deliverables.service import project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import Plan

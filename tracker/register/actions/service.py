@@ -20,7 +20,7 @@ from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
-from tracker.deliverables.service import project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access, load_record, record_in

@@ -18,9 +18,9 @@ from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
-from tracker.deliverables.service import project_today
-from tracker.projects.models import Membership, Project, Role
-from tracker.projects.permissions import Perm
+from tracker.projects.calendar import project_today
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, load_record, record_in
 from tracker.register import common
 from tracker.register.actions.models import ActionItem
@@ -503,7 +503,9 @@ class Flagged:
 def flagged_for_manager(db: Session, user: Principal, limit: int = 50) -> list[Flagged]:
     """Issues flagged for escalation in the projects this user manages, oldest first, in two queries. The candidates
     stream oldest first and the reading stops at `limit` flagged, so a large register costs no more than a small one."""
-    managed = select(Membership.project_id).where(Membership.user_id == user.id, Membership.role == Role.MANAGER)
+    managed = select(Membership.project_id).where(
+        Membership.user_id == user.id, col(Membership.role).in_(sorted(roles_with(Perm.RECEIVE_ESCALATIONS)))
+    )
     stored = {
         s.project_id: s for s in db.exec(select(RegisterSettings).where(col(RegisterSettings.project_id).in_(managed)))
     }

@@ -22,8 +22,8 @@ from tracker.accounts.service import principal
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
 from tracker.deliverables.models import Deliverable
-from tracker.deliverables.service import project_today
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
