@@ -18,14 +18,14 @@ from tests.conftest import Browser, make_settings
 from tests.dbutil import fresh_database
 from tracker import cli
 from tracker.app import create_app
-from tracker.benchdata import generate
-from tracker.benchdata.people import PASSWORD
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables.models import Comment, Decision, Deliverable, Disposition, Outcome, Severity
 from tracker.deliverables.service import run_clocks
 from tracker.deliverables.workflow import Status
+from tracker.demo.bench import generate
+from tracker.demo.bench.people import PASSWORD
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
 from tracker.register.actions.models import ActionItem

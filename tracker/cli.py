@@ -100,13 +100,13 @@ def _migrate(url: str, reset: bool) -> None:
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no users yet.")
 def demo(reset: bool, if_empty: bool) -> None:
     """Load a realistic demo portfolio and print the demo logins."""
-    from tracker import demo as demo_data
+    from tracker.demo import portfolio
 
     settings = get_settings()
     _migrate(settings.database_url, reset)
-    loaded = demo_data.load(settings.database_url, only_if_empty=if_empty or not reset)
+    loaded = portfolio.load(settings.database_url, only_if_empty=if_empty or not reset)
     click.echo("Demo data loaded." if loaded else "The database already has data; demo not loaded again.")
-    click.echo(demo_data.logins_text())
+    click.echo(portfolio.logins_text())
 
 
 @main.command("bench-data")
@@ -120,8 +120,8 @@ def demo(reset: bool, if_empty: bool) -> None:
 @click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
 def bench_data(scale: str, reset: bool) -> None:
     """Fill the database with the benchmark portfolio and print the logins and the largest project's ids."""
-    from tracker.benchdata import generate
     from tracker.core.files import FileStore
+    from tracker.demo.bench import generate
 
     settings = get_settings()
     _migrate(settings.database_url, reset)

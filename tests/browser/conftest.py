@@ -10,8 +10,8 @@ from playwright.sync_api import Page
 
 from tests.conftest import DemoTemplate, agree_as, demo_copy, make_settings
 from tests.live import serving
-from tracker import demo
 from tracker.app import create_app
+from tracker.demo import portfolio
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -247,7 +247,7 @@ def assert_accessible(page: Page) -> None:
     )
 
 
-def login(page: Page, base: str, username: str, password: str = demo.DEMO_PASSWORD) -> None:
+def login(page: Page, base: str, username: str, password: str = portfolio.DEMO_PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)

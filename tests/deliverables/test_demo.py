@@ -19,9 +19,9 @@ from tracker.core.clock import utcnow
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables import service, work
-from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Comment, Decision, Deliverable, Submission, SubmissionFile
 from tracker.deliverables.workflow import Status
+from tracker.demo.deliverables import tiny_pdf
 from tracker.projects.calendar import due_after, project_holidays, project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.service import Access, perms_for
@@ -231,8 +231,8 @@ def test_every_demo_manager_and_staff_member_has_register_work_waiting(demo_db):
 
 def test_every_demo_project_shares_the_starter_reports_and_they_run(demo_db):
     """Here rather than in tests/library, so the demo loads once for both (suite time)."""
+    from tracker.demo.library import STARTERS
     from tracker.library import service as library
-    from tracker.library.demo import STARTERS
     from tracker.projects import service as projects
 
     db, _ = demo_db
@@ -264,7 +264,7 @@ def test_every_demo_project_shares_the_starter_reports_and_they_run(demo_db):
 
 def test_the_demo_publishes_weekly_status_reports_as_the_record_stood_each_friday(demo_db):
     """Shares this module's demo load: six weeks of reports per project, a correction, an override, trends."""
-    from tracker.reports import demo as reports_demo
+    from tracker.demo import reports as reports_demo
     from tracker.reports import service as reports
     from tracker.reports.models import StatusReport
 

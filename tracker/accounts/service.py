@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
@@ -239,6 +240,12 @@ USER_LABELS = {
 }
 LABELS = USER_LABELS | {"password": "Password", "name": "Name"}
 WORDS = {"password": {"(hidden)": "", "(reset)": "reset"}}  # never shown, only that it changed
+history.register(
+    nouns={"app_user": "user", "api_token": "API token"},
+    verbs={"revoke": "revoked", "password": "changed the password of", "sign_out_all": "signed out every session of"},
+    terms={"app_user": history.Terms(LABELS, WORDS), "api_token": history.Terms(LABELS)},
+)
+audit.name_people(User.id, User.full_name)
 
 
 def list_users(db: Session, q: str = "", limit: int = 500) -> list[User]:

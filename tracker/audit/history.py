@@ -1,85 +1,19 @@
 """How the audit trail reads: each event as a sentence ("Maria Rivera updated risk R-001") and each change as its
-field's label, as the record's form shows it, with the values in the words its pages use. Each domain keeps its own
-labels and words beside its form; TERMS says whose apply to an event."""
+field's label, as the record's form shows it, with the values in the words its pages use. Audit knows no domain: each
+domain registers its own nouns, verbs, labels and words beside its form (`register`), when its service module is
+imported (tracker/domains.py imports them all)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from tracker.accounts import service as accounts
 from tracker.audit.models import AuditEvent
 from tracker.audit.service import EventRow, holds_person
 from tracker.core.web import show_date, show_datetime
-from tracker.deliverables import service as deliverables
-from tracker.library import service as library
-from tracker.projects import service as projects
-from tracker.register.actions import service as actions
-from tracker.register.issues import service as issues
-from tracker.register.risks import service as risks
-from tracker.reports import service as reports
-from tracker.reports import targets
-
-ACTION_WORDS = {
-    "create": "created",
-    "update": "updated",
-    "delete": "deleted",
-    "add_member": "added",
-    "remove_member": "removed",
-    "change_role": "changed the role of",
-    "revoke": "revoked",
-    "password": "changed the password of",
-    "sign_out_all": "signed out every session of",
-    "submit": "submitted",
-    "resubmit": "resubmitted",
-    "start_review": "started the review of",
-    "accept": "accepted",
-    "conditionally_accept": "conditionally accepted",
-    "reject": "rejected",
-    "conditions_met": "marked conditions met on",
-    "withdraw": "withdrew",
-    "deem_accept": "recorded deemed acceptance of",
-    "criteria": "changed the criteria of",
-    "agree_criteria": "recorded the State's agreement to the criteria of",
-    "acknowledge_criteria": "acknowledged the criteria of",
-    "update_condition": "changed a condition of",
-    "condition_met": "recorded a condition met on",
-    "assign_reviewer": "assigned a reviewer to",
-    "remove_reviewer": "took a reviewer off",
-    "comment": "commented on",
-    "respond": "answered a comment on",
-    "disposition": "set a comment disposition on",
-    "criterion_result": "recorded a criterion result on",
-    "escalate": "escalated the overdue review of",
-    "generate_records": "generated the decision records of",
-    "review": "reviewed",
-    "convert": "converted into an issue",
-    "add_action": "added an action item to",
-    "update_action": "updated an action item of",
-    "decision": "logged a decision on",
-    "register_settings": "changed the register settings of",
-    "import_risks": "imported risks into",
-    "import_issues": "imported issues into",
-    "update_report": "saved the draft of",
-    "publish": "published",
-    "report_targets": "changed the RAG thresholds and targets of",
-}
-ENTITY_WORDS = {
-    "project": "project",
-    "membership": "member",
-    "app_user": "user",
-    "api_token": "API token",
-    "deliverable": "deliverable",
-    "review_assignment": "deliverable",
-    "comment": "deliverable",
-    "criterion_result": "deliverable",
-    "risk": "risk",
-    "issue": "issue",
-    "saved_report": "saved report",
-    "status_report": "status report",
-}
 
 
 @dataclass(frozen=True)
@@ -89,29 +23,27 @@ class Terms:
     words: dict[str, Any] = field(default_factory=dict)
 
 
-_DELIVERABLE = Terms(deliverables.LABELS, deliverables.WORDS)
-_ACTION = Terms(actions.LABELS, actions.WORDS)
+ACTION_WORDS = {"create": "created", "update": "updated", "delete": "deleted"}  # and each domain's own actions
+ENTITY_WORDS: dict[str, str] = {}
 # By action first (what an action item, a settings page or an import records on its risk's, issue's or project's
 # trail), then by the kind of record.
-TERMS = {
-    "add_action": _ACTION,
-    "update_action": _ACTION,
-    "register_settings": Terms(risks.SETTING_LABELS),
-    "report_targets": Terms(targets.LABELS),
-    "assign_reviewer": Terms(deliverables.REVIEWER_LABELS),
-    "remove_reviewer": Terms(deliverables.REVIEWER_LABELS),
-    "risk": Terms(risks.LABELS, risks.WORDS),
-    "issue": Terms(issues.LABELS, issues.WORDS),
-    "deliverable": _DELIVERABLE,
-    "comment": _DELIVERABLE,
-    "criterion_result": _DELIVERABLE,
-    "project": Terms(projects.LABELS, projects.WORDS),
-    "membership": Terms(projects.LABELS, projects.WORDS),
-    "app_user": Terms(accounts.LABELS, accounts.WORDS),
-    "api_token": Terms(accounts.LABELS),
-    "saved_report": Terms(library.LABELS, library.WORDS),
-    "status_report": Terms(reports.LABELS, reports.WORDS),
-}
+TERMS: dict[str, Terms] = {}
+
+
+def register(
+    *,
+    nouns: Mapping[str, str] | None = None,
+    verbs: Mapping[str, str] | None = None,
+    terms: Mapping[str, Terms] | None = None,
+) -> None:
+    """A domain's wording: the noun of each kind of record it writes (by table), the verb of each of its actions, and
+    the terms its changes read with (by action or by table). Two domains may not word one key differently."""
+    for table, new in ((ENTITY_WORDS, nouns), (ACTION_WORDS, verbs), (TERMS, terms)):
+        for key, value in (new or {}).items():
+            if table.setdefault(key, value) != value:
+                raise ValueError(f"{key!r} is already worded {table[key]!r}")
+
+
 Shown = str | list[str]
 
 

@@ -12,9 +12,19 @@ from typing import Any
 from sqlalchemy import union_all
 from sqlmodel import Session, SQLModel, col, func, select
 
-from tracker.accounts.models import User
 from tracker.audit.models import AuditEvent
-from tracker.projects.models import Project
+
+# Where events find the names of the people and projects they name by id: (id column, name column) of each, told by
+# the accounts and projects domains (`name_people`, `name_projects`), as audit knows no domain.
+NAMES: dict[str, tuple[Any, Any]] = {}
+
+
+def name_people(id_column: Any, name_column: Any) -> None:
+    NAMES["people"] = (id_column, name_column)
+
+
+def name_projects(id_column: Any, key_column: Any) -> None:
+    NAMES["projects"] = (id_column, key_column)
 
 
 def _plain(value: Any) -> Any:
@@ -82,10 +92,12 @@ class EventRow:
 
 def _events(db: Session, *where: Any, limit: int, offset: int = 0) -> list[EventRow]:
     """The events, then the names of the people their changes name, in one more query whatever their number."""
+    person_id, person_name = NAMES["people"]
+    project_id, project_key = NAMES["projects"]
     stmt = (
-        select(AuditEvent, User.full_name, Project.key)
-        .outerjoin(User, col(User.id) == AuditEvent.actor_id)
-        .outerjoin(Project, col(Project.id) == AuditEvent.project_id)
+        select(AuditEvent, person_name, project_key)
+        .outerjoin(person_id.class_, person_id == AuditEvent.actor_id)
+        .outerjoin(project_id.class_, project_id == AuditEvent.project_id)
         .where(*where)
         .order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .limit(limit)
@@ -93,7 +105,7 @@ def _events(db: Session, *where: Any, limit: int, offset: int = 0) -> list[Event
     )
     rows = db.exec(stmt).all()
     ids = {i for e, _, _ in rows for i in _people_in(e.changes or {})}
-    names = dict(db.exec(select(User.id, User.full_name).where(col(User.id).in_(ids))).all()) if ids else {}
+    names = dict(db.exec(select(person_id, person_name).where(person_id.in_(ids))).all()) if ids else {}
     return [EventRow(e, name, key, names) for e, name, key in rows]
 
 

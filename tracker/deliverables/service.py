@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, Forbidden
@@ -79,6 +80,36 @@ WORDS = {
     # the clock's sentence names the review's due date: read it as the pages show dates
     "escalated": lambda v, _: re.sub(r"\d{4}-\d{2}-\d{2}", lambda m: show_date(date.fromisoformat(m[0])), v),
 }
+history.register(
+    # a reviewer, a comment and a criterion's result are recorded on their deliverable's trail
+    nouns=dict.fromkeys(("deliverable", "review_assignment", "comment", "criterion_result"), "deliverable"),
+    verbs={
+        "submit": "submitted",
+        "resubmit": "resubmitted",
+        "start_review": "started the review of",
+        "accept": "accepted",
+        "conditionally_accept": "conditionally accepted",
+        "reject": "rejected",
+        "conditions_met": "marked conditions met on",
+        "withdraw": "withdrew",
+        "deem_accept": "recorded deemed acceptance of",
+        "criteria": "changed the criteria of",
+        "agree_criteria": "recorded the State's agreement to the criteria of",
+        "acknowledge_criteria": "acknowledged the criteria of",
+        "update_condition": "changed a condition of",
+        "condition_met": "recorded a condition met on",
+        "assign_reviewer": "assigned a reviewer to",
+        "remove_reviewer": "took a reviewer off",
+        "comment": "commented on",
+        "respond": "answered a comment on",
+        "disposition": "set a comment disposition on",
+        "criterion_result": "recorded a criterion result on",
+        "escalate": "escalated the overdue review of",
+        "generate_records": "generated the decision records of",
+    },
+    terms=dict.fromkeys(("deliverable", "comment", "criterion_result"), history.Terms(LABELS, WORDS))
+    | dict.fromkeys(("assign_reviewer", "remove_reviewer"), history.Terms(REVIEWER_LABELS)),
+)
 
 
 def get_for(db: Session, access: Access, deliverable_id: int) -> Deliverable:

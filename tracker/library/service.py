@@ -13,6 +13,7 @@ from sqlmodel import Session, and_, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
@@ -65,6 +66,7 @@ def in_words(raw: Any, people: dict[int, str]) -> list[str]:
 
 
 WORDS = {"definition": in_words}
+history.register(nouns={"saved_report": "saved report"}, terms={"saved_report": history.Terms(LABELS, WORDS)})
 
 
 class ReportForm(Form):

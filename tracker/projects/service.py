@@ -13,6 +13,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.calendar import calendar_error
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
@@ -250,6 +251,12 @@ PROJECT_LABELS = {
 LABELS = PROJECT_LABELS | {"role": "Role"}
 ProjectForm.labels = PROJECT_LABELS
 WORDS = {"deemed_policy": dict(options(list(DeemedPolicy))), "role": ROLE_LABELS}
+history.register(
+    nouns={"project": "project", "membership": "member"},
+    verbs={"add_member": "added", "remove_member": "removed", "change_role": "changed the role of"},
+    terms=dict.fromkeys(("project", "membership"), history.Terms(LABELS, WORDS)),
+)
+audit.name_projects(Project.id, Project.key)
 
 
 def _values(form: ProjectForm) -> dict[str, Any]:

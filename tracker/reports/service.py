@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
 from tracker.core.clock import UPCOMING_DAYS, deadline_state, utcnow
@@ -667,6 +668,11 @@ LABELS = {
 }
 _RAG = {r.value: word for r, word in rag.RAG_LABELS.items()}
 WORDS = {"status": dict(options(list(ReportStatus))), "rag": _RAG, **{f"rag_{a}": _RAG for a in _AREAS}}
+history.register(
+    nouns={"status_report": "status report"},
+    verbs={"update_report": "saved the draft of", "publish": "published"},
+    terms={"status_report": history.Terms(LABELS, WORDS)},
+)
 
 
 class DraftForm(Form):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session
 
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.errors import FormError
 from tracker.projects.models import Project
@@ -48,6 +49,10 @@ FIELDS = [
 ]
 LIMITS = {"count": (1, 1000), "days": (1, 365), "percent": (0, 100), "number": (1, 10)}
 LABELS = {s.name: s.label for s in FIELDS}  # the targets page's, and the history's (audit/history.py)
+history.register(
+    verbs={"report_targets": "changed the RAG thresholds and targets of"},
+    terms={"report_targets": history.Terms(LABELS)},
+)
 
 
 def _shown(s: Setting, value: float) -> float | int:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.errors import Conflict, FormError, StaleEdit
@@ -33,6 +34,7 @@ from tracker.transfer.columns import Column, Extras, Lookups, Register
 
 FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
+history.register(verbs={"import_risks": "imported risks into", "import_issues": "imported issues into"})  # a project's
 
 
 def _aware(at: datetime) -> datetime:

@@ -15,6 +15,7 @@ from sqlmodel import Session, and_, col, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
@@ -63,6 +64,10 @@ LABELS = {
 }
 ActionForm.labels = LABELS
 WORDS = {"plan": dict(options(list(Plan))), "action": lambda v, _: re.sub(r"^\d+: ", "", str(v))}
+history.register(  # recorded on the risk's or issue's trail
+    verbs={"add_action": "added an action item to", "update_action": "updated an action item of"},
+    terms=dict.fromkeys(("add_action", "update_action"), history.Terms(LABELS, WORDS)),
+)
 
 
 def _done_at(project: Project, form: ActionForm) -> datetime:

@@ -13,6 +13,7 @@ from sqlmodel import Session, and_, col, func, or_, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
@@ -146,6 +147,9 @@ WORDS = {
     "priority": dict(options(list(Priority))),
     "escalation_level": dict(options(list(EscalationLevel))),
 }
+history.register(
+    nouns={"issue": "issue"}, verbs={"decision": "logged a decision on"}, terms={"issue": history.Terms(LABELS, WORDS)}
+)
 
 FIELDS = (
     "code",

@@ -13,6 +13,7 @@ from sqlmodel import Session, and_, col, func, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
+from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
@@ -248,6 +249,15 @@ WORDS = {
     "residual_probability": PROBABILITY,
     "residual_impact": IMPACT,
 }
+history.register(
+    nouns={"risk": "risk"},
+    verbs={
+        "review": "reviewed",
+        "convert": "converted into an issue",
+        "register_settings": "changed the register settings of",
+    },
+    terms={"risk": history.Terms(LABELS, WORDS), "register_settings": history.Terms(SETTING_LABELS)},
+)
 
 
 def check_rules(form: RiskForm, today: date) -> None:

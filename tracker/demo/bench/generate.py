@@ -18,15 +18,15 @@ from sqlmodel import Session, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
-from tracker.benchdata import deliverables, people, register
-from tracker.benchdata.rows import Store, reset_sequences
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
-from tracker.deliverables.demo import tiny_pdf
 from tracker.deliverables.models import Deliverable
 from tracker.deliverables.workflow import Status
-from tracker.library import demo as library_demo
+from tracker.demo import library as library_demo
+from tracker.demo.bench import deliverables, people, register
+from tracker.demo.bench.rows import Store, reset_sequences
+from tracker.demo.deliverables import tiny_pdf
 from tracker.library.models import SavedReport
 from tracker.models import metadata
 from tracker.projects import service as projects

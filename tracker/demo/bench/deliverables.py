@@ -11,12 +11,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from tracker.audit.service import snapshot
-from tracker.benchdata import texts
-from tracker.benchdata.people import Site
-from tracker.benchdata.rows import Store, spread
 from tracker.deliverables.models import CriterionOutcome, Disposition, Outcome, Severity
 from tracker.deliverables.planning import FIELDS
 from tracker.deliverables.workflow import Action, Status
+from tracker.demo.bench import texts
+from tracker.demo.bench.people import Site
+from tracker.demo.bench.rows import Store, spread
 
 STATUS_MIX = {
     Status.PLANNED: 14,

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from tracker.accounts.service import USER_FIELDS, hash_password
 from tracker.audit.service import snapshot
-from tracker.benchdata import texts
-from tracker.benchdata.rows import Store
 from tracker.core.calendar import holidays_between, is_business_day
+from tracker.demo.bench import texts
+from tracker.demo.bench.rows import Store
 from tracker.projects.models import DeemedPolicy, Role
 from tracker.projects.service import PROJECT_FIELDS
 

@@ -13,12 +13,12 @@ from tracker.core.clock import frozen_time, utcnow
 from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
-from tracker.deliverables import demo as deliverables_demo
-from tracker.library import demo as library_demo
+from tracker.demo import deliverables as deliverables_demo
+from tracker.demo import library as library_demo
+from tracker.demo import register as register_demo
+from tracker.demo import reports as reports_demo
 from tracker.projects import service as projects
 from tracker.projects.service import Access
-from tracker.register.risks import demo as register_demo
-from tracker.reports import demo as reports_demo
 from tracker.settings import get_settings
 
 DEMO_PASSWORD = "demo-password"

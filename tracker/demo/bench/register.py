@@ -12,9 +12,9 @@ from functools import partial
 from types import SimpleNamespace
 
 from tracker.audit.service import snapshot
-from tracker.benchdata import texts
-from tracker.benchdata.people import Site
-from tracker.benchdata.rows import ActionChanges, Store, spread
+from tracker.demo.bench import texts
+from tracker.demo.bench.people import Site
+from tracker.demo.bench.rows import ActionChanges, Store, spread
 from tracker.register.actions.models import Plan
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, EscalationLevel, IssueStatus, Priority
