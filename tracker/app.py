@@ -48,6 +48,8 @@ from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
 from tracker.register.actions import api as actions_api
 from tracker.register.actions import views as actions_views
+from tracker.register.changes import api as changes_api
+from tracker.register.changes import views as changes_views
 from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
 from tracker.register.risks import api as risks_api
@@ -150,6 +152,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *deliverables_views.handlers,
             *risks_views.handlers,
             *issues_views.handlers,
+            *changes_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -162,11 +165,11 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             deliverables_api.HoldbackApi,
             *risks_api.handlers,
             *issues_api.handlers,
+            *changes_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,
-            transfer_api.RiskTransferApi,
-            transfer_api.IssueTransferApi,
+            *transfer_api.handlers,
             *library_api.handlers,
             reports_api.ProjectReportsApi,
             reports_api.ReportApi,

@@ -6,10 +6,11 @@ from tracker.deliverables import service as deliverables
 from tracker.library import service as library
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
+from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
 
-REGISTERING = (accounts, deliverables, library, projects, actions, issues, risks, reports, targets, transfer)
+REGISTERING = (accounts, deliverables, library, projects, actions, changes, issues, risks, reports, targets, transfer)

@@ -21,6 +21,7 @@ from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
+from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import StatusReport
@@ -39,6 +40,8 @@ __all__ = [
     "ActionItem",
     "ApiToken",
     "AuditEvent",
+    "ChangeDeliverable",
+    "ChangeRequest",
     "Comment",
     "Condition",
     "CriteriaVersion",

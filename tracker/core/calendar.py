@@ -63,6 +63,17 @@ def add_business_days(start: date, n: int, holidays: set[date] | dict[date, str]
     return day
 
 
+def shift_business_days(day: date, n: int, holidays: set[date] | dict[date, str]) -> date:
+    """`day` moved by n business days, later when n > 0 and earlier when n < 0; n=0 leaves it where it is."""
+    step = timedelta(days=1 if n > 0 else -1)
+    remaining = abs(n)
+    while remaining:
+        day += step
+        if is_business_day(day, holidays):
+            remaining -= 1
+    return day
+
+
 def business_days_between(start: date, end: date, holidays: set[date] | dict[date, str]) -> int:
     """Business days after `start` up to and including `end`; negative when end is before start."""
     if end < start:

@@ -94,6 +94,8 @@ def make_environment(
         lstrip_blocks=True,
         extensions=["jinja2.ext.do"],
     )
-    env.filters.update({"date": show_date, "datetime": show_datetime, "label": label, **(filters or {})})
+    env.filters.update(
+        {"date": show_date, "datetime": show_datetime, "label": label, "money": money, **(filters or {})}
+    )
     env.globals.update({"CSRF_HEADER": CSRF_HEADER, **(template_globals or {})})
     return env

@@ -43,6 +43,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register.changes import service as changes
 
 Form = URLEncodedBody[dict[str, Any]]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -121,6 +122,7 @@ def _record(
         today=today,
         deemed_left=service.deemed_warning(d, today),
         holdback=decisions.holdback_of(d),
+        moved=changes.moved(db, d.id) if access.can(Perm.VIEW_CHANGES) else [],
         errors=errors or {},
         form=form or {},
         notice=notice,

@@ -12,6 +12,7 @@ from tracker.accounts.service import Principal
 from tracker.core.work import WorkItem
 from tracker.deliverables import work as deliverables
 from tracker.register.actions import service as actions
+from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
 from tracker.register.risks.scoring import LEVEL_LABELS
@@ -82,6 +83,30 @@ def _to_publish(db: Session, user: Principal) -> list[WorkItem]:
     ]
 
 
+def _changes(section: str, found: list[changes.Waiting]) -> list[WorkItem]:
+    return [
+        WorkItem(
+            section,
+            w.project_key,
+            w.change.code,
+            w.change.title,
+            f"/projects/{w.project_key}/changes/{w.change.id}",
+            None,
+            w.today,
+            changes.summary(w.change),
+        )
+        for w in found
+    ]
+
+
+def _changes_to_decide(db: Session, user: Principal) -> list[WorkItem]:
+    return _changes("changes_to_decide", changes.awaiting_decision(db, user))
+
+
+def _change_drafts(db: Session, user: Principal) -> list[WorkItem]:
+    return _changes("change_drafts", changes.my_drafts(db, user))
+
+
 @dataclass(frozen=True)
 class Section:
     key: str
@@ -97,6 +122,7 @@ SECTIONS: list[tuple[str, str, Callable[[Session, Principal], list[WorkItem]]]] 
     ("dispositions", "Comments awaiting your disposition", deliverables.awaiting_disposition),
     ("conditions", "Conditions due", deliverables.conditions_due),
     ("criteria", "Acceptance criteria to agree", deliverables.criteria_to_agree),
+    ("changes_to_decide", "Change requests awaiting your decision", _changes_to_decide),
     ("to_publish", "Status reports to publish", _to_publish),
     ("resubmissions", "Resubmissions you are waiting for", deliverables.waiting_resubmission),
     ("to_submit", "Deliverables due from you", deliverables.due_from_contractor),
@@ -104,6 +130,7 @@ SECTIONS: list[tuple[str, str, Callable[[Session, Principal], list[WorkItem]]]] 
     ("actions", "Your action items", _actions),
     ("risk_reviews", "Risks due for review", _risk_reviews),
     ("flagged", "Issues flagged for escalation", _flagged),
+    ("change_drafts", "Your draft change requests", _change_drafts),
 ]
 
 

@@ -1,4 +1,4 @@
-"""What a saved report may ask of each source (deliverables, risks, issues, action items): the fields a user may
+"""What a saved report may ask of each source (deliverables, risks, issues, change requests, action items): the fields a user may
 show, filter and sort by — each a SQL expression taken from the owning domain's rules, so a figure here equals the
 same figure on the register, the record and the status report — the operators each kind of field allows, and the
 versioned definition a report stores, validated field by field. No SQL text ever comes from input."""
@@ -17,6 +17,7 @@ from pydantic import Field as PydField
 from pydantic import ValidationError
 from sqlalchemy import case, func, or_
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from tracker.accounts.models import User
 from tracker.core.errors import FormError
@@ -28,6 +29,8 @@ from tracker.deliverables.workflow import STATUS_LABELS, Status
 from tracker.projects.permissions import Perm
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.changes import service as changes
+from tracker.register.changes.models import PENDING, ChangeRequest, ChangeStatus
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
 from tracker.register.kinds import KINDS
@@ -252,6 +255,27 @@ ISSUE_FIELDS = {
 }
 
 
+# --- change requests -----------------------------------------------------------------------------------------
+
+ChangeRaiser = aliased(User, name="change_raiser")
+CHANGE_FIELDS = {
+    "code": text("Code", ChangeRequest.code),
+    "title": text("Title", ChangeRequest.title),
+    "description": text("Description", ChangeRequest.description),
+    "reason": text("Reason", ChangeRequest.reason),
+    "requested_by": choice("Requested by", ChangeRequest.requested_by, changes.WORDS["requested_by"]),
+    "status": choice("Status", ChangeRequest.status, labels(ChangeStatus)),
+    "cost_impact": number("Cost impact", lambda _: ChangeRequest.cost_impact, decimals=True),
+    "schedule_impact": number("Schedule impact (business days)", lambda _: ChangeRequest.schedule_impact),
+    "scope_impact": text("Scope impact", ChangeRequest.scope_impact),
+    "raised_by": person("Raised by", ChangeRaiser, ChangeRequest.raised_by_id),
+    "raised_on": when("Raised on", ChangeRequest.raised_on),
+    "submitted_on": when("Submitted on", ChangeRequest.submitted_on),
+    "decided_on": when("Decided on", ChangeRequest.decided_on),
+    "awaiting_decision": flag("Awaiting a decision", lambda _: col(ChangeRequest.status).in_(PENDING)),
+}
+
+
 # --- action items --------------------------------------------------------------------------------------------
 
 ActionOwner = aliased(User, name="action_owner")
@@ -303,7 +327,7 @@ def register_source(
     linking to its page; the kind gives its fields, their joins and a new report's columns and sort."""
     return Source(
         kind.plural,
-        kind.plural.capitalize(),
+        f"{kind.label}s",
         kind.model,
         Perm.VIEW_REGISTER,
         fields,
@@ -312,7 +336,7 @@ def register_source(
         lambda key, ids: f"/projects/{key}/{kind.plural}/{ids[0]}",
         columns,
         sort,
-        kind.name,
+        kind.noun or kind.name,
     )
 
 
@@ -350,6 +374,13 @@ SOURCES: dict[str, Source] = {
         ),
         ("code", "title", "priority", "status", "owner", "need_by", "age"),
         ("priority", False),
+    ),
+    "changes": register_source(
+        KINDS["changes"],
+        CHANGE_FIELDS,
+        lambda s: s.outerjoin(ChangeRaiser, ChangeRaiser.id == ChangeRequest.raised_by_id),
+        ("code", "title", "requested_by", "status", "cost_impact", "schedule_impact", "decided_on"),
+        ("code", False),
     ),
     "actions": Source(
         "actions",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracker.core.calendar import add_business_days, holidays_between
+from tracker.core.calendar import add_business_days, holidays_between, shift_business_days
 from tracker.core.clock import today_in
 from tracker.projects.models import Project
 
@@ -21,3 +21,11 @@ def project_holidays(project: Project, start: date, days: int = 400) -> dict[dat
 
 def due_after(project: Project, start: date, business_days: int) -> date:
     return add_business_days(start, business_days, project_holidays(project, start, days=business_days * 3 + 60))
+
+
+def shift_due(project: Project, day: date, business_days: int) -> date:
+    """A due date moved by a number of the project's business days, earlier when negative (a change request)."""
+    span = timedelta(days=abs(business_days) * 3 + 60)
+    return shift_business_days(
+        day, business_days, holidays_between(project.holiday_calendar, project.extra_holidays, day - span, day + span)
+    )

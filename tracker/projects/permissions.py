@@ -23,9 +23,12 @@ class Perm(StrEnum):
     MANAGE = "manage"  # project settings and memberships
     BUILD_REPORTS = "build_reports"  # save queries in the reports library
     CURATE_REPORTS = "curate_reports"  # edit or delete anyone's shared saved query
+    VIEW_CHANGES = "view_changes"  # change requests: the contractor sees its own and the State's once submitted
+    RAISE_CHANGE = "raise_change"  # draft, submit and withdraw a change request for one's own side
+    DECIDE_CHANGE = "decide_change"  # approve or reject a change request, with the rationale
 
 
-_READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER}
+_READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER, Perm.VIEW_CHANGES}
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.MANAGER: frozenset(
@@ -40,10 +43,16 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.PUBLISH,
             Perm.BUILD_REPORTS,
             Perm.CURATE_REPORTS,
+            Perm.RAISE_CHANGE,
+            Perm.DECIDE_CHANGE,
         }
     ),
-    Role.STAFF: frozenset(_READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS}),
-    Role.CONTRACTOR: frozenset({Perm.VIEW, Perm.SUBMIT, Perm.DELIVER, Perm.ACKNOWLEDGE}),
+    Role.STAFF: frozenset(
+        _READ | {Perm.EDIT_REGISTER, Perm.SUBMIT, Perm.REVIEW, Perm.BUILD_REPORTS, Perm.RAISE_CHANGE}
+    ),
+    Role.CONTRACTOR: frozenset(
+        {Perm.VIEW, Perm.SUBMIT, Perm.DELIVER, Perm.ACKNOWLEDGE, Perm.VIEW_CHANGES, Perm.RAISE_CHANGE}
+    ),
     Role.VIEWER: frozenset(_READ),
 }
 

@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
-from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register import common
 from tracker.register.kinds import Kind
@@ -127,7 +126,7 @@ def controllers(
             limit: FromQuery[int] = 50,
             offset: FromQuery[int] = 0,
         ) -> page:
-            access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
+            access = projects.get_for(db, request.user, key, kind.view)
             wanted = {n: v for n, v in request.query_params.items() if n in kind.query.model_fields and n != "page"}
             query = parse(kind.query, wanted)
             limit, offset = min(max(limit, 1), MAX_LIMIT), max(offset, 0)
@@ -137,13 +136,13 @@ def controllers(
         @post(
             "/",
             sync_to_thread=True,
-            summary=f"Record a {kind.name} (managers and staff)",
+            summary=f"Record a {kind.noun or kind.name}",
             operation_id=f"create_{kind.name}",
         )
         def create_record(
             self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[create_body]
         ) -> out:
-            access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+            access = projects.get_for(db, request.user, key, kind.edit)
             record = kind.service.create(db, request.user, access, parse(kind.form, data.model_dump(mode="json")))
             return one(kind, out, db, access, record.id)
 
@@ -168,7 +167,7 @@ def controllers(
             operation_id=f"patch_{kind.name}",
         )
         def patch_record(self, request: Request, db: NamedDependency[Session], data: JSONBody[change_body]) -> out:
-            access, record = kind.service.load_for(db, request.user, request.path_params[id_param], Perm.EDIT_REGISTER)
+            access, record = kind.service.load_for(db, request.user, request.path_params[id_param], kind.edit)
             values: dict[str, Any] = kind.service.form_values(db, record) | data.model_dump(
                 mode="json", exclude_unset=True
             )

@@ -1,6 +1,6 @@
 """The register's kinds, as data: what each kind of register record is called, its code prefix, its model and its
-links to deliverables, its form and list filters, the fields its list edits in place, and the service that keeps its
-own rules. The pages (register/pages.py), the API (register/api.py), the spreadsheet columns (transfer/columns.py)
+links to deliverables, its form and list filters, the fields its list edits in place, who may read and record it,
+and the service that keeps its own rules. The pages (register/pages.py), the API (register/api.py), the spreadsheet columns (transfer/columns.py)
 and the saved-report sources read this table; a kind's package adds only what is truly its own."""
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from tracker.core.forms import Form
+from tracker.projects.permissions import Perm
+from tracker.register.changes import service as changes
+from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDeliverable
 from tracker.register.risks import service as risks
@@ -20,7 +23,7 @@ from tracker.register.risks.models import Risk, RiskDeliverable
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # "risk": the audit trail's entity type, and what templates call the record
+    name: str  # "risk": what templates and the API's paths ({risk_id}) call the record
     plural: str  # "risks": its URL segment and its templates' folder
     prefix: str  # codes are R-001, I-001, ...
     model: type[SQLModel]
@@ -31,10 +34,23 @@ class Kind:
     quick: tuple[str, ...]  # the fields its list edits in place
     new: dict[str, Any] = field(default_factory=dict)  # a new record's form, before the next free code
     refresh: str | None = None  # the htmx event a quick edit fires, for parts of the page that depend on the list
+    noun: str = ""  # what people call one, when not its name: "change request"
+    view: Perm = Perm.VIEW_REGISTER  # who may read the kind's records (the service may narrow it per record)
+    edit: Perm = Perm.EDIT_REGISTER  # who may record and change them
 
     @property
     def title(self) -> str:
         return self.name.capitalize()
+
+    @property
+    def entity(self) -> str:
+        """The audit trail's name for its records: the model's table."""
+        return self.model.__tablename__
+
+    @property
+    def label(self) -> str:
+        """The record's noun as a sentence starts with it: "Risk", "Change request"."""
+        return (self.noun or self.name).capitalize()
 
     @property
     def link_key(self) -> str:
@@ -75,6 +91,21 @@ KINDS = {
             query=issues.IssueQuery,
             quick=("status", "owner_id", "priority"),
             new={"priority": "medium", "status": "open", "escalation_level": "project"},
+        ),
+        Kind(
+            name="change",
+            plural="changes",
+            prefix="CR",
+            model=ChangeRequest,
+            link=ChangeDeliverable,
+            service=changes,
+            form=changes.ChangeForm,
+            query=changes.ChangeQuery,
+            quick=(),  # a request is edited only as a draft, on its own page
+            new={"requested_by": "state", "cost_impact": "0.00", "schedule_impact": 0},
+            noun="change request",
+            view=Perm.VIEW_CHANGES,
+            edit=Perm.RAISE_CHANGE,
         ),
     )
 }

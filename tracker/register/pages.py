@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
-from tracker.core.errors import FormError, StaleEdit
+from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects import service as projects
@@ -71,7 +71,7 @@ class RegisterPages(Controller):
             "access": access,
             "project": access.project,
             "owners": common.owners(db, access.project.id),
-            "can_edit": access.can(Perm.EDIT_REGISTER),
+            "can_edit": access.can(self.kind.edit),
             **self.page_context(db, access),
         }
 
@@ -106,7 +106,7 @@ class RegisterPages(Controller):
             "row": kind.service.row(db, access, record.id),
             "today": today,
             "deliverables": common.linked_deliverables(db, kind.link, kind.link_key, [record.id])[record.id],
-            "trail": audit.for_entity(db, kind.name, record.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
+            "trail": audit.for_entity(db, kind.entity, record.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
             "action_errors": {},
             "action_form": {},
             "action_plan": None,
@@ -141,11 +141,11 @@ class RegisterPages(Controller):
 
     @get("/", sync_to_thread=True)
     def index(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
-        return self.list_page(request, db, projects.get_for(db, request.user, key, Perm.VIEW_REGISTER))
+        return self.list_page(request, db, projects.get_for(db, request.user, key, self.kind.view))
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        access = projects.get_for(db, request.user, key, self.kind.edit)
         code = common.next_code(db, self.kind.model, access.project.id, self.kind.prefix)
         return self.form_page(request, db, access, None, {"code": code, **self.kind.new}, {})
 
@@ -153,26 +153,26 @@ class RegisterPages(Controller):
     def create(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
     ) -> Template | Redirect:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        access = projects.get_for(db, request.user, key, self.kind.edit)
         try:
             record = self.kind.service.create(db, request.user, access, parse(self.kind.form, data))
         except FormError as exc:
             return self.form_page(request, db, access, None, data, exc.errors, status=422)
-        flash(request, f"{self.kind.title} {record.code} recorded.")
+        flash(request, f"{self.kind.label} {record.code} recorded.")
         return redirect(self.url(access, record))
 
     @get("/{record_id:int}", sync_to_thread=True)
     def detail(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
     ) -> Template:
-        access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
+        access = projects.get_for(db, request.user, key, self.kind.view)
         return self.detail_page(request, db, access, self.kind.service.get_for(db, access, record_id))
 
     @get("/{record_id:int}/edit", sync_to_thread=True)
     def edit(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
     ) -> Template:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
         return self.form_page(request, db, access, record, self.kind.service.form_values(db, record), {})
 
@@ -180,7 +180,7 @@ class RegisterPages(Controller):
     def update(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int], data: Form
     ) -> Template | Redirect:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
         form_version(data)
         try:
@@ -192,7 +192,7 @@ class RegisterPages(Controller):
             )
         except FormError as exc:
             return self.form_page(request, db, access, record, data, exc.errors, status=422)
-        flash(request, f"{self.kind.title} {record.code} saved.")
+        flash(request, f"{self.kind.label} {record.code} saved.")
         return redirect(self.url(access, record))
 
     @post("/{record_id:int}/quick", sync_to_thread=True)
@@ -201,7 +201,9 @@ class RegisterPages(Controller):
     ) -> Template | Redirect:
         """A field changed in the list: the row comes back re-rendered, with what happened beside it."""
         kind = self.kind
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        if not kind.quick:
+            raise NotFound(detail=f"A {kind.noun or kind.name} is not edited from its list.")
+        access = projects.get_for(db, request.user, key, kind.edit)
         record = kind.service.get_for(db, access, record_id)
         values = kind.service.form_values(db, record) | {k: data[k] for k in kind.quick if k in data}
         values["version"] = form_version(data)
@@ -212,7 +214,7 @@ class RegisterPages(Controller):
         except StaleEdit:
             message, status = f"Someone else changed {record.code} first; these are the saved values now.", 409
         except FormError as exc:
-            message, status = " ".join(exc.errors.values()) + f" Open the {kind.name} to complete it.", 422
+            message, status = " ".join(exc.errors.values()) + f" Open the {kind.noun or kind.name} to complete it.", 422
         if not request.headers.get("hx-request"):
             flash(request, message, "success" if status == 200 else "error")
             return redirect(safe_next(data.get("next"), self.url(access)))

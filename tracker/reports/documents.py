@@ -192,6 +192,34 @@ TABLES = [
         ["Code", "Title", "Priority", "Status", "Raised on", "Owner", "Age (days)", "Why"],
         lambda c: [_issue([x])[0] + [x["age"], x["why"]] for x in c["escalations"]],
     ),
+    *(
+        Table(
+            f"changes-{key}",
+            title,
+            [
+                "Code",
+                "Title",
+                "Requested by",
+                "Status",
+                "Cost impact",
+                "Schedule impact (business days)",
+                "Deliverables",
+            ],
+            lambda c, key=key: [
+                [
+                    x["code"],
+                    x["title"],
+                    _label(x["requested_by"]),
+                    _label(x["status"]),
+                    x["cost_impact"],
+                    x["schedule_impact"],
+                    ", ".join(x["deliverables"]),
+                ]
+                for x in c.get("changes", {}).get(key, [])
+            ],
+        )
+        for key, title in (("approved", "Changes approved this period"), ("awaiting", "Changes awaiting decision"))
+    ),
     Table(
         "issue-ages",
         "Unresolved issues by age",

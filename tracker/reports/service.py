@@ -34,6 +34,7 @@ from tracker.projects.permissions import Perm, perms_for, roles_with
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
+from tracker.register.changes import service as change_requests
 from tracker.register.common import settings_for
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
@@ -530,6 +531,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
     r = _risks(db, project, w, (previous.content or {}).get("risk_scores") if previous else None)
     i = _issues(db, project, w)
     actions = _overdue_actions(db, project, w)
+    changes = change_requests.for_report(db, project.id, period.start, period.end)
     critical = [x for x in r["active"] if x["level"] == scoring.Level.CRITICAL]
     facts = rag.Facts(
         reviews_overdue=[(x["code"], x["days"]) for x in d["reviews"]],
@@ -603,6 +605,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         "escalations": i["escalations"],
         "issue_ages": i["ages"],
         "overdue_actions": actions,
+        "changes": changes,
         "scorecard": _scorecard(db, project, period),
         "rag_history": history,
         "counts": {
@@ -613,6 +616,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
             "deliverables_overdue": len(d["reviews"]) + len(d["resubmissions"]) + len(d["deliveries"]),
             "overdue_actions": len(actions),
             "conditions_overdue": len(d["conditions"]),
+            "changes_awaiting": len(changes["awaiting"]),
         },
     }
     return json.loads(json.dumps(content))  # exactly what the JSON column stores and gives back

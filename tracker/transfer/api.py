@@ -22,7 +22,7 @@ from tracker.core.spreadsheet import read_table
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.transfer import service as transfer
-from tracker.transfer.columns import ISSUES, RISKS, Register
+from tracker.transfer.columns import REGISTERS, Register
 
 
 class ImportFlags(Form):
@@ -97,7 +97,7 @@ def _out(plan: transfer.ImportPlan, dry_run: bool, imported: bool) -> ImportOut:
 
 
 class ImportExportApi(Controller):
-    """One register's import and export; RiskTransferApi and IssueTransferApi below say which."""
+    """One register's import and export; `handlers` below makes one per kind."""
 
     tags = ["import and export"]
     register: Register
@@ -152,18 +152,19 @@ class ImportExportApi(Controller):
         """The same filters as the register list (`status`, `level`, `category`, `owner`, `overdue`, `due`, `q`,
         `sort` for risks; `status`, `priority`, `owner`, `overdue`, `escalation`, `q`, `sort` for issues), every
         row; the columns are those the import reads."""
-        access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         register = self.register
+        access = projects.get_for(db, request.user, key, register.spec.view)
         query = transfer.query_for(register, {k: v for k, v in request.query_params.items() if k != "format"})
         body, media, name = transfer.export_file(db, access, register, query, format)
         return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-class RiskTransferApi(ImportExportApi):
-    path = "/api/v1/projects/{key:str}/risks"
-    register = RISKS
-
-
-class IssueTransferApi(ImportExportApi):
-    path = "/api/v1/projects/{key:str}/issues"
-    register = ISSUES
+# One register's import and export under its own path, for each kind of the kinds table.
+handlers = [
+    type(
+        f"{r.spec.title}TransferApi",
+        (ImportExportApi,),
+        {"path": f"/api/v1/projects/{{key:str}}/{r.kind}", "register": r},
+    )
+    for r in REGISTERS.values()
+]

@@ -1,4 +1,4 @@
-"""The risk and issue registers as spreadsheet columns, in one place: the header each column is exported under,
+"""The register kinds as spreadsheet columns, in one place: the header each column is exported under,
 the headers PMOs commonly give it, how a cell becomes a form value and how a record becomes a cell. Import and
 export both read these tables, so an exported register imports back unchanged."""
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from tracker.core.forms import Form
 from tracker.core.web import label
+from tracker.register.changes.models import Side
 from tracker.register.issues.models import EscalationLevel, IssueStatus, Priority
 from tracker.register.kinds import KINDS, Kind
 from tracker.register.risks import scoring
@@ -313,12 +314,13 @@ def write_decisions(entries: list[Any]) -> str:
     return "\n".join(join_line([d.decided_on.isoformat(), d.decided_by, d.decision, d.rationale]) for d in entries)
 
 
-def _r(name: str) -> Writer:
-    return lambda row, x: getattr(row.risk, name)
+def _own(name: str) -> Writer:
+    """The record's own field (any kind)."""
+    return lambda row, x: getattr(row.record, name)
 
 
-def _i(name: str) -> Writer:
-    return lambda row, x: getattr(row.issue, name)
+def _linked(row: Any, x: Extras) -> str:
+    return ", ".join(code for _, code in x.links.get(row.record.id, []))
 
 
 def _labelled(get: Writer, suffix: str = "") -> Writer:
@@ -403,7 +405,7 @@ RISK_COLUMNS = (
         "code",
         "Risk ID",
         ("Risk ref", "Risk no", "Risk number", *ID_ALIASES),
-        _r("code"),
+        _own("code"),
         text,
         "code",
         help="Blank: the next free R-number. A code already in the register updates that risk.",
@@ -412,7 +414,7 @@ RISK_COLUMNS = (
         "title",
         "Title",
         ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"),
-        _r("title"),
+        _own("title"),
         text,
         "title",
         required=True,
@@ -421,7 +423,7 @@ RISK_COLUMNS = (
         "statement",
         "Risk statement",
         ("Statement", "Description", "Risk description", "Details", "Cause and effect"),
-        _r("statement"),
+        _own("statement"),
         text,
         "statement",
         help="“If <condition>, then <consequence>.”",
@@ -430,7 +432,7 @@ RISK_COLUMNS = (
         "category",
         "Category",
         ("Risk category", "Type", "Risk type", "Area"),
-        _labelled(_r("category")),
+        _labelled(_own("category")),
         choice(Category, CATEGORY_SYNONYMS),
         "category",
     ),
@@ -438,7 +440,7 @@ RISK_COLUMNS = (
         "probability",
         "Probability",
         ("Likelihood", "Prob", "Probability rating", "Likelihood rating", "Likelihood score"),
-        _r("probability"),
+        _own("probability"),
         scale(scoring.PROBABILITY_WORDS),
         "probability",
         required=True,
@@ -448,7 +450,7 @@ RISK_COLUMNS = (
         "impact",
         "Impact",
         ("Consequence", "Severity", "Impact rating", "Impact score"),
-        _r("impact"),
+        _own("impact"),
         scale(scoring.IMPACT_WORDS),
         "impact",
         required=True,
@@ -460,7 +462,7 @@ RISK_COLUMNS = (
         "proximity",
         "Proximity",
         ("Timeframe", "Time frame", "Timing"),
-        _labelled(_r("proximity"), " term"),
+        _labelled(_own("proximity"), " term"),
         choice(Proximity, PROXIMITY_SYNONYMS),
         "proximity",
     ),
@@ -468,7 +470,7 @@ RISK_COLUMNS = (
         "trigger",
         "Trigger",
         ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator"),
-        _r("trigger"),
+        _own("trigger"),
         text,
         "trigger",
     ),
@@ -485,7 +487,7 @@ RISK_COLUMNS = (
         "response",
         "Response strategy",
         ("Response", "Strategy", "Risk response", "Treatment", "Response type"),
-        _labelled(_r("response")),
+        _labelled(_own("response")),
         choice(Strategy, STRATEGY_SYNONYMS),
         "response",
     ),
@@ -493,7 +495,7 @@ RISK_COLUMNS = (
         "residual_probability",
         "Residual probability",
         ("Residual likelihood", "Target probability", "Target likelihood"),
-        _blank(_r("residual_probability")),
+        _blank(_own("residual_probability")),
         scale(scoring.PROBABILITY_WORDS, ""),
         "residual_probability",
     ),
@@ -501,7 +503,7 @@ RISK_COLUMNS = (
         "residual_impact",
         "Residual impact",
         ("Residual consequence", "Target impact"),
-        _blank(_r("residual_impact")),
+        _blank(_own("residual_impact")),
         scale(scoring.IMPACT_WORDS, ""),
         "residual_impact",
     ),
@@ -509,7 +511,7 @@ RISK_COLUMNS = (
         "mitigation_plan",
         "Mitigation plan",
         ("Mitigation", "Mitigation strategy", "Risk mitigation", "Treatment plan"),
-        _r("mitigation_plan"),
+        _own("mitigation_plan"),
         text,
         "mitigation_plan",
     ),
@@ -526,7 +528,7 @@ RISK_COLUMNS = (
         "contingency_plan",
         "Contingency plan",
         ("Contingency", "Fallback", "Fallback plan", "Contingency strategy"),
-        _r("contingency_plan"),
+        _own("contingency_plan"),
         text,
         "contingency_plan",
     ),
@@ -543,7 +545,7 @@ RISK_COLUMNS = (
         "next_review_date",
         "Next review",
         ("Next review date", "Review date", "Review by", "Review due"),
-        _blank(_r("next_review_date")),
+        _blank(_own("next_review_date")),
         a_date,
         "next_review_date",
         help=DATE_HELP + " Blank: from the review cadence of the risk's level.",
@@ -554,7 +556,7 @@ RISK_COLUMNS = (
         "status",
         "Status",
         ("Risk status", "State"),
-        _labelled(_r("status")),
+        _labelled(_own("status")),
         choice(RiskStatus, RISK_STATUS_SYNONYMS),
         "status",
     ),
@@ -562,7 +564,7 @@ RISK_COLUMNS = (
         "raised_on",
         "Raised on",
         RAISED_ALIASES,
-        _r("raised_on"),
+        _own("raised_on"),
         a_date,
         "raised_on",
         help=DATE_HELP + " Blank: today.",
@@ -571,7 +573,7 @@ RISK_COLUMNS = (
         "deliverables",
         "Deliverables",
         DELIVERABLE_ALIASES,
-        lambda row, x: ", ".join(code for _, code in x.links.get(row.risk.id, [])),
+        _linked,
         deliverables,
         "deliverable_ids",
         help="Deliverable codes of this project, separated by commas.",
@@ -615,7 +617,7 @@ ISSUE_COLUMNS = (
         "code",
         "Issue ID",
         ("Issue ref", "Issue no", "Issue number", *ID_ALIASES),
-        _i("code"),
+        _own("code"),
         text,
         "code",
         help="Blank: the next free I-number. A code already in the register updates that issue.",
@@ -624,19 +626,24 @@ ISSUE_COLUMNS = (
         "title",
         "Title",
         ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"),
-        _i("title"),
+        _own("title"),
         text,
         "title",
         required=True,
     ),
     Column(
-        "description", "Description", ("Issue description", "Details", "Detail"), _i("description"), text, "description"
+        "description",
+        "Description",
+        ("Issue description", "Details", "Detail"),
+        _own("description"),
+        text,
+        "description",
     ),
     Column(
         "impact",
         "Impact",
         ("Impact description", "Effect", "Impact on project", "Consequence"),
-        _i("impact"),
+        _own("impact"),
         text,
         "impact",
     ),
@@ -644,7 +651,7 @@ ISSUE_COLUMNS = (
         "priority",
         "Priority",
         ("Severity", "Urgency", "Issue priority"),
-        _labelled(_i("priority")),
+        _labelled(_own("priority")),
         choice(Priority, PRIORITY_SYNONYMS),
         "priority",
         help="Critical, high, medium or low.",
@@ -671,7 +678,7 @@ ISSUE_COLUMNS = (
             "Resolve by",
             "Decision needed by",
         ),
-        _blank(_i("need_by")),
+        _blank(_own("need_by")),
         a_date,
         "need_by",
         help=DATE_HELP,
@@ -680,7 +687,7 @@ ISSUE_COLUMNS = (
         "status",
         "Status",
         ("Issue status", "State"),
-        _labelled(_i("status")),
+        _labelled(_own("status")),
         choice(IssueStatus, ISSUE_STATUS_SYNONYMS),
         "status",
     ),
@@ -688,7 +695,7 @@ ISSUE_COLUMNS = (
         "escalation_level",
         "Escalation level",
         ("Escalated to", "Escalation"),
-        _labelled(_i("escalation_level")),
+        _labelled(_own("escalation_level")),
         choice(EscalationLevel, ESCALATION_SYNONYMS),
         "escalation_level",
         help="Project (not escalated), executive or sponsor.",
@@ -697,7 +704,7 @@ ISSUE_COLUMNS = (
         "escalation_reason",
         "Escalation reason",
         ("Reason for escalation", "Why escalated"),
-        _i("escalation_reason"),
+        _own("escalation_reason"),
         text,
         "escalation_reason",
     ),
@@ -705,7 +712,7 @@ ISSUE_COLUMNS = (
         "resolution",
         "Resolution",
         ("Resolution notes", "How resolved", "Outcome"),
-        _i("resolution"),
+        _own("resolution"),
         text,
         "resolution",
         help="Required for a resolved or closed issue.",
@@ -714,7 +721,7 @@ ISSUE_COLUMNS = (
         "raised_on",
         "Raised on",
         RAISED_ALIASES,
-        _i("raised_on"),
+        _own("raised_on"),
         a_date,
         "raised_on",
         help=DATE_HELP + " Blank: today.",
@@ -723,7 +730,7 @@ ISSUE_COLUMNS = (
         "resolved_on",
         "Resolved on",
         ("Date resolved", "Resolved", "Closed on", "Date closed", "Resolution date"),
-        _blank(_i("resolved_on")),
+        _blank(_own("resolved_on")),
         a_date,
         "resolved_on",
         help=DATE_HELP + " Blank: today, when resolved.",
@@ -745,7 +752,7 @@ ISSUE_COLUMNS = (
         "deliverables",
         "Deliverables",
         DELIVERABLE_ALIASES,
-        lambda row, x: ", ".join(code for _, code in x.links.get(row.issue.id, [])),
+        _linked,
         deliverables,
         "deliverable_ids",
         help="Deliverable codes of this project, separated by commas.",
@@ -770,6 +777,80 @@ ISSUE_COLUMNS = (
     ),
 )
 
+SIDE_SYNONYMS = {
+    "the state": "state",
+    "agency": "state",
+    "client": "state",
+    "customer": "state",
+    "owner": "state",
+    "the contractor": "contractor",
+    "vendor": "contractor",
+    "supplier": "contractor",
+    "integrator": "contractor",
+    "si": "contractor",
+}
+
+# A change request's status and decision are the workflow's: exported, never imported (an imported request is a draft).
+CHANGE_COLUMNS = (
+    Column(
+        "code",
+        "CR ID",
+        ("CR", "CR no", "CR number", "Change request", "Change ID", "CCR", *ID_ALIASES),
+        _own("code"),
+        text,
+        "code",
+        help="Blank: the next free CR-number. A code already in the register updates that draft.",
+    ),
+    Column(
+        "title", "Title", ("Change title", "Name", "Summary", "Subject"), _own("title"), text, "title", required=True
+    ),
+    Column("description", "Description", ("Change description", "Details"), _own("description"), text, "description"),
+    Column("reason", "Reason", ("Justification", "Rationale for change", "Why"), _own("reason"), text, "reason"),
+    Column(
+        "requested_by",
+        "Requested by",
+        ("Requestor", "Requester", "Originator", "Raised by party"),
+        _labelled(_own("requested_by")),
+        choice(Side, SIDE_SYNONYMS),
+        "requested_by",
+        help="State or contractor.",
+    ),
+    Column(
+        "cost_impact",
+        "Cost impact",
+        ("Cost", "Cost change", "Price impact", "Amount", "Budget impact"),
+        lambda row, x: str(row.record.cost_impact),
+        text,
+        "cost_impact",
+        help="An amount, negative for a saving: 12500, -3000.50.",
+    ),
+    Column(
+        "schedule_impact",
+        "Schedule impact (business days)",
+        ("Schedule impact", "Schedule change", "Delay (days)", "Days"),
+        _own("schedule_impact"),
+        text,
+        "schedule_impact",
+        help="Business days the affected deliverables move on approval; negative: earlier.",
+    ),
+    Column("scope_impact", "Scope impact", ("Scope", "Scope change"), _own("scope_impact"), text, "scope_impact"),
+    Column("raised_on", "Raised on", RAISED_ALIASES, _own("raised_on"), a_date, "raised_on", help=DATE_HELP),
+    Column("status", "Status", ("CR status", "State"), _labelled(_own("status"))),
+    Column("submitted_on", "Submitted on", ("Date submitted",), _blank(_own("submitted_on"))),
+    Column("decided_on", "Decided on", ("Decision date", "Date decided"), _blank(_own("decided_on"))),
+    Column("rationale", "Decision rationale", ("Decision", "Decision notes"), _own("rationale")),
+    Column(
+        "deliverables",
+        "Affected deliverables",
+        DELIVERABLE_ALIASES,
+        _linked,
+        deliverables,
+        "deliverable_ids",
+        help="Deliverable codes of this project, separated by commas.",
+    ),
+)
+
 RISKS = Register(KINDS["risks"], RISK_COLUMNS)
 ISSUES = Register(KINDS["issues"], ISSUE_COLUMNS)
-REGISTERS = {r.kind: r for r in (RISKS, ISSUES)}
+CHANGES = Register(KINDS["changes"], CHANGE_COLUMNS)
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES)}

@@ -343,6 +343,8 @@ def run(
                     detail=f"Row {row.number}: {row.code} was changed after the preview; nothing was "
                     "imported. Preview the file again."
                 ) from None
+            except Conflict as exc:  # a record the import may not change (a change request already submitted)
+                raise Conflict(detail=f"Row {row.number}: {exc.detail} Nothing was imported.") from None
             except FormError as exc:
                 message = "; ".join(f"{plan.register.header_for(k)}: {v}" for k, v in exc.errors.items())
                 raise FormError(

@@ -22,7 +22,7 @@ from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.transfer import service as transfer
-from tracker.transfer.columns import ISSUES, RISKS, Register
+from tracker.transfer.columns import REGISTERS, Register
 
 Form = URLEncodedBody[dict[str, Any]]
 Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -87,7 +87,7 @@ def _seen(raw: Any) -> dict[str, int]:
 
 
 class ImportPages(Controller):
-    """The import pages of one register; RiskImportPages and IssueImportPages below say which."""
+    """The import pages of one register; `_pages` below makes them for each kind."""
 
     include_in_schema = False
     register: Register
@@ -213,36 +213,29 @@ class ImportPages(Controller):
         return _page(request, access, register, "done", name=name, plan=plan, written=written)
 
 
-class RiskImportPages(ImportPages):
-    path = "/projects/{key:str}/risks"
-    register = RISKS
+def _pages(register: Register) -> list[type[Controller]]:
+    """One register's import pages and its download, under the register's own path."""
+    base = f"/projects/{{key:str}}/{register.kind}"
 
+    class Export(Controller):
+        path = base
+        include_in_schema = False
 
-class IssueImportPages(ImportPages):
-    path = "/projects/{key:str}/issues"
-    register = ISSUES
+        @get("/export", sync_to_thread=True, name=f"{register.kind}-export")
+        def export(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
+            """The register as the list shows it now: the same filters and sort, every page."""
+            return _download(request, db, key, register)
 
-
-class ExportPages(Controller):
-    path = "/projects/{key:str}"
-    include_in_schema = False
-
-    @get("/risks/export", sync_to_thread=True)
-    def risks(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
-        """The register as the list shows it now: the same filters and sort, every page."""
-        return _download(request, db, key, RISKS)
-
-    @get("/issues/export", sync_to_thread=True)
-    def issues(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
-        return _download(request, db, key, ISSUES)
+    imports = type(f"{register.spec.title}ImportPages", (ImportPages,), {"path": base, "register": register})
+    return [imports, Export]
 
 
 def _download(request: Request, db: Session, key: str, register: Register) -> Response:
-    access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
+    access = projects.get_for(db, request.user, key, register.spec.view)
     params = dict(request.query_params)
     query = transfer.query_for(register, {k: v for k, v in params.items() if k != "format"})
     body, media, name = transfer.export_file(db, access, register, query, params.get("format", "xlsx"))
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
-handlers = [RiskImportPages, IssueImportPages, ExportPages]
+handlers = [page for register in REGISTERS.values() for page in _pages(register)]

@@ -1,0 +1,1 @@
+"""Change requests: the contract change control, a register kind whose decision moves deliverables."""
