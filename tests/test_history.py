@@ -33,6 +33,8 @@ from tracker.library.sources import parse_definition
 from tracker.projects import service as projects
 from tracker.register import common
 from tracker.register.actions import service as actions
+from tracker.register.changes import service as changes
+from tracker.register.changes.workflow import Move
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
 from tracker.reports import service as reports
@@ -401,6 +403,45 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         reviews.record_result(db, staff, s_access, d4, c.id, "not_applicable")
     decisions.decide(db, manager, m_access, d4, parse(decisions.DecisionForm, {"outcome": "accepted"}), store=store)
 
+    # A change request, approved: it moves its deliverable and changes its payment.
+    d6 = planning.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            planning.DeliverableForm,
+            {
+                "code": "D-06",
+                "title": "Training Plan",
+                "criteria": "Names every audience",
+                "due_date": (today + timedelta(days=40)).isoformat(),
+                "payment_amount": "20000",
+            },
+        ),
+    )
+    change = changes.create(
+        db,
+        staff,
+        s_access,
+        parse(
+            changes.ChangeForm,
+            {"title": "Two more sessions", "cost_impact": "1000", "schedule_impact": "2", "deliverable_ids": [d6.id]},
+        ),
+    )
+    for step, who, access, rationale in (
+        (Move.SUBMIT, staff, s_access, ""),
+        (Move.START_REVIEW, staff, s_access, ""),
+        (Move.APPROVE, manager, m_access, "Worth it"),
+    ):
+        changes.move(
+            db,
+            who,
+            access,
+            change,
+            step,
+            parse(changes.DecisionForm, {"version": change.version, "rationale": rationale}),
+        )
+
     # The contract clock: an overdue review escalated, then a deemed acceptance.
     d3 = planning.create(
         db,
@@ -499,6 +540,15 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "imported risks into project TST",
         "File: pmo.csv",
         "Created: 1",
+        # change requests, and what an approval does to a deliverable
+        "created change request CR-001",
+        "Cost impact: $1,000.00",
+        "approved change request CR-001",
+        "Decision rationale: Worth it",
+        "applied a change request to deliverable D-06",
+        "Change request: CR-001",
+        "Payment amount: $20,000.00 → $21,000.00",
+        "Requested by: The State",
         # the project, its people and its settings
         "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",

@@ -176,6 +176,7 @@ def test_the_api_lists_every_section_of_the_page_and_only_the_users_own(as_user,
         "dispositions",
         "conditions",
         "criteria",
+        "changes_to_decide",
         "to_publish",
         "resubmissions",
         "to_submit",
@@ -183,6 +184,7 @@ def test_the_api_lists_every_section_of_the_page_and_only_the_users_own(as_user,
         "actions",
         "risk_reviews",
         "flagged",
+        "change_drafts",
     ]
     assert [(i["title"], i["state"], i["days"]) for i in mine["actions"]] == [("Chase the vendor", "overdue", -1)]
     assert [(i["code"], i["days"]) for i in mine["risk_reviews"]] == [(risk.code, 0)]

@@ -12,7 +12,6 @@ import sqlmodel
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-
 revision: str = "0e17aac82c48"
 down_revision: str | None = "83021e30b3aa"
 branch_labels: str | Sequence[str] | None = None

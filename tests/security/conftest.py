@@ -24,6 +24,7 @@ from tracker.core.db import commit, make_engine
 # so the matrix's upload rows come before the rows of the import's later steps.
 RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
+CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
 
 
 @dataclass
@@ -46,6 +47,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.projects import service as projects
     from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
+    from tracker.register.changes import service as changes
+    from tracker.register.changes.workflow import Move
     from tracker.reports import service as reports
 
     store = FileStore(uploads, 1024 * 1024)
@@ -133,6 +136,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         store=store,
     )
     risk, issue = make_risk(db, world), make_issue(db, world)
+    # a State change request, submitted: the contractor sees it, the State's staff start its review
+    change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
+    changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
     risks = definition("risks", ["code", "level"])
@@ -161,6 +167,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "record_id": records.records_of(db, decision.id)[0].id,
         "risk_id": risk.id,
         "issue_id": issue.id,
+        "change_id": change.id,
+        "step": "start_review",
         "item_id": item.id,
         "membership_id": spares[0].id,
         "removable_id": spares[1].id,
@@ -176,6 +184,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "table": "top-risks.csv",
         "risk_sheet": sha256(RISK_SHEET).hexdigest(),
         "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
+        "change_sheet": sha256(CHANGE_SHEET).hexdigest(),
         # periods of nothing yet, one for each write that starts a draft or publishes one
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }

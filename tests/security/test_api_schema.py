@@ -97,7 +97,7 @@ def test_api_call_sequences_stay_within_the_schema(app, seeded, conn):
 
     Sequences.run(
         settings=settings(
-            max_examples=100,
+            max_examples=200,
             stateful_step_count=8,
             deadline=None,
             derandomize=True,

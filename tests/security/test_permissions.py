@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from tests.security.conftest import ISSUE_SHEET, RISK_SHEET
+from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, RISK_SHEET
 
 PERSONAS = ("admin", "manager", "staff", "contractor", "viewer", "outsider", None)
 ALL = {"admin", "manager", "staff", "contractor", "viewer", "outsider"}
@@ -45,6 +45,11 @@ REPORT_PAGE = "/projects/{key}/saved-reports"
 STATUS_PAGE = "/projects/{key}/status-reports"
 RISK_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "probability", "column-3": "impact"}
 ISSUE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "priority"}
+CHANGE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "cost_impact"}
+# change requests: every member reads them (the contractor its own and the State's once submitted); the State's staff
+# and the contractor raise them; the seeded one is the State's, submitted, so only the State's editors act on it
+CHANGE_READERS = MEMBERS
+RAISERS = SUBMITTERS
 
 # (method, path, who may, body[, what the others get when not the usual 403/404: one status, or by persona with "*"
 # for the rest]). Placeholders are filled from the seeded ids (tests/security/conftest.py); any name may stand in a
@@ -182,6 +187,20 @@ ROUTES = [
     ("GET", "/projects/{key}/issues/import/{issue_sheet}", EDITORS, None),
     ("GET", "/projects/{key}/issues/import/{issue_sheet}/preview?" + urlencode(ISSUE_COLUMNS), EDITORS, None),
     ("POST", "/projects/{key}/issues/import/{issue_sheet}", EDITORS, ISSUE_COLUMNS | {"seen": "{{}}"}),
+    ("GET", "/projects/{key}/changes", CHANGE_READERS, None),
+    ("GET", "/projects/{key}/changes/new", RAISERS, None),
+    ("POST", "/projects/{key}/changes", RAISERS, {"title": "x"}),
+    ("GET", "/projects/{key}/changes/{change_id}", CHANGE_READERS, None),
+    ("GET", "/projects/{key}/changes/{change_id}/edit", EDITORS, None),
+    ("POST", "/projects/{key}/changes/{change_id}/edit", EDITORS, {"title": "x", "version": "2"}),
+    ("POST", "/projects/{key}/changes/{change_id}/quick", set(), {"version": "2"}, 404),  # edited on its page only
+    ("POST", "/projects/{key}/changes/{change_id}/move/{step}", EDITORS, {"version": "2"}),
+    ("GET", "/projects/{key}/changes/export?format=csv", CHANGE_READERS, None),
+    ("GET", "/projects/{key}/changes/import", EDITORS, None),
+    ("POST", "/projects/{key}/changes/import", EDITORS, {"file": ("changes.csv", CHANGE_SHEET)}),
+    ("GET", "/projects/{key}/changes/import/{change_sheet}", EDITORS, None),
+    ("GET", "/projects/{key}/changes/import/{change_sheet}/preview?" + urlencode(CHANGE_COLUMNS), EDITORS, None),
+    ("POST", "/projects/{key}/changes/import/{change_sheet}", EDITORS, CHANGE_COLUMNS | {"seen": "{{}}"}),
     # status reports: viewers read what is published, managers and staff see drafts, managers write and publish them
     ("GET", STATUS_PAGE, READERS, None),
     ("GET", STATUS_PAGE + "/draft?period_end={draft_end}", EDITORS, None),
@@ -315,6 +334,13 @@ ROUTES = [
     ("POST", "/api/v1/issues/{issue_id}/decisions", EDITORS, {"decision": "x", "decided_by": "y"}),
     ("GET", "/api/v1/issues/{issue_id}/actions", READERS, None),
     ("POST", "/api/v1/issues/{issue_id}/actions", EDITORS, {"description": "x"}),
+    ("GET", "/api/v1/projects/{key}/changes", CHANGE_READERS, None),
+    ("POST", "/api/v1/projects/{key}/changes", RAISERS, {"title": "x"}),
+    ("GET", "/api/v1/changes/{change_id}", CHANGE_READERS, None),
+    ("PATCH", "/api/v1/changes/{change_id}", EDITORS, {"title": "x", "version": 2}),
+    ("POST", "/api/v1/changes/{change_id}/{step}", EDITORS, {"version": 2}),
+    ("GET", "/api/v1/projects/{key}/changes/export", CHANGE_READERS, None),
+    ("POST", "/api/v1/projects/{key}/changes/import", EDITORS, {"file": ("c.csv", CHANGE_SHEET), "dry_run": "true"}),
     ("GET", "/api/v1/action-items/{item_id}", READERS, None),
     ("PATCH", "/api/v1/action-items/{item_id}", EDITORS, {"done": True, "version": 1}),
     ("GET", "/api/v1/projects/{key}/risks/export?format=xlsx", READERS, None),
@@ -438,7 +464,7 @@ def _denial(persona: str, path: str, body, override: int | dict[str, int] | None
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|action-items|saved-reports|status-reports)/", path
+        r"/api/v1/(deliverables|risks|issues|changes|action-items|saved-reports|status-reports)/", path
     )
     usual = 404 if persona == "outsider" and inside_project else 403
     if isinstance(override, dict):

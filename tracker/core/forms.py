@@ -69,6 +69,7 @@ MULTILINE = frozenset(
         "why_risks",
         "why_issues",
         "extra_holidays",
+        "scope_impact",
     }
 )
 

@@ -13,6 +13,7 @@ from tracker.core.clock import frozen_time, utcnow
 from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
+from tracker.demo import changes as changes_demo
 from tracker.demo import deliverables as deliverables_demo
 from tracker.demo import library as library_demo
 from tracker.demo import register as register_demo
@@ -131,6 +132,7 @@ def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None 
                 seed(db)
             deliverables_demo.load(db, store)
             register_demo.load(db)
+            changes_demo.load(db)
             library_demo.load(
                 db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}
             )

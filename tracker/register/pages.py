@@ -59,6 +59,9 @@ class RegisterPages(Controller):
         """What the record's page shows besides the record (its log, its plans, where it came from)."""
         return {}
 
+    def may_change(self, access: Access, record: Any) -> None:
+        """Refuse (403) a member who may edit the kind but not this record (a change request of the other side)."""
+
     # --- written once ----------------------------------------------------------------------------------------
 
     def url(self, access: Access, record: Any = None, rest: str = "") -> str:
@@ -174,6 +177,7 @@ class RegisterPages(Controller):
     ) -> Template:
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
+        self.may_change(access, record)
         return self.form_page(request, db, access, record, self.kind.service.form_values(db, record), {})
 
     @post("/{record_id:int}/edit", sync_to_thread=True)
@@ -182,6 +186,7 @@ class RegisterPages(Controller):
     ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
+        self.may_change(access, record)
         form_version(data)
         try:
             self.kind.service.update(db, request.user, access, record, parse(self.kind.form, data))

@@ -78,7 +78,7 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
 
 
 def export_table(db: Session, access: Access, register: Register, query: Any = None) -> tuple[list[str], list[list]]:
-    access.require(Perm.VIEW_REGISTER)
+    access.require(register.spec.view)
     rows = register_rows(db, access, register, query)
     x = extras(db, access.project, register, [r.record.id for r in rows])
     return [c.header for c in register.columns], [[c.write(r, x) for c in register.columns] for r in rows]

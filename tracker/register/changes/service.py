@@ -63,6 +63,9 @@ def may_see(access: Access, change: ChangeRequest) -> bool:
     return side_of(access) == Side.STATE or change.requested_by == Side.CONTRACTOR or change.status != "draft"
 
 
+ONLY_THE_STATE = "Only the State edits a change request the State raised."
+
+
 def acts_for(access: Access, change: ChangeRequest) -> bool:
     """May act as the requester: the State acts for any request (it records the contractor's letters too), the
     contractor only for its own."""
@@ -153,7 +156,11 @@ history.register(
         "withdraw": "withdrew",
         "apply_change": "applied a change request to",
     },
-    terms={"change_request": history.Terms(LABELS, WORDS | {"cost_impact": lambda v, _: money(v)})},
+    terms={
+        "change_request": history.Terms(LABELS, WORDS | {"cost_impact": lambda v, _: money(v)}),
+        # what an approval did to a deliverable, on the deliverable's trail
+        "apply_change": history.Terms(LABELS, {"payment_amount": lambda v, _: money(v)}),
+    },
 )
 
 FIELDS = (
@@ -244,7 +251,7 @@ def update(
     """A draft's content, by its side. Once submitted, the request stands as asked: withdraw it and raise another."""
     access.require(Perm.RAISE_CHANGE)
     if not acts_for(access, change):
-        raise Forbidden(detail="Only the State edits a change request the State raised.")
+        raise Forbidden(detail=ONLY_THE_STATE)
     change.check_seen(form.version, audit.snapshot(change, FIELDS))
     if change.status != ChangeStatus.DRAFT:
         raise Conflict(

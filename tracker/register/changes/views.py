@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.core.errors import Conflict, FormError, StaleEdit
+from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse
 from tracker.core.web import flash
 from tracker.projects import service as projects
@@ -31,7 +31,7 @@ class ChangePages(pages.RegisterPages):
     kind = KINDS["changes"]
 
     def page_context(self, db: Session, access: Access) -> dict[str, Any]:
-        return {"choices": CHOICES, "options": OPTIONS, "side": changes.side_of(access)}
+        return {"choices": CHOICES, "options": OPTIONS, "for_contractor": changes.side_of(access) == Side.CONTRACTOR}
 
     def detail_context(self, db: Session, access: Access, change: Any, today: Any) -> dict[str, Any]:
         return {
@@ -43,6 +43,10 @@ class ChangePages(pages.RegisterPages):
             "move_errors": {},
             "move_form": {},
         }
+
+    def may_change(self, access: Access, record: Any) -> None:
+        if not changes.acts_for(access, record):
+            raise Forbidden(detail=changes.ONLY_THE_STATE)
 
     @post("/{record_id:int}/move/{action:str}", sync_to_thread=True)
     def move(
