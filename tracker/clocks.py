@@ -22,7 +22,7 @@ UNDER_REVIEW = (Status.SUBMITTED, Status.IN_REVIEW)
 DEEMED_WARNING_DAYS = 5  # calendar days before deemed acceptance that the record, the list and My work warn
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each clock is one object: compared and hashed by identity
 class Clock:
     """One clock. It runs while the record's `status` is one of `statuses` (any, when no status column is named) and
     `stopped_by` is unset; it is overdue from the day after `due` (that day itself is on time), and due soon from
