@@ -14,6 +14,8 @@ from sqlalchemy import and_, case, false, or_, true
 from tracker.core.clock import UPCOMING_DAYS, deadline_state
 from tracker.deliverables.models import Condition, Deliverable, ReviewAssignment
 from tracker.deliverables.workflow import Status
+from tracker.projects.calendar import due_after
+from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.issues.models import UNRESOLVED, Issue
 from tracker.register.risks.models import ACTIVE_RISK, Risk
@@ -37,6 +39,11 @@ class Clock:
     statuses: tuple[str, ...] = ()
     stopped_by: Any = None  # a column whose value stops the clock (done, met, completed)
     soon_days: int = UPCOMING_DAYS
+    business_days: str = ""  # the project's setting that sets `due`, in its business days after the start
+
+    def start(self, project: Project, day: date) -> date:
+        """The due date of the clock started on `day`: the project's `business_days` setting after it."""
+        return due_after(project, day, getattr(project, self.business_days))
 
     # --- one record ---------------------------------------------------------------------------------------------
 
@@ -107,6 +114,7 @@ REVIEW = Clock(
     due_column=Deliverable.review_due,
     status=Deliverable.status,
     statuses=UNDER_REVIEW,
+    business_days="review_days",
 )
 ASSIGNMENT = Clock(
     "assignment",
@@ -124,6 +132,7 @@ RESUBMISSION = Clock(
     due_column=Deliverable.resubmit_due,
     status=Deliverable.status,
     statuses=(Status.REJECTED,),
+    business_days="resubmit_days",
 )
 DEEMED = Clock(
     "deemed",
@@ -134,6 +143,7 @@ DEEMED = Clock(
     status=Deliverable.status,
     statuses=UNDER_REVIEW,
     soon_days=DEEMED_WARNING_DAYS,
+    business_days="deemed_days",
 )
 CONDITION = Clock(
     "condition",
