@@ -1,9 +1,12 @@
-"""The clocks table: each clock's Python rule and SQL clause agree on the same records, on both databases."""
+"""The clocks table: each clock's Python rule and SQL clause agree on the same records (on both databases), every
+clock is in the table, every caller reads it and no module restates it."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
+from pathlib import Path
 
 import pytest
 from sqlalchemy import case
@@ -186,3 +189,85 @@ def test_the_deliverables_running_clock_is_one_of_three_by_status(db, records):
         assert bool(overdue) == clocks.past(clocks.running_due(d), TODAY)
         running = [c for c in clocks.RUNNING if c.running(d)]
         assert running == ([clocks.running_for(d.status)] if clocks.running_for(d.status) else [])
+
+
+# --- the table is the only place: every clock is in it, every caller reads it, no module restates the rule ----------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Who reads the table, and for what. A new caller of a clock is added here.
+CALLERS = {
+    "tracker/deliverables/service.py": "the running clock, the list's overdue filter and badges, deemed warning, escalation",
+    "tracker/deliverables/work.py": "My work: every deliverable clock",
+    "tracker/deliverables/conditions.py": "a condition's days overdue",
+    "tracker/deliverables/reviews.py": "a reviewer's due date is not in the past",
+    "tracker/deliverables/submissions.py": "a submission starts the review and deemed clocks",
+    "tracker/deliverables/decisions.py": "a rejection starts the resubmission clock; conditions are not due in the past",
+    "tracker/deliverables/records.py": "the rejection letter's resubmission date",
+    "tracker/deliverables/views.py": "the record page's overdue badges",
+    "tracker/home/service.py": "My work: action items and risk reviews",
+    "tracker/library/sources.py": "saved reports: days overdue, overdue and due-for-review flags",
+    "tracker/reports/service.py": "the status report's overdue and upcoming lists",
+    "tracker/reports/scorecard.py": "on-time submissions and conditions",
+    "tracker/register/actions/service.py": "overdue action items",
+    "tracker/register/issues/service.py": "issues past their need-by date",
+    "tracker/register/risks/service.py": "risks due for review, risks with overdue actions",
+}
+# A due date compared with a day ("today", "project_today(...)", "w.today") outside the table.
+RESTATED = re.compile(
+    r"\b(\w*due\w*|need_by|next_review_date|deemed_on|clock)\b\)?\s*(<=?|>=?)\s*[\w.(]*today"
+    r"|\btoday\w*\)?\s*(<=?|>=?)\s*[\w.(]*(due|need_by|next_review|deemed)"
+    r"|-\s*[\w.(]*today\w*\)?\)\.days\s*(<=?|>=?)"  # days left held to a window
+    r"|\b(UPCOMING_DAYS|DEEMED_WARNING_DAYS)\b"
+)
+THE_RULE = {"tracker/clocks.py", "tracker/core/clock.py"}  # the table, and the date arithmetic it states its rule with
+
+
+def test_the_table_lists_every_clock():
+    assert list(clocks.CLOCKS) == [
+        "delivery",
+        "review",
+        "assignment",
+        "resubmission",
+        "deemed",
+        "condition",
+        "action",
+        "issue",
+        "risk_review",
+    ]
+    for clock in clocks.CLOCKS.values():
+        assert clock.label and clock.starts and clock.stops, clock.key
+        assert clock.status is not None or clock.stopped_by is not None, f"{clock.key} never stops"
+        assert clock.due_column.type.python_type is date, clock.key
+
+
+@pytest.mark.parametrize("path", sorted(CALLERS))
+def test_each_caller_reads_the_table(path):
+    assert "from tracker import clocks" in (ROOT / path).read_text(), f"{path} should read tracker/clocks.py"
+
+
+def test_no_module_restates_when_a_clock_is_overdue_or_due():
+    files = [p for p in (ROOT / "tracker").rglob("*.py") if "demo" not in p.parts] + list(
+        (ROOT / "templates").rglob("*.html")
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()[:100]}"
+        for path in sorted(files)
+        if str(path.relative_to(ROOT)) not in THE_RULE
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if RESTATED.search(line)
+    ]
+    assert not found, "read the rule from tracker/clocks.py:\n" + "\n".join(found)
+
+
+def test_the_scan_sees_a_restated_rule():
+    for line in (
+        "if d.review_due and d.review_due < today:",
+        "col(Condition.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),",
+        "{% elif a.due_date < today %}",
+        "and (d.deemed_on - today).days <= DEEMED_WARNING_DAYS",
+        "{% elif d.deemed_on and (d.deemed_on - today).days <= 5 %}",
+        "if due is not None and due < project_today(access.project):",
+        "col(ActionItem.due_date) < w.today,",
+    ):
+        assert RESTATED.search(line), line

@@ -50,7 +50,6 @@ ISSUE_ACTIONS = ["create", "update"]
 # The report's list of each running clock of a deliverable, overdue. Every running clock counts as a deadline: the
 # contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
 OVERDUE_LISTS = {clocks.DELIVERY: "deliveries", clocks.REVIEW: "reviews", clocks.RESUBMISSION: "resubmissions"}
-UPCOMING_DAYS = clocks.DELIVERY.soon_days  # "the next two weeks" of the report's upcoming lists
 AGE_BUCKETS = (
     (0, 7, "0–7 days"),
     (8, 14, "8–14 days"),
@@ -579,7 +578,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
             "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
             "as_of": w.today.isoformat(),
             "closed": w.closed,
-            "upcoming_until": (w.today + timedelta(days=UPCOMING_DAYS)).isoformat(),
+            "upcoming_until": (w.today + timedelta(days=clocks.DELIVERY.soon_days)).isoformat(),  # its "next two weeks"
         },
         "rag": rags,
         "narrative": {"summary": draft.summary, "decisions": draft.decisions, "next_steps": draft.next_steps},
