@@ -34,14 +34,15 @@ def today_in(zone: str) -> date:
 UPCOMING_DAYS = 14  # DESIGN.md's "the next two weeks"
 
 
-def deadline_state(due: date | None, today: date) -> str | None:
-    """The one rule for every "overdue" and "upcoming" list and badge: "overdue" once the day has passed, "upcoming"
-    when it falls in the next two weeks (today included), else None."""
+def deadline_state(due: date | None, today: date, soon: int = UPCOMING_DAYS) -> str | None:
+    """The arithmetic of every "overdue" and "upcoming" list and badge: "overdue" once the day has passed, "upcoming"
+    when it falls in the next `soon` days (today included; two weeks unless a clock says otherwise), else None.
+    Which date and which window is each clock's: the table in tracker/clocks.py."""
     if due is None:
         return None
     if due < today:
         return "overdue"
-    return "upcoming" if due <= today + timedelta(days=UPCOMING_DAYS) else None
+    return "upcoming" if due <= today + timedelta(days=soon) else None
 
 
 def latest_today() -> date:

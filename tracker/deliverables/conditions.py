@@ -10,6 +10,7 @@ from datetime import date
 from pydantic import Field
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
@@ -72,8 +73,7 @@ class ConditionRow:
     met_by_name: str | None
 
     def overdue_days(self, today: date) -> int:
-        c = self.condition
-        return max(0, (today - c.due_date).days) if c.met_at is None else 0
+        return clocks.CONDITION.days_overdue(self.condition, today)
 
 
 def of_deliverable(db: Session, deliverable_id: int) -> list[ConditionRow]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pydantic import Field
 from sqlmodel import Session, col, func, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.core.clock import utcnow
@@ -33,7 +34,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.planning import active_criteria
 from tracker.deliverables.service import LABELS, clock_stopped, current_submission, transition, workflow_check
 from tracker.deliverables.workflow import Action, Status
-from tracker.projects.calendar import due_after, project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.service import Access
 
 
@@ -119,7 +120,7 @@ def decide(
             errors["conditions"] = "List the conditions the contractor must meet, one per line."
         if form.conditions_due is None:
             errors["conditions_due"] = "Give the date the conditions are due."
-        elif form.conditions_due < project_today(access.project):
+        elif clocks.past(form.conditions_due, project_today(access.project)):
             errors["conditions_due"] = "The due date is in the past."
         if errors:
             raise FormError(errors)
@@ -140,9 +141,7 @@ def decide(
     db.add(decision)
     changes: dict = {"decision": [None, form.outcome.value], "criteria version": [None, judged.number]}
     if form.outcome is Outcome.REJECTED:
-        deliverable.resubmit_due = due_after(
-            access.project, project_today(access.project), access.project.resubmit_days
-        )
+        deliverable.resubmit_due = clocks.RESUBMISSION.start(access.project, project_today(access.project))
         changes["resubmit_due"] = [None, deliverable.resubmit_due]
     transition(db, actor, access, deliverable, action, changes=changes)
     for assignment in db.exec(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.audit import service as audit
 from tracker.core.db import after_commit, begin_write
@@ -237,8 +238,8 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
             f"This letter records that {what}, is rejected{contract}.",
             "The findings below state what must change before the deliverable can be accepted.",
         ]
-        if d.resubmit_due and d.current_version == s.number:
-            paragraphs.append(f"A corrected version is due by {day(d.resubmit_due)}.")
+        if (due := clocks.RESUBMISSION.due(d)) and d.current_version == s.number:
+            paragraphs.append(f"A corrected version is due by {day(due)}.")
     elif outcome is Outcome.CONDITIONALLY_ACCEPTED:
         paragraphs = [
             f"This notice records that {what}, is accepted{contract} on the conditions below, "

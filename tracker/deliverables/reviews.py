@@ -7,6 +7,7 @@ from datetime import date
 from pydantic import Field
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
@@ -73,7 +74,7 @@ def assign_reviewer(
 ) -> ReviewAssignment:
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
-    if due is not None and due < project_today(access.project):
+    if clocks.past(due, project_today(access.project)):
         raise FormError({"due_date": "The review cannot be due before today; choose today or a later day."})
     _state_reviewer(db, access.project.id, reviewer_id)
     submission = current_submission(db, deliverable)

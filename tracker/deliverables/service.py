@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pydantic import Field, field_validator
-from sqlalchemy import and_, case, false, true
+from sqlalchemy import and_
 from sqlmodel import Session, col, func, or_, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
@@ -233,61 +234,20 @@ class ListRow:
     owner_name: str | None
     open_critical: int
     days_overdue: int  # calendar days past the running clock (delivery, review or resubmission); 0 if on time
+    deemed_soon: bool = False  # deemed accepted by silence within the warning window (or already due)
 
 
-def overdue_clause(today: date):
-    """The running clock has passed: `days_overdue` > 0, in SQL."""
-    return or_(
-        and_(Deliverable.status == Status.PLANNED, col(Deliverable.due_date) < today),
-        and_(col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), col(Deliverable.review_due) < today),
-        and_(Deliverable.status == Status.REJECTED, col(Deliverable.resubmit_due) < today),
-    )
-
-
-def running_clock(d: Deliverable) -> date | None:
-    """The date the deliverable is waiting on now: delivery, the state's review, or the resubmission.
-    `clock_expr` is the same rule in SQL."""
-    if d.status == Status.PLANNED:
-        return d.due_date
-    if d.status in (Status.SUBMITTED, Status.IN_REVIEW):
-        return d.review_due
-    if d.status == Status.REJECTED:
-        return d.resubmit_due
-    return None
-
-
-def clock_expr():
-    return case(
-        (Deliverable.status == Status.PLANNED, Deliverable.due_date),
-        (col(Deliverable.status).in_([Status.SUBMITTED, Status.IN_REVIEW]), Deliverable.review_due),
-        (Deliverable.status == Status.REJECTED, Deliverable.resubmit_due),
-        else_=None,
-    )
-
-
-# What each running clock waits for, as the status report lists it. Every running clock counts as a deadline: the
-# contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
-CLOCK_KINDS = {
-    Status.PLANNED: ("deliveries", "Delivery due"),
-    Status.SUBMITTED: ("reviews", "State review due"),
-    Status.IN_REVIEW: ("reviews", "State review due"),
-    Status.REJECTED: ("resubmissions", "Resubmission due"),
-}
-
-
-def days_overdue(clock: date | None, today: date) -> int:
-    """Calendar days past the running clock; 0 when on time or when nothing is awaited."""
-    return max(0, (today - clock).days) if clock else 0
+# The running clock (delivery, the state's review or the resubmission, by status) and its overdue rule are rows of
+# the clocks table; the list, its filter and the saved reports' "days overdue" read them under these names.
+running_clock = clocks.running_due
+clock_expr = clocks.running_due_expr
+overdue_clause = clocks.running_overdue_clause
+days_overdue = clocks.days_past
 
 
 def days_overdue_clause(today: date, low: int | None = None, high: int | None = None):
     """`low` <= days_overdue <= `high` in SQL (either end open), for filters over any number of rows."""
-    clock, parts = clock_expr(), []
-    if low is not None and low > 0:
-        parts.append(clock <= today - timedelta(days=low))
-    if high is not None:
-        parts.append(or_(clock.is_(None), clock >= today - timedelta(days=high)) if high >= 0 else false())
-    return and_(true(), *parts)
+    return clocks.days_past_clause(clocks.running_due_expr(), today, low, high)
 
 
 def open_critical_count():
@@ -338,7 +298,7 @@ def list_page(
     )
     rows = []
     for d, owner, crit in db.exec(stmt):
-        rows.append(ListRow(d, owner, crit or 0, days_overdue(running_clock(d), today)))
+        rows.append(ListRow(d, owner, crit or 0, days_overdue(running_clock(d), today), clocks.DEEMED.is_due(d, today)))
     return rows, total
 
 
@@ -425,6 +385,9 @@ class AssignmentRow:
     assignment: ReviewAssignment
     reviewer_name: str
 
+    def overdue_days(self, today: date) -> int:
+        return clocks.ASSIGNMENT.days_overdue(self.assignment, today)
+
 
 def assignments_of(db: Session, deliverable: Deliverable) -> list[AssignmentRow]:
     """Reviewers of the current version with their due dates."""
@@ -469,15 +432,10 @@ def timeline(db: Session, deliverable: Deliverable, limit: int = 200) -> list[au
 
 # --- contract clocks: deemed acceptance and escalation ---------------------------------------------------
 
-DEEMED_WARNING_DAYS = 5  # calendar days before deemed acceptance that the record and My work warn
-
 
 def deemed_warning(d: Deliverable, today: date) -> int | None:
-    """Days left before silence becomes acceptance, when that is near; None otherwise."""
-    if d.deemed_on is None or d.status not in (Status.SUBMITTED, Status.IN_REVIEW):
-        return None
-    left = (d.deemed_on - today).days
-    return left if left <= DEEMED_WARNING_DAYS else None
+    """Days left before silence becomes acceptance, when that is near (the deemed clock is due); None otherwise."""
+    return (d.deemed_on - today).days if clocks.DEEMED.is_due(d, today) else None
 
 
 @dataclass
@@ -495,16 +453,14 @@ def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> Cl
 
     now = now or utcnow()
     horizon = now.date() + timedelta(days=1)  # widest project time zone; the exact day is checked per project
-    waiting = [Status.SUBMITTED, Status.IN_REVIEW]
     rows = db.exec(
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .where(
-            col(Deliverable.status).in_(waiting),
             or_(
-                col(Deliverable.deemed_on) < horizon,
+                clocks.DEEMED.overdue_clause(horizon),
                 and_(
-                    col(Deliverable.review_due) < horizon,
+                    clocks.REVIEW.overdue_clause(horizon),
                     col(Deliverable.escalated_at).is_(None),
                     Project.deemed_policy == DeemedPolicy.NEVER,
                 ),
@@ -518,13 +474,12 @@ def run_clocks(db: Session, store: FileStore, now: datetime | None = None) -> Cl
         label = f"{project.key} {d.code}"
         try:
             with db.begin_nested():
-                if project.deemed_policy == DeemedPolicy.DEEMED and d.deemed_on and d.deemed_on < today:
+                if project.deemed_policy == DeemedPolicy.DEEMED and clocks.DEEMED.overdue(d, today):
                     deem_accept(db, project, d, store)
                     run.deemed.append(label)
                 elif (
                     project.deemed_policy == DeemedPolicy.NEVER
-                    and d.review_due
-                    and d.review_due < today
+                    and clocks.REVIEW.overdue(d, today)
                     and d.escalated_at is None
                 ):
                     d.escalated_at = now

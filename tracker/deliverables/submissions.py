@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.core.errors import Conflict, FormError, NotFound
@@ -20,7 +21,7 @@ from tracker.deliverables.models import (
 )
 from tracker.deliverables.service import clock_stopped, latest_submission, transition
 from tracker.deliverables.workflow import Action, Status
-from tracker.projects.calendar import due_after, project_today
+from tracker.projects.calendar import project_today
 from tracker.projects.models import DeemedPolicy
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -67,7 +68,7 @@ def submit(
     number = deliverable.current_version + 1
     project = access.project
     today = project_today(project)
-    review_due = due_after(project, today, project.review_days)
+    review_due = clocks.REVIEW.start(project, today)
     transition(
         db,
         actor,
@@ -104,7 +105,7 @@ def submit(
     deliverable.resubmit_due = None
     deliverable.escalated_at = None
     deliverable.deemed_on = (
-        due_after(project, today, project.deemed_days) if project.deemed_policy == DeemedPolicy.DEEMED else None
+        clocks.DEEMED.start(project, today) if project.deemed_policy == DeemedPolicy.DEEMED else None
     )
     db.flush()
     return submission

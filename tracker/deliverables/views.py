@@ -17,6 +17,7 @@ from litestar.params import Body, FromPath, URLEncodedBody
 from litestar.response import File, Redirect, Template
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
@@ -119,6 +120,9 @@ def _record(
         reviewable=reviewable,
         reviewers=service.reviewers_and_owners(db, project.id) if reviewable and access.can(Perm.REVIEW) else [],
         clock=service.running_clock(d),
+        clock_late=service.days_overdue(service.running_clock(d), today),
+        review_late=clocks.REVIEW.overdue(d, today),
+        resubmission_late=clocks.RESUBMISSION.overdue(d, today),
         today=today,
         deemed_left=service.deemed_warning(d, today),
         holdback=decisions.holdback_of(d),

@@ -4,13 +4,12 @@ projects' rows in one query (bounded by the latest day anywhere) and holds each 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.service import Principal
-from tracker.core.clock import UPCOMING_DAYS, latest_today
+from tracker.core.clock import latest_today
 from tracker.core.work import WorkItem
 from tracker.deliverables.models import (
     Comment,
@@ -21,14 +20,13 @@ from tracker.deliverables.models import (
     ReviewAssignment,
     Submission,
 )
-from tracker.deliverables.service import DEEMED_WARNING_DAYS, running_clock
 from tracker.deliverables.workflow import FINAL, Status
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, roles_with
 
 LIMIT = 50
-UNDER_REVIEW = (Status.SUBMITTED, Status.IN_REVIEW)
+UNDER_REVIEW = clocks.UNDER_REVIEW
 
 
 def _item(kind: str, project: Project, d: Deliverable, due, detail: str, anchor: str = "", flag: str = "") -> WorkItem:
@@ -58,7 +56,7 @@ def _role_with(*perms: Perm):
 def _clock_flag(d: Deliverable, project: Project) -> str:
     if d.escalated_at is not None:
         return "review escalated: overdue with no decision"
-    if d.deemed_on is not None and (d.deemed_on - project_today(project)).days <= DEEMED_WARNING_DAYS:
+    if clocks.DEEMED.is_due(d, project_today(project)):
         return "deemed accepted by silence unless decided"
     return ""
 
@@ -73,15 +71,15 @@ def my_reviews(db: Session, user: Principal) -> list[WorkItem]:
         .join(Membership, _member(user, Perm.REVIEW))
         .where(
             ReviewAssignment.reviewer_id == user.id,
-            col(ReviewAssignment.completed_at).is_(None),
-            col(Deliverable.status).in_(UNDER_REVIEW),
+            clocks.ASSIGNMENT.running_clause(),
+            clocks.REVIEW.running_clause(),
             Submission.number == Deliverable.current_version,
         )
         .order_by(ReviewAssignment.due_date, Project.key, Deliverable.code)
         .limit(LIMIT)
     )
     return [
-        _item("reviews", p, d, a.due_date, f"version {d.current_version}", "#reviews", _clock_flag(d, p))
+        _item("reviews", p, d, clocks.ASSIGNMENT.due(a), f"version {d.current_version}", "#reviews", _clock_flag(d, p))
         for a, d, p in db.exec(stmt)
     ]
 
@@ -93,7 +91,7 @@ def lead_reviews(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Perm.REVIEW))
-        .where(Deliverable.owner_id == user.id, col(Deliverable.status).in_(UNDER_REVIEW))
+        .where(Deliverable.owner_id == user.id, clocks.REVIEW.running_clause())
         .order_by(Deliverable.review_due, Project.key, Deliverable.code)
         .limit(LIMIT)
     )
@@ -102,7 +100,7 @@ def lead_reviews(db: Session, user: Principal) -> list[WorkItem]:
             "lead_reviews",
             p,
             d,
-            d.review_due,
+            clocks.REVIEW.due(d),
             f"version {d.current_version}, {'in review' if d.status == Status.IN_REVIEW else 'review not started'}",
             "#decision",
             _clock_flag(d, p),
@@ -118,11 +116,8 @@ def contract_clocks(db: Session, user: Principal) -> list[WorkItem]:
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Perm.DECIDE))
         .where(
-            col(Deliverable.status).in_(UNDER_REVIEW),
-            or_(
-                col(Deliverable.escalated_at).is_not(None),
-                col(Deliverable.deemed_on) <= latest_today() + timedelta(days=DEEMED_WARNING_DAYS),
-            ),
+            clocks.REVIEW.running_clause(),
+            or_(col(Deliverable.escalated_at).is_not(None), clocks.DEEMED.due_clause(latest_today())),
         )
         .order_by(func.coalesce(Deliverable.deemed_on, Deliverable.review_due), Project.key, Deliverable.code)
         .limit(LIMIT)
@@ -130,7 +125,7 @@ def contract_clocks(db: Session, user: Principal) -> list[WorkItem]:
     out = []
     for d, p in db.exec(stmt):
         if flag := _clock_flag(d, p):
-            due = d.review_due if d.escalated_at is not None else d.deemed_on
+            due = clocks.REVIEW.due(d) if d.escalated_at is not None else clocks.DEEMED.due(d)
             out.append(_item("clocks", p, d, due, flag, "#decision"))
     return out
 
@@ -163,7 +158,7 @@ def awaiting_disposition(db: Session, user: Principal) -> list[WorkItem]:
             "dispositions",
             p,
             d,
-            d.review_due,
+            clocks.REVIEW.due(d),
             f"{n} answered comment{'s' if n != 1 else ''} to dispose of",
             "#comments",
         )
@@ -177,7 +172,7 @@ def waiting_resubmission(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Perm.REVIEW))
-        .where(Deliverable.owner_id == user.id, Deliverable.status == Status.REJECTED)
+        .where(Deliverable.owner_id == user.id, clocks.RESUBMISSION.running_clause())
         .order_by(Deliverable.resubmit_due, Project.key, Deliverable.code)
         .limit(LIMIT)
     )
@@ -186,7 +181,7 @@ def waiting_resubmission(db: Session, user: Principal) -> list[WorkItem]:
             "resubmissions",
             p,
             d,
-            d.resubmit_due,
+            clocks.RESUBMISSION.due(d),
             f"version {d.current_version + 1} from the contractor",
             "#submissions",
         )
@@ -200,15 +195,7 @@ def due_from_contractor(db: Session, user: Principal) -> list[WorkItem]:
         select(Deliverable, Project)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user, Perm.DELIVER))
-        .where(
-            or_(
-                and_(
-                    Deliverable.status == Status.PLANNED,
-                    col(Deliverable.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),
-                ),
-                Deliverable.status == Status.REJECTED,
-            )
-        )
+        .where(or_(clocks.DELIVERY.due_clause(latest_today()), clocks.RESUBMISSION.running_clause()))
         .order_by(func.coalesce(Deliverable.resubmit_due, Deliverable.due_date), Project.key, Deliverable.code)
         .limit(LIMIT)
     )
@@ -218,11 +205,12 @@ def due_from_contractor(db: Session, user: Principal) -> list[WorkItem]:
             "to_submit",
             p,
             d,
-            running_clock(d),
+            clocks.running_due(d),
             f"version {d.current_version + 1} to {'resubmit' if d.status == Status.REJECTED else 'submit'}",
             "#submissions",
         )
-        if d.status == Status.REJECTED or item.state is not None:  # a first submission: due in two weeks, or late
+        # Every resubmission; a first submission once its delivery clock is due (within two weeks, or late).
+        if clocks.RESUBMISSION.running(d) or clocks.DELIVERY.is_due(d, item.today):
             out.append(item)
     return out
 
@@ -246,7 +234,7 @@ def awaiting_response(db: Session, user: Principal) -> list[WorkItem]:
         .limit(LIMIT)
     )
     return [
-        _item("responses", p, d, d.review_due, f"{n} comment{'s' if n != 1 else ''} to answer", "#comments")
+        _item("responses", p, d, clocks.REVIEW.due(d), f"{n} comment{'s' if n != 1 else ''} to answer", "#comments")
         for d, p, n in db.exec(stmt)
     ]
 
@@ -260,14 +248,11 @@ def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Membership, _member(user))
         .where(
-            col(Condition.met_at).is_(None),
+            clocks.CONDITION.running_clause(),
             Deliverable.status == Status.CONDITIONALLY_ACCEPTED,
             or_(
                 Condition.owner_id == user.id,
-                and_(
-                    _role_with(Perm.DECIDE),
-                    col(Condition.due_date) <= latest_today() + timedelta(days=UPCOMING_DAYS),
-                ),
+                and_(_role_with(Perm.DECIDE), clocks.CONDITION.due_clause(latest_today())),
             ),
         )
         .order_by(Condition.due_date, Project.key, Deliverable.code, Condition.position)
@@ -275,8 +260,10 @@ def conditions_due(db: Session, user: Principal) -> list[WorkItem]:
     )
     out = []
     for c, d, p in db.exec(stmt):
-        item = _item("conditions", p, d, c.due_date, f"condition {c.position}: {c.text}", f"#condition-{c.id}")
-        if c.owner_id == user.id or item.state is not None:
+        item = _item(
+            "conditions", p, d, clocks.CONDITION.due(c), f"condition {c.position}: {c.text}", f"#condition-{c.id}"
+        )
+        if c.owner_id == user.id or clocks.CONDITION.is_due(c, item.today):
             out.append(item)
     return out
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from tracker import clocks
 from tracker.accounts.service import Principal
 from tracker.core.work import WorkItem
 from tracker.deliverables import work as deliverables
@@ -27,7 +28,7 @@ def _actions(db: Session, user: Principal) -> list[WorkItem]:
             a.parent_code,
             a.item.description,
             f"/projects/{a.project_key}/{a.parent_kind}/{a.parent_id}",
-            a.item.due_date,
+            clocks.ACTION.due(a.item),
             a.today,
             {"mitigation": "mitigation plan", "contingency": "contingency plan"}.get(a.item.plan, "issue action"),
         )
@@ -43,7 +44,7 @@ def _risk_reviews(db: Session, user: Principal) -> list[WorkItem]:
             r.risk.code,
             r.risk.title,
             f"/projects/{r.project_key}/risks/{r.risk.id}",
-            r.risk.next_review_date,
+            clocks.RISK_REVIEW.due(r.risk),
             r.today,
             f"{LEVEL_LABELS[r.level]} risk, review due",
         )

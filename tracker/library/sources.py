@@ -19,6 +19,7 @@ from sqlalchemy import case, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.core.errors import FormError
 from tracker.core.forms import ApiBody
@@ -27,7 +28,6 @@ from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Deliverable, DeliverableType
 from tracker.deliverables.workflow import STATUS_LABELS, Status
 from tracker.projects.permissions import Perm
-from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import PENDING, ChangeRequest, ChangeStatus
@@ -148,11 +148,11 @@ def labels(enum: type[StrEnum], suffix: str = "") -> dict[str, str]:
 def _days_overdue_clause(op: str, n: int, ctx: Ctx) -> Any:
     low = n if op in ("gte", "equals") else None
     high = n if op in ("lte", "equals") else None
-    return deliverables.days_overdue_clause(ctx.today, low, high)
+    return clocks.days_past_clause(clocks.running_due_expr(), ctx.today, low, high)
 
 
 def _days_overdue_order(descending: bool, ctx: Ctx) -> list[Any]:
-    late = case((deliverables.overdue_clause(ctx.today), deliverables.clock_expr()), else_=None)  # on time: 0 days
+    late = case((clocks.running_overdue_clause(ctx.today), clocks.running_due_expr()), else_=None)  # on time: 0 days
     # More days overdue means an earlier clock.
     return [late.asc().nulls_last()] if descending else [late.desc().nulls_first()]
 
@@ -170,12 +170,12 @@ DELIVERABLE_FIELDS = {
     "days_overdue": Field(
         "Days overdue",
         Kind.NUMBER,
-        lambda _: deliverables.clock_expr(),
-        show=lambda clock, ctx: deliverables.days_overdue(clock, ctx.today),
+        lambda _: clocks.running_due_expr(),
+        show=lambda clock, ctx: clocks.days_past(clock, ctx.today),
         clause=_days_overdue_clause,
         order=_days_overdue_order,
     ),
-    "overdue": flag("Overdue", lambda ctx: deliverables.overdue_clause(ctx.today)),
+    "overdue": flag("Overdue", lambda ctx: clocks.running_overdue_clause(ctx.today)),
     "current_version": number("Current version", lambda _: Deliverable.current_version),
     "open_critical": number("Open critical comments", lambda _: deliverables.open_critical_count()),
     "payment_amount": number("Payment amount", lambda _: Deliverable.payment_amount, decimals=True),
@@ -216,7 +216,7 @@ RISK_FIELDS = {
     "next_review_date": when("Next review", Risk.next_review_date),
     "last_reviewed_on": when("Last reviewed", Risk.last_reviewed_on),
     "raised_on": when("Raised on", Risk.raised_on),
-    "due_for_review": flag("Due for review", lambda ctx: risks.due_clause(ctx.today)),
+    "due_for_review": flag("Due for review", lambda ctx: clocks.RISK_REVIEW.due_clause(ctx.today)),
     "open_actions": number("Open actions", lambda _: risks.open_actions_count()),
     "open_mitigation_actions": number(
         "Open mitigation actions", lambda _: risks.open_actions_count(Plan.MITIGATION.value)
@@ -248,7 +248,7 @@ ISSUE_FIELDS = {
         sortable=False,
         filterable=False,
     ),
-    "overdue": flag("Overdue", lambda ctx: issues.overdue_clause(ctx.today)),
+    "overdue": flag("Overdue", lambda ctx: clocks.ISSUE.overdue_clause(ctx.today)),
     "needs_escalation": flag("Flagged for escalation", lambda ctx: issues.escalation_clause(ctx.settings, ctx.today)),
     "open_actions": number("Open actions", lambda _: issues.open_actions_count()),
     "from_risk": text("From risk", FromRisk.code),
@@ -288,7 +288,7 @@ ACTION_FIELDS = {
     "owner": person("Owner", ActionOwner, ActionItem.owner_id),
     "due_date": when("Due date", ActionItem.due_date),
     "done": flag("Done", lambda _: ActionItem.done_at.is_not(None)),
-    "overdue": flag("Overdue", lambda ctx: actions.overdue_clause(ctx.today)),
+    "overdue": flag("Overdue", lambda ctx: clocks.ACTION.overdue_clause(ctx.today)),
 }
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.core.calendar import business_days_between
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.projects.calendar import project_holidays, project_today
@@ -177,13 +178,13 @@ def _values(
     finals = [n for on, n in facts.finals if inside(on)]
     resolved = [(priority, days) for on, priority, days in facts.resolved if inside(on)]
     # A condition counts once it is met or its day has passed unmet.
-    conditions = [(due, met) for due, met in facts.conditions if inside(due) and (met or due < facts.today)]
+    conditions = [(due, met) for due, met in facts.conditions if inside(due) and (met or clocks.past(due, facts.today))]
 
     def rate(hits: int, total: int) -> tuple[float | None, int]:
         return (hits / total if total else None, total)
 
     return {
-        "on_time_submission_rate": rate(sum(on <= due for on, due in subs), len(subs)),
+        "on_time_submission_rate": rate(sum(clocks.on_time(on, due) for on, due in subs), len(subs)),
         "first_pass_acceptance_rate": rate(sum(o in ACCEPTING for o in first), len(first)),
         "submissions_per_accepted": (sum(finals) / len(finals) if finals else None, len(finals)),
         "review_turnaround_rate": rate(
@@ -191,7 +192,9 @@ def _values(
             len(decided),
         ),
         "issue_resolution_rate": rate(sum(days <= issue_days[p] for p, days in resolved), len(resolved)),
-        "condition_on_time_rate": rate(sum(met is not None and met <= due for due, met in conditions), len(conditions)),
+        "condition_on_time_rate": rate(
+            sum(met is not None and clocks.on_time(met, due) for due, met in conditions), len(conditions)
+        ),
     }
 
 

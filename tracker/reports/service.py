@@ -16,17 +16,17 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, func, or_, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
-from tracker.core.clock import UPCOMING_DAYS, deadline_state, utcnow
+from tracker.core.clock import utcnow
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
 from tracker.core.web import options
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
-from tracker.deliverables.service import CLOCK_KINDS, days_overdue
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
@@ -48,6 +48,9 @@ TOP_RISKS = 10
 HISTORY_PERIODS = 12
 RISK_ACTIONS = ["create", "update", "convert"]  # the audited changes a report reads back to a moment
 ISSUE_ACTIONS = ["create", "update"]
+# The report's list of each running clock of a deliverable, overdue. Every running clock counts as a deadline: the
+# contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
+OVERDUE_LISTS = {clocks.DELIVERY: "deliveries", clocks.REVIEW: "reviews", clocks.RESUBMISSION: "resubmissions"}
 AGE_BUCKETS = (
     (0, 7, "0–7 days"),
     (8, 14, "8–14 days"),
@@ -270,18 +273,18 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
         x, owner = _as_it_stood(d, then), d.full_name
         status = x.status
         counts[status] += 1
-        if Status(status) not in CLOCK_KINDS:
+        clock = clocks.running_for(status)
+        if clock is None:
             continue
-        kind, what = CLOCK_KINDS[Status(status)]
-        clock = (
-            review_due.get(d.id) if kind == "reviews" else _date(x.due_date if kind == "deliveries" else x.resubmit_due)
-        )
+        # The review's due date as it stood is its submission's (the trail does not carry the deliverable's copy).
+        due = review_due.get(d.id) if clock is clocks.REVIEW else _date(getattr(x, clock.due_column.key))
         item = {"id": d.id, "code": d.code, "title": d.title, "owner": owner}
-        state = deadline_state(clock, w.today)
+        state = clock.state(due, w.today)
         if state == "overdue":
-            out[kind].append(item | {"due": _iso(clock), "days": days_overdue(clock, w.today)})
+            out[OVERDUE_LISTS[clock]].append(item | {"due": _iso(due), "days": clocks.days_past(due, w.today)})
         elif state == "upcoming":
-            out["reviews_due" if kind == "reviews" else "upcoming"].append(item | {"due": _iso(clock), "what": what})
+            upcoming = "reviews_due" if clock is clocks.REVIEW else "upcoming"
+            out[upcoming].append(item | {"due": _iso(due), "what": clock.label})
     # Conditions of conditional acceptances still open at the moment: overdue, or due in the next two weeks.
     out["conditions"] = []
     for c, code, owner in db.exec(
@@ -301,11 +304,11 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
             "owner": owner,
             "due": _iso(c.due_date),
         }
-        state = deadline_state(c.due_date, w.today)
+        state = clocks.CONDITION.state(c.due_date, w.today)
         if state == "overdue":
-            out["conditions"].append(item | {"days": days_overdue(c.due_date, w.today)})
+            out["conditions"].append(item | {"days": clocks.days_past(c.due_date, w.today)})
         elif state == "upcoming":
-            out["upcoming"].append(item | {"what": "Condition due"})
+            out["upcoming"].append(item | {"what": clocks.CONDITION.label})
     for key in ("reviews", "resubmissions", "deliveries", "conditions"):
         out[key].sort(key=lambda i: (-i["days"], i["code"]))
     for key in ("upcoming", "reviews_due"):
@@ -468,8 +471,8 @@ def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str,
         .where(
             ActionItem.project_id == project.id,
             col(ActionItem.created_at) < w.as_of,
-            (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),
-            col(ActionItem.due_date) < w.today,
+            (col(ActionItem.done_at).is_(None)) | (col(ActionItem.done_at) >= w.as_of),  # open at the moment
+            clocks.ACTION.past_due_clause(w.today),
         )
         .order_by(ActionItem.due_date, ActionItem.id)
     )
@@ -482,7 +485,7 @@ def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str,
             "description": a.description,
             "owner": owner,
             "due": a.due_date.isoformat(),
-            "days": (w.today - a.due_date).days,
+            "days": clocks.days_past(a.due_date, w.today),
         }
         for a, risk_code, issue_code, owner in db.exec(stmt)
     ]
@@ -577,7 +580,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
             "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
             "as_of": w.today.isoformat(),
             "closed": w.closed,
-            "upcoming_until": (w.today + timedelta(days=UPCOMING_DAYS)).isoformat(),
+            "upcoming_until": (w.today + timedelta(days=clocks.DELIVERY.soon_days)).isoformat(),  # its "next two weeks"
         },
         "rag": rags,
         "narrative": {"summary": draft.summary, "decisions": draft.decisions, "next_steps": draft.next_steps},

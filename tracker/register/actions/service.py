@@ -11,8 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
-from sqlmodel import Session, and_, col, select
+from sqlmodel import Session, col, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
@@ -32,13 +33,13 @@ from tracker.register.risks.models import Risk
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:
-    """Open and past its due date. `overdue_clause` (and the risk register's `overdue` filter) is the same rule
-    in SQL."""
-    return item.done_at is None and item.due_date is not None and item.due_date < today
+    """Open and past its due date: the action clock's rule. `overdue_clause` (and the risk register's `overdue`
+    filter) is the same rule in SQL."""
+    return clocks.ACTION.overdue(item, today)
 
 
 def overdue_clause(today: date) -> Any:
-    return and_(col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < today)
+    return clocks.ACTION.overdue_clause(today)
 
 
 class ActionForm(Form):

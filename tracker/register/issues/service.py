@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import literal_column
 from sqlmodel import Session, and_, col, func, or_, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
@@ -57,12 +58,12 @@ def age_of(raised_on: date, resolved_on: date | None, today: date) -> int:
 
 
 def is_overdue(issue: Issue, today: date) -> bool:
-    """Unresolved past its need-by date. `overdue_clause` is the same rule in SQL."""
-    return issue.status in UNRESOLVED and issue.need_by is not None and issue.need_by < today
+    """Unresolved past its need-by date: the issue clock's rule. `overdue_clause` is the same rule in SQL."""
+    return clocks.ISSUE.overdue(issue, today)
 
 
 def overdue_clause(today: date) -> Any:
-    return and_(col(Issue.status).in_(UNRESOLVED), col(Issue.need_by) < today)
+    return clocks.ISSUE.overdue_clause(today)
 
 
 def needs_escalation(issue: Issue, settings: RegisterSettings, today: date) -> bool:

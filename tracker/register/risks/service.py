@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
-from sqlmodel import Session, and_, col, func, select
+from sqlmodel import Session, col, func, select
 
+from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
@@ -117,12 +118,13 @@ def review_after_change(settings: RegisterSettings, before: Level, after: Level,
 
 
 def due_for_review(risk: Risk, today: date) -> bool:
-    """An active risk whose review date has come. `due_clause` is the same rule in SQL."""
-    return risk.status in ACTIVE_RISK and risk.next_review_date is not None and risk.next_review_date <= today
+    """An active risk whose review date has come: the risk review clock is due. `due_clause` is the same rule in
+    SQL."""
+    return clocks.RISK_REVIEW.is_due(risk, today)
 
 
 def due_clause(today: date) -> Any:
-    return and_(col(Risk.status).in_(ACTIVE_RISK), col(Risk.next_review_date) <= today)
+    return clocks.RISK_REVIEW.due_clause(today)
 
 
 def overdue_actions_count(today: date) -> Any:
@@ -130,7 +132,7 @@ def overdue_actions_count(today: date) -> Any:
     actions.service.is_overdue is the same rule for one item."""
     return (
         select(func.count(ActionItem.id))
-        .where(ActionItem.risk_id == Risk.id, col(ActionItem.done_at).is_(None), col(ActionItem.due_date) < today)
+        .where(ActionItem.risk_id == Risk.id, clocks.ACTION.overdue_clause(today))
         .correlate(Risk)
         .scalar_subquery()
     )
