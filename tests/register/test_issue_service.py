@@ -13,6 +13,7 @@ from tests.register.conftest import acting, make_issue, make_risk
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import parse
+from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
@@ -96,7 +97,7 @@ def test_overdue_in_python_and_sql_agree(db, world):
     make_issue(db, world, need_by="2026-11-20")
     make_issue(db, world, need_by="2026-11-01", status="closed", resolution="Done", raised_on="2026-10-01")
     _, access = acting(db, world, "viewer")
-    rows, _ = issues.search(db, access, issues.IssueQuery(sort="code"), limit=None)
+    rows, _ = issues.search(db, access, issues.IssueQuery(sort="code"), common.EVERY)
     assert [r.issue.code for r in rows if r.overdue] == [late.code]
     assert [r.issue.code for r in issues.search(db, access, issues.IssueQuery(overdue=True))[0]] == [late.code]
 

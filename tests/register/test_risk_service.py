@@ -100,7 +100,7 @@ def test_due_for_review_in_python_and_in_sql_agree(db, world):
     late = make_risk(db, world, next_review_date=(TODAY - timedelta(days=3)).isoformat())
     closed = make_risk(db, world, next_review_date=(TODAY - timedelta(days=3)).isoformat(), status="closed")
     _, access = acting(db, world, "viewer")
-    rows, _ = risks.search(db, access, risks.RiskQuery(sort="code"), limit=None)
+    rows, _ = risks.search(db, access, risks.RiskQuery(sort="code"), common.EVERY)
     assert [r.risk.code for r in rows if r.due_for_review] == [due.code, late.code]
     filtered, total = risks.search(db, access, risks.RiskQuery(due=True, sort="code"))
     assert [r.risk.code for r in filtered] == [due.code, late.code] and total == 2

@@ -74,7 +74,7 @@ def outs(kind: Kind, out: type[BaseModel], db: Session, rows: list[Any]) -> list
 
 
 def one(kind: Kind, out: type[BaseModel], db: Session, access: Access, record_id: int) -> Any:
-    return outs(kind, out, db, [kind.service.row(db, access, record_id)])[0]
+    return outs(kind, out, db, [kind.row(db, access, record_id)])[0]
 
 
 def _filters(kind: Kind) -> type[Operation]:
@@ -130,7 +130,7 @@ def controllers(
             wanted = {n: v for n, v in request.query_params.items() if n in kind.query.model_fields and n != "page"}
             query = parse(kind.query, wanted)
             limit, offset = min(max(limit, 1), MAX_LIMIT), max(offset, 0)
-            rows, total = kind.service.search(db, access, query, limit=limit, offset=offset)
+            rows, total = kind.service.search(db, access, query, common.Part(limit, offset))
             return page(items=outs(kind, out, db, rows), total=total, limit=limit, offset=offset)
 
         @post(

@@ -4,13 +4,16 @@ the form helpers for repeated fields."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from sqlmodel import Session, SQLModel, col, delete, func, or_, select
 
 from tracker.accounts.models import User
+from tracker.audit import service as audit
+from tracker.core.clock import utcnow
 from tracker.core.db import sort_order
 from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import Checkbox, Form, OptionalInt
@@ -19,6 +22,7 @@ from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, roles_with
 from tracker.register.risks.models import RegisterSettings
 
+PAGE_SIZE = 25  # rows a register list shows a page
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 OWNER_ROLES = sorted(roles_with(Perm.VIEW_REGISTER))  # those who can see the register can own its entries
 
@@ -121,6 +125,82 @@ def set_links(
     return [[c for _, c in before], sorted(wanted.values())]
 
 
+def link_key(link: type[SQLModel]) -> str:
+    """The link table's column naming its record: risk_id, issue_id, change_id."""
+    return next(c.name for c in link.__table__.primary_key.columns if c.name != "deliverable_id")
+
+
+def check_form(
+    db: Session, model: type[SQLModel], project: Project, form: RecordForm, prefix: str, record: Any = None
+) -> tuple[str, dict[int, str]]:
+    """What every kind checks of its form: the code (blank: the record's, or the next free one) unique in the
+    project, and {id: code} of the deliverables, all of the project."""
+    code = form.code or (record.code if record is not None else next_code(db, model, project.id, prefix))
+    check_unique_code(db, model, project, code, record.id if record is not None else None)
+    return code, check_deliverables(db, project.id, form.deliverable_ids)
+
+
+def form_values(db: Session, record: Any, fields: tuple[str, ...], link: type[SQLModel]) -> dict[str, Any]:
+    """A stored record as its edit form (and the API's PATCH) starts from: its fields, its deliverables, its version."""
+    links = linked_deliverables(db, link, link_key(link), [record.id])[record.id]
+    return audit.snapshot(record, fields) | {"deliverable_ids": [d for d, _ in links], "version": record.version}
+
+
+def record_event(db: Session, actor: Any, record: Any, action: str, changes: dict[str, Any]) -> None:
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=record,
+        project_id=record.project_id,
+        label=record.code,
+        action=action,
+        changes=changes,
+    )
+
+
+def created(
+    db: Session,
+    actor: Any,
+    record: Any,
+    fields: tuple[str, ...],
+    link: type[SQLModel],
+    links: dict[int, str],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """A new record stored with its deliverable links, and its "create" event: every field given, its deliverables
+    and what the kind adds (`extra`)."""
+    db.add(record)
+    db.flush()
+    set_links(db, link, link_key(link), record.id, links)
+    changes = {f: [None, v] for f, v in audit.snapshot(record, fields).items() if v not in (None, "")}
+    if links:
+        changes["deliverables"] = [None, sorted(links.values())]
+    record_event(db, actor, record, "create", changes | (extra or {}))
+    db.flush()
+
+
+def edited(
+    db: Session,
+    record: Any,
+    fields: tuple[str, ...],
+    link: type[SQLModel],
+    links: dict[int, str],
+    apply: Callable[[], None],
+) -> dict[str, Any]:
+    """An edit in one UPDATE, so the version moves by one: the links made `links`, then `apply` sets the fields;
+    returns what changed (and stamps the record's updated_at when anything did)."""
+    before = audit.snapshot(record, fields)
+    with db.no_autoflush:
+        link_change = set_links(db, link, link_key(link), record.id, links)
+        apply()
+        changes = audit.diff(before, audit.snapshot(record, fields))
+        if link_change:
+            changes["deliverables"] = link_change
+        if changes:
+            record.updated_at = utcnow()
+    return changes
+
+
 def as_list(v: Any) -> Any:
     """A form's repeated field as a list: one value alone, or none, is a list too. Anything else is left to the
     field's own type check to refuse."""
@@ -131,6 +211,26 @@ def as_list(v: Any) -> Any:
     if isinstance(v, (list, tuple)):
         return [x for x in v if x != ""]
     return v
+
+
+class RecordForm(Form):
+    """What every register record's form has: its code (blank: the next free one), its title, the deliverables it
+    concerns, and the version it was read at. A kind's form adds its own fields."""
+
+    code: str = Field(default="", max_length=20)
+    title: str = Field(min_length=1, max_length=200)
+    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
+    version: int | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return clean_code(v)
+
+    @field_validator("deliverable_ids", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return as_list(v)
 
 
 # --- the filtered list ------------------------------------------------------------------------------------------
@@ -151,6 +251,12 @@ class ListQuery(Form):
     sort: str = ""
     page: int = Field(default=1, ge=1, le=100_000)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank(cls, v: Any, info: ValidationInfo) -> Any:
+        """A filter left blank is no filter (a kind's own filters default to None)."""
+        return None if v == "" and cls.model_fields[info.field_name].default is None else v
+
     @field_validator("status")
     @classmethod
     def _status(cls, v: str) -> str:
@@ -164,6 +270,35 @@ class ListQuery(Form):
         return v if v.lstrip("-") in cls.sorts else cls.model_fields["sort"].default
 
 
+@dataclass(frozen=True)
+class Part:
+    """Which rows of a filtered list to read: a page (limit, offset), every row (limit=None), or one record."""
+
+    limit: int | None = PAGE_SIZE
+    offset: int | None = None
+    record_id: int | None = None
+
+
+EVERY = Part(limit=None)
+
+
+def list_where(
+    model: type[SQLModel], access: Any, query: ListQuery, part: Part, group: Iterable[str], text: tuple
+) -> list:
+    """The filters every kind's list has: the project, one record, the status or the kind's group of statuses, and
+    the search box over the kind's text columns. The kind adds its own."""
+    where: list[Any] = [model.project_id == access.project.id]
+    if part.record_id is not None:
+        where.append(model.id == part.record_id)
+    if query.status and query.status == query.group:
+        where.append(col(model.status).in_(list(group)))
+    elif query.status:
+        where.append(model.status == query.status)
+    if query.q:
+        where.append(text_match(query.q, *text))
+    return where
+
+
 def text_match(q: str, *columns: Any) -> Any:
     """The list's search box: the words anywhere in any of these columns, whatever their case."""
     like = f"%{q.lower()}%"
@@ -171,21 +306,16 @@ def text_match(q: str, *columns: Any) -> Any:
 
 
 def page_of(
-    db: Session,
-    model: type[SQLModel],
-    stmt: Any,
-    where: list[Any],
-    sort: Any,
-    page: int,
-    limit: int | None,
-    offset: int | None,
+    db: Session, model: type[SQLModel], stmt: Any, where: list[Any], query: ListQuery, part: Part
 ) -> tuple[list[Any], int]:
-    """One page of a kind's filtered list and the count of the whole list: two queries whatever its size.
-    `sort` is the kind's SORTS entry for the query's sort, a leading "-" meaning descending; limit=None: every row."""
+    """One page of a kind's filtered list and the count of the whole list: two queries whatever its size, sorted by
+    the kind's SORTS entry for the query's sort (a leading "-" meaning descending)."""
     total = db.exec(select(func.count()).select_from(model).where(*where)).one()
-    stmt = stmt.where(*where).order_by(*sort_order(sort[1], sort[0]))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset if offset is not None else (page - 1) * limit)
+    descending, columns = sort_of(query.sorts, query.sort)
+    stmt = stmt.where(*where).order_by(*sort_order(columns, descending))
+    if part.limit is not None:
+        offset = part.offset if part.offset is not None else (query.page - 1) * part.limit
+        stmt = stmt.limit(part.limit).offset(offset)
     return list(db.exec(stmt)), total
 
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 from tracker.core.forms import Form
 from tracker.projects.permissions import Perm
+from tracker.projects.service import Access
+from tracker.register import common
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues import service as issues
@@ -28,7 +30,7 @@ class Kind:
     prefix: str  # codes are R-001, I-001, ...
     model: type[SQLModel]
     link: type[SQLModel]  # its links to deliverables
-    service: ModuleType  # search, row, get_for, load_for, create, update, form_values, LABELS, WORDS, PAGE_SIZE
+    service: ModuleType  # search, get_for, load_for, create, update, form_values, check_rules, FIELDS, LABELS, WORDS
     form: type[Form]
     query: type[Form]  # the list's filters, sort and page
     quick: tuple[str, ...]  # the fields its list edits in place
@@ -46,6 +48,11 @@ class Kind:
     def entity(self) -> str:
         """The audit trail's name for its records: the model's table."""
         return self.model.__tablename__
+
+    def row(self, db: Session, access: Access, record_id: int) -> Any:
+        """One record as its list shows it (404 unless this member may see it)."""
+        rows, _ = self.service.search(db, access, self.query(), common.Part(record_id=record_id))
+        return common.only_row(rows, self.noun or self.name)
 
     @property
     def label(self) -> str:

@@ -92,7 +92,7 @@ class RegisterPages(Controller):
             total=total,
             query=query,
             page=query.page,
-            pages=max(1, math.ceil(total / service.PAGE_SIZE)),
+            pages=max(1, math.ceil(total / common.PAGE_SIZE)),
             base_url=f"{self.url(access)}?{urlencode(base)}",
             sort_base={k: v for k, v in base.items() if k != "sort"},
             here=f"{self.url(access)}?{urlencode(raw)}",
@@ -106,7 +106,7 @@ class RegisterPages(Controller):
         kind, today = self.kind, project_today(access.project)
         context: dict[str, Any] = {
             kind.name: record,
-            "row": kind.service.row(db, access, record.id),
+            "row": kind.row(db, access, record.id),
             "today": today,
             "deliverables": common.linked_deliverables(db, kind.link, kind.link_key, [record.id])[record.id],
             "trail": audit.for_entity(db, kind.entity, record.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
@@ -227,7 +227,7 @@ class RegisterPages(Controller):
             request,
             f"{kind.plural}/_row.html",
             status=status,
-            row=kind.service.row(db, access, record.id),
+            row=kind.row(db, access, record.id),
             message=message,
             failed=status != 200,
             here=safe_next(data.get("next"), ""),

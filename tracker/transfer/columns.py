@@ -319,8 +319,31 @@ def _own(name: str) -> Writer:
     return lambda row, x: getattr(row.record, name)
 
 
+def own(key: str, header: str, aliases: tuple[str, ...], read: Reader = text, **kw: Any) -> Column:
+    """A column that is the record's own field of the same name, read from its cell by `read`."""
+    return Column(key, header, aliases, _own(key), read, key, **kw)
+
+
+def chosen(
+    key: str, header: str, aliases: tuple[str, ...], enum: type[StrEnum], synonyms: dict | None = None, **kw: Any
+) -> Column:
+    """A coded field: exported in words, imported by its value, its words or a common synonym."""
+    return Column(key, header, aliases, _labelled(_own(key)), choice(enum, synonyms), key, **kw)
+
+
+def code_column(header: str, aliases: tuple[str, ...], prefix: str, noun: str) -> Column:
+    help = f"Blank: the next free {prefix}-number. A code already in the register updates that {noun}."
+    return own("code", header, (*aliases, *ID_ALIASES), help=help)
+
+
 def _linked(row: Any, x: Extras) -> str:
     return ", ".join(code for _, code in x.links.get(row.record.id, []))
+
+
+def linked_column(header: str) -> Column:
+    """The deliverables a record concerns, by code."""
+    help = "Deliverable codes of this project, separated by commas."
+    return Column("deliverables", header, DELIVERABLE_ALIASES, _linked, deliverables, "deliverable_ids", help=help)
 
 
 def _labelled(get: Writer, suffix: str = "") -> Writer:
@@ -401,58 +424,28 @@ PROXIMITY_SYNONYMS = {
 }
 
 RISK_COLUMNS = (
-    Column(
-        "code",
-        "Risk ID",
-        ("Risk ref", "Risk no", "Risk number", *ID_ALIASES),
-        _own("code"),
-        text,
-        "code",
-        help="Blank: the next free R-number. A code already in the register updates that risk.",
-    ),
-    Column(
-        "title",
-        "Title",
-        ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"),
-        _own("title"),
-        text,
-        "title",
-        required=True,
-    ),
-    Column(
+    code_column("Risk ID", ("Risk ref", "Risk no", "Risk number"), "R", "risk"),
+    own("title", "Title", ("Risk title", "Risk name", "Name", "Risk", "Summary", "Short description"), required=True),
+    own(
         "statement",
         "Risk statement",
         ("Statement", "Description", "Risk description", "Details", "Cause and effect"),
-        _own("statement"),
-        text,
-        "statement",
         help="“If <condition>, then <consequence>.”",
     ),
-    Column(
-        "category",
-        "Category",
-        ("Risk category", "Type", "Risk type", "Area"),
-        _labelled(_own("category")),
-        choice(Category, CATEGORY_SYNONYMS),
-        "category",
-    ),
-    Column(
+    chosen("category", "Category", ("Risk category", "Type", "Risk type", "Area"), Category, CATEGORY_SYNONYMS),
+    own(
         "probability",
         "Probability",
         ("Likelihood", "Prob", "Probability rating", "Likelihood rating", "Likelihood score"),
-        _own("probability"),
         scale(scoring.PROBABILITY_WORDS),
-        "probability",
         required=True,
         help="1 to 5, or rare, unlikely, possible, likely, almost certain.",
     ),
-    Column(
+    own(
         "impact",
         "Impact",
         ("Consequence", "Severity", "Impact rating", "Impact score"),
-        _own("impact"),
         scale(scoring.IMPACT_WORDS),
-        "impact",
         required=True,
         help="1 to 5, or negligible, minor, moderate, major, severe.",
     ),
@@ -466,14 +459,7 @@ RISK_COLUMNS = (
         choice(Proximity, PROXIMITY_SYNONYMS),
         "proximity",
     ),
-    Column(
-        "trigger",
-        "Trigger",
-        ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator"),
-        _own("trigger"),
-        text,
-        "trigger",
-    ),
+    own("trigger", "Trigger", ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator")),
     Column(
         "owner",
         "Owner",
@@ -483,13 +469,12 @@ RISK_COLUMNS = (
         "owner_id",
         help="A member of the project: username, email or full name.",
     ),
-    Column(
+    chosen(
         "response",
         "Response strategy",
         ("Response", "Strategy", "Risk response", "Treatment", "Response type"),
-        _labelled(_own("response")),
-        choice(Strategy, STRATEGY_SYNONYMS),
-        "response",
+        Strategy,
+        STRATEGY_SYNONYMS,
     ),
     Column(
         "residual_probability",
@@ -507,13 +492,8 @@ RISK_COLUMNS = (
         scale(scoring.IMPACT_WORDS, ""),
         "residual_impact",
     ),
-    Column(
-        "mitigation_plan",
-        "Mitigation plan",
-        ("Mitigation", "Mitigation strategy", "Risk mitigation", "Treatment plan"),
-        _own("mitigation_plan"),
-        text,
-        "mitigation_plan",
+    own(
+        "mitigation_plan", "Mitigation plan", ("Mitigation", "Mitigation strategy", "Risk mitigation", "Treatment plan")
     ),
     Column(
         "mitigation_actions",
@@ -524,14 +504,7 @@ RISK_COLUMNS = (
         help=LINE_HELP,
         same=_same_actions,
     ),
-    Column(
-        "contingency_plan",
-        "Contingency plan",
-        ("Contingency", "Fallback", "Fallback plan", "Contingency strategy"),
-        _own("contingency_plan"),
-        text,
-        "contingency_plan",
-    ),
+    own("contingency_plan", "Contingency plan", ("Contingency", "Fallback", "Fallback plan", "Contingency strategy")),
     Column(
         "contingency_actions",
         "Contingency actions",
@@ -552,32 +525,9 @@ RISK_COLUMNS = (
     ),
     Column("due_for_review", "Due for review", ("Review overdue",), lambda row, x: _yes(row.due_for_review)),
     Column("overdue_actions", "Overdue actions", ("Overdue action items",), lambda row, x: row.overdue_actions),
-    Column(
-        "status",
-        "Status",
-        ("Risk status", "State"),
-        _labelled(_own("status")),
-        choice(RiskStatus, RISK_STATUS_SYNONYMS),
-        "status",
-    ),
-    Column(
-        "raised_on",
-        "Raised on",
-        RAISED_ALIASES,
-        _own("raised_on"),
-        a_date,
-        "raised_on",
-        help=DATE_HELP + " Blank: today.",
-    ),
-    Column(
-        "deliverables",
-        "Deliverables",
-        DELIVERABLE_ALIASES,
-        _linked,
-        deliverables,
-        "deliverable_ids",
-        help="Deliverable codes of this project, separated by commas.",
-    ),
+    chosen("status", "Status", ("Risk status", "State"), RiskStatus, RISK_STATUS_SYNONYMS),
+    own("raised_on", "Raised on", RAISED_ALIASES, a_date, help=DATE_HELP + " Blank: today."),
+    linked_column("Deliverables"),
 )
 
 ISSUE_STATUS_SYNONYMS = {
@@ -613,47 +563,18 @@ ESCALATION_SYNONYMS = {
 }
 
 ISSUE_COLUMNS = (
-    Column(
-        "code",
-        "Issue ID",
-        ("Issue ref", "Issue no", "Issue number", *ID_ALIASES),
-        _own("code"),
-        text,
-        "code",
-        help="Blank: the next free I-number. A code already in the register updates that issue.",
+    code_column("Issue ID", ("Issue ref", "Issue no", "Issue number"), "I", "issue"),
+    own(
+        "title", "Title", ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"), required=True
     ),
-    Column(
-        "title",
-        "Title",
-        ("Issue title", "Issue name", "Issue", "Name", "Summary", "Short description"),
-        _own("title"),
-        text,
-        "title",
-        required=True,
-    ),
-    Column(
-        "description",
-        "Description",
-        ("Issue description", "Details", "Detail"),
-        _own("description"),
-        text,
-        "description",
-    ),
-    Column(
-        "impact",
-        "Impact",
-        ("Impact description", "Effect", "Impact on project", "Consequence"),
-        _own("impact"),
-        text,
-        "impact",
-    ),
-    Column(
+    own("description", "Description", ("Issue description", "Details", "Detail")),
+    own("impact", "Impact", ("Impact description", "Effect", "Impact on project", "Consequence")),
+    chosen(
         "priority",
         "Priority",
         ("Severity", "Urgency", "Issue priority"),
-        _labelled(_own("priority")),
-        choice(Priority, PRIORITY_SYNONYMS),
-        "priority",
+        Priority,
+        PRIORITY_SYNONYMS,
         help="Critical, high, medium or low.",
     ),
     Column(
@@ -683,49 +604,23 @@ ISSUE_COLUMNS = (
         "need_by",
         help=DATE_HELP,
     ),
-    Column(
-        "status",
-        "Status",
-        ("Issue status", "State"),
-        _labelled(_own("status")),
-        choice(IssueStatus, ISSUE_STATUS_SYNONYMS),
-        "status",
-    ),
-    Column(
+    chosen("status", "Status", ("Issue status", "State"), IssueStatus, ISSUE_STATUS_SYNONYMS),
+    chosen(
         "escalation_level",
         "Escalation level",
         ("Escalated to", "Escalation"),
-        _labelled(_own("escalation_level")),
-        choice(EscalationLevel, ESCALATION_SYNONYMS),
-        "escalation_level",
+        EscalationLevel,
+        ESCALATION_SYNONYMS,
         help="Project (not escalated), executive or sponsor.",
     ),
-    Column(
-        "escalation_reason",
-        "Escalation reason",
-        ("Reason for escalation", "Why escalated"),
-        _own("escalation_reason"),
-        text,
-        "escalation_reason",
-    ),
-    Column(
+    own("escalation_reason", "Escalation reason", ("Reason for escalation", "Why escalated")),
+    own(
         "resolution",
         "Resolution",
         ("Resolution notes", "How resolved", "Outcome"),
-        _own("resolution"),
-        text,
-        "resolution",
         help="Required for a resolved or closed issue.",
     ),
-    Column(
-        "raised_on",
-        "Raised on",
-        RAISED_ALIASES,
-        _own("raised_on"),
-        a_date,
-        "raised_on",
-        help=DATE_HELP + " Blank: today.",
-    ),
+    own("raised_on", "Raised on", RAISED_ALIASES, a_date, help=DATE_HELP + " Blank: today."),
     Column(
         "resolved_on",
         "Resolved on",
@@ -748,15 +643,7 @@ ISSUE_COLUMNS = (
         from_risk,
         help="The code of the realized risk it came from.",
     ),
-    Column(
-        "deliverables",
-        "Deliverables",
-        DELIVERABLE_ALIASES,
-        _linked,
-        deliverables,
-        "deliverable_ids",
-        help="Deliverable codes of this project, separated by commas.",
-    ),
+    linked_column("Deliverables"),
     Column(
         "actions",
         "Action items",
@@ -792,27 +679,16 @@ SIDE_SYNONYMS = {
 
 # A change request's status and decision are the workflow's: exported, never imported (an imported request is a draft).
 CHANGE_COLUMNS = (
-    Column(
-        "code",
-        "CR ID",
-        ("CR", "CR no", "CR number", "Change request", "Change ID", "CCR", *ID_ALIASES),
-        _own("code"),
-        text,
-        "code",
-        help="Blank: the next free CR-number. A code already in the register updates that draft.",
-    ),
-    Column(
-        "title", "Title", ("Change title", "Name", "Summary", "Subject"), _own("title"), text, "title", required=True
-    ),
-    Column("description", "Description", ("Change description", "Details"), _own("description"), text, "description"),
-    Column("reason", "Reason", ("Justification", "Rationale for change", "Why"), _own("reason"), text, "reason"),
-    Column(
+    code_column("CR ID", ("CR", "CR no", "CR number", "Change request", "Change ID", "CCR"), "CR", "draft"),
+    own("title", "Title", ("Change title", "Name", "Summary", "Subject"), required=True),
+    own("description", "Description", ("Change description", "Details")),
+    own("reason", "Reason", ("Justification", "Rationale for change", "Why")),
+    chosen(
         "requested_by",
         "Requested by",
         ("Requestor", "Requester", "Originator", "Raised by party"),
-        _labelled(_own("requested_by")),
-        choice(Side, SIDE_SYNONYMS),
-        "requested_by",
+        Side,
+        SIDE_SYNONYMS,
         help="State or contractor.",
     ),
     Column(
@@ -824,30 +700,19 @@ CHANGE_COLUMNS = (
         "cost_impact",
         help="An amount, negative for a saving: 12500, -3000.50.",
     ),
-    Column(
+    own(
         "schedule_impact",
         "Schedule impact (business days)",
         ("Schedule impact", "Schedule change", "Delay (days)", "Days"),
-        _own("schedule_impact"),
-        text,
-        "schedule_impact",
         help="Business days the affected deliverables move on approval; negative: earlier.",
     ),
-    Column("scope_impact", "Scope impact", ("Scope", "Scope change"), _own("scope_impact"), text, "scope_impact"),
-    Column("raised_on", "Raised on", RAISED_ALIASES, _own("raised_on"), a_date, "raised_on", help=DATE_HELP),
+    own("scope_impact", "Scope impact", ("Scope", "Scope change")),
+    own("raised_on", "Raised on", RAISED_ALIASES, a_date, help=DATE_HELP),
     Column("status", "Status", ("CR status", "State"), _labelled(_own("status"))),
     Column("submitted_on", "Submitted on", ("Date submitted",), _blank(_own("submitted_on"))),
     Column("decided_on", "Decided on", ("Decision date", "Date decided"), _blank(_own("decided_on"))),
     Column("rationale", "Decision rationale", ("Decision", "Decision notes"), _own("rationale")),
-    Column(
-        "deliverables",
-        "Affected deliverables",
-        DELIVERABLE_ALIASES,
-        _linked,
-        deliverables,
-        "deliverable_ids",
-        help="Deliverable codes of this project, separated by commas.",
-    ),
+    linked_column("Affected deliverables"),
 )
 
 RISKS = Register(KINDS["risks"], RISK_COLUMNS)

@@ -49,7 +49,7 @@ def query_for(register: Register, params: dict[str, Any]) -> Any:
 def register_rows(db: Session, access: Access, register: Register, query: Any = None) -> list[Any]:
     """Every row of the filtered register, through the same query as the list page."""
     spec = register.spec
-    return spec.service.search(db, access, query or spec.query(sort="code"), limit=None)[0]
+    return spec.service.search(db, access, query or spec.query(sort="code"), common.EVERY)[0]
 
 
 def extras(db: Session, project: Project, register: Register, ids: list[int]) -> Extras:

@@ -38,7 +38,6 @@ from tracker.register.changes.models import (
 )
 from tracker.register.changes.workflow import TRANSITIONS, Move, Transition
 
-PAGE_SIZE = 25
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
 MAX_SHIFT = 260  # business days: about a year either way
@@ -75,9 +74,7 @@ def acts_for(access: Access, change: ChangeRequest) -> bool:
 # --- the form ---------------------------------------------------------------------------------------------------
 
 
-class ChangeForm(Form):
-    code: str = Field(default="", max_length=20)  # blank: the next free CR-###
-    title: str = Field(min_length=1, max_length=200)
+class ChangeForm(common.RecordForm):
     description: str = Field(default="", max_length=8000)
     reason: str = Field(default="", max_length=4000)
     requested_by: Side = Side.STATE
@@ -85,13 +82,6 @@ class ChangeForm(Form):
     schedule_impact: int = Field(default=0, ge=-MAX_SHIFT, le=MAX_SHIFT)
     scope_impact: str = Field(default="", max_length=4000)
     raised_on: OptionalDate = None
-    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
-    version: int | None = None
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return common.clean_code(v)
 
     @field_validator("cost_impact", mode="before")
     @classmethod
@@ -197,21 +187,7 @@ def _check_open_deliverables(db: Session, ids: list[int]) -> None:
 
 
 def form_values(db: Session, change: ChangeRequest) -> dict[str, Any]:
-    values = audit.snapshot(change, FIELDS)
-    links = common.linked_deliverables(db, ChangeDeliverable, "change_id", [change.id])[change.id]
-    return values | {"deliverable_ids": [d for d, _ in links], "version": change.version}
-
-
-def _record(db: Session, actor: Principal, change: ChangeRequest, action: str, changes: dict[str, Any]) -> None:
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=change,
-        project_id=change.project_id,
-        label=change.code,
-        action=action,
-        changes=changes,
-    )
+    return common.form_values(db, change, FIELDS, ChangeDeliverable)
 
 
 def create(db: Session, actor: Principal, access: Access, form: ChangeForm, imported: bool = False) -> ChangeRequest:
@@ -220,9 +196,7 @@ def create(db: Session, actor: Principal, access: Access, form: ChangeForm, impo
     project = access.project
     today = project_today(project)
     check_rules(form, today)
-    code = form.code or common.next_code(db, ChangeRequest, project.id, "CR")
-    common.check_unique_code(db, ChangeRequest, project, code, None)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
+    code, links = common.check_form(db, ChangeRequest, project, form, "CR")
     _check_open_deliverables(db, list(links))
     side = side_of(access)
     change = ChangeRequest(
@@ -234,14 +208,7 @@ def create(db: Session, actor: Principal, access: Access, form: ChangeForm, impo
     )
     if side == Side.CONTRACTOR:
         change.requested_by = Side.CONTRACTOR
-    db.add(change)
-    db.flush()
-    common.set_links(db, ChangeDeliverable, "change_id", change.id, links)
-    changes = {f: [None, v] for f, v in audit.snapshot(change, FIELDS).items() if v not in (None, "", 0, "0.00")}
-    if links:
-        changes["deliverables"] = [None, sorted(links.values())]
-    _record(db, actor, change, "create", changes)
-    db.flush()
+    common.created(db, actor, change, FIELDS, ChangeDeliverable, links)
     return change
 
 
@@ -260,26 +227,19 @@ def update(
         )
     project = access.project
     check_rules(form.model_copy(update={"raised_on": form.raised_on or change.raised_on}), project_today(project))
-    code = form.code or change.code
-    common.check_unique_code(db, ChangeRequest, project, code, change.id)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
+    code, links = common.check_form(db, ChangeRequest, project, form, "CR", change)
     _check_open_deliverables(db, list(links))
-    before = audit.snapshot(change, FIELDS)
-    with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
-        link_change = common.set_links(db, ChangeDeliverable, "change_id", change.id, links)
+
+    def apply() -> None:
         for name, value in form.model_dump(include=set(CONTENT)).items():
             setattr(change, name, value)
         if side_of(access) == Side.CONTRACTOR:
             change.requested_by = Side.CONTRACTOR
         change.code = code
         change.raised_on = form.raised_on or change.raised_on
-        changes = audit.diff(before, audit.snapshot(change, FIELDS))
-        if link_change:
-            changes["deliverables"] = link_change
-        if changes:
-            change.updated_at = utcnow()
-    if changes:
-        _record(db, actor, change, "update", changes)
+
+    if changes := common.edited(db, change, FIELDS, ChangeDeliverable, links, apply):
+        common.record_event(db, actor, change, "update", changes)
     db.flush()
     return change
 
@@ -323,7 +283,7 @@ def move(
         _apply(db, actor, access, change)
     change.updated_at = utcnow()
     db.flush()
-    _record(db, actor, change, action.value, audit.diff(before, audit.snapshot(change, FIELDS)))
+    common.record_event(db, actor, change, action.value, audit.diff(before, audit.snapshot(change, FIELDS)))
     db.flush()
     return change
 
@@ -416,11 +376,6 @@ class ChangeQuery(common.ListQuery):
     requested_by: Side | None = None
     sort: str = "-raised"
 
-    @field_validator("requested_by", mode="before")
-    @classmethod
-    def _blank(cls, v: Any) -> Any:
-        return v or None
-
 
 @dataclass(frozen=True)
 class ChangeRow:
@@ -438,29 +393,17 @@ class ChangeRow:
 
 
 def search(
-    db: Session,
-    access: Access,
-    query: ChangeQuery,
-    limit: int | None = PAGE_SIZE,
-    offset: int | None = None,
-    change_id: int | None = None,
+    db: Session, access: Access, query: ChangeQuery, part: common.Part = common.Part()
 ) -> tuple[list[ChangeRow], int]:
     """The filtered change register, as this member may see it, in two queries."""
-    where: list[Any] = [ChangeRequest.project_id == access.project.id, visible_clause(access)]
-    if change_id is not None:
-        where.append(ChangeRequest.id == change_id)
-    if query.status == "open":
-        where.append(col(ChangeRequest.status).in_(OPEN_CHANGE))
-    elif query.status:
-        where.append(ChangeRequest.status == query.status)
+    text = (ChangeRequest.code, ChangeRequest.title, ChangeRequest.description)
+    where = [visible_clause(access), *common.list_where(ChangeRequest, access, query, part, OPEN_CHANGE, text)]
     if query.requested_by:
         where.append(ChangeRequest.requested_by == query.requested_by.value)
     if query.owner:
         where.append(ChangeRequest.raised_by_id == query.owner)
     if query.overdue:  # awaiting a decision
         where.append(col(ChangeRequest.status).in_(PENDING))
-    if query.q:
-        where.append(common.text_match(query.q, ChangeRequest.code, ChangeRequest.title, ChangeRequest.description))
     raiser, decider = User.__table__.alias("raiser"), User.__table__.alias("decider")
     affected = (
         select(func.count())
@@ -473,14 +416,8 @@ def search(
         .outerjoin(raiser, raiser.c.id == ChangeRequest.raised_by_id)
         .outerjoin(decider, decider.c.id == ChangeRequest.decided_by_id)
     )
-    found, total = common.page_of(
-        db, ChangeRequest, stmt, where, common.sort_of(SORTS, query.sort), query.page, limit, offset
-    )
+    found, total = common.page_of(db, ChangeRequest, stmt, where, query, part)
     return [ChangeRow(c, r, d, n or 0) for c, r, d, n in found], total
-
-
-def row(db: Session, access: Access, change_id: int) -> ChangeRow:
-    return common.only_row(search(db, access, ChangeQuery(), change_id=change_id)[0], "change request")
 
 
 # --- what other pages show ----------------------------------------------------------------------------------------

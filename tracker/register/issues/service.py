@@ -16,7 +16,6 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
-from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
 from tracker.core.web import options
@@ -40,7 +39,6 @@ from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import ACTIVE_RISK, RegisterSettings, Risk, RiskDeliverable
 
-PAGE_SIZE = 25
 CLOSED = (IssueStatus.RESOLVED, IssueStatus.CLOSED)
 AWAITING_ESCALATION = (IssueStatus.OPEN, IssueStatus.IN_PROGRESS)  # an escalated issue is no longer flagged
 
@@ -92,9 +90,7 @@ def open_actions_count() -> Any:
 # --- create and edit --------------------------------------------------------------------------------------
 
 
-class IssueForm(Form):
-    code: str = Field(default="", max_length=20)  # blank: the next free I-###
-    title: str = Field(min_length=1, max_length=200)
+class IssueForm(common.RecordForm):
     description: str = Field(default="", max_length=8000)
     impact: str = Field(default="", max_length=4000)
     priority: Priority = Priority.MEDIUM
@@ -106,13 +102,6 @@ class IssueForm(Form):
     resolution: str = Field(default="", max_length=8000)
     raised_on: OptionalDate = None
     resolved_on: OptionalDate = None  # of a resolved or closed issue, when recorded later (an import); blank: today
-    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
-    version: int | None = None
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return common.clean_code(v)
 
     @field_validator("deliverable_ids", mode="before")
     @classmethod
@@ -195,9 +184,7 @@ def _values(form: IssueForm) -> dict[str, Any]:
 
 
 def form_values(db: Session, issue: Issue) -> dict[str, Any]:
-    values = audit.snapshot(issue, FIELDS)
-    links = common.linked_deliverables(db, IssueDeliverable, "issue_id", [issue.id])[issue.id]
-    return values | {"deliverable_ids": [d for d, _ in links], "version": issue.version}
+    return common.form_values(db, issue, FIELDS, IssueDeliverable)
 
 
 def create(
@@ -208,10 +195,8 @@ def create(
     project = access.project
     today = project_today(project)
     check_rules(form, today)
-    code = form.code or common.next_code(db, Issue, project.id, "I")
-    common.check_unique_code(db, Issue, project, code, None)
+    code, links = common.check_form(db, Issue, project, form, "I")
     common.check_owner(db, project.id, form.owner_id)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     issue = Issue(
         project_id=project.id,
         code=code,
@@ -221,18 +206,7 @@ def create(
     )
     if issue.status in CLOSED:
         issue.resolved_on = form.resolved_on or today
-    db.add(issue)
-    db.flush()
-    common.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
-    changes = {f: [None, v] for f, v in audit.snapshot(issue, FIELDS).items() if v not in (None, "")}
-    if links:
-        changes["deliverables"] = [None, sorted(links.values())]
-    if risk:
-        changes["from_risk"] = [None, risk.code]
-    audit.record(
-        db, actor_id=actor.id, entity=issue, project_id=project.id, label=issue.code, action="create", changes=changes
-    )
-    db.flush()
+    common.created(db, actor, issue, FIELDS, IssueDeliverable, links, {"from_risk": [None, risk.code]} if risk else {})
     return issue
 
 
@@ -244,36 +218,19 @@ def update(
     issue.check_seen(form.version, audit.snapshot(issue, FIELDS))
     today = project_today(project)
     check_rules(form.model_copy(update={"raised_on": form.raised_on or issue.raised_on}), today)
-    code = form.code or issue.code
-    common.check_unique_code(db, Issue, project, code, issue.id)
+    code, links = common.check_form(db, Issue, project, form, "I", issue)
     common.check_owner(db, project.id, form.owner_id)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
-    before = audit.snapshot(issue, FIELDS)
-    with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
-        link_change = common.set_links(db, IssueDeliverable, "issue_id", issue.id, links)
+
+    def apply() -> None:
         for name, value in _values(form).items():
             setattr(issue, name, value)
         issue.code = code
         issue.raised_on = form.raised_on or issue.raised_on
-        if issue.status in CLOSED:
-            issue.resolved_on = form.resolved_on or issue.resolved_on or today
-        elif issue.status not in CLOSED:
-            issue.resolved_on = None  # reopened: it ages again
-        changes = audit.diff(before, audit.snapshot(issue, FIELDS))
-        if link_change:
-            changes["deliverables"] = link_change
-        if changes:
-            issue.updated_at = utcnow()
-    if changes:
-        audit.record(
-            db,
-            actor_id=actor.id,
-            entity=issue,
-            project_id=project.id,
-            label=issue.code,
-            action="update",
-            changes=changes,
-        )
+        # resolved: since the day it was; reopened: it ages again
+        issue.resolved_on = (form.resolved_on or issue.resolved_on or today) if issue.status in CLOSED else None
+
+    if changes := common.edited(db, issue, FIELDS, IssueDeliverable, links, apply):
+        common.record_event(db, actor, issue, "update", changes)
     db.flush()
     return issue
 
@@ -413,11 +370,6 @@ class IssueQuery(common.ListQuery):
     escalation: Checkbox = False  # flagged for escalation
     sort: str = "priority"
 
-    @field_validator("priority", mode="before")
-    @classmethod
-    def _blank(cls, v: Any) -> Any:
-        return v or None
-
 
 @dataclass(frozen=True)
 class IssueRow:
@@ -446,24 +398,13 @@ class IssueRow:
 
 
 def search(
-    db: Session,
-    access: Access,
-    query: IssueQuery,
-    limit: int | None = PAGE_SIZE,
-    offset: int | None = None,
-    issue_id: int | None = None,
+    db: Session, access: Access, query: IssueQuery, part: common.Part = common.Part()
 ) -> tuple[list[IssueRow], int]:
     """The filtered, sorted issue register in three queries whatever its size (page, API, exports)."""
     project = access.project
     today = project_today(project)
     settings = common.settings_for(db, project.id)
-    where: list[Any] = [Issue.project_id == project.id]
-    if issue_id is not None:
-        where.append(Issue.id == issue_id)
-    if query.status == "unresolved":
-        where.append(col(Issue.status).in_(UNRESOLVED))
-    elif query.status:
-        where.append(Issue.status == query.status)
+    where = common.list_where(Issue, access, query, part, UNRESOLVED, (Issue.code, Issue.title, Issue.description))
     if query.priority:
         where.append(Issue.priority == query.priority.value)
     if query.owner:
@@ -472,14 +413,12 @@ def search(
         where.append(overdue_clause(today))
     if query.escalation:
         where.append(escalation_clause(settings, today))
-    if query.q:
-        where.append(common.text_match(query.q, Issue.code, Issue.title, Issue.description))
     stmt = (
         select(Issue, User.full_name, open_actions_count(), Risk.code)
         .outerjoin(User, col(User.id) == Issue.owner_id)
         .outerjoin(Risk, col(Risk.id) == Issue.risk_id)
     )
-    found, total = common.page_of(db, Issue, stmt, where, common.sort_of(SORTS, query.sort), query.page, limit, offset)
+    found, total = common.page_of(db, Issue, stmt, where, query, part)
     rows = [
         IssueRow(
             i, owner, n or 0, risk_code, age_days(i, today), is_overdue(i, today), needs_escalation(i, settings, today)
@@ -487,10 +426,6 @@ def search(
         for i, owner, n, risk_code in found
     ]
     return rows, total
-
-
-def row(db: Session, access: Access, issue_id: int) -> IssueRow:
-    return common.only_row(search(db, access, IssueQuery(), issue_id=issue_id)[0], "issue")
 
 
 # --- my work --------------------------------------------------------------------------------------------------

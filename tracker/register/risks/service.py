@@ -41,7 +41,6 @@ from tracker.register.risks.models import (
 )
 from tracker.register.risks.scoring import Level
 
-PAGE_SIZE = 25
 PERIOD_DAYS = 7  # the heat map's "one period ago": one weekly reporting period
 
 
@@ -155,9 +154,7 @@ def _one_to_five(v: int | None) -> int | None:
     return v
 
 
-class RiskForm(Form):
-    code: str = Field(default="", max_length=20)  # blank: the next free R-###
-    title: str = Field(min_length=1, max_length=200)
+class RiskForm(common.RecordForm):
     statement: str = Field(default="", max_length=4000)
     category: Category = Category.OTHER
     probability: int
@@ -173,23 +170,11 @@ class RiskForm(Form):
     next_review_date: OptionalDate = None  # blank: from the cadence of the risk's level
     status: RiskStatus = RiskStatus.OPEN
     raised_on: OptionalDate = None
-    deliverable_ids: list[int] = Field(default_factory=list, max_length=200)
-    version: int | None = None
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return common.clean_code(v)
 
     @field_validator("probability", "impact", "residual_probability", "residual_impact")
     @classmethod
     def _scale(cls, v: int | None) -> int | None:
         return _one_to_five(v)
-
-    @field_validator("deliverable_ids", mode="before")
-    @classmethod
-    def _list(cls, v: Any) -> Any:
-        return common.as_list(v)
 
     @model_validator(mode="after")
     def _residual(self) -> RiskForm:
@@ -295,13 +280,7 @@ FIELDS = (
 
 
 def form_values(db: Session, risk: Risk) -> dict[str, Any]:
-    """The risk as its edit form (and the API's PATCH) starts from."""
-    values = audit.snapshot(risk, FIELDS)
-    values["deliverable_ids"] = [
-        d for d, _ in common.linked_deliverables(db, RiskDeliverable, "risk_id", [risk.id])[risk.id]
-    ]
-    values["version"] = risk.version
-    return values
+    return common.form_values(db, risk, FIELDS, RiskDeliverable)
 
 
 def _values(form: RiskForm) -> dict[str, Any]:
@@ -322,25 +301,15 @@ def create(db: Session, actor: Principal, access: Access, form: RiskForm, import
         raise FormError({"status": "A new risk cannot be realized; record it, then convert it into an issue."})
     today = project_today(project)
     check_rules(form, today)
-    code = form.code or common.next_code(db, Risk, project.id, "R")
-    common.check_unique_code(db, Risk, project, code, None)
+    code, links = common.check_form(db, Risk, project, form, "R")
     common.check_owner(db, project.id, form.owner_id)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     risk = Risk(project_id=project.id, code=code, raised_on=form.raised_on or today, **_values(form))
     if risk.next_review_date is None:
         risk.next_review_date = review_date(
             common.settings_for(db, project.id), scoring.level(risk.probability, risk.impact), today
         )
-    db.add(risk)
-    db.flush()
+    common.created(db, actor, risk, FIELDS, RiskDeliverable, links)
     _record_score(db, actor, risk)
-    common.set_links(db, RiskDeliverable, "risk_id", risk.id, links)
-    changes = {f: [None, v] for f, v in audit.snapshot(risk, FIELDS).items() if v not in (None, "")}
-    if links:
-        changes["deliverables"] = [None, sorted(links.values())]
-    audit.record(
-        db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="create", changes=changes
-    )
     db.flush()
     return risk
 
@@ -352,10 +321,8 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     if form.status == RiskStatus.REALIZED and risk.status != RiskStatus.REALIZED and not imported:
         raise FormError({"status": "Use “Convert to issue” to record that a risk has happened."})
     check_rules(form, project_today(project))
-    code = form.code or risk.code
-    common.check_unique_code(db, Risk, project, code, risk.id)
+    code, links = common.check_form(db, Risk, project, form, "R", risk)
     common.check_owner(db, project.id, form.owner_id)
-    links = common.check_deliverables(db, project.id, form.deliverable_ids)
     values = _values(form)
     settings, today = common.settings_for(db, project.id), project_today(project)
     level = scoring.level(form.probability, form.impact)
@@ -363,24 +330,18 @@ def update(db: Session, actor: Principal, access: Access, risk: Risk, form: Risk
     values["next_review_date"] = review_after_change(
         settings, scoring.level(risk.probability, risk.impact), level, wanted, today
     )
-    before = audit.snapshot(risk, FIELDS)
-    with db.no_autoflush:  # one UPDATE, so the version moves by one per edit
-        link_change = common.set_links(db, RiskDeliverable, "risk_id", risk.id, links)
+
+    def apply() -> None:
         for name, value in values.items():
             setattr(risk, name, value)
         risk.code = code
         risk.raised_on = form.raised_on or risk.raised_on
-        changes = audit.diff(before, audit.snapshot(risk, FIELDS))
-        if link_change:
-            changes["deliverables"] = link_change
-        if changes:
-            risk.updated_at = utcnow()
+
+    changes = common.edited(db, risk, FIELDS, RiskDeliverable, links, apply)
     if "probability" in changes or "impact" in changes:
         _record_score(db, actor, risk)
     if changes:
-        audit.record(
-            db, actor_id=actor.id, entity=risk, project_id=project.id, label=risk.code, action="update", changes=changes
-        )
+        common.record_event(db, actor, risk, "update", changes)
     db.flush()
     return risk
 
@@ -471,11 +432,6 @@ class RiskQuery(common.ListQuery):
     due: Checkbox = False  # due for review
     sort: str = "-score"
 
-    @field_validator("level", "category", mode="before")
-    @classmethod
-    def _blank(cls, v: Any) -> Any:
-        return v or None
-
     @field_validator("probability", "impact")
     @classmethod
     def _scale(cls, v: int | None) -> int | None:
@@ -522,23 +478,12 @@ class RiskRow:
 
 
 def search(
-    db: Session,
-    access: Access,
-    query: RiskQuery,
-    limit: int | None = PAGE_SIZE,
-    offset: int | None = None,
-    risk_id: int | None = None,
+    db: Session, access: Access, query: RiskQuery, part: common.Part = common.Part()
 ) -> tuple[list[RiskRow], int]:
     """The filtered, sorted register in two queries whatever its size: for the page, the API and exports
-    (limit=None: every row)."""
+    (common.EVERY: every row)."""
     today = project_today(access.project)
-    where: list[Any] = [Risk.project_id == access.project.id]
-    if risk_id is not None:
-        where.append(Risk.id == risk_id)
-    if query.status == "active":
-        where.append(col(Risk.status).in_(ACTIVE_RISK))
-    elif query.status:
-        where.append(Risk.status == query.status)
+    where = common.list_where(Risk, access, query, part, ACTIVE_RISK, (Risk.code, Risk.title, Risk.statement))
     if query.level:
         where.append(scoring.level_clause(Risk, query.level))
     if query.category:
@@ -554,16 +499,10 @@ def search(
         where.append(overdue > 0)
     if query.due:
         where.append(due_clause(today))
-    if query.q:
-        where.append(common.text_match(query.q, Risk.code, Risk.title, Risk.statement))
     stmt = select(Risk, User.full_name, open_actions_count(), overdue).outerjoin(User, col(User.id) == Risk.owner_id)
-    found, total = common.page_of(db, Risk, stmt, where, common.sort_of(SORTS, query.sort), query.page, limit, offset)
+    found, total = common.page_of(db, Risk, stmt, where, query, part)
     rows = [RiskRow(r, owner, n_open or 0, n_late or 0, due_for_review(r, today)) for r, owner, n_open, n_late in found]
     return rows, total
-
-
-def row(db: Session, access: Access, risk_id: int) -> RiskRow:
-    return common.only_row(search(db, access, RiskQuery(), risk_id=risk_id)[0], "risk")
 
 
 # --- heat map ----------------------------------------------------------------------------------------------
