@@ -191,11 +191,12 @@ def test_my_work_brings_requests_to_their_decider_and_drafts_to_their_author(as_
 
 def test_the_status_report_names_changes_approved_in_the_period_and_those_awaiting(as_user, db, world):
     staff, manager = as_user("staff"), as_user("manager")
+    made = []
     for title in ("Approved one", "Waiting one"):
-        c = staff.api("POST", "/api/v1/projects/TST/changes", json={"title": title}).json()
-        assert _move(staff, c["id"], "submit", 1).status_code == 200
-    assert _move(manager, 1, "start_review", 2).status_code == 200
-    assert _move(manager, 1, "approve", 3, "Needed").status_code == 200
+        made.append(staff.api("POST", "/api/v1/projects/TST/changes", json={"title": title}).json()["id"])
+        assert _move(staff, made[-1], "submit", 1).status_code == 200
+    assert _move(manager, made[0], "start_review", 2).status_code == 200
+    assert _move(manager, made[0], "approve", 3, "Needed").status_code == 200
     page = manager.get("/projects/TST/status-reports/draft").text
     assert "Changes approved this period" in page and "Approved one" in page
     assert "Changes awaiting decision" in page and "Waiting one" in page
