@@ -54,7 +54,11 @@ def show_datetime(value: datetime | None) -> str:
 
 
 def money(value: Decimal | str | None) -> str:
-    return f"${Decimal(value):,.2f}" if value not in (None, "") else "—"
+    """$1,250.50, or -$300.00 for a saving."""
+    if value in (None, ""):
+        return "—"
+    amount = Decimal(value)
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
 def flash(request: Request, message: str, category: str = "success") -> None:
