@@ -122,7 +122,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     projects.update_project(db, admin, admin_access, settings("deemed"))
     membership = projects.add_member(db, admin, admin_access, projects.MemberForm(user_id=user.id, role="viewer"))
     projects.change_role(db, admin, admin_access, membership.id, projects.RoleForm(role="staff"))
-    projects.remove_member(db, admin, admin_access, membership.id)
+    projects.remove_member(db, admin, admin_access, membership.id, membership.version)
     risks.update_settings(
         db,
         admin,

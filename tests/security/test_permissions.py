@@ -90,7 +90,7 @@ ROUTES = [
     ("GET", "/projects/{key}/history", READERS, None),
     ("POST", "/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("POST", "/projects/{key}/members/{membership_id}/role", ADMIN, {"role": "staff"}),
-    ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {}),
+    ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {"version": "1"}),
     # deliverables
     ("GET", "/projects/{key}/deliverables", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/new", MANAGER, None),
@@ -240,7 +240,7 @@ ROUTES = [
     ("GET", "/api/v1/projects/{key}/members", MEMBERS, None),
     ("POST", "/api/v1/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("PATCH", "/api/v1/projects/{key}/members/{membership_id}", ADMIN, {"role": "staff", "version": 1}),
-    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}", ADMIN, None),
+    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}?version=2", ADMIN, None),
     ("GET", "/api/v1/projects/{key}/audit", READERS, None),
     # API: deliverables
     ("GET", "/api/v1/projects/{key}/deliverables", MEMBERS, None),
