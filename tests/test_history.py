@@ -373,7 +373,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         library.ReportForm(name="Staff open risks", shared=True),
         parse_definition(definition("risks", ["code", "title"], [("level", "in", ["critical"])])),
     )
-    library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"))
+    library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"), 1)
     week = reports.period_of(project, reports.PeriodForm())
     draft = reports.save_draft(
         db,

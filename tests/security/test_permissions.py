@@ -229,7 +229,7 @@ ROUTES = [
     ("POST", REPORT_PAGE + "/{report_id}/duplicate", EDITORS, {}),
     ("POST", REPORT_PAGE + "/{deliverables_report_id}/duplicate", EDITORS, {}),
     ("POST", REPORT_PAGE + "/{private_report_id}/duplicate", {"staff"}, {}, 404),
-    ("POST", REPORT_PAGE + "/{removable_report_id}/delete", EDITORS, {}),
+    ("POST", REPORT_PAGE + "/{removable_report_id}/delete", EDITORS, {"version": "1"}),
     # API: projects
     ("GET", "/api/v1/me", ALL, None),
     ("GET", "/api/v1/my-work", ALL, None),
@@ -354,9 +354,10 @@ ROUTES = [
     ("POST", "/api/v1/saved-reports/{report_id}/duplicate", EDITORS, None),
     ("POST", "/api/v1/saved-reports/{deliverables_report_id}/duplicate", EDITORS, None),
     ("POST", "/api/v1/saved-reports/{private_report_id}/duplicate", {"staff"}, None, 404),
-    ("DELETE", "/api/v1/saved-reports/{report_id}", EDITORS, None),
-    ("DELETE", "/api/v1/saved-reports/{deliverables_report_id}", MANAGER, None),
-    ("POST", REPORT_PAGE + "/{private_report_id}/delete", {"staff"}, {}, 404),  # after the API's rows that use it
+    ("DELETE", "/api/v1/saved-reports/{report_id}?version=2", EDITORS, None),
+    ("DELETE", "/api/v1/saved-reports/{deliverables_report_id}?version=2", MANAGER, None),
+    # after the API's rows that use it
+    ("POST", REPORT_PAGE + "/{private_report_id}/delete", {"staff"}, {"version": "1"}, 404),
 ]
 
 # Routes outside the matrix, and why.
