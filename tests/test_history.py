@@ -190,7 +190,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     agree_criteria(db, world, d1)
     submit(db, world, d1, store)
     reviews.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
-    reviews.remove_reviewer(db, manager, m_access, d1, ids["manager"])
+    reviews.remove_reviewer(db, manager, m_access, d1, ids["manager"], 1)
     comment = reviews.add_comment(
         db,
         staff,

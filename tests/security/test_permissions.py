@@ -104,7 +104,7 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/submit", SUBMITTERS, PDF),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/start-review", EDITORS, {}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{staff}"}),
-    ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {}),
+    ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {"version": "1"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
     (
         "POST",
@@ -257,7 +257,8 @@ ROUTES = [
     ("GET", "/api/v1/deliverables/{deliverable_id}/criteria", MEMBERS, None),
     ("GET", "/api/v1/deliverables/{deliverable_id}/reviewers", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{manager}"}),
-    ("DELETE", "/api/v1/deliverables/{deliverable_id}/reviewers/{manager}", EDITORS, None),  # the row above added
+    # the row above added the reviewer this row removes
+    ("DELETE", "/api/v1/deliverables/{deliverable_id}/reviewers/{manager}?version=1", EDITORS, None),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
     ("GET", "/api/v1/deliverables/{conditional_id}/conditions", MEMBERS, None),
