@@ -124,7 +124,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     projects.update_project(db, admin, admin_access, settings("deemed"))
     membership = projects.add_member(db, admin, admin_access, projects.MemberForm(user_id=user.id, role="viewer"))
     projects.change_role(db, admin, admin_access, membership.id, projects.RoleForm(role="staff"))
-    projects.remove_member(db, admin, admin_access, membership.id)
+    projects.remove_member(db, admin, admin_access, membership.id, membership.version)
     risks.update_settings(
         db,
         admin,
@@ -192,7 +192,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     agree_criteria(db, world, d1)
     submit(db, world, d1, store)
     reviews.start_review(db, manager, m_access, d1, [ids["staff"], ids["manager"]])
-    reviews.remove_reviewer(db, manager, m_access, d1, ids["manager"])
+    reviews.remove_reviewer(db, manager, m_access, d1, ids["manager"], 1)
     comment = reviews.add_comment(
         db,
         staff,
@@ -375,7 +375,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         library.ReportForm(name="Staff open risks", shared=True),
         parse_definition(definition("risks", ["code", "title"], [("level", "in", ["critical"])])),
     )
-    library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"))
+    library.delete(db, manager, m_access, save(db, world, "manager", raw, name="Scratch"), 1)
     week = reports.period_of(project, reports.PeriodForm())
     draft = reports.save_draft(
         db,

@@ -150,10 +150,44 @@ def test_adding_a_member_twice_or_an_unknown_user_is_explained(as_user, db, worl
     assert _count(db, Membership) == before
 
 
+def _viewer_membership(admin, db, world) -> Membership:
+    """The outsider, added to TST as a viewer: a member anyone may remove."""
+    admin.post("/projects/TST/members", {"user_id": str(world.ids["outsider"]), "role": "viewer"})
+    return db.exec(
+        select(Membership).where(Membership.user_id == world.ids["outsider"], Membership.role == "viewer")
+    ).one()
+
+
+def test_removing_a_member_from_a_stale_page_is_refused_and_the_list_shown_again(as_user, db, world):
+    admin = as_user("admin")
+    mid = _viewer_membership(admin, db, world).id
+    admin.post(f"/projects/TST/members/{mid}/role", {"role": "staff", "version": "1"})  # someone else, meanwhile
+    for htmx in (True, False):
+        r = admin.post(f"/projects/TST/members/{mid}/remove", {"version": "1"}, htmx=htmx)
+        assert r.status_code == 409 and "membership changed after you loaded the page" in r.text
+        assert ('<section id="members"' in r.text.lstrip()[:30]) is htmx and "Outsider Person" in r.text
+        assert 'name="version" value="2"' in r.text  # the form now carries the version read again
+    db.expire_all()
+    assert db.get(Membership, mid).role == "staff"
+    r = admin.post(f"/projects/TST/members/{mid}/remove", {"version": "2"}, htmx=True)
+    assert r.status_code == 200 and "Outsider Person removed from the project." in r.text
+    db.expire_all()
+    assert db.get(Membership, mid) is None
+
+
+def test_removing_a_member_without_the_version_is_a_bad_request(as_user, db, world):
+    admin = as_user("admin")
+    m = _viewer_membership(admin, db, world)
+    assert admin.post(f"/projects/TST/members/{m.id}/remove", {}).status_code == 400
+    assert admin.post(f"/projects/TST/members/{m.id}/remove", {"version": "one"}).status_code == 400
+    db.expire_all()
+    assert db.get(Membership, m.id) is not None
+
+
 def test_the_last_manager_cannot_be_removed_or_demoted(as_user, db, world):
     admin = as_user("admin")
     mid = db.exec(select(Membership.id).where(Membership.user_id == world.ids["manager"])).one()
-    r = admin.post(f"/projects/TST/members/{mid}/remove", htmx=True)
+    r = admin.post(f"/projects/TST/members/{mid}/remove", {"version": "1"}, htmx=True)
     assert "at least one manager" in r.text
     r = admin.post(f"/projects/TST/members/{mid}/role", {"role": "viewer"}, htmx=True)
     assert r.status_code == 409 and "at least one manager" in r.text
@@ -164,7 +198,7 @@ def test_the_last_manager_cannot_be_removed_or_demoted(as_user, db, world):
 def test_unknown_project_and_member_are_404(as_user):
     admin = as_user("admin")
     assert admin.get("/projects/NOPE").status_code == 404
-    assert admin.post("/projects/TST/members/99999/remove").status_code == 404
+    assert admin.post("/projects/TST/members/99999/remove", {"version": "1"}).status_code == 404
     assert admin.get("/projects/TST/history?page=abc").status_code == 400
 
 
@@ -248,9 +282,27 @@ def test_api_members_round_trip(as_user, world):
     member = r.json()
     r = admin.api("PATCH", f"/api/v1/projects/TST/members/{member['id']}", json={"role": "staff", "version": 1})
     assert r.status_code == 200 and r.json()["role"] == "staff"
-    assert admin.api("DELETE", f"/api/v1/projects/TST/members/{member['id']}").status_code == 204
+    assert admin.api("DELETE", f"/api/v1/projects/TST/members/{member['id']}?version=2").status_code == 204
     audit = admin.api("GET", "/api/v1/projects/TST/audit").json()
     assert [e["action"] for e in audit[:3]] == ["remove_member", "change_role", "add_member"]
+
+
+def test_api_removes_a_member_only_at_the_version_read(as_user, db, world):
+    admin = as_user("admin")
+    member = admin.api(
+        "POST", "/api/v1/projects/TST/members", json={"user_id": world.ids["outsider"], "role": "viewer"}
+    ).json()
+    url = f"/api/v1/projects/TST/members/{member['id']}"
+    assert admin.api("PATCH", url, json={"role": "staff", "version": member["version"]}).json()["version"] == 2
+    r = admin.api("DELETE", f"{url}?version={member['version']}")
+    assert r.status_code == 409 and "not removed" in r.json()["detail"]
+    assert r.json()["extra"]["current"] == {"role": "staff"}
+    r = admin.api("DELETE", url)
+    assert r.status_code == 400 and "'version'" in r.json()["detail"]
+    assert db.get(Membership, member["id"]) is not None
+    assert admin.api("DELETE", f"{url}?version=2").status_code == 204
+    db.expire_all()
+    assert db.get(Membership, member["id"]) is None
 
 
 def test_openapi_schema_documents_the_api(as_user):

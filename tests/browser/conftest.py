@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from tests.conftest import DemoTemplate, agree_as, demo_copy, make_settings
 from tests.live import serving
@@ -28,6 +29,13 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "headless": True, "args": CHROMIUM_ARGS}
 
 
+# A page load may take seconds on a loaded CI machine (two suites share its two cores, and the first load also starts
+# the browser's renderer), so loads and URL waits get a generous deadline of their own; everything else (a click, a
+# field, a locator) keeps a short one, so a page that is wrong still fails fast. expect() keeps its own 5 s.
+NAVIGATION_MS = 30_000
+ACTION_MS = 7_000
+
+
 @pytest.fixture(scope="session")
 def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with demo_copy(demo_template, tmp_path_factory.mktemp("live")) as (url, uploads):
@@ -35,7 +43,16 @@ def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFa
         _seed_deliverable(url, settings)
         _seed_register(url)
         with serving(create_app(settings)) as base:
+            _answers(base)
             yield base
+
+
+def _answers(base: str) -> None:
+    """The server answers the sign-in page before the first test asks for it: its first request pays once for what is
+    done once (templates compiled, the database opened), here, not inside a test's deadline. A server that answers
+    wrongly fails here, saying so, instead of as a timeout in whichever test came first."""
+    r = httpx.get(f"{base}/login", timeout=NAVIGATION_MS / 1000)
+    assert r.status_code == 200 and 'name="_csrf_token"' in r.text, f"/login answered {r.status_code}: {r.text[:300]}"
 
 
 def _seed_deliverable(url: str, settings) -> None:
@@ -256,5 +273,7 @@ def login(page: Page, base: str, username: str, password: str = portfolio.DEMO_P
 
 
 @pytest.fixture(autouse=True)
-def _fail_fast(page: Page) -> None:
-    page.set_default_timeout(7000)
+def _deadlines(context: BrowserContext) -> None:
+    """Set on the context, so its pages (the test's and any it opens) inherit both deadlines."""
+    context.set_default_timeout(ACTION_MS)
+    context.set_default_navigation_timeout(NAVIGATION_MS)

@@ -63,8 +63,10 @@ def test_a_whole_review_runs_through_the_api_alone(app, db, world, uploads):
     _ok(s.post(f"{url}/transition", json={"action": "start_review", "reviewer_ids": [world.ids["staff"]]}))
     reviewers = _ok(s.post(f"{url}/reviewers", json={"reviewer_id": world.ids["manager"]}))
     assert sorted(r["reviewer_id"] for r in reviewers) == sorted([world.ids["staff"], world.ids["manager"]])
-    assert [r["reviewer_id"] for r in _ok(m.delete(f"{url}/reviewers/{world.ids['manager']}"))] == [world.ids["staff"]]
-    assert _ok(s.delete(f"{url}/reviewers/{world.ids['manager']}"), 404)["status_code"] == 404
+    version = next(r["version"] for r in reviewers if r["reviewer_id"] == world.ids["manager"])
+    removed = _ok(m.delete(f"{url}/reviewers/{world.ids['manager']}?version={version}"))
+    assert [r["reviewer_id"] for r in removed] == [world.ids["staff"]]
+    assert _ok(s.delete(f"{url}/reviewers/{world.ids['manager']}?version={version}"), 404)["status_code"] == 404
     assert _ok(c.post(f"{url}/reviewers", json={"reviewer_id": world.ids["staff"]}), 403)["detail"]
 
     # Comments: raised, answered by the contractor, disposed of by the reviewer.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlmodel import select
 
 from tests.conftest import tst_today
 from tests.deliverables.test_api import PLAN, _plan
-from tracker.deliverables.models import Deliverable
+from tracker.deliverables.models import Deliverable, ReviewAssignment
 
 
 @pytest.mark.parametrize("role", ["manager", "staff", "contractor", "viewer", "admin"])
@@ -138,3 +139,62 @@ def test_my_work_lists_what_the_contractor_owes(as_user, uploads, db):
     home = as_user("contractor").get("/").text
     assert "Deliverables due from you" in home and "version 1 to submit" in home and "1 day overdue" in home
     assert "Deliverables due from you" not in as_user("staff").get("/").text
+
+
+def _in_review_by_staff_and_manager(as_user, world) -> str:
+    """A deliverable under review by staff and the manager; its page's address."""
+    d = _plan(as_user)
+    as_user("contractor").api(
+        "POST", f"/api/v1/deliverables/{d['id']}/submissions", files={"files": ("v1.pdf", b"pdf")}
+    )
+    as_user("staff").api(
+        "POST",
+        f"/api/v1/deliverables/{d['id']}/transition",
+        json={"action": "start_review", "reviewer_ids": [world.ids["staff"], world.ids["manager"]]},
+    )
+    return f"/projects/TST/deliverables/{d['id']}"
+
+
+def _remove_form_version(html: str, reviewer_id: int) -> str:
+    """The version the page's Remove button for that reviewer sends."""
+    return re.search(rf'reviewers/{reviewer_id}/remove" [^>]*>.*?name="version" value="(\d+)"', html).group(1)
+
+
+def _assignment_of(db, user_id: int) -> ReviewAssignment:
+    db.expire_all()
+    return db.exec(select(ReviewAssignment).where(ReviewAssignment.reviewer_id == user_id)).one()
+
+
+def test_removing_a_reviewer_whose_assignment_changed_since_the_page_was_read_is_refused(as_user, uploads, db, world):
+    url = _in_review_by_staff_and_manager(as_user, world)
+    staff = as_user("staff")
+    assert _remove_form_version(staff.get(url).text, world.ids["manager"]) == "1"
+    assignment = _assignment_of(db, world.ids["manager"])
+    assignment.due_date += timedelta(days=3)  # someone else changes it meanwhile
+    db.commit()
+    remove = f"{url}/reviewers/{world.ids['manager']}/remove"
+    for htmx in (True, False):
+        r = staff.post(remove, {"version": "1"}, htmx=htmx)
+        assert r.status_code == 409 and "assignment changed after you loaded the page" in r.text
+        assert _remove_form_version(r.text, world.ids["manager"]) == "2"  # the record as it is now, to decide again
+    assert staff.post(remove, {}).status_code == 400
+    assert _assignment_of(db, world.ids["manager"]).version == 2
+    r = staff.post(remove, {"version": "2"})
+    assert r.status_code == 303 and r.headers["location"] == f"{url}#reviews"
+    db.expire_all()
+    assert [a.reviewer_id for a in db.exec(select(ReviewAssignment))] == [world.ids["staff"]]
+
+
+def test_api_removes_a_reviewer_only_at_the_assignment_version_read(as_user, uploads, db, world):
+    url = "/api/v1" + _in_review_by_staff_and_manager(as_user, world).removeprefix("/projects/TST")
+    staff = as_user("staff")
+    reviewers = staff.api("GET", f"{url}/reviewers").json()
+    assert {r["version"] for r in reviewers} == {1}
+    assignment = _assignment_of(db, world.ids["manager"])
+    assignment.due_date += timedelta(days=3)
+    db.commit()
+    r = staff.api("DELETE", f"{url}/reviewers/{world.ids['manager']}?version=1")
+    assert r.status_code == 409 and "not removed" in r.json()["detail"]
+    assert staff.api("DELETE", f"{url}/reviewers/{world.ids['manager']}").status_code == 400
+    r = staff.api("DELETE", f"{url}/reviewers/{world.ids['manager']}?version=2")
+    assert r.status_code == 200 and [x["reviewer_id"] for x in r.json()] == [world.ids["staff"]]

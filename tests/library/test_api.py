@@ -61,8 +61,12 @@ def test_a_report_through_the_api_from_creation_to_deletion(as_user, db, world):
     assert copy.status_code == 201 and copy.json()["shared"] is False and copy.json()["name"] == "Copy of Top risks"
     assert [r["name"] for r in viewer.api("GET", f"{API}/").json()] == ["Top risks"]
     assert [r["name"] for r in manager.api("GET", f"{API}/?whose=mine").json()] == ["Copy of Top risks"]
-    assert viewer.api("DELETE", f"{API}/{report['id']}").status_code == 403
-    assert manager.api("DELETE", f"{API}/{report['id']}").status_code == 204
+    assert viewer.api("DELETE", f"{API}/{report['id']}?version=3").status_code == 403
+    r = manager.api("DELETE", f"{API}/{report['id']}?version=2")
+    assert r.status_code == 409 and "not deleted" in r.json()["detail"]
+    assert r.json()["extra"]["current"] == {"name": "Top risks"}
+    assert manager.api("DELETE", f"{API}/{report['id']}").status_code == 400
+    assert manager.api("DELETE", f"{API}/{report['id']}?version=3").status_code == 204
     assert viewer.api("GET", f"{API}/{report['id']}").status_code == 404
     actions = db.exec(
         select(AuditEvent.action).where(AuditEvent.entity_type == "saved_report").order_by(AuditEvent.id)

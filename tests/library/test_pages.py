@@ -225,6 +225,27 @@ def test_editing_keeps_the_report_and_a_stale_edit_is_409_with_input_kept(as_use
     assert db.get(SavedReport, report.id).name == "Staff's name"
 
 
+def test_deleting_a_report_changed_since_the_page_was_read_is_refused(as_user, db, world):
+    report = save(db, world, "staff", definition("risks", ["code"]), "Shared", shared=True)
+    db.commit()
+    rid = report.id
+    staff, manager = as_user("staff"), as_user("manager")
+    page = manager.get(f"{URL}/{rid}").text
+    assert 'name="version" value="1"' in page
+    report.name = "Renamed by its owner"  # the owner saves a change meanwhile
+    db.commit()
+    r = manager.post(f"{URL}/{rid}/delete", {"version": "1"})
+    assert r.status_code == 409 and "was changed after you loaded it, so it was not deleted" in r.text
+    assert "Renamed by its owner" in r.text and 'name="version" value="2"' in r.text  # the page as it is now
+    assert staff.post(f"{URL}/{rid}/delete", {}).status_code == 400
+    db.expire_all()
+    assert db.get(SavedReport, rid).name == "Renamed by its owner"
+    r = manager.post(f"{URL}/{rid}/delete", {"version": "2"})
+    assert r.status_code == 303 and r.headers["location"] == f"{URL}/"
+    db.expire_all()
+    assert db.get(SavedReport, rid) is None
+
+
 def test_who_may_edit_duplicate_and_delete(as_user, db, world):
     private = save(db, world, "staff", definition("risks", ["code"]), "Private")
     shared = save(db, world, "staff", definition("risks", ["code"]), "Shared", shared=True)
@@ -234,13 +255,13 @@ def test_who_may_edit_duplicate_and_delete(as_user, db, world):
     assert "Edit" not in re.findall(r'role="button"[^>]*>([^<]+)<', viewer.get(f"{URL}/{shared.id}").text)
     assert viewer.get(f"{URL}/{shared.id}/edit").status_code == 403
     assert viewer.post(f"{URL}/{shared.id}/duplicate").status_code == 403
-    assert viewer.post(f"{URL}/{shared.id}/delete").status_code == 403
+    assert viewer.post(f"{URL}/{shared.id}/delete", {"version": "1"}).status_code == 403
     assert manager.get(f"{URL}/{private.id}").status_code == 404
-    assert manager.post(f"{URL}/{private.id}/delete").status_code == 404
+    assert manager.post(f"{URL}/{private.id}/delete", {"version": "1"}).status_code == 404
     copy = manager.post(f"{URL}/{shared.id}/duplicate")
     assert copy.status_code == 303 and copy.headers["location"].endswith("/edit")
-    assert manager.post(f"{URL}/{shared.id}/delete").status_code == 303
-    assert staff.post(f"{URL}/{private.id}/delete").status_code == 303
+    assert manager.post(f"{URL}/{shared.id}/delete", {"version": "1"}).status_code == 303
+    assert staff.post(f"{URL}/{private.id}/delete", {"version": "1"}).status_code == 303
     db.expire_all()
     assert [r.name for r in db.exec(select(SavedReport))] == ["Copy of Shared"]
     actions = db.exec(

@@ -110,8 +110,8 @@ def test_owners_change_their_reports_and_managers_the_shared_ones(db, world, rep
     with pytest.raises(Forbidden):
         service.update(db, staff, s_access, reports["manager shared deliverables"], form, parse_definition(RISKS))
     with pytest.raises(Forbidden):
-        service.delete(db, staff, s_access, reports["manager shared deliverables"])
-    service.delete(db, manager, m_access, shared_by_staff)
+        service.delete(db, staff, s_access, reports["manager shared deliverables"], 1)
+    service.delete(db, manager, m_access, shared_by_staff, shared_by_staff.version)
     assert db.get(SavedReport, shared_by_staff.id) is None
     event = db.exec(select(AuditEvent).where(AuditEvent.action == "delete")).one()
     assert (event.entity_type, event.entity_id, event.entity_label) == ("saved_report", shared_by_staff.id, "Managed")

@@ -95,7 +95,7 @@ ROUTES = [
     ("GET", "/projects/{key}/history", READERS, None),
     ("POST", "/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("POST", "/projects/{key}/members/{membership_id}/role", ADMIN, {"role": "staff"}),
-    ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {}),
+    ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {"version": "1"}),
     # deliverables
     ("GET", "/projects/{key}/deliverables", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/new", MANAGER, None),
@@ -109,7 +109,7 @@ ROUTES = [
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/submit", SUBMITTERS, PDF),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/start-review", EDITORS, {}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{staff}"}),
-    ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {}),
+    ("POST", "/projects/{key}/deliverables/{deliverable_id}/reviewers/{staff}/remove", EDITORS, {"version": "1"}),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/comments", EDITORS, {"text": "x", "severity": "minor"}),
     (
         "POST",
@@ -248,7 +248,7 @@ ROUTES = [
     ("POST", REPORT_PAGE + "/{report_id}/duplicate", EDITORS, {}),
     ("POST", REPORT_PAGE + "/{deliverables_report_id}/duplicate", EDITORS, {}),
     ("POST", REPORT_PAGE + "/{private_report_id}/duplicate", {"staff"}, {}, 404),
-    ("POST", REPORT_PAGE + "/{removable_report_id}/delete", EDITORS, {}),
+    ("POST", REPORT_PAGE + "/{removable_report_id}/delete", EDITORS, {"version": "1"}),
     # API: projects
     ("GET", "/api/v1/me", ALL, None),
     ("GET", "/api/v1/my-work", ALL, None),
@@ -259,7 +259,7 @@ ROUTES = [
     ("GET", "/api/v1/projects/{key}/members", MEMBERS, None),
     ("POST", "/api/v1/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("PATCH", "/api/v1/projects/{key}/members/{membership_id}", ADMIN, {"role": "staff", "version": 1}),
-    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}", ADMIN, None),
+    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}?version=2", ADMIN, None),
     ("GET", "/api/v1/projects/{key}/audit", READERS, None),
     # API: deliverables
     ("GET", "/api/v1/projects/{key}/deliverables", MEMBERS, None),
@@ -276,7 +276,8 @@ ROUTES = [
     ("GET", "/api/v1/deliverables/{deliverable_id}/criteria", MEMBERS, None),
     ("GET", "/api/v1/deliverables/{deliverable_id}/reviewers", MEMBERS, None),
     ("POST", "/api/v1/deliverables/{deliverable_id}/reviewers", EDITORS, {"reviewer_id": "{manager}"}),
-    ("DELETE", "/api/v1/deliverables/{deliverable_id}/reviewers/{manager}", EDITORS, None),  # the row above added
+    # the row above added the reviewer this row removes
+    ("DELETE", "/api/v1/deliverables/{deliverable_id}/reviewers/{manager}?version=1", EDITORS, None),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/agree", MANAGER, {}),
     ("POST", "/api/v1/deliverables/{planned_id}/criteria/acknowledge", CONTRACTOR, {}),
     ("GET", "/api/v1/deliverables/{conditional_id}/conditions", MEMBERS, None),
@@ -380,9 +381,10 @@ ROUTES = [
     ("POST", "/api/v1/saved-reports/{report_id}/duplicate", EDITORS, None),
     ("POST", "/api/v1/saved-reports/{deliverables_report_id}/duplicate", EDITORS, None),
     ("POST", "/api/v1/saved-reports/{private_report_id}/duplicate", {"staff"}, None, 404),
-    ("DELETE", "/api/v1/saved-reports/{report_id}", EDITORS, None),
-    ("DELETE", "/api/v1/saved-reports/{deliverables_report_id}", MANAGER, None),
-    ("POST", REPORT_PAGE + "/{private_report_id}/delete", {"staff"}, {}, 404),  # after the API's rows that use it
+    ("DELETE", "/api/v1/saved-reports/{report_id}?version=2", EDITORS, None),
+    ("DELETE", "/api/v1/saved-reports/{deliverables_report_id}?version=2", MANAGER, None),
+    # after the API's rows that use it
+    ("POST", REPORT_PAGE + "/{private_report_id}/delete", {"staff"}, {"version": "1"}, 404),
 ]
 
 # Routes outside the matrix, and why.

@@ -56,9 +56,10 @@ class FormError(AppError):
 class StaleEdit(Conflict):
     """Someone saved the record after this user loaded it."""
 
-    def __init__(self, current: dict[str, Any] | None = None) -> None:
+    def __init__(self, current: dict[str, Any] | None = None, detail: str | None = None) -> None:
         super().__init__(
-            detail="This record was changed by someone else after you loaded it. Reload it and apply your change again.",
+            detail=detail
+            or "This record was changed by someone else after you loaded it. Reload it and apply your change again.",
             extra={"current": current or {}},
         )
         self.current = current or {}

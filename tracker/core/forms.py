@@ -8,6 +8,8 @@ from datetime import date
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from annotated_types import MaxLen
+from litestar.exceptions import ClientException
+from litestar.params import QueryParameter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -26,6 +28,17 @@ def _blank_to_none(v: Any) -> Any:
 
 OptionalDate = Annotated[date | None, BeforeValidator(_blank_to_none)]
 OptionalInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
+
+# A DELETE names the version it read in the query (`?version=3`), as PATCH bodies name it in `version`.
+ExpectedVersion = Annotated[int, QueryParameter(description="The version you read; a stale one answers 409")]
+
+
+def form_version(data: Mapping[str, Any]) -> int:
+    """The version the form was read at. Every change to a record names it, so a stale page cannot overwrite."""
+    try:
+        return int(data["version"])
+    except (KeyError, TypeError, ValueError):
+        raise ClientException(detail="This form is missing the version it was read at; reload the page.") from None
 
 
 def _checkbox(v: Any) -> Any:

@@ -17,10 +17,10 @@ def version_field() -> Any:
 class Versioned:
     """Optimistic locking: UPDATE ... WHERE version = :seen, so a stale write raises StaleDataError (409)."""
 
-    def check_seen(self, seen: int | None, current: dict[str, Any]) -> None:
+    def check_seen(self, seen: int | None, current: dict[str, Any], detail: str | None = None) -> None:
         """Refuse an edit made from an older copy than the stored one (409, with the stored values)."""
         if seen is not None and seen != self.version:
-            raise StaleEdit(current)
+            raise StaleEdit(current, detail)
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:

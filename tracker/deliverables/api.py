@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
-from tracker.core.forms import ApiBody, parse, refuse_controls
+from tracker.core.forms import ApiBody, ExpectedVersion, parse, refuse_controls
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
 from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import (
@@ -276,6 +276,7 @@ class ReviewerOut(BaseModel):
     name: str
     due_date: date
     completed_at: datetime | None
+    version: int = Field(description="The assignment's version; send it back as ?version= to remove the reviewer")
 
 
 class ReviewerIn(ApiBody):
@@ -352,6 +353,7 @@ def _reviewers_out(db: Session, d: Deliverable) -> list[ReviewerOut]:
             name=r.reviewer_name,
             due_date=r.assignment.due_date,
             completed_at=r.assignment.completed_at,
+            version=r.assignment.version,
         )
         for r in service.assignments_of(db, d)
     ]
@@ -688,13 +690,19 @@ class DeliverableApi(Controller):
         "/reviewers/{reviewer_id:int}",
         sync_to_thread=True,
         status_code=200,
-        summary="Take a reviewer off the version under review (not one who has finished)",
+        summary="Take a reviewer off the version under review (not one who has finished; send the assignment's "
+        "version you read as ?version=)",
     )
     def remove_reviewer(
-        self, request: Request, db: NamedDependency[Session], deliverable_id: FromPath[int], reviewer_id: FromPath[int]
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        deliverable_id: FromPath[int],
+        reviewer_id: FromPath[int],
+        version: ExpectedVersion,
     ) -> list[ReviewerOut]:
         access, d = service.load_for(db, request.user, deliverable_id)
-        reviews.remove_reviewer(db, request.user, access, d, reviewer_id)
+        reviews.remove_reviewer(db, request.user, access, d, reviewer_id, version)
         return _reviewers_out(db, d)
 
     @get("/comments", sync_to_thread=True, summary="The current version's comment log")

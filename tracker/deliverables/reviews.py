@@ -102,8 +102,11 @@ def assign_reviewer(
     return assignment
 
 
-def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int) -> None:
-    """Take a reviewer off the version under review; one who has finished stays on the record."""
+def remove_reviewer(
+    db: Session, actor: Principal, access: Access, deliverable: Deliverable, reviewer_id: int, expected_version: int
+) -> None:
+    """Take a reviewer off the version under review; one who has finished stays on the record. `expected_version`
+    is the assignment's, as read."""
     access.require(Perm.REVIEW)
     _reviewable(deliverable)
     submission = current_submission(db, deliverable)
@@ -116,6 +119,12 @@ def remove_reviewer(db: Session, actor: Principal, access: Access, deliverable: 
         raise NotFound(detail="That person is not a reviewer of this version.")
     if assignment.completed_at is not None:
         raise Conflict(detail="That review is complete; it stays on the record.")
+    assignment.check_seen(
+        expected_version,
+        {"due_date": assignment.due_date},
+        "That reviewer's assignment changed after you loaded the page, so it was not removed. "
+        "Check it as it is now and remove it again if you still mean to.",
+    )
     audit.record(
         db,
         actor_id=actor.id,

@@ -22,7 +22,7 @@ from tracker.accounts.models import User
 from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
 from tracker.core.files import FileStore
-from tracker.core.forms import parse, refuse_controls, stale_fields
+from tracker.core.forms import form_version, parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
 from tracker.deliverables.decisions import DecisionForm
@@ -420,11 +420,13 @@ class DeliverablePages(Controller):
         reviewer_id: FromPath[int],
         data: Form,
     ) -> Template | Redirect:
+        version = form_version(data)
+
         def run(access: Access, d: Deliverable) -> str:
-            reviews.remove_reviewer(db, request.user, access, d, reviewer_id)
+            reviews.remove_reviewer(db, request.user, access, d, reviewer_id, version)
             return "Reviewer removed from this version."
 
-        return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
+        return _act(request, db, key, deliverable_id, "unassign", data, run, "reviews")
 
     @post("/{deliverable_id:int}/comments", sync_to_thread=True)
     def add_comment(

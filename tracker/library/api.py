@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from tracker.accounts.models import User
 from tracker.core.errors import Conflict
-from tracker.core.forms import ApiBody
+from tracker.core.forms import ApiBody, ExpectedVersion
 from tracker.library import service
 from tracker.library.models import SavedReport
 from tracker.library.service import LibraryQuery, Result
@@ -256,10 +256,16 @@ class SavedReportsApi(Controller):
         service.update(db, request.user, access, report, form, definition)
         return _out(db, access, request, report)
 
-    @delete("/{report_id:int}", sync_to_thread=True, summary="Delete a report (its owner, or a manager if shared)")
-    def delete_report(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int]) -> None:
+    @delete(
+        "/{report_id:int}",
+        sync_to_thread=True,
+        summary="Delete a report (its owner, or a manager if shared; send the version you read as ?version=)",
+    )
+    def delete_report(
+        self, request: Request, db: NamedDependency[Session], report_id: FromPath[int], version: ExpectedVersion
+    ) -> None:
         access, report = service.load_for(db, request.user, report_id)
-        service.delete(db, request.user, access, report)
+        service.delete(db, request.user, access, report, version)
 
     @post("/{report_id:int}/duplicate", sync_to_thread=True, summary="A private copy for you")
     def duplicate(self, request: Request, db: NamedDependency[Session], report_id: FromPath[int]) -> ReportOut:

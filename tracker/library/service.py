@@ -295,9 +295,15 @@ def duplicate(db: Session, actor: Principal, access: Access, report: SavedReport
     return create(db, actor, access, form, definition, copied_from=report)
 
 
-def delete(db: Session, actor: Principal, access: Access, report: SavedReport) -> None:
+def delete(db: Session, actor: Principal, access: Access, report: SavedReport, expected_version: int) -> None:
     if not can_change(access, actor, report):
         raise Forbidden(detail="Only its owner, or a project manager when it is shared, deletes a saved report.")
+    report.check_seen(
+        expected_version,
+        {"name": report.name},
+        f"“{report.name}” was changed after you loaded it, so it was not deleted. "
+        "Check it as it is now and delete it again if you still mean to.",
+    )
     audit.record(
         db,
         actor_id=actor.id,

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from tracker.core import exports
 from tracker.core.errors import Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse, stale_fields
+from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.library import service
 from tracker.library.models import SavedReport
@@ -335,35 +335,7 @@ class LibraryPages(Controller):
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
     ) -> Template:
         access, report = _report(request, db, key, report_id)
-        definition, problems = service.stored_definition(report)
-        context: dict[str, Any] = {
-            "access": access,
-            "project": access.project,
-            "report": report,
-            "problems": problems,
-            "result": None,
-            "page": 1,
-            "pages": 1,
-            "filters": [],
-            "source": SOURCES[report.source],
-            "can_change": service.can_change(access, request.user, report),
-            "can_build": access.can(Perm.BUILD_REPORTS),
-        }
-        if definition is not None:
-            try:
-                page = max(1, min(int(request.query_params.get("page", "1")), 100_000))
-            except ValueError:
-                page = 1
-            size = definition.page_size
-            result = service.run(db, access, request.user, definition, limit=size, offset=(page - 1) * size)
-            people = dict(_people(db, access.project.id))
-            context |= {
-                "result": result,
-                "page": page,
-                "pages": max(1, math.ceil(result.total / size)),
-                "filters": describe(SOURCES[report.source], definition, people),
-            }
-        return render(request, "library/report.html", **context)
+        return _show(request, db, access, report)
 
     @get("/{report_id:int}/export.csv", sync_to_thread=True)
     def export_csv(
@@ -408,13 +380,52 @@ class LibraryPages(Controller):
 
     @post("/{report_id:int}/delete", sync_to_thread=True)
     def delete(
-        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
-    ) -> Redirect:
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
         access, report = _report(request, db, key, report_id)
+        version = form_version(data)
         name = report.name
-        service.delete(db, request.user, access, report)
+        try:
+            service.delete(db, request.user, access, report, version)
+        except StaleEdit as exc:
+            return _show(request, db, access, report, status=409, notice=exc.detail)
         flash(request, f"Report “{name}” deleted.")
         return redirect(f"{_base(access)}/")
+
+
+def _show(
+    request: Request, db: Session, access: Access, report: SavedReport, status: int = 200, notice: str | None = None
+) -> Template:
+    """The report run on the project as it is now; `notice` says why an action on it was not done."""
+    definition, problems = service.stored_definition(report)
+    context: dict[str, Any] = {
+        "access": access,
+        "project": access.project,
+        "report": report,
+        "problems": problems,
+        "result": None,
+        "page": 1,
+        "pages": 1,
+        "filters": [],
+        "source": SOURCES[report.source],
+        "can_change": service.can_change(access, request.user, report),
+        "can_build": access.can(Perm.BUILD_REPORTS),
+    }
+    if definition is not None:
+        try:
+            page = max(1, min(int(request.query_params.get("page", "1")), 100_000))
+        except ValueError:
+            page = 1
+        size = definition.page_size
+        result = service.run(db, access, request.user, definition, limit=size, offset=(page - 1) * size)
+        people = dict(_people(db, access.project.id))
+        context |= {
+            "result": result,
+            "page": page,
+            "pages": max(1, math.ceil(result.total / size)),
+            "filters": describe(SOURCES[report.source], definition, people),
+        }
+    return render(request, "library/report.html", status=status, notice=notice, **context)
 
 
 def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -> Response:

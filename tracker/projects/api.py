@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core.errors import Forbidden
-from tracker.core.forms import ApiBody, parse
+from tracker.core.forms import ApiBody, ExpectedVersion, parse
 from tracker.projects import service
 from tracker.projects.models import DeemedPolicy, Project, Role
 from tracker.projects.permissions import Perm
@@ -201,12 +201,21 @@ class ProjectApi(Controller):
         )
         return _member_out(row)
 
-    @delete("/{key:str}/members/{membership_id:int}", sync_to_thread=True, summary="Remove a member (admins)")
+    @delete(
+        "/{key:str}/members/{membership_id:int}",
+        sync_to_thread=True,
+        summary="Remove a member (admins; send the membership's version you read as ?version=)",
+    )
     def remove_member(
-        self, request: Request, db: NamedDependency[Session], key: FromPath[str], membership_id: FromPath[int]
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        membership_id: FromPath[int],
+        version: ExpectedVersion,
     ) -> None:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
-        service.remove_member(db, request.user, access, membership_id)
+        service.remove_member(db, request.user, access, membership_id, version)
 
     @get("/{key:str}/audit", sync_to_thread=True, summary="The project's audit trail, newest first")
     def project_audit(

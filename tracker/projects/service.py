@@ -428,9 +428,15 @@ def change_role(db: Session, actor: Principal, access: Access, membership_id: in
     return MemberRow(membership, user)
 
 
-def remove_member(db: Session, actor: Principal, access: Access, membership_id: int) -> User:
+def remove_member(db: Session, actor: Principal, access: Access, membership_id: int, expected_version: int) -> User:
     access.require(Perm.MANAGE)
     membership, user = get_membership(db, access, membership_id)
+    membership.check_seen(
+        expected_version,
+        {"role": membership.role},
+        f"{user.full_name}'s membership changed after you loaded the page, so they were not removed. "
+        "Check the members list and remove them again if you still mean to.",
+    )
     _guard_last_manager(db, membership)
     audit.record(
         db,

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse, stale_fields
+from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.projects import service
 from tracker.projects.calendar import project_holidays, project_today
@@ -187,12 +187,23 @@ class ProjectController(Controller):
 
     @post("/{key:str}/members/{membership_id:int}/remove", sync_to_thread=True)
     def remove_member(
-        self, request: Request, db: NamedDependency[Session], key: FromPath[str], membership_id: FromPath[int]
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        membership_id: FromPath[int],
+        data: Form,
     ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
+        version = form_version(data)
         try:
-            user = service.remove_member(db, request.user, access, membership_id)
+            user = service.remove_member(db, request.user, access, membership_id, version)
             message, category = f"{user.full_name} removed from the project.", "success"
+        except StaleEdit as exc:
+            # The list as it is now, with the message: the user decides again on what is there.
+            return _overview(
+                request, db, access, status=409, block="members", member_message=exc.detail, member_failed=True
+            )
         except Conflict as exc:
             message, category = exc.detail, "error"
         if not request.headers.get("hx-request"):

@@ -10,14 +10,13 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ClientException
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core.errors import FormError, NotFound, StaleEdit
-from tracker.core.forms import parse, stale_fields
+from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
@@ -28,14 +27,6 @@ from tracker.register.actions import service as actions
 from tracker.register.kinds import Kind
 
 Form = URLEncodedBody[dict[str, Any]]
-
-
-def form_version(data: dict[str, Any]) -> int:
-    """The version the form was read at. Every change to a record names it, so a stale page cannot overwrite."""
-    try:
-        return int(data["version"])
-    except (KeyError, TypeError, ValueError):
-        raise ClientException(detail="This form is missing the version it was read at; reload the page.") from None
 
 
 def go(request: Request, path: str) -> Redirect | Response:

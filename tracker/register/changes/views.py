@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse
+from tracker.core.forms import form_version, parse
 from tracker.core.web import flash
 from tracker.projects import service as projects
 from tracker.projects.service import Access
@@ -65,7 +65,7 @@ class ChangePages(pages.RegisterPages):
             step = Move(action)
         except ValueError:
             raise Conflict(detail=f"'{action}' is not a step of a change request.") from None
-        pages.form_version(data)
+        form_version(data)
         try:
             changes.move(db, request.user, access, change, step, parse(changes.DecisionForm, data))
         except FormError as exc:
