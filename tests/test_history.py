@@ -30,6 +30,8 @@ from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
 from tracker.library import service as library
 from tracker.library.sources import parse_definition
+from tracker.mail import service as mail
+from tracker.mail.models import Mode
 from tracker.projects import service as projects
 from tracker.register import common
 from tracker.register.actions import service as actions
@@ -442,6 +444,9 @@ def _everything(db, world, store, clock) -> dict[str, int]:
             parse(changes.DecisionForm, {"version": change.version, "rationale": rationale}),
         )
 
+    # A manager's mail defaults for the project.
+    mail.save_project_defaults(db, manager, m_access, {"submitted": Mode.DIGEST})
+
     # The contract clock: an overdue review escalated, then a deemed acceptance.
     d3 = planning.create(
         db,
@@ -550,6 +555,8 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Payment amount: $20,000.00 → $21,000.00",
         "Requested by: The State",
         # the project, its people and its settings
+        "changed the mail defaults of project TST",
+        "A deliverable you review is submitted: In the daily digest",
         "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",
         "State review days: 10 → 12",

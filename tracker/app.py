@@ -43,6 +43,7 @@ from tracker.home import api as home_api
 from tracker.home import views as home_views
 from tracker.library import api as library_api
 from tracker.library import views as library_views
+from tracker.mail import views as mail_views
 from tracker.projects import api as projects_api
 from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
@@ -108,7 +109,8 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         cookie_httponly=True,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="lax",
-        exclude=["^/static/", "^/vendor/", "^/healthz"],
+        # one-click unsubscribe (RFC 8058): a mail client POSTs it with no page and no cookie; the link is signed
+        exclude=["^/static/", "^/vendor/", "^/healthz", "^/mail/unsubscribe/"],
     )
     node_modules = ROOT / "node_modules"
     static = create_static_files_router(
@@ -156,6 +158,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
+            *mail_views.handlers,
             *reports_views.handlers,
             accounts_api.MeController,
             home_api.MyWorkApi,

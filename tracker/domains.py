@@ -4,6 +4,7 @@ events show are (audit/service.py), imported in one place: the app imports this,
 from tracker.accounts import service as accounts
 from tracker.deliverables import service as deliverables
 from tracker.library import service as library
+from tracker.mail import service as mail
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.changes import service as changes
@@ -13,4 +14,17 @@ from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
 
-REGISTERING = (accounts, deliverables, library, projects, actions, changes, issues, risks, reports, targets, transfer)
+REGISTERING = (
+    accounts,
+    deliverables,
+    library,
+    mail,
+    projects,
+    actions,
+    changes,
+    issues,
+    risks,
+    reports,
+    targets,
+    transfer,
+)

@@ -19,6 +19,7 @@ from tracker.deliverables.models import (
 )
 from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
+from tracker.mail.models import MailPreference, MailSettings, OutgoingMail
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
@@ -56,7 +57,10 @@ __all__ = [
     "IssueDecision",
     "IssueDeliverable",
     "LoginThrottle",
+    "MailPreference",
+    "MailSettings",
     "Membership",
+    "OutgoingMail",
     "Project",
     "RegisterSettings",
     "ReviewAssignment",

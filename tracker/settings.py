@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 60
     dispatch_seconds: float = 5  # how often `tracker serve` runs the dispatcher (side effects, clocks); 0: never
+    base_url: str = "http://127.0.0.1:8000"  # where links in mail, feeds and webhooks point
+    smtp_url: str = ""  # smtp://user:pass@host:587, smtp+starttls://…, smtps://…; empty: mail is kept, not sent
+    mail_from: str = "Tracker <tracker@localhost>"
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

@@ -6,9 +6,10 @@ from sqlalchemy.engine import Engine
 from tracker.core.db import session_factory_for
 from tracker.deliverables import clock
 from tracker.dispatch import service as dispatch
+from tracker.mail import service as mail
 from tracker.settings import Settings
 
-MODULES = (clock,)
+MODULES = (clock, mail)
 
 
 def dispatcher(engine: Engine, settings: Settings) -> dispatch.Dispatcher:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,9 @@ NAVIGATION_MS = 30_000
 ACTION_MS = 7_000
 
 
+LIVE: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with demo_copy(demo_template, tmp_path_factory.mktemp("live")) as (url, uploads):
@@ -44,6 +48,7 @@ def live_server(demo_template: DemoTemplate, tmp_path_factory: pytest.TempPathFa
         _seed_register(url)
         with serving(create_app(settings)) as base:
             _answers(base)
+            LIVE["settings"] = settings  # for a test that runs the dispatcher on the live server's database
             yield base
 
 

@@ -44,6 +44,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
     from tracker.deliverables import conditions, decisions, planning, records, reviews, submissions
+    from tracker.mail.models import OutgoingMail
     from tracker.projects import service as projects
     from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
@@ -150,6 +151,17 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     published = reports.publish(db, manager, m_access, week, 1, None)
     draft = reports.save_draft(db, manager, m_access, week.previous(), parse(reports.DraftForm, {"number": 1}))
     token, secret = accounts.create_token(db, manager, "fuzzing")
+    message = OutgoingMail(
+        key="event:0:submitted",
+        kind="submitted",
+        to_address="staff@example.gov",
+        subject="s",
+        text="t",
+        html="<p>h</p>",
+        message_id="<m@example.gov>",
+    )
+    db.add(message)
+    db.flush()
     commit(db)  # and the decisions' letters, rendered after it
     ids = {
         "key": "TST",
@@ -168,6 +180,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "risk_id": risk.id,
         "issue_id": issue.id,
         "change_id": change.id,
+        "mail_id": message.id,
         "step": "start_review",
         "item_id": item.id,
         "membership_id": spares[0].id,

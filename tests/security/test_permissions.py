@@ -364,6 +364,17 @@ ROUTES = [
     ("GET", "/api/v1/projects/{key}/scorecard", READERS, None),
     ("GET", "/api/v1/portfolio", ALL, None),
     # API: saved reports (the project is in the body or the report's)
+    ("GET", "/account/notifications", ALL, None),
+    (
+        "POST",
+        "/account/notifications",
+        ALL,
+        {"kind_submitted": "digest", "digest_hour": "7", "timezone": "UTC", "version": "1"},
+    ),
+    ("GET", "/projects/{key}/notifications", MANAGER, None),
+    ("POST", "/projects/{key}/notifications", MANAGER, {"kind_submitted": "digest"}),
+    ("GET", "/admin/mail", ADMIN, None),
+    ("GET", "/admin/mail/{mail_id}", ADMIN, None),
     ("GET", "/api/v1/saved-reports", ALL, None),
     ("GET", "/api/v1/saved-reports?project={key}", MEMBERS, None),
     ("GET", "/api/v1/saved-reports/catalog", ALL, None),
@@ -400,6 +411,8 @@ EXCLUDED = {
     ("GET", "/schema/{}"): "public API documentation",
     ("GET", "/schema/openapi.json"): "public API documentation",
     ("GET", "/schema/oauth2-redirect.html"): "public API documentation",
+    ("GET", "/mail/unsubscribe/{}"): "the signed link in every message is the credential (tests/test_mail.py)",
+    ("POST", "/mail/unsubscribe/{}"): "one-click unsubscribe from a mail client, signed link (tests/test_mail.py)",
 }
 
 

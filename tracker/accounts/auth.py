@@ -12,7 +12,7 @@ from tracker.accounts import service
 from tracker.accounts.service import Principal
 from tracker.core.clock import utcnow
 
-PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
+PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico", "^/mail/unsubscribe/"]
 
 
 def session_user(session: dict, state) -> Principal | None:

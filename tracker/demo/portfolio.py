@@ -16,6 +16,7 @@ from tracker.core.forms import parse
 from tracker.demo import changes as changes_demo
 from tracker.demo import deliverables as deliverables_demo
 from tracker.demo import library as library_demo
+from tracker.demo import mail as mail_demo
 from tracker.demo import register as register_demo
 from tracker.demo import reports as reports_demo
 from tracker.projects import service as projects
@@ -137,6 +138,7 @@ def load(database_url: str, only_if_empty: bool = True, upload_dir: Path | None 
                 db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}
             )
             reports_demo.load(db)  # after every other history: the reports read the record as it stood each week
+            mail_demo.load(db)  # what the last week would have sent, kept for the Outgoing mail page
             db.commit()
         with session_factory_for(engine)() as db:  # as a server does: the letters are rendered after the commit
             deliverables_demo.render_records(db, store)

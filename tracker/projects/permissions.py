@@ -26,6 +26,7 @@ class Perm(StrEnum):
     VIEW_CHANGES = "view_changes"  # change requests: the contractor sees its own and the State's once submitted
     RAISE_CHANGE = "raise_change"  # draft, submit and withdraw a change request for one's own side
     DECIDE_CHANGE = "decide_change"  # approve or reject a change request, with the rationale
+    MAIL_DEFAULTS = "mail_defaults"  # what the project's members are told by mail unless they choose otherwise
 
 
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER, Perm.VIEW_CHANGES}
@@ -45,6 +46,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.CURATE_REPORTS,
             Perm.RAISE_CHANGE,
             Perm.DECIDE_CHANGE,
+            Perm.MAIL_DEFAULTS,
         }
     ),
     Role.STAFF: frozenset(

@@ -1,0 +1,352 @@
+"""Mail through a real SMTP server (aiosmtpd, started here): the events of the trail reach the people concerned, and
+only them, once, with the record linked, text and HTML parts, threading headers, the decision letter attached and a
+one-click unsubscribe that works; with no server configured the messages are kept for the Outgoing mail page; every
+kind of event is told only to roles that may read its record; preferences and the digest."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, select
+
+from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
+from tests.dbutil import fresh_database
+from tests.register.conftest import acting
+from tracker.audit.models import AuditEvent
+from tracker.cli import migrate_database
+from tracker.core.db import make_engine, session_factory_for
+from tracker.core.files import FileStore
+from tracker.core.forms import parse
+from tracker.deliverables import decisions, planning, records, reviews, submissions
+from tracker.dispatch import service as dispatch
+from tracker.mail import kinds as mail_kinds
+from tracker.mail import service as mail
+from tracker.mail.models import MailSettings, MailStatus, Mode, OutgoingMail
+from tracker.projects.permissions import ADMIN_PERMS, ROLE_PERMS
+from tracker.register.changes import service as changes
+from tracker.register.changes.workflow import Move
+
+# The dispatcher's sessions here share the test's connection, on which a write cannot be made to begin anew.
+pytestmark = pytest.mark.filterwarnings("ignore:Connection is already established:sqlalchemy.exc.SAWarning")
+
+
+@dataclass
+class Inbox:
+    messages: list[EmailMessage] = field(default_factory=list)
+    refuse: set[str] = field(default_factory=set)  # addresses the server refuses for good
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in m["To"]]
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    box.url = f"smtp://127.0.0.1:{port}"
+    yield box
+    controller.stop()
+
+
+def dispatcher(conn, database_url: str, tmp_path: Path, smtp_url: str = "") -> dispatch.Dispatcher:
+    """The mail handler and digest job only, on the test's own connection (its commits are savepoints)."""
+    settings = make_settings(database_url, smtp_url=smtp_url, base_url="https://tracker.example.gov")
+    ctx = dispatch.Context(settings, FileStore(tmp_path / "files", 10 * 1024 * 1024))
+    handlers = {mail.HANDLER: dispatch.HANDLERS[mail.HANDLER]}
+    d = dispatch.Dispatcher(lambda: _session(conn), ctx, handlers, {})
+    d.once()  # its cursor starts at the end of the trail: what happens from now on is told
+    return d
+
+
+def _plan(db, world, manager, m_access, code="D-01"):
+    d = planning.create(
+        db,
+        manager,
+        m_access,
+        parse(
+            planning.DeliverableForm,
+            {
+                "code": code,
+                "title": "Project Management Plan",
+                "criteria": "Has a schedule",
+                "owner_id": world.ids["staff"],
+            },
+        ),
+    )
+    agree_criteria(db, world, d)
+    return d
+
+
+def _submit(db, world, d, store):
+    contractor, c_access = acting(db, world, "contractor")
+    submissions.submit(db, contractor, c_access, d, "", [submissions.Upload("v1.pdf", "", b"%PDF-1.4 plan")], store)
+
+
+def test_a_submission_reaches_its_review_lead_once_with_the_record_linked(
+    db, conn, world, database_url, tmp_path, inbox
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    db.commit()
+    _submit(db, world, deliverable, d.ctx.store)
+    db.commit()
+    d.once()
+    d.once()  # a second pass sends nothing twice
+    (msg,) = inbox.to("staff@example.gov")
+    assert msg["Subject"] == "[TST D-01] Project Management Plan submitted for review"
+    assert inbox.to("contractor@example.gov") == []  # whoever did it is not told
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    link = f"https://tracker.example.gov/projects/TST/deliverables/{deliverable.id}"
+    assert link in text and f'href="{link}"' in html and "Contractor Person submitted D-01" in text
+    assert msg["Message-ID"].endswith("@tracker.example.gov>")
+    assert msg["References"] == msg["In-Reply-To"] == f"<deliverable-{deliverable.id}@tracker.example.gov>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["List-Unsubscribe"].startswith("<https://tracker.example.gov/mail/unsubscribe/")
+    stored = db.exec(select(OutgoingMail)).one()
+    assert stored.status == MailStatus.SENT and stored.sent_at is not None
+
+
+def test_the_link_opens_the_record_for_its_recipient_and_for_no_one_else(
+    db, conn, world, database_url, tmp_path, inbox, as_user
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    _submit(db, world, deliverable, d.ctx.store)
+    db.commit()
+    d.once()
+    (msg,) = inbox.to("staff@example.gov")
+    path = msg.get_body(("plain",)).get_content().split("https://tracker.example.gov", 1)[1].split()[0]
+    assert as_user("staff").get(path).status_code == 200
+    assert as_user("outsider").get(path).status_code == 404
+
+
+def test_a_decision_reaches_the_contractor_with_its_letter(db, conn, world, database_url, tmp_path, inbox):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    _submit(db, world, deliverable, d.ctx.store)
+    reviews.start_review(db, manager, m_access, deliverable)
+    form = parse(decisions.DecisionForm, {"outcome": "rejected", "findings": "Section 3 is missing"})
+    decisions.decide(db, manager, m_access, deliverable, form, store=d.ctx.store)
+    db.commit()
+    records.generate_missing(db, d.ctx.store)
+    db.commit()
+    d.once()
+    (msg,) = inbox.to("contractor@example.gov")
+    assert msg["Subject"] == "[TST D-01] Project Management Plan rejected"
+    attached = {a.get_filename(): a for a in msg.iter_attachments()}
+    letter = next(a for name, a in attached.items() if "rejection" in name.lower())
+    assert letter.get_content_type() == "application/pdf" and letter.get_content().startswith(b"%PDF")
+    assert inbox.to("viewer@example.gov") == []
+
+
+def test_a_refused_address_is_failed_for_good_and_holds_up_no_one_else(db, conn, world, database_url, tmp_path, inbox):
+    inbox.refuse.add("staff@example.gov")
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    staff, s_access = acting(db, world, "staff")
+    change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
+    changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
+    db.commit()
+    d.once()
+    (msg,) = inbox.to("manager@example.gov")
+    assert msg["Subject"] == f"[TST {change.code}] Change request awaiting decision: More training"
+    manager, m_access = acting(db, world, "manager")
+    changes.move(db, manager, m_access, change, Move.START_REVIEW, parse(changes.DecisionForm, {"version": 2}))
+    changes.move(
+        db, manager, m_access, change, Move.APPROVE, parse(changes.DecisionForm, {"version": 3, "rationale": "Yes"})
+    )
+    db.commit()
+    d.once()
+    refused = db.exec(select(OutgoingMail).where(OutgoingMail.to_address == "staff@example.gov")).one()
+    assert refused.status == MailStatus.FAILED and "550" in refused.error
+    d.once()
+    assert len(inbox.messages) == 1  # not tried again
+
+
+def test_with_no_smtp_server_the_mail_is_kept_for_the_outgoing_mail_page(
+    db, conn, world, database_url, tmp_path, as_user
+):
+    d = dispatcher(conn, database_url, tmp_path)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    _submit(db, world, deliverable, d.ctx.store)
+    db.commit()
+    d.once()
+    kept = db.exec(select(OutgoingMail)).one()
+    assert kept.status == MailStatus.KEPT
+    page = as_user("admin").get("/admin/mail").text
+    assert "No SMTP server is configured" in page and "[TST D-01] Project Management Plan submitted" in page
+    one = as_user("admin").get(f"/admin/mail/{kept.id}").text
+    assert "Contractor Person submitted D-01" in one and "srcdoc=" in one
+    for role in ("manager", "staff", "contractor"):
+        assert as_user(role).get("/admin/mail").status_code == 403
+
+
+def test_one_click_unsubscribe_stops_that_kind_of_mail(db, conn, world, database_url, tmp_path, inbox, client):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    first = _plan(db, world, manager, m_access)
+    _submit(db, world, first, d.ctx.store)
+    db.commit()
+    d.once()
+    (msg,) = inbox.to("staff@example.gov")
+    path = msg["List-Unsubscribe"].strip("<>").removeprefix("https://tracker.example.gov")
+    assert "Unsubscribe?" in client.get(path).text  # opening the link asks first
+    assert mail.preferences(db, world.ids["staff"]) == {}
+    r = client.post(path, data={"List-Unsubscribe": "One-Click"})  # as a mail client does: no cookie, no token
+    assert r.status_code == 200 and "no longer be told" in r.text
+    assert mail.preferences(db, world.ids["staff"]) == {"submitted": Mode.OFF}
+    second = _plan(db, world, manager, m_access, code="D-02")
+    _submit(db, world, second, d.ctx.store)
+    db.commit()
+    d.once()
+    assert len(inbox.to("staff@example.gov")) == 1
+    assert client.post(path[:-3] + "abc").status_code == 404  # a forged link
+
+
+@pytest.mark.parametrize("kind", list(mail_kinds.KINDS.values()), ids=lambda k: k.key)
+def test_every_kind_is_told_only_to_roles_that_may_read_its_record(db, world, kind, monkeypatch):
+    """Whoever a kind names, a member whose role lacks the kind's permission is never told: here each kind names
+    every member of the project."""
+    every = {world.ids[r] for r in ("manager", "staff", "contractor", "viewer", "admin", "outsider")}
+    naming_everyone = dataclasses.replace(kind, recipients=lambda db, event, a: every)
+    event, about = _an_event_of(db, world, kind)
+    monkeypatch.setattr(mail, "kinds_of", lambda e: [naming_everyone])
+    monkeypatch.setattr(mail, "about", lambda db, e: about)
+    told = {int(r.split(":")[-1]) for r in mail.concerned(db, event)}
+    allowed = {world.ids[r.value] for r, perms in ROLE_PERMS.items() if kind.perm in perms}
+    allowed |= {world.ids["admin"]} if kind.perm in ADMIN_PERMS else set()  # admins read every project
+    assert told == allowed - {event.actor_id}
+    assert world.ids["outsider"] not in told
+
+
+def _an_event_of(db, world, kind):
+    """An event of the kind, about a submitted change request of TST (which every role may see)."""
+    manager, m_access = acting(db, world, "manager")
+    record = changes.create(db, manager, m_access, parse(changes.ChangeForm, {"title": "x"}))
+    changes.move(db, manager, m_access, record, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
+    about = mail_kinds.About(m_access.project, record.code, record.title, "/", "t", record)
+    event = AuditEvent(entity_type=kind.entity, entity_id=record.id, action=kind.actions[0], changes={}, actor_id=None)
+    return event, about
+
+
+def test_preferences_and_project_defaults_decide_how_each_person_is_told(db, world, as_user):
+    staff = as_user("staff")
+    page = staff.get("/account/notifications").text
+    assert "A deliverable you review is submitted" in page and "As the project sets it" in page
+    manager = as_user("manager")
+    assert manager.post("/projects/TST/notifications", {"kind_submitted": "digest"}).status_code == 303
+    kind = mail_kinds.KINDS["submitted"]
+    project_id = acting(db, world, "manager")[1].project.id
+    assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.DIGEST
+    r = staff.post(
+        "/account/notifications",
+        {"kind_submitted": "immediate", "digest_hour": "8", "timezone": "Europe/Paris", "version": "1"},
+    )
+    assert r.status_code == 303
+    assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.IMMEDIATE
+    assert db.get(MailSettings, world.ids["staff"]).timezone == "Europe/Paris"
+    bad = staff.post(
+        "/account/notifications",
+        {"kind_submitted": "loud", "digest_hour": "30", "timezone": "Mars/Base", "version": "2"},
+    )
+    assert bad.status_code == 422 and 'value="Mars/Base"' in bad.text
+    fresh = {"kind_submitted": "immediate", "digest_hour": "9", "timezone": "UTC", "version": "1"}
+    assert staff.post("/account/notifications", fresh).status_code == 303  # now at version 2
+    stale = staff.post(
+        "/account/notifications", {"kind_submitted": "off", "digest_hour": "9", "timezone": "UTC", "version": "1"}
+    )
+    assert stale.status_code == 409 and "changed in another window" in stale.text
+    assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.IMMEDIATE
+    assert staff.get("/projects/TST/notifications").status_code == 403
+
+
+def test_the_digest_brings_my_work_and_the_chosen_updates_once_a_day(
+    db, conn, world, database_url, tmp_path, inbox, clock
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    mail._store(db, world.ids["staff"], None, {"submitted": Mode.DIGEST})
+    _submit(db, world, deliverable, d.ctx.store)
+    db.commit()
+    d.once()
+    assert inbox.to("staff@example.gov") == []  # not on its own: in the digest
+    job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"mail-digest": dispatch.JOBS["mail-digest"]})
+    clock.set(at_noon(tst_today()))  # past 7 in New York, the digest's default zone
+    job.once()
+    (digest,) = inbox.to("staff@example.gov")
+    text = digest.get_body(("plain",)).get_content()
+    assert "Reviews you lead" in text and "D-01" in text and "Since yesterday" in text
+    clock.advance(minutes=30)
+    job.once()
+    assert len(inbox.to("staff@example.gov")) == 1  # once a day
+    assert inbox.to("viewer@example.gov") == []  # nothing waits for them: skipped
+
+
+def test_two_dispatchers_at_once_send_each_message_exactly_once(tmp_path, inbox):
+    """On a database of its own, as two server processes would each have their engine and commit for real."""
+    with fresh_database(tmp_path) as url:
+        migrate_database(url)
+        engines = [make_engine(url), make_engine(url)]
+        try:
+            settings = make_settings(url, smtp_url=inbox.url, base_url="https://tracker.example.gov")
+            ctx = dispatch.Context(settings, FileStore(tmp_path / "files", 10 * 1024 * 1024))
+            handlers = {mail.HANDLER: dispatch.HANDLERS[mail.HANDLER]}
+            first, second = (
+                dispatch.Dispatcher(session_factory_for(e), ctx, handlers, {}, holder=h)
+                for e, h in zip(engines, ("one", "two"), strict=True)
+            )
+            first.once()  # the cursor, at the end of the (empty) trail
+            with Session(engines[0]) as db:
+                world = make_world(db)
+                staff, s_access = acting(db, world, "staff")
+                for n in range(6):
+                    change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": f"Change {n}"}))
+                    changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
+                db.commit()
+            start = threading.Barrier(2)
+
+            def run(d: dispatch.Dispatcher) -> None:
+                start.wait()
+                for _ in range(5):
+                    d.once()
+
+            threads = [threading.Thread(target=run, args=(d,)) for d in (first, second)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=120)
+            subjects = sorted(m["Subject"] for m in inbox.to("manager@example.gov"))
+            assert subjects == sorted(
+                f"[TST CR-00{n + 1}] Change request awaiting decision: Change {n}" for n in range(6)
+            )
+        finally:
+            for e in engines:
+                e.dispose()

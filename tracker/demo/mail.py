@@ -1,0 +1,38 @@
+"""Demo mail: the messages the last week of the demo's history would have sent, written as the mail handler writes
+them and kept (the demo has no SMTP server), so a newcomer sees on Outgoing mail what would go out. The dispatcher's
+own cursor starts after them, so nothing of the history is sent again."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from tracker.accounts.models import User
+from tracker.audit.models import AuditEvent
+from tracker.core.clock import frozen_time, utcnow
+from tracker.mail import service as mail
+from tracker.mail.kinds import KINDS, about
+from tracker.mail.models import MailStatus
+from tracker.settings import get_settings
+
+DAYS = 7
+
+
+def load(db: Session, now: datetime | None = None) -> int:
+    """Every message the last DAYS of events call for, kept; returns how many."""
+    now, settings, count = now or utcnow(), get_settings(), 0
+    events = db.exec(select(AuditEvent).where(col(AuditEvent.at) >= now - timedelta(days=DAYS)).order_by(AuditEvent.id))
+    for event in list(events):
+        for recipient in mail.concerned(db, event):
+            if recipient.startswith("digest:"):
+                continue
+            key, _, user_id = recipient.partition(":")
+            user, a = db.get(User, int(user_id)), about(db, event)
+            with frozen_time(event.at):
+                message = mail.event_mail(db, settings, event, KINDS[key], user, a)
+            message.status, message.sent_at = MailStatus.KEPT.value, event.at
+            db.add(message)
+            count += 1
+    db.flush()
+    return count

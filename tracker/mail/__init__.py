@@ -1,0 +1,1 @@
+"""Mail: who is told what, by e-mail, and the messages themselves."""

@@ -1,0 +1,299 @@
+"""Which events of the audit trail are told to whom, as data: each kind names the events it is (entity and action,
+and a test of their changes), who is concerned, the permission they must still hold to read the record, and the
+words of its message. The mail handler (mail/service.py) reads this table; the preferences page lists it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tracker.accounts.models import User
+from tracker.accounts.service import principal
+from tracker.audit.models import AuditEvent
+from tracker.core.errors import Forbidden, NotFound
+from tracker.deliverables.models import Comment, Deliverable, ReviewAssignment, Submission
+from tracker.mail.models import Mode
+from tracker.projects.models import Membership, Project
+from tracker.projects.permissions import Perm, roles_with
+from tracker.projects.service import Access, get_for
+from tracker.register.changes import service as changes
+from tracker.register.changes.models import ChangeRequest
+from tracker.register.issues.models import Issue
+from tracker.register.risks.models import Risk
+from tracker.reports.models import StatusReport
+
+
+@dataclass(frozen=True)
+class About:
+    """The record an event is about, as its message names and links it."""
+
+    project: Project
+    code: str
+    title: str
+    path: str  # the record's page
+    thread: str  # one thread per record in a mail client
+    record: Any
+
+
+def _deliverable(db: Session, d: Deliverable) -> About:
+    project = db.get(Project, d.project_id)
+    return About(project, d.code, d.title, f"/projects/{project.key}/deliverables/{d.id}", f"deliverable-{d.id}", d)
+
+
+def _submission_of(db: Session, submission_id: int) -> Deliverable:
+    return db.get(Deliverable, db.get(Submission, submission_id).deliverable_id)
+
+
+def _register(kind: str) -> Callable[[Session, Any], About]:
+    def about(db: Session, record: Any) -> About:
+        project = db.get(Project, record.project_id)
+        return About(
+            project,
+            record.code,
+            record.title,
+            f"/projects/{project.key}/{kind}/{record.id}",
+            f"{kind}-{record.id}",
+            record,
+        )
+
+    return about
+
+
+def _report(db: Session, report: StatusReport) -> About:
+    project = db.get(Project, report.project_id)
+    title = f"Status report, week ending {report.period_end:%a %-d %b %Y}"
+    return About(
+        project, "", title, f"/projects/{project.key}/status-reports/{report.id}", f"report-{report.id}", report
+    )
+
+
+# entity type -> (model, how its event's record reads)
+RECORDS: dict[str, tuple[type, Callable[[Session, Any], About]]] = {
+    "deliverable": (Deliverable, _deliverable),
+    "review_assignment": (ReviewAssignment, lambda db, a: _deliverable(db, _submission_of(db, a.submission_id))),
+    "comment": (Comment, lambda db, c: _deliverable(db, _submission_of(db, c.submission_id))),
+    "risk": (Risk, _register("risks")),
+    "issue": (Issue, _register("issues")),
+    "change_request": (ChangeRequest, _register("changes")),
+    "status_report": (StatusReport, _report),
+}
+
+
+def about(db: Session, event: AuditEvent) -> About | None:
+    model, read = RECORDS.get(event.entity_type, (None, None))
+    record = db.get(model, event.entity_id) if model else None
+    return read(db, record) if record is not None else None
+
+
+# --- who is concerned ---------------------------------------------------------------------------------------------
+
+
+def members_with(db: Session, project_id: int, perm: Perm) -> set[int]:
+    stmt = select(Membership.user_id).where(
+        Membership.project_id == project_id, col(Membership.role).in_(sorted(roles_with(perm)))
+    )
+    return set(db.exec(stmt))
+
+
+def _lead_and_reviewers(db: Session, event: AuditEvent, a: About) -> set[int]:
+    d = a.record
+    reviewers = db.exec(
+        select(ReviewAssignment.reviewer_id)
+        .join(Submission, col(Submission.id) == ReviewAssignment.submission_id)
+        .where(Submission.deliverable_id == d.id, Submission.number == d.current_version)
+    )
+    return {d.owner_id, *reviewers} - {None}
+
+
+def _lead_and_escalations(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return {a.record.owner_id} - {None} | members_with(db, a.project.id, Perm.RECEIVE_ESCALATIONS)
+
+
+def _contractor_and_lead(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return members_with(db, a.project.id, Perm.DELIVER) | ({a.record.owner_id} - {None})
+
+
+def _reviewer(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return {db.get(ReviewAssignment, event.entity_id).reviewer_id}
+
+
+def _contractor(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return members_with(db, a.project.id, Perm.DELIVER)
+
+
+def _escalation(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return members_with(db, a.project.id, Perm.RECEIVE_ESCALATIONS) | ({a.record.owner_id} - {None})
+
+
+def _action_owner(db: Session, event: AuditEvent, a: About) -> set[int]:
+    owner = (event.changes or {}).get("owner_id", [None, None])[1]
+    return {int(owner)} if owner else set()
+
+
+def _deciders(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return members_with(db, a.project.id, Perm.DECIDE_CHANGE)
+
+
+def _requester(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return {a.record.raised_by_id} - {None}
+
+
+def _readers(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return members_with(db, a.project.id, Perm.VIEW_REGISTER)
+
+
+def _became(field: str, *values: str) -> Callable[[AuditEvent], bool]:
+    return lambda e: (e.changes or {}).get(field, [None, None])[1] in values
+
+
+def _always(event: AuditEvent) -> bool:
+    return True
+
+
+def _new_owner(event: AuditEvent) -> bool:
+    return bool((event.changes or {}).get("owner_id", [None, None])[1])
+
+
+@dataclass(frozen=True)
+class EventKind:
+    key: str
+    label: str  # on the preferences page
+    entity: str  # the audit trail's entity type
+    actions: tuple[str, ...]
+    perm: Perm  # what a recipient must hold in the project, now, to be told
+    recipients: Callable[[Session, AuditEvent, About], set[int]]
+    headline: str  # the subject after "[KEY CODE]": {verb} is the trail's own word for the action
+    when: Callable[[AuditEvent], bool] = _always
+    default: Mode = Mode.IMMEDIATE
+
+    def matches(self, event: AuditEvent) -> bool:
+        return event.entity_type == self.entity and event.action in self.actions and self.when(event)
+
+
+KINDS: dict[str, EventKind] = {
+    k.key: k
+    for k in (
+        EventKind(
+            "submitted",
+            "A deliverable you review is submitted",
+            "deliverable",
+            ("submit", "resubmit"),
+            Perm.VIEW,
+            _lead_and_reviewers,
+            "{title} {verb} for review",
+        ),
+        EventKind(
+            "reviewer_assigned",
+            "You are assigned to review a deliverable",
+            "review_assignment",
+            ("assign_reviewer",),
+            Perm.REVIEW,
+            _reviewer,
+            "You are asked to review {title}",
+        ),
+        EventKind(
+            "review_overdue",
+            "A review is overdue",
+            "deliverable",
+            ("escalate",),
+            Perm.VIEW,
+            _lead_and_escalations,
+            "The review of {title} is overdue",
+        ),
+        EventKind(
+            "decided",
+            "A deliverable is decided (with the decision letter)",
+            "deliverable",
+            ("accept", "conditionally_accept", "reject", "deem_accept", "conditions_met"),
+            Perm.VIEW,
+            _contractor_and_lead,
+            "{title} {verb}",
+        ),
+        EventKind(
+            "comment",
+            "A review comment awaits the contractor's response",
+            "comment",
+            ("comment",),
+            Perm.DELIVER,
+            _contractor,
+            "A review comment on {title} awaits your response",
+        ),
+        EventKind(
+            "issue_escalated",
+            "An issue is escalated",
+            "issue",
+            ("update",),
+            Perm.VIEW_REGISTER,
+            _escalation,
+            "Issue escalated: {title}",
+            when=_became("status", "escalated"),
+        ),
+        EventKind(
+            "action_assigned",
+            "An action item is assigned to you",
+            "risk",
+            ("add_action", "update_action"),
+            Perm.VIEW_REGISTER,
+            _action_owner,
+            "An action item of {title} is yours",
+            when=_new_owner,
+        ),
+        EventKind(
+            "issue_action_assigned",
+            "An action item on an issue is assigned to you",
+            "issue",
+            ("add_action", "update_action"),
+            Perm.VIEW_REGISTER,
+            _action_owner,
+            "An action item of {title} is yours",
+            when=_new_owner,
+        ),
+        EventKind(
+            "change_submitted",
+            "A change request awaits your decision",
+            "change_request",
+            ("submit",),
+            Perm.DECIDE_CHANGE,
+            _deciders,
+            "Change request awaiting decision: {title}",
+        ),
+        EventKind(
+            "change_decided",
+            "Your change request is decided",
+            "change_request",
+            ("approve", "reject"),
+            Perm.VIEW_CHANGES,
+            _requester,
+            "Change request {verb}: {title}",
+        ),
+        EventKind(
+            "report_published",
+            "A status report is published",
+            "status_report",
+            ("publish",),
+            Perm.VIEW_REGISTER,
+            _readers,
+            "{title} published",
+        ),
+    )
+}
+
+
+def kinds_of(event: AuditEvent) -> list[EventKind]:
+    return [k for k in KINDS.values() if k.matches(event)]
+
+
+def may_read(db: Session, user: User, kind: EventKind, a: About) -> Access | None:
+    """The recipient's access to the record's project, when they may still read it (else None)."""
+    if not user.is_active:
+        return None
+    try:
+        access = get_for(db, principal(user), a.project.key, kind.perm)
+    except (NotFound, Forbidden):  # not a member any more, or no longer allowed
+        return None
+    if isinstance(a.record, ChangeRequest) and not changes.may_see(access, a.record):
+        return None
+    return access
