@@ -446,6 +446,10 @@ def _everything(db, world, store, clock) -> dict[str, int]:
 
     # A manager's mail defaults for the project.
     mail.save_project_defaults(db, manager, m_access, {"submitted": Mode.DIGEST})
+    sponsor = mail.add_report_recipient(
+        db, manager, m_access, parse(mail.RecipientForm, {"name": "Dana Sponsor", "address": "dana@agency.gov"})
+    )
+    mail.remove_report_recipient(db, manager, m_access, sponsor.id, sponsor.version)
 
     # The contract clock: an overdue review escalated, then a deemed acceptance.
     d3 = planning.create(
@@ -557,6 +561,8 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         # the project, its people and its settings
         "changed the mail defaults of project TST",
         "A deliverable you review is submitted: In the daily digest",
+        "added a status report recipient to project TST",
+        "Status report recipient: Dana Sponsor (dana@agency.gov)",
         "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",
         "State review days: 10 → 12",

@@ -34,6 +34,7 @@ from tracker.mail.models import MailSettings, MailStatus, Mode, OutgoingMail
 from tracker.projects.permissions import ADMIN_PERMS, ROLE_PERMS
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
+from tracker.reports import service as reports
 
 # The dispatcher's sessions here share the test's connection, on which a write cannot be made to begin anew.
 pytestmark = pytest.mark.filterwarnings("ignore:Connection is already established:sqlalchemy.exc.SAWarning")
@@ -350,3 +351,35 @@ def test_two_dispatchers_at_once_send_each_message_exactly_once(tmp_path, inbox)
         finally:
             for e in engines:
                 e.dispose()
+
+
+def test_a_published_report_reaches_its_readers_and_the_distribution_list_with_its_pdf(
+    db, conn, world, database_url, tmp_path, inbox, as_user
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager = as_user("manager")
+    r = manager.post(
+        "/projects/TST/notifications/recipients", {"name": "Dana Sponsor", "address": "Sponsor@Agency.gov"}
+    )
+    assert r.status_code == 303
+    again = manager.post("/projects/TST/notifications/recipients", {"address": "sponsor@agency.gov"})
+    assert again.status_code == 422 and "already receives" in again.text
+    bad = manager.post("/projects/TST/notifications/recipients", {"name": "Kept", "address": "not-an-address"})
+    assert bad.status_code == 422 and 'value="Kept"' in bad.text
+    user, access = acting(db, world, "manager")
+    week = reports.period_of(access.project, reports.PeriodForm())
+    draft = reports.save_draft(
+        db, user, access, week, parse(reports.DraftForm, {"number": 1, "summary": "Steady week."})
+    )
+    reports.publish(db, user, access, week, 1, draft.version)
+    db.commit()
+    d.once()
+    for address in ("staff@example.gov", "viewer@example.gov", "sponsor@agency.gov"):
+        (msg,) = inbox.to(address)
+        assert msg["Subject"].startswith("[TST] Status report, week ending") and "Steady week." in str(msg)
+        (pdf,) = list(msg.iter_attachments())
+        assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+    assert inbox.to("contractor@example.gov") == []  # contractors see no status report
+    assert "List-Unsubscribe" not in inbox.to("sponsor@agency.gov")[0]  # the managers keep that list
+    assert len({m["Message-ID"] for m in inbox.messages}) == len(inbox.messages)
+    assert as_user("staff").post("/projects/TST/notifications/recipients", {"address": "x@y.gov"}).status_code == 403

@@ -19,7 +19,7 @@ from tracker.deliverables.models import (
 )
 from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
-from tracker.mail.models import MailPreference, MailSettings, OutgoingMail
+from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
@@ -63,6 +63,7 @@ __all__ = [
     "OutgoingMail",
     "Project",
     "RegisterSettings",
+    "ReportRecipient",
     "ReviewAssignment",
     "Risk",
     "RiskDeliverable",

@@ -1,5 +1,5 @@
 """Mail: every outgoing message (sent or kept), what each person (or a project, by default) wants to be told and
-how, and each person's daily digest hour.
+how, each person's daily digest hour, and the people outside a project who receive its status reports.
 
 Revision ID: 617fd369688d
 Revises: 0e17aac82c48
@@ -92,8 +92,28 @@ def upgrade() -> None:
         batch_op.create_index("ix_outgoing_mail_created", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_outgoing_mail_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "report_recipient",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("address", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        sa.ForeignKeyConstraint(["project_id"], ["project.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("project_id", "address"),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("report_recipient", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_report_recipient_project_id"), ["project_id"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("report_recipient", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_recipient_project_id"))
+
+    op.drop_table("report_recipient")
     with op.batch_alter_table("outgoing_mail", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outgoing_mail_user_id"))
         batch_op.drop_index("ix_outgoing_mail_created")

@@ -44,6 +44,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.core.files import FileStore
     from tracker.core.forms import parse
     from tracker.deliverables import conditions, decisions, planning, records, reviews, submissions
+    from tracker.mail import service as mail
     from tracker.mail.models import OutgoingMail
     from tracker.projects import service as projects
     from tracker.projects.calendar import project_today
@@ -161,6 +162,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         message_id="<m@example.gov>",
     )
     db.add(message)
+    external = mail.add_report_recipient(
+        db, manager, m_access, parse(mail.RecipientForm, {"name": "Sponsor", "address": "dana@agency.gov"})
+    )
     db.flush()
     commit(db)  # and the decisions' letters, rendered after it
     ids = {
@@ -181,6 +185,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_id": issue.id,
         "change_id": change.id,
         "mail_id": message.id,
+        "report_recipient_id": external.id,
         "step": "start_review",
         "item_id": item.id,
         "membership_id": spares[0].id,

@@ -373,6 +373,8 @@ ROUTES = [
     ),
     ("GET", "/projects/{key}/notifications", MANAGER, None),
     ("POST", "/projects/{key}/notifications", MANAGER, {"kind_submitted": "digest"}),
+    ("POST", "/projects/{key}/notifications/recipients", MANAGER, {"address": "sponsor@agency.gov"}),
+    ("POST", "/projects/{key}/notifications/recipients/{report_recipient_id}/remove", MANAGER, {"version": "1"}),
     ("GET", "/admin/mail", ADMIN, None),
     ("GET", "/admin/mail/{mail_id}", ADMIN, None),
     ("GET", "/api/v1/saved-reports", ALL, None),

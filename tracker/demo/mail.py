@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from tracker.accounts.models import User
 from tracker.audit.models import AuditEvent
 from tracker.core.clock import frozen_time, utcnow
+from tracker.core.files import FileStore
 from tracker.mail import service as mail
 from tracker.mail.kinds import KINDS, about
 from tracker.mail.models import MailStatus
@@ -22,15 +23,16 @@ DAYS = 7
 def load(db: Session, now: datetime | None = None) -> int:
     """Every message the last DAYS of events call for, kept; returns how many."""
     now, settings, count = now or utcnow(), get_settings(), 0
+    store = FileStore.from_settings(settings)
     events = db.exec(select(AuditEvent).where(col(AuditEvent.at) >= now - timedelta(days=DAYS)).order_by(AuditEvent.id))
     for event in list(events):
         for recipient in mail.concerned(db, event):
-            if recipient.startswith("digest:"):
+            if recipient.startswith(("digest:", "to:")):
                 continue
             key, _, user_id = recipient.partition(":")
             user, a = db.get(User, int(user_id)), about(db, event)
             with frozen_time(event.at):
-                message = mail.event_mail(db, settings, event, KINDS[key], user, a)
+                message = mail.event_mail(db, settings, store, event, KINDS[key], user, a)
             message.status, message.sent_at = MailStatus.KEPT.value, event.at
             db.add(message)
             count += 1

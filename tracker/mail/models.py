@@ -77,3 +77,18 @@ class MailSettings(Versioned, SQLModel, table=True):
     digest_hour: int = 7
     last_digest_on: date | None = None
     version: int = version_field()
+
+
+class ReportRecipient(Versioned, SQLModel, table=True):
+    """Someone outside the project (the sponsor, the contractor's account executive) who receives each published
+    status report by mail; the project's members receive it by their own preferences."""
+
+    __tablename__ = "report_recipient"
+    __table_args__ = (UniqueConstraint("project_id", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(default="", max_length=120)
+    address: str = Field(max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()

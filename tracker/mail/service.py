@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import EmailStr
+from pydantic import Field as PydField
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -33,25 +35,36 @@ from tracker.core.clock import utcnow
 from tracker.core.db import begin_write, commit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
+from tracker.core.forms import Form
 from tracker.core.web import make_environment
 from tracker.deliverables.models import Decision, GeneratedRecord
 from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
 from tracker.home import service as home
 from tracker.mail.kinds import KINDS, About, EventKind, about, kinds_of, may_read
-from tracker.mail.models import MailPreference, MailSettings, MailStatus, Mode, OutgoingMail
+from tracker.mail.models import MailPreference, MailSettings, MailStatus, Mode, OutgoingMail, ReportRecipient
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register.risks import scoring
+from tracker.reports import documents
+from tracker.reports import service as reports
+from tracker.reports.models import StatusReport
 from tracker.settings import Settings
 
 log = logging.getLogger("tracker.mail")
 history.register(
-    verbs={"mail_defaults": "changed the mail defaults of"},
+    verbs={
+        "mail_defaults": "changed the mail defaults of",
+        "add_report_recipient": "added a status report recipient to",
+        "remove_report_recipient": "removed a status report recipient from",
+    },
     terms={
+        "add_report_recipient": history.Terms({"report_recipient": "Status report recipient"}),
+        "remove_report_recipient": history.Terms({"report_recipient": "Status report recipient"}),
         "mail_defaults": history.Terms(
             {k.label: k.label for k in KINDS.values()},
             dict.fromkeys((k.label for k in KINDS.values()), lambda v, _: dict(MODE_WORDS).get(v, v)),
-        )
+        ),
     },
 )
 HANDLER = "mail"
@@ -182,6 +195,69 @@ def save_project_defaults(db: Session, actor: Principal, access: Access, values:
             action="mail_defaults",
             changes={KINDS[k].label: [None, values[k].value] for k in changed},
         )
+
+
+# --- status report distribution ---------------------------------------------------------------------------------
+
+
+class RecipientForm(Form):
+    name: str = PydField(default="", max_length=120)
+    address: EmailStr
+
+
+RecipientForm.labels = {"name": "Name", "address": "E-mail address"}
+
+
+def report_recipients(db: Session, project_id: int) -> list[ReportRecipient]:
+    stmt = select(ReportRecipient).where(ReportRecipient.project_id == project_id)
+    return list(db.exec(stmt.order_by(ReportRecipient.name, ReportRecipient.address)))
+
+
+def add_report_recipient(db: Session, actor: Principal, access: Access, form: RecipientForm) -> ReportRecipient:
+    access.require(Perm.MAIL_DEFAULTS)
+    address = str(form.address).lower()
+    taken = db.exec(
+        select(ReportRecipient.id).where(
+            ReportRecipient.project_id == access.project.id, ReportRecipient.address == address
+        )
+    ).first()
+    if taken is not None:
+        raise FormError({"address": f"{address} already receives {access.project.key}'s status reports."})
+    row = ReportRecipient(project_id=access.project.id, name=form.name, address=address)
+    db.add(row)
+    db.flush()
+    _distribution_event(
+        db, actor, access, "add_report_recipient", [None, f"{form.name} ({address})" if form.name else address]
+    )
+    return row
+
+
+def remove_report_recipient(
+    db: Session, actor: Principal, access: Access, recipient_id: int, version: int
+) -> ReportRecipient:
+    access.require(Perm.MAIL_DEFAULTS)
+    row = db.get(ReportRecipient, recipient_id)
+    if row is None or row.project_id != access.project.id:
+        raise NotFound(detail="No such recipient in this project.")
+    row.check_seen(version, {"address": row.address, "name": row.name})
+    db.delete(row)
+    db.flush()
+    _distribution_event(
+        db, actor, access, "remove_report_recipient", [f"{row.name} ({row.address})" if row.name else row.address, None]
+    )
+    return row
+
+
+def _distribution_event(db: Session, actor: Principal, access: Access, action: str, change: list) -> None:
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=access.project,
+        project_id=access.project.id,
+        label=access.project.key,
+        action=action,
+        changes={"report_recipient": change},
+    )
 
 
 # --- unsubscribe links -------------------------------------------------------------------------------------------
@@ -344,8 +420,27 @@ def render(template: str, **context: Any) -> tuple[str, str]:
     )
 
 
-def _attachments(db: Session, event: AuditEvent, kind: EventKind) -> list[dict[str, str]]:
-    """A decision's letter, in PDF, when it has been rendered."""
+def _report_pdf(db: Session, event: AuditEvent, store: FileStore) -> list[dict[str, str]]:
+    """The published report as its PDF, rendered once for every recipient of its publication (the first message
+    written keeps it); the handler renders it before it writes, so no write waits on it."""
+    earlier = db.exec(
+        select(OutgoingMail.attachments).where(OutgoingMail.key == f"event:{event.id}:report_published")
+    ).first()
+    if earlier:
+        return earlier
+    report = db.get(StatusReport, event.entity_id)
+    row = reports.row_of(db, report)
+    html = documents.render_print(report.content, meta=documents.meta_line(row), scoring=scoring)
+    sha, _ = store.put(documents.to_pdf(html))
+    return [
+        {"name": documents.filename(report.content, report.number, "pdf"), "sha256": sha, "type": "application/pdf"}
+    ]
+
+
+def _attachments(db: Session, event: AuditEvent, kind: EventKind, store: FileStore) -> list[dict[str, str]]:
+    """A decision's letter, in PDF, when it has been rendered; a published report's PDF."""
+    if kind.key == "report_published":
+        return _report_pdf(db, event, store)
     if kind.key != "decided":
         return []
     decision = db.exec(
@@ -360,17 +455,29 @@ def _attachments(db: Session, event: AuditEvent, kind: EventKind) -> list[dict[s
 
 
 def event_mail(
-    db: Session, settings: Settings, event: AuditEvent, kind: EventKind, user: User, a: About
+    db: Session,
+    settings: Settings,
+    store: FileStore,
+    event: AuditEvent,
+    kind: EventKind,
+    user: User | None,
+    a: About,
+    address: str = "",
 ) -> OutgoingMail:
+    """The message of an event for a person (or, for a published report, an address outside the project)."""
     actor = db.get(User, event.actor_id) if event.actor_id else None
     verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
     headline = kind.headline.format(title=a.title, verb=verb)
     code = f" {a.code}" if a.code else ""
     subject = f"[{a.project.key}{code}] {headline}"[:300]
     link = f"{settings.base_url}{a.path}"
+    unsubscribe = (
+        f"{settings.base_url}/mail/unsubscribe/{unsubscribe_token(settings, user.id, kind.key)}" if user else ""
+    )
     text, html = render(
         "event",
         user=user,
+        name=user.full_name if user else "",
         kind=kind,
         about=a,
         event=event,
@@ -378,22 +485,22 @@ def event_mail(
         verb=verb,
         headline=headline,
         link=link,
-        preferences=f"{settings.base_url}/account/notifications",
-        unsubscribe=f"{settings.base_url}/mail/unsubscribe/{unsubscribe_token(settings, user.id, kind.key)}",
+        preferences=f"{settings.base_url}/account/notifications" if user else "",
+        unsubscribe=unsubscribe,
     )
     domain = _domain(settings)
     return OutgoingMail(
         key=f"event:{event.id}:{kind.key}",
         kind=kind.key,
-        user_id=user.id,
+        user_id=user.id if user else None,
         project_id=a.project.id,
-        to_address=user.email,
+        to_address=user.email if user else address,
         subject=subject,
         text=text,
         html=html,
-        message_id=make_msgid(f"event{event.id}.{kind.key}.{user.id}", domain=domain),
+        message_id=make_msgid(f"event{event.id}.{kind.key}", domain=domain),
         thread=f"<{a.thread}@{domain}>",
-        attachments=_attachments(db, event, kind),
+        attachments=_attachments(db, event, kind, store),
     )
 
 
@@ -418,6 +525,8 @@ def concerned(db: Session, event: AuditEvent) -> list[str]:
                 out.append(f"{kind.key}:{user_id}")
             elif mode == Mode.DIGEST:
                 out.append(f"digest:{kind.key}:{user_id}")
+        if kind.key == "report_published":  # and the project's distribution list
+            out.extend(f"to:{r.address}" for r in report_recipients(db, a.project.id))
     return out
 
 
@@ -425,13 +534,20 @@ def concerned(db: Session, event: AuditEvent) -> list[str]:
 def tell(db: Session, event: AuditEvent, recipient: str, ctx: dispatch.Context) -> None:
     if recipient.startswith("digest:"):
         return  # the effect's row is the digest's note of it (mail-digest reads it)
+    if recipient.startswith("to:"):  # a published report to its distribution list
+        a = about(db, event)
+        if a is not None:
+            kind = KINDS["report_published"]
+            mail = event_mail(db, ctx.settings, ctx.store, event, kind, None, a, recipient.removeprefix("to:"))
+            deliver(db, _write(db, mail), ctx.settings, ctx.store)
+        return
     key, _, user_id = recipient.partition(":")
     kind, user = KINDS[key], db.get(User, int(user_id))
     a = about(db, event)
     if a is None or user is None or may_read(db, user, kind, a) is None:
         db.rollback()
         return  # the record is gone, or the person may no longer read it
-    mail = _write(db, event_mail(db, ctx.settings, event, kind, user, a))
+    mail = _write(db, event_mail(db, ctx.settings, ctx.store, event, kind, user, a))
     deliver(db, mail, ctx.settings, ctx.store)
 
 

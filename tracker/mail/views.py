@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from tracker.accounts.views import admin_required
 from tracker.core.errors import FormError, NotFound, StaleEdit
-from tracker.core.forms import form_version
+from tracker.core.forms import form_version, parse
 from tracker.core.web import flash, redirect, render
 from tracker.mail import service
 from tracker.mail.kinds import KINDS
@@ -84,6 +84,9 @@ class ProjectNotificationPages(Controller):
             "modes": MODES,
             "chosen": {k.key: chosen.get(k.key, k.default).value for k in KINDS.values()},
             "errors": {},
+            "recipients": service.report_recipients(db, access.project.id),
+            "recipient_form": {},
+            "recipient_errors": {},
         }
         return render(request, "notifications/project.html", status=status, **(context | extra))
 
@@ -103,6 +106,37 @@ class ProjectNotificationPages(Controller):
         service.save_project_defaults(db, request.user, access, {k: v for k, v in values.items() if v})
         flash(request, "The project's mail defaults are saved.")
         return redirect(f"/projects/{access.project.key}/notifications")
+
+    @post("/recipients", sync_to_thread=True)
+    def add_recipient(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.MAIL_DEFAULTS)
+        try:
+            row = service.add_report_recipient(db, request.user, access, parse(service.RecipientForm, data))
+        except FormError as exc:
+            return self.page(request, db, access, status=422, recipient_form=data, recipient_errors=exc.errors)
+        flash(request, f"{row.address} will receive each published status report.")
+        return redirect(f"/projects/{access.project.key}/notifications#distribution")
+
+    @post("/recipients/{recipient_id:int}/remove", sync_to_thread=True)
+    def remove_recipient(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        recipient_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.MAIL_DEFAULTS)
+        try:
+            row = service.remove_report_recipient(db, request.user, access, recipient_id, form_version(data))
+        except StaleEdit:
+            return self.page(
+                request, db, access, status=409, notice="That recipient was changed first; here is the list now."
+            )
+        flash(request, f"{row.address} will no longer receive status reports.")
+        return redirect(f"/projects/{access.project.key}/notifications#distribution")
 
 
 class UnsubscribePages(Controller):
