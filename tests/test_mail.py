@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
 from tests.dbutil import fresh_database
-from tests.register.conftest import acting
+from tests.register.conftest import acting, make_risk
 from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine, session_factory_for
@@ -31,9 +31,10 @@ from tracker.dispatch import service as dispatch
 from tracker.mail import kinds as mail_kinds
 from tracker.mail import service as mail
 from tracker.mail.models import MailSettings, MailStatus, Mode, OutgoingMail
-from tracker.projects.permissions import ADMIN_PERMS, ROLE_PERMS
+from tracker.projects.permissions import ADMIN_PERMS, ROLE_PERMS, Perm
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
+from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 
 # The dispatcher's sessions here share the test's connection, on which a write cannot be made to begin anew.
@@ -241,8 +242,9 @@ def test_every_kind_is_told_only_to_roles_that_may_read_its_record(db, world, ki
     monkeypatch.setattr(mail, "kinds_of", lambda e: [naming_everyone])
     monkeypatch.setattr(mail, "about", lambda db, e: about)
     told = {int(r.split(":")[-1]) for r in mail.concerned(db, event)}
-    allowed = {world.ids[r.value] for r, perms in ROLE_PERMS.items() if kind.perm in perms}
-    allowed |= {world.ids["admin"]} if kind.perm in ADMIN_PERMS else set()  # admins read every project
+    perm = kind.perm or about.perm  # the kind's own, or what reading the record takes
+    allowed = {world.ids[r.value] for r, perms in ROLE_PERMS.items() if perm in perms}
+    allowed |= {world.ids["admin"]} if perm in ADMIN_PERMS else set()  # admins read every project
     assert told == allowed - {event.actor_id}
     assert world.ids["outsider"] not in told
 
@@ -252,7 +254,7 @@ def _an_event_of(db, world, kind):
     manager, m_access = acting(db, world, "manager")
     record = changes.create(db, manager, m_access, parse(changes.ChangeForm, {"title": "x"}))
     changes.move(db, manager, m_access, record, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
-    about = mail_kinds.About(m_access.project, record.code, record.title, "/", "t", record)
+    about = mail_kinds.About(m_access.project, record.code, record.title, "/", "t", record, Perm.VIEW_CHANGES)
     event = AuditEvent(entity_type=kind.entity, entity_id=record.id, action=kind.actions[0], changes={}, actor_id=None)
     return event, about
 
@@ -383,3 +385,51 @@ def test_a_published_report_reaches_its_readers_and_the_distribution_list_with_i
     assert "List-Unsubscribe" not in inbox.to("sponsor@agency.gov")[0]  # the managers keep that list
     assert len({m["Message-ID"] for m in inbox.messages}) == len(inbox.messages)
     assert as_user("staff").post("/projects/TST/notifications/recipients", {"address": "x@y.gov"}).status_code == 403
+
+
+def test_watchers_are_told_of_changes_and_mentions_reach_who_may_read(
+    db, conn, world, database_url, tmp_path, inbox, as_user
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    risk = make_risk(db, world)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    db.commit()
+    viewer = as_user("viewer")
+    page = viewer.get(f"/watching?record=risks-{risk.id}", headers={"HX-Request": "true"}).text
+    assert ">Watch<" in page and "0 watching" in page
+    r = viewer.post("/watching", {"record": f"risks-{risk.id}", "watch": "on"}, htmx=True)
+    assert r.status_code == 200 and "Watching" in r.text and "1 watching" in r.text
+    assert as_user("contractor").post("/watching", {"record": f"risks-{risk.id}", "watch": "on"}).status_code == 404
+    assert viewer.post("/watching", {"record": "risks-99999", "watch": "on"}).status_code == 404
+    assert (
+        as_user("staff").post("/watching", {"record": f"deliverable-{deliverable.id}", "watch": "on"}).status_code
+        == 303
+    )
+
+    staff, s_access = acting(db, world, "staff")
+    risks.update(db, staff, s_access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | {"impact": "5"}))
+    description = {"statement": "If @viewer and @contractor miss this, then it slips"}
+    risks.update(db, manager, m_access, risk, parse(risks.RiskForm, risks.form_values(db, risk) | description))
+    _submit(db, world, deliverable, d.ctx.store)  # staff leads its review and watches it: told once
+    comment = parse(reviews.CommentForm, {"text": "Section 2: @viewer can you confirm?", "severity": "minor"})
+    db.commit()
+    d.once()
+    reviews.start_review(db, manager, m_access, deliverable)
+    reviews.add_comment(db, staff, s_access, deliverable, comment)
+    db.commit()
+    d.once()
+    told = sorted(m["Subject"] for m in inbox.to("viewer@example.gov"))
+    assert told == sorted(
+        [
+            f"[TST {risk.code}] Staff Person updated {risk.code}",  # the staff's change, as a watcher
+            f"[TST {risk.code}] You are mentioned on {risk.title}",  # mentioned in the manager's change
+            "[TST D-01] You are mentioned on Project Management Plan",
+        ]
+    )
+    assert [m for m in inbox.to("contractor@example.gov") if "mentioned" in m["Subject"]] == []  # may not read risks
+    lead = sorted(m["Subject"] for m in inbox.to("staff@example.gov"))  # who leads its review and watches it
+    assert lead == [
+        "[TST D-01] Manager Person started the review of D-01",
+        "[TST D-01] Project Management Plan submitted for review",  # once, not again as its watcher
+    ]

@@ -19,7 +19,7 @@ from tracker.deliverables.models import (
 )
 from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
-from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient
+from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient, Watch
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
@@ -73,5 +73,6 @@ __all__ = [
     "Submission",
     "SubmissionFile",
     "User",
+    "Watch",
     "metadata",
 ]

@@ -1,5 +1,5 @@
 """Mail: every outgoing message (sent or kept), what each person (or a project, by default) wants to be told and
-how, each person's daily digest hour, and the people outside a project who receive its status reports.
+how, each person's daily digest hour, the people outside a project who receive its status reports, and who watches which record.
 
 Revision ID: 617fd369688d
 Revises: 0e17aac82c48
@@ -108,8 +108,26 @@ def upgrade() -> None:
     with op.batch_alter_table("report_recipient", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_recipient_project_id"), ["project_id"], unique=False)
 
+    op.create_table(
+        "watch",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("record", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("user_id", "record"),
+        sqlite_autoincrement=True,
+    )
+    with op.batch_alter_table("watch", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_watch_record"), ["record"], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("watch", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_watch_record"))
+
+    op.drop_table("watch")
     with op.batch_alter_table("report_recipient", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_recipient_project_id"))
 

@@ -4,6 +4,7 @@ words of its message. The mail handler (mail/service.py) reads this table; the p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from tracker.accounts.service import principal
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Forbidden, NotFound
 from tracker.deliverables.models import Comment, Deliverable, ReviewAssignment, Submission
-from tracker.mail.models import Mode
+from tracker.mail.models import Mode, Watch
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, get_for
@@ -34,13 +35,18 @@ class About:
     code: str
     title: str
     path: str  # the record's page
-    thread: str  # one thread per record in a mail client
+    thread: str  # one thread per record in a mail client, and what its watchers watch
     record: Any
+    perm: Perm = Perm.VIEW  # what reading it takes
 
 
 def _deliverable(db: Session, d: Deliverable) -> About:
     project = db.get(Project, d.project_id)
     return About(project, d.code, d.title, f"/projects/{project.key}/deliverables/{d.id}", f"deliverable-{d.id}", d)
+
+
+WATCHABLE = {"deliverables": Perm.VIEW, "risks": Perm.VIEW_REGISTER, "issues": Perm.VIEW_REGISTER}
+WATCHABLE["changes"] = Perm.VIEW_CHANGES
 
 
 def _submission_of(db: Session, submission_id: int) -> Deliverable:
@@ -57,6 +63,7 @@ def _register(kind: str) -> Callable[[Session, Any], About]:
             f"/projects/{project.key}/{kind}/{record.id}",
             f"{kind}-{record.id}",
             record,
+            WATCHABLE[kind],
         )
 
     return about
@@ -65,9 +72,8 @@ def _register(kind: str) -> Callable[[Session, Any], About]:
 def _report(db: Session, report: StatusReport) -> About:
     project = db.get(Project, report.project_id)
     title = f"Status report, week ending {report.period_end:%a %-d %b %Y}"
-    return About(
-        project, "", title, f"/projects/{project.key}/status-reports/{report.id}", f"report-{report.id}", report
-    )
+    path = f"/projects/{project.key}/status-reports/{report.id}"
+    return About(project, "", title, path, f"report-{report.id}", report, Perm.VIEW_REGISTER)
 
 
 # entity type -> (model, how its event's record reads)
@@ -145,6 +151,29 @@ def _readers(db: Session, event: AuditEvent, a: About) -> set[int]:
     return members_with(db, a.project.id, Perm.VIEW_REGISTER)
 
 
+def _watchers(db: Session, event: AuditEvent, a: About) -> set[int]:
+    """Who watched the record when the event happened (not who began to since)."""
+    return set(db.exec(select(Watch.user_id).where(Watch.record == a.thread, col(Watch.created_at) <= event.at)))
+
+
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9._-]{2,64})")
+
+
+def mentioned_names(event: AuditEvent) -> set[str]:
+    """The usernames written as @name in the text an event added (a comment, a note, a description)."""
+    names = set()
+    for change in (event.changes or {}).values():
+        after = change[1] if isinstance(change, list) and len(change) == 2 else None
+        if isinstance(after, str):
+            names.update(m.rstrip(".") for m in MENTION.findall(after))
+    return names
+
+
+def _mentioned(db: Session, event: AuditEvent, a: About) -> set[int]:
+    names = mentioned_names(event)
+    return set(db.exec(select(User.id).where(col(User.username).in_(sorted(names))))) if names else set()
+
+
 def _became(field: str, *values: str) -> Callable[[AuditEvent], bool]:
     return lambda e: (e.changes or {}).get(field, [None, None])[1] in values
 
@@ -157,20 +186,24 @@ def _new_owner(event: AuditEvent) -> bool:
     return bool((event.changes or {}).get("owner_id", [None, None])[1])
 
 
+ANY = ("*",)  # any entity or action
+
+
 @dataclass(frozen=True)
 class EventKind:
     key: str
     label: str  # on the preferences page
-    entity: str  # the audit trail's entity type
-    actions: tuple[str, ...]
-    perm: Perm  # what a recipient must hold in the project, now, to be told
+    entity: str  # the audit trail's entity type, or "*": any record with a page
+    actions: tuple[str, ...]  # or ANY
+    perm: Perm | None  # what a recipient must hold in the project, now, to be told; None: what reading the record takes
     recipients: Callable[[Session, AuditEvent, About], set[int]]
-    headline: str  # the subject after "[KEY CODE]": {verb} is the trail's own word for the action
+    headline: str  # the subject after "[KEY CODE]", with {title}, {code}, {verb} (the trail's word) and {actor}
     when: Callable[[AuditEvent], bool] = _always
     default: Mode = Mode.IMMEDIATE
 
     def matches(self, event: AuditEvent) -> bool:
-        return event.entity_type == self.entity and event.action in self.actions and self.when(event)
+        entity = event.entity_type in RECORDS if self.entity == "*" else event.entity_type == self.entity
+        return entity and (self.actions == ANY or event.action in self.actions) and self.when(event)
 
 
 KINDS: dict[str, EventKind] = {
@@ -270,6 +303,25 @@ KINDS: dict[str, EventKind] = {
             "Change request {verb}: {title}",
         ),
         EventKind(
+            "mentioned",
+            "Someone mentions you (@username)",
+            "*",
+            ANY,
+            None,
+            _mentioned,
+            "You are mentioned on {title}",
+            when=lambda e: bool(mentioned_names(e)),
+        ),
+        EventKind(
+            "watched",
+            "Something you watch changes",
+            "*",
+            ANY,
+            None,
+            _watchers,
+            "{actor} {verb} {code}",
+        ),
+        EventKind(
             "report_published",
             "A status report is published",
             "status_report",
@@ -291,7 +343,7 @@ def may_read(db: Session, user: User, kind: EventKind, a: About) -> Access | Non
     if not user.is_active:
         return None
     try:
-        access = get_for(db, principal(user), a.project.key, kind.perm)
+        access = get_for(db, principal(user), a.project.key, kind.perm or a.perm)
     except (NotFound, Forbidden):  # not a member any more, or no longer allowed
         return None
     if isinstance(a.record, ChangeRequest) and not changes.may_see(access, a.record):

@@ -92,3 +92,15 @@ class ReportRecipient(Versioned, SQLModel, table=True):
     address: str = Field(max_length=254)
     created_at: datetime = Field(default_factory=utcnow)
     version: int = version_field()
+
+
+class Watch(SQLModel, table=True):
+    """Someone watching a record (a deliverable, risk, issue or change request): they are told of its changes."""
+
+    __tablename__ = "watch"
+    __table_args__ = (UniqueConstraint("user_id", "record"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    record: str = Field(max_length=60, index=True)  # "deliverable-12", "risks-3": the record's thread name
+    created_at: datetime = Field(default_factory=utcnow)

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import re
 import smtplib
 import ssl
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
 from tracker.home import service as home
 from tracker.mail.kinds import KINDS, About, EventKind, about, kinds_of, may_read
-from tracker.mail.models import MailPreference, MailSettings, MailStatus, Mode, OutgoingMail, ReportRecipient
+from tracker.mail.models import MailPreference, MailSettings, MailStatus, Mode, OutgoingMail, ReportRecipient, Watch
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register.risks import scoring
@@ -260,6 +261,39 @@ def _distribution_event(db: Session, actor: Principal, access: Access, action: s
     )
 
 
+# --- watching ------------------------------------------------------------------------------------------------------
+
+WATCHED = re.compile(r"^(deliverable|risks|issues|changes)-(\d{1,12})$")
+THREAD_ENTITY = {"deliverable": "deliverable", "risks": "risk", "issues": "issue", "changes": "change_request"}
+
+
+def watched_record(db: Session, user: User, record: str) -> About:
+    """The record a watch names ("risks-12"), if this person may read it; 404 otherwise."""
+    match = WATCHED.match(record or "")
+    event = AuditEvent(entity_type=THREAD_ENTITY[match[1]], entity_id=int(match[2]), action="") if match else None
+    a = about(db, event) if event else None
+    if a is None or may_read(db, user, KINDS["watched"], a) is None:
+        raise NotFound(detail="No such record.")
+    return a
+
+
+def watching(db: Session, user_id: int, record: str) -> tuple[bool, int]:
+    """(whether this person watches the record, how many do)."""
+    rows = db.exec(select(Watch.user_id).where(Watch.record == record)).all()
+    return user_id in rows, len(rows)
+
+
+def set_watching(db: Session, user: User, record: str, on: bool) -> About:
+    a = watched_record(db, user, record)
+    row = db.exec(select(Watch).where(Watch.user_id == user.id, Watch.record == a.thread)).first()
+    if on and row is None:
+        db.add(Watch(user_id=user.id, record=a.thread))
+    elif not on and row is not None:
+        db.delete(row)
+    db.flush()
+    return a
+
+
 # --- unsubscribe links -------------------------------------------------------------------------------------------
 
 
@@ -454,6 +488,14 @@ def _attachments(db: Session, event: AuditEvent, kind: EventKind, store: FileSto
     return [{"name": r.filename, "sha256": r.sha256, "type": "application/pdf"} for r in letters]
 
 
+def headline_of(db: Session, kind: EventKind, event: AuditEvent, a: About) -> str:
+    """The kind's headline for this event: {title}, {code}, {verb} (the trail's word) and {actor} filled in."""
+    actor = db.get(User, event.actor_id) if event.actor_id else None
+    verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
+    who = actor.full_name if actor else "The contract clock"
+    return kind.headline.format(title=a.title, code=a.code or a.title, verb=verb, actor=who)
+
+
 def event_mail(
     db: Session,
     settings: Settings,
@@ -467,7 +509,7 @@ def event_mail(
     """The message of an event for a person (or, for a published report, an address outside the project)."""
     actor = db.get(User, event.actor_id) if event.actor_id else None
     verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
-    headline = kind.headline.format(title=a.title, verb=verb)
+    headline = headline_of(db, kind, event, a)
     code = f" {a.code}" if a.code else ""
     subject = f"[{a.project.key}{code}] {headline}"[:300]
     link = f"{settings.base_url}{a.path}"
@@ -511,15 +553,16 @@ def concerned(db: Session, event: AuditEvent) -> list[str]:
     """Everyone this event is told to, as "kind:user id" (immediately) or "digest:kind:user id" (in the digest):
     the kinds it is, the people each names, less whoever did it, less whoever may no longer read the record or
     chose not to be told."""
-    out = []
+    out, told = [], {event.actor_id}  # each person once an event, by the first kind that names them
     for kind in kinds_of(event):
         a = about(db, event)
         if a is None:
             continue
-        for user_id in sorted(kind.recipients(db, event, a) - {event.actor_id}):
+        for user_id in sorted(kind.recipients(db, event, a) - told):
             user = db.get(User, user_id)
             if user is None or not user.email or may_read(db, user, kind, a) is None:
                 continue
+            told.add(user_id)
             mode = mode_for(db, user_id, a.project.id, kind)
             if mode == Mode.IMMEDIATE:
                 out.append(f"{kind.key}:{user_id}")
@@ -575,8 +618,7 @@ def digest_for(db: Session, settings: Settings, user: User, since: datetime, day
     for event, kind in _digest_events(db, user.id, since):
         a = about(db, event)
         if a is not None and may_read(db, user, kind, a) is not None:
-            verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
-            events.append({"about": a, "headline": kind.headline.format(title=a.title, verb=verb)})
+            events.append({"about": a, "headline": headline_of(db, kind, event, a)})
     if not sections and not events:
         return None
     text, html = render(

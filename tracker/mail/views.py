@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
+from tracker.accounts.models import User
 from tracker.accounts.views import admin_required
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import form_version, parse
@@ -161,6 +162,34 @@ class UnsubscribePages(Controller):
         return self.page(request, db, token, done=True)
 
 
+class WatchPages(Controller):
+    """Watching a record: the button on each record's page loads its state; without JavaScript, its link opens it
+    here. Watchers are told of every change to the record, by their preference for "Something you watch changes"."""
+
+    path = "/watching"
+    include_in_schema = False
+
+    def part(self, request: Request, db: Session, record: str, status: int = 200) -> Template:
+        user = db.get(User, request.user.id)
+        a = service.watched_record(db, user, record)
+        on, count = service.watching(db, user.id, a.thread)
+        template = "notifications/_watch.html" if request.headers.get("hx-request") else "notifications/watch.html"
+        return render(request, template, status=status, about=a, record=a.thread, on=on, count=count)
+
+    @get("/", sync_to_thread=True)
+    def show(self, request: Request, db: NamedDependency[Session], record: FromQuery[str] = "") -> Template:
+        return self.part(request, db, record)
+
+    @post("/", sync_to_thread=True, status_code=200)
+    def toggle(self, request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
+        record, on = str(data.get("record", "")), data.get("watch") == "on"
+        a = service.set_watching(db, db.get(User, request.user.id), record, on)
+        if request.headers.get("hx-request"):
+            return self.part(request, db, a.thread)
+        flash(request, f"You are watching {a.code or a.title}." if on else f"You no longer watch {a.code or a.title}.")
+        return redirect(a.path)
+
+
 class OutgoingMailPages(Controller):
     path = "/admin/mail"
     guards = [admin_required]
@@ -195,4 +224,4 @@ class OutgoingMailPages(Controller):
         return render(request, "notifications/message.html", section="admin", mail=mail)
 
 
-handlers = [NotificationPages, ProjectNotificationPages, UnsubscribePages, OutgoingMailPages]
+handlers = [NotificationPages, ProjectNotificationPages, UnsubscribePages, WatchPages, OutgoingMailPages]
