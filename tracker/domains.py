@@ -12,5 +12,19 @@ from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
+from tracker.webhooks import service as webhooks
 
-REGISTERING = (accounts, deliverables, library, projects, actions, changes, issues, risks, reports, targets, transfer)
+REGISTERING = (
+    accounts,
+    deliverables,
+    library,
+    projects,
+    actions,
+    changes,
+    issues,
+    risks,
+    reports,
+    targets,
+    transfer,
+    webhooks,
+)

@@ -25,6 +25,7 @@ from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import StatusReport
+from tracker.webhooks.models import Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -68,5 +69,7 @@ __all__ = [
     "Submission",
     "SubmissionFile",
     "User",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

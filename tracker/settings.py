@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 60
     dispatch_seconds: float = 5  # how often `tracker serve` runs the dispatcher (side effects, clocks); 0: never
+    base_url: str = "http://127.0.0.1:8000"  # where the app is reached: the links webhook payloads carry
+    webhooks_allow_private: bool = False  # let webhooks call loopback, link-local and private addresses (tests, dev)
+    webhook_timeout_seconds: float = 10
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

@@ -7,8 +7,9 @@ from tracker.core.db import session_factory_for
 from tracker.deliverables import clock
 from tracker.dispatch import service as dispatch
 from tracker.settings import Settings
+from tracker.webhooks import delivery as webhooks
 
-MODULES = (clock,)
+MODULES = (clock, webhooks)
 
 
 def dispatcher(engine: Engine, settings: Settings) -> dispatch.Dispatcher:

@@ -26,6 +26,7 @@ class Perm(StrEnum):
     VIEW_CHANGES = "view_changes"  # change requests: the contractor sees its own and the State's once submitted
     RAISE_CHANGE = "raise_change"  # draft, submit and withdraw a change request for one's own side
     DECIDE_CHANGE = "decide_change"  # approve or reject a change request, with the rationale
+    MANAGE_WEBHOOKS = "manage_webhooks"  # subscribe URLs to the project's events; see their deliveries and secrets
 
 
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER, Perm.VIEW_CHANGES}
@@ -45,6 +46,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.CURATE_REPORTS,
             Perm.RAISE_CHANGE,
             Perm.DECIDE_CHANGE,
+            Perm.MANAGE_WEBHOOKS,
         }
     ),
     Role.STAFF: frozenset(
@@ -57,7 +59,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 }
 
 # Admins administer every project; deciding and publishing stay with the project's own managers.
-ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE})
+ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE, Perm.MANAGE_WEBHOOKS})
 
 
 def roles_with(perm: Perm) -> frozenset[Role]:
