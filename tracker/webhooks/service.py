@@ -64,21 +64,26 @@ class WebhookForm(Form):
     labels = LABELS
 
     url: str = Field(min_length=1, max_length=2000)
-    events: list[str] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list, validate_default=True)
     description: str = Field(default="", max_length=200)
     active: Checkbox = True
     version: int | None = None
 
     @field_validator("events", mode="before")
     @classmethod
-    def _events(cls, v: Any) -> list[str]:
-        chosen = [v] if isinstance(v, str) else list(v or [])
-        unknown = [e for e in chosen if e not in NAMES]
-        if unknown:
-            raise ValueError(f"Unknown event kind: {', '.join(map(str, unknown))}.")
-        if not chosen:
+    def _one_or_many(cls, v: Any) -> Any:
+        if isinstance(v, str):  # one checkbox ticked posts a single value
+            return [v] if v else []
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: list[str]) -> list[str]:
+        if any(e not in NAMES for e in v):
+            raise ValueError("Choose event kinds from the list: " + ", ".join(f"“{n}”" for n in NAMES) + ".")
+        if not v:
             raise ValueError("Choose at least one kind of event.")
-        return [n for n in NAMES if n in chosen]  # in the table's order, once each
+        return [n for n in NAMES if n in v]  # in the table's order, once each
 
     @field_validator("url")
     @classmethod

@@ -46,6 +46,7 @@ def _state(webhook: Webhook) -> dict[str, Any]:
 
 class WebhookController(Controller):
     path = "/projects/{key:str}/webhooks"
+    include_in_schema = False
 
     def _access(self, request: Request, db: Session, key: str) -> Access:
         return projects.get_for(db, request.user, key, Perm.MANAGE_WEBHOOKS)
