@@ -43,6 +43,8 @@ from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
+from tracker.webhooks import service as webhooks
+from tracker.webhooks.kinds import DISABLE_AFTER
 
 
 @pytest.fixture
@@ -466,6 +468,24 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     clock.advance(days=30)
     assert "TST D-03" in deliverables.run_clocks(db, store).escalated
     deliverables.deem_accept(db, project, d5, store)
+
+    # A webhook: made, changed, a new secret, turned off by its failures, deleted.
+    form = parse(webhooks.WebhookForm, {"url": "https://hooks.example.com/a?token=s3cret", "events": "risk.created"})
+    hook = webhooks.create(db, manager, m_access, form, allow_private=True)
+    db.flush()
+    form = parse(
+        webhooks.WebhookForm,
+        {"url": "https://hooks.example.com/b", "events": ["risk.created", "issue.escalated"], "version": hook.version},
+    )
+    webhooks.update_webhook(db, manager, m_access, hook, form, allow_private=True)
+    webhooks.rotate_secret(db, manager, m_access, hook, hook.version)
+    failed = webhooks.Attempt(False, 500, "", "Answered 500", 10)
+    for _ in range(DISABLE_AFTER):
+        webhooks.log_attempt(
+            db, hook.id, db.exec(select(AuditEvent.id)).first(), "risk.created", "msg_1", False, failed
+        )
+    db.refresh(hook)
+    webhooks.delete(db, manager, m_access, hook, hook.version)
     db.flush()
     return {"risk": risk.id, "issue": issue.id, "d1": d1.id, "user": user.id, "token": token.id, "today": today}
 
@@ -585,6 +605,14 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "changed the password of user nnewbie",
         "signed out every session of user nnewbie",
         "revoked API token Nightly export",
+        # webhooks: the host, never the URL (it may carry a token)
+        "created webhook hooks.example.com",
+        "Events: risk.created",
+        "Payload URL: changed",
+        "made a new secret for webhook hooks.example.com",
+        "turned off after repeated failures webhook hooks.example.com",
+        "Failed attempts in a row: 10",
+        "deleted webhook hooks.example.com",
     ):
         assert words in text, (words, text)
 

@@ -61,6 +61,8 @@ from tracker.reports import views as reports_views
 from tracker.settings import ROOT, Settings, get_settings
 from tracker.transfer import api as transfer_api
 from tracker.transfer import views as transfer_views
+from tracker.webhooks import api as webhooks_api
+from tracker.webhooks import views as webhooks_views
 
 
 def _current_user(context: dict[str, Any]) -> Any:
@@ -160,6 +162,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *library_views.handlers,
             *mail_views.handlers,
             *reports_views.handlers,
+            *webhooks_views.handlers,
             accounts_api.MeController,
             home_api.MyWorkApi,
             projects_api.ProjectApi,
@@ -177,6 +180,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             reports_api.ProjectReportsApi,
             reports_api.ReportApi,
             reports_api.PortfolioApi,
+            *webhooks_api.handlers,
         ],
         dependencies={"db": Provide(dbmod.provide_db)},
         middleware=[

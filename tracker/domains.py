@@ -13,6 +13,7 @@ from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
+from tracker.webhooks import service as webhooks
 
 REGISTERING = (
     accounts,
@@ -27,4 +28,5 @@ REGISTERING = (
     reports,
     targets,
     transfer,
+    webhooks,
 )

@@ -26,6 +26,7 @@ from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import StatusReport
+from tracker.webhooks.models import Webhook, WebhookDelivery
 
 metadata = SQLModel.metadata
 
@@ -74,5 +75,7 @@ __all__ = [
     "SubmissionFile",
     "User",
     "Watch",
+    "Webhook",
+    "WebhookDelivery",
     "metadata",
 ]

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"  # where links in mail, feeds and webhooks point
     smtp_url: str = ""  # smtp://user:pass@host:587, smtp+starttls://…, smtps://…; empty: mail is kept, not sent
     mail_from: str = "Tracker <tracker@localhost>"
+    webhooks_allow_private: bool = False  # let webhooks call loopback, link-local and private addresses (tests, dev)
+    webhook_timeout_seconds: float = 10
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

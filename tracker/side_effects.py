@@ -8,8 +8,9 @@ from tracker.deliverables import clock
 from tracker.dispatch import service as dispatch
 from tracker.mail import service as mail
 from tracker.settings import Settings
+from tracker.webhooks import delivery as webhooks
 
-MODULES = (clock, mail)
+MODULES = (clock, mail, webhooks)
 
 
 def dispatcher(engine: Engine, settings: Settings) -> dispatch.Dispatcher:

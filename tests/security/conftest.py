@@ -52,6 +52,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
     from tracker.reports import service as reports
+    from tracker.webhooks import service as webhooks
 
     store = FileStore(uploads, 1024 * 1024)
     admin, admin_access = acting(db, world, "admin")
@@ -165,7 +166,12 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     external = mail.add_report_recipient(
         db, manager, m_access, parse(mail.RecipientForm, {"name": "Sponsor", "address": "dana@agency.gov"})
     )
+    hook_form = parse(webhooks.WebhookForm, {"url": "https://93.184.215.14/hook", "events": "risk.created"})
+    hook = webhooks.create(db, manager, m_access, hook_form, allow_private=False)
+    removable_hook = webhooks.create(db, manager, m_access, hook_form, allow_private=False)
     db.flush()
+    sent = webhooks.Attempt(True, 200, "ok", "", 12)
+    webhooks.log_attempt(db, hook.id, published_event(db), "status_report.published", "msg_1_1", False, sent)
     commit(db)  # and the decisions' letters, rendered after it
     ids = {
         "key": "TST",
@@ -192,6 +198,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "removable_id": spares[1].id,
         "user_id": spares[0].user_id,
         "token_id": token.id,
+        "webhook_id": hook.id,
+        "removable_webhook_id": removable_hook.id,
+        "webhook_delivery_id": webhooks.deliveries(db, hook)[0].id,
         "report_id": shared.id,
         "removable_report_id": removable.id,
         "private_report_id": private.id,
@@ -207,6 +216,14 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }
     return ids, secret
+
+
+def published_event(db: Session) -> int:
+    from sqlmodel import select
+
+    from tracker.audit.models import AuditEvent
+
+    return db.exec(select(AuditEvent.id).order_by(AuditEvent.id.desc())).first()
 
 
 @pytest.fixture(scope="package")

@@ -25,6 +25,9 @@ SUBMITTERS = {"manager", "staff", "contractor"}
 MANAGER = {"manager"}  # plan deliverables and decide
 CONTRACTOR = {"contractor"}  # acknowledge the agreed acceptance criteria
 ADMIN = {"admin"}
+HOOKS = {"admin", "manager"}  # a project's webhooks: its managers, and admins across projects
+HOOK = {"url": "https://93.184.215.14/hook", "events": "risk.created"}  # a public address: no DNS asked
+WEBHOOK_PAGE = "/projects/{key}/webhooks/{webhook_id}"
 
 RISK = {"title": "Changed", "probability": "1", "impact": "1"}
 ISSUE = {"title": "Changed", "priority": "low"}
@@ -400,6 +403,23 @@ ROUTES = [
     ("DELETE", "/api/v1/saved-reports/{deliverables_report_id}?version=2", MANAGER, None),
     # after the API's rows that use it
     ("POST", REPORT_PAGE + "/{private_report_id}/delete", {"staff"}, {"version": "1"}, 404),
+    # webhooks
+    ("GET", "/projects/{key}/webhooks", HOOKS, None),
+    ("GET", "/projects/{key}/webhooks/new", HOOKS, None),
+    ("POST", "/projects/{key}/webhooks", HOOKS, HOOK),
+    ("GET", WEBHOOK_PAGE, HOOKS, None),
+    ("POST", WEBHOOK_PAGE, HOOKS, HOOK | {"description": "Renamed", "version": "1"}),
+    ("POST", WEBHOOK_PAGE + "/deliveries/{webhook_delivery_id}/redeliver", HOOKS, {}),
+    ("GET", "/api/v1/projects/{key}/webhooks", HOOKS, None),
+    ("POST", "/api/v1/projects/{key}/webhooks", HOOKS, {"url": HOOK["url"], "events": ["risk.created"]}),
+    ("GET", "/api/v1/webhooks/{webhook_id}", HOOKS, None),
+    ("PATCH", "/api/v1/webhooks/{webhook_id}", HOOKS, {"description": "x", "version": 2}),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", HOOKS, None),
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{webhook_delivery_id}/redeliver", HOOKS, None),
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret?version=3", HOOKS, None),
+    ("DELETE", "/api/v1/webhooks/{removable_webhook_id}?version=1", HOOKS, None),
+    ("POST", WEBHOOK_PAGE + "/secret", HOOKS, {"version": "4"}),
+    ("POST", WEBHOOK_PAGE + "/delete", HOOKS, {"version": "5"}),  # after every other row that uses it
 ]
 
 # Routes outside the matrix, and why.
@@ -483,7 +503,7 @@ def _denial(persona: str, path: str, body, override: int | dict[str, int] | None
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|changes|action-items|saved-reports|status-reports)/", path
+        r"/api/v1/(deliverables|risks|issues|changes|action-items|saved-reports|status-reports|webhooks)/", path
     )
     usual = 404 if persona == "outsider" and inside_project else 403
     if isinstance(override, dict):

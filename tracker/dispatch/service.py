@@ -212,6 +212,22 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def ask(db: Session, event_id: int, handler_name: str, recipient: str) -> bool:
+    """Records one more effect of an event for a handler, asked for by hand (a delivery sent again), in the caller's
+    transaction: it runs after that commits, like any other. False when that effect was already recorded."""
+    insert = _insert(db, DispatchEffect).values(
+        event_id=event_id,
+        handler=handler_name,
+        recipient=recipient,
+        status=EffectStatus.PENDING,
+        attempts=0,
+        due_at=utcnow(),
+        last_error="",
+        created_at=utcnow(),
+    )
+    return bool(db.execute(insert.on_conflict_do_nothing().returning(DispatchEffect.id)).all())
+
+
 # --- jobs ----------------------------------------------------------------------------------------------------
 
 

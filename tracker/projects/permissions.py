@@ -27,6 +27,7 @@ class Perm(StrEnum):
     RAISE_CHANGE = "raise_change"  # draft, submit and withdraw a change request for one's own side
     DECIDE_CHANGE = "decide_change"  # approve or reject a change request, with the rationale
     MAIL_DEFAULTS = "mail_defaults"  # what the project's members are told by mail unless they choose otherwise
+    MANAGE_WEBHOOKS = "manage_webhooks"  # subscribe URLs to the project's events; see their deliveries and secrets
 
 
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER, Perm.VIEW_CHANGES}
@@ -47,6 +48,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.RAISE_CHANGE,
             Perm.DECIDE_CHANGE,
             Perm.MAIL_DEFAULTS,
+            Perm.MANAGE_WEBHOOKS,
         }
     ),
     Role.STAFF: frozenset(
@@ -59,7 +61,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 }
 
 # Admins administer every project; deciding and publishing stay with the project's own managers.
-ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE})
+ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE, Perm.MANAGE_WEBHOOKS})
 
 
 def roles_with(perm: Perm) -> frozenset[Role]:
