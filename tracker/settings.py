@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     login_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 60
     dispatch_seconds: float = 5  # how often `tracker serve` runs the dispatcher (side effects, clocks); 0: never
+    base_url: str = "http://127.0.0.1:8000"  # TRACKER_BASE_URL: where links in feeds (and mail) point
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 
