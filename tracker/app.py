@@ -24,6 +24,7 @@ from tracker.accounts import api as accounts_api
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.audit import history
+from tracker.calendars import views as calendars_views
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.security import (
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *transfer_views.handlers,
             *library_views.handlers,
             *reports_views.handlers,
+            *calendars_views.handlers,
             accounts_api.MeController,
             home_api.MyWorkApi,
             projects_api.ProjectApi,

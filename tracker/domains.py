@@ -2,6 +2,7 @@
 events show are (audit/service.py), imported in one place: the app imports this, as may anything that reads a trail."""
 
 from tracker.accounts import service as accounts
+from tracker.calendars import service as calendars
 from tracker.deliverables import service as deliverables
 from tracker.library import service as library
 from tracker.projects import service as projects
@@ -13,4 +14,17 @@ from tracker.reports import service as reports
 from tracker.reports import targets
 from tracker.transfer import service as transfer
 
-REGISTERING = (accounts, deliverables, library, projects, actions, changes, issues, risks, reports, targets, transfer)
+REGISTERING = (
+    accounts,
+    calendars,
+    deliverables,
+    library,
+    projects,
+    actions,
+    changes,
+    issues,
+    risks,
+    reports,
+    targets,
+    transfer,
+)

@@ -71,6 +71,7 @@ ROUTES = [
     ("POST", "/profile/tokens", ALL, {"name": "script"}),
     ("POST", "/profile/tokens/{token_id}/revoke", MANAGER, {}, 404),  # the manager's own token: others never see it
     ("POST", "/profile/sign-out-everywhere", ALL, {}),
+    ("POST", "/profile/calendar", ALL, {}),  # creates the person's My work feed (a reset names the version)
     ("GET", "/admin/users", ADMIN, None),
     ("GET", "/admin/users/new", ADMIN, None),
     (
@@ -93,6 +94,7 @@ ROUTES = [
     ("GET", "/projects/{key}/edit", ADMIN, None),
     ("POST", "/projects/{key}/edit", ADMIN, PROJECT | {"key": "TST"}),
     ("GET", "/projects/{key}/history", READERS, None),
+    ("POST", "/projects/{key}/calendar", MEMBERS, {}),  # each member's own feed of the project
     ("POST", "/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("POST", "/projects/{key}/members/{membership_id}/role", ADMIN, {"role": "staff"}),
     ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {"version": "1"}),
@@ -400,6 +402,7 @@ EXCLUDED = {
     ("GET", "/schema/{}"): "public API documentation",
     ("GET", "/schema/openapi.json"): "public API documentation",
     ("GET", "/schema/oauth2-redirect.html"): "public API documentation",
+    ("GET", "/calendars/{}"): "public: the feed's secret token is its credential (tests/calendars/test_feeds.py)",
 }
 
 

@@ -12,7 +12,15 @@ from tracker.accounts import service
 from tracker.accounts.service import Principal
 from tracker.core.clock import utcnow
 
-PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico"]
+PUBLIC_PATHS = [
+    "^/login",
+    "^/static/",
+    "^/vendor/",
+    "^/healthz",
+    "^/schema",
+    "^/favicon.ico",
+    "^/calendars/",
+]  # a feed's token is its credential
 
 
 def session_user(session: dict, state) -> Principal | None:
