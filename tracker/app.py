@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
-        exclude=["^/static/", "^/vendor/", "^/healthz"],
+        exclude=["^/static/", "^/vendor/", "^/healthz", "^/calendars/"],
     )
     csrf_config = CSRFConfig(
         secret=settings.derived_key("csrf").hex(),
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         cookie_httponly=True,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="lax",
-        exclude=["^/static/", "^/vendor/", "^/healthz"],
+        exclude=["^/static/", "^/vendor/", "^/healthz", "^/calendars/"],
     )
     node_modules = ROOT / "node_modules"
     static = create_static_files_router(

@@ -118,7 +118,10 @@ def _uids(cal: Calendar) -> set[str]:
 def test_a_project_feed_opens_in_calendar_apps_without_a_session(as_user, client, dated):
     path = _subscribe(as_user("manager"))
     assert path.startswith("/calendars/cal_") and path.endswith(".ics")
-    raw = client.get(path).content.decode()
+    r = client.get(path)
+    assert r.headers["content-type"] == "text/calendar; charset=utf-8" and "set-cookie" not in r.headers
+    raw = r.content.decode()
+    assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in raw and "X-PUBLISHED-TTL:PT1H" in raw
     cal = _read(client, path)
     assert str(cal["VERSION"]) == "2.0" and str(cal["PRODID"]).startswith("-//Tracker//")
     assert str(cal["X-WR-CALNAME"]) == "Tracker: TST · Test Programme"

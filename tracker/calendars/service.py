@@ -41,7 +41,7 @@ from tracker.settings import Settings
 
 TOKEN_PREFIX = "cal_"
 PRODID = "-//Tracker//Calendar feeds 1.0//EN"
-REFRESH = timedelta(hours=1)  # how often calendar apps are asked to fetch the feed again
+REFRESH = timedelta(hours=1)  # how often calendar apps are asked to fetch the feed again (X-PUBLISHED-TTL too)
 # The word after a deliverable's id in an event's UID, per running clock (deliverable-12-due@host).
 CLOCK_WORDS = {clocks.DELIVERY.key: "due", clocks.REVIEW.key: "review", clocks.RESUBMISSION.key: "resubmission"}
 
@@ -289,7 +289,7 @@ def to_ical(name: str, entries: list[Entry], base_url: str, zone: str | None = N
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", REFRESH)
+    cal.add("x-published-ttl", "PT1H")  # Outlook's name for REFRESH-INTERVAL
     if zone:
         cal.add("x-wr-timezone", zone)
         cal.add_component(Timezone.from_tzid(zone))

@@ -26,7 +26,7 @@ def feed(request: Request, db: NamedDependency[Session], name: FromPath[str]) ->
         raise NotFound(detail="No such calendar.")
     found = service.find(db, token)
     body = service.feed_ical(db, found, request.app.state.settings.base_url)
-    return Response(body, media_type="text/calendar; charset=utf-8")
+    return Response(body, media_type="text/calendar")
 
 
 def _seen(data: dict[str, Any]) -> int | None:
