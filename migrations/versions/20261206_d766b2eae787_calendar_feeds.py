@@ -37,6 +37,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_calendar_feed_project_id"), "calendar_feed", ["project_id"], unique=False)
     op.create_index(op.f("ix_calendar_feed_token_hash"), "calendar_feed", ["token_hash"], unique=True)
+    # one My work feed per person (NULL project ids differ in the unique constraint above)
+    op.create_index(
+        "ix_calendar_feed_one_personal",
+        "calendar_feed",
+        ["user_id"],
+        unique=True,
+        sqlite_where=sa.text("project_id IS NULL"),
+        postgresql_where=sa.text("project_id IS NULL"),
+    )
 
 
 def downgrade() -> None:

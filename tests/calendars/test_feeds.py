@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from tests.conftest import TEST_NOW, agree_criteria, tst_today
@@ -263,3 +264,15 @@ def test_a_feed_reads_a_fixed_number_of_queries_however_much_it_holds(as_user, c
         cal = _read(client, project)
         _read(client, mine)
     assert len(cal.walk("VEVENT")) >= 16 and many.count == few.count
+
+
+def test_a_person_has_one_my_work_feed_and_one_feed_per_project(db, world):
+    """A reset must reach every address a person was given, so two requests at once cannot make a second one."""
+    for project_id in (None, db.exec(select(Membership.project_id)).first()):
+        db.add(CalendarFeed(user_id=world.ids["staff"], project_id=project_id, salt="a", token_hash=f"a{project_id}"))
+        db.flush()
+        with pytest.raises(IntegrityError), db.begin_nested():
+            db.add(
+                CalendarFeed(user_id=world.ids["staff"], project_id=project_id, salt="b", token_hash=f"b{project_id}")
+            )
+            db.flush()

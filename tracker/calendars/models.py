@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from tracker.core.clock import utcnow
@@ -13,7 +13,17 @@ from tracker.core.models import Versioned, version_field
 
 class CalendarFeed(Versioned, SQLModel, table=True):
     __tablename__ = "calendar_feed"
-    __table_args__ = (UniqueConstraint("user_id", "project_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "project_id"),
+        # NULLs differ in a unique constraint: this keeps a person to one My work feed, which a reset must reach.
+        Index(
+            "ix_calendar_feed_one_personal",
+            "user_id",
+            unique=True,
+            sqlite_where=text("project_id IS NULL"),
+            postgresql_where=text("project_id IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id")  # indexed by the unique (user_id, project_id)

@@ -30,6 +30,7 @@ from tracker.deliverables.models import Condition, Deliverable
 from tracker.deliverables.workflow import Status
 from tracker.home import service as home
 from tracker.projects import service as projects
+from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.register.actions.models import ActionItem
@@ -143,8 +144,8 @@ class Entry:
     summary: str
     path: str
     description: str = ""
-    weekly_until: date | None = None  # repeats every week (from `day`), until this day if given
-    weekly: bool = False
+    weekly: bool = False  # repeats every week from `day`
+    until: date | None = None  # the last day it repeats on, if it ends
 
 
 def _slug(text: str) -> str:
@@ -253,15 +254,15 @@ def _risk_reviews(db: Session, key: str, project_id: int) -> list[Entry]:
 def _report_days(access: projects.Access) -> Entry:
     """The weekly status report's period end, every week of the project (its start, else its creation, to its end)."""
     project = access.project
-    first = project.start_date or project.created_at.date()
+    first = project.start_date or project_today(project, project.created_at)
     return Entry(
         f"project-{project.id}-status-report",
         week_ending(first).end,
         f"{project.key} status report: week ends",
         f"/projects/{project.key}/status-reports",
         "The period of the weekly status report ends today; its draft is published from then on.",
-        weekly_until=week_ending(project.end_date).end if project.end_date else None,
         weekly=True,
+        until=week_ending(project.end_date).end if project.end_date else None,
     )
 
 
@@ -306,7 +307,7 @@ def to_ical(name: str, entries: list[Entry], base_url: str, zone: str | None = N
         event.add("url", url)
         event.add("transp", "TRANSPARENT")  # a due date does not make anyone busy
         if e.weekly:
-            event.add("rrule", {"freq": "weekly", **({"until": e.weekly_until} if e.weekly_until else {})})
+            event.add("rrule", {"freq": "weekly", **({"until": e.until} if e.until else {})})
         cal.add_component(event)
     return cal.to_ical()
 
