@@ -189,6 +189,17 @@ def test_my_feed_holds_my_work_dates_and_nothing_my_role_may_not_see(as_user, cl
     assert _uids(_read(client, path)) == _uids(contractor)
 
 
+@pytest.mark.parametrize("persona", ["manager", "staff", "contractor", "viewer", "admin", "outsider"])
+def test_every_persona_has_a_my_work_feed_of_their_own_projects_only(as_user, client, dated, persona):
+    """TST's dates reach only its members with something to do there: the viewer has none, the admin (who administers
+    TST without belonging to it) none, and the outsider only OTH's, where they manage (its status report to publish)."""
+    cal = _read(client, _subscribe(as_user(persona), None))
+    summaries = [str(e["SUMMARY"]) for e in cal.walk("VEVENT")]
+    own = "OTH " if persona == "outsider" else "TST "
+    assert all(s.startswith(own) for s in summaries), summaries
+    assert bool(summaries) == (persona not in ("viewer", "admin")), summaries
+
+
 def test_only_a_hash_of_the_token_is_stored(as_user, db):
     path = _subscribe(as_user("viewer"))
     token = path.removeprefix("/calendars/").removesuffix(".ics")
