@@ -229,13 +229,21 @@ def test_a_stale_or_missing_version_does_not_reset(as_user, client, db):
     assert client.get(path).status_code == 200
 
 
-def test_reset_by_htmx_answers_the_section_with_the_new_address(as_user, db):
+def test_reset_by_htmx_answers_the_section_with_the_new_address(as_user, db, world):
     staff = as_user("staff")
     _subscribe(staff)
     (feed,) = db.exec(select(CalendarFeed)).all()
     r = staff.post("/projects/TST/calendar", {"version": str(feed.version)}, htmx=True)
+    assert feed.version == 1 and db.get(CalendarFeed, feed.id, populate_existing=True).version == 2
     assert r.status_code == 200 and r.text.lstrip().startswith('<section id="calendar"')
     assert "/calendars/cal_" in _address(r.text) and "<html" not in r.text
+    assert "risk reviews" in r.text
+    contractor = as_user("contractor")
+    assert "risk reviews" not in contractor.get("/projects/TST").text  # the page names only what the role sees
+    _subscribe(contractor)
+    (mine,) = db.exec(select(CalendarFeed).where(CalendarFeed.user_id == world.ids["contractor"])).all()
+    r = contractor.post("/projects/TST/calendar", {"version": str(mine.version)}, htmx=True)
+    assert r.status_code == 200 and "risk reviews" not in r.text
 
 
 @pytest.mark.parametrize("path", ["/calendars/cal_unknown.ics", "/calendars/nothing.ics", "/calendars/cal_x.txt"])

@@ -36,10 +36,13 @@ def _seen(data: dict[str, Any]) -> int | None:
         return None
 
 
-def _answer(request: Request, feed: Any, back: str, project: Any = None) -> Template | Redirect:
+def _answer(request: Request, feed: Any, back: str, access: projects.Access | None = None) -> Template | Redirect:
     if request.headers.get("hx-request"):
         url = service.address(request.app.state.settings, feed)
-        return render(request, "calendars/_feed.html", calendar_feed=feed, calendar_url=url, project=project)
+        project = access.project if access else None
+        return render(
+            request, "calendars/_feed.html", calendar_feed=feed, calendar_url=url, project=project, access=access
+        )
     flash(request, "The calendar feed has a new address; the old one no longer works.")
     return redirect(back)
 
@@ -56,7 +59,7 @@ def reset_project(
 ) -> Template | Redirect:
     access = projects.get_for(db, request.user, key)
     feed = service.reset(db, request.app.state.settings, request.user, access.project, _seen(data))
-    return _answer(request, feed, f"/projects/{access.project.key}#calendar", access.project)
+    return _answer(request, feed, f"/projects/{access.project.key}#calendar", access)
 
 
 handlers = [feed, reset_mine, reset_project]
