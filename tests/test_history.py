@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.conftest import PASSWORD, agree_criteria, tst_today
+from tests.conftest import PASSWORD, agree_criteria, make_settings, tst_today
 from tests.library.conftest import definition, save
 from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import submit
@@ -20,6 +20,7 @@ from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
 from tracker.audit.models import AuditEvent
+from tracker.calendars import service as calendars
 from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
@@ -106,6 +107,8 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     accounts.sign_out_everywhere(db, user)
     token, _ = accounts.create_token(db, accounts.principal(user), "Nightly export")
     accounts.revoke_token(db, accounts.principal(user), token.id)
+    feed = calendars.reset(db, make_settings("sqlite://"), accounts.principal(user), None, None)
+    calendars.reset(db, make_settings("sqlite://"), accounts.principal(user), None, feed.version)
     admin_access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
     project = admin_access.project
 
@@ -487,7 +490,15 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     db.refresh(hook)
     webhooks.delete(db, manager, m_access, hook, hook.version)
     db.flush()
-    return {"risk": risk.id, "issue": issue.id, "d1": d1.id, "user": user.id, "token": token.id, "today": today}
+    return {
+        "risk": risk.id,
+        "issue": issue.id,
+        "d1": d1.id,
+        "user": user.id,
+        "token": token.id,
+        "feed": feed.id,
+        "today": today,
+    }
 
 
 @pytest.fixture
@@ -509,6 +520,7 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     ]
     rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
     rows += audit.for_entity(db, "api_token", everything["token"])
+    rows += audit.for_entity(db, "calendar_feed", everything["feed"])
     assert len(rows) == len(events)
     html = (
         make_environment({"audit_describe": history.describe, "audit_lines": history.lines})
@@ -613,6 +625,8 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "turned off after repeated failures webhook hooks.example.com",
         "Failed attempts in a row: 10",
         "deleted webhook hooks.example.com",
+        "created calendar feed My work",
+        "reset the address of calendar feed My work",
     ):
         assert words in text, (words, text)
 

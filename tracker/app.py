@@ -24,6 +24,7 @@ from tracker.accounts import api as accounts_api
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.audit import history
+from tracker.calendars import views as calendars_views
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.security import (
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
-        exclude=["^/static/", "^/vendor/", "^/healthz"],
+        exclude=["^/static/", "^/vendor/", "^/healthz", "^/calendars/"],
     )
     csrf_config = CSRFConfig(
         secret=settings.derived_key("csrf").hex(),
@@ -111,8 +112,9 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         cookie_httponly=True,
         cookie_secure=settings.secure_cookies,
         cookie_samesite="lax",
-        # one-click unsubscribe (RFC 8058): a mail client POSTs it with no page and no cookie; the link is signed
-        exclude=["^/static/", "^/vendor/", "^/healthz", "^/mail/unsubscribe/"],
+        # one-click unsubscribe (RFC 8058): a mail client POSTs it with no page and no cookie; the link is signed.
+        # A calendar feed is read by calendar apps with no session at all.
+        exclude=["^/static/", "^/vendor/", "^/healthz", "^/mail/unsubscribe/", "^/calendars/"],
     )
     node_modules = ROOT / "node_modules"
     static = create_static_files_router(
@@ -163,6 +165,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *mail_views.handlers,
             *reports_views.handlers,
             *webhooks_views.handlers,
+            *calendars_views.handlers,
             accounts_api.MeController,
             home_api.MyWorkApi,
             projects_api.ProjectApi,

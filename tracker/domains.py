@@ -2,6 +2,7 @@
 events show are (audit/service.py), imported in one place: the app imports this, as may anything that reads a trail."""
 
 from tracker.accounts import service as accounts
+from tracker.calendars import service as calendars
 from tracker.deliverables import service as deliverables
 from tracker.library import service as library
 from tracker.mail import service as mail
@@ -17,6 +18,7 @@ from tracker.webhooks import service as webhooks
 
 REGISTERING = (
     accounts,
+    calendars,
     deliverables,
     library,
     mail,

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from tracker.accounts.models import ApiToken, LoginThrottle, User
 from tracker.audit.models import AuditEvent
+from tracker.calendars.models import CalendarFeed
 from tracker.deliverables.models import (
     Comment,
     Condition,
@@ -42,6 +43,7 @@ __all__ = [
     "ActionItem",
     "ApiToken",
     "AuditEvent",
+    "CalendarFeed",
     "ChangeDeliverable",
     "ChangeRequest",
     "Comment",

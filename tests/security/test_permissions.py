@@ -74,6 +74,7 @@ ROUTES = [
     ("POST", "/profile/tokens", ALL, {"name": "script"}),
     ("POST", "/profile/tokens/{token_id}/revoke", MANAGER, {}, 404),  # the manager's own token: others never see it
     ("POST", "/profile/sign-out-everywhere", ALL, {}),
+    ("POST", "/profile/calendar", ALL, {}),  # creates the person's My work feed (a reset names the version)
     ("GET", "/admin/users", ADMIN, None),
     ("GET", "/admin/users/new", ADMIN, None),
     (
@@ -96,6 +97,7 @@ ROUTES = [
     ("GET", "/projects/{key}/edit", ADMIN, None),
     ("POST", "/projects/{key}/edit", ADMIN, PROJECT | {"key": "TST"}),
     ("GET", "/projects/{key}/history", READERS, None),
+    ("POST", "/projects/{key}/calendar", MEMBERS, {}),  # each member's own feed of the project
     ("POST", "/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
     ("POST", "/projects/{key}/members/{membership_id}/role", ADMIN, {"role": "staff"}),
     ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {"version": "1"}),
@@ -437,6 +439,7 @@ EXCLUDED = {
     ("GET", "/schema/oauth2-redirect.html"): "public API documentation",
     ("GET", "/mail/unsubscribe/{}"): "the signed link in every message is the credential (tests/test_mail.py)",
     ("POST", "/mail/unsubscribe/{}"): "one-click unsubscribe from a mail client, signed link (tests/test_mail.py)",
+    ("GET", "/calendars/{}"): "public: the feed's secret token is its credential (tests/calendars/test_feeds.py)",
 }
 
 

@@ -12,7 +12,16 @@ from tracker.accounts import service
 from tracker.accounts.service import Principal
 from tracker.core.clock import utcnow
 
-PUBLIC_PATHS = ["^/login", "^/static/", "^/vendor/", "^/healthz", "^/schema", "^/favicon.ico", "^/mail/unsubscribe/"]
+PUBLIC_PATHS = [
+    "^/login",
+    "^/static/",
+    "^/vendor/",
+    "^/healthz",
+    "^/schema",
+    "^/favicon.ico",
+    "^/mail/unsubscribe/",  # the signed link is the credential
+    "^/calendars/",  # a feed's token is its credential
+]
 
 
 def session_user(session: dict, state) -> Principal | None:

@@ -19,6 +19,7 @@ from tracker.accounts.auth import session_user
 from tracker.accounts.models import User
 from tracker.accounts.service import USER_LABELS, PasswordForm, Principal, UserForm
 from tracker.audit import service as audit
+from tracker.calendars import service as calendars
 from tracker.core.clock import utcnow
 from tracker.core.db import begin_write
 from tracker.core.errors import Forbidden, FormError, StaleEdit
@@ -124,6 +125,8 @@ def _profile(request: Request, db: Session, status: int = 200, block: str | None
         "token_errors": {},
         "new_token": None,
         "token_name": "",
+        "calendar_feed": (feed := calendars.feed_of(db, user.id)),
+        "calendar_url": calendars.address(request.app.state.settings, feed),
     }
     context.update(extra)
     return render(request, "accounts/profile.html", status=status, block=block, **context)

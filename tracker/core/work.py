@@ -19,6 +19,7 @@ class WorkItem:
     today: date  # the project's own day: every clock counts on the project's calendar
     detail: str = ""
     flag: str = ""  # a warning beside the clock, e.g. "escalated"
+    ref: str = ""  # the record, when the page (url) shows several (an action item): calendar feeds name events by it
 
     @property
     def days(self) -> int | None:

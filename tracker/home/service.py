@@ -31,6 +31,7 @@ def _actions(db: Session, user: Principal) -> list[WorkItem]:
             clocks.ACTION.due(a.item),
             a.today,
             {"mitigation": "mitigation plan", "contingency": "contingency plan"}.get(a.item.plan, "issue action"),
+            ref=f"action-{a.item.id}",
         )
         for a in actions.mine(db, user)
     ]

@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
+from tracker.calendars import service as calendars
 from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
 from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
@@ -56,6 +57,8 @@ def _overview(
         "member_errors": {},
         "member_form": {},
         "role_options": ROLE_OPTIONS,
+        "calendar_feed": (feed := calendars.feed_of(db, request.user.id, project.id)),
+        "calendar_url": calendars.address(request.app.state.settings, feed),
     }
     context.update(extra)
     return render(request, "projects/detail.html", status=status, block=block, **context)

@@ -1,0 +1,1 @@
+"""iCalendar feeds: each person's My work dates and each project's dates, under secret addresses."""
