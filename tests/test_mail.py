@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
 from tests.dbutil import fresh_database
 from tests.register.conftest import acting, make_risk
+from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine, session_factory_for
@@ -36,6 +37,7 @@ from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
 from tracker.register.risks import service as risks
 from tracker.reports import service as reports
+from tracker.webhooks import service as webhooks
 
 # The dispatcher's sessions here share the test's connection, on which a write cannot be made to begin anew.
 pytestmark = pytest.mark.filterwarnings("ignore:Connection is already established:sqlalchemy.exc.SAWarning")
@@ -433,3 +435,27 @@ def test_watchers_are_told_of_changes_and_mentions_reach_who_may_read(
         "[TST D-01] Manager Person started the review of D-01",
         "[TST D-01] Project Management Plan submitted for review",  # once, not again as its watcher
     ]
+
+
+def test_a_webhook_turned_off_after_failures_is_told_to_whoever_made_it(db, conn, world, database_url, tmp_path, inbox):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    form = parse(webhooks.WebhookForm, {"url": "https://93.184.215.14/hook", "events": "risk.created"})
+    hook = webhooks.create(db, manager, m_access, form, allow_private=False)
+    db.commit()
+    d.once()
+    audit.record(
+        db,
+        actor_id=None,
+        entity=hook,
+        project_id=hook.project_id,
+        label="93.184.215.14",
+        action="disable",
+        changes={"active": [True, False]},
+    )
+    db.commit()
+    d.once()
+    (msg,) = inbox.to("manager@example.gov")
+    assert msg["Subject"] == "[TST] Webhook to 93.184.215.14 turned off after repeated failures"
+    assert f"/projects/TST/webhooks/{hook.id}" in msg.get_body(("plain",)).get_content()
+    assert [m["To"] for m in inbox.messages] == [msg["To"]]

@@ -25,6 +25,8 @@ from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
 from tracker.reports.models import StatusReport
+from tracker.webhooks.models import Webhook
+from tracker.webhooks.service import host_of
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,13 @@ def _report(db: Session, report: StatusReport) -> About:
     return About(project, "", title, path, f"report-{report.id}", report, Perm.VIEW_REGISTER)
 
 
+def _webhook(db: Session, hook: Webhook) -> About:
+    project = db.get(Project, hook.project_id)
+    path = f"/projects/{project.key}/webhooks/{hook.id}"
+    title = f"Webhook to {host_of(hook.url)}"
+    return About(project, "", title, path, f"webhook-{hook.id}", hook, Perm.MANAGE_WEBHOOKS)
+
+
 # entity type -> (model, how its event's record reads)
 RECORDS: dict[str, tuple[type, Callable[[Session, Any], About]]] = {
     "deliverable": (Deliverable, _deliverable),
@@ -85,6 +94,7 @@ RECORDS: dict[str, tuple[type, Callable[[Session, Any], About]]] = {
     "issue": (Issue, _register("issues")),
     "change_request": (ChangeRequest, _register("changes")),
     "status_report": (StatusReport, _report),
+    "webhook": (Webhook, _webhook),
 }
 
 
@@ -145,6 +155,10 @@ def _deciders(db: Session, event: AuditEvent, a: About) -> set[int]:
 
 def _requester(db: Session, event: AuditEvent, a: About) -> set[int]:
     return {a.record.raised_by_id} - {None}
+
+
+def _webhook_owner(db: Session, event: AuditEvent, a: About) -> set[int]:
+    return {a.record.created_by} - {None} or members_with(db, a.project.id, Perm.MANAGE_WEBHOOKS)
 
 
 def _readers(db: Session, event: AuditEvent, a: About) -> set[int]:
@@ -301,6 +315,15 @@ KINDS: dict[str, EventKind] = {
             Perm.VIEW_CHANGES,
             _requester,
             "Change request {verb}: {title}",
+        ),
+        EventKind(
+            "webhook_disabled",
+            "A webhook you made is turned off after repeated failures",
+            "webhook",
+            ("disable",),
+            Perm.MANAGE_WEBHOOKS,
+            _webhook_owner,
+            "{title} turned off after repeated failures",
         ),
         EventKind(
             "mentioned",
