@@ -10,6 +10,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,6 +29,7 @@ from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import decisions, planning, records, reviews, submissions
+from tracker.deliverables.models import ReviewAssignment
 from tracker.dispatch import service as dispatch
 from tracker.mail import kinds as mail_kinds
 from tracker.mail import service as mail
@@ -257,7 +259,8 @@ def _an_event_of(db, world, kind):
     record = changes.create(db, manager, m_access, parse(changes.ChangeForm, {"title": "x"}))
     changes.move(db, manager, m_access, record, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
     about = mail_kinds.About(m_access.project, record.code, record.title, "/", "t", record, Perm.VIEW_CHANGES)
-    event = AuditEvent(entity_type=kind.entity, entity_id=record.id, action=kind.actions[0], changes={}, actor_id=None)
+    action = kind.actions[0] if kind.actions else "update"
+    event = AuditEvent(entity_type=kind.entity, entity_id=record.id, action=action, changes={}, actor_id=None)
     return event, about
 
 
@@ -459,3 +462,34 @@ def test_a_webhook_turned_off_after_failures_is_told_to_whoever_made_it(db, conn
     assert msg["Subject"] == "[TST] Webhook to 93.184.215.14 turned off after repeated failures"
     assert f"/projects/TST/webhooks/{hook.id}" in msg.get_body(("plain",)).get_content()
     assert [m["To"] for m in inbox.messages] == [msg["To"]]
+
+
+def test_a_review_coming_due_is_reminded_once_and_once_more_when_it_is_overdue(
+    db, conn, world, database_url, tmp_path, inbox, clock
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    _submit(db, world, deliverable, d.ctx.store)
+    reviews.start_review(db, manager, m_access, deliverable, [world.ids["staff"]])
+    db.commit()
+    due = db.exec(select(ReviewAssignment.due_date).where(ReviewAssignment.reviewer_id == world.ids["staff"])).one()
+    job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"mail-reminders": dispatch.JOBS["mail-reminders"]})
+    job.once()
+    assert not [m for m in inbox.to("staff@example.gov") if "due soon" in m["Subject"]]  # not yet: days away
+    clock.set(at_noon(due - timedelta(days=1)))
+    job.once()
+    clock.advance(hours=2)
+    job.once()
+    soon = [m["Subject"] for m in inbox.to("staff@example.gov") if "due soon" in m["Subject"]]
+    assert soon == ["[TST D-01] The review you lead of Project Management Plan is due soon"]  # once, as its lead
+    clock.set(at_noon(due + timedelta(days=1)))
+    job.once()
+    late = [m["Subject"] for m in inbox.to("staff@example.gov") if "overdue" in m["Subject"]]
+    assert late == ["[TST D-01] The review you lead of Project Management Plan is overdue"]
+    mail._store(db, world.ids["staff"], None, {"reminders": Mode.OFF})
+    db.commit()
+    clock.set(at_noon(due + timedelta(days=3)))
+    before = len(inbox.messages)
+    job.once()
+    assert len(inbox.to("staff@example.gov")) == len([m for m in inbox.messages[:before] if "staff@" in m["To"]])

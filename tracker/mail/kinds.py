@@ -326,6 +326,15 @@ KINDS: dict[str, EventKind] = {
             "{title} turned off after repeated failures",
         ),
         EventKind(
+            "reminders",
+            "Your reviews, deliveries, conditions, risk reviews and action items coming due or overdue",
+            "",  # no event: the reminders job reads each person's My work
+            (),
+            Perm.VIEW,
+            lambda db, event, a: set(),
+            "{title}",
+        ),
+        EventKind(
             "mentioned",
             "Someone mentions you (@username)",
             "*",

@@ -32,18 +32,21 @@ from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS
 from tracker.audit.models import AuditEvent
+from tracker.core.calendar import business_days_between
 from tracker.core.clock import utcnow
 from tracker.core.db import begin_write, commit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import Form
-from tracker.core.web import make_environment
+from tracker.core.web import make_environment, show_date
 from tracker.deliverables.models import Decision, GeneratedRecord
 from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
 from tracker.home import service as home
 from tracker.mail.kinds import KINDS, About, EventKind, about, kinds_of, may_read
 from tracker.mail.models import MailPreference, MailSettings, MailStatus, Mode, OutgoingMail, ReportRecipient, Watch
+from tracker.projects.calendar import project_holidays
+from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register.risks import scoring
@@ -668,6 +671,103 @@ def send_digests(db: Session, ctx: dispatch.Context) -> str:
             deliver(db, _write(db, mail), ctx.settings, ctx.store)
             sent += 1
     return f"{sent} digest(s)"
+
+
+# --- reminders -------------------------------------------------------------------------------------------------------
+
+REMINDERS_EVERY = timedelta(hours=1)
+SOON_BUSINESS_DAYS = 2  # a reminder comes this many business days before a due date, and again once it has passed
+# The My work sections whose items are reminded, with the words of the reminder (home/service.py SECTIONS)
+REMINDED = {
+    "reviews": "Your review of {title}",
+    "lead_reviews": "The review you lead of {title}",
+    "to_submit": "{title}, due from you",
+    "resubmissions": "The resubmission of {title}",
+    "conditions": "A condition of {code}",
+    "risk_reviews": "The review of risk {title}",
+    "actions": "Your action item: {title}",
+}
+
+
+def reminder_state(item: Any, project: Any) -> str | None:
+    """ "overdue", "due" (within SOON_BUSINESS_DAYS business days on the project's calendar) or None."""
+    if item.due is None:
+        return None
+    if item.due < item.today:
+        return "overdue"
+    holidays = project_holidays(project, item.today, days=30)
+    return "due" if business_days_between(item.today, item.due, holidays) <= SOON_BUSINESS_DAYS else None
+
+
+def reminders_for(db: Session, settings: Settings, user: User) -> list[OutgoingMail]:
+    """The reminders this person has not had yet: one per item of their My work and state (due, then overdue)."""
+    out, projects_by_key, seen = [], {}, set()
+    for section in home.my_work(db, principal(user)):
+        words = REMINDED.get(section.key)
+        for item in section.items if words else ():
+            project = projects_by_key.setdefault(
+                item.project_key, db.exec(select(Project).where(Project.key == item.project_key)).one()
+            )
+            state = reminder_state(item, project)
+            page = item.url.split("#")[0]  # the record's page, whichever part of it the section points at
+            key = f"reminder:{page}:{item.title[:30]}:{item.due.isoformat() if item.due else ''}:{state}"[:120]
+            if state is None or key in seen:  # one reminder a record, whichever sections list it
+                continue
+            seen.add(key)
+            what = words.format(title=item.title, code=item.code)
+            when = f"was due {show_date(item.due)}" if state == "overdue" else f"is due {show_date(item.due)}"
+            subject = f"[{item.project_key} {item.code}] {what} {'is overdue' if state == 'overdue' else 'is due soon'}"
+            text, html = render(
+                "reminder",
+                user=user,
+                item=item,
+                what=what,
+                when=when,
+                state=state,
+                link=f"{settings.base_url}{item.url}",
+                preferences=f"{settings.base_url}/account/notifications",
+                unsubscribe=f"{settings.base_url}/mail/unsubscribe/{unsubscribe_token(settings, user.id, 'reminders')}",
+            )
+            domain = _domain(settings)
+            out.append(
+                OutgoingMail(
+                    key=key,
+                    kind="reminders",
+                    user_id=user.id,
+                    project_id=project.id,
+                    to_address=user.email,
+                    subject=subject[:300],
+                    text=text,
+                    html=html,
+                    message_id=make_msgid(f"reminder.{user.id}", domain=domain),
+                    thread=f"<{item.url.strip('/').replace('/', '-')}@{domain}>",
+                )
+            )
+    return out
+
+
+@dispatch.job("mail-reminders", every=REMINDERS_EVERY)
+def send_reminders(db: Session, ctx: dispatch.Context) -> str:
+    """For each person who wants them, each deadline of their My work once when it comes within two business days
+    and once when it passes: written once under its key, so a later run sends nothing twice."""
+    sent = 0
+    people = db.exec(select(User).where(col(User.is_active).is_(True), User.email != "")).all()
+    for user in people:
+        wanted = db.exec(
+            select(MailPreference.mode).where(
+                MailPreference.user_id == user.id,
+                col(MailPreference.project_id).is_(None),
+                MailPreference.kind == "reminders",
+            )
+        ).first()
+        if (wanted or KINDS["reminders"].default) != Mode.IMMEDIATE:
+            continue
+        for mail in reminders_for(db, ctx.settings, user):
+            written = _write(db, mail)
+            if written.status == MailStatus.QUEUED:
+                deliver(db, written, ctx.settings, ctx.store)
+                sent += 1
+    return f"{sent} reminder(s)"
 
 
 # --- the outgoing mail page ------------------------------------------------------------------------------------------
