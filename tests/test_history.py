@@ -31,6 +31,7 @@ from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import Condition
 from tracker.library import service as library
 from tracker.library.sources import parse_definition
+from tracker.mail import schedules
 from tracker.mail import service as mail
 from tracker.mail.models import Mode
 from tracker.projects import service as projects
@@ -451,6 +452,8 @@ def _everything(db, world, store, clock) -> dict[str, int]:
 
     # A manager's mail defaults for the project.
     mail.save_project_defaults(db, manager, m_access, {"submitted": Mode.DIGEST})
+    weekly = save(db, world, "manager", raw, name="Weekly risks", shared=True)
+    schedules.save(db, manager, m_access, weekly, "weekly", [ids["staff"]], None)
     sponsor = mail.add_report_recipient(
         db, manager, m_access, parse(mail.RecipientForm, {"name": "Dana Sponsor", "address": "dana@agency.gov"})
     )
@@ -594,6 +597,9 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "changed the mail defaults of project TST",
         "A deliverable you review is submitted: In the daily digest",
         "added a status report recipient to project TST",
+        "changed the mailing of saved report Weekly risks",
+        "Mailed: Every week",
+        "Mailed to: Staff Person",
         "Status report recipient: Dana Sponsor (dana@agency.gov)",
         "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",

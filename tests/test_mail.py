@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
 from tests.dbutil import fresh_database
+from tests.library.conftest import definition, save
 from tests.register.conftest import acting, make_risk
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
@@ -493,3 +494,39 @@ def test_a_review_coming_due_is_reminded_once_and_once_more_when_it_is_overdue(
     before = len(inbox.messages)
     job.once()
     assert len(inbox.to("staff@example.gov")) == len([m for m in inbox.messages[:before] if "staff@" in m["To"]])
+
+
+def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it(
+    db, conn, world, database_url, tmp_path, inbox, as_user, clock
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    make_risk(db, world)
+    report = save(db, world, "staff", definition("risks", ["code", "title", "owner"]), "Open risks", shared=True)
+    db.commit()
+    staff, path = as_user("staff"), f"/projects/TST/saved-reports/{report.id}/schedule"
+    assert "Not mailed" in staff.get(path, headers={"HX-Request": "true"}).text
+    bad = staff.post(path, {"every": "weekly", "recipient_ids": str(world.ids["contractor"])})
+    assert bad.status_code == 422 and "whose role may read" in bad.text
+    none = staff.post(path, {"every": "weekly"})
+    assert none.status_code == 422 and "Choose who receives it" in none.text
+    ok = staff.post(path, {"every": "weekly", "recipient_ids": [str(world.ids["viewer"]), str(world.ids["manager"])]})
+    assert ok.status_code == 303
+    assert (
+        as_user("viewer").post(path, {"every": "monthly", "recipient_ids": str(world.ids["viewer"])}).status_code == 403
+    )
+    stale = staff.post(path, {"every": "monthly", "recipient_ids": str(world.ids["viewer"]), "version": "0"})
+    assert stale.status_code == 409
+    job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"report-schedules": dispatch.JOBS["report-schedules"]})
+    clock.set(at_noon(tst_today()))
+    job.once()
+    for address in ("viewer@example.gov", "manager@example.gov"):
+        (msg,) = inbox.to(address)
+        assert msg["Subject"] == "[TST] Open risks: this week's report (1 row)"
+        (sheet,) = list(msg.iter_attachments())
+        assert sheet.get_filename().endswith(".xlsx") and sheet.get_content()[:2] == b"PK"
+    clock.advance(hours=3)
+    job.once()  # not again this week
+    assert len(inbox.messages) == 2
+    clock.set(at_noon(tst_today() + timedelta(days=7)))
+    job.once()
+    assert len(inbox.messages) == 4

@@ -5,6 +5,7 @@ from tracker.accounts import service as accounts
 from tracker.calendars import service as calendars
 from tracker.deliverables import service as deliverables
 from tracker.library import service as library
+from tracker.mail import schedules
 from tracker.mail import service as mail
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
@@ -22,6 +23,7 @@ REGISTERING = (
     deliverables,
     library,
     mail,
+    schedules,
     projects,
     actions,
     changes,

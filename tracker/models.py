@@ -20,7 +20,7 @@ from tracker.deliverables.models import (
 )
 from tracker.dispatch.models import DispatchCursor, DispatchEffect
 from tracker.library.models import SavedReport
-from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient, Watch
+from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient, ReportSchedule, Watch
 from tracker.projects.models import Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
@@ -67,6 +67,7 @@ __all__ = [
     "Project",
     "RegisterSettings",
     "ReportRecipient",
+    "ReportSchedule",
     "ReviewAssignment",
     "Risk",
     "RiskDeliverable",

@@ -6,11 +6,12 @@ from sqlalchemy.engine import Engine
 from tracker.core.db import session_factory_for
 from tracker.deliverables import clock
 from tracker.dispatch import service as dispatch
+from tracker.mail import schedules
 from tracker.mail import service as mail
 from tracker.settings import Settings
 from tracker.webhooks import delivery as webhooks
 
-MODULES = (clock, mail, webhooks)
+MODULES = (clock, mail, schedules, webhooks)
 
 
 def dispatcher(engine: Engine, settings: Settings) -> dispatch.Dispatcher:

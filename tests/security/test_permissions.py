@@ -382,6 +382,8 @@ ROUTES = [
     ("POST", "/projects/{key}/notifications/recipients/{report_recipient_id}/remove", MANAGER, {"version": "1"}),
     ("GET", "/watching?record=risks-{risk_id}", READERS, None, 404),  # a record one may not read is not there
     ("POST", "/watching", READERS, {"record": "risks-{risk_id}", "watch": "on"}, 404),
+    ("GET", REPORT_PAGE + "/{report_id}/schedule", READERS, None),
+    ("POST", REPORT_PAGE + "/{report_id}/schedule", EDITORS, {"every": "weekly", "recipient_ids": "{staff}"}),
     ("GET", "/admin/mail", ADMIN, None),
     ("GET", "/admin/mail/{mail_id}", ADMIN, None),
     ("GET", "/api/v1/saved-reports", ALL, None),

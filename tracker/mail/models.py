@@ -104,3 +104,17 @@ class Watch(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id")
     record: str = Field(max_length=60, index=True)  # "deliverable-12", "risks-3": the record's thread name
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReportSchedule(Versioned, SQLModel, table=True):
+    """A saved report mailed as XLSX every week or month to chosen members, each reading it as themselves."""
+
+    __tablename__ = "report_schedule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="saved_report.id", unique=True)
+    every: str = Field(max_length=8)  # weekly | monthly
+    recipient_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    last_sent_on: date | None = None  # the project's day it last went out
+    version: int = version_field()

@@ -339,11 +339,11 @@ def unsubscribe(db: Session, settings: Settings, token: str) -> tuple[User, str]
 # --- messages ------------------------------------------------------------------------------------------------------
 
 
-def _domain(settings: Settings) -> str:
+def domain_of(settings: Settings) -> str:
     return urlsplit(settings.base_url).hostname or "localhost"
 
 
-def _write(db: Session, mail: OutgoingMail) -> OutgoingMail:
+def write(db: Session, mail: OutgoingMail) -> OutgoingMail:
     """The message, written once under (key, address): the row already there when another process wrote it."""
     existing = db.exec(
         select(OutgoingMail).where(OutgoingMail.key == mail.key, OutgoingMail.to_address == mail.to_address)
@@ -533,7 +533,7 @@ def event_mail(
         preferences=f"{settings.base_url}/account/notifications" if user else "",
         unsubscribe=unsubscribe,
     )
-    domain = _domain(settings)
+    domain = domain_of(settings)
     return OutgoingMail(
         key=f"event:{event.id}:{kind.key}",
         kind=kind.key,
@@ -585,7 +585,7 @@ def tell(db: Session, event: AuditEvent, recipient: str, ctx: dispatch.Context) 
         if a is not None:
             kind = KINDS["report_published"]
             mail = event_mail(db, ctx.settings, ctx.store, event, kind, None, a, recipient.removeprefix("to:"))
-            deliver(db, _write(db, mail), ctx.settings, ctx.store)
+            deliver(db, write(db, mail), ctx.settings, ctx.store)
         return
     key, _, user_id = recipient.partition(":")
     kind, user = KINDS[key], db.get(User, int(user_id))
@@ -593,7 +593,7 @@ def tell(db: Session, event: AuditEvent, recipient: str, ctx: dispatch.Context) 
     if a is None or user is None or may_read(db, user, kind, a) is None:
         db.rollback()
         return  # the record is gone, or the person may no longer read it
-    mail = _write(db, event_mail(db, ctx.settings, ctx.store, event, kind, user, a))
+    mail = write(db, event_mail(db, ctx.settings, ctx.store, event, kind, user, a))
     deliver(db, mail, ctx.settings, ctx.store)
 
 
@@ -643,7 +643,7 @@ def digest_for(db: Session, settings: Settings, user: User, since: datetime, day
         f"{'s' if len(events) != 1 else ''}",
         text=text,
         html=html,
-        message_id=make_msgid(f"digest.{day}.{user.id}", domain=_domain(settings)),
+        message_id=make_msgid(f"digest.{day}.{user.id}", domain=domain_of(settings)),
     )
 
 
@@ -668,7 +668,7 @@ def send_digests(db: Session, ctx: dispatch.Context) -> str:
         db.add(row)
         commit(db)
         if mail is not None:
-            deliver(db, _write(db, mail), ctx.settings, ctx.store)
+            deliver(db, write(db, mail), ctx.settings, ctx.store)
             sent += 1
     return f"{sent} digest(s)"
 
@@ -728,7 +728,7 @@ def reminders_for(db: Session, settings: Settings, user: User) -> list[OutgoingM
                 preferences=f"{settings.base_url}/account/notifications",
                 unsubscribe=f"{settings.base_url}/mail/unsubscribe/{unsubscribe_token(settings, user.id, 'reminders')}",
             )
-            domain = _domain(settings)
+            domain = domain_of(settings)
             out.append(
                 OutgoingMail(
                     key=key,
@@ -763,7 +763,7 @@ def send_reminders(db: Session, ctx: dispatch.Context) -> str:
         if (wanted or KINDS["reminders"].default) != Mode.IMMEDIATE:
             continue
         for mail in reminders_for(db, ctx.settings, user):
-            written = _write(db, mail)
+            written = write(db, mail)
             if written.status == MailStatus.QUEUED:
                 deliver(db, written, ctx.settings, ctx.store)
                 sent += 1

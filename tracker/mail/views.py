@@ -18,11 +18,13 @@ from tracker.accounts.views import admin_required
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import form_version, parse
 from tracker.core.web import flash, redirect, render
-from tracker.mail import service
+from tracker.library import service as library
+from tracker.mail import schedules, service
 from tracker.mail.kinds import KINDS
 from tracker.mail.models import MailStatus, OutgoingMail
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
+from tracker.register.common import as_list
 
 Form = URLEncodedBody[dict[str, Any]]
 MODES = service.MODE_WORDS
@@ -190,6 +192,63 @@ class WatchPages(Controller):
         return redirect(a.path)
 
 
+class SchedulePages(Controller):
+    """A saved report's mailing: its page part (loaded into the report's page; a page of its own without
+    JavaScript), and the form that sets or stops it."""
+
+    path = "/projects/{key:str}/saved-reports/{report_id:int}/schedule"
+    include_in_schema = False
+
+    def part(
+        self, request: Request, db: Session, key: str, report_id: int, status: int = 200, **extra: Any
+    ) -> Template:
+        access = projects.get_for(db, request.user, key)
+        report = library.get_for(db, access, request.user, report_id)
+        row = schedules.schedule_of(db, report.id)
+        context = {
+            "access": access,
+            "project": access.project,
+            "report": report,
+            "schedule": row,
+            "every": schedules.EVERY,
+            "readers": schedules.readers(db, access, report),
+            "can_change": access.can(Perm.BUILD_REPORTS) and library.can_change(access, request.user, report),
+            "form": {},
+            "errors": {},
+        }
+        htmx = request.headers.get("hx-request")
+        template = "notifications/_schedule.html" if htmx else "notifications/schedule.html"
+        return render(request, template, status=status, **(context | extra))
+
+    @get("/", sync_to_thread=True)
+    def show(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int]
+    ) -> Template:
+        return self.part(request, db, key, report_id)
+
+    @post("/", sync_to_thread=True)
+    def save(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], report_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.BUILD_REPORTS)
+        report = library.get_for(db, access, request.user, report_id)
+        version = int(data["version"]) if str(data.get("version", "")).isdigit() else None
+        try:
+            ids = [int(i) for i in as_list(data.get("recipient_ids"))]
+        except ValueError:
+            ids = [-1]
+        try:
+            schedules.save(db, request.user, access, report, str(data.get("every", "")), ids, version)
+        except FormError as exc:
+            return self.part(request, db, key, report_id, status=422, form=data, errors=exc.errors)
+        except StaleEdit:
+            return self.part(request, db, key, report_id, status=409, stale=True)
+        if request.headers.get("hx-request"):
+            return self.part(request, db, key, report_id, saved=True)
+        flash(request, "The report's mailing is saved.")
+        return redirect(f"/projects/{access.project.key}/saved-reports/{report.id}")
+
+
 class OutgoingMailPages(Controller):
     path = "/admin/mail"
     guards = [admin_required]
@@ -224,4 +283,4 @@ class OutgoingMailPages(Controller):
         return render(request, "notifications/message.html", section="admin", mail=mail)
 
 
-handlers = [NotificationPages, ProjectNotificationPages, UnsubscribePages, WatchPages, OutgoingMailPages]
+handlers = [NotificationPages, ProjectNotificationPages, UnsubscribePages, WatchPages, SchedulePages, OutgoingMailPages]
