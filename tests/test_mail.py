@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
 from tests.dbutil import fresh_database
 from tests.library.conftest import definition, save
-from tests.register.conftest import acting, make_risk
+from tests.register.conftest import acting, make_issue, make_risk
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
@@ -30,6 +30,7 @@ from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.deliverables import decisions, planning, records, reviews, submissions
+from tracker.deliverables import service as deliverables
 from tracker.deliverables.models import ReviewAssignment
 from tracker.dispatch import service as dispatch
 from tracker.mail import kinds as mail_kinds
@@ -38,6 +39,7 @@ from tracker.mail.models import MailSettings, MailStatus, Mode, OutgoingMail
 from tracker.projects.permissions import ADMIN_PERMS, ROLE_PERMS, Perm
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
+from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
 from tracker.reports import service as reports
 from tracker.webhooks import service as webhooks
@@ -530,3 +532,32 @@ def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it
     clock.set(at_noon(tst_today() + timedelta(days=7)))
     job.once()
     assert len(inbox.messages) == 4
+
+
+def test_an_overdue_review_and_an_escalated_issue_reach_their_people_once(
+    db, conn, world, database_url, tmp_path, inbox, clock
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    deliverable = _plan(db, world, manager, m_access)
+    _submit(db, world, deliverable, d.ctx.store)
+    issue = make_issue(db, world, owner_id=str(world.ids["staff"]))
+    db.commit()
+    clock.advance(days=30)
+    assert "TST D-01" in deliverables.run_clocks(db, d.ctx.store).escalated
+    staff, s_access = acting(db, world, "staff")
+    escalate = {"status": "escalated", "escalation_level": "executive", "escalation_reason": "Budget"}
+    issues.update(db, staff, s_access, issue, parse(issues.IssueForm, issues.form_values(db, issue) | escalate))
+    db.commit()
+    d.once()
+    d.once()
+    overdue = "[TST D-01] The review of Project Management Plan is overdue"
+    assert [m["Subject"] for m in inbox.to("manager@example.gov")].count(overdue) == 1
+    assert [m["Subject"] for m in inbox.to("staff@example.gov")] == [
+        "[TST D-01] Project Management Plan submitted for review",
+        overdue,
+    ]
+    escalated = [m for m in inbox.to("manager@example.gov") if "Issue escalated" in m["Subject"]]
+    assert len(escalated) == 1 and f"/projects/TST/issues/{issue.id}" in escalated[0].get_body(("plain",)).get_content()
+    for someone in ("contractor@example.gov", "viewer@example.gov"):
+        assert not [m for m in inbox.to(someone) if "overdue" in m["Subject"] or "escalated" in m["Subject"]]
