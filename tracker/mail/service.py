@@ -190,15 +190,7 @@ def save_project_defaults(db: Session, actor: Principal, access: Access, values:
     access.require(Perm.MAIL_DEFAULTS)
     changed = _store(db, None, access.project.id, dict(values))
     if changed:
-        audit.record(
-            db,
-            actor_id=actor.id,
-            entity=access.project,
-            project_id=access.project.id,
-            label=access.project.key,
-            action="mail_defaults",
-            changes={KINDS[k].label: [None, values[k].value] for k in changed},
-        )
+        _project_event(db, actor, access, "mail_defaults", {KINDS[k].label: [None, values[k].value] for k in changed})
 
 
 # --- status report distribution ---------------------------------------------------------------------------------
@@ -230,9 +222,8 @@ def add_report_recipient(db: Session, actor: Principal, access: Access, form: Re
     row = ReportRecipient(project_id=access.project.id, name=form.name, address=address)
     db.add(row)
     db.flush()
-    _distribution_event(
-        db, actor, access, "add_report_recipient", [None, f"{form.name} ({address})" if form.name else address]
-    )
+    named = f"{form.name} ({address})" if form.name else address
+    _project_event(db, actor, access, "add_report_recipient", {"report_recipient": [None, named]})
     return row
 
 
@@ -246,13 +237,13 @@ def remove_report_recipient(
     row.check_seen(version, {"address": row.address, "name": row.name})
     db.delete(row)
     db.flush()
-    _distribution_event(
-        db, actor, access, "remove_report_recipient", [f"{row.name} ({row.address})" if row.name else row.address, None]
-    )
+    named = f"{row.name} ({row.address})" if row.name else row.address
+    _project_event(db, actor, access, "remove_report_recipient", {"report_recipient": [named, None]})
     return row
 
 
-def _distribution_event(db: Session, actor: Principal, access: Access, action: str, change: list) -> None:
+def _project_event(db: Session, actor: Principal, access: Access, action: str, changes: dict[str, Any]) -> None:
+    """An event on the project's own trail (its mail defaults, its distribution list)."""
     audit.record(
         db,
         actor_id=actor.id,
@@ -260,7 +251,7 @@ def _distribution_event(db: Session, actor: Principal, access: Access, action: s
         project_id=access.project.id,
         label=access.project.key,
         action=action,
-        changes={"report_recipient": change},
+        changes=changes,
     )
 
 
