@@ -36,6 +36,10 @@ def test_a_contractors_change_request_from_draft_to_approval_moves_the_deliverab
     assert_accessible(page)
     page.get_by_role("button", name="Submit for decision").click()
     expect(page.get_by_text("CR-004 submitted.")).to_be_visible()
+    page.get_by_role("button", name="Watch", exact=True).click()  # told of what happens to it next
+    expect(page.get_by_role("button", name="Watching")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_text("1 watching")).to_be_visible()
+    assert_accessible(page)
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)  # the contractor never decides
 
     # The manager finds it on My work, starts the review and decides it.

@@ -102,6 +102,10 @@ class Register:
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
 
+    def find(self, key: str) -> Column | None:
+        """The column of that key, or None for a key this register does not have (a mapping sent by hand)."""
+        return next((c for c in self.columns if c.key == key), None)
+
     @property
     def importable(self) -> list[Column]:
         return [c for c in self.columns if not c.computed]
