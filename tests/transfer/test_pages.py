@@ -216,3 +216,12 @@ def test_only_managers_and_staff_import_and_contractors_cannot_export(as_user, s
     export = b.get("/projects/TST/issues/export?format=csv").status_code
     assert export == (200 if persona == "viewer" else code)
     assert "/risks/import" not in b.get("/projects/TST/risks").text
+
+
+def test_a_mapping_field_sent_twice_or_naming_another_registers_column_is_named_not_a_crash(as_user, store):
+    staff = as_user("staff")
+    mapping_url = _upload(staff).headers["location"]
+    twice = staff.post(mapping_url, {"column-0": ["code", "title"], "column-1": "title", "seen": "{}"})
+    assert twice.status_code == 422 and "Choose a field from the list." in twice.text
+    other = staff.post(mapping_url, {"column-0": "cost_impact", "column-1": "title", "seen": "{}"})
+    assert other.status_code == 422 and "Choose a field from the list." in other.text

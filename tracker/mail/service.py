@@ -33,7 +33,7 @@ from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS
 from tracker.audit.models import AuditEvent
 from tracker.core.calendar import business_days_between
-from tracker.core.clock import utcnow
+from tracker.core.clock import deadline_state, utcnow
 from tracker.core.db import begin_write, commit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
@@ -684,7 +684,7 @@ def reminder_state(item: Any, project: Any) -> str | None:
     """ "overdue", "due" (within SOON_BUSINESS_DAYS business days on the project's calendar) or None."""
     if item.due is None:
         return None
-    if item.due < item.today:
+    if deadline_state(item.due, item.today) == "overdue":  # the one overdue rule (core/clock.py)
         return "overdue"
     holidays = project_holidays(project, item.today, days=30)
     return "due" if business_days_between(item.today, item.due, holidays) <= SOON_BUSINESS_DAYS else None

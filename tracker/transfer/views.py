@@ -68,8 +68,10 @@ def _remember(request: Request, access: Access, register: Register, sha: str, na
 
 
 def _mapping(data: Any, width: int) -> dict[int, str]:
-    """{column index: column key} from the mapping form's column-N fields."""
-    return {i: data.get(f"column-{i}") for i in range(width) if data.get(f"column-{i}")}
+    """{column index: column key} from the mapping form's column-N fields; a field sent twice is no key at all (the
+    mapping's check names it)."""
+    values = {i: data.get(f"column-{i}") for i in range(width) if data.get(f"column-{i}")}
+    return {i: v if isinstance(v, str) else "?" for i, v in values.items()}
 
 
 def _samples(sheet: Sheet, i: int) -> list[str]:
