@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from tests.conftest import demo_copy
 from tests.dbutil import IS_SQLITE, fresh_database
 from tracker import cli
 from tracker.accounts.models import User
+from tracker.audit.models import AuditEvent
 from tracker.core.db import make_engine
 from tracker.deliverables.models import Deliverable
 from tracker.projects.models import Membership, Project
@@ -57,6 +58,8 @@ def test_demo_loads_once_and_reset_reloads_it(demo_template, demo_cli_db):
         roles = set(db.exec(select(Membership.role)).all())
         assert roles == {"manager", "staff", "contractor", "viewer"}
         assert db.exec(select(func.count()).select_from(Deliverable)).one() == 48
+        latest = db.exec(select(AuditEvent.entity_type).order_by(col(AuditEvent.at).desc()).limit(20)).all()
+        assert "saved_report" not in latest  # the starter reports date from each project's start
     engine.dispose()
     # --reset reloads over a database full of referenced rows (the SQLite migrations rebuild tables)
     result = runner.invoke(cli.main, ["demo", "--reset"])
