@@ -272,3 +272,14 @@ def _draft_inputs(db):
     project = db.exec(select(Project).where(Project.key == "TST")).one()
     period = reports.period_of(project, reports.PeriodForm())
     return project, period, reports.draft_for(db, project, period)
+
+
+def test_the_draft_names_its_week_with_capitalised_day_and_month_and_keeps_sentences_apart(as_user, world):
+    page = as_user("manager").get("/projects/TST/status-reports/draft").text
+    title = re.search(r"<title>([^<]*)</title>", page).group(1)
+    assert re.fullmatch(
+        r"TST draft status report, week ending [A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4} · Tracker", title
+    )
+    assert (
+        "Contractor: Acme Integrators. " in page and "Integrators.No" not in page and "Integrators.Trends" not in page
+    )
