@@ -117,25 +117,26 @@ def due(schedule: ReportSchedule, today: date) -> bool:
     return (today.year, today.month) != (last.year, last.month)
 
 
-def _one(db: Session, settings: Settings, store: FileStore, schedule: ReportSchedule, today: date) -> int:
+def _one(
+    db: Session, settings: Settings, store: FileStore, schedule: ReportSchedule, project: Project, today: date
+) -> int:
     report = db.get(SavedReport, schedule.report_id)
-    if report is None:
-        return 0
-    definition, _ = library.stored_definition(report)
+    definition = library.stored_definition(report)[0] if report is not None else None
+    if definition is None:
+        return 0  # gone, or no longer valid: its page says why
+    period = "week" if schedule.every == "weekly" else "month"
+    link = f"{settings.base_url}/projects/{project.key}/saved-reports/{report.id}"
     sent = 0
     for user_id in schedule.recipient_ids:
         user = db.get(User, user_id)
-        project = db.get(Project, report.project_id)
+        if user is None or not user.is_active:
+            continue
         try:
             access = get_for(db, principal(user), project.key, SOURCES[report.source].perm)
         except (NotFound, Forbidden):
             continue  # no longer a member who may read it
-        if definition is None or not user.is_active:
-            continue
         result = library.run(db, access, principal(user), definition)
         sha, _ = store.put(exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name))
-        period = "week" if schedule.every == "weekly" else "month"
-        link = f"{settings.base_url}/projects/{project.key}/saved-reports/{report.id}"
         text, html = mail.render(
             "scheduled",
             user=user,
@@ -184,7 +185,7 @@ def send_scheduled(db: Session, ctx: dispatch.Context) -> str:
         local_hour = now.astimezone(ZoneInfo(project.timezone)).hour
         if local_hour < HOUR or not due(schedule, today):
             continue
-        sent += _one(db, ctx.settings, ctx.store, schedule, today)
+        sent += _one(db, ctx.settings, ctx.store, schedule, project, today)
         db.rollback()
         begin_write(db)
         fresh = db.get(ReportSchedule, schedule.id)

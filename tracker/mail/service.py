@@ -100,12 +100,17 @@ def mode_for(db: Session, user_id: int, project_id: int, kind: EventKind) -> Mod
     return Mode(own or default or kind.default)
 
 
-def _choices(db: Session, user_id: int | None, project_id: int | None) -> dict[str, Mode]:
+def _rows(db: Session, user_id: int | None, project_id: int | None) -> list[MailPreference]:
+    """The choices of one person (project None) or one project's defaults (user None)."""
     stmt = select(MailPreference).where(
         col(MailPreference.user_id).is_(None) if user_id is None else MailPreference.user_id == user_id,
         col(MailPreference.project_id).is_(None) if project_id is None else MailPreference.project_id == project_id,
     )
-    return {r.kind: Mode(r.mode) for r in db.exec(stmt)}
+    return list(db.exec(stmt))
+
+
+def _choices(db: Session, user_id: int | None, project_id: int | None) -> dict[str, Mode]:
+    return {r.kind: Mode(r.mode) for r in _rows(db, user_id, project_id)}
 
 
 def preferences(db: Session, user_id: int) -> dict[str, Mode]:
@@ -119,17 +124,7 @@ def project_defaults(db: Session, project_id: int) -> dict[str, Mode]:
 
 def _store(db: Session, user_id: int | None, project_id: int | None, values: dict[str, Mode | None]) -> list[str]:
     """Write the choices (None: leave it to the default); the kinds whose choice changed."""
-    current = {
-        r.kind: r
-        for r in db.exec(
-            select(MailPreference).where(
-                col(MailPreference.user_id).is_(None) if user_id is None else MailPreference.user_id == user_id,
-                col(MailPreference.project_id).is_(None)
-                if project_id is None
-                else MailPreference.project_id == project_id,
-            )
-        )
-    }
+    current = {r.kind: r for r in _rows(db, user_id, project_id)}
     changed = []
     for key, mode in values.items():
         row = current.get(key)
@@ -547,11 +542,12 @@ def concerned(db: Session, event: AuditEvent) -> list[str]:
     """Everyone this event is told to, as "kind:user id" (immediately) or "digest:kind:user id" (in the digest):
     the kinds it is, the people each names, less whoever did it, less whoever may no longer read the record or
     chose not to be told."""
+    kinds = kinds_of(event)
+    a = about(db, event) if kinds else None
+    if a is None:
+        return []
     out, told = [], {event.actor_id}  # each person once an event, by the first kind that names them
-    for kind in kinds_of(event):
-        a = about(db, event)
-        if a is None:
-            continue
+    for kind in kinds:
         for user_id in sorted(kind.recipients(db, event, a) - told):
             user = db.get(User, user_id)
             if user is None or not user.email or may_read(db, user, kind, a) is None:
@@ -744,14 +740,7 @@ def send_reminders(db: Session, ctx: dispatch.Context) -> str:
     sent = 0
     people = db.exec(select(User).where(col(User.is_active).is_(True), User.email != "")).all()
     for user in people:
-        wanted = db.exec(
-            select(MailPreference.mode).where(
-                MailPreference.user_id == user.id,
-                col(MailPreference.project_id).is_(None),
-                MailPreference.kind == "reminders",
-            )
-        ).first()
-        if (wanted or KINDS["reminders"].default) != Mode.IMMEDIATE:
+        if preferences(db, user.id).get("reminders", KINDS["reminders"].default) != Mode.IMMEDIATE:
             continue
         for mail in reminders_for(db, ctx.settings, user):
             written = write(db, mail)
