@@ -477,11 +477,15 @@ def _attachments(db: Session, event: AuditEvent, kind: EventKind, store: FileSto
     return [{"name": r.filename, "sha256": r.sha256, "type": "application/pdf"} for r in letters]
 
 
-def headline_of(db: Session, kind: EventKind, event: AuditEvent, a: About) -> str:
-    """The kind's headline for this event: {title}, {code}, {verb} (the trail's word) and {actor} filled in."""
+def who_and_verb(db: Session, event: AuditEvent) -> tuple[str, str]:
+    """Who did it (the contract clock when no one) and the trail's word for what they did."""
     actor = db.get(User, event.actor_id) if event.actor_id else None
     verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
-    who = actor.full_name if actor else "The contract clock"
+    return (actor.full_name if actor else "The contract clock"), verb
+
+
+def headline_of(kind: EventKind, a: About, who: str, verb: str) -> str:
+    """The kind's headline for an event: {title}, {code}, {verb} (the trail's word) and {actor} filled in."""
     return kind.headline.format(title=a.title, code=a.code or a.title, verb=verb, actor=who)
 
 
@@ -496,9 +500,8 @@ def event_mail(
     address: str = "",
 ) -> OutgoingMail:
     """The message of an event for a person (or, for a published report, an address outside the project)."""
-    actor = db.get(User, event.actor_id) if event.actor_id else None
-    verb = ACTION_WORDS.get(event.action, event.action.replace("_", " "))
-    headline = headline_of(db, kind, event, a)
+    who, verb = who_and_verb(db, event)
+    headline = headline_of(kind, a, who, verb)
     code = f" {a.code}" if a.code else ""
     subject = f"[{a.project.key}{code}] {headline}"[:300]
     link = f"{settings.base_url}{a.path}"
@@ -512,7 +515,7 @@ def event_mail(
         kind=kind,
         about=a,
         event=event,
-        actor=actor.full_name if actor else "The contract clock",
+        actor=who,
         verb=verb,
         headline=headline,
         link=link,
@@ -608,7 +611,7 @@ def digest_for(db: Session, settings: Settings, user: User, since: datetime, day
     for event, kind in _digest_events(db, user.id, since):
         a = about(db, event)
         if a is not None and may_read(db, user, kind, a) is not None:
-            events.append({"about": a, "headline": headline_of(db, kind, event, a)})
+            events.append({"about": a, "headline": headline_of(kind, a, *who_and_verb(db, event))})
     if not sections and not events:
         return None
     text, html = render(
