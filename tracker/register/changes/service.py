@@ -250,10 +250,13 @@ def update(
 def moves_for(access: Access, change: ChangeRequest) -> list[tuple[Move, Transition]]:
     """The moves this member may make on the request now: the buttons its page shows."""
     return [
-        (move, t)
-        for (move, status), t in TRANSITIONS.items()
-        if status == change.status and access.can(t.perm) and (not t.requester or acts_for(access, change))
+        (move, t) for (move, status), t in TRANSITIONS.items() if status == change.status and _may(access, change, t)
     ]
+
+
+def _may(access: Access, change: ChangeRequest, t: Transition) -> bool:
+    """The move's permission, and for the requester's moves, acting for the side that asked."""
+    return access.can(t.perm) and (not t.requester or acts_for(access, change))
 
 
 def move(
@@ -267,9 +270,8 @@ def move(
         raise Conflict(
             detail=f"{change.code} is {WORDS['status'][change.status].lower()}: that is not a step it can take now."
         )
-    access.require(t.perm)
-    if t.requester and not acts_for(access, change):
-        access.require(Perm.EDIT_REGISTER)  # the contractor withdraws or submits only its own requests
+    if not _may(access, change, t):  # the contractor withdraws or submits only its own requests
+        raise Forbidden(detail="Your role in this project does not allow that.")
     if t.rationale and not form.rationale.strip():
         raise FormError({"rationale": "Give the reasons for the decision: they go on the record and to the requester."})
     today = project_today(access.project)
