@@ -43,7 +43,7 @@ PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-password")
 CEILINGS = [("hello (/healthz)", "/healthz", None), ("minimal signed-in page", "/bench/minimal", None)]
 ENDPOINTS = [
     ("my work", "/", 50),
-    ("project home", "/projects/{key}", 50),
+    ("project overview", "/projects/{key}", 150),  # the live draft's figures: as heavy as the draft report
     ("deliverables list, filtered + sorted", "/projects/{key}/deliverables?status=in_review&sort=-due", 50),
     ("deliverables list, page 50", "/projects/{key}/deliverables?sort=due&page=50", 50),
     ("deliverable page", "/projects/{key}/deliverables/{deliverable}", 50),
@@ -52,12 +52,26 @@ ENDPOINTS = [
     ("issue list", "/projects/{key}/issues", 50),
     ("draft status report", "/projects/{key}/status-reports/draft", 150),
     ("portfolio", "/portfolio", 150),
+    ("deliverables timeline", "/projects/{key}/timeline", 150),
+    ("portfolio timeline", "/portfolio/timeline", 250),
     ("scorecard", "/projects/{key}/scorecard", 50),
+    ("trends", "/projects/{key}/trends", 150),
+    ("portfolio PDF", "/portfolio.pdf", 1500),
+    ("portfolio XLSX", "/portfolio.xlsx", 300),
+    ("comment burndown", "/projects/{key}/deliverables/{deliverable}/burndown", 50),
+    ("scorecard XLSX", "/projects/{key}/scorecard/scorecard.xlsx", 150),
+    ("reported service levels", "/projects/{key}/scorecard/reported", 50),
+    ("API service levels", "/api/v1/projects/{key}/service-levels", 50),
     ("saved report run", "/projects/{key}/saved-reports/{saved}", 50),
+    ("deliverables export, filtered (XLSX)", "/projects/{key}/deliverables/export.xlsx?status=in_review", 500),
+    ("holdback ledger (XLSX)", "/projects/{key}/holdback/ledger.xlsx", 500),
     ("API deliverables list", "/api/v1/projects/{key}/deliverables", 50),
     ("API risks list", "/api/v1/projects/{key}/risks", 50),
     ("API issues list", "/api/v1/projects/{key}/issues", 50),
     ("API portfolio", "/api/v1/portfolio", 150),
+    ("search, a common word", "/search?q=conversion", 150),  # ranks every match: thousands at large scale
+    ("search, three words", "/search?q=interface+error+handl", 50),
+    ("API search", "/api/v1/search?q=conversion", 150),
 ]
 PAGED = {
     "deliverables list, filtered + sorted",

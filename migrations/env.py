@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy import event
 
 from tracker.core.db import make_engine
-from tracker.models import metadata
+from tracker.models import metadata, modelled
 from tracker.settings import get_settings
 
 config = context.config
@@ -37,6 +37,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        include_name=modelled,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

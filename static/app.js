@@ -16,6 +16,39 @@
       evt.detail.isError = false;
     }
   });
+  // The main menu folds behind its button on narrow screens (app.css); the button says whether it is open.
+  document.documentElement.classList.add("js");
+  var toggle = document.querySelector(".nav-toggle");
+  var menu = toggle && document.getElementById(toggle.getAttribute("aria-controls"));
+  function openMenu(open) {
+    toggle.setAttribute("aria-expanded", String(open));
+    menu.classList.toggle("open", open);
+  }
+  if (menu) {
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () { openMenu(toggle.getAttribute("aria-expanded") !== "true"); });
+  }
+  // Escape closes the open menu, or cancels a list row's in-place edit (its Cancel puts the row back).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") { return; }
+    var editing = evt.target.closest && evt.target.closest("tr.row-editing");
+    if (editing) {
+      editing.querySelector(".row-cancel").click();
+    } else if (menu && toggle.getAttribute("aria-expanded") === "true" && !toggle.hidden) {
+      openMenu(false);
+      toggle.focus();
+    }
+  });
+  // A row swapped in keeps the keyboard where it was: on the first field of its edit, or back on its Edit.
+  document.addEventListener("htmx:load", function (evt) {
+    var el = evt.target;
+    if (!el.matches || !el.matches("tr")) { return; }
+    if (el.classList.contains("row-editing")) {
+      el.querySelector("select, input:not([type=hidden])").focus();
+    } else if (document.activeElement === document.body && el.querySelector(".row-edit")) {
+      el.querySelector(".row-edit").focus();
+    }
+  });
   // Select-all on click for one-time secrets (API tokens).
   document.addEventListener("focusin", function (evt) {
     if (evt.target && evt.target.id === "new-token") { evt.target.select(); }

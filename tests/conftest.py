@@ -22,10 +22,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from tests.dbutil import fresh_database
+from tests.smtp import Inbox, running_inbox
 from tracker.accounts import service as accounts
 from tracker.app import create_app
 from tracker.cli import migrate_database
 from tracker.core import clock as app_clock
+from tracker.core import memo
 from tracker.core.db import make_engine
 from tracker.settings import Settings, get_settings
 
@@ -40,6 +42,7 @@ TEST_NOW = datetime.fromisoformat(os.environ.get("TRACKER_TEST_NOW") or DEFAULT_
 
 def pytest_configure(config: pytest.Config) -> None:
     app_clock.pin(TEST_NOW)
+    memo.enabled = False  # tests roll their transactions back, so a data version recurs with other data behind it
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -338,6 +341,13 @@ class QueryCounter:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
             self.count += 1
             self.statements.append(statement)
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on a free loopback port for this test; `inbox.url` is its TRACKER_SMTP_URL."""
+    with running_inbox() as box:
+        yield box
 
 
 @pytest.fixture

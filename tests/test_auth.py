@@ -62,6 +62,7 @@ def test_logout_ends_the_session(as_user):
     assert b.get("/").status_code == 200
     r = b.post("/logout")
     assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert "You have signed out." in b.get("/login").text
     assert b.get("/", follow_redirects=False).status_code == 302
 
 

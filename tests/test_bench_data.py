@@ -209,6 +209,8 @@ def test_every_key_page_of_the_largest_project_renders(bench: Bench, manager: Br
         f"/projects/{key}/status-reports",
         "/portfolio",
         f"/projects/{key}/scorecard",
+        f"/projects/{key}/trends",
+        f"/projects/{key}/deliverables/{d}/burndown",
         f"/projects/{key}/saved-reports/{report}",
         "/api/v1/projects",
         f"/api/v1/projects/{key}/deliverables",

@@ -24,7 +24,7 @@ def test_the_ceiling_page_is_served_only_when_the_benchmark_asks(conn, database_
     with count_queries() as counted:
         page = viewer.get("/bench/minimal")
     assert page.status_code == 200 and "Benchmark ceiling" in page.text and "answered 1" in page.text
-    assert counted.count == 2  # the signed-in user, and the page's one trivial query
+    assert counted.count == 3  # the signed-in user, whether the menu offers the portfolio, and the page's one query
     anonymous = signed_in(bench, None).get("/bench/minimal", follow_redirects=False)
     assert anonymous.status_code in (302, 303) and anonymous.headers["location"].startswith("/login")
     assert signed_in(plain, "viewer").get("/bench/minimal").status_code == 404

@@ -33,7 +33,9 @@ def test_the_run_happens_at_the_pinned_instant_in_every_thread():
     thread = threading.Thread(target=lambda: seen.append(utcnow()))
     thread.start()
     thread.join()
-    assert timedelta(0) <= seen[0] - TEST_NOW < timedelta(minutes=30)  # the whole run, not the machine's date
+    assert (
+        timedelta(0) <= seen[0] - TEST_NOW < timedelta(hours=6)
+    )  # the whole run (however slow the machine), not its date
 
 
 def test_a_test_can_set_the_clock_and_it_is_given_back(clock):
@@ -47,7 +49,7 @@ def test_a_test_can_set_the_clock_and_it_is_given_back(clock):
 
 
 def test_the_clock_is_back_at_the_runs_instant_after_a_test_moved_it():
-    assert timedelta(0) <= utcnow() - TEST_NOW < timedelta(minutes=30)
+    assert timedelta(0) <= utcnow() - TEST_NOW < timedelta(hours=6)
 
 
 # Anything that reads the machine's clock directly. Only tracker/core/clock.py may.

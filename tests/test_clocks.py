@@ -205,6 +205,7 @@ CALLERS = {
     "tracker/deliverables/decisions.py": "a rejection starts the resubmission clock; conditions are not due in the past",
     "tracker/deliverables/records.py": "the rejection letter's resubmission date",
     "tracker/deliverables/views.py": "the record page's overdue badges",
+    "tracker/deliverables/timeline.py": "the timeline's late due dates, review windows and conditions",
     "tracker/home/service.py": "My work: action items and risk reviews",
     "tracker/library/sources.py": "saved reports: days overdue, overdue and due-for-review flags",
     "tracker/reports/service.py": "the status report's overdue and upcoming lists",

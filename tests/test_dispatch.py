@@ -331,6 +331,7 @@ def test_tracker_dispatch_once_runs_the_jobs_and_says_what_they_did(url, tmp_pat
             "mail-digest: 0 digest(s)",  # no one in this database
             "mail-reminders: 0 reminder(s)",
             "report-schedules: 0 scheduled report(s)",
+            "sign-in-log-retention: 0 sign-in(s) older than 365 days deleted",
         ]
         again = runner.invoke(cli.main, ["dispatch", "--once"])
         assert again.output.splitlines() == ["Effects: 0 recorded, 0 done, 0 failed."]  # no job is due

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 
+import pyotp
 import pytest
 from sqlmodel import select
 
@@ -14,6 +16,7 @@ from tests.conftest import PASSWORD, agree_criteria, make_settings, tst_today
 from tests.library.conftest import definition, save
 from tests.register.conftest import acting, make_issue, make_risk
 from tests.reports.conftest import submit
+from tracker.accounts import mfa, signin
 from tracker.accounts import service as accounts
 from tracker.accounts.models import User
 from tracker.audit import history
@@ -21,6 +24,7 @@ from tracker.audit import service as audit
 from tracker.audit.history import ACTION_WORDS, ENTITY_WORDS
 from tracker.audit.models import AuditEvent
 from tracker.calendars import service as calendars
+from tracker.core.clock import utcnow as clock_now
 from tracker.core.db import commit
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
@@ -34,6 +38,7 @@ from tracker.library.sources import parse_definition
 from tracker.mail import schedules
 from tracker.mail import service as mail
 from tracker.mail.models import Mode
+from tracker.projects import invitations
 from tracker.projects import service as projects
 from tracker.register import common
 from tracker.register.actions import service as actions
@@ -41,8 +46,12 @@ from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
+from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
-from tracker.reports import targets
+from tracker.sso import protocol as sso_protocol
+from tracker.sso import providers as sso_providers
+from tracker.sso import service as sso
+from tracker.sso.models import OidcProvider
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 from tracker.webhooks import service as webhooks
@@ -108,10 +117,62 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     accounts.sign_out_everywhere(db, user)
     token, _ = accounts.create_token(db, accounts.principal(user), "Nightly export")
     accounts.revoke_token(db, accounts.principal(user), token.id)
+    # Signing in and out, multi-factor authentication and the sign-in policy.
+    browser = SimpleNamespace(
+        client=SimpleNamespace(host="192.0.2.1"),
+        headers={"user-agent": "Firefox"},
+        session={"uid": user.id, "epoch": user.session_epoch},
+        clear_session=lambda: None,
+    )
+    signed_in = signin.record(db, browser, user.username, user, signin.Method.PASSWORD_MFA, signin.Outcome.SIGNED_IN)
+    refused = signin.record(db, browser, "nobody", None, signin.Method.PASSWORD, signin.Outcome.UNKNOWN_USER)
+    signin.sign_out(browser, db)
+    keys = mfa.Keys.from_settings(make_settings("sqlite://"))
+    secret = keys.secrets.decrypt(mfa.start(db, user, keys).secret.encode()).decode()
+    recovery = mfa.confirm(db, user, pyotp.TOTP(secret).at(clock_now()), keys)
+    assert mfa.check(db, user, recovery[0], keys) == mfa.Check.RECOVERY
+    mfa.regenerate_codes(db, user, keys)
+    mfa.disable(db, admin, user)
+    for rule in ("admins", "nobody"):  # and back, so the pages below sign in with a password alone
+        sso.save_policy(db, admin, parse(sso.PolicyForm, {"local_passwords": "true", "mfa_required": rule}))
     feed = calendars.reset(db, make_settings("sqlite://"), accounts.principal(user), None, None)
     calendars.reset(db, make_settings("sqlite://"), accounts.principal(user), None, feed.version)
     admin_access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
     project = admin_access.project
+
+    # Single sign-on: a provider set up and changed, a group mapped (and one unmapped), the password policy, and
+    # sign-ins that make an account (with its groups applied), link one, match one, and refuse one.
+    provider_form = {"key": "agency", "name": "Agency ID", "issuer": "https://login.agency.gov", "client_id": "t"}
+    provider = sso_providers.create(
+        db, admin, parse(sso_providers.ProviderForm, provider_form | {"client_secret": "s3cret-value"})
+    )
+    sso_providers.update(
+        db,
+        admin,
+        provider,
+        parse(
+            sso_providers.ProviderForm,
+            provider_form | {"allowed_domains": "agency.gov", "client_secret": "n3w-secret-value", "version": "1"},
+        ),
+    )
+    for group, grant, project_id in (
+        ("pmo", "admin", None),
+        ("tst", "viewer", project.id),
+        ("old", "staff", project.id),
+    ):
+        form = {"provider_id": provider.id, "group_name": group, "grant": grant, "project_id": project_id}
+        mapping = sso.add_mapping(db, admin, parse(sso.MappingForm, form))
+    sso.delete_mapping(db, admin, mapping.id)
+    sso.save_policy(db, admin, parse(sso.PolicyForm, {"local_passwords": "false", "break_glass_ids": [ids["admin"]]}))
+    sso.save_policy(db, admin, parse(sso.PolicyForm, {"local_passwords": "true", "break_glass_ids": [ids["admin"]]}))
+    config = sso_providers.Config("agency", "Agency ID", "", "t", "", frozenset({"agency.gov"}), "groups")
+    person = {"email_verified": True, "groups": ["pmo", "tst"], "name": "Sam Single"}
+    sso.sign_in(db, config, provider, person | {"sub": "s-1", "email": "sam@agency.gov"})
+    sam = sso.sign_in(db, config, provider, person | {"sub": "s-1", "email": "sam@agency.gov"})
+    by_sso = signin.record(db, browser, sam.username, sam, signin.Method.OIDC, signin.Outcome.SIGNED_IN, "Agency ID")
+    sso.sign_in(db, config, provider, {"sub": "s-2", "email": "staff@example.gov", "email_verified": True})
+    with pytest.raises(sso_protocol.Refused):
+        sso.sign_in(db, config, provider, {"sub": "s-3", "email": "eve@elsewhere.org", "email_verified": True})
 
     def settings(policy: str) -> projects.ProjectForm:
         return parse(
@@ -146,6 +207,19 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         ),
     )
     targets.update(db, admin, admin_access, {"critical_risks_red": "4", "first_pass_acceptance_rate": "75"})
+    # Service levels the contractor reports: a measure, a figure disputed, corrected and verified; a credit table.
+    uptime = levels.add_measure(
+        db, admin, admin_access, parse(levels.MeasureForm, {"name": "Uptime", "unit": "%", "target": "99.5"})
+    )
+    month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    figure = levels.report(
+        db, contractor, c_access, parse(levels.FigureForm, {"measure_id": uptime.id, "month": month, "value": "99.1"})
+    )
+    levels.decide(db, manager, m_access, figure, parse(levels.VerdictForm, {"verdict": "dispute", "reason": "Log?"}), 1)
+    levels.correct(db, contractor, c_access, figure, parse(levels.CorrectionForm, {"value": "99.6"}), 2)
+    levels.decide(db, manager, m_access, figure, parse(levels.VerdictForm, {"verdict": "verify"}), 3)
+    rule = {"credit-0-metric": f"reported-{uptime.id}", "credit-0-comparison": "below", "credit-0-threshold": "99.5"}
+    credits.update(db, admin, admin_access, rule | {"credit-0-percent": "2"}, credits.choices([uptime]))
     d5 = planning.create(
         db,
         manager,
@@ -450,6 +524,17 @@ def _everything(db, world, store, clock) -> dict[str, int]:
             parse(changes.DecisionForm, {"version": change.version, "rationale": rationale}),
         )
 
+    # Invitations by e-mail: one sent, sent again and revoked; one accepted, making an account and a member.
+    keys = make_settings("sqlite://")
+    invite = {"email": "dana@agency.gov", "full_name": "Dana Sponsor", "role": "viewer"}
+    asked = invitations.invite(db, keys, manager, m_access, parse(invitations.InviteForm, invite)).invitation
+    invitations.resend(db, keys, manager, m_access, asked.id, asked.version)
+    invitations.revoke(db, manager, m_access, asked.id, asked.version)
+    invite = {"email": "erin@contractor.com", "full_name": "Erin", "role": "contractor"}
+    asked = invitations.invite(db, keys, manager, m_access, parse(invitations.InviteForm, invite)).invitation
+    accepted = {"full_name": "Erin Okafor", "username": "eokafor", "password": PASSWORD, "confirm_password": PASSWORD}
+    invitations.accept(db, asked, project, parse(invitations.AcceptForm, accepted))
+
     # A manager's mail defaults for the project.
     mail.save_project_defaults(db, manager, m_access, {"submitted": Mode.DIGEST})
     weekly = save(db, world, "manager", raw, name="Weekly risks", shared=True)
@@ -499,6 +584,7 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         "d1": d1.id,
         "user": user.id,
         "token": token.id,
+        "sign_ins": [signed_in.id, refused.id, by_sso.id],
         "feed": feed.id,
         "today": today,
     }
@@ -523,7 +609,13 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     ]
     rows += [row for u in db.exec(select(User)) for row in audit.for_entity(db, "app_user", u.id)]
     rows += audit.for_entity(db, "api_token", everything["token"])
+    rows += [row for i in everything["sign_ins"] for row in audit.for_entity(db, "sign_in", i)]
+    rows += audit.for_entity(db, "account_policy", 1)
     rows += audit.for_entity(db, "calendar_feed", everything["feed"])
+    rows += [row for p in db.exec(select(OidcProvider)) for row in audit.for_entity(db, "oidc_provider", p.id)]
+    mapped = {e.entity_id for e in events if e.entity_type == "oidc_group_mapping"}
+    rows += [row for m in sorted(mapped) for row in audit.for_entity(db, "oidc_group_mapping", m)]
+    rows += audit.for_entity(db, "sign_in_policy", sso.POLICY_ID)
     assert len(rows) == len(events)
     html = (
         make_environment({"audit_describe": history.describe, "audit_lines": history.lines})
@@ -540,7 +632,7 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Review lead: Staff Person → Manager Person",
         "Payment amount: $180,000.00 → $185,000.50",
         "Holdback %: 10%",
-        f"Contractual due date: {everything['today'] + timedelta(days=20):%b %-d, %Y}",
+        f"Contractual due date: {everything['today'] + timedelta(days=20):%-d %b %Y}",
         "Type: Data conversion",
         "Acceptance criteria:",
         "Plans two mock conversions",
@@ -558,6 +650,11 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "recorded the State's agreement to the criteria of deliverable D-02",
         "Escalated: review due ",
         "Decision: Deemed accepted",
+        "disputed reported figure Uptime",
+        "Status: Awaiting verification → Disputed",
+        "Value: 99.1 → 99.6",
+        "verified reported figure Uptime",
+        "Service credits: none → Uptime (reported by the contractor) below 99.5 → 2% of the invoiced amount",
         "escalated the overdue review of deliverable D-03",
         "Version: 1 → 2",
         "Reason for withdrawal: Moved to Release 3",
@@ -601,14 +698,33 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Mailed: Every week",
         "Mailed to: Staff Person",
         "Status report recipient: Dana Sponsor (dana@agency.gov)",
-        "Project holidays: Dec 24, 2026 Christmas Eve closure Dec 31, 2026 New Year's Eve closure",
+        "Project holidays: 24 Dec 2026 Christmas Eve closure 31 Dec 2026 New Year's Eve closure",
         "Deemed-acceptance policy: Never → Deemed",
         "State review days: 10 → 12",
         "Role: Viewer → Staff",
         "added member Nora Newbie",
+        "sent invitation dana@agency.gov",
+        "Name: Dana Sponsor",
+        "sent again invitation dana@agency.gov",
+        "Link works until:",
+        "revoked invitation dana@agency.gov Status: Waiting → Revoked",
+        "accepted invitation erin@contractor.com Status: Waiting → Accepted Account: Erin Okafor",
+        "Erin Okafor joined by invitation as member Erin Okafor Role: Contractor",
         "Days between reviews, critical risks: 7 → 5",
         "Red: open critical risks, at least: 4",
         "First-pass acceptance rate (%): 75",
+        # single sign-on
+        "joined through single sign-on as user sam",
+        "was made admin by a group mapping: user sam Admin: no → yes Group: pmo",
+        "was added through a group mapping as member Sam Single Role: Viewer Group: tst",
+        "linked a single sign-on identity to user staff",
+        "signed in to account sam How: Single sign-on (OIDC) From: 192.0.2.1 Provider: Agency ID",
+        "was refused a sign-in by sign-in provider Agency ID Reason: There is no account for eve@elsewhere.org",
+        "created group mapping pmo Provider: Agency ID Grants: Admin",
+        "deleted group mapping old Provider: Agency ID → (empty) Grants: Staff in TST → (empty)",
+        "Password sign-in for everyone: yes → no Break-glass admins: admin",
+        "updated sign-in provider Agency ID Allowed e-mail domains: agency.gov",
+        "Client secret: changed",
         # saved and status reports
         "Source: Risks",
         "Filter: Owner is Staff Person",
@@ -623,6 +739,18 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "changed the password of user nnewbie",
         "signed out every session of user nnewbie",
         "revoked API token Nightly export",
+        "signed in to account nnewbie",
+        "How: Password and authenticator code",
+        "From: 192.0.2.1",
+        "refused a sign-in to account nobody",
+        "Reason: Unknown user",
+        "signed out user nnewbie",
+        "turned on multi-factor authentication for user nnewbie",
+        "used a recovery code of user nnewbie",
+        "Recovery codes left: 10 → 9",
+        "made new recovery codes for user nnewbie",
+        "turned off multi-factor authentication for user nnewbie",
+        "Multi-factor authentication required of: Nobody: each person chooses → Admins",
         # webhooks: the host, never the URL (it may carry a token)
         "created webhook hooks.example.com",
         "Events: risk.created",
@@ -665,7 +793,7 @@ def test_each_record_page_shows_its_history_in_prose_and_names_people(as_user, d
             assert words in _plain(timeline), (url, words, _plain(timeline))
         for bad in ("_id", "{", "[", "None"):
             assert bad not in timeline, (url, bad)
-    assert "Project holidays: Dec 24, 2026 Christmas Eve closure" in seen and "Filter: Owner is Staff Person" in seen
+    assert "Project holidays: 24 Dec 2026 Christmas Eve closure" in seen and "Filter: Owner is Staff Person" in seen
     admin = as_user("admin").get(f"/admin/users/{everything['user']}")
     assert "Admin: no → yes" in _plain(_timeline(admin.text))
 

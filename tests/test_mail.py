@@ -1,4 +1,4 @@
-"""Mail through a real SMTP server (aiosmtpd, started here): the events of the trail reach the people concerned, and
+"""Mail through a real SMTP server (aiosmtpd, tests/smtp.py): the events of the trail reach the people concerned, and
 only them, once, with the record linked, text and HTML parts, threading headers, the decision letter attached and a
 one-click unsubscribe that works; with no server configured the messages are kept for the Outgoing mail page; every
 kind of event is told only to roles that may read its record; preferences and the digest."""
@@ -6,17 +6,11 @@ kind of event is told only to roles that may read its record; preferences and th
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
@@ -46,38 +40,6 @@ from tracker.webhooks import service as webhooks
 
 # The dispatcher's sessions here share the test's connection, on which a write cannot be made to begin anew.
 pytestmark = pytest.mark.filterwarnings("ignore:Connection is already established:sqlalchemy.exc.SAWarning")
-
-
-@dataclass
-class Inbox:
-    messages: list[EmailMessage] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)  # addresses the server refuses for good
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if address in m["To"]]
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Inbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    box.url = f"smtp://127.0.0.1:{port}"
-    yield box
-    controller.stop()
 
 
 def dispatcher(conn, database_url: str, tmp_path: Path, smtp_url: str = "") -> dispatch.Dispatcher:

@@ -24,7 +24,8 @@ def test_roles_with_reads_the_table() -> None:
     assert roles_with(Perm.REVIEW) == {Role.MANAGER, Role.STAFF}
     assert roles_with(Perm.DELIVER) == {Role.CONTRACTOR}
     assert roles_with(Perm.VIEW_REGISTER) == {Role.MANAGER, Role.STAFF, Role.VIEWER}
-    assert roles_with(Perm.MANAGE) == set()  # administrators only
+    assert roles_with(Perm.MANAGE) == {Role.MANAGER}  # a project's own settings and members (admins too)
+    assert roles_with(Perm.ARCHIVE) == set()  # administrators only
     for perm in Perm:
         assert roles_with(perm) == {role for role, granted in ROLE_PERMS.items() if perm in granted}
 

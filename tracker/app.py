@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 
 import tracker.domains  # noqa: F401  each domain tells the audit trail its wording as it is imported
 from tracker.accounts import api as accounts_api
+from tracker.accounts import mfa_views, security_views
 from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.audit import history
@@ -39,6 +40,7 @@ from tracker.core.security import (
 from tracker.core.web import get_flashes, make_environment
 from tracker.deliverables import api as deliverables_api
 from tracker.deliverables import records as deliverables_records
+from tracker.deliverables import timeline_views
 from tracker.deliverables import views as deliverables_views
 from tracker.home import api as home_api
 from tracker.home import views as home_views
@@ -46,6 +48,7 @@ from tracker.library import api as library_api
 from tracker.library import views as library_views
 from tracker.mail import views as mail_views
 from tracker.projects import api as projects_api
+from tracker.projects import invitation_views
 from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
 from tracker.register.actions import api as actions_api
@@ -59,7 +62,9 @@ from tracker.register.risks import views as risks_views
 from tracker.reports import api as reports_api
 from tracker.reports import documents as report_documents
 from tracker.reports import views as reports_views
+from tracker.search import views as search_views
 from tracker.settings import ROOT, Settings, get_settings
+from tracker.sso import views as sso_views
 from tracker.transfer import api as transfer_api
 from tracker.transfer import views as transfer_views
 from tracker.webhooks import api as webhooks_api
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     def engine_callback(engine_: JinjaTemplateEngine) -> None:
         engine_.register_template_callable("current_user", _current_user)
         engine_.register_template_callable("get_flashes", get_flashes)
+        engine_.register_template_callable("sees_portfolio", reports_views.portfolio_link)
 
     template_config = TemplateConfig(
         engine=JinjaTemplateEngine.from_environment(
@@ -152,10 +158,15 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             static,
             vendor,
             *accounts_views.handlers,
+            *mfa_views.handlers,
+            *security_views.handlers,
+            *sso_views.handlers,
             *home_views.handlers,
             *(home_views.bench_handlers if settings.bench_routes else []),
             *projects_views.handlers,
+            *invitation_views.handlers,
             *deliverables_views.handlers,
+            *timeline_views.handlers,
             *risks_views.handlers,
             *issues_views.handlers,
             *changes_views.handlers,
@@ -166,6 +177,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *reports_views.handlers,
             *webhooks_views.handlers,
             *calendars_views.handlers,
+            *search_views.handlers,
             accounts_api.MeController,
             home_api.MyWorkApi,
             projects_api.ProjectApi,

@@ -1,4 +1,5 @@
-"""The `tracker` command: serve, migrate, demo, bench-data, create-user, import, export, backup, clocks, dispatch."""
+"""The `tracker` command: serve, migrate, demo, bench-data, reindex, create-user, import, export, backup, clocks,
+dispatch."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def main() -> None:
 @main.command()
 def migrate() -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
+    click.echo("Bringing the database schema up to date…")
     migrate_database()
     click.echo("Database is at the latest schema.")
 
@@ -103,8 +105,10 @@ def demo(reset: bool, if_empty: bool) -> None:
     from tracker.demo import portfolio
 
     settings = get_settings()
+    click.echo("Bringing the database schema up to date…")
     _migrate(settings.database_url, reset)
-    loaded = portfolio.load(settings.database_url, only_if_empty=if_empty or not reset)
+    click.echo("Loading the demo portfolio (about half a minute):")
+    loaded = portfolio.load(settings.database_url, only_if_empty=if_empty or not reset, say=click.echo)
     click.echo("Demo data loaded." if loaded else "The database already has data; demo not loaded again.")
     click.echo(portfolio.logins_text())
 
@@ -130,6 +134,23 @@ def bench_data(scale: str, reset: bool) -> None:
     except generate.NotEmpty as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(generate.logins_text(settings.database_url))
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index from the records (the app keeps it current; run this after restoring or loading
+    rows some other way)."""
+    from tracker.core.db import make_engine
+    from tracker.search import index
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.begin() as conn:
+            index.reindex(conn)
+            rows = conn.exec_driver_sql("SELECT count(*) FROM search_index").scalar_one()
+    finally:
+        engine.dispose()
+    click.echo(f"Search index rebuilt: {rows:,} records.")
 
 
 @main.command("create-user")
@@ -293,6 +314,7 @@ def import_register(project: str, register: str, file: Path, username: str, only
     from tracker.core.errors import AppError
     from tracker.core.spreadsheet import read_table
     from tracker.projects import service as projects
+    from tracker.search import index  # noqa: F401  its hook indexes the imported rows as they are written
     from tracker.transfer import service as transfer
     from tracker.transfer.columns import REGISTERS
 

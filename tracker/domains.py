@@ -1,36 +1,47 @@
 """Every module that tells the audit trail how its domain's records read (audit/history.py) and where the names its
 events show are (audit/service.py), imported in one place: the app imports this, as may anything that reads a trail."""
 
+from tracker.accounts import mfa, signin
 from tracker.accounts import service as accounts
 from tracker.calendars import service as calendars
 from tracker.deliverables import service as deliverables
 from tracker.library import service as library
 from tracker.mail import schedules
 from tracker.mail import service as mail
+from tracker.projects import invitations
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
+from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
-from tracker.reports import targets
+from tracker.sso import providers as sso_providers
+from tracker.sso import service as sso
 from tracker.transfer import service as transfer
 from tracker.webhooks import service as webhooks
 
 REGISTERING = (
     accounts,
+    mfa,
+    signin,
     calendars,
     deliverables,
     library,
     mail,
     schedules,
     projects,
+    invitations,
     actions,
     changes,
     issues,
     risks,
     reports,
     targets,
+    credits,
+    levels,
+    sso_providers,
+    sso,
     transfer,
     webhooks,
 )

@@ -33,12 +33,21 @@ class Settings(BaseSettings):
     login_max_failures: int = 5  # per account and per address, inside the window
     login_window_seconds: int = 15 * 60
     login_lockout_seconds: int = 60
+    mfa_pending_seconds: int = 10 * 60  # how long a right password waits for its second factor (or enrolment)
+    signin_retention_days: int = 365  # the sign-in log's rows are deleted after this (the audit trail keeps its own)
     dispatch_seconds: float = 5  # how often `tracker serve` runs the dispatcher (side effects, clocks); 0: never
     base_url: str = "http://127.0.0.1:8000"  # where links in mail, feeds and webhooks point
     smtp_url: str = ""  # smtp://user:pass@host:587, smtp+starttls://…, smtps://…; empty: mail is kept, not sent
     mail_from: str = "Tracker <tracker@localhost>"
     webhooks_allow_private: bool = False  # let webhooks call loopback, link-local and private addresses (tests, dev)
     webhook_timeout_seconds: float = 10
+    # One OpenID Connect provider from the environment (more on /admin/sign-in): README "Sign-in".
+    oidc_issuer: str = ""  # e.g. https://login.example.gov/realms/staff (discovery: .well-known/openid-configuration)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "Single sign-on"  # the button reads "Sign in with <name>"
+    oidc_allowed_domains: str = ""  # e-mail domains that may get an account at first sign-in, comma-separated
+    oidc_groups_claim: str = "groups"  # the ID token claim that lists the person's groups
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -259,6 +260,17 @@ def _seed_register(url: str) -> None:
 
 _axe = Axe()
 
+# Screenshots of the pages the browser tests visit, at desktop and phone size, for a person to look over.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results" / "screens"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def screenshot(page: Page, name: str) -> None:
+    """The page as it is now, at its current viewport, into ARTIFACTS/<name>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
 
 def assert_accessible(page: Page) -> None:
     """axe-core on the page as it is now: no serious or critical violations."""
@@ -282,3 +294,28 @@ def _deadlines(context: BrowserContext) -> None:
     """Set on the context, so its pages (the test's and any it opens) inherit both deadlines."""
     context.set_default_timeout(ACTION_MS)
     context.set_default_navigation_timeout(NAVIGATION_MS)
+
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def look(page: Page, pytestconfig: pytest.Config) -> Callable[[str], None]:
+    """`look(name)`: the page as it is now, checked with axe and photographed at desktop and at phone size (kept in
+    the run's output folder, screens/), with no sideways scroll of the page on the phone."""
+    folder = Path(pytestconfig.getoption("--output")) / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(name: str) -> None:
+        was = page.viewport_size or DESKTOP
+        for size, label in ((DESKTOP, "desktop"), (PHONE, "phone")):
+            page.set_viewport_size(size)
+            assert_accessible(page)
+            page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+            if size is PHONE:
+                wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                assert wide <= 0, f"{name}: the page scrolls sideways by {wide} px on a phone"
+        page.set_viewport_size(was)
+
+    return shoot

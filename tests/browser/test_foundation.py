@@ -150,7 +150,7 @@ def test_api_token_is_created_shown_once_and_revoked(page: Page, live_server: st
 def test_deliverable_record_shows_blockers_and_downloads_files(page: Page, live_server: str):
     login(page, live_server, "mrivera")
     page.goto(f"{live_server}/projects/CWS")
-    page.get_by_role("button", name="Deliverables").or_(page.get_by_role("link", name="Deliverables")).click()
+    page.get_by_role("button", name="Deliverables", exact=True).click()
     page.get_by_role("link", name="Browser Check Plan").click()
     expect(page.get_by_role("note")).to_contain_text("1 critical comment is still open.")
     expect(page.locator("dl.facts")).to_contain_text(

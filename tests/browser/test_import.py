@@ -46,7 +46,7 @@ def test_an_issue_register_is_uploaded_mapped_previewed_imported_and_exported(pa
 
     expect(page.locator(".flash-success")).to_contain_text("2 created, 0 updated; 1 row with errors left out")
     assert_accessible(page)
-    page.get_by_role("link", name="I-702").click()
+    page.get_by_role("link", name="I-702", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Employer tax file rejected by the bank")
     expect(page.locator("hgroup")).to_contain_text("Critical priority")
     expect(page.locator("p.lead")).to_have_text("Format changed by the bank")

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.browser
 def test_record_pages_of_the_register_are_accessible(page: Page, live_server: str):
     login(page, live_server, "mrivera")
     page.goto(f"{live_server}/projects/CWS/risks")
-    page.get_by_role("link", name="R-900").click()
+    page.get_by_role("link", name="R-900", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("County data quality")
     expect(page.locator("svg.trend")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Edit", exact=True).click()
     assert_accessible(page)
     page.goto(f"{live_server}/projects/CWS/issues")
-    page.get_by_role("link", name="I-900").click()
+    page.get_by_role("link", name="I-900", exact=True).click()
     expect(page.get_by_text("flagged for escalation")).to_be_visible()
     assert_accessible(page)
     page.get_by_role("button", name="Edit, escalate or resolve").click()
@@ -60,10 +60,19 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     expect(heat.get_by_role("link", name="1 risk: probability 2, impact 3, medium")).to_be_visible()
     assert_accessible(page)
 
-    # Raise its probability inline: the row re-renders in place and the heat map moves, with no page load.
+    # Raise its probability in place: Edit loads the row's fields, Escape puts the row back, Save re-renders it and
+    # the heat map moves, with no page load.
     page.evaluate("window.__marker = 'still here'")
     row = page.locator("tr", has=page.get_by_role("link", name="R-901"))
+    row.get_by_role("link", name="Edit R-901").click()
+    expect(row.get_by_label("Probability of R-901")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(row.get_by_label("Probability of R-901")).to_have_count(0)
+    expect(row.get_by_role("link", name="Edit R-901")).to_be_focused()
+    page.keyboard.press("Enter")
     row.get_by_label("Probability of R-901").select_option("5")
+    assert_accessible(page)
+    row.get_by_role("button", name="Save R-901").click()
     expect(row).to_contain_text("R-901 saved.")
     expect(row).to_contain_text("15 High")
     expect(heat.get_by_role("link", name="1 risk: probability 5, impact 3, high")).to_be_visible()

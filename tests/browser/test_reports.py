@@ -42,7 +42,7 @@ def test_every_status_report_page_is_accessible(page: Page, live_server: str):
     page.get_by_role("button", name="RAG thresholds and targets").click()
     assert_accessible(page)
     page.get_by_label(re.compile("Red: open critical risks")).fill("0")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#f-critical_risks_red-error")).to_contain_text("from 1 to 1000")
     assert_accessible(page)
 
@@ -80,10 +80,12 @@ def test_a_manager_publishes_the_weeks_report_and_a_viewer_reads_it_from_the_por
     assert_accessible(page)
     page.get_by_role("link", name=re.compile("Critical risks")).click()  # sort by a column, in place
     expect(page.locator("th[aria-sort]")).to_contain_text("Critical risks")
-    page.get_by_role("link", name=re.compile("CWS")).click()
+    # the project's name opens its overview; the latest report's week opens the report
+    expect(page.get_by_role("link", name=re.compile("CWS"))).to_have_attribute("href", "/projects/CWS")
+    page.get_by_role("row", name=re.compile("CWS")).get_by_role("link", name=re.compile("Week ending")).click()
     expect(page.locator("#report")).to_contain_text("Mitigation funded at Tuesday's steering committee.")
     expect(page.get_by_role("button", name="Save draft")).to_have_count(0)
-    with page.expect_download() as download:
+    with page.expect_download(timeout=60_000) as download:  # a PDF renders in seconds on a busy machine
         page.get_by_role("button", name="PDF (Letter)").click()
     assert download.value.suggested_filename.startswith("CWS-status-") and download.value.suggested_filename.endswith(
         ".pdf"

@@ -233,7 +233,7 @@ def test_a_conditional_notice_lists_the_conditions_and_their_due_date(db, world,
         _pdf_text(_read(store, stored["conditional_notice", "pdf"])),
         _docx_text(_read(store, stored["conditional_notice", "docx"])),
     ):
-        assert "Add the index by section" in body and due.strftime("%b %-d, %Y") in body
+        assert "Add the index by section" in body and due.strftime("%-d %b %Y") in body
         assert "withheld until the conditions are met" in body and "$112,500.00" in body
 
 

@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -300,9 +300,17 @@ def test_the_report_pages_in_sql_and_exports_every_row_as_the_table_shows_it(as_
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet.title == "All" and sheet["A1"].value == "All"  # the report's name, then the table
     assert [c.value for c in sheet[2]] == exported[0]
-    assert [
-        [("" if v is None else str(v)) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)
-    ] == table
+    assert [[_as_text(v) for v in row] for row in sheet.iter_rows(min_row=3, values_only=True)] == table
+    assert sheet["E3"].is_date and sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:G")
+    filters = dict(load_workbook(io.BytesIO(xlsx.content))["Filters"].iter_rows(min_row=2, values_only=True))
+    assert filters["Report"] == "All" and filters["Project"].startswith("TST")
+
+
+def _as_text(v: object) -> str:
+    """A typed cell as the CSV writes it: dates ISO."""
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() else v.strftime("%Y-%m-%d %H:%M")
+    return "" if v is None else str(v)
 
 
 @pytest.mark.parametrize(

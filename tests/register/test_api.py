@@ -253,7 +253,7 @@ def test_issue_list_filters(as_user):
     assert as_user("viewer").api("GET", "/api/v1/projects/TST/issues?status=nope").status_code == 422
 
 
-def test_register_settings_are_read_by_members_and_changed_by_admins(as_user):
+def test_register_settings_are_read_by_members_and_changed_by_the_projects_managers_and_admins(as_user):
     values = {
         "review_days_critical": 5,
         "review_days_high": 10,
@@ -265,9 +265,11 @@ def test_register_settings_are_read_by_members_and_changed_by_admins(as_user):
         "escalate_days_low": 20,
     }
     assert as_user("viewer").api("GET", "/api/v1/projects/TST/register-settings").json()["review_days_critical"] == 7
-    assert as_user("manager").api("PUT", "/api/v1/projects/TST/register-settings", json=values).status_code == 403
-    r = as_user("admin").api("PUT", "/api/v1/projects/TST/register-settings", json=values)
+    assert as_user("staff").api("PUT", "/api/v1/projects/TST/register-settings", json=values).status_code == 403
+    r = as_user("manager").api("PUT", "/api/v1/projects/TST/register-settings", json=values)
     assert r.status_code == 200 and r.json()["escalate_days_low"] == 20
+    r = as_user("admin").api("PUT", "/api/v1/projects/TST/register-settings", json=values | {"review_days_low": 61})
+    assert r.status_code == 200 and r.json()["review_days_low"] == 61
     r = as_user("admin").api(
         "PUT", "/api/v1/projects/TST/register-settings", json=values | {"review_days_low": 0, "version": 1}
     )

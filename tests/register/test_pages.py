@@ -126,7 +126,10 @@ def test_quick_edit_rerenders_the_row_and_tells_the_heat_map(as_user, db, world)
     assert (
         r.text.lstrip().startswith(f'<tr id="risk-{risk.id}"') and "20 Critical" in r.text and "R-001 saved." in r.text
     )
-    assert 'name="version" value="2"' in r.text
+    assert "<select" not in r.text  # the saved row is read-only again; its Edit loads the fields
+    edit = staff.get(f"/projects/TST/risks/{risk.id}/row-edit", headers={"HX-Request": "true"})
+    assert edit.status_code == 200 and edit.text.lstrip().startswith(f'<tr id="risk-{risk.id}" class="row-editing"')
+    assert 'name="version" value="2"' in edit.text and f'id="q-probability-{risk.id}"' in edit.text
     heat = staff.get("/projects/TST/risks/heat-map", headers={"HX-Request": "true"}).text
     assert heat.lstrip().startswith('<section id="heat-map"') and "1 risk: probability 5, impact 4, critical" in heat
     stale = staff.post(f"/projects/TST/risks/{risk.id}/quick", {"impact": "1", "version": "1"}, htmx=True)
@@ -428,3 +431,37 @@ def test_every_change_to_a_register_record_names_the_version_it_was_read_at(as_u
     db.expire_all()
     assert (db.get(Risk, risk.id).version, db.get(Issue, issue.id).version) == (risk.version, issue.version)
     assert db.get(Issue, issue.id).priority != "low" and db.get(ActionItem, action.id).done_at is None
+
+
+def test_a_list_of_25_rows_stays_light_with_its_in_place_edits_loaded_on_demand(as_user, db, world):
+    _bulk(db, 25)
+    long = "Interface partner cannot staff the joint test window before the county pilot begins in spring"
+    for record in [*db.exec(select(Risk)), *db.exec(select(Issue))]:
+        record.title, record.owner_id = f"{record.code} {long}", world.ids["staff"]
+    db.commit()
+    staff = as_user("staff")
+    for kind in ("risks", "issues"):
+        page = staff.get(f"/projects/TST/{kind}")
+        assert page.status_code == 200 and page.text.count("row-edit") >= 25
+        assert len(page.content) <= 40_000, (kind, len(page.content))
+        rows = page.text.split(f'id="{kind[:-1]}-table"')[1].split("<tbody")[1]
+        assert "<select" not in rows and "<form" not in rows
+        assert f'title="R-0003 {long}"' in rows or f'title="I-0003 {long}"' in rows
+
+
+def test_a_rows_edit_loads_its_fields_and_cancel_puts_the_row_back(as_user, db, world):
+    risk, issue = make_risk(db, world), make_issue(db, world)
+    db.commit()
+    staff, htmx = as_user("staff"), {"HX-Request": "true"}
+    page = staff.get("/projects/TST/issues").text
+    edit_link = re.search(r'<a href="([^"]+)" hx-get="([^"]+)" class="row-edit"', page)
+    assert edit_link.groups() == (f"/projects/TST/issues/{issue.id}/edit", f"/projects/TST/issues/{issue.id}/row-edit")
+    edit = staff.get(f"/projects/TST/issues/{issue.id}/row-edit", headers=htmx).text
+    assert 'class="row-editing"' in edit and 'name="priority"' in edit and 'name="version" value="1"' in edit
+    assert f'hx-get="/projects/TST/issues/{issue.id}/row"' in edit  # Cancel
+    back = staff.get(f"/projects/TST/issues/{issue.id}/row", headers=htmx).text
+    assert back.lstrip().startswith(f'<tr id="issue-{issue.id}">') and "<select" not in back
+    assert staff.get(f"/projects/TST/risks/{risk.id}/row-edit", headers=htmx).status_code == 200
+    viewer = as_user("viewer")
+    assert viewer.get(f"/projects/TST/risks/{risk.id}/row-edit").status_code == 403
+    assert "row-edit" not in viewer.get(f"/projects/TST/risks/{risk.id}/row").text  # readers get no Edit

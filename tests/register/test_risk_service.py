@@ -47,9 +47,14 @@ def test_next_review_defaults_from_the_cadence_of_the_level_and_the_project_can_
     form = parse(risks.SettingsForm, dict.fromkeys(risks.SETTING_FIELDS, "5"))
     risks.update_settings(db, actor, access, form)
     assert make_risk(db, world, probability="1", impact="1").next_review_date == TODAY + timedelta(days=5)
-    _, manager_access = acting(db, world, "manager")
+    manager, manager_access = acting(db, world, "manager")  # the project's managers set its cadences
+    risks.update_settings(
+        db, manager, manager_access, parse(risks.SettingsForm, dict.fromkeys(risks.SETTING_FIELDS, "6"))
+    )
+    assert make_risk(db, world, probability="1", impact="1").next_review_date == TODAY + timedelta(days=6)
+    staff, staff_access = acting(db, world, "staff")
     with pytest.raises(Forbidden):
-        risks.update_settings(db, actor, manager_access, form)
+        risks.update_settings(db, staff, staff_access, form)
 
 
 def test_every_probability_or_impact_change_is_kept_with_who_and_when(db, world):

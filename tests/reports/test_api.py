@@ -58,7 +58,7 @@ def test_portfolio_and_scorecard(as_user, record):
     card = as_user("viewer").api("GET", f"/api/v1/projects/TST/scorecard?period_end={record.week.end}").json()
     metrics = {m["key"]: m for m in card["metrics"]}
     assert (
-        metrics["first_pass_acceptance_rate"]["value"] == 0.5 and len(metrics["issue_resolution_rate"]["trend"]) == 12
+        metrics["first_pass_acceptance_rate"]["value"] == 0.5 and len(metrics["issue_resolution_rate"]["trend"]) == 13
     )
     r = manager.api("GET", "/api/v1/projects/TST/scorecard?period_start=2026-02-01&period_end=2026-01-01")
     assert r.status_code == 422 and "period_start" in r.json()["extra"]

@@ -240,7 +240,9 @@ def test_a_period_runs_from_local_midnight_inclusive_to_local_midnight_exclusive
     assert (w.start_at, w.end_at) == (edges["first"].astimezone(UTC), edges["after"].astimezone(UTC)) and w.closed
     c = reports.build(db, project, week, reports.draft_for(db, project, week), now=datetime(2026, 12, 1, tzinfo=UTC))
     assert sorted(x["code"] for x in c["accomplishments"]["accepted"]) == ["FIRST", "LAST"]
-    assert c["period"]["starts"] == "Sat 14 Nov 2026 00:00" and c["period"]["ends"] == "Sat 21 Nov 2026 00:00"
+    assert c["period"]["starts"].startswith("14 Nov 2026 00:00 ") and c["period"]["ends"].startswith(
+        "21 Nov 2026 00:00 "
+    )
     assert c["period"]["as_of"] == "2026-11-20"  # the period is over: figures as at its last day
 
 

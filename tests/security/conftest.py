@@ -25,6 +25,7 @@ from tracker.core.db import commit, make_engine
 RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
+LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
 
 @dataclass
@@ -46,12 +47,16 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.deliverables import conditions, decisions, planning, records, reviews, submissions
     from tracker.mail import service as mail
     from tracker.mail.models import OutgoingMail
+    from tracker.projects import invitations
     from tracker.projects import service as projects
     from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.reports import levels
     from tracker.reports import service as reports
+    from tracker.sso import providers as sso_providers
+    from tracker.sso import service as sso
     from tracker.webhooks import service as webhooks
 
     store = FileStore(uploads, 1024 * 1024)
@@ -172,8 +177,45 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     db.flush()
     sent = webhooks.Attempt(True, 200, "ok", "", 12)
     webhooks.log_attempt(db, hook.id, published_event(db), "status_report.published", "msg_1_1", False, sent)
+    measure = levels.add_measure(
+        db,
+        admin,
+        admin_access,
+        parse(levels.MeasureForm, {"name": "Uptime", "target": "99.5", "higher_is_better": "1"}),
+    )
+    months = [project_today(m_access.project).replace(day=1) - timedelta(days=1 + 31 * n) for n in range(3)]
+    figure = levels.report(
+        db,
+        contractor,
+        c_access,
+        parse(levels.FigureForm, {"measure_id": measure.id, "month": months[0], "value": "99"}),
+    )
+    provider = sso_providers.create(
+        db,
+        admin,
+        parse(
+            sso_providers.ProviderForm,
+            {"key": "agency", "name": "Agency", "issuer": "https://login.example.gov", "client_id": "tracker"}
+            | {"client_secret": "s3cret-s3cret"},
+        ),
+    )
+    mapping = sso.add_mapping(
+        db, admin, parse(sso.MappingForm, {"provider_id": provider.id, "group_name": "pmo", "grant": "admin"})
+    )
+    invited = [
+        invitations.invite(
+            db,
+            make_settings("sqlite://"),
+            manager,
+            m_access,
+            parse(invitations.InviteForm, {"email": f"{name}@elsewhere.gov", "full_name": name, "role": "viewer"}),
+        ).invitation
+        for name in ("invitee", "api-invitee")
+    ]
     commit(db)  # and the decisions' letters, rendered after it
     ids = {
+        "invitation_id": invited[0].id,
+        "api_invitation_id": invited[1].id,
         "key": "TST",
         "deliverable_id": reviewed.id,
         "file_id": submissions.submissions_of(db, reviewed.id)[0][2][0].id,
@@ -198,6 +240,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "removable_id": spares[1].id,
         "user_id": spares[0].user_id,
         "token_id": token.id,
+        "provider_id": provider.id,
+        "group_mapping_id": mapping.id,
         "webhook_id": hook.id,
         "removable_webhook_id": removable_hook.id,
         "webhook_delivery_id": webhooks.deliveries(db, hook)[0].id,
@@ -208,6 +252,9 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "status_report_id": published.id,
         "draft_id": draft.id,
         "draft_end": week.previous().end.isoformat(),
+        "measure_id": measure.id,
+        "figure_id": figure.id,
+        **{f"figure_month{n}": f"{months[n]:%Y-%m}" for n in (1, 2)},
         "table": "top-risks.csv",
         "risk_sheet": sha256(RISK_SHEET).hexdigest(),
         "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),

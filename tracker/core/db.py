@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Hashable, Iterable
+from collections.abc import AsyncGenerator, Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -52,7 +53,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    return create_engine(url, **({"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10} | kwargs))
 
 
 SessionFactory = Callable[[], Session]
@@ -119,6 +120,7 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[Session, 
     """One session per request; committed once after the handler, rolled back on error. Its transaction begins in
     the handler's thread (writing); the end runs in a worker thread, never on the event loop."""
     session: Session = state.session_factory()
+    request.state.db = session  # for what the page's template asks (request_db), on this same connection
     try:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             writing(session)
@@ -127,3 +129,17 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[Session, 
     except Exception:
         await anyio.to_thread.run_sync(_end, session, False)
         raise
+    finally:
+        del request.state.db
+
+
+@contextmanager
+def request_db(request: Request) -> Iterator[Session]:
+    """The request's own session while its handler's response is made (a template rendering asks for something):
+    never a second connection beside it, which under load would wait for the pool while holding the first. A
+    request without one gets a session of its own, closed after."""
+    if (session := getattr(request.state, "db", None)) is not None:
+        yield session
+    else:
+        with request.app.state.session_factory() as session:
+            yield session

@@ -6,11 +6,17 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ServiceUnavailableException,
+    ValidationException,
+)
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker.core.messages import label_of, message_for, parameter_message
@@ -165,6 +171,12 @@ def handle_exception(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, (OverflowError, DataError)):
         # An id or amount beyond what the database column holds (SQLite: OverflowError; PostgreSQL: DataError).
         exc = AppError(detail="A number in the request is out of range.")
+    elif isinstance(exc, PoolTimeout):
+        # Every database connection stayed busy for the pool's whole wait: the server is overloaded, not broken.
+        log.warning("no database connection free for %s %s", request.method, request.url.path)
+        exc = ServiceUnavailableException(
+            detail="The server is busy; try again in a moment.", headers={"Retry-After": "5"}
+        )
 
     if isinstance(exc, NotAuthorizedException) and not wants_json(request):
         if request.headers.get("hx-request"):

@@ -58,6 +58,7 @@ Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
 MULTILINE = frozenset(
     {
         "description",
+        "contact_address",
         "criteria",
         "text",
         "response",

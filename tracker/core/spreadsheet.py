@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from tracker.core.errors import FormError
-from tracker.core.exports import _FORMULA_START
+from tracker.core.exports import _FORMULA_START, FILTERS_SHEET
 
 MAX_ROWS = 5000
 MAX_COLUMNS = 100
@@ -63,8 +63,10 @@ def _xlsx_rows(data: bytes) -> list[list[object]]:
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise FormError({"file": f"This is not a readable Excel workbook ({type(exc).__name__})."}) from None
     try:
-        # The register is the sheet with the most rows (workbooks often carry a cover or a legend sheet).
-        sheet = max(workbook.worksheets, key=lambda ws: ws.max_row or 0)
+        # The register is the sheet with the most rows (workbooks often carry a cover or a legend sheet), never the
+        # "Filters" sheet our own exports add (core.exports).
+        sheets = [ws for ws in workbook.worksheets if ws.title != FILTERS_SHEET] or workbook.worksheets
+        sheet = max(sheets, key=lambda ws: ws.max_row or 0)
         rows = []
         for row in sheet.iter_rows(values_only=True):
             rows.append(list(row[:MAX_COLUMNS]))

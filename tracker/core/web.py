@@ -1,14 +1,28 @@
-"""Rendering: the template environment, full page or one htmx block, flash messages, redirects."""
+"""Rendering: the template environment, full page or one htmx block, flash messages, redirects, and how every
+timestamp and date reads.
+
+Times and dates: show_datetime and show_date are the one place a moment or a day becomes text for people (pages,
+mails, exports meant for reading; machine formats such as CSV/ICS/API values and <time datetime> stay ISO). They
+read the viewer — their time zone preference and date format — from a context variable, `_viewer`, rather than
+from every render call: accounts.auth's middleware sets it per request from the signed-in user, mail sets it to
+the recipient while it renders a message (`viewing`), and documents stored once for everyone (letters, report
+snapshots) are written `as_document()`, as nobody in particular. The zone rule is `display_zone`: the viewer's own
+zone when they chose one, else the project's zone on a project's pages (templates pass it from their `project`),
+else UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, available_timezones
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
 from litestar.response import Redirect, Template
@@ -44,13 +58,115 @@ def options(values: list[str], suffix: str = "") -> list[tuple[str, str]]:
     return [(v, label(v) + suffix) for v in values]
 
 
-def show_date(value: date | datetime | None, fmt: str = "%b %-d, %Y") -> str:
-    """A date as every page shows it: "Mar 11, 2026"."""
-    return value.strftime(fmt) if value else "—"
+# key -> (pattern, the same without the year, an example people choose from); the first is the default.
+DATE_FORMATS = {
+    "d_mon_y": ("%-d %b %Y", "%-d %b", "6 Dec 2026"),
+    "mon_d_y": ("%b %-d, %Y", "%b %-d", "Dec 6, 2026"),
+    "iso": ("%Y-%m-%d", "%m-%d", "2026-12-06"),
+    "dd_mm_yyyy": ("%d/%m/%Y", "%d/%m", "06/12/2026"),
+}
+DEFAULT_DATE_FORMAT = next(iter(DATE_FORMATS))
+ALL_ZONES = sorted(available_timezones() - {"localtime", "Factory"})
+COMMON_ZONES = [  # offered first on the profile; any IANA name is accepted
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Europe/London",
+    "Europe/Paris",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "UTC",
+]
 
 
-def show_datetime(value: datetime | None) -> str:
-    return value.strftime("%b %-d, %Y %H:%M UTC") if value else "—"
+@dataclass(frozen=True)
+class Viewer:
+    zone: str = ""  # "": no preference
+    date_format: str = DEFAULT_DATE_FORMAT
+
+
+NOBODY = Viewer()
+_viewer: ContextVar[Viewer] = ContextVar("viewer", default=NOBODY)
+
+
+def set_viewer(zone: str | None, date_format: str | None) -> None:
+    """For the rest of this request (the middleware calls it once it knows who signed in)."""
+    _viewer.set(Viewer(zone or "", date_format if date_format in DATE_FORMATS else DEFAULT_DATE_FORMAT))
+
+
+@contextlib.contextmanager
+def viewing(zone: str | None = None, date_format: str | None = None) -> Iterator[None]:
+    """Inside, times and dates read as `zone` and `date_format` would have them (None: no preference, the default
+    format): a mail for its recipient, a stored document for everyone."""
+    token = _viewer.set(Viewer(zone or "", date_format if date_format in DATE_FORMATS else DEFAULT_DATE_FORMAT))
+    try:
+        yield
+    finally:
+        _viewer.reset(token)
+
+
+def as_document() -> contextlib.AbstractContextManager[None]:
+    return viewing(None, None)
+
+
+def display_zone(project_zone: str | None = None) -> str:
+    """The rule: the viewer's own zone, else the project's (on its pages), else UTC."""
+    return _viewer.get().zone or project_zone or "UTC"
+
+
+def _in_zone(value: datetime, zone: str | None) -> datetime:
+    # Stored timestamps are UTC; SQLite hands them back naive.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(display_zone(zone)))
+
+
+def show_date(
+    value: date | datetime | None, zone: str | None = None, *, weekday: bool = False, short: bool = False
+) -> str:
+    """A day in the viewer's format ("6 Dec 2026"); a moment is first moved into the zone `display_zone` picks.
+    weekday: "Fri 4 Dec 2026"; short: without the year."""
+    if value is None:
+        return "—"
+    return _day(_in_zone(value, zone) if isinstance(value, datetime) else value, weekday, short)
+
+
+def _day(value: date, weekday: bool = False, short: bool = False) -> str:
+    full, no_year, _ = DATE_FORMATS[_viewer.get().date_format]
+    return value.strftime(("%a " if weekday else "") + (no_year if short else full))
+
+
+def show_month(value: date | None, short: bool = False) -> str:
+    """A month ("December 2026", short "Dec 2026"; "2026-12" where the viewer reads ISO dates)."""
+    if value is None:
+        return "—"
+    if _viewer.get().date_format == "iso":
+        return f"{value:%Y-%m}"
+    return value.strftime("%b %Y" if short else "%B %Y")
+
+
+def show_datetime(value: datetime | None, zone: str | None = None) -> str:
+    """A moment in the viewer's zone and format, naming the zone: "6 Dec 2026 14:05 PST"."""
+    if value is None:
+        return "—"
+    at = _in_zone(value, zone)
+    return f"{_day(at)} {at:%H:%M %Z}"
+
+
+def _page_zone(context: Any) -> str | None:
+    return getattr(context.get("project"), "timezone", None)
+
+
+@pass_context
+def _date_filter(context: Any, value: date | datetime | None, *, weekday: bool = False, short: bool = False) -> str:
+    return show_date(value, _page_zone(context), weekday=weekday, short=short)
+
+
+@pass_context
+def _datetime_filter(context: Any, value: datetime | None) -> str:
+    return show_datetime(value, _page_zone(context))
 
 
 def money(value: Decimal | str | None) -> str:
@@ -99,7 +215,14 @@ def make_environment(
         extensions=["jinja2.ext.do"],
     )
     env.filters.update(
-        {"date": show_date, "datetime": show_datetime, "label": label, "money": money, **(filters or {})}
+        {
+            "date": _date_filter,
+            "datetime": _datetime_filter,
+            "month": show_month,
+            "label": label,
+            "money": money,
+            **(filters or {}),
+        }
     )
     env.globals.update({"CSRF_HEADER": CSRF_HEADER, **(template_globals or {})})
     return env

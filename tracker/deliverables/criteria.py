@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -20,6 +19,7 @@ from tracker.accounts.service import Principal
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
+from tracker.core.web import show_date
 from tracker.deliverables.models import CriteriaVersion, Criterion, Decision, Deliverable
 from tracker.deliverables.workflow import FINAL
 from tracker.projects.permissions import Perm
@@ -193,7 +193,7 @@ class Agreement:
         v = self.version
 
         def day(at: datetime) -> str:
-            return at.replace(tzinfo=at.tzinfo or UTC).astimezone(ZoneInfo(zone)).strftime("%b %-d, %Y")
+            return show_date(at, zone)
 
         if v.agreed_at is None:
             return f"version {v.number}, not agreed yet"

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import Field
+from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
 from tracker import clocks
@@ -33,7 +35,7 @@ from tracker.deliverables.models import (
 )
 from tracker.deliverables.planning import active_criteria
 from tracker.deliverables.service import LABELS, clock_stopped, current_submission, transition, workflow_check
-from tracker.deliverables.workflow import Action, Status
+from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.projects.calendar import project_today
 from tracker.projects.service import Access
 
@@ -275,6 +277,36 @@ class Ledger:
 
 
 LEDGER_STATES = {Status.ACCEPTED: "released", Status.CONDITIONALLY_ACCEPTED: "withheld", Status.WITHDRAWN: "cancelled"}
+LEDGER_WORDS = {"pending": "Not yet payable", "withheld": "Withheld", "released": "Released", "cancelled": "Cancelled"}
+LEDGER_HEADERS = [
+    "Code",
+    "Title",
+    "Status",
+    "Payment",
+    "Holdback %",
+    "Holdback",
+    "Paid to date",
+    "Holdback state",
+    "Released on",
+]
+
+
+def ledger_table(ledger: Ledger) -> list[list]:
+    """The ledger's rows as its page shows them, typed for a spreadsheet (amounts Decimal, the release a moment)."""
+    return [
+        [
+            r.deliverable.code,
+            r.deliverable.title,
+            STATUS_LABELS[Status(r.deliverable.status)],
+            r.payment,
+            float(r.deliverable.holdback_pct) if r.deliverable.holdback_pct is not None else None,
+            r.holdback,
+            r.paid,
+            LEDGER_WORDS[r.state],
+            r.released_on,
+        ]
+        for r in ledger.rows
+    ]
 
 
 def holdback_of(d: Deliverable) -> Decimal:
@@ -321,6 +353,41 @@ def holdback_ledgers(db: Session, project_ids: list[int]) -> dict[int, Ledger]:
         )
         for i, r in rows.items()
     }
+
+
+@dataclass(frozen=True)
+class Totals:
+    payment: Decimal  # the contract value: every payment but those of withdrawn deliverables
+    withheld: Decimal
+    released: Decimal
+    paid: Decimal  # paid to date, as the ledger's rows count it
+
+
+def holdback_totals(db: Session, project_ids: list[int]) -> dict[int, Totals]:
+    """The ledger's totals per project summed in SQL (for the portfolio, which needs no row): the same states,
+    from LEDGER_STATES, and the same rounding of each holdback as holdback_of."""
+    holdback = func.round(Deliverable.payment_amount * func.coalesce(Deliverable.holdback_pct, 0) / 100, 2)
+
+    def when(state: str, value: Any) -> Any:
+        statuses = [s.value for s, x in LEDGER_STATES.items() if x == state]
+        return func.sum(case((col(Deliverable.status).in_(statuses), value), else_=0))
+
+    stmt = (
+        select(
+            Deliverable.project_id,
+            func.sum(Deliverable.payment_amount) - when("cancelled", Deliverable.payment_amount),
+            when("withheld", holdback),
+            when("released", holdback),
+            when("released", Deliverable.payment_amount) + when("withheld", Deliverable.payment_amount - holdback),
+        )
+        .where(col(Deliverable.project_id).in_(project_ids), col(Deliverable.payment_amount).is_not(None))
+        .group_by(Deliverable.project_id)
+    )
+    zero = Totals(Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))
+    out = dict.fromkeys(project_ids, zero)
+    for project_id, *values in db.exec(stmt) if project_ids else []:
+        out[project_id] = Totals(*(Decimal(str(v or 0)).quantize(Decimal("0.01")) for v in values))
+    return out
 
 
 def holdback_ledger(db: Session, project_id: int) -> Ledger:

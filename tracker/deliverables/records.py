@@ -3,6 +3,7 @@ sign-offs — as PDF (WeasyPrint) and DOCX (python-docx), stored once in the fil
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import multiprocessing
@@ -12,7 +13,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, TypeVar
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from tracker.core.db import after_commit, begin_write
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
 from tracker.core.text import breakable, strip_controls
-from tracker.core.web import make_environment
+from tracker.core.web import as_document, make_environment, show_date, show_datetime
 from tracker.deliverables import criteria as criteria_versions
 from tracker.deliverables.models import (
     Comment,
@@ -42,7 +42,8 @@ from tracker.deliverables.models import (
     Severity,
     Submission,
 )
-from tracker.projects.models import Project
+from tracker.projects import organisation
+from tracker.projects.models import Organisation, Project
 from tracker.settings import ROOT
 
 if TYPE_CHECKING:  # WeasyPrint and python-docx are imported where a record is rendered
@@ -98,6 +99,9 @@ class Gathered:
     decision: Decision
     submission: Submission
     decided_by: str | None  # None: deemed by the contract clock
+    decided_by_title: str
+    number: int  # the decision's place among its deliverable's decisions: its letter's number
+    organisation: Organisation
     closes: Decision | None  # the conditional acceptance a "conditions met" decision closes
     criteria: list[CriterionLine]
     agreement: criteria_versions.Agreement | None  # the criteria version judged against (None: before versions)
@@ -106,19 +110,28 @@ class Gathered:
 
 
 def gather(db: Session, decision_id: int) -> Gathered:
-    closed = aliased(Decision)
+    closed, earlier = aliased(Decision), aliased(Decision)
+    # Decisions are never deleted or renumbered (they are immutable), so a decision's place among its deliverable's
+    # is fixed: the letter's number, derived rather than stored.
+    number = (
+        select(func.count(earlier.id))
+        .where(earlier.deliverable_id == Decision.deliverable_id, earlier.id <= Decision.id)
+        .correlate(Decision)
+        .scalar_subquery()
+    )
     row = db.exec(
-        select(Decision, Deliverable, Project, Submission, User.full_name, closed)
+        select(Decision, Deliverable, Project, Submission, User.full_name, User.title, number, closed, Organisation)
         .join(Deliverable, col(Deliverable.id) == Decision.deliverable_id)
         .join(Project, col(Project.id) == Deliverable.project_id)
         .join(Submission, col(Submission.id) == Decision.submission_id)
         .outerjoin(User, col(User.id) == Decision.decided_by_id)
         .outerjoin(closed, col(closed.id) == Decision.closes_id)
+        .outerjoin(Organisation, col(Organisation.id) == organisation.ROW_ID)  # the one row, if set
         .where(Decision.id == decision_id)
     ).first()
     if row is None:
         raise NotFound(detail="No such decision.")
-    decision, deliverable, project, submission, decided_by, closes = row
+    decision, deliverable, project, submission, decided_by, decided_by_title, number, closes, org = row
     # The criteria version the decision was judged against, with this submission's results, whatever changed since.
     # Decisions from before criteria had versions read the criteria in force at the decision's moment.
     judged = (
@@ -159,6 +172,9 @@ def gather(db: Session, decision_id: int) -> Gathered:
         decision,
         submission,
         decided_by,
+        decided_by_title or "",
+        number,
+        org or Organisation(id=organisation.ROW_ID),
         closes,
         criteria=[
             CriterionLine(i, c.text, RESULT_LABELS[r.outcome if r else None], r.evidence if r else "")
@@ -190,6 +206,19 @@ class Letter:
     summary: list[list[str]] = field(default_factory=list)  # severity, count per disposition, total
     open_comments: list[list[str]] = field(default_factory=list)  # number, severity, location, text, response
     signatures: list[tuple[str, str]] = field(default_factory=list)  # role, name
+    organisation: str = ""  # the organisation's name, heading the letter
+    logo: str = ""  # its logo as a data: URI ("" without one); set by whoever renders (records.with_logo)
+    addressee: list[str] = field(default_factory=list)  # the contractor's contact, as an envelope reads
+    signed_by: list[str] = field(default_factory=list)  # the decider's name and title; empty when deemed
+
+
+def reference(project_key: str, deliverable_code: str, number: int) -> str:
+    """A letter's reference: "<KEY>-<deliverable code>-L<n>", n its decision's place among the deliverable's."""
+    return f"{project_key}-{deliverable_code}-L{number}"
+
+
+def with_logo(letter: Letter, g: Gathered, store: FileStore) -> Letter:
+    return replace(letter, logo=organisation.logo_data_uri(g.organisation, store))
 
 
 def _money(value: Decimal) -> str:
@@ -200,6 +229,20 @@ def _label(value: str) -> str:
     return value.replace("_", " ").capitalize()
 
 
+def approved_for_payment(
+    payment: Decimal | None, holdback_pct: Decimal | None, outcome: str, closes_id: int
+) -> Decimal:
+    """What a decision makes invoiceable: an acceptance the payment in full, a conditional acceptance the payment less
+    the holdback (withheld), the acceptance that closes a conditional one the holdback (released); a rejection nothing.
+    The letters say it, and the scorecard's service credits are a share of it."""
+    if payment is None or outcome == Outcome.REJECTED:
+        return Decimal("0.00")
+    holdback = (payment * (holdback_pct or 0) / 100).quantize(Decimal("0.01"))
+    if closes_id:
+        return holdback
+    return payment - holdback if outcome == Outcome.CONDITIONALLY_ACCEPTED else payment
+
+
 def _payment(g: Gathered) -> list[tuple[str, str]]:
     """What this decision means for the payment approval: the amount, and the holdback withheld or released."""
     d, outcome = g.deliverable, Outcome(g.decision.outcome)
@@ -207,29 +250,34 @@ def _payment(g: Gathered) -> list[tuple[str, str]]:
         return []
     holdback = (d.payment_amount * (d.holdback_pct or 0) / 100).quantize(Decimal("0.01"))
     facts = [("Payment amount", _money(d.payment_amount))]
+    payable = approved_for_payment(d.payment_amount, d.holdback_pct, outcome, g.decision.closes_id)
     if outcome is Outcome.REJECTED:
-        payable, state = "Nothing: a rejected version is not paid", "withheld"
+        shown, state = "Nothing: a rejected version is not paid", "withheld"
     elif outcome is Outcome.CONDITIONALLY_ACCEPTED:
-        payable, state = _money(d.payment_amount - holdback), "withheld until the conditions are met"
+        shown, state = _money(payable), "withheld until the conditions are met"
     elif g.closes is not None:
-        payable, state = f"{_money(holdback)}, the holdback", "released: the conditions are met"
+        shown, state = f"{_money(payable)}, the holdback", "released: the conditions are met"
     else:
-        payable, state = _money(d.payment_amount), "released on acceptance"
+        shown, state = _money(payable), "released on acceptance"
     if holdback:
         facts.append(("Holdback", f"{d.holdback_pct.normalize():f}% ({_money(holdback)}), {state}"))
-    facts.append(("Approved for payment by this decision", payable))
+    facts.append(("Approved for payment by this decision", shown))
     return facts
 
 
 def compose(g: Gathered, kind: RecordKind) -> Letter:
+    """A letter is one document for everyone: its times read in the project's zone and the default date format,
+    whoever's request writes or shows it."""
+    with as_document():
+        return _compose(g, kind)
+
+
+def _compose(g: Gathered, kind: RecordKind) -> Letter:
     p, d, x, s = g.project, g.deliverable, g.decision, g.submission
     outcome = Outcome(x.outcome)
-    zone = ZoneInfo(p.timezone)
 
     def day(value: date | datetime | None) -> str:  # on the project's calendar, as its clocks are
-        if isinstance(value, datetime):
-            value = value.astimezone(zone)
-        return value.strftime("%b %-d, %Y") if value else "—"
+        return show_date(value, p.timezone)
 
     what = f"version {s.number} of deliverable {d.code}, “{d.title}”, submitted on {day(s.submitted_at)}"
     contract = f" under contract {p.contract_number}" if p.contract_number else ""
@@ -266,7 +314,7 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
         ("Version", f"{s.number}, submitted {day(s.submitted_at)}"),
         ("Decision", decision_label),
         ("Decided by", g.decided_by or DEEMED),
-        ("Decided on", x.decided_at.astimezone(zone).strftime("%b %-d, %Y %H:%M %Z")),
+        ("Decided on", show_datetime(x.decided_at, p.timezone)),
     ]
     if g.agreement:
         facts.append(("Judged against", f"acceptance criteria {g.agreement.describe(p.timezone)}"))
@@ -302,7 +350,22 @@ def compose(g: Gathered, kind: RecordKind) -> Letter:
                 )
             ),
         ],
-        reference=f"{p.key}/{d.code}/v{s.number}/decision-{x.id} · {day(x.decided_at)}",
+        reference=reference(p.key, d.code, g.number),
+        organisation=g.organisation.name,
+        addressee=list(  # an address that repeats the firm's name gives it once
+            dict.fromkeys(
+                line.strip()
+                for line in (
+                    p.contact_name,
+                    p.contact_title,
+                    p.contractor,
+                    *p.contact_address.splitlines(),
+                    p.contact_email,
+                )
+                if line.strip()
+            )
+        ),
+        signed_by=[x for x in (g.decided_by, g.decided_by_title) if x] if g.decided_by else [],  # none when deemed
         paragraphs=paragraphs,
         facts=facts,
         findings_label="Note" if g.closes else "Findings",
@@ -345,16 +408,25 @@ def _printable(value: T) -> T:
     if isinstance(value, (list, tuple)):
         return type(value)(_printable(v) for v in value)  # type: ignore[return-value]
     if is_dataclass(value):
-        return replace(value, **{f.name: _printable(getattr(value, f.name)) for f in fields(value)})  # type: ignore[type-var]
+        return replace(
+            value,
+            **{
+                f.name: getattr(value, f.name) if f.name in _AS_IS else _printable(getattr(value, f.name))
+                for f in fields(value)
+            },
+        )  # type: ignore[type-var]
     return value
+
+
+_AS_IS = {"logo"}  # data, not text: a break inside it would spoil the image
 
 
 def to_pdf(letter: Letter) -> bytes:
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
-    # No fetching at all: the record is self-contained, so no text in it can make the renderer reach out.
-    html = HTML(string=to_html(_printable(letter), pdf=True), url_fetcher=URLFetcher(allowed_protocols=()))
+    # Nothing fetched but the logo the letter carries inline (data:), so no text in it can make the renderer reach out.
+    html = HTML(string=to_html(_printable(letter), pdf=True), url_fetcher=URLFetcher(allowed_protocols=("data",)))
     return html.write_pdf(stylesheets=list(_stylesheets()), pdf_tags=True)
 
 
@@ -380,9 +452,16 @@ def to_docx(letter: Letter) -> bytes:
     section.page_width, section.page_height = Mm(215.9), Mm(279.4)  # Letter, as the PDF
     section.left_margin = section.right_margin = Mm(20)
     header = section.header.paragraphs[0]
-    header.add_run(letter.letterhead[0]).bold = True
+    if letter.logo:
+        header.add_run().add_picture(io.BytesIO(base64.b64decode(letter.logo.partition(",")[2])), height=Mm(14))
+        header.add_run("\n")
+    if letter.organisation:
+        header.add_run(letter.organisation + "\n").bold = True
+    header.add_run(letter.letterhead[0]).bold = not letter.organisation
     header.add_run("\n" + letter.letterhead[1])
-    section.footer.paragraphs[0].text = letter.reference
+    section.footer.paragraphs[0].text = f"Reference {letter.reference}"
+    if letter.addressee:
+        document.add_paragraph("\n".join(letter.addressee))
     document.add_heading(letter.heading, level=1)
     document.add_paragraph(f"Reference {letter.reference}")
     for text in letter.paragraphs:
@@ -411,6 +490,8 @@ def to_docx(letter: Letter) -> bytes:
         _table(document, ["#", "Severity", "Location", "Comment", "Contractor response"], letter.open_comments)
     else:
         document.add_paragraph("No comment remains open.")
+    if letter.signed_by:
+        document.add_paragraph("\n".join(["Signed,", "", *letter.signed_by]))
     if letter.signatures:
         document.add_heading("Signatures", level=2)
         _table(document, ["Role", "Name", "Signature", "Date"], [[r, n, "", ""] for r, n in letter.signatures])
@@ -460,24 +541,40 @@ def generate_after_commit(db: Session, decision: Decision, store: FileStore) -> 
     after_commit(db, ("records", decision_id), lambda s: generate(s, decision_id, store))
 
 
-def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedRecord]:
-    """Generate and store the decision's letter and sign-off, PDF and DOCX, with no transaction open while they
-    render; then write their rows in one short transaction. Generated once: a decision that already has its records
-    keeps them, as it keeps everything else, and of two processes rendering at once the second one's rows are
-    refused by the unique key and its files (the same bytes, the same sha256) are already stored."""
+@dataclass(frozen=True)
+class Composed:
+    """A decision's letters, composed from the record and ready to render: what `generate` renders and keeps."""
+
+    decision_id: int
+    gathered: Gathered
+    letters: list[tuple[RecordKind, Letter]]
+
+
+def compose_for(db: Session, decision_id: int, store: FileStore) -> Composed | list[GeneratedRecord]:
+    """The decision's letters to render, or the records it already has (a decision keeps its records; one rolled
+    back never gets any). Ends the read transaction, so nothing is held while they render."""
     existing = records_of(db, decision_id)
-    if existing or db.get(Decision, decision_id) is None:  # a decision rolled back never gets records
+    if existing or db.get(Decision, decision_id) is None:
         db.commit()
         return existing
     g = gather(db, decision_id)
-    letters = [(kind, compose(g, kind)) for kind in kinds_for(g.decision)]
-    db.commit()  # ends the read transaction: nothing is held while the files render
-    d, p = g.deliverable, g.project
+    letters = [(kind, with_logo(compose(g, kind), g, store)) for kind in kinds_for(g.decision)]
+    db.commit()
+    return Composed(decision_id, g, letters)
+
+
+def keep(
+    db: Session, store: FileStore, c: Composed, rendered: list[list[tuple[RecordFormat, bytes]]]
+) -> list[GeneratedRecord]:
+    """Store the rendered files (one list per letter, in the order composed) and write their rows in one short
+    transaction. Of two processes keeping the same decision's records, the second one's rows are refused by the
+    unique key and its files (the same bytes, the same sha256) are already stored."""
+    d, p, decision_id = c.gathered.deliverable, c.gathered.project, c.decision_id
     rows = []
-    for kind, letter in letters:
-        for fmt, content in render(letter):
+    for (kind, _), files in zip(c.letters, rendered, strict=True):
+        for fmt, content in files:
             sha, size = store.put(content)
-            name = f"{p.key}-{d.code}-v{g.submission.number}-decision-{decision_id}-{kind.replace('_', '-')}.{fmt}"
+            name = f"{p.key}-{d.code}-v{c.gathered.submission.number}-decision-{decision_id}-{kind.replace('_', '-')}.{fmt}"
             rows.append(
                 GeneratedRecord(
                     decision_id=decision_id,
@@ -498,7 +595,7 @@ def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedR
         return records_of(db, decision_id)
     audit.record(
         db,
-        actor_id=g.decision.decided_by_id,
+        actor_id=c.gathered.decision.decided_by_id,
         entity=d,
         project_id=p.id,
         label=d.code,
@@ -507,6 +604,22 @@ def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedR
     )
     db.commit()
     return rows
+
+
+def generate(db: Session, decision_id: int, store: FileStore) -> list[GeneratedRecord]:
+    """Generate and store the decision's letter and sign-off, PDF and DOCX, with no transaction open while they
+    render; then write their rows in one short transaction. Generated once."""
+    c = compose_for(db, decision_id, store)
+    if isinstance(c, list):
+        return c
+    return keep(db, store, c, [render(letter) for _, letter in c.letters])
+
+
+def render_all(letters: list[Letter], workers: int) -> list[list[tuple[RecordFormat, bytes]]]:
+    """Many letters rendered at once by `workers` processes of their own (loading a whole history, not serving)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_both, letters, chunksize=2))
 
 
 def generate_missing(db: Session, store: FileStore) -> list[int]:

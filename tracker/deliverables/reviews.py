@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
-from sqlmodel import Session, col, select
+from sqlalchemy import Integer, and_, case, column, or_, values
+from sqlmodel import Session, col, func, select
 
 from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import service as audit
+from tracker.audit import versions
+from tracker.audit.models import AuditEvent, changed
+from tracker.core import memo
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Form, OptionalDate
@@ -20,6 +26,7 @@ from tracker.deliverables.models import (
     Criterion,
     CriterionOutcome,
     CriterionResult,
+    Decision,
     Deliverable,
     Disposition,
     ReviewAssignment,
@@ -29,7 +36,7 @@ from tracker.deliverables.models import (
 from tracker.deliverables.service import LABELS, current_submission, transition
 from tracker.deliverables.workflow import Action, Status
 from tracker.projects.calendar import project_today
-from tracker.projects.models import Membership
+from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access
 
@@ -321,3 +328,112 @@ def current_comments(db: Session, deliverable: Deliverable) -> list[Comment]:
         .order_by(Comment.id)
     )
     return list(db.exec(stmt))
+
+
+# --- the open-comment burndown ------------------------------------------------------------------------------------
+
+BURNDOWN_DAYS = 90  # a review longer than this shows its last 90 days
+
+
+@dataclass(frozen=True)
+class Burndown:
+    version: int
+    days: list[date]  # from the day the version was submitted to the day it was decided (or today)
+    open: list[int]  # comments open at the end of each day
+    decided: bool
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"{d:%-d %b}" for d in self.days]
+
+
+def comment_burndown(db: Session, project: Project, deliverable: Deliverable) -> list[Burndown]:
+    """Each version's open review comments day by day, from submission to decision: a comment counts from when it
+    was logged (or carried forward) while its disposition then was open, read back through its audited disposition
+    changes. Two queries, the counting done in SQL; kept while the project's record stands (tracker.core.memo)."""
+    today = project_today(project)
+    key = ("burndown", project.id, project.version, deliverable.id, today) + versions.of(db, [project.id])
+    return memo.kept(key, lambda: _burndown(db, project, deliverable, today))
+
+
+def _burndown(db: Session, project: Project, deliverable: Deliverable, today: date) -> list[Burndown]:
+    subs = db.exec(
+        select(Submission.id, Submission.number, Submission.submitted_at, func.min(Decision.decided_at))
+        .outerjoin(Decision, (col(Decision.submission_id) == Submission.id) & (Decision.closes_id == 0))
+        .where(Submission.deliverable_id == deliverable.id)
+        .group_by(Submission.id, Submission.number, Submission.submitted_at)
+        .order_by(Submission.number)
+    ).all()
+    if not subs:
+        return []
+    zone = ZoneInfo(project.timezone)
+    versions_days: list[tuple[int, int, list[date], bool]] = []
+    moments = []  # (submission, day's number, the moment it is read at: the end of the day, or the decision)
+    for sub_id, number, submitted_at, decided_at in subs:
+        first = _utc(submitted_at).astimezone(zone).date()
+        last = _utc(decided_at).astimezone(zone).date() if decided_at else today
+        first = max(first, last - timedelta(days=BURNDOWN_DAYS - 1))
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        for n, day in enumerate(days):
+            moment = datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
+            if decided_at and day == last:
+                moment = _utc(decided_at)  # as the decision found them
+            moments.append((sub_id, n, moment))
+        versions_days.append((sub_id, number, days, decided_at is not None))
+    counts = _open_comments(db, [s[0] for s in subs], moments)
+    return [
+        Burndown(number, days, [counts.get((sub_id, n), 0) for n in range(len(days))], decided)
+        for sub_id, number, days, decided in versions_days
+    ]
+
+
+def _open_comments(
+    db: Session, submission_ids: list[int], moments: list[tuple[int, int, datetime]]
+) -> dict[tuple[int, int], int]:
+    """{(submission, n): its comments logged before the nth moment and open then}. A comment's disposition at a
+    moment is what its last change before it made it; before its first change, what that change moved it from;
+    with none, its disposition now: each change's span runs to the next (window functions), and each moment
+    falls in one span per comment."""
+    at_type = AuditEvent.__table__.c.at.type
+    m = (
+        values(column("submission_id", Integer), column("n", Integer), column("at", at_type), name="moments")
+        .data(moments)
+        .cte("moments")
+    )
+    in_turn = {"partition_by": AuditEvent.entity_id, "order_by": (AuditEvent.at, AuditEvent.id)}
+    comments = select(Comment.id).where(col(Comment.submission_id).in_(submission_ids))
+    dispositions = (
+        select(
+            AuditEvent.entity_id.label("comment_id"),
+            AuditEvent.at,
+            func.lead(AuditEvent.at).over(**in_turn).label("until"),
+            func.row_number().over(**in_turn).label("k"),
+            changed("disposition", 0).label("before"),
+            changed("disposition", 1).label("after"),
+        )
+        .where(
+            AuditEvent.entity_type == Comment.__tablename__,
+            AuditEvent.action == "disposition",
+            col(AuditEvent.entity_id).in_(comments),  # ix_audit_event_entity
+        )
+        .subquery("dispositions")
+    )
+    d = dispositions.c
+    holds = or_(
+        d.at.is_(None),  # never changed
+        and_(or_(d.k == 1, d.at < m.c.at), or_(d.until.is_(None), d.until >= m.c.at)),
+    )
+    then = case((d.at.is_(None), Comment.disposition), (d.at < m.c.at, d.after), else_=d.before)
+    stmt = (
+        select(m.c.submission_id, m.c.n, func.count())
+        .select_from(m)
+        .join(Comment, and_(Comment.submission_id == m.c.submission_id, col(Comment.created_at) < m.c.at))
+        .outerjoin(dispositions, d.comment_id == Comment.id)
+        .where(holds, then == Disposition.OPEN)
+        .group_by(m.c.submission_id, m.c.n)
+    )
+    return {(sub_id, n): count for sub_id, n, count in db.exec(stmt)}
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -21,7 +21,7 @@ from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, Forbidden
 from tracker.core.files import FileStore
 from tracker.core.forms import Form, OptionalInt
-from tracker.core.web import money, options, show_date
+from tracker.core.web import label, money, options, show_date
 from tracker.deliverables import criteria, records, workflow
 from tracker.deliverables.models import (
     Comment,
@@ -300,6 +300,55 @@ def list_page(
     for d, owner, crit in db.exec(stmt):
         rows.append(ListRow(d, owner, crit or 0, days_overdue(running_clock(d), today), clocks.DEEMED.is_due(d, today)))
     return rows, total
+
+
+EXPORT_MAX = 10_000  # every deliverable of any real contract
+EXPORT_HEADERS = [
+    "Code",
+    "Title",
+    "Type",
+    "Status",
+    "Owner",
+    "Due date",
+    "Review due",
+    "Days overdue",
+    "Payment",
+    "Holdback %",
+    "Open critical comments",
+]
+
+
+def export_table(db: Session, access: Access, query: ListQuery) -> list[list]:
+    """The list with its filters and order, every page, typed for a spreadsheet."""
+    rows, _ = list_page(db, access, query, limit=EXPORT_MAX, offset=0)
+    return [
+        [
+            r.deliverable.code,
+            r.deliverable.title,
+            label(r.deliverable.type),
+            workflow.STATUS_LABELS[Status(r.deliverable.status)],
+            r.owner_name or "",
+            r.deliverable.due_date,
+            r.deliverable.review_due,
+            r.days_overdue or 0,
+            r.deliverable.payment_amount,
+            float(r.deliverable.holdback_pct) if r.deliverable.holdback_pct is not None else None,
+            r.open_critical,
+        ]
+        for r in rows
+    ]
+
+
+def describe_query(query: ListQuery, owners: list[tuple[int, str]]) -> list[tuple[str, str]]:
+    """The list's filters in words, for an export's Filters sheet."""
+    return [
+        ("Status", workflow.STATUS_LABELS[query.status] if query.status else "Any"),
+        ("Type", label(query.type.value) if query.type else "Any"),
+        ("Owner", dict(owners).get(query.owner, "Anyone") if query.owner else "Anyone"),
+        ("Only overdue", "Yes" if query.overdue else "No"),
+        ("Search", query.q or "—"),
+        ("Sorted by", query.sort),
+    ]
 
 
 def reviewers_and_owners(db: Session, project_id: int) -> list[tuple[int, str]]:

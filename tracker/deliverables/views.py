@@ -23,7 +23,7 @@ from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
 from tracker.core.files import FileStore
 from tracker.core.forms import form_version, parse, refuse_controls, stale_fields
-from tracker.core.web import flash, redirect, render
+from tracker.core.web import flash, redirect, render, show_date
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
 from tracker.deliverables.decisions import DecisionForm
 from tracker.deliverables.models import (
@@ -220,6 +220,14 @@ class DeliverablePages(Controller):
             type_labels=TYPE_LABELS,
         )
 
+    @get("/export.csv", sync_to_thread=True)
+    def list_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
+        return _export_list(request, db, key, "csv")
+
+    @get("/export.xlsx", sync_to_thread=True)
+    def list_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
+        return _export_list(request, db, key, "xlsx")
+
     # --- planning -------------------------------------------------------------------------------------
 
     def _plan_form(
@@ -343,6 +351,24 @@ class DeliverablePages(Controller):
             return redirect(f"/projects/{access.project.key}/deliverables/{d.id}?{query}#comments")
         return _record(request, db, access, d, block="comment_log")
 
+    @get("/{deliverable_id:int}/burndown", sync_to_thread=True)
+    def burndown(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], deliverable_id: FromPath[int]
+    ) -> Template:
+        """Open review comments per day of each version's review: the record page loads it lazily (htmx swaps
+        this part); without JS, a page of its own."""
+        access = projects.get_for(db, request.user, key)
+        d = service.get_for(db, access, deliverable_id)
+        return render(
+            request,
+            "deliverables/burndown.html",
+            block="burndown",
+            access=access,
+            project=access.project,
+            d=d,
+            versions=reviews.comment_burndown(db, access.project, d),
+        )
+
     @post("/{deliverable_id:int}/submit", sync_to_thread=True)
     def submit(
         self,
@@ -369,7 +395,7 @@ class DeliverablePages(Controller):
                 if uploads and "files" not in exc.errors:
                     exc.errors["files"] = "Choose the files again: browsers do not keep them after an error."
                 raise
-            return f"Version {s.number} submitted; the review is due {s.review_due:%a %d %b %Y}."
+            return f"Version {s.number} submitted; the review is due {show_date(s.review_due, weekday=True)}."
 
         return _act(request, db, key, deliverable_id, "submit", text, run, "submissions")
 
@@ -406,7 +432,7 @@ class DeliverablePages(Controller):
         def run(access: Access, d: Deliverable) -> str:
             form = parse(reviews.AssignForm, data)
             a = reviews.assign_reviewer(db, request.user, access, d, form.reviewer_id, form.due_date)
-            return f"Reviewer assigned, due {a.due_date:%a %d %b %Y}."
+            return f"Reviewer assigned, due {show_date(a.due_date, weekday=True)}."
 
         return _act(request, db, key, deliverable_id, "assign", data, run, "reviews")
 
@@ -540,7 +566,7 @@ class DeliverablePages(Controller):
     ) -> Template | Redirect:
         def run(access: Access, d: Deliverable) -> str:
             c = conditions.update(db, request.user, access, d, condition_id, parse(conditions.ConditionForm, data))
-            return f"Condition {c.position} is due {c.due_date:%a %d %b %Y}."
+            return f"Condition {c.position} is due {show_date(c.due_date, weekday=True)}."
 
         return _act(
             request, db, key, deliverable_id, f"condition-{condition_id}", data, run, f"condition-{condition_id}"
@@ -645,7 +671,7 @@ class DeliverablePages(Controller):
         return render(
             request,
             "deliverables/record.html",
-            letter=records.compose(g, RecordKind(kind)),
+            letter=records.with_logo(records.compose(g, RecordKind(kind)), g, _store(request)),
             back_url=base,
             back_label=f"{d.code} {d.title}",
             files=files,
@@ -686,8 +712,49 @@ class HoldbackPage(Controller):
             access=access,
             project=access.project,
             ledger=decisions.holdback_ledger(db, access.project.id),
+            ledger_words=decisions.LEDGER_WORDS,
             status_labels=STATUS_LABELS,
         )
+
+    @get("/ledger.csv", sync_to_thread=True)
+    def ledger_csv(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
+        return _export_ledger(request, db, key, "csv")
+
+    @get("/ledger.xlsx", sync_to_thread=True)
+    def ledger_xlsx(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Response:
+        return _export_ledger(request, db, key, "xlsx")
+
+
+def _download(
+    request: Request, access: Access, name: str, fmt: str, title: str, headers: list[str], rows: list, filters=()
+) -> Response:
+    """A table as the CSV or XLSX file `name`.fmt; the workbook says what it holds (core.exports.About)."""
+    if fmt == "csv":
+        body, media = exports.to_csv(headers, rows), exports.CSV
+    else:
+        p = access.project
+        about = exports.About(request.user.full_name, [("Project", f"{p.key} · {p.name}"), *filters], p.timezone)
+        body, media = exports.to_xlsx(headers, rows, title=title, heading=title, about=about), exports.XLSX
+    filename = f"{access.project.key}-{name}-{project_today(access.project).isoformat()}.{fmt}"
+    return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+def _export_list(request: Request, db: Session, key: str, fmt: str) -> Response:
+    """The deliverables list as its page filters and sorts it, every page."""
+    access = projects.get_for(db, request.user, key)
+    raw = {k: v for k, v in request.query_params.items() if v not in ("", None) and k != "page"}
+    query = parse(ListQuery, raw)
+    filters = service.describe_query(query, service.reviewers_and_owners(db, access.project.id))
+    rows = service.export_table(db, access, query)
+    title = f"{access.project.key} deliverables"
+    return _download(request, access, "deliverables", fmt, title, service.EXPORT_HEADERS, rows, filters)
+
+
+def _export_ledger(request: Request, db: Session, key: str, fmt: str) -> Response:
+    access = projects.get_for(db, request.user, key)
+    rows = decisions.ledger_table(decisions.holdback_ledger(db, access.project.id))
+    title = f"{access.project.key} holdback ledger"
+    return _download(request, access, "holdback", fmt, title, decisions.LEDGER_HEADERS, rows)
 
 
 def _export_comments(request: Request, db: Session, key: str, deliverable_id: int, fmt: str) -> Response:
@@ -699,8 +766,11 @@ def _export_comments(request: Request, db: Session, key: str, deliverable_id: in
     if fmt == "csv":
         body, media = exports.to_csv(headers, rows), exports.CSV
     else:
-        body = exports.to_xlsx(headers, rows, title=f"{d.code} comments")
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        p = access.project
+        about = exports.About(
+            request.user.full_name, [("Project", f"{p.key} · {p.name}"), ("Deliverable", d.code)], p.timezone
+        )
+        body, media = exports.to_xlsx(headers, rows, title=f"{d.code} comments", about=about), exports.XLSX
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -2135,7 +2136,17 @@ def load(db: Session, store: FileStore, now: datetime | None = None) -> int:
 
 
 def render_records(db: Session, store: FileStore) -> None:
-    """Every demo decision's letters, each rendered at its decision's moment, as the server rendered it then."""
-    for decision_id, decided_at in db.exec(select(Decision.id, Decision.decided_at).order_by(Decision.id)).all():
+    """Every demo decision's letters, each composed and kept at its decision's moment, as the server did then; the
+    rendering itself spread over every core, since it is most of the demo's loading time."""
+    decided = db.exec(select(Decision.id, Decision.decided_at).order_by(Decision.id)).all()
+    composed = []
+    for decision_id, decided_at in decided:
         with frozen_time(decided_at):
-            records.generate(db, decision_id, store)
+            c = records.compose_for(db, decision_id, store)
+        if isinstance(c, records.Composed):
+            composed.append((c, decided_at))
+    letters = [letter for c, _ in composed for _, letter in c.letters]
+    rendered = iter(records.render_all(letters, workers=os.cpu_count() or 1))
+    for c, decided_at in composed:
+        with frozen_time(decided_at):
+            records.keep(db, store, c, [next(rendered) for _ in c.letters])

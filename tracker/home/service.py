@@ -10,8 +10,12 @@ from sqlmodel import Session
 
 from tracker import clocks
 from tracker.accounts.service import Principal
+from tracker.audit import versions
+from tracker.core import memo
+from tracker.core.clock import today_in
 from tracker.core.work import WorkItem
 from tracker.deliverables import work as deliverables
+from tracker.projects.service import visible_project_zones
 from tracker.register.actions import service as actions
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
@@ -137,5 +141,9 @@ SECTIONS: list[tuple[str, str, Callable[[Session, Principal], list[WorkItem]]]] 
 
 
 def my_work(db: Session, user: Principal) -> list[Section]:
-    """Every section, empty ones included (the API lists them all; the page shows those with something in them)."""
-    return [Section(key, title, source(db, user)) for key, title, source in SECTIONS]
+    """Every section, empty ones included (the API lists them all; the page shows those with something in them).
+    Kept while the record of every project the user belongs to stands, and their days (tracker.core.memo)."""
+    zones = visible_project_zones(db, user)
+    days = tuple(sorted({today_in(zone) for zone in zones.values()}))
+    key = ("my work", user.id, user.is_admin, days) + versions.of(db, zones)
+    return memo.kept(key, lambda: [Section(key, title, source(db, user)) for key, title, source in SECTIONS])

@@ -15,6 +15,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
+from tracker.core import exports
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
@@ -176,18 +177,26 @@ class ReportRow:
     source_label: str
 
 
-def library(
-    db: Session, user: Principal, accesses: Iterable[Access], query: LibraryQuery, limit: int = 500
-) -> list[ReportRow]:
-    """The reports `user` may read in these projects — their own and the shared ones, of the sources their role
-    sees — in one query, by project and name."""
+def readable_clause(user: Principal, accesses: Iterable[Access]) -> Any:
+    """The saved reports `user` may read in these projects: their own and the shared ones, of the sources their role
+    sees (None when there are no projects). Search reads it too."""
     scopes = [
         and_(SavedReport.project_id == a.project.id, col(SavedReport.source).in_([s.key for s in sources_for(a)]))
         for a in accesses
     ]
     if not scopes:
+        return None
+    return and_(or_(*scopes), or_(SavedReport.owner_id == user.id, SavedReport.shared))
+
+
+def library(
+    db: Session, user: Principal, accesses: Iterable[Access], query: LibraryQuery, limit: int = 500
+) -> list[ReportRow]:
+    """The reports `user` may read in these projects, in one query, by project and name."""
+    readable = readable_clause(user, accesses)
+    if readable is None:
         return []
-    where: list[Any] = [or_(*scopes), or_(SavedReport.owner_id == user.id, SavedReport.shared)]
+    where: list[Any] = [readable]
     if query.whose == "mine":
         where.append(SavedReport.owner_id == user.id)
     elif query.whose == "shared":
@@ -372,3 +381,19 @@ def run(
 def _default_sort(source: Source) -> SortDef:
     key, descending = source.sort
     return SortDef(field=key, desc=descending)
+
+
+def people_of(db: Session, project_id: int) -> list[tuple[int, str]]:
+    """The project's members as (id, name), by name: a person filter's choices and words."""
+    return sorted(((m.user.id, m.user.full_name) for m in projects.members(db, project_id)), key=lambda p: p[1])
+
+
+def export_about(db: Session, access: Access, report: SavedReport, definition: Any, by: str) -> exports.About:
+    """A saved report's workbook says which project, report and filters it holds, and for whom it was made."""
+    p = access.project
+    filters = describe(SOURCES[report.source], definition, dict(people_of(db, p.id))) or ["None"]
+    return exports.About(
+        by,
+        [("Project", f"{p.key} · {p.name}"), ("Report", report.name), *(("Filter", f) for f in filters)],
+        p.timezone,
+    )

@@ -45,8 +45,7 @@ def _base(access: Access) -> str:
     return f"/projects/{access.project.key}/saved-reports"
 
 
-def _people(db: Session, project_id: int) -> list[tuple[int, str]]:
-    return sorted(((m.user.id, m.user.full_name) for m in projects.members(db, project_id)), key=lambda p: p[1])
+_people = service.people_of
 
 
 # --- the builder's state: what the form shows, from a stored definition or from what was posted -----------------
@@ -438,8 +437,9 @@ def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -
     if fmt == "csv":
         body, media = exports.to_csv(result.headers, result.rows), exports.CSV
     else:
-        body = exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name)
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        about = service.export_about(db, access, report, definition, request.user.full_name)
+        body = exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name, about=about)
+        media = exports.XLSX
     disposition = f'attachment; filename="{_filename(access, report, fmt)}"'
     return Response(body, media_type=media, headers={"content-disposition": disposition})
 

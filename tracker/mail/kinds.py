@@ -15,6 +15,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import Forbidden, NotFound
+from tracker.core.web import show_date
 from tracker.deliverables.models import Comment, Deliverable, ReviewAssignment, Submission
 from tracker.mail.models import Mode, Watch
 from tracker.projects.models import Membership, Project
@@ -73,7 +74,7 @@ def _register(kind: str) -> Callable[[Session, Any], About]:
 
 def _report(db: Session, report: StatusReport) -> About:
     project = db.get(Project, report.project_id)
-    title = f"Status report, week ending {report.period_end:%a %-d %b %Y}"
+    title = f"Status report, week ending {show_date(report.period_end, weekday=True)}"
     path = f"/projects/{project.key}/status-reports/{report.id}"
     return About(project, "", title, path, f"report-{report.id}", report, Perm.VIEW_REGISTER)
 

@@ -136,7 +136,10 @@ def _one(
         except (NotFound, Forbidden):
             continue  # no longer a member who may read it
         result = library.run(db, access, principal(user), definition)
-        sha, _ = store.put(exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name))
+        about = library.export_about(db, access, report, definition, f"{user.full_name} (mailed {period}ly)")
+        sha, _ = store.put(
+            exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name, about=about)
+        )
         text, html = mail.render(
             "scheduled",
             user=user,

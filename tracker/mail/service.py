@@ -38,7 +38,7 @@ from tracker.core.db import begin_write, commit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import Form
-from tracker.core.web import make_environment, show_date
+from tracker.core.web import make_environment, show_date, viewing
 from tracker.deliverables.models import Decision, GeneratedRecord
 from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
@@ -348,7 +348,14 @@ def write(db: Session, mail: OutgoingMail) -> OutgoingMail:
     return mail
 
 
-def build(mail: OutgoingMail, settings: Settings, store: FileStore, to_name: str) -> EmailMessage:
+def reveal(text: str, secret: tuple[str, str] | None) -> str:
+    """The text with a secret (an invitation's link) put in place of the words that stand for it in the kept copy."""
+    return text.replace(*secret) if secret else text
+
+
+def build(
+    mail: OutgoingMail, settings: Settings, store: FileStore, to_name: str, secret: tuple[str, str] | None = None
+) -> EmailMessage:
     """The MIME message: plain text and HTML, the attachments, threading and one-click unsubscribe headers."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
@@ -364,8 +371,8 @@ def build(mail: OutgoingMail, settings: Settings, store: FileStore, to_name: str
         msg["List-Unsubscribe"] = f"<{link}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(mail.text)
-    msg.add_alternative(mail.html, subtype="html")
+    msg.set_content(reveal(mail.text, secret))
+    msg.add_alternative(reveal(mail.html, secret), subtype="html")
     for a in mail.attachments:
         maintype, _, subtype = a["type"].partition("/")
         with store.open(a["sha256"]) as f:
@@ -403,18 +410,23 @@ def transport(settings: Settings, msg: EmailMessage) -> None:
             client.quit()
 
 
-def deliver(db: Session, mail: OutgoingMail, settings: Settings, store: FileStore) -> None:
+def deliver(
+    db: Session, mail: OutgoingMail, settings: Settings, store: FileStore, secret: tuple[str, str] | None = None
+) -> None:
     """Send a written message once: kept when no server is configured; a refusal marks it failed (other mail goes
     on); any other failure is counted and raised, so the dispatcher tries again later, and marks it failed after
-    its last try."""
+    its last try. `secret`: (the words that stand for it in the stored copy, the secret itself), put in the message
+    as it is sent, so the stored copy never holds it; without a server the stored copy is how the message reaches its
+    reader, so it is put in there."""
     if mail.status != MailStatus.QUEUED:
         return
     if not settings.smtp_url:
+        mail.text, mail.html = reveal(mail.text, secret), reveal(mail.html, secret)
         _finish(db, mail, MailStatus.KEPT)
         return
     user = db.get(User, mail.user_id) if mail.user_id else None
     try:
-        transport(settings, build(mail, settings, store, user.full_name if user else ""))
+        transport(settings, build(mail, settings, store, user.full_name if user else "", secret))
     except Refused as exc:
         _finish(db, mail, MailStatus.FAILED, str(exc))
         return
@@ -435,12 +447,31 @@ def _finish(db: Session, mail: OutgoingMail, status: MailStatus, error: str = ""
     commit(db)
 
 
+def for_recipient(user: User | None) -> contextlib.AbstractContextManager[None]:
+    """Times and dates as the recipient reads them (core.web): their zone and format; an address outside the
+    project has none, so the project's zone."""
+    return viewing(user.timezone, user.date_format) if user else viewing()
+
+
 def render(template: str, **context: Any) -> tuple[str, str]:
-    """(text, html) of templates/mail/{template}.txt and .html."""
-    return (
-        _env.get_template(f"mail/{template}.txt").render(**context),
-        _env.get_template(f"mail/{template}.html").render(**context),
-    )
+    """(text, html) of templates/mail/{template}.txt and .html, for the recipient `user` (None: an address)."""
+    with for_recipient(context.get("user")):
+        return (
+            _env.get_template(f"mail/{template}.txt").render(**context),
+            _env.get_template(f"mail/{template}.html").render(**context),
+        )
+
+
+def report_print(db: Session, report_id: int) -> tuple[str, str]:
+    """A published report's printable HTML and its PDF's file name."""
+    report = db.get(StatusReport, report_id)
+    html = documents.render_print(report.content, meta=documents.meta_line(reports.row_of(db, report)), scoring=scoring)
+    return html, documents.filename(report.content, report.number, "pdf")
+
+
+def pdf_attachment(store: FileStore, name: str, pdf: bytes) -> list[dict[str, str]]:
+    sha, _ = store.put(pdf)
+    return [{"name": name, "sha256": sha, "type": "application/pdf"}]
 
 
 def _report_pdf(db: Session, event: AuditEvent, store: FileStore) -> list[dict[str, str]]:
@@ -451,13 +482,8 @@ def _report_pdf(db: Session, event: AuditEvent, store: FileStore) -> list[dict[s
     ).first()
     if earlier:
         return earlier
-    report = db.get(StatusReport, event.entity_id)
-    row = reports.row_of(db, report)
-    html = documents.render_print(report.content, meta=documents.meta_line(row), scoring=scoring)
-    sha, _ = store.put(documents.to_pdf(html))
-    return [
-        {"name": documents.filename(report.content, report.number, "pdf"), "sha256": sha, "type": "application/pdf"}
-    ]
+    html, name = report_print(db, event.entity_id)
+    return pdf_attachment(store, name, documents.to_pdf(html))
 
 
 def _attachments(db: Session, event: AuditEvent, kind: EventKind, store: FileStore) -> list[dict[str, str]]:
@@ -498,8 +524,10 @@ def event_mail(
     user: User | None,
     a: About,
     address: str = "",
+    attachments: list[dict[str, str]] | None = None,
 ) -> OutgoingMail:
-    """The message of an event for a person (or, for a published report, an address outside the project)."""
+    """The message of an event for a person (or, for a published report, an address outside the project).
+    `attachments`: given when they were rendered ahead (the demo renders its reports' PDFs on every core)."""
     who, verb = who_and_verb(db, event)
     headline = headline_of(kind, a, who, verb)
     code = f" {a.code}" if a.code else ""
@@ -510,6 +538,7 @@ def event_mail(
     )
     text, html = render(
         "event",
+        project=a.project,  # its zone, for a recipient without one
         user=user,
         name=user.full_name if user else "",
         kind=kind,
@@ -534,7 +563,7 @@ def event_mail(
         html=html,
         message_id=make_msgid(f"event{event.id}.{kind.key}", domain=domain),
         thread=f"<{a.thread}@{domain}>",
-        attachments=_attachments(db, event, kind, store),
+        attachments=_attachments(db, event, kind, store) if attachments is None else attachments,
     )
 
 
@@ -691,6 +720,11 @@ def reminder_state(item: Any, project: Any) -> str | None:
 
 def reminders_for(db: Session, settings: Settings, user: User) -> list[OutgoingMail]:
     """The reminders this person has not had yet: one per item of their My work and state (due, then overdue)."""
+    with for_recipient(user):
+        return _reminders_for(db, settings, user)
+
+
+def _reminders_for(db: Session, settings: Settings, user: User) -> list[OutgoingMail]:
     out, projects_by_key, seen = [], {}, set()
     for section in home.my_work(db, principal(user)):
         words = REMINDED.get(section.key)

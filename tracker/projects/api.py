@@ -14,7 +14,8 @@ from sqlmodel import Session
 from tracker.audit import service as audit
 from tracker.core.errors import Forbidden
 from tracker.core.forms import ApiBody, ExpectedVersion, parse
-from tracker.projects import service
+from tracker.projects import invitations, service
+from tracker.projects.invitations import InviteForm
 from tracker.projects.models import DeemedPolicy, Project, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import MemberForm, ProjectForm, RoleForm
@@ -114,6 +115,39 @@ class MemberPatch(ApiBody):
     version: int
 
 
+class InvitationOut(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    state: invitations.State
+    sent_at: datetime
+    expires_at: datetime
+    invited_by: str | None
+    version: int
+
+
+class InvitationIn(ApiBody):
+    """Invite by e-mail: someone with an account is added at once (`member`); anyone else is sent a link to make
+    their account (`invitation`)."""
+
+    labels = InviteForm.labels
+
+    email: str = Field(max_length=254, examples=["dana@agency.gov"])
+    full_name: str = Field(min_length=1, max_length=120)
+    role: Role
+
+
+class InvitedOut(BaseModel):
+    outcome: str = Field(description="invited: a link was sent; added: an account with that address was added")
+    invitation: InvitationOut | None = None
+    member: MemberOut | None = None
+
+
+class VersionIn(ApiBody):
+    version: int
+
+
 class AuditOut(BaseModel):
     id: int
     at: datetime
@@ -129,6 +163,21 @@ def _out(project: Project, role: Role | None = None) -> ProjectOut:
     out = ProjectOut.model_validate(project)
     out.my_role = role
     return out
+
+
+def _invitation_out(row: invitations.InvitationRow) -> InvitationOut:
+    i = row.invitation
+    return InvitationOut(
+        id=i.id,
+        email=i.email,
+        full_name=i.full_name,
+        role=i.role,
+        state=row.state,
+        sent_at=i.sent_at,
+        expires_at=i.expires_at,
+        invited_by=row.invited_by,
+        version=i.version,
+    )
 
 
 def _member_out(row: service.MemberRow) -> MemberOut:
@@ -162,7 +211,11 @@ class ProjectApi(Controller):
         access = service.get_for(db, request.user, key)
         return _out(access.project, access.role)
 
-    @patch("/{key:str}", sync_to_thread=True, summary="Change project settings (admins)")
+    @patch(
+        "/{key:str}",
+        sync_to_thread=True,
+        summary="Change project settings (its managers and admins; archiving: admins)",
+    )
     def update_project(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[ProjectPatch]
     ) -> ProjectOut:
@@ -178,7 +231,7 @@ class ProjectApi(Controller):
         access = service.get_for(db, request.user, key)
         return [_member_out(r) for r in service.members(db, access.project.id)]
 
-    @post("/{key:str}/members", sync_to_thread=True, summary="Add a member (admins)")
+    @post("/{key:str}/members", sync_to_thread=True, summary="Add a member (the project's managers and admins)")
     def add_member(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[MemberIn]
     ) -> MemberOut:
@@ -186,7 +239,11 @@ class ProjectApi(Controller):
         membership = service.add_member(db, request.user, access, MemberForm(user_id=data.user_id, role=data.role))
         return _member_out(service.MemberRow(*service.get_membership(db, access, membership.id)))
 
-    @patch("/{key:str}/members/{membership_id:int}", sync_to_thread=True, summary="Change a member's role (admins)")
+    @patch(
+        "/{key:str}/members/{membership_id:int}",
+        sync_to_thread=True,
+        summary="Change a member's role (managers and admins)",
+    )
     def change_role(
         self,
         request: Request,
@@ -204,7 +261,7 @@ class ProjectApi(Controller):
     @delete(
         "/{key:str}/members/{membership_id:int}",
         sync_to_thread=True,
-        summary="Remove a member (admins; send the membership's version you read as ?version=)",
+        summary="Remove a member (managers and admins; send the membership's version you read as ?version=)",
     )
     def remove_member(
         self,
@@ -216,6 +273,63 @@ class ProjectApi(Controller):
     ) -> None:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
         service.remove_member(db, request.user, access, membership_id, version)
+
+    @get("/{key:str}/invitations", sync_to_thread=True, summary="Invitations waiting to be accepted (managers, admins)")
+    def list_invitations(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str]
+    ) -> list[InvitationOut]:
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        return [_invitation_out(r) for r in invitations.open_invitations(db, access.project.id)]
+
+    @post("/{key:str}/invitations", sync_to_thread=True, summary="Invite someone by e-mail (managers, admins)")
+    def invite(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[InvitationIn]
+    ) -> InvitedOut:
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        form = parse(InviteForm, data.model_dump())
+        done = invitations.invite(db, request.app.state.settings, request.user, access, form)
+        if done.membership is not None:
+            member = service.MemberRow(*service.get_membership(db, access, done.membership.id))
+            return InvitedOut(outcome="added", member=_member_out(member))
+        return InvitedOut(outcome="invited", invitation=_invitation_out(invitations.row_of(db, done.invitation)))
+
+    @post(
+        "/{key:str}/invitations/{invitation_id:int}/resend",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Send an invitation again, with a new link and expiry (the old link stops working)",
+    )
+    def resend_invitation(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        invitation_id: FromPath[int],
+        data: JSONBody[VersionIn],
+    ) -> InvitationOut:
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        invitation = invitations.resend(
+            db, request.app.state.settings, request.user, access, invitation_id, data.version
+        )
+        return _invitation_out(invitations.row_of(db, invitation))
+
+    @post(
+        "/{key:str}/invitations/{invitation_id:int}/revoke",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Revoke an invitation: its link stops working",
+    )
+    def revoke_invitation(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        invitation_id: FromPath[int],
+        data: JSONBody[VersionIn],
+    ) -> InvitationOut:
+        access = service.get_for(db, request.user, key, Perm.MANAGE)
+        invitation = invitations.revoke(db, request.user, access, invitation_id, data.version)
+        return _invitation_out(invitations.row_of(db, invitation))
 
     @get("/{key:str}/audit", sync_to_thread=True, summary="The project's audit trail, newest first")
     def project_audit(

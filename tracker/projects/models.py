@@ -40,6 +40,11 @@ class Project(Versioned, SQLModel, table=True):
     sponsor: str = Field(default="", max_length=120)
     contractor: str = Field(default="", max_length=200)
     contract_number: str = Field(default="", max_length=60)
+    # Whom decision letters are addressed to: the contractor's contact.
+    contact_name: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    contact_title: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
+    contact_address: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    contact_email: str = Field(default="", max_length=254, sa_column_kwargs={"server_default": ""})
     start_date: date | None = None
     end_date: date | None = None
     timezone: str = Field(default="America/Los_Angeles", max_length=64)
@@ -52,6 +57,7 @@ class Project(Versioned, SQLModel, table=True):
     extra_holidays: list = Field(default_factory=list, sa_type=JSON)  # [{"date": "2026-12-24", "name": "..."}]
     slo_targets: dict = Field(default_factory=dict, sa_type=JSON)  # overrides of reports.scorecard.DEFAULT_TARGETS
     rag_thresholds: dict = Field(default_factory=dict, sa_type=JSON)  # overrides of reports.rag.THRESHOLDS
+    service_credits: dict = Field(default_factory=dict, sa_type=JSON)  # reports.credits: {"rules": [...], "cap": ...}
     archived: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     version: int = version_field()
@@ -65,4 +71,38 @@ class Membership(Versioned, SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     role: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class Organisation(Versioned, SQLModel, table=True):
+    """The organisation using the tracker (one row, id 1): its name and logo head every letter."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    logo_sha256: str | None = Field(default=None, max_length=64)  # in the file store (core.files)
+    logo_type: str = Field(default="", max_length=40)  # image/png or image/jpeg
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class Invitation(Versioned, SQLModel, table=True):
+    """Someone asked by e-mail to join a project in a role, who has no account yet: the link in the message lets them
+    make one, once, before it expires. The link's token is an HMAC of `salt` under the server's key, so the message
+    can be written after the commit (by the dispatcher) while the database alone (a backup, a leak) holds no working
+    link, only the token's sha256 to find the invitation by."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    email: str = Field(max_length=254)
+    full_name: str = Field(max_length=120)
+    role: str = Field(max_length=16)
+    salt: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    invited_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime = Field(default_factory=utcnow)  # the last time it was sent: the link of that message counts
+    expires_at: datetime
+    accepted_at: datetime | None = None
+    user_id: int | None = Field(default=None, foreign_key="app_user.id")  # the account made with it
+    revoked_at: datetime | None = None
     version: int = version_field()

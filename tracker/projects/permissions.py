@@ -20,7 +20,10 @@ class Perm(StrEnum):
     DECIDE = "decide"  # accept / conditionally accept / reject / withdraw; a project always keeps someone who may
     RECEIVE_ESCALATIONS = "receive_escalations"  # issues past their escalation age are brought to them
     PUBLISH = "publish"  # publish a status report
-    MANAGE = "manage"  # project settings and memberships
+    # the project's own settings (clocks, policy, calendar, time zone, register, report and service-level targets,
+    # credits), its members and their roles, and invitations by e-mail
+    MANAGE = "manage"
+    ARCHIVE = "archive"  # archive a project or bring it back: with creating projects, the admins' alone
     BUILD_REPORTS = "build_reports"  # save queries in the reports library
     CURATE_REPORTS = "curate_reports"  # edit or delete anyone's shared saved query
     VIEW_CHANGES = "view_changes"  # change requests: the contractor sees its own and the State's once submitted
@@ -28,6 +31,9 @@ class Perm(StrEnum):
     DECIDE_CHANGE = "decide_change"  # approve or reject a change request, with the rationale
     MAIL_DEFAULTS = "mail_defaults"  # what the project's members are told by mail unless they choose otherwise
     MANAGE_WEBHOOKS = "manage_webhooks"  # subscribe URLs to the project's events; see their deliveries and secrets
+    # verify or dispute the service levels the contractor reports itself: they can earn or spare service credits, so
+    # it is the State's decision, as accepting a deliverable is
+    VERIFY_FIGURES = "verify_figures"
 
 
 _READ = {Perm.VIEW, Perm.VIEW_HISTORY, Perm.VIEW_REGISTER, Perm.VIEW_CHANGES}
@@ -43,12 +49,14 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.DECIDE,
             Perm.RECEIVE_ESCALATIONS,
             Perm.PUBLISH,
+            Perm.MANAGE,
             Perm.BUILD_REPORTS,
             Perm.CURATE_REPORTS,
             Perm.RAISE_CHANGE,
             Perm.DECIDE_CHANGE,
             Perm.MAIL_DEFAULTS,
             Perm.MANAGE_WEBHOOKS,
+            Perm.VERIFY_FIGURES,
         }
     ),
     Role.STAFF: frozenset(
@@ -61,7 +69,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 }
 
 # Admins administer every project; deciding and publishing stay with the project's own managers.
-ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE, Perm.MANAGE_WEBHOOKS})
+ADMIN_PERMS: frozenset[Perm] = frozenset(_READ | {Perm.MANAGE, Perm.ARCHIVE, Perm.MANAGE_WEBHOOKS})
 
 
 def roles_with(perm: Perm) -> frozenset[Role]:

@@ -121,9 +121,25 @@ def visible_projects(db: Session, user: Principal, q: str = "", include_archived
 
 
 def visible_project_ids(db: Session, user: Principal) -> list[int]:
-    if user.is_admin:
-        return list(db.exec(select(Project.id)))
-    return list(db.exec(select(Membership.project_id).where(Membership.user_id == user.id)))
+    return list(visible_project_zones(db, user))
+
+
+def visible_project_zones(db: Session, user: Principal) -> dict[int, str]:
+    """The time zone of each project the user may see: every one for an admin, else those they belong to."""
+    stmt = select(Project.id, Project.timezone)
+    if not user.is_admin:
+        stmt = stmt.join(Membership, Membership.project_id == Project.id).where(Membership.user_id == user.id)
+    return dict(db.exec(stmt).all())
+
+
+def may_anywhere(db: Session, user: Principal, perm: Perm) -> bool:
+    """Whether the user may `perm` in at least one live project (what a cross-project page asks before it is offered)."""
+    stmt = select(Project.id).where(Project.archived == False)  # noqa: E712
+    if not (user.is_admin and perm in perms_for(None, True)):
+        stmt = stmt.join(Membership, Membership.project_id == Project.id).where(
+            Membership.user_id == user.id, col(Membership.role).in_(roles_with(perm))
+        )
+    return db.exec(stmt.limit(1)).first() is not None
 
 
 # --- project settings ---------------------------------------------------------------------------
@@ -158,6 +174,10 @@ class ProjectForm(Form):
     sponsor: str = Field(default="", max_length=120)
     contractor: str = Field(default="", max_length=200)
     contract_number: str = Field(default="", max_length=60)
+    contact_name: str = Field(default="", max_length=120)
+    contact_title: str = Field(default="", max_length=120)
+    contact_address: str = Field(default="", max_length=500)
+    contact_email: str = Field(default="", max_length=254)
     start_date: OptionalDate = None
     end_date: OptionalDate = None
     timezone: str = Field(default="America/Los_Angeles", max_length=64)
@@ -176,6 +196,14 @@ class ProjectForm(Form):
         v = v.upper()
         if not re.match(KEY_PATTERN, v):
             raise ValueError("Use 2–10 capital letters or digits, starting with a letter (e.g. CWS)")
+        return v
+
+    @field_validator("contact_email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError("Enter an e-mail address such as name@contractor.com")
         return v
 
     @field_validator("timezone")
@@ -218,6 +246,10 @@ PROJECT_FIELDS = (
     "sponsor",
     "contractor",
     "contract_number",
+    "contact_name",
+    "contact_title",
+    "contact_address",
+    "contact_email",
     "start_date",
     "end_date",
     "timezone",
@@ -237,6 +269,10 @@ PROJECT_LABELS = {
     "sponsor": "Sponsor",
     "contractor": "Contractor",
     "contract_number": "Contract number",
+    "contact_name": "Contractor contact",
+    "contact_title": "Contact's title",
+    "contact_address": "Contact's postal address",
+    "contact_email": "Contact's e-mail",
     "start_date": "Start date",
     "end_date": "End date",
     "timezone": "Time zone",
@@ -253,7 +289,12 @@ ProjectForm.labels = PROJECT_LABELS
 WORDS = {"deemed_policy": dict(options(list(DeemedPolicy))), "role": ROLE_LABELS}
 history.register(
     nouns={"project": "project", "membership": "member"},
-    verbs={"add_member": "added", "remove_member": "removed", "change_role": "changed the role of"},
+    verbs={
+        "add_member": "added",
+        "join": "joined by invitation as",
+        "remove_member": "removed",
+        "change_role": "changed the role of",
+    },
     terms=dict.fromkeys(("project", "membership"), history.Terms(LABELS, WORDS)),
 )
 audit.name_projects(Project.id, Project.key)
@@ -288,6 +329,8 @@ def create_project(db: Session, actor: Principal, form: ProjectForm) -> Project:
 def update_project(db: Session, actor: Principal, access: Access, form: ProjectForm) -> Project:
     access.require(Perm.MANAGE)
     project = access.project
+    if form.archived != project.archived and not access.can(Perm.ARCHIVE):
+        raise Forbidden(detail="Only admins archive a project or bring it back.")
     project.check_seen(form.version, audit.snapshot(project, PROJECT_FIELDS))
     if form.key != project.key:
         raise FormError({"key": "A project's key cannot change once created; links and codes depend on it."})
@@ -360,23 +403,30 @@ def add_member(db: Session, actor: Principal, access: Access, form: MemberForm) 
     user = db.get(User, form.user_id)
     if user is None or not user.is_active:
         raise FormError({"user_id": "Choose an active user."})
-    project = access.project
-    exists = db.exec(
-        select(Membership.id).where(Membership.project_id == project.id, Membership.user_id == user.id)
-    ).first()
-    if exists is not None:
+    if is_member(db, access.project.id, user.id):
         raise FormError({"user_id": f"{user.full_name} is already a member; change their role instead."})
-    membership = Membership(project_id=project.id, user_id=user.id, role=form.role.value)
+    return join(db, actor.id, access.project, user, form.role, "add_member")
+
+
+def is_member(db: Session, project_id: int, user_id: int) -> bool:
+    stmt = select(Membership.id).where(Membership.project_id == project_id, Membership.user_id == user_id)
+    return db.exec(stmt).first() is not None
+
+
+def join(db: Session, actor_id: int, project: Project, user: User, role: Role, action: str) -> Membership:
+    """The membership itself, on the project's trail: added by a manager, or by the person accepting an invitation
+    (the caller has checked who may)."""
+    membership = Membership(project_id=project.id, user_id=user.id, role=role.value)
     db.add(membership)
     db.flush()
     audit.record(
         db,
-        actor_id=actor.id,
+        actor_id=actor_id,
         entity=membership,
         project_id=project.id,
         label=user.full_name,
-        action="add_member",
-        changes={"role": [None, form.role.value]},
+        action=action,
+        changes={"role": [None, role.value]},
     )
     return membership
 

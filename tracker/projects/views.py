@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.enums import RequestEncodingType
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Body, FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.calendars import service as calendars
-from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
+from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit, TooLarge
+from tracker.core.files import FileStore
 from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
-from tracker.projects import service
+from tracker.projects import invitations, organisation, service
 from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import ROLE_LABELS, DeemedPolicy, Role
 from tracker.projects.permissions import Perm
 from tracker.projects.service import PROJECT_LABELS, Access, MemberForm, ProjectForm, RoleForm
 
 Form = URLEncodedBody[dict[str, Any]]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 HISTORY_PAGE = 50
 
 ROLE_OPTIONS = [(r.value, ROLE_LABELS[r]) for r in Role]
@@ -39,7 +45,7 @@ def _form_values(project: Any) -> dict[str, Any]:
     return values
 
 
-def _overview(
+def overview_page(
     request: Request, db: Session, access: Access, status: int = 200, block: str | None = None, **extra: Any
 ) -> Template:
     project = access.project
@@ -52,6 +58,7 @@ def _overview(
         ]
         if access.can(Perm.MANAGE)
         else [],
+        "open_invitations": invitations.count_open(db, project.id) if access.can(Perm.MANAGE) else 0,
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
         "holidays": project_holidays(project, project_today(project), days=120),
         "member_errors": {},
@@ -101,36 +108,32 @@ class ProjectController(Controller):
         flash(request, f"Project {project.key} created. Add its members below.")
         return redirect(f"/projects/{project.key}")
 
-    @get("/{key:str}", sync_to_thread=True)
-    def detail(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
-        return _overview(request, db, service.get_for(db, request.user, key))
-
     @get("/{key:str}/edit", sync_to_thread=True)
     def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
-        return self._form(request, access.project, _form_values(access.project), {})
+        return self._form(request, access, _form_values(access.project), {})
 
     @post("/{key:str}/edit", sync_to_thread=True)
     def update(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
     ) -> Template | Redirect:
         access = service.get_for(db, request.user, key, Perm.MANAGE)
+        if not access.can(Perm.ARCHIVE):  # the form has no such field for them: the project stays as it is
+            data = data | {"archived": access.project.archived}
         try:
             service.update_project(db, request.user, access, parse(ProjectForm, data))
         except StaleEdit as exc:
             stale = stale_fields(exc.current, data)
-            return self._form(
-                request, access.project, data | {"version": access.project.version}, {}, stale=stale, status=409
-            )
+            return self._form(request, access, data | {"version": access.project.version}, {}, stale=stale, status=409)
         except FormError as exc:
-            return self._form(request, access.project, data, exc.errors, status=422)
+            return self._form(request, access, data, exc.errors, status=422)
         flash(request, "Project settings saved.")
         return redirect(f"/projects/{access.project.key}")
 
     def _form(
         self,
         request: Request,
-        project: Any,
+        access: Access | None,
         form: dict[str, Any],
         errors: dict[str, str],
         stale: dict[str, Any] | None = None,
@@ -140,7 +143,8 @@ class ProjectController(Controller):
             request,
             "projects/form.html",
             status=status,
-            project=project,
+            access=access,
+            project=access.project if access else None,
             form=form,
             errors=errors,
             stale=stale,
@@ -148,7 +152,7 @@ class ProjectController(Controller):
             labels=PROJECT_LABELS,
         )
 
-    # --- members (admins) ---
+    # --- members (the project's managers, and admins) ---
 
     @post("/{key:str}/members", sync_to_thread=True)
     def add_member(
@@ -158,13 +162,13 @@ class ProjectController(Controller):
         try:
             membership = service.add_member(db, request.user, access, parse(MemberForm, data))
         except FormError as exc:
-            return _overview(
+            return overview_page(
                 request, db, access, status=422, block="members", member_errors=exc.errors, member_form=data
             )
         if not request.headers.get("hx-request"):
             flash(request, "Member added.")
             return redirect(f"/projects/{access.project.key}#members")
-        return _overview(request, db, access, block="members", added_id=membership.id)
+        return overview_page(request, db, access, block="members", added_id=membership.id)
 
     @post("/{key:str}/members/{membership_id:int}/role", sync_to_thread=True)
     def change_role(
@@ -182,11 +186,13 @@ class ProjectController(Controller):
             if not request.headers.get("hx-request"):
                 flash(request, exc.detail, "error")
                 return redirect(f"/projects/{access.project.key}#members")
-            return _overview(request, db, access, status=exc.status_code, block="members", member_message=exc.detail)
+            return overview_page(
+                request, db, access, status=exc.status_code, block="members", member_message=exc.detail
+            )
         if not request.headers.get("hx-request"):
             flash(request, "Role changed.")
             return redirect(f"/projects/{access.project.key}#members")
-        return _overview(request, db, access, block="members", member_message="Role changed.")
+        return overview_page(request, db, access, block="members", member_message="Role changed.")
 
     @post("/{key:str}/members/{membership_id:int}/remove", sync_to_thread=True)
     def remove_member(
@@ -204,7 +210,7 @@ class ProjectController(Controller):
             message, category = f"{user.full_name} removed from the project.", "success"
         except StaleEdit as exc:
             # The list as it is now, with the message: the user decides again on what is there.
-            return _overview(
+            return overview_page(
                 request, db, access, status=409, block="members", member_message=exc.detail, member_failed=True
             )
         except Conflict as exc:
@@ -212,7 +218,7 @@ class ProjectController(Controller):
         if not request.headers.get("hx-request"):
             flash(request, message, category)
             return redirect(f"/projects/{access.project.key}#members")
-        return _overview(request, db, access, block="members", member_message=message)
+        return overview_page(request, db, access, block="members", member_message=message)
 
     @get("/{key:str}/history", sync_to_thread=True)
     def history(
@@ -235,4 +241,54 @@ class ProjectController(Controller):
         )
 
 
-handlers = [ProjectController]
+# --- the organisation (admins) -------------------------------------------------------------------------------
+
+
+def _admins_only(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if not connection.user.is_admin:
+        raise Forbidden(detail="Only admins set the organisation's name and logo.")
+
+
+class OrganisationAdmin(Controller):
+    path = "/admin/organisation"
+    guards = [_admins_only]
+    include_in_schema = False
+
+    def _page(self, request: Request, db: Session, status: int = 200, **extra: Any) -> Template:
+        org = organisation.get(db)
+        store = FileStore.from_settings(request.app.state.settings)
+        context = {
+            "org": org,
+            "logo": organisation.logo_data_uri(org, store),
+            "form": {"name": org.name, "version": org.version},
+            "errors": {},
+            "stale": None,
+            "max_kb": organisation.LOGO_MAX_BYTES // 1024,
+        }
+        return render(request, "admin/organisation.html", status=status, section="admin", **(context | extra))
+
+    @get("/", sync_to_thread=True)
+    def show(self, request: Request, db: NamedDependency[Session]) -> Template:
+        return self._page(request, db)
+
+    @post("/", sync_to_thread=True)
+    def save(self, request: Request, db: NamedDependency[Session], data: Multipart) -> Template | Redirect:
+        text = {k: v for k, v in data.items() if isinstance(v, str)}
+        upload = data.get("logo")
+        logo = None
+        if isinstance(upload, UploadFile) and upload.filename:
+            logo = upload.file.read(organisation.LOGO_MAX_BYTES + 1)
+            if len(logo) > organisation.LOGO_MAX_BYTES:
+                raise TooLarge(detail=f"A logo may be at most {organisation.LOGO_MAX_BYTES // 1024} KB.")
+        store = FileStore.from_settings(request.app.state.settings)
+        try:
+            organisation.save(db, request.user, parse(organisation.OrganisationForm, text), logo, store)
+        except StaleEdit as exc:
+            return self._page(request, db, status=409, form=text, stale=stale_fields(exc.current, text))
+        except FormError as exc:
+            return self._page(request, db, status=422, form=text, errors=exc.errors)
+        flash(request, "Organisation saved. New letters carry its name and logo.")
+        return redirect("/admin/organisation")
+
+
+handlers = [ProjectController, OrganisationAdmin]

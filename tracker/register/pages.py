@@ -191,6 +191,47 @@ class RegisterPages(Controller):
         flash(request, f"{self.kind.label} {record.code} saved.")
         return redirect(self.url(access, record))
 
+    def row_page(
+        self,
+        request: Request,
+        db: Session,
+        access: Access,
+        record_id: int,
+        template: str = "_row.html",
+        status: int = 200,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Template:
+        """One row of the list alone, as htmx swaps it in: the row as read, or its in-place edit."""
+        return render(
+            request,
+            f"{self.kind.plural}/{template}",
+            status=status,
+            row=self.kind.row(db, access, record_id),
+            message=message,
+            failed=status != 200,
+            headers=headers,
+            **self.common(db, access),
+        )
+
+    @get("/{record_id:int}/row", sync_to_thread=True)
+    def row(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
+    ) -> Template:
+        """The row as the list shows it: what an in-place edit's Cancel puts back."""
+        return self.row_page(request, db, projects.get_for(db, request.user, key, self.kind.view), record_id)
+
+    @get("/{record_id:int}/row-edit", sync_to_thread=True)
+    def row_edit(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int]
+    ) -> Template:
+        """The row with the fields the list edits in place, loaded only when asked for (the list stays light)."""
+        if not self.kind.quick:
+            raise NotFound(detail=f"A {self.kind.noun or self.kind.name} is not edited from its list.")
+        access = projects.get_for(db, request.user, key, self.kind.edit)
+        self.may_change(access, self.kind.service.get_for(db, access, record_id))
+        return self.row_page(request, db, access, record_id, "_row_edit.html")
+
     @post("/{record_id:int}/quick", sync_to_thread=True)
     def quick(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], record_id: FromPath[int], data: Form
@@ -214,17 +255,8 @@ class RegisterPages(Controller):
         if not request.headers.get("hx-request"):
             flash(request, message, "success" if status == 200 else "error")
             return redirect(safe_next(data.get("next"), self.url(access)))
-        return render(
-            request,
-            f"{kind.plural}/_row.html",
-            status=status,
-            row=kind.row(db, access, record.id),
-            message=message,
-            failed=status != 200,
-            here=safe_next(data.get("next"), ""),
-            headers={"HX-Trigger": kind.refresh} if status == 200 and kind.refresh else None,
-            **self.common(db, access),
-        )
+        headers = {"HX-Trigger": kind.refresh} if status == 200 and kind.refresh else None
+        return self.row_page(request, db, access, record.id, status=status, message=message, headers=headers)
 
 
 class WithActions:

@@ -3,13 +3,14 @@ contractor scorecard and the portfolio rollup. The same service functions as the
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from sqlmodel import Session
 
 from tracker.core.errors import Conflict, FormError, NotFound
@@ -17,9 +18,9 @@ from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.reports import rag, scorecard
+from tracker.reports import credits, levels, rag, scorecard, targets
 from tracker.reports import service as reports
-from tracker.reports.models import ReportStatus, StatusReport
+from tracker.reports.models import FigureStatus, ReportStatus, ServiceMeasure, StatusReport
 from tracker.reports.periods import Period
 from tracker.reports.service import DraftForm, PeriodForm, ReportRow
 
@@ -85,6 +86,12 @@ class VersionIn(ApiBody):
     version: int | None = None
 
 
+class FigureOut(BaseModel):
+    value: float | None
+    count: int
+    met: bool | None
+
+
 class MetricOut(BaseModel):
     key: str
     label: str
@@ -94,26 +101,137 @@ class MetricOut(BaseModel):
     target: float
     met: bool | None
     explanation: str
-    trend: list[float | None] = Field(description="The last 12 weeks ending with this period, oldest first")
+    trend: list[float | None] = Field(description="The last 13 periods ending with this one, oldest first")
+    higher_is_better: bool
+    rolling: FigureOut = Field(description="The 13 weeks ending with the period")
+    to_date: FigureOut = Field(description="From the contract's start to the period's end")
+
+
+class CreditLineOut(BaseModel):
+    rule: str
+    value: str = Field(description="The measure's value in the rule's unit; — when nothing counts (or not verified)")
+    applies: bool
+    amount: Decimal
+    note: str
+
+
+class CreditsOut(BaseModel):
+    invoiced: Decimal = Field(description="What the period's deliverable decisions approved for payment")
+    total: Decimal = Field(description="Credits due in the period, after any cap")
+    capped: bool
+    lines: list[CreditLineOut]
 
 
 class ScorecardOut(BaseModel):
     period_start: date
     period_end: date
     metrics: list[MetricOut]
+    credits: CreditsOut | None = Field(description="None when the project has no service-credit table")
+
+
+class MeasureOut(BaseModel):
+    id: int
+    name: str
+    unit: str
+    target: Decimal
+    higher_is_better: bool
+    version: int
+
+
+class ServiceFigureOut(BaseModel):
+    id: int
+    measure_id: int
+    measure: str
+    month: date = Field(description="The month's first day")
+    value: Decimal
+    notes: str
+    status: FigureStatus = Field(description="pending (awaiting verification), verified or disputed")
+    met: bool
+    revision: int = Field(description="1, and one more for each correction")
+    reason: str = Field(description="The State's note on verifying or disputing")
+    entered_by: str | None
+    decided_by: str | None
+    version: int = Field(description="Send it back when correcting or deciding (409 when stale)")
+
+
+class ServiceLevelsOut(BaseModel):
+    measures: list[MeasureOut]
+    figures: list[ServiceFigureOut]
+
+
+class MeasureIn(ApiBody):
+    name: str = Field(min_length=1, max_length=120)
+    unit: str = Field(default="", max_length=40)
+    target: Decimal
+    higher_is_better: bool = True
+
+
+class FigureIn(ApiBody):
+    measure_id: int
+    month: str = Field(description="YYYY-MM", examples=["2026-10"], max_length=10)
+    value: Decimal
+    notes: str = Field(default="", max_length=2000)
+
+
+class CorrectionIn(ApiBody):
+    value: Decimal
+    notes: str = Field(default="", max_length=2000)
+    version: int
+
+
+class VerdictIn(ApiBody):
+    verdict: Literal["verify", "dispute"]
+    reason: str = Field(default="", max_length=2000)
+    version: int
 
 
 class PortfolioOut(BaseModel):
     project_key: str
     project_name: str
+    sponsor: str
+    contractor: str
     report_id: int | None
     period_label: str
     rag: rag.Rag | None
-    areas: dict[str, str]
+    areas: dict[str, str] = Field(description="RAG by area: overall, deliverables, risks, issues")
     trend: str = Field(description="better, worse or same than the report before; new; none (nothing published)")
+    rag_history: list[rag.Rag | None] = Field(description="Overall RAG of each of the last 13 weeks, oldest first")
     counts: dict[str, int]
+    contract_value: Decimal = Field(description="The deliverables' payments, withdrawn ones left out")
+    holdback_withheld: Decimal
+    holdback_released: Decimal
     slo_met: int
     slo_measured: int
+    scorecard: str = Field(description='e.g. "4 of 6 service levels met"; empty when nothing was measured')
+
+
+def _measure_out(m: ServiceMeasure) -> MeasureOut:
+    return MeasureOut(
+        id=m.id, name=m.name, unit=m.unit, target=m.target, higher_is_better=m.higher_is_better, version=m.version
+    )
+
+
+def _row(db: Session, access: Access, figure_id: int) -> levels.Row:
+    return next(r for r in levels.figures(db, access.project.id) if r.figure.id == figure_id)
+
+
+def _figure_out(r: levels.Row) -> ServiceFigureOut:
+    f = r.figure
+    return ServiceFigureOut(
+        id=f.id,
+        measure_id=r.measure.id,
+        measure=r.measure.name,
+        month=f.month,
+        value=f.value,
+        notes=f.note,
+        status=FigureStatus(f.status),
+        met=r.met,
+        revision=f.revision,
+        reason=f.decision_note,
+        entered_by=r.entered_by,
+        decided_by=r.decided_by,
+        version=f.version,
+    )
 
 
 def _period(access: Access, start: date | str | None, end: date | str | None) -> Period:
@@ -152,6 +270,25 @@ def _draft_out(db: Session, access: Access, period: Period) -> DraftOut:
         overrides=draft.overrides or {},
         content=reports.build(db, access.project, period, draft),
     )
+
+
+# A project's RAG thresholds and service-level targets (reports/targets.py), one field each: a number, or null for the
+# default; rates in percent, as on the page.
+TargetsIO = create_model(
+    "TargetsIO",
+    __base__=ApiBody,
+    version=(int | None, Field(default=None, description="The version you read; a stale one answers 409")),
+    **{s.name: (float | None, Field(default=None, description=s.label)) for s in targets.FIELDS},
+)
+TargetsIO.labels = targets.LABELS
+
+
+def _targets_out(project: Any) -> Any:
+    return TargetsIO(**{k: None if v == "" else v for k, v in targets.form_values(project).items()})
+
+
+def _as_field(value: float | None) -> str:
+    return "" if value is None else str(int(value)) if float(value).is_integer() else str(value)
 
 
 class ProjectReportsApi(Controller):
@@ -209,8 +346,11 @@ class ProjectReportsApi(Controller):
         period_start: FromQuery[str | None] = None,
         period_end: FromQuery[str | None] = None,
     ) -> ScorecardOut:
+        """No period: the last complete week ending Friday. Only `period_end`: the week containing it."""
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
-        period = _period(access, period_start, period_end)
+        asked = period_start or period_end
+        period = _period(access, period_start, period_end) if asked else scorecard.last_complete(access.project)
+        card = scorecard.card(db, access.project, period)
         metrics = [
             MetricOut(
                 key=m.key,
@@ -222,10 +362,98 @@ class ProjectReportsApi(Controller):
                 met=m.met,
                 explanation=m.explanation,
                 trend=list(m.trend),
+                higher_is_better=m.higher,
+                rolling=FigureOut(**vars(m.rolling)),
+                to_date=FigureOut(**vars(m.to_date)),
             )
-            for m in scorecard.scorecard(db, access.project, period)
+            for m in card.metrics
         ]
-        return ScorecardOut(period_start=period.start, period_end=period.end, metrics=metrics)
+        due = None
+        if credits.table_of(access.project).rules:
+            measures = levels.measures(db, access.project.id)
+            rows = levels.figures(db, access.project.id, since=period.start - timedelta(days=62), until=period.end)
+            c = credits.for_period(db, access.project, period, card.metrics, rows, credits.choices(measures))
+            lines = [
+                CreditLineOut(rule=x.text, value=x.shown, applies=x.applies, amount=x.amount, note=x.note)
+                for x in c.lines
+            ]
+            due = CreditsOut(invoiced=c.invoiced, total=c.total, capped=c.capped, lines=lines)
+        return ScorecardOut(period_start=period.start, period_end=period.end, metrics=metrics, credits=due)
+
+    @get("/service-levels", sync_to_thread=True, summary="The service levels the contractor reports: measures, figures")
+    def service_levels(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> ServiceLevelsOut:
+        access = projects.get_for(db, request.user, key, Perm.VIEW)
+        levels.require_any(access, *levels.READ)
+        return ServiceLevelsOut(
+            measures=[_measure_out(m) for m in levels.measures(db, access.project.id)],
+            figures=[_figure_out(r) for r in levels.figures(db, access.project.id)],
+        )
+
+    @get("/report-targets", sync_to_thread=True, summary="The RAG thresholds and service-level targets in force")
+    def get_targets(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> TargetsIO:
+        return _targets_out(projects.get_for(db, request.user, key, Perm.VIEW_REGISTER).project)
+
+    @put(
+        "/report-targets",
+        sync_to_thread=True,
+        summary="Set the project's RAG thresholds and targets (its managers and admins; null: the default)",
+    )
+    def put_targets(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[TargetsIO]
+    ) -> TargetsIO:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        values = data.model_dump()
+        form = {k: _as_field(v) for k, v in values.items() if k != "version"} | {
+            "version": str(values["version"] or "")
+        }
+        return _targets_out(targets.update(db, request.user, access, form))
+
+    @post("/service-levels/measures", sync_to_thread=True, summary="Add a reported measure (project settings)")
+    def add_measure(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[MeasureIn]
+    ) -> MeasureOut:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        return _measure_out(levels.add_measure(db, request.user, access, parse(levels.MeasureForm, data.model_dump())))
+
+    @post("/service-levels/figures", sync_to_thread=True, summary="Report a month's figure (the contractor)")
+    def report_figure(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[FigureIn]
+    ) -> ServiceFigureOut:
+        access = projects.get_for(db, request.user, key, Perm.DELIVER)
+        figure = levels.report(db, request.user, access, parse(levels.FigureForm, data.model_dump()))
+        return _figure_out(_row(db, access, figure.id))
+
+    @patch(
+        "/service-levels/figures/{figure_id:int}", sync_to_thread=True, summary="Correct a pending or disputed figure"
+    )
+    def correct_figure(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        figure_id: FromPath[int],
+        data: JSONBody[CorrectionIn],
+    ) -> ServiceFigureOut:
+        access = projects.get_for(db, request.user, key, Perm.DELIVER)
+        figure = levels.get_for(db, access, figure_id)
+        form = parse(levels.CorrectionForm, data.model_dump(exclude={"version"}))
+        levels.correct(db, request.user, access, figure, form, data.version)
+        return _figure_out(_row(db, access, figure.id))
+
+    @post("/service-levels/figures/{figure_id:int}/verdict", sync_to_thread=True, summary="Verify or dispute a figure")
+    def decide_figure(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        figure_id: FromPath[int],
+        data: JSONBody[VerdictIn],
+    ) -> ServiceFigureOut:
+        access = projects.get_for(db, request.user, key, Perm.VERIFY_FIGURES)
+        figure = levels.get_for(db, access, figure_id)
+        form = parse(levels.VerdictForm, data.model_dump(exclude={"version"}))
+        levels.decide(db, request.user, access, figure, form, data.version)
+        return _figure_out(_row(db, access, figure.id))
 
 
 class ReportApi(Controller):
@@ -260,20 +488,35 @@ class PortfolioApi(Controller):
 
     @get("/", sync_to_thread=True, summary="Every project you may read: latest published RAG, trend and figures")
     def get_portfolio(
-        self, request: Request, db: NamedDependency[Session], sort: FromQuery[str] = "-rag"
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        sort: FromQuery[str] = "-rag",
+        sponsor: FromQuery[str] = "",
+        contractor: FromQuery[str] = "",
     ) -> list[PortfolioOut]:
+        """`sort`: a column (project, rag, deliverables, risks, issues, trend, critical, escalations, overdue,
+        contract, withheld, released, scorecard, period), `-` first for descending; `sponsor` and `contractor` keep
+        only that one's projects."""
         return [
             PortfolioOut(
                 project_key=r.project.key,
                 project_name=r.project.name,
+                sponsor=r.project.sponsor,
+                contractor=r.project.contractor,
                 report_id=r.report_id,
                 period_label=r.period,
                 rag=r.rag,
                 areas=r.areas,
                 trend=r.trend,
+                rag_history=r.history,
                 counts=r.counts,
+                contract_value=r.money.payment,
+                holdback_withheld=r.money.withheld,
+                holdback_released=r.money.released,
                 slo_met=r.slo_met,
                 slo_measured=r.slo_measured,
+                scorecard=r.scorecard,
             )
-            for r in reports.portfolio(db, request.user, sort)
+            for r in reports.portfolio(db, request.user, sort, sponsor, contractor)
         ]

@@ -1,12 +1,14 @@
 """Status reports: a draft per project and period (the manager's narrative and RAG overrides), frozen into a
-published snapshot that is never edited; a correction is the next version of the same period."""
+published snapshot that is never edited; a correction is the next version of the same period. And the service levels
+the contractor reports itself, month by month, with the State's verification."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.core.clock import utcnow
@@ -45,4 +47,52 @@ class StatusReport(Versioned, SQLModel, table=True):
     updated_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     published_at: datetime | None = None
     published_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    version: int = version_field()
+
+
+class FigureStatus(StrEnum):
+    PENDING = "pending"  # awaiting the State's verification
+    VERIFIED = "verified"
+    DISPUTED = "disputed"
+
+
+class ServiceMeasure(Versioned, SQLModel, table=True):
+    """A service level the contractor reports itself each month (e.g. "System uptime %" at least 99.5)."""
+
+    __tablename__ = "service_measure"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str = Field(max_length=120)
+    unit: str = Field(default="", max_length=40)
+    target: Decimal = Field(sa_column=Column(Numeric(14, 4), nullable=False))
+    higher_is_better: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = version_field()
+
+
+class ServiceFigure(Versioned, SQLModel, table=True):
+    """One month's figure of a measure, as the contractor reported it, and the State's verification of it. A correction
+    rewrites value and note (revision + 1, back to pending); the audit trail keeps every earlier value."""
+
+    __tablename__ = "service_figure"
+    __table_args__ = (
+        UniqueConstraint("measure_id", "month"),
+        Index("ix_service_figure_project_month", "project_id", "month"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    measure_id: int = Field(foreign_key="service_measure.id")
+    month: date  # its first day
+    value: Decimal = Field(sa_column=Column(Numeric(14, 4), nullable=False))
+    note: str = Field(default="", max_length=2000)  # the contractor's
+    status: str = Field(default=FigureStatus.PENDING, max_length=10)
+    revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    entered_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    entered_at: datetime = Field(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = None
+    decision_note: str = Field(default="", max_length=2000)  # the State's, on verifying or disputing
     version: int = version_field()

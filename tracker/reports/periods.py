@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tracker.core.web import show_date
+
 FRIDAY = 4
 
 
@@ -15,10 +17,11 @@ class Period:
 
     @property
     def label(self) -> str:
+        """ "Week ending Fri 4 Dec 2026" (capital as a title; lower it mid-sentence), in the viewer's date format."""
         return (
-            f"Week ending {self.end:%a %-d %b %Y}"
+            f"Week ending {show_date(self.end, weekday=True)}"
             if (self.end - self.start).days == 6
-            else f"{self.start:%-d %b %Y} – {self.end:%-d %b %Y}"
+            else f"{show_date(self.start)} – {show_date(self.end)}"
         )
 
     def previous(self) -> Period:

@@ -8,16 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tracker import clocks
+from tracker.audit import versions
+from tracker.core import memo
 from tracker.core.calendar import business_days_between
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
-from tracker.reports.periods import Period, last_weeks
+from tracker.reports.periods import Period, last_weeks, week_ending
 
 # The one place the service-level targets live. Rates are fractions; "higher" says which way is good.
 DEFAULT_TARGETS: dict[str, float] = {
@@ -72,6 +74,8 @@ METRICS = {  # key: (label, unit, higher is better, what it counts)
     ),
 }
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
+TREND_PERIODS = 13  # the periods each metric's chart shows
+ROLLING_WEEKS = 13
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,9 @@ class Metric:
     met: bool | None
     explanation: str
     trend: tuple[float | None, ...] = ()  # the same metric over the previous periods, oldest first
+    higher: bool = True  # higher is better: the target is a floor, else a ceiling
+    to_date: Figure | None = None  # from the contract's start to the period's end
+    rolling: Figure | None = None  # the 13 weeks ending with the period
 
 
 def targets_for(project: Project) -> dict[str, float]:
@@ -107,14 +114,14 @@ class _Facts:
     today: date
 
 
-def _local(project: Project) -> Callable[[datetime], date]:
+def local_day(project: Project) -> Callable[[datetime], date]:
     zone = ZoneInfo(project.timezone)
     return lambda moment: moment.astimezone(zone).date()
 
 
 def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
     """Every event of the window in five queries (a day of slack each side for time zones)."""
-    day = _local(project)
+    day = local_day(project)
     lo = datetime.combine(start - timedelta(days=1), time.min, tzinfo=UTC)
     hi = datetime.combine(end + timedelta(days=2), time.min, tzinfo=UTC)
     subs = db.exec(
@@ -166,55 +173,145 @@ def _facts(db: Session, project: Project, start: date, end: date) -> _Facts:
     )
 
 
-def _values(
-    project: Project, facts: _Facts, period: Period, holidays: dict[date, str], issue_days: dict[str, int]
-) -> dict[str, tuple[float | None, int]]:
-    def inside(day: date) -> bool:
-        return period.start <= day <= period.end
+Tally = dict[date, dict[str, list[float]]]  # day → metric → [hits, events]
 
-    subs = [(on, due) for on, due in facts.submissions if inside(on) and due is not None]
-    first = [outcome for on, n, outcome, _ in facts.decisions if inside(on) and n == 1]
-    decided = [(on, sub_on) for on, _, _, sub_on in facts.decisions if inside(on)]
-    finals = [n for on, n in facts.finals if inside(on)]
-    resolved = [(priority, days) for on, priority, days in facts.resolved if inside(on)]
+
+def _tally(project: Project, facts: _Facts, holidays: dict[date, str], issue_days: dict[str, int]) -> Tally:
+    """Each event counted once, on the day it falls in: every metric as (hits, events) per day. A span's figures
+    are then sums over its days (_counts), so a week, the rolling 13 weeks and the contract to date cost no more
+    than the events themselves."""
+    days: Tally = {}
+
+    def add(day: date, key: str, hit: float) -> None:
+        counted = days.setdefault(day, {}).setdefault(key, [0.0, 0])
+        counted[0] += hit
+        counted[1] += 1
+
+    for on, due in facts.submissions:
+        if due is not None:
+            add(on, "on_time_submission_rate", clocks.on_time(on, due))
+    for on, n, outcome, sub_on in facts.decisions:
+        if n == 1:
+            add(on, "first_pass_acceptance_rate", outcome in ACCEPTING)
+        add(on, "review_turnaround_rate", business_days_between(sub_on, on, holidays) <= project.review_days)
+    for on, n in facts.finals:
+        add(on, "submissions_per_accepted", n)
+    for on, priority, days_taken in facts.resolved:
+        add(on, "issue_resolution_rate", days_taken <= issue_days[priority])
     # A condition counts once it is met or its day has passed unmet.
-    conditions = [(due, met) for due, met in facts.conditions if inside(due) and (met or clocks.past(due, facts.today))]
-
-    def rate(hits: int, total: int) -> tuple[float | None, int]:
-        return (hits / total if total else None, total)
-
-    return {
-        "on_time_submission_rate": rate(sum(clocks.on_time(on, due) for on, due in subs), len(subs)),
-        "first_pass_acceptance_rate": rate(sum(o in ACCEPTING for o in first), len(first)),
-        "submissions_per_accepted": (sum(finals) / len(finals) if finals else None, len(finals)),
-        "review_turnaround_rate": rate(
-            sum(business_days_between(sub_on, on, holidays) <= project.review_days for on, sub_on in decided),
-            len(decided),
-        ),
-        "issue_resolution_rate": rate(sum(days <= issue_days[p] for p, days in resolved), len(resolved)),
-        "condition_on_time_rate": rate(
-            sum(met is not None and clocks.on_time(met, due) for due, met in conditions), len(conditions)
-        ),
-    }
+    for due, met in facts.conditions:
+        if met or clocks.past(due, facts.today):
+            add(due, "condition_on_time_rate", met is not None and clocks.on_time(met, due))
+    return days
 
 
-def scorecard(db: Session, project: Project, period: Period, trend_periods: int = 12) -> list[Metric]:
-    """Each metric for `period` with met/missed against its target and its value over the last
-    `trend_periods` weeks ending with this one. A fixed number of queries whatever the period count."""
-    weeks = last_weeks(period.end, trend_periods)
-    start = min(period.start, weeks[0].start)
+def _counts(tally: Tally, period: Period) -> dict[str, tuple[float, int]]:
+    """Each metric of `period` as (numerator, denominator): a rate is hits over events, an average a sum over a count.
+    The same function measures a week, a rolling 13 weeks or the contract to date."""
+    out = {key: [0.0, 0] for key in METRICS}
+    for day, counted in tally.items():
+        if period.start <= day <= period.end:
+            for key, (hits, events) in counted.items():
+                out[key][0] += hits
+                out[key][1] += events
+    return {key: (hits, int(events)) for key, (hits, events) in out.items()}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A metric over some span: its value (None: nothing to measure), how many events, and met or missed."""
+
+    value: float | None
+    count: int
+    met: bool | None
+
+
+def _figure(counted: tuple[float, int], target: float, higher: bool) -> Figure:
+    hits, total = counted
+    value = hits / total if total else None
+    return Figure(value, total, None if value is None else (value >= target if higher else value <= target))
+
+
+def last_complete(project: Project) -> Period:
+    """The week ending Friday before the one the project's today is in: the last week whose figures are final."""
+    return week_ending(project_today(project)).previous()
+
+
+def periods_to(period: Period, n: int) -> list[Period]:
+    """The n periods of `period`'s length ending with it, oldest first."""
+    out = [period]
+    for _ in range(n - 1):
+        out.append(out[-1].previous())
+    return out[::-1]
+
+
+def contract_start(db: Session, project: Project) -> date:
+    """Where contract-to-date figures begin: the project's start date, else the day its first deliverable was planned."""
+    if project.start_date:
+        return project.start_date
+    first = db.exec(select(func.min(Deliverable.created_at)).where(Deliverable.project_id == project.id)).one()
+    return local_day(project)(first) if first else project_today(project)
+
+
+@dataclass(frozen=True)
+class Card:
+    period: Period
+    metrics: list[Metric]
+    periods: list[Period]  # of each metric's trend, oldest first; the last is `period`
+    start: date  # of the contract-to-date figures
+    rolling: Period  # the 13 weeks ending with the period
+
+
+def card(db: Session, project: Project, period: Period, trend_periods: int = TREND_PERIODS) -> Card:
+    """Each metric for `period`, contract to date and over the rolling 13 weeks, with met/missed against its target,
+    and its value over the last `trend_periods` periods. A fixed number of queries whatever the number of periods:
+    the events since the contract began are read once and counted per span. Kept while the project's record stands
+    (tracker.core.memo)."""
+    key = ("scorecard", project.id, project.version, period, trend_periods, project_today(project))
+    return memo.kept(key + versions.of(db, [project.id]), lambda: _card(db, project, period, trend_periods))
+
+
+def _card(db: Session, project: Project, period: Period, trend_periods: int) -> Card:
+    periods = periods_to(period, trend_periods)
+    began = contract_start(db, project)
+    rolling = Period(last_weeks(period.end, ROLLING_WEEKS)[0].start, period.end)
+    start = min(periods[0].start, rolling.start, began)
     facts = _facts(db, project, start, period.end)
     holidays = project_holidays(project, start - timedelta(days=60), days=(period.end - start).days + 120)
     issue_days = issue_days_for(project)
-    current = _values(project, facts, period, holidays, issue_days)
-    history = [_values(project, facts, w, holidays, issue_days) for w in weeks]
+    tally = _tally(project, facts, holidays, issue_days)
+
+    def count(span: Period) -> dict[str, tuple[float, int]]:
+        return _counts(tally, span)
+
+    current, to_date, recent = count(period), count(Period(min(began, period.start), period.end)), count(rolling)
+    history = [current if p == period else count(p) for p in periods]
     targets = targets_for(project)
     out = []
     for key, (label, unit, higher, explanation) in METRICS.items():
-        value, count = current[key]
         target = targets[key]
-        met = None if value is None else (value >= target if higher else value <= target)
+        now = _figure(current[key], target, higher)
         if key == "issue_resolution_rate":
             explanation += " (" + ", ".join(f"{p} {d} days" for p, d in issue_days.items()) + ")."
-        out.append(Metric(key, label, unit, value, count, target, met, explanation, tuple(h[key][0] for h in history)))
-    return out
+        trend = tuple(_figure(h[key], target, higher).value for h in history)
+        out.append(
+            Metric(
+                key,
+                label,
+                unit,
+                now.value,
+                now.count,
+                target,
+                now.met,
+                explanation,
+                trend,
+                higher,
+                _figure(to_date[key], target, higher),
+                _figure(recent[key], target, higher),
+            )
+        )
+    return Card(period, out, periods, min(began, period.start), rolling)
+
+
+def scorecard(db: Session, project: Project, period: Period, trend_periods: int = TREND_PERIODS) -> list[Metric]:
+    return card(db, project, period, trend_periods).metrics

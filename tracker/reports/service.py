@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -19,19 +19,21 @@ from sqlmodel import Session, col, func, or_, select
 from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.audit import history
+from tracker.audit import history, versions
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
-from tracker.core.clock import utcnow
+from tracker.core import memo
+from tracker.core.clock import today_in, utcnow
 from tracker.core.errors import FormError, NotFound, StaleEdit
 from tracker.core.forms import Form, OptionalDate, OptionalInt
-from tracker.core.web import options
+from tracker.core.web import as_document, options, show_date, show_datetime
+from tracker.deliverables.decisions import Totals, holdback_totals
 from tracker.deliverables.models import Condition, Decision, Deliverable, Outcome, Submission
 from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, perms_for, roles_with
-from tracker.projects.service import Access, visible_projects
+from tracker.projects.service import Access, may_anywhere, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as change_requests
@@ -40,9 +42,10 @@ from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.register.risks import scoring
 from tracker.register.risks.models import ACTIVE_RISK, Risk, RiskStatus
-from tracker.reports import rag, scorecard
+from tracker.reports import credits, levels, rag, scorecard, trends
 from tracker.reports.models import ReportStatus, StatusReport
 from tracker.reports.periods import Period, last_weeks, week_ending
+from tracker.reports.trends import AGE_BUCKETS
 
 TOP_RISKS = 10
 HISTORY_PERIODS = 12
@@ -51,14 +54,6 @@ ISSUE_ACTIONS = ["create", "update"]
 # The report's list of each running clock of a deliverable, overdue. Every running clock counts as a deadline: the
 # contractor's delivery and resubmission ("upcoming") as much as the state's own review ("reviews due").
 OVERDUE_LISTS = {clocks.DELIVERY: "deliveries", clocks.REVIEW: "reviews", clocks.RESUBMISSION: "resubmissions"}
-AGE_BUCKETS = (
-    (0, 7, "0–7 days"),
-    (8, 14, "8–14 days"),
-    (15, 30, "15–30 days"),
-    (31, 60, "31–60 days"),
-    (61, 90, "61–90 days"),
-    (91, None, "Over 90 days"),
-)
 ACCEPTING = (Outcome.ACCEPTED, Outcome.CONDITIONALLY_ACCEPTED, Outcome.DEEMED_ACCEPTED)
 OUTCOME_LABELS = {
     Outcome.ACCEPTED: "Accepted",
@@ -127,7 +122,9 @@ def period_of(project: Project, form: PeriodForm) -> Period:
         period = week_ending(form.period_end or today)
     if period.start > today:
         raise FormError(
-            {"period_end": f"That period has not begun yet on the project's calendar (today is {today:%a %-d %b %Y})."}
+            {
+                "period_end": f"That period has not begun yet on the project's calendar (today is {show_date(today, weekday=True)})."
+            }
         )
     return period
 
@@ -328,6 +325,11 @@ def _deliverables(db: Session, project: Project, w: Window) -> dict[str, Any]:
     return out
 
 
+def deliverable_figures(db: Session, project: Project, period: Period) -> dict[str, Any]:
+    """The report's deliverable figures alone (pipeline, late and upcoming clocks), for readers of no register."""
+    return _deliverables(db, project, window(project, period))
+
+
 def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | None) -> dict[str, Any]:
     rows = db.exec(
         select(
@@ -491,21 +493,44 @@ def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str,
     ]
 
 
-def _scorecard(db: Session, project: Project, period: Period) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": m.key,
-            "label": m.label,
-            "unit": m.unit,
-            "value": m.value,
-            "count": m.count,
-            "target": m.target,
-            "met": m.met,
-            "explanation": m.explanation,
-            "trend": list(m.trend),
-        }
-        for m in scorecard.scorecard(db, project, period, HISTORY_PERIODS)
-    ]
+def _scorecard(db: Session, project: Project, period: Period) -> dict[str, Any]:
+    """The scorecard, the contractor-reported levels and the service credits of the period, as the report keeps them."""
+    metrics = scorecard.scorecard(db, project, period, HISTORY_PERIODS)
+    measures = levels.measures(db, project.id)
+    rows = levels.figures(db, project.id, since=period.start - timedelta(days=62), until=period.end) if measures else []
+    table = credits.table_of(project)
+    due = credits.for_period(db, project, period, metrics, rows, credits.choices(measures)) if table.rules else None
+    return {
+        "scorecard": [
+            {
+                "key": m.key,
+                "label": m.label,
+                "unit": m.unit,
+                "value": m.value,
+                "count": m.count,
+                "target": m.target,
+                "met": m.met,
+                "explanation": m.explanation,
+                "trend": list(m.trend),
+            }
+            for m in metrics
+        ],
+        "reported": [
+            {
+                "measure": r.measure.name,
+                "unit": r.measure.unit,
+                "target": f"{r.measure.target.normalize():f}",
+                "higher": r.measure.higher_is_better,
+                "month": r.row.figure.month.isoformat() if r.row else None,
+                "value": f"{r.row.figure.value.normalize():f}" if r.row else None,
+                "status": r.row.figure.status if r.row else None,
+                "status_label": r.row.status_label if r.row else "Not reported",
+                "met": r.row.met if r.row else None,
+            }
+            for r in levels.latest(measures, rows, period)
+        ],
+        "credits": credits.as_content(due) if due else None,
+    }
 
 
 def _published(db: Session, project_id: int, before: date) -> list[tuple[int, date, date, int, str]]:
@@ -526,7 +551,30 @@ def _published(db: Session, project_id: int, before: date) -> list[tuple[int, da
 
 def build(db: Session, project: Project, period: Period, draft: StatusReport, now: datetime | None = None) -> dict:
     """The whole report as shown: every figure and list, JSON-ready, so the draft page renders it live and
-    publishing stores exactly it. A fixed number of queries whatever the size of the record."""
+    publishing stores exactly it. A fixed number of queries whatever the size of the record. Its words are one
+    document for every reader: the project's zone, the default date format."""
+    w = window(project, period, now)
+    key = (
+        "report",
+        project.id,
+        project.version,
+        period,
+        draft.id,
+        draft.version,
+        json.dumps(draft.overrides or {}, sort_keys=True),
+        w.today,
+        w.closed,
+        versions.of(db, [project.id]),
+    )
+
+    def compute() -> dict:
+        with as_document():
+            return _build(db, project, period, draft, now)
+
+    return memo.kept(key, compute)
+
+
+def _build(db: Session, project: Project, period: Period, draft: StatusReport, now: datetime | None) -> dict:
     w = window(project, period, now)
     earlier = _published(db, project.id, period.end)
     previous = db.get(StatusReport, earlier[0][0]) if earlier else None
@@ -554,14 +602,13 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
     history = [
         {
             "period_end": week.end.isoformat(),
-            "label": f"{week.end:%-d %b}",
+            "label": show_date(week.end, short=True),
             "rag": overall
             if week.end == period.end
             else next((v for e, v in by_end.items() if week.start <= e <= week.end), None),
         }
         for week in last_weeks(period.end, HISTORY_PERIODS)
     ]
-    zone = ZoneInfo(project.timezone)
     content = {
         "schema": 1,
         "project": {
@@ -576,8 +623,8 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
             "start": period.start.isoformat(),
             "end": period.end.isoformat(),
             "label": period.label,
-            "starts": w.start_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
-            "ends": w.end_at.astimezone(zone).strftime("%a %-d %b %Y %H:%M"),
+            "starts": show_datetime(w.start_at, project.timezone),
+            "ends": show_datetime(w.end_at, project.timezone),
             "as_of": w.today.isoformat(),
             "closed": w.closed,
             "upcoming_until": (w.today + timedelta(days=clocks.DELIVERY.soon_days)).isoformat(),  # its "next two weeks"
@@ -609,7 +656,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         "issue_ages": i["ages"],
         "overdue_actions": actions,
         "changes": changes,
-        "scorecard": _scorecard(db, project, period),
+        **_scorecard(db, project, period),
         "rag_history": history,
         "counts": {
             "risks_open": len(r["active"]),
@@ -767,7 +814,8 @@ def save_draft(db: Session, actor: Principal, access: Access, period: Period, fo
 
 
 def _label(period: Period, number: int) -> str:
-    return f"Status report, {period.label.lower()}" + (f", version {number}" if number > 1 else "")
+    label = period.label
+    return f"Status report, {label[:1].lower()}{label[1:]}" + (f", version {number}" if number > 1 else "")
 
 
 def publish(
@@ -887,23 +935,78 @@ class PortfolioRow:
     counts: dict[str, int]
     slo_met: int
     slo_measured: int
+    history: list[str | None]  # the overall RAG of each of the last trends.RAG_PERIODS weeks, oldest first
+    money: Totals  # contract value (the deliverables' payments), holdback withheld and released
+
+    @property
+    def scorecard(self) -> str:
+        return f"{self.slo_met} of {self.slo_measured} service levels met" if self.slo_measured else ""
 
 
+TREND_RANK = {"worse": 3, "same": 2, "better": 1, "new": 0, "none": -1}
 PORTFOLIO_SORTS = {
     "project": lambda r: r.project.key,
     "rag": lambda r: rag.RANK.get(r.rag, -1) if r.rag else -1,
+    **{area: (lambda a: lambda r: rag.RANK.get(r.areas.get(a), -1))(area) for area in rag.AREAS},
+    "trend": lambda r: TREND_RANK[r.trend],
     "critical": lambda r: r.counts.get("critical_risks", -1),
     "escalations": lambda r: r.counts.get("escalations", -1),
     "overdue": lambda r: r.counts.get("deliverables_overdue", -1),
+    "contract": lambda r: r.money.payment,
+    "withheld": lambda r: r.money.withheld,
+    "released": lambda r: r.money.released,
     "scorecard": lambda r: r.slo_met / r.slo_measured if r.slo_measured else -1,
     "period": lambda r: r.period_end,
 }
+PORTFOLIO_FILTERS = ("sponsor", "contractor")
 
 
-def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[PortfolioRow]:
-    """Every project whose reports the user may read, with its latest published report's RAG, trend against the
-    report before it, and figures. Three queries whatever the number of projects."""
-    projects = [p.project for p in visible_projects(db, user) if Perm.VIEW_REGISTER in perms_for(p.role, user.is_admin)]
+PORTFOLIO = Perm.VIEW_REGISTER  # a project has a line in someone's portfolio when they may read its status reports
+
+
+def sees_portfolio(db: Session, user: Principal) -> bool:
+    """Whether the portfolio has a line for this reader (the menu offers it only then: never to a contractor)."""
+    return may_anywhere(db, user, PORTFOLIO)
+
+
+def _trend(now: str, before: str | None) -> str:
+    if before is None:
+        return "new"
+    return "better" if rag.RANK[now] < rag.RANK[before] else "worse" if rag.RANK[now] > rag.RANK[before] else "same"
+
+
+def readable_projects(db: Session, user: Principal) -> list[Project]:
+    """The projects whose status reports the user may read: the portfolio's."""
+    return [p.project for p in visible_projects(db, user) if PORTFOLIO in perms_for(p.role, user.is_admin)]
+
+
+def portfolio_zone(projects: list[Project]) -> str:
+    """The portfolio's weeks are read in the zone most of its projects keep (a PMO's projects share one, as a rule)."""
+    return Counter(p.timezone for p in projects).most_common(1)[0][0] if projects else "UTC"
+
+
+def portfolio(
+    db: Session, user: Principal, sort: str = "-rag", sponsor: str = "", contractor: str = ""
+) -> list[PortfolioRow]:
+    """Every project whose reports the user may read (of a sponsor, of a contractor), with its latest published
+    report's RAG per area, trend against the report before it, figures, RAG history and holdback totals. A fixed
+    number of queries whatever the number of projects."""
+    return portfolio_rows(db, _chosen(readable_projects(db, user), sponsor, contractor), sort)
+
+
+def _chosen(projects: list[Project], sponsor: str, contractor: str) -> list[Project]:
+    """The filter: the projects of that sponsor and that contractor (blank: any)."""
+    return [
+        p for p in projects if (not sponsor or p.sponsor == sponsor) and (not contractor or p.contractor == contractor)
+    ]
+
+
+def _rag_weeks(projects: list[Project]) -> list[trends.Week]:
+    zone = portfolio_zone(projects)
+    return trends.weeks(zone, today_in(zone), trends.RAG_PERIODS)
+
+
+def portfolio_rows(db: Session, projects: list[Project], sort: str = "-rag") -> list[PortfolioRow]:
     ids = [p.id for p in projects]
     reports: dict[int, list[tuple[int, date, str]]] = {i: [] for i in ids}
     if ids:
@@ -920,25 +1023,20 @@ def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[Portfoli
         if latest
         else {}
     )
+    money = holdback_totals(db, ids)
+    ws = _rag_weeks(projects)
     rows = []
     for p in projects:
         mine = reports[p.id]
+        by_week: dict[date, str] = {}
+        for _, end, was in mine:  # latest version first: the first seen of a week is its latest
+            by_week.setdefault(week_ending(end).end, was)
+        history = [by_week.get(w.period.end) for w in ws]
         if not mine:
-            rows.append(PortfolioRow(p, None, "", "", None, {}, "none", {}, 0, 0))
+            rows.append(PortfolioRow(p, None, "", "", None, {}, "none", {}, 0, 0, history, money[p.id]))
             continue
         report_id, end, now = mine[0]
         before = next((was for _, e, was in mine if e < end), None)
-        trend = (
-            "new"
-            if before is None
-            else (
-                "better"
-                if rag.RANK[now] < rag.RANK[before]
-                else "worse"
-                if rag.RANK[now] > rag.RANK[before]
-                else "same"
-            )
-        )
         content = contents[report_id]
         measured = [m for m in content["scorecard"] if m["met"] is not None]
         rows.append(
@@ -949,16 +1047,68 @@ def portfolio(db: Session, user: Principal, sort: str = "-rag") -> list[Portfoli
                 content["period"]["end"],
                 now,
                 {a["area"]: a["rag"] for a in content["rag"]["areas"]},
-                trend,
+                _trend(now, before),
                 content["counts"],
                 sum(m["met"] for m in measured),
                 len(measured),
+                history,
+                money[p.id],
             )
         )
     key = sort.lstrip("-") if sort.lstrip("-") in PORTFOLIO_SORTS else "rag"
     rows.sort(key=lambda r: r.project.key)
     rows.sort(key=PORTFOLIO_SORTS[key], reverse=sort.startswith("-"))
     return rows
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    rows: list[PortfolioRow]
+    sponsors: list[str]  # every sponsor and contractor of the readable projects: the filter's choices
+    contractors: list[str]
+    rag_weeks: list[trends.Week]  # the RAG history strip's weeks
+    weeks: list[trends.Week]  # the risk exposure chart's
+    exposure: dict[int, list[int]]
+    curve: trends.Curve
+
+    @property
+    def exposure_lines(self) -> list[dict[str, Any]]:
+        """The risk exposure chart's lines: the largest projects', the rest summed."""
+        return trends.largest_lines([(r.project.key, self.exposure[r.project.id]) for r in self.rows])
+
+
+def portfolio_view(
+    db: Session, user: Principal, sort: str = "-rag", sponsor: str = "", contractor: str = ""
+) -> Portfolio:
+    """The portfolio page: its rows, the filter's choices, risk exposure by week of the projects shown and their
+    deliverables accepted against planned."""
+    readable = readable_projects(db, user)
+    shown = _chosen(readable, sponsor, contractor)
+    zone = portfolio_zone(shown)
+    today = today_in(zone)
+    ids = [p.id for p in shown]
+    weeks = trends.weeks(zone, today, trends.EXPOSURE_WEEKS)
+
+    def compute() -> tuple[list[PortfolioRow], dict[int, list[int]], trends.Curve]:
+        return (
+            portfolio_rows(db, shown, sort),
+            trends.risk_exposure(db, ids, weeks),
+            trends.acceptance_curve(db, ids, today),
+        )
+
+    # Kept while every project shown stands (tracker.core.memo); the rows then carry this request's projects.
+    key = ("portfolio", tuple((p.id, p.version, project_today(p)) for p in shown), sort, zone, today)
+    rows, exposure, curve = memo.kept(key + versions.of(db, ids), compute)
+    by_id = {p.id: p for p in shown}
+    return Portfolio(
+        [replace(r, project=by_id[r.project.id]) for r in rows],
+        sorted({p.sponsor for p in readable if p.sponsor}),
+        sorted({p.contractor for p in readable if p.contractor}),
+        _rag_weeks(shown),
+        weeks,
+        exposure,
+        curve,
+    )
 
 
 # --- my work -----------------------------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ class ImportExportApi(Controller):
         register = self.register
         access = projects.get_for(db, request.user, key, register.spec.view)
         query = transfer.query_for(register, {k: v for k, v in request.query_params.items() if k != "format"})
-        body, media, name = transfer.export_file(db, access, register, query, format)
+        body, media, name = transfer.export_file(db, access, register, query, format, request.user.full_name)
         return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 

@@ -19,6 +19,7 @@ from tracker.core.errors import Conflict, FormError, StaleEdit
 from tracker.core.forms import parse
 from tracker.core.messages import label_of
 from tracker.core.spreadsheet import Sheet, match_headers
+from tracker.core.web import label
 from tracker.deliverables.models import Deliverable
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
@@ -84,8 +85,10 @@ def export_table(db: Session, access: Access, register: Register, query: Any = N
     return [c.header for c in register.columns], [[c.write(r, x) for c in register.columns] for r in rows]
 
 
-def export_file(db: Session, access: Access, register: Register, query: Any, fmt: str) -> tuple[bytes, str, str]:
-    """(content, media type, file name) of the filtered register as CSV or XLSX."""
+def export_file(
+    db: Session, access: Access, register: Register, query: Any, fmt: str, by: str = ""
+) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of the filtered register as CSV or XLSX (made for `by`)."""
     if fmt not in FORMATS:
         raise FormError({"format": "Choose csv or xlsx."})
     headers, rows = export_table(db, access, register, query)
@@ -93,7 +96,17 @@ def export_file(db: Session, access: Access, register: Register, query: Any, fmt
     name = f"{key}-{register.kind}-{project_today(access.project).isoformat()}.{fmt}"
     if fmt == "csv":
         return exports.to_csv(headers, rows), FORMATS[fmt], name
-    return exports.to_xlsx(headers, rows, title=f"{key} {register.kind}"), FORMATS[fmt], name
+    chosen = query.model_dump(exclude_defaults=True) if query is not None else {}
+    about = exports.About(
+        by,
+        [
+            ("Project", f"{key} · {access.project.name}"),
+            ("Register", register.kind),
+            *((label(k), ", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in chosen.items()),
+        ],
+        access.project.timezone,
+    )
+    return exports.to_xlsx(headers, rows, title=f"{key} {register.kind}", about=about), FORMATS[fmt], name
 
 
 # --- mapping -------------------------------------------------------------------------------------------------

@@ -236,7 +236,9 @@ def _download(request: Request, db: Session, key: str, register: Register) -> Re
     access = projects.get_for(db, request.user, key, register.spec.view)
     params = dict(request.query_params)
     query = transfer.query_for(register, {k: v for k, v in params.items() if k != "format"})
-    body, media, name = transfer.export_file(db, access, register, query, params.get("format", "xlsx"))
+    body, media, name = transfer.export_file(
+        db, access, register, query, params.get("format", "xlsx"), request.user.full_name
+    )
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 

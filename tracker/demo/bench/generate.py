@@ -35,6 +35,7 @@ from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.reports import service as reports
 from tracker.reports.periods import Period, week_ending
+from tracker.search import index as search_index
 
 SEED = 20261124
 LARGEST = "BIG"
@@ -145,6 +146,8 @@ def run(url: str, scale: Scale, files: FileStore, say: Callable[[str], object] =
         with Session(engine, expire_on_commit=False) as db:
             _services(db, keys, now)
             db.commit()
+        with engine.begin() as conn:  # the rows were written in bulk, past the ORM's hook: index them in bulk too
+            search_index.reindex(conn)
         served = perf_counter()
         _settle(engine)
         counts = table_counts(engine)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from tracker.accounts.service import USER_FIELDS, hash_password
 from tracker.audit.service import snapshot
 from tracker.core.calendar import holidays_between, is_business_day
+from tracker.core.web import DEFAULT_DATE_FORMAT
 from tracker.demo.bench import texts
 from tracker.demo.bench.rows import Store
 from tracker.projects.models import DeemedPolicy, Role
@@ -111,6 +112,8 @@ def make_users(store: Store, rng: random.Random, count: int, at: datetime) -> Pe
             **values,
             password_hash=password_hash,
             session_epoch=0,
+            timezone="",  # none chosen: each project's own zone on its pages
+            date_format=DEFAULT_DATE_FORMAT,
             created_at=created,
             last_login_at=None,
             version=1,
@@ -167,10 +170,14 @@ def make_projects(store: Store, rng: random.Random, people: People, count: int, 
             "holiday_calendar": calendar,
             "extra_holidays": [],
             "archived": False,
+            "contact_name": f"{key} contract manager",
+            "contact_title": "Contract Manager",
+            "contact_address": "",
+            "contact_email": f"contracts.{key.lower()}@example.com",
         }
         created = datetime.combine(start - timedelta(days=14), time(9), zone).astimezone(UTC)
         project_id = store["project"].add(
-            created, **values, slo_targets={}, rag_thresholds={}, created_at=created, version=1
+            created, **values, slo_targets={}, rag_thresholds={}, service_credits={}, created_at=created, version=1
         )
         store.trail.add(
             created,

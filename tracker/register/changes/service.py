@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import Field, field_validator
-from sqlalchemy import true
+from sqlalchemy import and_, true
 from sqlmodel import Session, col, func, or_, select
 
 from tracker.accounts.models import User
@@ -438,18 +438,38 @@ class Moved:
     amount_after: Decimal | None
 
 
-def moved(db: Session, deliverable_id: int) -> list[Moved]:
-    """What approved change requests did to a deliverable, oldest first (its page says "moved by CR-004")."""
+def _moved(db: Session, *where: Any) -> list[tuple[int, Moved]]:
     stmt = (
         select(ChangeRequest.id, ChangeRequest.code, ChangeRequest.decided_on, ChangeDeliverable)
         .join(ChangeDeliverable, col(ChangeDeliverable.change_id) == ChangeRequest.id)
-        .where(ChangeDeliverable.deliverable_id == deliverable_id, ChangeRequest.status == ChangeStatus.APPROVED)
-        .order_by(ChangeRequest.decided_on, ChangeRequest.id)
+        .where(ChangeRequest.status == ChangeStatus.APPROVED, *where)
+        .order_by(ChangeDeliverable.deliverable_id, ChangeRequest.decided_on, ChangeRequest.id)
     )
     return [
-        Moved(i, code, on, link.due_before, link.due_after, link.amount_before, link.amount_after)
+        (
+            link.deliverable_id,
+            Moved(i, code, on, link.due_before, link.due_after, link.amount_before, link.amount_after),
+        )
         for i, code, on, link in db.exec(stmt)
     ]
+
+
+def moved(db: Session, deliverable_id: int) -> list[Moved]:
+    """What approved change requests did to a deliverable, oldest first (its page says "moved by CR-004")."""
+    return [m for _, m in _moved(db, ChangeDeliverable.deliverable_id == deliverable_id)]
+
+
+def moved_across(db: Session, accesses: list[Access], deliverable_ids: list[int]) -> dict[int, list[Moved]]:
+    """`moved` for many deliverables, each project's as its reader may see change requests (nothing where they may
+    not), by deliverable, in one query."""
+    seen = [
+        and_(ChangeRequest.project_id == a.project.id, visible_clause(a)) for a in accesses if a.can(Perm.VIEW_CHANGES)
+    ]
+    found: dict[int, list[Moved]] = {}
+    if seen and deliverable_ids:
+        for deliverable_id, m in _moved(db, col(ChangeDeliverable.deliverable_id).in_(deliverable_ids), or_(*seen)):
+            found.setdefault(deliverable_id, []).append(m)
+    return found
 
 
 def outcome(db: Session, change_id: int) -> dict[int, ChangeDeliverable]:

@@ -50,6 +50,8 @@ class Issue(Versioned, SQLModel, table=True):
         Index("ix_issue_project_status", "project_id", "status"),
         # The register's default order (priority, then code), read along the index instead of sorted.
         Index("ix_issue_project_priority", "project_id", text(f"({priority_rank_sql()})"), "code"),
+        # The issues open in some week of the trends' window, with what their median age needs, without the rows.
+        Index("ix_issue_project_open_span", "project_id", "resolved_on", "raised_on", "priority"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

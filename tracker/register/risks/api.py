@@ -146,7 +146,11 @@ class ProjectRisksApi(Controller):
         access = projects.get_for(db, request.user, key, Perm.VIEW_REGISTER)
         return SettingsIO.model_validate(common.settings_for(db, access.project.id), from_attributes=True)
 
-    @put("/register-settings", sync_to_thread=True, summary="Change the register settings (admins)")
+    @put(
+        "/register-settings",
+        sync_to_thread=True,
+        summary="Change the register settings (the project's managers and admins)",
+    )
     def put_settings(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[SettingsIO]
     ) -> SettingsIO:

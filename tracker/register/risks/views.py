@@ -14,7 +14,7 @@ from sqlmodel import Session
 from tracker.audit import service as audit
 from tracker.core.errors import Conflict, FormError, StaleEdit
 from tracker.core.forms import parse
-from tracker.core.web import flash, redirect, render
+from tracker.core.web import flash, redirect, render, show_date
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -96,7 +96,7 @@ class RiskPages(pages.WithActions, pages.RegisterPages):
         risk = risks.get_for(db, access, record_id)
         try:
             risks.mark_reviewed(db, request.user, access, risk, pages.form_version(data))
-            flash(request, f"{risk.code} reviewed; next review {risk.next_review_date:%b %-d, %Y}.")
+            flash(request, f"{risk.code} reviewed; next review {show_date(risk.next_review_date)}.")
         except Conflict as exc:
             flash(request, exc.detail, "error")
         return redirect(f"/projects/{access.project.key}/risks/{risk.id}")

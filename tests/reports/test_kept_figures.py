@@ -1,0 +1,140 @@
+"""Figures kept on the data's version (tracker.core.memo, tracker.audit.versions): the draft report, the scorecard,
+the overview, the portfolio, the trends and a deliverable's comment burndown are computed once while the record
+stands, and any change to it (in the project, or to people) is on the very next page, never a stale one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session
+
+from tests.conftest import tst_today
+from tests.register.conftest import acting, make_risk
+from tests.reports.conftest import plan, submit
+from tracker.accounts.models import User
+from tracker.accounts.service import UserForm, principal, update_user
+from tracker.audit import versions
+from tracker.core import memo
+from tracker.core.forms import parse
+from tracker.deliverables import reviews
+from tracker.projects.calendar import project_today
+from tracker.register.risks import service as risks
+
+
+@pytest.fixture
+def kept() -> Iterator[None]:
+    memo.clear()
+    memo.enabled = True
+    try:
+        yield
+    finally:
+        memo.enabled = False
+        memo.clear()
+
+
+def test_a_committed_change_moves_its_projects_version_and_a_rolled_back_one_does_not(db: Session, world):
+    project_id = acting(db, world, "manager")[1].project.id
+    before = versions.of(db, [project_id])
+    make_risk(db, world, title="Interface partner slips")
+    db.commit()
+    after = versions.of(db, [project_id])
+    assert dict(after)[project_id] == dict(before)[project_id] + 1
+    assert dict(after)[versions.GLOBAL] == dict(before)[versions.GLOBAL]  # people were not changed
+    make_risk(db, world, title="Never committed")
+    db.rollback()
+    assert versions.of(db, [project_id]) == after
+
+
+def test_pages_are_computed_once_and_show_a_change_on_the_next_request(as_user, db, world, kept, count_queries):
+    manager = as_user("manager")
+    pages = ["/projects/TST/status-reports/draft", "/projects/TST", "/projects/TST/scorecard", "/portfolio"]
+    for page in pages:
+        memo.clear()  # the overview shares the draft's figures
+        with count_queries() as cold:
+            assert manager.get(page).status_code == 200, page
+        with count_queries() as warm:
+            assert manager.get(page).status_code == 200
+        assert warm.count < cold.count, (page, warm.count, cold.count)  # the figures came from memory
+
+    # A change in the project: the next draft and overview show it.
+    risk = make_risk(db, world, title="Vendor licence audit", probability="5", impact="5")
+    db.commit()
+    for page in pages[:2]:
+        assert "Vendor licence audit" in manager.get(page).text, page
+
+    # ...and a change to it too.
+    actor, access = acting(db, world, "staff")
+    values = risks.form_values(db, risk) | {"title": "Vendor licence audit, second notice", "version": risk.version}
+    risks.update(db, actor, access, risk, parse(risks.RiskForm, values))
+    db.commit()
+    assert "Vendor licence audit, second notice" in manager.get(pages[0]).text
+
+    # A change to a person (the records of no project): the risk owner's new name is on the next draft.
+    staff = db.get(User, world.ids["staff"])
+    admin = principal(db.get(User, world.ids["admin"]))
+    values = {"username": staff.username, "full_name": "Sam Renamed-Owner", "email": staff.email}
+    update_user(db, admin, staff, parse(UserForm, values | {"is_active": "on", "version": str(staff.version)}))
+    db.commit()
+    assert "Sam Renamed-Owner" in manager.get(pages[0]).text
+
+
+def test_my_work_is_kept_per_person_and_shows_a_new_risk_to_review_at_once(as_user, db, world, kept, count_queries):
+    staff, manager = as_user("staff"), as_user("manager")
+    with count_queries() as cold:
+        assert staff.get("/").status_code == 200
+    with count_queries() as warm:
+        page = staff.get("/").text
+    assert warm.count < cold.count
+    assert "Vendor escrow lapses" not in page
+    assert manager.get("/").status_code == 200  # another person's work is kept apart
+    make_risk(db, world, title="Vendor escrow lapses", owner_id=str(world.ids["staff"]), next_review_date=tst_today())
+    db.commit()
+    assert "Vendor escrow lapses" in staff.get("/").text
+
+
+def _exposure_now(page: str) -> int:
+    return int(re.search(r"Exposure (\d+)</text>", page)[1])  # the line's name and its last value, at its end
+
+
+def test_the_trends_page_is_computed_once_and_shows_a_new_risk_on_the_next_request(
+    as_user, db, world, kept, count_queries
+):
+    manager = as_user("manager")
+    with count_queries() as cold:
+        page = manager.get("/projects/TST/trends")
+    with count_queries() as warm:
+        assert manager.get("/projects/TST/trends").status_code == 200
+    assert page.status_code == 200 and warm.count < cold.count  # the figures came from memory
+    before = _exposure_now(page.text)
+
+    make_risk(db, world, title="Integrator's key architect leaves", probability="5", impact="5")
+    db.commit()
+    assert _exposure_now(manager.get("/projects/TST/trends").text) == before + 25
+
+
+def _open_today(part: str) -> int:
+    desc = re.search(r'<desc id="burndown-1-d">Open: (.*?)\. </desc>', part)[1]
+    return int(desc.rsplit(" ", 1)[-1])  # the last day's count: today's
+
+
+def test_the_burndown_is_computed_once_and_shows_a_new_comment_on_the_next_request(
+    as_user, db, world, kept, count_queries, store
+):
+    d = plan(db, world, "D-41", project_today(acting(db, world, "manager")[1].project) + timedelta(days=20))
+    submit(db, world, d, store)
+    db.commit()
+    url = f"/projects/TST/deliverables/{d.id}/burndown"
+    manager = as_user("manager")
+    with count_queries() as cold:
+        part = manager.get(url, headers={"HX-Request": "true"}).text
+    with count_queries() as warm:
+        manager.get(url, headers={"HX-Request": "true"})
+    assert warm.count < cold.count and _open_today(part) == 0
+
+    form = parse(reviews.CommentForm, {"text": "The data dictionary is missing", "severity": "major"})
+    reviews.add_comment(db, *acting(db, world, "staff"), d, form)
+    db.commit()
+    assert _open_today(manager.get(url, headers={"HX-Request": "true"}).text) == 1

@@ -1,0 +1,1 @@
+"""Search: words across the records a reader may see, from an index the app keeps."""

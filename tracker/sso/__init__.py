@@ -1,0 +1,1 @@
+"""OpenID Connect single sign-on: providers, linked identities, group mappings, the sign-in policy."""
