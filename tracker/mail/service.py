@@ -330,13 +330,18 @@ def domain_of(settings: Settings) -> str:
 
 
 def write(db: Session, mail: OutgoingMail) -> OutgoingMail:
-    """The message, written once under (key, address): the row already there when another process wrote it."""
+    """The message, written once under (key, address): the row already there when another process wrote it. The
+    caller's reads end here (it has nothing pending), so on SQLite the write lock is taken before the row is looked
+    for, not by upgrading a read that another writer may have overtaken."""
+    if db.in_transaction():
+        db.commit()
+    begin_write(db)
     existing = db.exec(
         select(OutgoingMail).where(OutgoingMail.key == mail.key, OutgoingMail.to_address == mail.to_address)
     ).first()
     if existing is not None:
+        db.commit()
         return existing
-    begin_write(db)
     db.add(mail)
     try:
         commit(db)
