@@ -19,6 +19,7 @@ from tracker.accounts.service import UserForm, principal, update_user
 from tracker.audit import versions
 from tracker.core import memo
 from tracker.core.forms import parse
+from tracker.core.web import make_environment, viewing
 from tracker.deliverables import reviews
 from tracker.projects.calendar import project_today
 from tracker.register.risks import service as risks
@@ -138,3 +139,38 @@ def test_the_burndown_is_computed_once_and_shows_a_new_comment_on_the_next_reque
     reviews.add_comment(db, *acting(db, world, "staff"), d, form)
     db.commit()
     assert _open_today(manager.get(url, headers={"HX-Request": "true"}).text) == 1
+
+
+def test_kept_markup_is_drawn_once_per_key_parts_and_viewer(kept):
+    env = make_environment()
+    drawn: list[int] = []
+
+    def draw() -> str:
+        drawn.append(1)
+        return str(len(drawn))
+
+    template = env.from_string("{% kept key, part %}<b>{{ draw() }}</b> {{ '<i>' }}{% endkept %}")
+
+    def page(key, part="a", **viewer) -> str:
+        with viewing(**viewer):
+            return template.render(key=key, part=part, draw=draw)
+
+    first = page(("k", 1))
+    assert first == "<b>1</b> &lt;i&gt;"  # escaped once, as drawn
+    assert page(("k", 1)) == first and len(drawn) == 1  # kept
+    assert page(("k", 2)) == "<b>2</b> &lt;i&gt;"  # the data moved on
+    assert page(("k", 2), part="b") == "<b>3</b> &lt;i&gt;"  # another part of the page
+    assert page(("k", 2), zone="Europe/Paris") == "<b>4</b> &lt;i&gt;"  # another reader's zone
+    assert page(("k", 2), date_format="iso") == "<b>5</b> &lt;i&gt;"  # another reader's date format
+    assert page(None) == "<b>6</b> &lt;i&gt;" and page(None) == "<b>7</b> &lt;i&gt;"  # no key: drawn every time
+
+
+def test_the_timelines_are_drawn_once_and_show_a_new_deliverable_on_the_next_request(as_user, db, world, kept):
+    manager = as_user("manager")
+    for url in ("/projects/TST/timeline?range=around&status=all", "/portfolio/timeline?range=around&status=all"):
+        memo.clear()
+        assert "D-KEPT" not in manager.get(url).text
+    plan(db, world, "D-KEPT", due=tst_today() + timedelta(days=3))
+    db.commit()
+    for url in ("/projects/TST/timeline?range=around&status=all", "/portfolio/timeline?range=around&status=all"):
+        assert "D-KEPT" in manager.get(url).text, url

@@ -22,11 +22,15 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, available_timezones
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, nodes, pass_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.parser import Parser
 from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
+from tracker.core import memo
 from tracker.core.security import CSRF_HEADER
 from tracker.settings import ROOT
 
@@ -202,6 +206,32 @@ def redirect(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
 
 
+class Kept(Extension):
+    """`{% kept key, part, … %}…{% endkept %}`: the enclosed markup rendered once and kept (tracker.core.memo) under
+    the key, the parts and the viewer (their zone and date format), for pages whose drawing costs more than their
+    figures. `key` is the memo key of the figures the markup is drawn from (it names their data versions); the parts
+    name everything else the markup reads (None: drawn every time). A figure's key changes when its data does, so
+    the markup is never stale; what the markup reads beyond its figures must be among the parts."""
+
+    tags = {"kept"}
+
+    def parse(self, parser: Parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        key = parser.parse_expression()
+        parts = []
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endkept",), drop_needle=True)
+        call = self.call_method("_kept", [key, nodes.List(parts)])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    @staticmethod
+    def _kept(key: Any, parts: list[Any], caller: Callable[[], str]) -> Markup:
+        if key is None:
+            return Markup(caller())
+        return memo.kept(("markup", key, tuple(parts), _viewer.get()), lambda: Markup(caller()))
+
+
 def make_environment(
     filters: dict[str, Callable[..., Any]] | None = None, template_globals: dict[str, Any] | None = None
 ) -> Environment:
@@ -212,7 +242,7 @@ def make_environment(
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
-        extensions=["jinja2.ext.do"],
+        extensions=["jinja2.ext.do", Kept],
     )
     env.filters.update(
         {

@@ -5,7 +5,7 @@ the template draws them on as SVG."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from tracker import clocks
 from tracker.accounts.service import Principal
+from tracker.audit import versions
 from tracker.core.clock import latest_today
 from tracker.core.errors import FormError
 from tracker.core.forms import Form, OptionalDate
@@ -90,6 +91,7 @@ class Span:
     start: date
     end: date
     note: str = ""  # what was shown instead of what was asked (no contract dates; a contract over three years)
+    kept: tuple | None = None  # the key of what is drawn over the span: the page keeps its markup under it ({% kept %})
 
 
 def span_of(form: RangeForm, today: date, starts: Iterable[date | None], ends: Iterable[date | None]) -> Span:
@@ -377,9 +379,17 @@ def _fill(
 # --- the two pages ------------------------------------------------------------------------------------------------
 
 
+def _kept(db: Session, accesses: list[Access], span: Span, show: Show, lanes: int) -> Span:
+    """The span with the key of what its figure draws: the projects as this reader may see them (the role decides
+    which change requests move a date), each project's day, the range, the filter and the data's versions."""
+    seen = tuple((a.project.id, a.project.version, a.perms, project_today(a.project)) for a in accesses)
+    key = ("timeline", seen, span.start, span.end, show, lanes, *versions.of(db, [a.project.id for a in accesses]))
+    return replace(span, kept=key)
+
+
 def for_project(db: Session, access: Access, form: RangeForm) -> tuple[Span, Band]:
     p = access.project
-    span = span_of(form, project_today(p), [p.start_date], [p.end_date])
+    span = _kept(db, [access], span_of(form, project_today(p), [p.start_date], [p.end_date]), form.status, LANES)
     return span, bands(db, [access], span, form.status, LANES)[0]
 
 
@@ -395,4 +405,5 @@ def for_portfolio(db: Session, user: Principal, form: RangeForm) -> tuple[Span, 
     accesses = portfolio_accesses(db, user)
     today = max((project_today(a.project) for a in accesses), default=None) or latest_today()
     span = span_of(form, today, [a.project.start_date for a in accesses], [a.project.end_date for a in accesses])
+    span = _kept(db, accesses, span, form.status, BAND_LANES)
     return span, bands(db, accesses, span, form.status, BAND_LANES)

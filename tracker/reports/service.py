@@ -1070,6 +1070,7 @@ class Portfolio:
     weeks: list[trends.Week]  # the risk exposure chart's
     exposure: dict[int, list[int]]
     curve: trends.Curve
+    kept: tuple  # the figures' memo key: the page's drawing of them is kept under it too ({% kept %})
 
     @property
     def exposure_lines(self) -> list[dict[str, Any]]:
@@ -1098,7 +1099,8 @@ def portfolio_view(
 
     # Kept while every project shown stands (tracker.core.memo); the rows then carry this request's projects.
     key = ("portfolio", tuple((p.id, p.version, project_today(p)) for p in shown), sort, zone, today)
-    rows, exposure, curve = memo.kept(key + versions.of(db, ids), compute)
+    key += versions.of(db, ids)
+    rows, exposure, curve = memo.kept(key, compute)
     by_id = {p.id: p for p in shown}
     return Portfolio(
         [replace(r, project=by_id[r.project.id]) for r in rows],
@@ -1108,6 +1110,7 @@ def portfolio_view(
         weeks,
         exposure,
         curve,
+        key,
     )
 
 
