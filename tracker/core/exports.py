@@ -169,18 +169,20 @@ def _fill(
         cell.font = Font(bold=True)
     widths = [len(h) for h in headers]
     formats: dict[tuple[int, int], str] = {}
-    for row in rows:
+    # Rows are counted here: the sheet's max_row reads every cell, which made a long export quadratic.
+    for n, row in enumerate(rows, start=top + 1):
         typed = [_typed(v, zone) for v in row]
         ws.append([v for v, _ in typed])
         for i, (_, fmt) in enumerate(typed):
             if fmt:
-                formats[(ws.max_row, i)] = fmt
+                formats[(n, i)] = fmt
         widths = [max(w, _width(v)) for w, (v, _) in zip(widths, typed, strict=False)]
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = min(62, width + 2)
+    align = {wrap: Alignment(wrap_text=wrap, vertical="top") for wrap in (False, True)}
     for row in ws.iter_rows(min_row=top + 1):
         for i, cell in enumerate(row):
-            cell.alignment = Alignment(wrap_text=isinstance(cell.value, str), vertical="top")
+            cell.alignment = align[isinstance(cell.value, str)]
             if fmt := formats.get((cell.row, i)):
                 cell.number_format = fmt
             elif isinstance(cell.value, str):
