@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from tracker import clocks
 from tracker.accounts.service import Principal
 from tracker.audit import versions
+from tracker.core import memo
 from tracker.core.clock import latest_today
 from tracker.core.errors import FormError
 from tracker.core.forms import Form, OptionalDate
@@ -379,6 +380,22 @@ def _fill(
 # --- the two pages ------------------------------------------------------------------------------------------------
 
 
+def _kept_bands(db: Session, accesses: list[Access], span: Span, show: Show, lanes: int) -> list[Band]:
+    """The bands, kept under the span's key (tracker.core.memo) and shared by the requests that read them: their
+    deliverables are taken out of this request's session (no relationship is ever read from them, and nothing of a
+    later request can expire them), and each band is handed out with this request's own project."""
+
+    def compute() -> list[Band]:
+        out = bands(db, accesses, span, show, lanes)
+        for band in out:
+            for lane in band.lanes:
+                db.expunge(lane.deliverable)
+        return out
+
+    by_id = {a.project.id: a.project for a in accesses}
+    return [replace(b, project=by_id[b.project.id]) for b in memo.kept(span.kept, compute)]
+
+
 def _kept(db: Session, accesses: list[Access], span: Span, show: Show, lanes: int) -> Span:
     """The span with the key of what its figure draws: the projects as this reader may see them (the role decides
     which change requests move a date), each project's day, the range, the filter and the data's versions."""
@@ -390,7 +407,7 @@ def _kept(db: Session, accesses: list[Access], span: Span, show: Show, lanes: in
 def for_project(db: Session, access: Access, form: RangeForm) -> tuple[Span, Band]:
     p = access.project
     span = _kept(db, [access], span_of(form, project_today(p), [p.start_date], [p.end_date]), form.status, LANES)
-    return span, bands(db, [access], span, form.status, LANES)[0]
+    return span, _kept_bands(db, [access], span, form.status, LANES)[0]
 
 
 def portfolio_accesses(db: Session, user: Principal) -> list[Access]:
@@ -406,4 +423,4 @@ def for_portfolio(db: Session, user: Principal, form: RangeForm) -> tuple[Span, 
     today = max((project_today(a.project) for a in accesses), default=None) or latest_today()
     span = span_of(form, today, [a.project.start_date for a in accesses], [a.project.end_date for a in accesses])
     span = _kept(db, accesses, span, form.status, BAND_LANES)
-    return span, bands(db, accesses, span, form.status, BAND_LANES)
+    return span, _kept_bands(db, accesses, span, form.status, BAND_LANES)

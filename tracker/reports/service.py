@@ -990,8 +990,8 @@ def portfolio(
 ) -> list[PortfolioRow]:
     """Every project whose reports the user may read (of a sponsor, of a contractor), with its latest published
     report's RAG per area, trend against the report before it, figures, RAG history and holdback totals. A fixed
-    number of queries whatever the number of projects."""
-    return portfolio_rows(db, _chosen(readable_projects(db, user), sponsor, contractor), sort)
+    number of queries whatever the number of projects; the page's figures, so kept with them."""
+    return portfolio_view(db, user, sort, sponsor, contractor).rows
 
 
 def _chosen(projects: list[Project], sponsor: str, contractor: str) -> list[Project]:
