@@ -382,10 +382,16 @@ def member_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
     return [(i, f"{name} ({ROLE_LABELS.get(role, role)})") for i, name, role in db.exec(stmt)]
 
 
-def non_members(db: Session, project_id: int) -> list[User]:
+def non_member_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
+    """(user id, "Name (organisation or username)") for every active person not in the project, by name: the add
+    form's choices, read as columns (a directory of people is too many rows to load whole on every project page)."""
     taken = select(Membership.user_id).where(Membership.project_id == project_id)
-    stmt = select(User).where(User.is_active, col(User.id).not_in(taken)).order_by(func.lower(User.full_name))
-    return list(db.exec(stmt))
+    stmt = (
+        select(User.id, User.full_name, User.organization, User.username)
+        .where(User.is_active, col(User.id).not_in(taken))
+        .order_by(func.lower(User.full_name))
+    )
+    return [(i, f"{name} ({organization or username})") for i, name, organization, username in db.exec(stmt)]
 
 
 class MemberForm(Form):

@@ -53,11 +53,7 @@ def overview_page(
         "access": access,
         "project": project,
         "members": service.members(db, project.id),
-        "candidates": [
-            (u.id, f"{u.full_name} ({u.organization or u.username})") for u in service.non_members(db, project.id)
-        ]
-        if access.can(Perm.MANAGE)
-        else [],
+        "candidates": service.non_member_choices(db, project.id) if access.can(Perm.MANAGE) else [],
         "open_invitations": invitations.count_open(db, project.id) if access.can(Perm.MANAGE) else 0,
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
         "holidays": project_holidays(project, project_today(project), days=120),

@@ -9,13 +9,14 @@ report can never disagree. Each part carries the link to its list, already filte
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from tracker import clocks
+from tracker.audit import versions
 from tracker.core import memo
 from tracker.deliverables import decisions
 from tracker.projects.calendar import project_today
@@ -60,6 +61,7 @@ class Overview:
     deadlines: list[Deadline]  # the latest first, then the soonest: the first DEADLINES_SHOWN
     more_deadlines: int  # how many more there are, for the full lists
     ledger: decisions.Totals  # summed in SQL: the ledger's rows are a click away
+    kept: tuple = ()  # the key it is kept under (tracker.core.memo): the page keeps its drawing under it too
 
     @property
     def areas(self) -> list[dict[str, Any]]:
@@ -171,6 +173,14 @@ def _deliverable_part(db: Session, access: Access, period: Period) -> dict[str, 
 
 
 def overview(db: Session, access: Access) -> Overview:
+    """Kept while the project's record stands, per what the reader's role lets them see and the project's day."""
+    project = access.project
+    key = ("overview", project.id, project.version, access.perms, project_today(project))
+    key += versions.of(db, [project.id])
+    return replace(memo.kept(key, lambda: _overview(db, access)), kept=key)
+
+
+def _overview(db: Session, access: Access) -> Overview:
     project = access.project
     period = week_ending(project_today(project))
     reads_register = access.can(Perm.VIEW_REGISTER)

@@ -4,7 +4,7 @@ each against its target (DEFAULT_TARGETS, overridable per project in project.slo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -260,6 +260,7 @@ class Card:
     periods: list[Period]  # of each metric's trend, oldest first; the last is `period`
     start: date  # of the contract-to-date figures
     rolling: Period  # the 13 weeks ending with the period
+    kept: tuple = ()  # the key it is kept under (tracker.core.memo): the page keeps its charts' drawing under it too
 
 
 def card(db: Session, project: Project, period: Period, trend_periods: int = TREND_PERIODS) -> Card:
@@ -268,7 +269,8 @@ def card(db: Session, project: Project, period: Period, trend_periods: int = TRE
     the events since the contract began are read once and counted per span. Kept while the project's record stands
     (tracker.core.memo)."""
     key = ("scorecard", project.id, project.version, period, trend_periods, project_today(project))
-    return memo.kept(key + versions.of(db, [project.id]), lambda: _card(db, project, period, trend_periods))
+    key += versions.of(db, [project.id])
+    return replace(memo.kept(key, lambda: _card(db, project, period, trend_periods)), kept=key)
 
 
 def _card(db: Session, project: Project, period: Period, trend_periods: int) -> Card:
