@@ -174,3 +174,12 @@ def test_the_timelines_are_drawn_once_and_show_a_new_deliverable_on_the_next_req
     db.commit()
     for url in ("/projects/TST/timeline?range=around&status=all", "/portfolio/timeline?range=around&status=all"):
         assert "D-KEPT" in manager.get(url).text, url
+
+
+def test_a_kept_overview_is_kept_per_role_so_a_contractor_never_sees_the_managers_dashboard(as_user, db, world, kept):
+    make_risk(db, world, title="Kept register secret", probability="5", impact="5")
+    db.commit()
+    assert "Kept register secret" in as_user("manager").get("/projects/TST").text
+    page = as_user("contractor").get("/projects/TST")
+    assert page.status_code == 200
+    assert "Kept register secret" not in page.text
