@@ -5,6 +5,7 @@ stands, and any change to it (in the project, or to people) is on the very next 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -183,3 +184,32 @@ def test_a_kept_overview_is_kept_per_role_so_a_contractor_never_sees_the_manager
     page = as_user("contractor").get("/projects/TST")
     assert page.status_code == 200
     assert "Kept register secret" not in page.text
+
+
+def test_a_figure_asked_for_by_many_at_once_is_computed_once_and_a_failure_lets_the_next_compute(kept):
+    started, release, computed = threading.Event(), threading.Event(), []
+
+    def compute() -> str:
+        computed.append(1)
+        started.set()
+        release.wait()
+        return "figure"
+
+    answers: list[str] = []
+    first = threading.Thread(target=lambda: answers.append(memo.kept("k", compute)))
+    first.start()
+    started.wait()  # the first is computing: the others wait for it
+    others = [threading.Thread(target=lambda: answers.append(memo.kept("k", compute))) for _ in range(3)]
+    for t in others:
+        t.start()
+    release.set()
+    for t in (first, *others):
+        t.join()
+    assert answers == ["figure"] * 4 and len(computed) == 1
+
+    def fail() -> str:
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        memo.kept("other", fail)
+    assert memo.kept("other", lambda: "computed by the next") == "computed by the next"
