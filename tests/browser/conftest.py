@@ -282,6 +282,10 @@ def assert_accessible(page: Page) -> None:
 
 
 def login(page: Page, base: str, username: str, password: str = portfolio.DEMO_PASSWORD) -> None:
+    """Signs `username` in afresh. Leaving the page first aborts its requests in flight: one answered after the
+    cookies were cleared would set the last user's session again, and /login would then send us home instead."""
+    page.goto("about:blank")
+    page.context.clear_cookies()
     page.goto(f"{base}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
@@ -294,10 +298,6 @@ def _deadlines(context: BrowserContext) -> None:
     """Set on the context, so its pages (the test's and any it opens) inherit both deadlines."""
     context.set_default_timeout(ACTION_MS)
     context.set_default_navigation_timeout(NAVIGATION_MS)
-
-
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
