@@ -206,6 +206,16 @@ def test_credits_show_on_the_scorecard_in_the_status_report_and_its_exports(as_u
     assert docx.status_code == 200
     pdf = manager.get(f"/projects/TST/status-reports/{report.id}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # the portfolio carries the latest report's credits: on its page, in its API and in its workbook
+    row = re.search(r'<tr>\s*<th scope="row"><a href="/projects/TST">.*?</tr>', manager.get("/portfolio").text, re.S)
+    assert row and "$1,000.00" in row.group(0)
+    (line,) = [x for x in manager.get("/api/v1/portfolio").json() if x["project_key"] == "TST"]
+    assert Decimal(line["service_credits"]) == Decimal("1000.00")
+    book = load_workbook(io.BytesIO(manager.get("/portfolio.xlsx").content))
+    sheet = book["Portfolio"]
+    header, *lines = [[c.value for c in r] for r in sheet.iter_rows() if r[0].value]
+    by_key = {r[0]: r for r in lines}
+    assert by_key["TST"][header.index("Service credits (latest report)")] == 1000
 
 
 def test_the_scorecard_exports_typed_numbers_with_a_frozen_header_and_filters(as_user, record):

@@ -218,7 +218,7 @@ def test_the_xlsx_export_has_typed_numbers_a_frozen_header_and_a_filter(as_user,
     sheet = book["Portfolio"]
     headers = [c.value for c in sheet[1]]
     row = dict(zip(headers, [c.value for c in sheet[2]], strict=True))
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:R{sheet.max_row}"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:S{sheet.max_row}"
     assert row["Project"] == "TST" and row["Overall RAG"] == "Red" and isinstance(row["Critical risks"], int)
     assert isinstance(row["Contract value"], int | float) and row["Service levels measured"] > 0
     assert (

@@ -200,6 +200,9 @@ class PortfolioOut(BaseModel):
     contract_value: Decimal = Field(description="The deliverables' payments, withdrawn ones left out")
     holdback_withheld: Decimal
     holdback_released: Decimal
+    service_credits: Decimal | None = Field(
+        description="The service credits of the latest report's period; null when the project had no credit table"
+    )
     slo_met: int
     slo_measured: int
     scorecard: str = Field(description='e.g. "4 of 6 service levels met"; empty when nothing was measured')
@@ -496,7 +499,7 @@ class PortfolioApi(Controller):
         contractor: FromQuery[str] = "",
     ) -> list[PortfolioOut]:
         """`sort`: a column (project, rag, deliverables, risks, issues, trend, critical, escalations, overdue,
-        contract, withheld, released, scorecard, period), `-` first for descending; `sponsor` and `contractor` keep
+        contract, withheld, released, credits, scorecard, period), `-` first for descending; `sponsor` and `contractor` keep
         only that one's projects."""
         return [
             PortfolioOut(
@@ -514,6 +517,7 @@ class PortfolioApi(Controller):
                 contract_value=r.money.payment,
                 holdback_withheld=r.money.withheld,
                 holdback_released=r.money.released,
+                service_credits=r.credits,
                 slo_met=r.slo_met,
                 slo_measured=r.slo_measured,
                 scorecard=r.scorecard,

@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -937,6 +938,7 @@ class PortfolioRow:
     slo_measured: int
     history: list[str | None]  # the overall RAG of each of the last trends.RAG_PERIODS weeks, oldest first
     money: Totals  # contract value (the deliverables' payments), holdback withheld and released
+    credits: Decimal | None = None  # the service credits of the latest report's period; None: no credit table then
 
     @property
     def scorecard(self) -> str:
@@ -955,6 +957,7 @@ PORTFOLIO_SORTS = {
     "contract": lambda r: r.money.payment,
     "withheld": lambda r: r.money.withheld,
     "released": lambda r: r.money.released,
+    "credits": lambda r: -1 if r.credits is None else r.credits,
     "scorecard": lambda r: r.slo_met / r.slo_measured if r.slo_measured else -1,
     "period": lambda r: r.period_end,
 }
@@ -1053,6 +1056,7 @@ def portfolio_rows(db: Session, projects: list[Project], sort: str = "-rag") -> 
                 len(measured),
                 history,
                 money[p.id],
+                Decimal(content["credits"]["total"]) if content.get("credits") else None,
             )
         )
     key = sort.lstrip("-") if sort.lstrip("-") in PORTFOLIO_SORTS else "rag"
