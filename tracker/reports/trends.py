@@ -418,6 +418,7 @@ class ProjectTrends:
     median_age: dict[str, list[float | None]]
     rag_weeks: list[Week]
     rags: list[dict[str, str | None]]  # each week's RAG per area (overall and rag.AREAS)
+    kept: tuple = ()  # the figures' memo key: the page's drawing of them is kept under it too ({% kept %})
 
 
 def project_trends(db: Session, project: Project) -> ProjectTrends:
@@ -425,10 +426,10 @@ def project_trends(db: Session, project: Project) -> ProjectTrends:
     from history that does not change, so the key needs only the project's day and its data's version."""
     today = project_today(project)
     key = ("trends", project.id, project.version, today) + versions.of(db, [project.id])
-    return memo.kept(key, lambda: _project_trends(db, project, today))
+    return memo.kept(key, lambda: _project_trends(db, project, today, key))
 
 
-def _project_trends(db: Session, project: Project, today: date) -> ProjectTrends:
+def _project_trends(db: Session, project: Project, today: date, key: tuple = ()) -> ProjectTrends:
     ws = weeks(project.timezone, today, EXPOSURE_WEEKS)
     rag_ws = ws[-RAG_PERIODS:]
     return ProjectTrends(
@@ -439,4 +440,5 @@ def _project_trends(db: Session, project: Project, today: date) -> ProjectTrends
         median_open_age(db, [project.id], ws),
         rag_ws,
         rag_history(db, [project.id], rag_ws)[project.id],
+        key,
     )
