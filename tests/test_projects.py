@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlmodel import func, select
 
@@ -34,7 +36,7 @@ def _count(db, model) -> int:
 
 def test_admin_creates_a_project_and_the_audit_trail_records_it(as_user, db):
     r = as_user("admin").post("/projects", VALID)
-    assert r.status_code == 303 and r.headers["location"] == "/projects/NEW"
+    assert r.status_code == 303 and r.headers["location"] == "/projects/NEW/members"
     project = db.exec(select(Project).where(Project.key == "NEW")).one()
     assert project.holiday_calendar == "US-CA" and project.deemed_days == 12
     assert project.extra_holidays == [
@@ -136,6 +138,19 @@ def test_members_are_added_and_changed_in_place_with_htmx(as_user, db, world):
         select(AuditEvent.action).where(AuditEvent.entity_type == "membership", AuditEvent.entity_id == tst.id)
     ).all()
     assert sorted(actions) == ["add_member", "change_role"]
+
+
+def test_the_overview_names_the_members_by_role_and_their_page_has_the_forms_for_managers_only(as_user, world):
+    overview = as_user("viewer").get("/projects/TST").text
+    members = re.search(r'<section id="members".*?</section>', overview, re.S).group(0)
+    assert "Manager" in members and "Every member and their role" in members
+    assert 'name="user_id"' not in overview and "<form" not in members  # no user list on the dashboard
+    page = as_user("viewer").get("/projects/TST/members")
+    assert page.status_code == 200 and "Outsider Person" not in page.text and 'name="user_id"' not in page.text
+    manager = as_user("manager").get("/projects/TST/members").text
+    assert 'name="user_id"' in manager and "Outsider Person" in manager  # the people who may be added
+    assert "Manage members and roles" in as_user("manager").get("/projects/TST").text
+    assert as_user("outsider").get("/projects/TST/members").status_code == 404
 
 
 def test_adding_a_member_twice_or_an_unknown_user_is_explained(as_user, db, world):

@@ -44,7 +44,7 @@ def test_admin_creates_a_project_adds_a_member_and_sees_the_audit_entry(page: Pa
 
     page.get_by_label("Official calendar").fill("US-WA")
     page.get_by_role("button", name="Create project").click()
-    expect(page).to_have_url(f"{live_server}/projects/HR")
+    expect(page).to_have_url(f"{live_server}/projects/HR/members")  # a new project's first task: its members
     expect(page.get_by_text("Project HR created")).to_be_visible()
     assert_accessible(page)
 
@@ -57,7 +57,8 @@ def test_admin_creates_a_project_adds_a_member_and_sees_the_audit_entry(page: Pa
     expect(members.get_by_role("row", name=re.compile("Maria Rivera"))).to_be_visible()
     assert page.evaluate("window.__marker") == "still here"
 
-    page.reload()
+    page.get_by_role("link", name="HR", exact=True).click()  # the overview names the managers, and has the history
+    expect(page.locator("#members")).to_contain_text("Maria Rivera")
     expect(page.locator("ol.timeline")).to_contain_text("added member Maria Rivera")
     expect(page.locator("ol.timeline")).to_contain_text("created project HR")
     assert_accessible(page)
@@ -66,6 +67,7 @@ def test_admin_creates_a_project_adds_a_member_and_sees_the_audit_entry(page: Pa
 def test_role_change_updates_the_row_in_place(page: Page, live_server: str):
     login(page, live_server, "admin")
     page.goto(f"{live_server}/projects/DMV")
+    page.get_by_role("link", name="Manage members and roles").click()
     page.evaluate("window.__marker = 'still here'")
     page.get_by_label("Role of Sofia Nguyen").select_option("viewer")
     expect(page.get_by_text("Role changed.")).to_be_visible()
@@ -83,6 +85,7 @@ def test_every_page_a_member_sees_is_accessible(page: Page, live_server: str):
         "/projects",
         "/projects/CWS",
         "/projects/CWS/edit",
+        "/projects/CWS/members",
         "/projects/CWS/history",
         "/admin/users",
         "/admin/users/new",

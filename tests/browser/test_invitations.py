@@ -38,6 +38,7 @@ def test_a_manager_invites_and_the_invitee_joins_from_the_link(page: Page, live_
     expect(page.get_by_label(re.compile("Archived"))).to_have_count(0)  # archiving is the admins'
     look("project-settings-manager")
     page.get_by_role("link", name="CWS", exact=True).click()
+    page.get_by_role("link", name="Manage members and roles").click()
     expect(page.get_by_role("button", name="Add member")).to_be_visible()  # the project's members are theirs too
     page.get_by_role("link", name="Invite someone by e-mail").click()
     expect(page.get_by_role("heading", name="Invite someone to CWS")).to_be_visible()

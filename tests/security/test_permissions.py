@@ -124,6 +124,7 @@ ROUTES = [
     ("GET", "/projects/new", ADMIN, None),
     ("POST", "/projects", ADMIN, PROJECT | {"key": "NEW"}),
     ("GET", "/projects/{key}", MEMBERS, None),
+    ("GET", "/projects/{key}/members", MEMBERS, None),
     ("GET", "/projects/{key}/edit", MANAGING, None),
     ("POST", "/projects/{key}/edit", MANAGING, PROJECT | {"key": "TST"}),
     ("GET", "/projects/{key}/history", READERS, None),
@@ -662,10 +663,10 @@ def test_every_route_for_every_persona(as_user, seeded, db, persona):
 def test_ui_offers_project_management_to_its_managers_and_the_rest_to_admins(as_user):
     admin, manager = as_user("admin"), as_user("manager")
     for who in (admin, manager):
-        page = who.get("/projects/TST").text
+        page = who.get("/projects/TST").text + who.get("/projects/TST/members").text
         assert "Edit settings" in page and "Add member" in page and "Invite someone by e-mail" in page
     for role in ("staff", "contractor", "viewer"):
-        page = as_user(role).get("/projects/TST").text
+        page = as_user(role).get("/projects/TST").text + as_user(role).get("/projects/TST/members").text
         assert "Edit settings" not in page and "Add member" not in page and "Remove" not in page
         assert "Invite someone" not in page
     assert "Archived" in admin.get("/projects/TST/edit").text

@@ -53,18 +53,33 @@ def overview_page(
         "access": access,
         "project": project,
         "members": service.members(db, project.id),
-        "candidates": service.non_member_choices(db, project.id) if access.can(Perm.MANAGE) else [],
-        "open_invitations": invitations.count_open(db, project.id) if access.can(Perm.MANAGE) else 0,
+        "role_options": ROLE_OPTIONS,
         "history": audit.for_project(db, project.id, limit=15) if access.can(Perm.VIEW_HISTORY) else [],
         "holidays": project_holidays(project, project_today(project), days=120),
-        "member_errors": {},
-        "member_form": {},
-        "role_options": ROLE_OPTIONS,
         "calendar_feed": (feed := calendars.feed_of(db, request.user.id, project.id)),
         "calendar_url": calendars.address(request.app.state.settings, feed),
     }
     context.update(extra)
     return render(request, "projects/detail.html", status=status, block=block, **context)
+
+
+def members_page(
+    request: Request, db: Session, access: Access, status: int = 200, block: str | None = None, **extra: Any
+) -> Template:
+    """Every member and their role; for managers, the forms that add, change and remove them (its block "members" is
+    what the forms' htmx answers swap in)."""
+    project, manages = access.project, access.can(Perm.MANAGE)
+    context: dict[str, Any] = {
+        "access": access,
+        "project": project,
+        "members": service.members(db, project.id),
+        "candidates": service.non_member_choices(db, project.id) if manages else [],
+        "open_invitations": invitations.count_open(db, project.id) if manages else 0,
+        "member_errors": {},
+        "member_form": {},
+        "role_options": ROLE_OPTIONS,
+    }
+    return render(request, "projects/members.html", status=status, block=block, **context | extra)
 
 
 class ProjectController(Controller):
@@ -102,7 +117,7 @@ class ProjectController(Controller):
         except FormError as exc:
             return self._form(request, None, data, exc.errors, status=422)
         flash(request, f"Project {project.key} created. Add its members below.")
-        return redirect(f"/projects/{project.key}")
+        return redirect(f"/projects/{project.key}/members")
 
     @get("/{key:str}/edit", sync_to_thread=True)
     def edit(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
@@ -148,7 +163,11 @@ class ProjectController(Controller):
             labels=PROJECT_LABELS,
         )
 
-    # --- members (the project's managers, and admins) ---
+    # --- members (read by every member; changed by the project's managers, and admins) ---
+
+    @get("/{key:str}/members", sync_to_thread=True)
+    def members(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
+        return members_page(request, db, service.get_for(db, request.user, key, Perm.VIEW))
 
     @post("/{key:str}/members", sync_to_thread=True)
     def add_member(
@@ -158,13 +177,13 @@ class ProjectController(Controller):
         try:
             membership = service.add_member(db, request.user, access, parse(MemberForm, data))
         except FormError as exc:
-            return overview_page(
+            return members_page(
                 request, db, access, status=422, block="members", member_errors=exc.errors, member_form=data
             )
         if not request.headers.get("hx-request"):
             flash(request, "Member added.")
-            return redirect(f"/projects/{access.project.key}#members")
-        return overview_page(request, db, access, block="members", added_id=membership.id)
+            return redirect(f"/projects/{access.project.key}/members")
+        return members_page(request, db, access, block="members", added_id=membership.id)
 
     @post("/{key:str}/members/{membership_id:int}/role", sync_to_thread=True)
     def change_role(
@@ -181,14 +200,12 @@ class ProjectController(Controller):
         except (FormError, Conflict) as exc:
             if not request.headers.get("hx-request"):
                 flash(request, exc.detail, "error")
-                return redirect(f"/projects/{access.project.key}#members")
-            return overview_page(
-                request, db, access, status=exc.status_code, block="members", member_message=exc.detail
-            )
+                return redirect(f"/projects/{access.project.key}/members")
+            return members_page(request, db, access, status=exc.status_code, block="members", member_message=exc.detail)
         if not request.headers.get("hx-request"):
             flash(request, "Role changed.")
-            return redirect(f"/projects/{access.project.key}#members")
-        return overview_page(request, db, access, block="members", member_message="Role changed.")
+            return redirect(f"/projects/{access.project.key}/members")
+        return members_page(request, db, access, block="members", member_message="Role changed.")
 
     @post("/{key:str}/members/{membership_id:int}/remove", sync_to_thread=True)
     def remove_member(
@@ -206,15 +223,15 @@ class ProjectController(Controller):
             message, category = f"{user.full_name} removed from the project.", "success"
         except StaleEdit as exc:
             # The list as it is now, with the message: the user decides again on what is there.
-            return overview_page(
+            return members_page(
                 request, db, access, status=409, block="members", member_message=exc.detail, member_failed=True
             )
         except Conflict as exc:
             message, category = exc.detail, "error"
         if not request.headers.get("hx-request"):
             flash(request, message, category)
-            return redirect(f"/projects/{access.project.key}#members")
-        return overview_page(request, db, access, block="members", member_message=message)
+            return redirect(f"/projects/{access.project.key}/members")
+        return members_page(request, db, access, block="members", member_message=message)
 
     @get("/{key:str}/history", sync_to_thread=True)
     def history(
