@@ -220,6 +220,10 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     levels.decide(db, manager, m_access, figure, parse(levels.VerdictForm, {"verdict": "verify"}), 3)
     rule = {"credit-0-metric": f"reported-{uptime.id}", "credit-0-comparison": "below", "credit-0-threshold": "99.5"}
     credits.update(db, admin, admin_access, rule | {"credit-0-percent": "2"}, credits.choices([uptime]))
+    p1 = {"name": "P1 response", "unit": "hours", "target": "4", "higher_is_better": "false"}
+    response = levels.add_measure(db, admin, admin_access, parse(levels.MeasureForm, p1))
+    levels.edit_measure(db, manager, m_access, response, parse(levels.MeasureForm, p1 | {"target": "6"}), 1)
+    levels.remove_measure(db, manager, m_access, response, response.version)
     d5 = planning.create(
         db,
         manager,
@@ -655,6 +659,9 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Value: 99.1 → 99.6",
         "verified reported figure Uptime",
         "Service credits: none → Uptime (reported by the contractor) below 99.5 → 2% of the invoiced amount",
+        "changed reported measure P1 response Target: 4 → 6",
+        "removed reported measure P1 response",
+        "Higher is better: no",
         "escalated the overdue review of deliverable D-03",
         "Version: 1 → 2",
         "Reason for withdrawal: Moved to Release 3",

@@ -242,7 +242,7 @@ def test_the_projects_settings_are_edited_by_its_managers_on_pages_and_api(as_us
         "Time zone",
         "Days between reviews, critical risks",
         "Red: open critical risks, at least",
-        "added the reported measure",
+        "added reported measure",
     ):
         assert words in history, words
     stale = b.api("PATCH", "/api/v1/projects/TST", json={"version": 1, "review_days": 3})

@@ -1,6 +1,7 @@
 """Contractor accountability in the browser: the contractor reports a month's figure, the State's manager disputes it
-with a note, and the scorecard shows it as reported by the contractor and disputed. Each page is checked with axe and
-photographed at desktop and phone sizes."""
+with a note, and the scorecard shows it as reported by the contractor and disputed; the manager changes a measure's
+target and every month is judged against it. Each page is checked with axe and photographed at desktop and phone
+sizes."""
 
 from __future__ import annotations
 
@@ -89,3 +90,41 @@ def test_the_contractor_reports_a_figure_the_manager_disputes_it_and_the_scoreca
     expect(page.get_by_role("heading", name=re.compile("Contractor scorecard: Week ending"))).to_be_visible()
     expect(page.get_by_role("heading", name="Service credits")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_manager_changes_a_measures_target_and_every_month_is_judged_against_it(
+    page: Page, live_server: str, output_path: str
+):
+    login(page, live_server, "mrivera")  # CWS's manager
+    page.goto(f"{live_server}/projects/CWS/scorecard/reported")
+    measures = page.get_by_role("table", name=re.compile("What the contractor reports"))
+    expect(measures.locator("tr", has_text="System uptime")).to_contain_text("at least 99.5")
+    missed = page.locator("tbody tr", has_text="System uptime").filter(has_text="Missed")
+    expect(missed).to_have_count(1)  # the demo's month at 99.2
+    measures.get_by_role("link", name="Edit System uptime").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("System uptime")
+    expect(page.get_by_text("applies to every month's figure, earlier months included")).to_be_visible()
+    expect(page.locator("#remove-h + p")).to_contain_text("figures are on the record")  # so it stays
+    assert_accessible(page)
+    page.get_by_role("textbox", name=re.compile("^Target")).fill("ninety-nine")
+    page.get_by_role("button", name="Save measure").click()
+    expect(page.locator("#f-target-error")).to_contain_text("number")  # beside the field, the input kept
+    expect(page.get_by_role("textbox", name=re.compile("^Target"))).to_have_value("ninety-nine")
+    assert_accessible(page)
+    _photograph(page, output_path, "reported-measure")
+
+    page.get_by_role("textbox", name=re.compile("^Target")).fill("99")
+    page.get_by_role("button", name="Save measure").click()
+    expect(page.locator(".flash")).to_contain_text("Measure saved: System uptime.")
+    expect(measures.locator("tr", has_text="System uptime")).to_contain_text("at least 99")
+    expect(missed).to_have_count(0)  # the month at 99.2 meets the new target
+    measures.get_by_role("link", name="Edit System uptime").click()
+    expect(page.locator("ol.timeline")).to_contain_text("changed reported measure System uptime")
+    expect(page.locator("ol.timeline")).to_contain_text("99.5")  # the old target, on the record
+    assert_accessible(page)
+
+    page.get_by_role("textbox", name=re.compile("^Target")).fill(
+        "99.5"
+    )  # as the demo had it, for the tests after this one
+    page.get_by_role("button", name="Save measure").click()
+    expect(page.locator(".flash")).to_contain_text("Measure saved")

@@ -20,7 +20,7 @@ from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
-from tracker.reports.models import ReportStatus, ServiceFigure, StatusReport
+from tracker.reports.models import ReportStatus, ServiceFigure, ServiceMeasure, StatusReport
 from tracker.webhooks.models import Webhook
 
 pytestmark = pytest.mark.browser
@@ -62,6 +62,7 @@ def _ids() -> dict[str, str]:
             "deliverables_report_id": first(SavedReport, SavedReport.source == "deliverables"),
             "webhook_id": first(Webhook),
             "figure_id": first(ServiceFigure, ServiceFigure.status == "disputed"),
+            "measure_id": first(ServiceMeasure),
         }
     engine.dispose()
     return {k: str(v) for k, v in ids.items() if v is not None}

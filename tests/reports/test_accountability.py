@@ -14,13 +14,15 @@ from sqlmodel import Session, select
 
 from tests.register.conftest import acting
 from tests.reports.test_scorecard import WEEK, _history, at
+from tracker.audit.models import AuditEvent
 from tracker.core.db import make_engine
 from tracker.core.forms import parse
 from tracker.deliverables.models import Decision, Deliverable, Submission
 from tracker.deliverables.records import approved_for_payment
+from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.reports import credits, levels, scorecard
-from tracker.reports.models import FigureStatus, ServiceFigure, StatusReport
+from tracker.reports.models import FigureStatus, ServiceFigure, ServiceMeasure, StatusReport
 from tracker.reports.periods import Period
 
 PAGE = "/projects/TST/scorecard/reported"
@@ -361,6 +363,183 @@ def test_the_api_reports_corrects_and_decides_with_409_and_422(as_user, db, worl
     listing = as_user("viewer").api("GET", API).json()
     assert listing["measures"][0]["name"] == "Uptime" and listing["figures"][0]["value"] in ("99.6", "99.6000", 99.6)
     assert manager.api("PATCH", f"{API}/figures/{figure['id']}", json={"value": 1, "version": 3}).status_code == 403
+
+
+# --- changing and removing a measure --------------------------------------------------------------------------
+
+
+def _credit(db, world, measure, comparison="below", threshold="99.5"):
+    """A service-credit rule naming the measure."""
+    project = acting(db, world, "manager")[1].project
+    rule = {"metric": f"{credits.REPORTED}{measure.id}", "comparison": comparison, "threshold": threshold}
+    project.service_credits = {"rules": [rule | {"percent": "2"}]}
+    db.add(project)
+
+
+def _text(html: str) -> str:
+    """A page as its reader sees it: the text without tags (list items apart), spaces collapsed."""
+    text = re.sub(r"<[^>]+>", "", re.sub(r"</?(li|ul|ol)\b[^>]*>", " ", html))
+    return re.sub(r"\s+", " ", text).replace("&#39;", "'").replace("&amp;", "&")
+
+
+MEASURE = {"name": "System uptime", "unit": "%", "target": "99", "higher_is_better": "true"}
+
+
+def test_a_manager_edits_a_measure_and_every_month_is_judged_against_the_new_target(as_user, db, world, count_queries):
+    measure = _measure(db, world)
+    _figure(db, world, measure, _month(2), "99.2")
+    db.commit()
+    manager = as_user("manager")
+    url = f"{PAGE}/measures/{measure.id}"
+    listing = manager.get(PAGE).text
+    assert f'href="{url}"' in listing and "Missed" in listing and "Met<" not in listing
+    page = manager.get(url)
+    assert page.status_code == 200 and 'value="99.5"' in page.text and 'name="version" value="1"' in page.text
+    assert "applies to every month" in page.text and "1 figure is on the record" in page.text
+    assert "Remove this measure" not in page.text  # figures rest on it
+    with count_queries() as first:
+        manager.get(url)
+    r = manager.post(url, MEASURE | {"version": "1"})
+    assert r.status_code == 303 and r.headers["location"] == PAGE
+    db.refresh(measure)
+    assert (measure.name, measure.target, measure.higher_is_better, measure.version) == (
+        "System uptime",
+        Decimal("99"),
+        True,
+        2,
+    )
+    listing = manager.get(PAGE).text
+    assert "at least 99<" in listing and "Met<" in listing and "Missed" not in listing  # the month judged again
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "edit_measure")).one()
+    assert event.changes == {"name": ["Uptime", "System uptime"], "target": ["99.5", "99"]}
+    assert manager.post(url, MEASURE | {"unit": "percent", "version": "2"}).status_code == 303
+    with count_queries() as later:
+        page = manager.get(url)
+    assert first.count == later.count  # however long its history
+    text = _text(page.text)
+    assert "changed reported measure System uptime" in text and "Target: 99.5 → 99" in text
+    assert "added reported measure Uptime" in text and "Unit: % → percent" in text
+    history = _text(as_user("viewer").get("/projects/TST/history").text)
+    assert "changed reported measure System uptime" in history
+    same = manager.post(url, MEASURE | {"unit": "percent", "version": "3"})  # nothing changed: nothing recorded
+    assert (
+        same.status_code == 303
+        and len(db.exec(select(AuditEvent).where(AuditEvent.action == "edit_measure")).all()) == 2
+    )
+
+
+def test_a_measure_edit_is_refused_beside_the_field_and_a_stale_one_shows_what_changed(as_user, db, world):
+    measure = _measure(db, world)
+    _measure(db, world, "P1 response", "4", higher=False)
+    db.commit()
+    manager = as_user("manager")
+    url = f"{PAGE}/measures/{measure.id}"
+    r = manager.post(url, MEASURE | {"name": "p1 RESPONSE", "version": "1"})
+    assert r.status_code == 422 and 'id="f-name-error"' in r.text and "already has a measure of that name" in r.text
+    assert 'value="p1 RESPONSE"' in r.text
+    r = manager.post(url, MEASURE | {"target": "lots", "version": "1"})
+    assert r.status_code == 422 and 'id="f-target-error"' in r.text and 'value="lots"' in r.text
+    r = manager.post(url, MEASURE | {"target": "", "version": "1"})
+    assert r.status_code == 422 and 'id="f-target-error"' in r.text
+    assert manager.post(url, MEASURE | {"name": "Uptime", "version": "1"}).status_code == 303  # its own name
+    stale = manager.post(url, MEASURE | {"name": "Uptime", "target": "98", "version": "1"})  # read before that save
+    assert stale.status_code == 409 and "Someone else saved this record" in stale.text
+    assert "Target: now <q>99</q>" in stale.text and 'value="98"' in stale.text
+    assert 'name="version" value="2"' in stale.text  # saving again is a deliberate overwrite
+    assert manager.post(url, MEASURE | {"name": "Uptime", "target": "98", "version": "2"}).status_code == 303
+    db.refresh(measure)
+    assert measure.target == Decimal("98")
+
+
+def test_only_the_projects_managers_change_or_remove_a_measure_and_only_their_projects(as_user, db, world):
+    measure = _measure(db, world)
+    admin = acting(db, world, "admin")[0]
+    theirs = levels.add_measure(db, admin, projects.get_for(db, admin, "OTH"), parse(levels.MeasureForm, MEASURE))
+    db.commit()
+    url = f"{PAGE}/measures/{measure.id}"
+    for role in ("staff", "contractor", "viewer"):
+        b = as_user(role)
+        assert f'href="{url}"' not in b.get(PAGE).text
+        assert b.get(url).status_code == 403
+        assert b.post(url, MEASURE | {"version": "1"}).status_code == 403
+        assert b.post(f"{url}/delete", {"version": "1"}).status_code == 403
+        assert b.api("PATCH", f"{API}/measures/{measure.id}", json={"target": 1, "version": 1}).status_code == 403
+        assert b.api("DELETE", f"{API}/measures/{measure.id}?version=1").status_code == 403
+    b = as_user("outsider")  # manages OTH, not TST
+    assert b.get(url).status_code == 404 and b.post(f"{url}/delete", {"version": "1"}).status_code == 404
+    manager = as_user("manager")
+    elsewhere = f"{PAGE}/measures/{theirs.id}"
+    assert manager.get(elsewhere).status_code == 404
+    assert manager.post(elsewhere, MEASURE | {"version": "1"}).status_code == 404
+    assert manager.post(f"{elsewhere}/delete", {"version": "1"}).status_code == 404
+    assert manager.api("PATCH", f"{API}/measures/{theirs.id}", json={"target": 1, "version": 1}).status_code == 404
+    assert manager.api("DELETE", f"{API}/measures/{theirs.id}?version=1").status_code == 404
+    db.expire_all()
+    assert (db.get(ServiceMeasure, measure.id).version, db.get(ServiceMeasure, theirs.id).version) == (1, 1)
+
+
+def test_a_measure_is_removed_only_when_no_figure_and_no_credit_rule_rests_on_it(as_user, db, world):
+    spare = _measure(db, world, "Spare")
+    reported = _measure(db, world)
+    for n in (1, 2):
+        _figure(db, world, reported, _month(n), "99.9")
+    credited = _measure(db, world, "P1 response", "4", higher=False)
+    _credit(db, world, credited, "above", "4")
+    db.commit()
+    spare_url = f"{PAGE}/measures/{spare.id}"
+    manager = as_user("manager")
+    r = manager.post(f"{PAGE}/measures/{reported.id}/delete", {"version": "1"})
+    assert r.status_code == 409 and "Uptime cannot be removed: 2 figures are on the record" in r.text
+    r = manager.post(f"{PAGE}/measures/{credited.id}/delete", {"version": "1"})
+    assert r.status_code == 409 and "The service credits name it" in r.text
+    assert "P1 response (reported by the contractor) above 4 → 2% of the invoiced amount" in r.text
+    assert "Remove this measure" not in r.text and 'id="f-target"' in r.text  # still its page, with its form
+    assert "Remove this measure" in manager.get(spare_url).text
+    stale = manager.post(f"{spare_url}/delete", {"version": "7"})
+    assert stale.status_code == 409 and "changed after you loaded it, so it was not removed" in stale.text
+    r = manager.post(f"{spare_url}/delete", {"version": "1"}, follow_redirects=True)
+    assert r.status_code == 200 and "Measure removed: Spare." in r.text
+    db.expire_all()
+    assert {m.name for m in db.exec(select(ServiceMeasure))} == {"Uptime", "P1 response"}
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "remove_measure")).one()
+    assert event.entity_label == "Spare" and event.changes["target"] == ["99.5", None]
+    history = _text(as_user("viewer").get("/projects/TST/history").text)
+    assert "removed reported measure Spare" in history
+    assert manager.get(spare_url).status_code == 404
+
+
+def test_the_api_changes_and_removes_a_measure_with_409_422_and_404(as_user, db, world):
+    measure = _measure(db, world)
+    _figure(db, world, measure, _month(), "99.1")
+    credited = _measure(db, world, "P1 response", "4", higher=False)
+    _credit(db, world, credited, "above", "4")
+    spare = _measure(db, world, "Spare")
+    db.commit()
+    manager = as_user("manager")
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"target": 99, "version": 1})
+    assert r.status_code == 200, r.text
+    assert (r.json()["name"], Decimal(str(r.json()["target"])), r.json()["version"]) == ("Uptime", Decimal("99"), 2)
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"unit": "hours", "version": 1})
+    assert r.status_code == 409 and r.json()["extra"]["current"]["target"] == "99"
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"name": "p1 response", "version": 2})
+    assert r.status_code == 422 and "already has a measure" in r.json()["extra"]["name"]
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"target": 1e12, "version": 2})
+    assert r.status_code == 422 and "target" in r.json()["extra"]
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"name": "", "version": 2})
+    assert r.status_code in (400, 422) and r.json()["status_code"] == r.status_code
+    r = manager.api("PATCH", f"{API}/measures/{measure.id}", json={"higher_is_better": False, "version": 2})
+    assert r.status_code == 200 and r.json()["higher_is_better"] is False and r.json()["target"] in ("99", 99)
+    assert manager.api("PATCH", f"{API}/measures/999999", json={"target": 1, "version": 1}).status_code == 404
+    r = manager.api("DELETE", f"{API}/measures/{measure.id}?version=3")
+    assert r.status_code == 409 and "1 figure is on the record" in r.json()["detail"]
+    r = manager.api("DELETE", f"{API}/measures/{credited.id}?version=1")
+    assert r.status_code == 409 and "P1 response (reported by the contractor) above 4" in r.json()["detail"]
+    assert manager.api("DELETE", f"{API}/measures/{spare.id}?version=2").status_code == 409  # stale
+    assert manager.api("DELETE", f"{API}/measures/{spare.id}").status_code == 400  # a delete names its version
+    assert manager.api("DELETE", f"{API}/measures/{spare.id}?version=1").status_code == 204
+    assert manager.api("DELETE", f"{API}/measures/{spare.id}?version=1").status_code == 404
+    names = [m["name"] for m in as_user("viewer").api("GET", API).json()["measures"]]
+    assert names == ["P1 response", "Uptime"]
 
 
 def test_the_demo_has_a_credit_table_and_months_of_reported_figures_per_project(demo_template):

@@ -183,6 +183,10 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         admin_access,
         parse(levels.MeasureForm, {"name": "Uptime", "target": "99.5", "higher_is_better": "1"}),
     )
+    spare_measures = [  # nothing rests on them: one removed by the page, one by the API
+        levels.add_measure(db, admin, admin_access, parse(levels.MeasureForm, {"name": name, "target": "1"}))
+        for name in ("Spare measure", "Spare API measure")
+    ]
     months = [project_today(m_access.project).replace(day=1) - timedelta(days=1 + 31 * n) for n in range(3)]
     figure = levels.report(
         db,
@@ -253,6 +257,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "draft_id": draft.id,
         "draft_end": week.previous().end.isoformat(),
         "measure_id": measure.id,
+        "removable_measure_id": spare_measures[0].id,
+        "api_removable_measure_id": spare_measures[1].id,
         "figure_id": figure.id,
         **{f"figure_month{n}": f"{months[n]:%Y-%m}" for n in (1, 2)},
         "table": "top-risks.csv",

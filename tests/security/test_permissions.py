@@ -59,6 +59,7 @@ CHANGE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "cost_imp
 LEVELS_PAGE = "/projects/{key}/scorecard/reported"
 LEVELS_API = "/api/v1/projects/{key}/service-levels"
 LEVEL_READERS = READERS | CONTRACTOR
+MEASURE = {"name": "Uptime", "unit": "%", "higher_is_better": "true"}  # a measure's settings: its project's managers
 CREDITS = {"credit-0-metric": "review_turnaround_rate", "credit-0-comparison": "below", "credit-0-threshold": "90"}
 CREDITS |= {"credit-0-percent": "2", "cap": "10"}
 # change requests: every member reads them (the contractor its own and the State's once submitted); the State's staff
@@ -285,11 +286,16 @@ ROUTES = [
     ("POST", LEVELS_PAGE, CONTRACTOR, {"measure_id": "{measure_id}", "month": "{figure_month1}", "value": "99"}),
     ("POST", LEVELS_PAGE + "/import", CONTRACTOR, {"file": ("levels.csv", LEVELS_SHEET)}),
     ("POST", LEVELS_PAGE + "/measures", MANAGING, {"name": "P1 response", "target": "4"}),
+    ("GET", LEVELS_PAGE + "/measures/{measure_id}", MANAGING, None),
+    ("POST", LEVELS_PAGE + "/measures/{measure_id}", MANAGING, MEASURE | {"target": "99.9", "version": "1"}),
+    ("POST", LEVELS_PAGE + "/measures/{removable_measure_id}/delete", MANAGING, {"version": "1"}),
     ("GET", LEVELS_PAGE + "/{figure_id}", LEVEL_READERS, None),
     ("POST", LEVELS_PAGE + "/{figure_id}", CONTRACTOR, {"value": "99.8", "version": "1"}),
     ("POST", LEVELS_PAGE + "/{figure_id}/verdict", MANAGER, {"verdict": "verify", "version": "1"}),
     ("GET", LEVELS_API, LEVEL_READERS, None),
     ("POST", LEVELS_API + "/measures", MANAGING, {"name": "P2 response", "target": 8, "higher_is_better": False}),
+    ("PATCH", LEVELS_API + "/measures/{measure_id}", MANAGING, {"target": 99.8, "version": 2}),
+    ("DELETE", LEVELS_API + "/measures/{api_removable_measure_id}?version=1", MANAGING, None),
     (
         "POST",
         LEVELS_API + "/figures",

@@ -7,14 +7,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from litestar import Controller, Request, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, Field, create_model
 from sqlmodel import Session
 
 from tracker.core.errors import Conflict, FormError, NotFound
-from tracker.core.forms import ApiBody, parse
+from tracker.core.forms import ApiBody, ExpectedVersion, parse
 from tracker.projects import service as projects
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -164,6 +164,18 @@ class MeasureIn(ApiBody):
     unit: str = Field(default="", max_length=40)
     target: Decimal
     higher_is_better: bool = True
+
+
+class MeasurePatch(ApiBody):
+    """Only the fields sent change; `version` is the one you read (409 when someone saved since). A new target or
+    direction decides met or missed for every month's figure, earlier months included."""
+
+    labels = levels.LABELS
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    unit: str | None = Field(default=None, max_length=40)
+    target: Decimal | None = None
+    higher_is_better: bool | None = None
+    version: int
 
 
 class FigureIn(ApiBody):
@@ -417,6 +429,44 @@ class ProjectReportsApi(Controller):
     ) -> MeasureOut:
         access = projects.get_for(db, request.user, key, Perm.MANAGE)
         return _measure_out(levels.add_measure(db, request.user, access, parse(levels.MeasureForm, data.model_dump())))
+
+    @patch(
+        "/service-levels/measures/{measure_id:int}",
+        sync_to_thread=True,
+        summary="Change a reported measure's name, unit, target or direction (managers; send the version you read)",
+    )
+    def edit_measure(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        measure_id: FromPath[int],
+        data: JSONBody[MeasurePatch],
+    ) -> MeasureOut:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        measure = levels.get_measure_for(db, access, measure_id)
+        changed = data.model_dump(exclude_unset=True, exclude={"version"})
+        form = parse(levels.MeasureForm, levels.measure_values(measure) | changed)
+        return _measure_out(levels.edit_measure(db, request.user, access, measure, form, data.version))
+
+    @delete(
+        "/service-levels/measures/{measure_id:int}",
+        sync_to_thread=True,
+        summary="Remove a reported measure with no figures and no service-credit rule naming it (managers; send the "
+        "version you read as ?version=)",
+    )
+    def remove_measure(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        measure_id: FromPath[int],
+        version: ExpectedVersion,
+    ) -> None:
+        """409 when it changed since you read it, when figures are reported against it, or when a service-credit
+        rule names it (the detail says which)."""
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        levels.remove_measure(db, request.user, access, levels.get_measure_for(db, access, measure_id), version)
 
     @post("/service-levels/figures", sync_to_thread=True, summary="Report a month's figure (the contractor)")
     def report_figure(

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -30,9 +30,11 @@ from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.reports import scorecard
-from tracker.reports.levels import Row, month_end
 from tracker.reports.models import FigureStatus, ServiceMeasure
-from tracker.reports.periods import Period
+from tracker.reports.periods import Period, month_end
+
+if TYPE_CHECKING:
+    from tracker.reports.levels import Row
 
 CENT = Decimal("0.01")
 COMPARISONS = {"below": "below", "above": "above"}  # the credit applies when the value is strictly below / above

@@ -1,10 +1,10 @@
-"""Service levels the contractor reports itself: the measures a project configures (name, unit, target, which way is
-good), the monthly figures the contractor enters or imports and may correct while pending or disputed, and the
-State's verification or dispute of each, with a note, on the record."""
+"""Service levels the contractor reports itself: the measures a project's managers configure (name, unit, target,
+which way is good; removed only while no figure or credit rule rests on them), the monthly figures the contractor
+enters or imports and may correct while pending or disputed, and the State's verification or dispute of each, with a
+note, on the record."""
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
@@ -23,9 +23,12 @@ from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
 from tracker.core.spreadsheet import match_headers, read_table
 from tracker.projects.calendar import project_today
+from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.reports import credits
 from tracker.reports.models import FigureStatus, ServiceFigure, ServiceMeasure
+from tracker.reports.periods import month_end
 
 STATUS_LABELS = {
     FigureStatus.PENDING: "Awaiting verification",
@@ -62,7 +65,9 @@ history.register(
         "correct_figure": "corrected",
         "verify_figure": "verified",
         "dispute_figure": "disputed",
-        "add_measure": "added the reported measure",
+        "add_measure": "added",
+        "edit_measure": "changed",
+        "remove_measure": "removed",
     },
     terms={
         "service_figure": history.Terms(LABELS, {"status": {s.value: w for s, w in STATUS_LABELS.items()}}),
@@ -80,10 +85,6 @@ def month_of(value: Any) -> date:
     if not found or not 1 <= int(found.group(2)) <= 12:
         raise ValueError("Enter the month as YYYY-MM, e.g. 2026-10.")
     return date(int(found.group(1)), int(found.group(2)), 1)
-
-
-def month_end(month: date) -> date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
 
 
 def _number(value: Any) -> Any:
@@ -186,6 +187,47 @@ def figures(db: Session, project_id: int, since: date | None = None, until: date
     return [Row(*r) for r in db.exec(stmt)]
 
 
+def get_measure_for(db: Session, access: Access, measure_id: int) -> ServiceMeasure:
+    measure = db.get(ServiceMeasure, measure_id)
+    if measure is None or measure.project_id != access.project.id:
+        raise NotFound(detail="No such reported measure in this project.")
+    return measure
+
+
+def measure_values(m: ServiceMeasure) -> dict[str, Any]:
+    """A measure as its form shows it (and its history and a stale edit's notice)."""
+    return {
+        "name": m.name,
+        "unit": m.unit,
+        "target": f"{m.target.normalize():f}",
+        "higher_is_better": m.higher_is_better,
+    }
+
+
+def removal_refusals(db: Session, project: Project, measure: ServiceMeasure) -> list[str]:
+    """Why the measure may not be removed: figures reported against it (their record keeps its measure), or a
+    service-credit rule that names it. Empty when it may."""
+    reasons = []
+    count = db.exec(select(func.count()).where(ServiceFigure.measure_id == measure.id)).one()
+    if count:
+        reasons.append(
+            f"{count} figure{' is' if count == 1 else 's are'} on the record for it, and a reported figure keeps "
+            "its measure; rename it or change its target instead."
+        )
+    labels = credits.choices([measure])
+    rules = [
+        credits.describe(r, labels)
+        for r in credits.table_of(project).rules
+        if r.metric == f"{credits.REPORTED}{measure.id}"
+    ]
+    if rules:
+        reasons.append(
+            f"The service credits name it ({'; '.join(rules)}); take "
+            f"{'that rule' if len(rules) == 1 else 'those rules'} out on the report settings page first."
+        )
+    return reasons
+
+
 def get_for(db: Session, access: Access, figure_id: int) -> ServiceFigure:
     figure = db.get(ServiceFigure, figure_id)
     if figure is None or figure.project_id != access.project.id:
@@ -215,8 +257,7 @@ def _label(measure: ServiceMeasure, month: date) -> str:
 
 def add_measure(db: Session, actor: Principal, access: Access, form: MeasureForm) -> ServiceMeasure:
     access.require(Perm.MANAGE)
-    if any(m.name.lower() == form.name.lower() for m in measures(db, access.project.id)):
-        raise FormError({"name": "This project already has a measure of that name."})
+    _check_name(db, access, form.name)
     measure = ServiceMeasure(
         project_id=access.project.id,
         name=form.name,
@@ -236,6 +277,61 @@ def add_measure(db: Session, actor: Principal, access: Access, form: MeasureForm
         changes={k: [None, v] for k, v in form.model_dump().items()},
     )
     return measure
+
+
+def _check_name(db: Session, access: Access, name: str, measure_id: int | None = None) -> None:
+    if any(m.name.lower() == name.lower() and m.id != measure_id for m in measures(db, access.project.id)):
+        raise FormError({"name": "This project already has a measure of that name."})
+
+
+def edit_measure(
+    db: Session, actor: Principal, access: Access, measure: ServiceMeasure, form: MeasureForm, seen: int | None
+) -> ServiceMeasure:
+    """A new name, unit, target or direction. Met or missed is read against the target in force, so a new target
+    judges every month's figure again; the history keeps the old one."""
+    access.require(Perm.MANAGE)
+    measure.check_seen(seen, measure_values(measure))
+    _check_name(db, access, form.name, measure.id)
+    before = measure_values(measure)
+    measure.name, measure.unit, measure.target = form.name, form.unit, form.target
+    measure.higher_is_better = form.higher_is_better
+    changes = audit.diff(before, measure_values(measure))
+    if changes:
+        db.add(measure)
+        db.flush()
+        audit.record(
+            db,
+            actor_id=actor.id,
+            entity=measure,
+            project_id=access.project.id,
+            label=measure.name,
+            action="edit_measure",
+            changes=changes,
+        )
+    return measure
+
+
+def remove_measure(db: Session, actor: Principal, access: Access, measure: ServiceMeasure, seen: int | None) -> None:
+    """Only a measure nothing rests on: no figure reported against it and no service-credit rule naming it."""
+    access.require(Perm.MANAGE)
+    measure.check_seen(
+        seen,
+        measure_values(measure),
+        "This measure was changed after you loaded it, so it was not removed. Check it and remove it again.",
+    )
+    if reasons := removal_refusals(db, access.project, measure):
+        raise Conflict(detail=f"{measure.name} cannot be removed: " + " ".join(reasons))
+    audit.record(
+        db,
+        actor_id=actor.id,
+        entity=measure,
+        project_id=access.project.id,
+        label=measure.name,
+        action="remove_measure",
+        changes={k: [v, None] for k, v in measure_values(measure).items() if v != ""},
+    )
+    db.delete(measure)
+    db.flush()
 
 
 def _check_month(access: Access, month: date) -> None:

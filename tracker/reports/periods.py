@@ -1,7 +1,8 @@
-"""Reporting periods: by default the week ending Friday, on the project's calendar."""
+"""Reporting periods: by default the week ending Friday, on the project's calendar; and where a month ends."""
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -42,3 +43,8 @@ def last_weeks(day: date, n: int = 12) -> list[Period]:
     for _ in range(n - 1):
         weeks.append(weeks[-1].previous())
     return weeks[::-1]
+
+
+def month_end(month: date) -> date:
+    """The last day of the month `month` is in."""
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.db import request_db
-from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.errors import Conflict, FormError, NotFound, StaleEdit
 from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
 from tracker.projects import service as projects
@@ -29,7 +29,7 @@ from tracker.projects.service import Access
 from tracker.register.risks import scoring
 from tracker.reports import credits, documents, levels, overview, rag, scorecard, targets, trends
 from tracker.reports import service as reports
-from tracker.reports.models import ReportStatus, StatusReport
+from tracker.reports.models import ReportStatus, ServiceMeasure, StatusReport
 from tracker.reports.periods import Period, last_weeks
 from tracker.reports.service import DraftForm, PeriodForm
 
@@ -549,9 +549,39 @@ def _figure_page(
     )
 
 
+def _measure_page(
+    request: Request,
+    db: Session,
+    access: Access,
+    measure: ServiceMeasure,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    stale: dict[str, Any] | None = None,
+    refused: str = "",
+    status: int = 200,
+) -> Template:
+    """A measure's page: its form, whether it may be removed, and its history."""
+    return render(
+        request,
+        "reports/measure.html",
+        status=status,
+        access=access,
+        project=access.project,
+        measure=measure,
+        form=form or levels.measure_values(measure) | {"version": measure.version},
+        errors=errors or {},
+        stale=stale,
+        labels=levels.LABELS,
+        refused=refused,
+        refusals=levels.removal_refusals(db, access.project, measure),
+        history=audit.for_entity(db, "service_measure", measure.id),
+    )
+
+
 class ReportedPages(Controller):
     """The service levels the contractor reports: read by the State's readers and the contractor, entered and corrected
-    by the contractor, verified or disputed by the State."""
+    by the contractor, verified or disputed by the State; their measures added, changed and removed by the project's
+    managers."""
 
     path = "/projects/{key:str}/scorecard/reported"
     include_in_schema = False
@@ -609,6 +639,46 @@ class ReportedPages(Controller):
         except FormError as exc:
             return _reported(request, db, access, measure_form=data, measure_errors=exc.errors, status=422)
         flash(request, "Measure added.")
+        return redirect(f"/projects/{access.project.key}/scorecard/reported")
+
+    @get("/measures/{measure_id:int}", sync_to_thread=True)
+    def measure(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], measure_id: FromPath[int]
+    ) -> Template:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        return _measure_page(request, db, access, levels.get_measure_for(db, access, measure_id))
+
+    @post("/measures/{measure_id:int}", sync_to_thread=True)
+    def edit_measure(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], measure_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        measure = levels.get_measure_for(db, access, measure_id)
+        try:
+            levels.edit_measure(db, request.user, access, measure, parse(levels.MeasureForm, data), form_version(data))
+        except StaleEdit as exc:
+            # the input is kept, the version is the stored one: saving again is a deliberate overwrite
+            stale = stale_fields(exc.current, data) or exc.current
+            if "higher_is_better" in stale:
+                stale["higher_is_better"] = "yes" if stale["higher_is_better"] in (True, "true") else "no"
+            form = data | {"version": measure.version}
+            return _measure_page(request, db, access, measure, form=form, stale=stale, status=409)
+        except FormError as exc:
+            return _measure_page(request, db, access, measure, form=data, errors=exc.errors, status=422)
+        flash(request, f"Measure saved: {measure.name}.")
+        return redirect(f"/projects/{access.project.key}/scorecard/reported")
+
+    @post("/measures/{measure_id:int}/delete", sync_to_thread=True)
+    def remove_measure(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], measure_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, Perm.MANAGE)
+        measure = levels.get_measure_for(db, access, measure_id)
+        try:
+            levels.remove_measure(db, request.user, access, measure, form_version(data))
+        except Conflict as exc:  # changed since it was read, or figures or a credit rule rest on it
+            return _measure_page(request, db, access, measure, refused=exc.detail, status=409)
+        flash(request, f"Measure removed: {measure.name}.")
         return redirect(f"/projects/{access.project.key}/scorecard/reported")
 
     @get("/{figure_id:int}", sync_to_thread=True)
