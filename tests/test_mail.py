@@ -6,12 +6,14 @@ kind of event is told only to roles that may read its record; preferences and th
 from __future__ import annotations
 
 import dataclasses
+import io
 import threading
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
@@ -496,7 +498,9 @@ def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it
 ):
     d = dispatcher(conn, database_url, tmp_path, inbox.url)
     make_risk(db, world)
-    report = save(db, world, "staff", definition("risks", ["code", "title", "owner"]), "Open risks", shared=True)
+    columns = ["code", "title", "owner", "updated_at"]
+    report = save(db, world, "staff", definition("risks", columns), "Open risks", shared=True)
+    db.get(User, world.ids["viewer"]).timezone = "Asia/Tokyo"
     db.commit()
     staff, path = as_user("staff"), f"/projects/TST/saved-reports/{report.id}/schedule"
     assert "Not mailed" in staff.get(path, headers={"HX-Request": "true"}).text
@@ -514,11 +518,18 @@ def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it
     job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"report-schedules": dispatch.JOBS["report-schedules"]})
     clock.set(at_noon(tst_today()))
     job.once()
-    for address in ("viewer@example.gov", "manager@example.gov"):
+    for address, zone, abbreviation in (
+        ("viewer@example.gov", "Asia/Tokyo", "JST"),  # as each reads times: their own zone, else the project's
+        ("manager@example.gov", "America/Los_Angeles", "P"),
+    ):
         (msg,) = inbox.to(address)
         assert msg["Subject"] == "[TST] Open risks: this week's report (1 row)"
         (sheet,) = list(msg.iter_attachments())
         assert sheet.get_filename().endswith(".xlsx") and sheet.get_content()[:2] == b"PK"
+        book = load_workbook(io.BytesIO(sheet.get_content()))
+        assert book.active["D2"].value == f"Updated ({zone})" and book.active["D3"].is_date
+        about = dict(book["Filters"].iter_rows(min_row=2, values_only=True))
+        assert about["Times in"] == zone and f" {abbreviation}" in about["Generated at"]
     clock.advance(hours=3)
     job.once()  # not again this week
     assert len(inbox.messages) == 2
