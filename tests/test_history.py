@@ -4,6 +4,7 @@ ids, dicts, lists or Python reprs; and the names cost one query per page, whatev
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 from types import SimpleNamespace
@@ -38,7 +39,7 @@ from tracker.library.sources import parse_definition
 from tracker.mail import schedules
 from tracker.mail import service as mail
 from tracker.mail.models import Mode
-from tracker.projects import invitations
+from tracker.projects import invitations, organisation
 from tracker.projects import service as projects
 from tracker.register import common
 from tracker.register.actions import service as actions
@@ -56,6 +57,10 @@ from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 from tracker.webhooks import service as webhooks
 from tracker.webhooks.kinds import DISABLE_AFTER
+
+PNG = base64.b64decode(  # one white pixel: a logo the letters render
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture
@@ -139,6 +144,10 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     calendars.reset(db, make_settings("sqlite://"), accounts.principal(user), None, feed.version)
     admin_access = projects.get_for(db, admin, "TST", projects.Perm.MANAGE)
     project = admin_access.project
+    # The organisation heading every letter: named with a logo, then renamed with another.
+    organisation.save(db, admin, organisation.OrganisationForm(name="Dept of Examples"), PNG, store, "seal.png")
+    renamed = organisation.OrganisationForm(name="Department of Examples")
+    organisation.save(db, admin, renamed, PNG + b"\0", store, "seal-2027.png")  # the letters render it
 
     # Single sign-on: a provider set up and changed, a group mapped (and one unmapped), the password policy, and
     # sign-ins that make an account (with its groups applied), link one, match one, and refuse one.
@@ -620,6 +629,7 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     mapped = {e.entity_id for e in events if e.entity_type == "oidc_group_mapping"}
     rows += [row for m in sorted(mapped) for row in audit.for_entity(db, "oidc_group_mapping", m)]
     rows += audit.for_entity(db, "sign_in_policy", sso.POLICY_ID)
+    rows += audit.for_entity(db, "organisation", organisation.ROW_ID)
     assert len(rows) == len(events)
     html = (
         make_environment({"audit_describe": history.describe, "audit_lines": history.lines})
@@ -720,6 +730,10 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Days between reviews, critical risks: 7 → 5",
         "Red: open critical risks, at least: 4",
         "First-pass acceptance rate (%): 75",
+        # the organisation: its logo by file name, size and sha256, never its bytes
+        "updated organisation Dept of Examples Name: Dept of Examples Logo: seal.png (70 bytes, sha256 ",
+        "updated organisation Department of Examples Name: Dept of Examples → Department of Examples",
+        ") → seal-2027.png (71 bytes, sha256 ",
         # single sign-on
         "joined through single sign-on as user sam",
         "was made admin by a group mapping: user sam Admin: no → yes Group: pmo",

@@ -6,20 +6,25 @@ kind of event is told only to roles that may read its record; preferences and th
 from __future__ import annotations
 
 import dataclasses
+import io
 import threading
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 from sqlmodel import Session, select
 
 from tests.conftest import _session, agree_criteria, at_noon, make_settings, make_world, tst_today
 from tests.dbutil import fresh_database
 from tests.library.conftest import definition, save
 from tests.register.conftest import acting, make_issue, make_risk
+from tracker.accounts.models import User
 from tracker.audit import service as audit
 from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
+from tracker.core.clock import utcnow
 from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
@@ -238,23 +243,17 @@ def test_preferences_and_project_defaults_decide_how_each_person_is_told(db, wor
     kind = mail_kinds.KINDS["submitted"]
     project_id = acting(db, world, "manager")[1].project.id
     assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.DIGEST
-    r = staff.post(
-        "/account/notifications",
-        {"kind_submitted": "immediate", "digest_hour": "8", "timezone": "Europe/Paris", "version": "1"},
-    )
+    r = staff.post("/account/notifications", {"kind_submitted": "immediate", "digest_hour": "8", "version": "1"})
     assert r.status_code == 303
     assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.IMMEDIATE
-    assert db.get(MailSettings, world.ids["staff"]).timezone == "Europe/Paris"
-    bad = staff.post(
-        "/account/notifications",
-        {"kind_submitted": "loud", "digest_hour": "30", "timezone": "Mars/Base", "version": "2"},
-    )
-    assert bad.status_code == 422 and 'value="Mars/Base"' in bad.text
-    fresh = {"kind_submitted": "immediate", "digest_hour": "9", "timezone": "UTC", "version": "1"}
+    assert db.get(MailSettings, world.ids["staff"]).digest_hour == 8
+    bad = staff.post("/account/notifications", {"kind_submitted": "loud", "digest_hour": "9", "version": "2"})
+    assert bad.status_code == 422 and 'id="f-kind_submitted-error"' in bad.text
+    bad = staff.post("/account/notifications", {"kind_submitted": "off", "digest_hour": "30", "version": "2"})
+    assert bad.status_code == 422 and 'value="30"' in bad.text and 'id="f-digest_hour-error"' in bad.text
+    fresh = {"kind_submitted": "immediate", "digest_hour": "9", "version": "1"}
     assert staff.post("/account/notifications", fresh).status_code == 303  # now at version 2
-    stale = staff.post(
-        "/account/notifications", {"kind_submitted": "off", "digest_hour": "9", "timezone": "UTC", "version": "1"}
-    )
+    stale = staff.post("/account/notifications", {"kind_submitted": "off", "digest_hour": "9", "version": "1"})
     assert stale.status_code == 409 and "changed in another window" in stale.text
     assert mail.mode_for(db, world.ids["staff"], project_id, kind) == Mode.IMMEDIATE
     assert staff.get("/projects/TST/notifications").status_code == 403
@@ -272,7 +271,7 @@ def test_the_digest_brings_my_work_and_the_chosen_updates_once_a_day(
     d.once()
     assert inbox.to("staff@example.gov") == []  # not on its own: in the digest
     job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"mail-digest": dispatch.JOBS["mail-digest"]})
-    clock.set(at_noon(tst_today()))  # past 7 in New York, the digest's default zone
+    clock.set(at_noon(tst_today()))  # past 7 in UTC, the zone of someone who chose none on their profile
     job.once()
     (digest,) = inbox.to("staff@example.gov")
     text = digest.get_body(("plain",)).get_content()
@@ -281,6 +280,40 @@ def test_the_digest_brings_my_work_and_the_chosen_updates_once_a_day(
     job.once()
     assert len(inbox.to("staff@example.gov")) == 1  # once a day
     assert inbox.to("viewer@example.gov") == []  # nothing waits for them: skipped
+
+
+def test_the_digest_page_names_the_profile_zone_the_hour_is_read_in_and_asks_for_no_other(db, world, as_user):
+    staff = as_user("staff")
+    page = staff.get("/account/notifications").text
+    assert "in your time zone (UTC: you have chosen none), set on" in page and 'href="/profile#prefs-h"' in page
+    assert 'name="timezone"' not in page
+    assert staff.post("/profile/preferences", {"title": "", "timezone": "Pacific/Auckland"}).status_code == 303
+    page = staff.get("/account/notifications").text
+    assert "in your time zone (Pacific/Auckland), set on" in page and "Hour it comes (0–23, Pacific/Auckland)" in page
+
+
+def test_the_digest_comes_at_its_hour_in_the_profiles_time_zone(db, conn, world, database_url, tmp_path, inbox, clock):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    manager, m_access = acting(db, world, "manager")
+    mail._store(db, world.ids["staff"], None, {"submitted": Mode.DIGEST})
+    _submit(db, world, _plan(db, world, manager, m_access), d.ctx.store)  # the staff member's review to lead
+    db.get(User, world.ids["staff"]).timezone = "Pacific/Auckland"
+    db.commit()
+    d.once()
+    job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"mail-digest": dispatch.JOBS["mail-digest"]})
+    auckland = ZoneInfo("Pacific/Auckland")
+    now = utcnow().astimezone(auckland)
+    before_seven = datetime.combine(now.date(), time(6, 40), auckland)
+    if before_seven <= now:  # the clock only goes forward
+        before_seven = datetime.combine(now.date() + timedelta(days=1), time(6, 40), auckland)
+    clock.set(before_seven)  # 6:40 in Auckland: not yet, whatever the hour in UTC or New York
+    job.once()
+    assert inbox.to("staff@example.gov") == []
+    clock.advance(minutes=20)  # 7:00 in Auckland, the default hour (the job looks every 15 minutes)
+    job.once()
+    (digest,) = inbox.to("staff@example.gov")
+    assert "D-01" in digest.get_body(("plain",)).get_content()
+    assert db.get(MailSettings, world.ids["staff"]).last_digest_on == before_seven.date()  # Auckland's day
 
 
 def test_two_dispatchers_at_once_send_each_message_exactly_once(tmp_path, inbox):
@@ -465,7 +498,9 @@ def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it
 ):
     d = dispatcher(conn, database_url, tmp_path, inbox.url)
     make_risk(db, world)
-    report = save(db, world, "staff", definition("risks", ["code", "title", "owner"]), "Open risks", shared=True)
+    columns = ["code", "title", "owner", "updated_at"]
+    report = save(db, world, "staff", definition("risks", columns), "Open risks", shared=True)
+    db.get(User, world.ids["viewer"]).timezone = "Asia/Tokyo"
     db.commit()
     staff, path = as_user("staff"), f"/projects/TST/saved-reports/{report.id}/schedule"
     assert "Not mailed" in staff.get(path, headers={"HX-Request": "true"}).text
@@ -483,11 +518,18 @@ def test_a_saved_report_mailed_weekly_reaches_each_recipient_as_they_may_read_it
     job = dispatch.Dispatcher(d.session_factory, d.ctx, {}, {"report-schedules": dispatch.JOBS["report-schedules"]})
     clock.set(at_noon(tst_today()))
     job.once()
-    for address in ("viewer@example.gov", "manager@example.gov"):
+    for address, zone, abbreviation in (
+        ("viewer@example.gov", "Asia/Tokyo", "JST"),  # as each reads times: their own zone, else the project's
+        ("manager@example.gov", "America/Los_Angeles", "P"),
+    ):
         (msg,) = inbox.to(address)
         assert msg["Subject"] == "[TST] Open risks: this week's report (1 row)"
         (sheet,) = list(msg.iter_attachments())
         assert sheet.get_filename().endswith(".xlsx") and sheet.get_content()[:2] == b"PK"
+        book = load_workbook(io.BytesIO(sheet.get_content()))
+        assert book.active["D2"].value == f"Updated ({zone})" and book.active["D3"].is_date
+        about = dict(book["Filters"].iter_rows(min_row=2, values_only=True))
+        assert about["Times in"] == zone and f" {abbreviation}" in about["Generated at"]
     clock.advance(hours=3)
     job.once()  # not again this week
     assert len(inbox.messages) == 2

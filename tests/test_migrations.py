@@ -7,7 +7,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from tests.dbutil import IS_SQLITE, fresh_database
@@ -215,3 +215,38 @@ def test_audit_events_cannot_be_changed_or_deleted(conn, world):
         with pytest.raises(IntegrityError, match="append-only"):  # a 409 for a user, not a 500
             conn.execute(text(statement))
         savepoint.rollback()
+
+
+DIGEST_ZONE = "7918438e4d5e"  # the revision that copies the digest's zone to the profile
+
+
+def test_a_zone_chosen_for_the_digest_becomes_the_profile_zone_of_whoever_chose_none(tmp_path):
+    before = ScriptDirectory.from_config(alembic_config()).get_revision(DIGEST_ZONE).down_revision
+    # username -> (profile zone, digest zone, the profile zone after)
+    people = {
+        "chose_digest": ("", "Pacific/Auckland", "Pacific/Auckland"),
+        "chose_both": ("Asia/Tokyo", "Europe/Paris", "Asia/Tokyo"),  # the profile's choice stands
+        "old_default": ("", "America/New_York", ""),  # every digest row had it: no one's choice
+        "unknown": ("", "Mars/Base", ""),
+    }
+    with fresh_database(tmp_path) as url:
+        cfg = alembic_config(url)
+        command.upgrade(cfg, before)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for n, (name, (profile, digest, _)) in enumerate(people.items()):
+                row = KEPT["app_user"] | {"id": 20 + n, "username": name, "timezone": profile}
+                user_id = _insert(conn, "app_user", row)
+                conn.execute(
+                    text("INSERT INTO mail_settings (user_id, timezone, digest_hour) VALUES (:u, :z, 7)"),
+                    {"u": user_id, "z": digest},
+                )
+        engine.dispose()
+        command.upgrade(cfg, "head")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            zones = dict(conn.execute(text("SELECT username, timezone FROM app_user")).all())
+            columns = {c["name"] for c in inspect(conn).get_columns("mail_settings")}
+        engine.dispose()
+    assert zones == {name: after for name, (_, _, after) in people.items()}
+    assert "timezone" not in columns and "digest_hour" in columns

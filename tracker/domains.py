@@ -8,7 +8,7 @@ from tracker.deliverables import service as deliverables
 from tracker.library import service as library
 from tracker.mail import schedules
 from tracker.mail import service as mail
-from tracker.projects import invitations
+from tracker.projects import invitations, organisation
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.changes import service as changes
@@ -32,6 +32,7 @@ REGISTERING = (
     schedules,
     projects,
     invitations,
+    organisation,
     actions,
     changes,
     issues,

@@ -84,6 +84,9 @@ def test_admin_sets_the_logo_manager_decides_the_letter_shows_it_all(page: Page,
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("Organisation saved.")).to_be_visible()
     expect(page.get_by_role("img", name="Logo of California Department of Examples")).to_be_visible()
+    history = page.locator("ol.timeline").first  # the admins' record of it
+    expect(history).to_contain_text("updated organisation California Department of Examples")
+    expect(history).to_contain_text("logo.png")
     assert_accessible(page)
     _shots(page, output_path, "organisation")
 

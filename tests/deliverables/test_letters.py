@@ -5,7 +5,10 @@ place among its deliverable's, and the organisation's name and logo (set by admi
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
+import re
 
 import docx
 import pytest
@@ -15,6 +18,7 @@ from sqlmodel import select
 from tests.deliverables.test_records import _decide, _in_review, _pdf_text, _read, _stored, store  # noqa: F401
 from tests.deliverables.test_service import _as
 from tracker.accounts.models import User
+from tracker.audit.models import AuditEvent
 from tracker.core.files import FileStore
 from tracker.deliverables import records
 from tracker.deliverables.models import RecordKind
@@ -82,6 +86,54 @@ def test_only_admins_set_the_organisation_and_its_logo_is_a_png_or_jpeg_of_bound
     assert org.name == "Dept of Examples" and org.logo_type == "image/png"
     assert FileStore.from_settings(app.state.settings).path_for(org.logo_sha256).read_bytes() == PNG
     assert 'alt="Logo of Dept of Examples"' in admin.get("/admin/organisation").text
+
+
+def _organisation_events(db) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.entity_type == "organisation").order_by(AuditEvent.id)
+    return list(db.exec(stmt))
+
+
+def test_the_organisations_name_and_logo_changes_are_on_its_history_the_logo_by_its_file_not_its_bytes(
+    as_user, db, world
+):
+    admin = as_user("admin")
+    r = admin.post(
+        "/admin/organisation", {"name": "Dept of Examples", "version": "1"}, files={"logo": ("seal.png", PNG)}
+    )
+    assert r.status_code == 303
+    sha = hashlib.sha256(PNG).hexdigest()
+    (first,) = _organisation_events(db)
+    assert (first.action, first.actor_id, first.entity_id, first.project_id) == ("update", world.ids["admin"], 1, None)
+    assert first.changes == {
+        "name": ["", "Dept of Examples"],
+        "logo": [None, {"name": "seal.png", "sha256": sha, "size": len(PNG)}],
+    }
+    other = PNG + b"\0"  # another file, whose bytes the trail must not hold
+    r = admin.post(
+        "/admin/organisation",
+        {"name": "Department of Examples", "version": "1"},
+        files={"logo": ("C:\\art\\new.png", other)},
+    )
+    assert r.status_code == 303
+    assert admin.post("/admin/organisation", {"name": "Department of Examples", "version": "2"}).status_code == 303
+    first, second = _organisation_events(db)  # saving nothing new records nothing
+    assert second.changes["name"] == ["Dept of Examples", "Department of Examples"]
+    assert second.changes["logo"][1] == {"name": "new.png", "sha256": hashlib.sha256(other).hexdigest(), "size": 71}
+    assert base64.b64encode(other).decode()[:20] not in json.dumps(second.changes)
+    page = admin.get("/admin/organisation").text
+    assert "new.png (71 bytes)" in page
+    history = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.split('id="hist-h"')[1]))
+    assert "updated organisation Department of Examples" in history
+    assert "Name : Dept of Examples → Department of Examples" in history
+    assert f"Logo : seal.png (70 bytes, sha256 {sha[:12]}) → new.png (71 bytes, sha256" in history
+    for role in ("manager", "staff", "viewer", "outsider"):
+        r = as_user(role).post(
+            "/admin/organisation", {"name": "Taken over", "version": "2"}, files={"logo": ("x.png", PNG)}
+        )
+        assert r.status_code == 403
+        assert as_user(role).get("/admin/organisation").status_code == 403
+    assert len(_organisation_events(db)) == 2
+    assert db.get(Organisation, organisation.ROW_ID).name == "Department of Examples"
 
 
 def _set_up(db, world, store):  # noqa: F811

@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -15,6 +15,7 @@ from sqlmodel import select
 
 from tests.conftest import tst_today
 from tests.library.conftest import definition, save
+from tracker.accounts.models import User
 from tracker.audit.models import AuditEvent
 from tracker.library.models import SavedReport
 from tracker.library.sources import RISK_FIELDS
@@ -311,6 +312,46 @@ def _as_text(v: object) -> str:
     if isinstance(v, datetime):
         return v.date().isoformat() if v.time() == datetime.min.time() else v.strftime("%Y-%m-%d %H:%M")
     return "" if v is None else str(v)
+
+
+UPDATED = datetime(2025, 7, 1, 23, 30, tzinfo=UTC)  # 16:30 on 1 July in Los Angeles (TST), 00:30 on 2 July in London
+
+
+def test_times_in_a_report_read_in_the_readers_zone_on_the_page_and_in_exports_named_in_the_header(as_user, db, world):
+    _risks(db, 1)
+    db.exec(select(Risk)).one().updated_at = UPDATED
+    db.get(User, world.ids["viewer"]).timezone = "Europe/London"
+    db.get(User, world.ids["viewer"]).date_format = "mon_d_y"
+    report = save(db, world, "staff", definition("risks", ["updated_at", "code"]), "Touched", shared=True)
+    db.commit()
+    viewer = as_user("viewer")
+    page = viewer.get(f"{URL}/{report.id}").text
+    assert _cells(page) == [["Jul 2, 2025 00:30 BST", "R-0000"]]
+    assert '<time datetime="2025-07-02T00:30:00+01:00">' in page
+    assert re.search(r'<td><a href="/projects/TST/risks/\d+"><time ', page)  # a moment first still links the row
+    exported = list(csv.reader(io.StringIO(viewer.get(f"{URL}/{report.id}/export.csv").content.decode("utf-8-sig"))))
+    assert exported == [["Updated (Europe/London)", "Code"], ["2025-07-02 00:30", "R-0000"]]
+    book = load_workbook(io.BytesIO(viewer.get(f"{URL}/{report.id}/export.xlsx").content))
+    sheet = book.active
+    assert [c.value for c in sheet[2]] == ["Updated (Europe/London)", "Code"]
+    cell = sheet["A3"]  # a datetime cell, the reader's wall clock, not text
+    assert cell.value == datetime(2025, 7, 2, 0, 30) and cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm"
+    assert dict(book["Filters"].iter_rows(min_row=2, values_only=True))["Times in"] == "Europe/London"
+    run = viewer.get(f"/api/v1/saved-reports/{report.id}/run").json()
+    assert run["rows"] == [["2025-07-02T00:30:00+01:00", "R-0000"]]
+
+
+def test_a_reader_who_chose_no_zone_reads_a_reports_times_in_the_projects(as_user, db, world):
+    _risks(db, 1)
+    db.exec(select(Risk)).one().updated_at = UPDATED
+    report = save(db, world, "staff", definition("risks", ["code", "updated_at"]), "Touched", shared=True)
+    db.commit()
+    staff = as_user("staff")
+    assert _cells(staff.get(f"{URL}/{report.id}").text) == [["R-0000", "1 Jul 2025 16:30 PDT"]]
+    exported = list(csv.reader(io.StringIO(staff.get(f"{URL}/{report.id}/export.csv").content.decode("utf-8-sig"))))
+    assert exported == [["Code", "Updated (America/Los_Angeles)"], ["R-0000", "2025-07-01 16:30"]]
+    sheet = load_workbook(io.BytesIO(staff.get(f"{URL}/{report.id}/export.xlsx").content)).active
+    assert sheet["B2"].value == "Updated (America/Los_Angeles)" and sheet["B3"].value == datetime(2025, 7, 1, 16, 30)
 
 
 @pytest.mark.parametrize(

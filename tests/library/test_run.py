@@ -4,8 +4,9 @@ only ever shows what the reader may see."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -231,6 +232,37 @@ def register(db, world):
 
 def _level(score: int) -> str:
     return "critical" if score >= 20 else "high" if score >= 10 else "medium" if score >= 5 else "low"
+
+
+def test_day_filters_on_a_moment_count_the_projects_days_and_its_cells_read_in_the_readers_zone(
+    db, world, deliverables
+):
+    """TST keeps Los Angeles time: its 20 November runs from 08:00 UTC that day to 08:00 UTC the next."""
+    moments = {
+        "D-00": datetime(2026, 11, 20, 7, 59, tzinfo=UTC),  # 23:59 on the 19th there
+        "D-01": datetime(2026, 11, 20, 8, 0, tzinfo=UTC),  # midnight starting the 20th
+        "D-02": datetime(2026, 11, 21, 7, 59, tzinfo=UTC),  # 23:59 on the 20th
+        "D-03": datetime(2026, 11, 21, 8, 0, tzinfo=UTC),  # the 21st
+    }
+    for d in deliverables:
+        d.updated_at = moments.get(d.code, datetime(2026, 10, 1, 12, tzinfo=UTC))
+    db.flush()
+
+    def codes(*filters: tuple) -> list[str]:
+        result = run(db, world, "staff", definition("deliverables", ["code"], list(filters), sort=[("code", False)]))
+        return [r[0] for r in result.rows]
+
+    assert codes(("updated_at", "between", ["today", "today"])) == ["D-01", "D-02"]
+    assert codes(("updated_at", "after", "today")) == ["D-03"]
+    assert codes(("updated_at", "before", "today"), ("code", "contains", "D-0")) == [
+        "D-00",
+        *(f"D-0{i}" for i in range(4, 10)),
+    ]
+    assert codes(("updated_at", "is_empty", None)) == []
+    result = run(db, world, "staff", definition("deliverables", ["code", "updated_at"], [("code", "equals", "D-02")]))
+    assert (result.zone, result.moments) == ("America/Los_Angeles", [False, True])  # staff chose no zone
+    (cell,) = [r[1] for r in result.rows]
+    assert cell == moments["D-02"] and cell.tzinfo == ZoneInfo("America/Los_Angeles")
 
 
 def test_critical_and_high_risks_without_open_mitigation_equal_the_register_worked_out_here(db, world, register):

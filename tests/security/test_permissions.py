@@ -464,7 +464,7 @@ ROUTES = [
         "POST",
         "/account/notifications",
         ALL,
-        {"kind_submitted": "digest", "digest_hour": "7", "timezone": "UTC", "version": "1"},
+        {"kind_submitted": "digest", "digest_hour": "7", "version": "1"},
     ),
     ("GET", "/projects/{key}/notifications", MANAGER, None),
     ("POST", "/projects/{key}/notifications", MANAGER, {"kind_submitted": "digest"}),

@@ -46,21 +46,24 @@ def sheet_title(name: str, taken: set[str]) -> str:
     return title
 
 
-def _plain(value: Any) -> Any:
-    """A CSV cell: machine formats (ISO dates, UTC times), so a script reads it back as it was."""
+def _plain(value: Any, zone: ZoneInfo) -> Any:
+    """A CSV cell: machine formats (ISO dates, times as YYYY-MM-DD HH:MM in `zone`), so a script reads it back as
+    it was."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value
 
 
-def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]], zone: str = "UTC") -> bytes:
+    """Times in UTC, or in `zone` (the reader's), which the headers then name."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([safe_cell(h) for h in headers])
+    tz = ZoneInfo(zone)
     for row in rows:
-        writer.writerow([safe_cell(_plain(v)) for v in row])
+        writer.writerow([safe_cell(_plain(v, tz)) for v in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
 
 

@@ -117,9 +117,14 @@ def as_document() -> contextlib.AbstractContextManager[None]:
     return viewing(None, None)
 
 
+def zone_for(own: str | None, project_zone: str | None = None) -> str:
+    """The rule, for anyone: their own zone (their profile's), else the project's (on its pages), else UTC."""
+    return own or project_zone or "UTC"
+
+
 def display_zone(project_zone: str | None = None) -> str:
-    """The rule: the viewer's own zone, else the project's (on its pages), else UTC."""
-    return _viewer.get().zone or project_zone or "UTC"
+    """The rule for the viewer: their own zone, else the project's (on its pages), else UTC."""
+    return zone_for(_viewer.get().zone, project_zone)
 
 
 def _in_zone(value: datetime, zone: str | None) -> datetime:

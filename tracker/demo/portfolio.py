@@ -229,8 +229,9 @@ LOGO_SVG = (
 def _organisation(db: Session, store: FileStore) -> None:
     import resvg_py  # the demo's logo only; the app itself never draws one
 
-    sha, _ = store.put(bytes(resvg_py.svg_to_bytes(svg_string=LOGO_SVG)))
-    db.add(Organisation(id=organisation.ROW_ID, name=ORGANISATION, logo_sha256=sha, logo_type="image/png"))
+    sha, size = store.put(bytes(resvg_py.svg_to_bytes(svg_string=LOGO_SVG)))
+    logo = {"logo_sha256": sha, "logo_type": "image/png", "logo_name": "seal.png", "logo_size": size}
+    db.add(Organisation(id=organisation.ROW_ID, name=ORGANISATION, **logo))
     db.flush()
 
 

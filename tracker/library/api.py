@@ -79,7 +79,10 @@ class ColumnOut(BaseModel):
 
 class RunOut(BaseModel):
     columns: list[ColumnOut]
-    rows: list[list[Any]] = Field(description="Cells as the report page shows them (dates as YYYY-MM-DD)")
+    rows: list[list[Any]] = Field(
+        description="Cells as the report page shows them: dates as YYYY-MM-DD, times as ISO 8601 in the zone the reader"
+        " reads times in (their own, else the project's), with its offset"
+    )
     links: list[str] = Field(description="Each row's record page")
     total: int
     limit: int

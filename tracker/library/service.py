@@ -19,6 +19,7 @@ from tracker.core import exports
 from tracker.core.clock import utcnow
 from tracker.core.errors import Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
+from tracker.core.web import zone_for
 from tracker.library.models import SavedReport
 from tracker.library.sources import (
     SOURCES,
@@ -333,9 +334,15 @@ def delete(db: Session, actor: Principal, access: Access, report: SavedReport, e
 class Result:
     keys: list[str]
     headers: list[str]
-    rows: list[list[Any]]  # cells as the table, CSV and XLSX show them
+    rows: list[list[Any]]  # cells as the table, CSV and XLSX show them; moments aware, in `zone`
     links: list[str]  # each row's record page
     total: int
+    moments: list[bool]  # per column: a moment (shown with its zone), not a day or a value
+    zone: str  # the zone the reader reads times in, which the moments are in
+
+    def export_headers(self) -> list[str]:
+        """An export's headers, each moment's naming the zone its cells are in: "Updated (Europe/London)"."""
+        return [f"{h} ({self.zone})" if m else h for h, m in zip(self.headers, self.moments, strict=True)]
 
 
 def run(
@@ -347,7 +354,10 @@ def run(
     access.require(source.perm)
     project = access.project
     settings = common.settings_for(db, project.id) if source.key == "issues" else None
-    ctx = Ctx(project_today(project), reader.id, settings)
+    # The zones come with the reader and the project, already loaded: no query, whatever the rows.
+    ctx = Ctx(
+        project_today(project), reader.id, settings, zone_for(reader.timezone, project.timezone), project.timezone
+    )
     fields = [source.fields[c] for c in definition.columns]
     where = [
         source.model.project_id == project.id,
@@ -375,7 +385,8 @@ def run(
                 for fld, (start, width) in zip(fields, spans, strict=True)
             ]
         )
-    return Result(list(definition.columns), [f.label for f in fields], rows, links, total)
+    moments = [f.moment for f in fields]
+    return Result(list(definition.columns), [f.label for f in fields], rows, links, total, moments, ctx.zone)
 
 
 def _default_sort(source: Source) -> SortDef:
@@ -388,12 +399,23 @@ def people_of(db: Session, project_id: int) -> list[tuple[int, str]]:
     return sorted(((m.user.id, m.user.full_name) for m in projects.members(db, project_id)), key=lambda p: p[1])
 
 
-def export_about(db: Session, access: Access, report: SavedReport, definition: Any, by: str) -> exports.About:
-    """A saved report's workbook says which project, report and filters it holds, and for whom it was made."""
+def export_about(
+    db: Session, access: Access, report: SavedReport, definition: Any, by: str, result: Result
+) -> exports.About:
+    """A saved report's workbook says which project, report and filters it holds, and for whom it was made; its
+    times read in the zone the result's are in."""
     p = access.project
     filters = describe(SOURCES[report.source], definition, dict(people_of(db, p.id))) or ["None"]
     return exports.About(
         by,
         [("Project", f"{p.key} · {p.name}"), ("Report", report.name), *(("Filter", f) for f in filters)],
-        p.timezone,
+        result.zone,
     )
+
+
+def to_csv(result: Result) -> bytes:
+    return exports.to_csv(result.export_headers(), result.rows, zone=result.zone)
+
+
+def to_xlsx(result: Result, report: SavedReport, about: exports.About) -> bytes:
+    return exports.to_xlsx(result.export_headers(), result.rows, title=report.name, heading=report.name, about=about)

@@ -8,14 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field as PydField
 from pydantic import ValidationError
-from sqlalchemy import case, func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -76,16 +77,22 @@ RELATIVE_DATE = re.compile(r"^today(?:([+-])(\d{1,4}))?$")
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a run knows besides the definition: the project's calendar day, who reads, the register settings."""
+    """What a run knows besides the definition: the project's calendar day (and its zone, whose midnights a day
+    filter on a moment counts from), who reads, the zone they read times in (core.web.zone_for: their own, else the
+    project's), the register settings."""
 
     today: date
     reader_id: int
     settings: RegisterSettings | None = None
+    zone: str = "UTC"
+    project_zone: str = "UTC"
 
 
-def _plain(value: Any, _ctx: Ctx) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+def _plain(value: Any, ctx: Ctx) -> Any:
+    """A cell: a moment as the reader's clock shows it (aware, in ctx.zone; the page names the zone, an export's header
+    does), a day in ISO, anything else as it is."""
+    if isinstance(value, datetime):  # stored in UTC; SQLite hands it back naive
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(ctx.zone))
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value
@@ -104,6 +111,7 @@ class Field:
     decimals: bool = False
     sortable: bool = True
     filterable: bool = True
+    moment: bool = False  # a time of day too (UTC in the database), not a day: shown in the reader's zone
 
 
 def text(label_: str, column: Any, **kw: Any) -> Field:
@@ -123,6 +131,31 @@ def choice(label_: str, column: Any, choices: dict[str, str], **kw: Any) -> Fiel
 
 def when(label_: str, column: Any) -> Field:
     return Field(label_, Kind.DATE, lambda _: column)
+
+
+def _moment_clause(column: Any) -> Callable[[str, Any, Ctx], Any]:
+    """Day filters on a moment: the days are the project's, from its midnight (the same rows for every reader)."""
+
+    def clause(op: str, value: Any, ctx: Ctx) -> Any:
+        if op == "is_empty":
+            return column.is_(None)
+
+        def midnight(v: str, after: int = 0) -> datetime:
+            day = resolve_date(v, ctx.today) + timedelta(days=after)
+            return datetime.combine(day, time.min, ZoneInfo(ctx.project_zone)).astimezone(UTC)
+
+        if op == "before":
+            return column < midnight(value)
+        if op == "after":
+            return column >= midnight(value, after=1)
+        return and_(column >= midnight(value[0]), column < midnight(value[1], after=1))  # between, both days in
+
+    return clause
+
+
+def moment(label_: str, column: Any) -> Field:
+    """A stored moment (UTC): filtered by the project's days like a date, shown in the reader's zone."""
+    return Field(label_, Kind.DATE, lambda _: column, clause=_moment_clause(column), moment=True)
 
 
 def number(label_: str, expr: Callable[[Ctx], Any], **kw: Any) -> Field:
@@ -181,6 +214,7 @@ DELIVERABLE_FIELDS = {
     "payment_amount": number("Payment amount", lambda _: Deliverable.payment_amount, decimals=True),
     "holdback_pct": number("Holdback %", lambda _: Deliverable.holdback_pct, decimals=True),
     "deemed_on": when("Deemed accepted on", Deliverable.deemed_on),
+    "updated_at": moment("Updated", Deliverable.updated_at),
 }
 
 
@@ -222,6 +256,7 @@ RISK_FIELDS = {
         "Open mitigation actions", lambda _: risks.open_actions_count(Plan.MITIGATION.value)
     ),
     "overdue_actions": number("Overdue actions", lambda ctx: risks.overdue_actions_count(ctx.today)),
+    "updated_at": moment("Updated", Risk.updated_at),
 }
 
 
@@ -252,6 +287,7 @@ ISSUE_FIELDS = {
     "needs_escalation": flag("Flagged for escalation", lambda ctx: issues.escalation_clause(ctx.settings, ctx.today)),
     "open_actions": number("Open actions", lambda _: issues.open_actions_count()),
     "from_risk": text("From risk", FromRisk.code),
+    "updated_at": moment("Updated", Issue.updated_at),
 }
 
 
@@ -273,6 +309,7 @@ CHANGE_FIELDS = {
     "submitted_on": when("Submitted on", ChangeRequest.submitted_on),
     "decided_on": when("Decided on", ChangeRequest.decided_on),
     "awaiting_decision": flag("Awaiting a decision", lambda _: col(ChangeRequest.status).in_(PENDING)),
+    "updated_at": moment("Updated", ChangeRequest.updated_at),
 }
 
 
@@ -288,6 +325,7 @@ ACTION_FIELDS = {
     "owner": person("Owner", ActionOwner, ActionItem.owner_id),
     "due_date": when("Due date", ActionItem.due_date),
     "done": flag("Done", lambda _: ActionItem.done_at.is_not(None)),
+    "done_at": moment("Done at", ActionItem.done_at),
     "overdue": flag("Overdue", lambda ctx: clocks.ACTION.overdue_clause(ctx.today)),
 }
 

@@ -435,11 +435,10 @@ def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -
         raise FormError(problems, "This report's definition no longer validates; edit it before exporting.")
     result = service.run(db, access, request.user, definition)
     if fmt == "csv":
-        body, media = exports.to_csv(result.headers, result.rows), exports.CSV
+        body, media = service.to_csv(result), exports.CSV
     else:
-        about = service.export_about(db, access, report, definition, request.user.full_name)
-        body = exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name, about=about)
-        media = exports.XLSX
+        about = service.export_about(db, access, report, definition, request.user.full_name, result)
+        body, media = service.to_xlsx(result, report, about), exports.XLSX
     disposition = f'attachment; filename="{_filename(access, report, fmt)}"'
     return Response(body, media_type=media, headers={"content-disposition": disposition})
 

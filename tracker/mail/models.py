@@ -68,12 +68,12 @@ class MailPreference(SQLModel, table=True):
 
 
 class MailSettings(Versioned, SQLModel, table=True):
-    """A person's digest: the hour it comes, in their own time zone, and the last day it came."""
+    """A person's digest: the hour it comes, in their profile's time zone (`mail.service.digest_zone`), and the last
+    day it came."""
 
     __tablename__ = "mail_settings"
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
-    timezone: str = Field(default="America/New_York", max_length=64)
     digest_hour: int = 7
     last_digest_on: date | None = None
     version: int = version_field()

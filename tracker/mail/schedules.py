@@ -13,7 +13,6 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal, principal
 from tracker.audit import history
 from tracker.audit import service as audit
-from tracker.core import exports
 from tracker.core.clock import utcnow
 from tracker.core.db import begin_write, commit
 from tracker.core.errors import Forbidden, FormError, NotFound
@@ -136,10 +135,9 @@ def _one(
         except (NotFound, Forbidden):
             continue  # no longer a member who may read it
         result = library.run(db, access, principal(user), definition)
-        about = library.export_about(db, access, report, definition, f"{user.full_name} (mailed {period}ly)")
-        sha, _ = store.put(
-            exports.to_xlsx(result.headers, result.rows, title=report.name, heading=report.name, about=about)
-        )
+        about = library.export_about(db, access, report, definition, f"{user.full_name} (mailed {period}ly)", result)
+        with mail.for_recipient(user):  # its times (the "Generated at" too) as the recipient reads them
+            sha, _ = store.put(library.to_xlsx(result, report, about))
         text, html = mail.render(
             "scheduled",
             user=user,

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import EmailStr
 from pydantic import Field as PydField
@@ -38,7 +38,7 @@ from tracker.core.db import begin_write, commit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.files import FileStore
 from tracker.core.forms import Form
-from tracker.core.web import make_environment, show_date, viewing
+from tracker.core.web import make_environment, show_date, viewing, zone_for
 from tracker.deliverables.models import Decision, GeneratedRecord
 from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
@@ -164,18 +164,14 @@ def settings_of(db: Session, user_id: int) -> MailSettings:
 
 
 def save_preferences(
-    db: Session, actor: Principal, values: dict[str, Mode | None], timezone: str, hour: int, version: int | None
+    db: Session, actor: Principal, values: dict[str, Mode | None], hour: int, version: int | None
 ) -> None:
-    """A person's own choices and their digest's hour and time zone."""
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise FormError({"timezone": "Choose a time zone such as America/New_York."}) from None
+    """A person's own choices and their digest's hour (in their profile's time zone: `digest_zone`)."""
     if not -1 <= hour <= 23:
         raise FormError({"digest_hour": "Choose an hour from 0 to 23, or leave it blank for no digest."})
     mine = settings_of(db, actor.id)
-    mine.check_seen(version if db.get(MailSettings, actor.id) else None, {"timezone": mine.timezone})
-    mine.timezone, mine.digest_hour = timezone, hour
+    mine.check_seen(version if db.get(MailSettings, actor.id) else None, {"digest_hour": mine.digest_hour})
+    mine.digest_hour = hour
     db.add(mine)
     _store(db, actor.id, None, values)
     db.flush()
@@ -671,16 +667,23 @@ def digest_for(db: Session, settings: Settings, user: User, since: datetime, day
     )
 
 
+def digest_zone(user: User | Principal) -> str:
+    """The zone a person's digest hour is read in: the one their pages read in away from a project (their profile's,
+    else UTC), so that one choice, on the profile, sets both."""
+    return zone_for(user.timezone)
+
+
 @dispatch.job("mail-digest", every=DIGEST_EVERY)
 def send_digests(db: Session, ctx: dispatch.Context) -> str:
-    """Each person whose digest hour has come in their own time zone, once a day, skipped when there is nothing."""
+    """Each person whose digest hour has come in their profile's time zone, once a day, skipped when there is
+    nothing."""
     now, sent = utcnow(), 0
     people = db.exec(select(User).where(col(User.is_active).is_(True), User.email != "")).all()
     stored = {s.user_id: s for s in db.exec(select(MailSettings))}
     db.rollback()
     for user in people:
         mine = stored.get(user.id) or MailSettings(user_id=user.id)
-        local = now.astimezone(ZoneInfo(mine.timezone))
+        local = now.astimezone(ZoneInfo(digest_zone(user)))
         if mine.digest_hour < 0 or local.hour < mine.digest_hour or mine.last_digest_on == local.date():
             continue
         since = now - timedelta(days=1)

@@ -50,6 +50,8 @@ class NotificationPages(Controller):
             "modes": MODES,
             "chosen": {k: m.value for k, m in service.preferences(db, request.user.id).items()},
             "mine": mine,
+            "zone": service.digest_zone(request.user),
+            "zone_chosen": bool(request.user.timezone),
             "form": {},
             "errors": {},
         }
@@ -64,7 +66,7 @@ class NotificationPages(Controller):
         try:
             version = form_version(data)
             values = service.parse_choices(data, allow_default=True)
-            service.save_preferences(db, request.user, values, str(data.get("timezone", "")), _hour(data), version)
+            service.save_preferences(db, request.user, values, _hour(data), version)
         except FormError as exc:
             chosen = {k: data.get(f"kind_{k}", "default") for k in KINDS}
             return self.page(request, db, status=422, form=data, chosen=chosen, errors=exc.errors)

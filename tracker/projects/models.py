@@ -81,6 +81,9 @@ class Organisation(Versioned, SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     logo_sha256: str | None = Field(default=None, max_length=64)  # in the file store (core.files)
     logo_type: str = Field(default="", max_length=40)  # image/png or image/jpeg
+    # As uploaded, for the page and the audit trail ("" for a logo set before they were kept).
+    logo_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    logo_size: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     updated_at: datetime = Field(default_factory=utcnow)
     version: int = version_field()
 

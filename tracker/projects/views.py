@@ -277,6 +277,7 @@ class OrganisationAdmin(Controller):
             "errors": {},
             "stale": None,
             "max_kb": organisation.LOGO_MAX_BYTES // 1024,
+            "history": audit.for_entity(db, "organisation", organisation.ROW_ID, limit=20),
         }
         return render(request, "admin/organisation.html", status=status, section="admin", **(context | extra))
 
@@ -288,14 +289,16 @@ class OrganisationAdmin(Controller):
     def save(self, request: Request, db: NamedDependency[Session], data: Multipart) -> Template | Redirect:
         text = {k: v for k, v in data.items() if isinstance(v, str)}
         upload = data.get("logo")
-        logo = None
+        logo, logo_name = None, ""
         if isinstance(upload, UploadFile) and upload.filename:
+            logo_name = upload.filename
             logo = upload.file.read(organisation.LOGO_MAX_BYTES + 1)
             if len(logo) > organisation.LOGO_MAX_BYTES:
                 raise TooLarge(detail=f"A logo may be at most {organisation.LOGO_MAX_BYTES // 1024} KB.")
         store = FileStore.from_settings(request.app.state.settings)
         try:
-            organisation.save(db, request.user, parse(organisation.OrganisationForm, text), logo, store)
+            form = parse(organisation.OrganisationForm, text)
+            organisation.save(db, request.user, form, logo, store, logo_name)
         except StaleEdit as exc:
             return self._page(request, db, status=409, form=text, stale=stale_fields(exc.current, text))
         except FormError as exc:
