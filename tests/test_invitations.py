@@ -7,19 +7,26 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
 from pathlib import Path
 
 import pyotp
 import pytest
 from sqlalchemy import select as sa_select
-from sqlmodel import SQLModel, select
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, func, select
 
-from tests.conftest import PASSWORD, _session, make_settings
+from tests.conftest import PASSWORD, _session, make_settings, make_world
+from tests.dbutil import IS_SQLITE, fresh_database
 from tests.register.conftest import acting
 from tracker.accounts import service as accounts
 from tracker.accounts.models import SignIn, User
 from tracker.audit.models import AuditEvent
+from tracker.cli import migrate_database
 from tracker.core.clock import utcnow
+from tracker.core.db import make_engine
+from tracker.core.errors import FormError
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.dispatch import service as dispatch
@@ -335,3 +342,50 @@ def test_where_everyone_needs_a_second_factor_the_invitee_sets_one_up_before_lan
     r = invitee.post("/login/enrol", {"code": pyotp.TOTP(secret).at(utcnow())})
     assert r.status_code == 200 and "Save these recovery codes now" in r.text
     assert invitee.get("/projects/TST").status_code == 200
+
+
+@pytest.mark.skipif(IS_SQLITE, reason="SQLite's write requests take the write lock as they begin: invitations queue")
+def test_two_managers_inviting_one_address_at_once_make_one_invitation(tmp_path):
+    """On a database of its own, as two requests would each have their connection and commit for real: the second
+    waits for the first's commit, then finds its invitation."""
+    with fresh_database(tmp_path) as url:
+        migrate_database(url)
+        engine = make_engine(url)
+        try:
+            settings = make_settings(url, base_url=BASE)
+            with Session(engine) as db:
+                world = make_world(db)
+                db.commit()
+            first, second = Session(engine), Session(engine)
+            manager, access = acting(first, world, "manager")
+            invitations.invite(first, settings, manager, access, parse(invitations.InviteForm, ERIN))  # not committed
+            outcome: list[str] = []
+
+            def meanwhile() -> None:
+                other, other_access = acting(second, world, "manager")
+                try:
+                    invitations.invite(second, settings, other, other_access, parse(invitations.InviteForm, ERIN))
+                    second.commit()
+                    outcome.append("invited twice")
+                except FormError as exc:
+                    outcome.append(exc.errors["email"])
+
+            thread = threading.Thread(target=meanwhile)
+            thread.start()
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            for _ in range(2000):  # until the second invitation waits for the first (or, unguarded, is made)
+                with engine.connect() as conn:
+                    if conn.execute(text(waiting)).scalar() or not thread.is_alive():
+                        break
+                time.sleep(0.005)
+            first.commit()
+            thread.join()
+            assert outcome == ["This address has an invitation already: send it again from the list below."]
+            with Session(engine) as db:
+                assert db.exec(select(func.count()).select_from(Invitation)).one() == 1
+            first.close()
+            second.close()
+        finally:
+            engine.dispose()

@@ -153,6 +153,9 @@ def invite(db: Session, settings: Settings, actor: Principal, access: Access, fo
         if is_member(db, project.id, user.id):
             raise FormError({"email": f"{user.full_name} is already a member; change their role in the list."})
         return Invited(membership=join(db, actor.id, project, user, form.role, "add_member"), user=user)
+    # The project's row is held until the commit, so two managers inviting one address at once queue here and the
+    # second finds the first's invitation (SQLite's write requests queue as they begin; PostgreSQL's need this).
+    db.exec(select(Project.id).where(Project.id == project.id).with_for_update()).one()
     waiting = db.exec(
         select(Invitation).where(Invitation.project_id == project.id, func.lower(Invitation.email) == email, *_OPEN)
     ).first()
