@@ -52,7 +52,6 @@ from tracker.reports import service as reports
 from tracker.sso import protocol as sso_protocol
 from tracker.sso import providers as sso_providers
 from tracker.sso import service as sso
-from tracker.sso.models import OidcProvider
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import ISSUES, RISKS
 from tracker.webhooks import service as webhooks
@@ -172,6 +171,13 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         form = {"provider_id": provider.id, "group_name": group, "grant": grant, "project_id": project_id}
         mapping = sso.add_mapping(db, admin, parse(sso.MappingForm, form))
     sso.delete_mapping(db, admin, mapping.id)
+    spare_form = {"key": "spare", "name": "Spare ID", "issuer": "https://login.spare.gov", "client_id": "t"}
+    spare = sso_providers.create(
+        db, admin, parse(sso_providers.ProviderForm, spare_form | {"client_secret": "s3cret-one"})
+    )
+    form = {"provider_id": spare.id, "group_name": "spare-pmo", "grant": "admin", "project_id": None}
+    sso.add_mapping(db, admin, parse(sso.MappingForm, form))
+    sso_providers.delete(db, admin, spare, 1)  # nobody signs in with it: it goes, and its mapping with it
     sso.save_policy(db, admin, parse(sso.PolicyForm, {"local_passwords": "false", "break_glass_ids": [ids["admin"]]}))
     sso.save_policy(db, admin, parse(sso.PolicyForm, {"local_passwords": "true", "break_glass_ids": [ids["admin"]]}))
     config = sso_providers.Config("agency", "Agency ID", "", "t", "", frozenset({"agency.gov"}), "groups")
@@ -625,7 +631,8 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
     rows += [row for i in everything["sign_ins"] for row in audit.for_entity(db, "sign_in", i)]
     rows += audit.for_entity(db, "account_policy", 1)
     rows += audit.for_entity(db, "calendar_feed", everything["feed"])
-    rows += [row for p in db.exec(select(OidcProvider)) for row in audit.for_entity(db, "oidc_provider", p.id)]
+    providers_ever = {e.entity_id for e in events if e.entity_type == "oidc_provider"}
+    rows += [row for p in sorted(providers_ever) for row in audit.for_entity(db, "oidc_provider", p)]
     mapped = {e.entity_id for e in events if e.entity_type == "oidc_group_mapping"}
     rows += [row for m in sorted(mapped) for row in audit.for_entity(db, "oidc_group_mapping", m)]
     rows += audit.for_entity(db, "sign_in_policy", sso.POLICY_ID)
@@ -746,6 +753,9 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Password sign-in for everyone: yes → no Break-glass admins: admin",
         "updated sign-in provider Agency ID Allowed e-mail domains: agency.gov",
         "Client secret: changed",
+        "deleted sign-in provider Spare ID",
+        "Key: spare → (empty)",
+        "Group mappings: spare-pmo → (empty)",
         # saved and status reports
         "Source: Risks",
         "Filter: Owner is Staff Person",

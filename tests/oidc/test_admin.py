@@ -4,11 +4,11 @@ CSRF, and nobody but admins. (Every route × persona is in tests/security/test_p
 from __future__ import annotations
 
 import pytest
-from sqlmodel import select
+from sqlmodel import delete, select
 
 from tracker.audit.models import AuditEvent
 from tracker.projects.models import Project
-from tracker.sso.models import GroupMapping, OidcProvider
+from tracker.sso.models import GroupMapping, OidcIdentity, OidcProvider
 
 SECRET = "very-secret-value-1234"
 GOOD = {
@@ -139,3 +139,31 @@ def test_group_mappings_are_added_checked_and_removed(as_user, db):
     assert not db.exec(select(GroupMapping)).all()
     actions = [e.action for e in db.exec(select(AuditEvent).where(AuditEvent.entity_type == "oidc_group_mapping"))]
     assert actions == ["create", "delete"]
+
+
+def test_a_provider_nobody_signs_in_with_is_removed_with_its_mappings_and_one_in_use_stays(as_user, db, world):
+    admin = _provider(as_user("admin"))
+    row = db.exec(select(OidcProvider).where(OidcProvider.key == "agency")).one()
+    row_id = row.id
+    mapping = {"provider_id": str(row.id), "group_name": "pmo", "grant": "admin"}
+    assert admin.post("/admin/sign-in/mappings", mapping).status_code == 303
+    page = admin.get(f"/admin/sign-in/providers/{row.id}").text
+    assert "Nobody signs in with Agency ID" in page and f"/admin/sign-in/providers/{row.id}/delete" in page
+    stale = admin.post(f"/admin/sign-in/providers/{row.id}/delete", {"version": str(row.version + 1)})
+    assert stale.status_code == 409 and "Not removed." in stale.text  # someone changed it meanwhile
+    db.add(OidcIdentity(provider_id=row.id, subject="sub-1", user_id=world.ids["staff"]))
+    db.commit()
+    kept = admin.post(f"/admin/sign-in/providers/{row.id}/delete", {"version": str(row.version)})
+    assert kept.status_code == 409 and "1 person signs in with Agency ID: turn it off instead" in kept.text
+    assert f'action="/admin/sign-in/providers/{row.id}/delete"' not in kept.text  # no button where it cannot go
+    db.exec(delete(OidcIdentity))
+    db.commit()
+    assert admin.post(f"/admin/sign-in/providers/{row.id}/delete", {"version": str(row.version)}).status_code == 303
+    db.expire_all()
+    assert db.get(OidcProvider, row_id) is None and db.exec(select(GroupMapping)).all() == []
+    assert "Sign in with Agency ID" not in as_user(None).get("/login").text
+    (event,) = db.exec(
+        select(AuditEvent).where(AuditEvent.entity_type == "oidc_provider", AuditEvent.action == "delete")
+    )
+    assert event.changes["group_mappings"] == ["pmo", None] and event.entity_label == "Agency ID"
+    assert as_user("manager").post(f"/admin/sign-in/providers/{row_id}/delete", {"version": "1"}).status_code == 403

@@ -206,6 +206,15 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     mapping = sso.add_mapping(
         db, admin, parse(sso.MappingForm, {"provider_id": provider.id, "group_name": "pmo", "grant": "admin"})
     )
+    spare_provider = sso_providers.create(  # nobody signs in with it: removable
+        db,
+        admin,
+        parse(
+            sso_providers.ProviderForm,
+            {"key": "spare", "name": "Spare", "issuer": "https://login.example.gov", "client_id": "spare"}
+            | {"client_secret": "s3cret-s3cret"},
+        ),
+    )
     invited = [
         invitations.invite(
             db,
@@ -245,6 +254,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "user_id": spares[0].user_id,
         "token_id": token.id,
         "provider_id": provider.id,
+        "removable_provider_id": spare_provider.id,
         "group_mapping_id": mapping.id,
         "webhook_id": hook.id,
         "removable_webhook_id": removable_hook.id,

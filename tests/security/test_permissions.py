@@ -118,6 +118,7 @@ ROUTES = [
     ("POST", "/admin/sign-in/providers", ADMIN, SSO_PROVIDER | {"key": "other"}),
     ("GET", "/admin/sign-in/providers/{provider_id}", ADMIN, None),
     ("POST", "/admin/sign-in/providers/{provider_id}", ADMIN, SSO_PROVIDER | {"key": "agency", "name": "Renamed"}),
+    ("POST", "/admin/sign-in/providers/{removable_provider_id}/delete", ADMIN, {"version": "1"}),
     ("POST", "/admin/sign-in/mappings", ADMIN, {"provider_id": "{provider_id}", "group_name": "g", "grant": "admin"}),
     ("POST", "/admin/sign-in/mappings/{group_mapping_id}/delete", ADMIN, {}),
     ("POST", "/admin/sign-in/policy", ADMIN, {"local_passwords": "true"}),

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pydantic import Field, field_validator
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
-from tracker.core.errors import Forbidden, FormError, NotFound
+from tracker.core.errors import Conflict, Forbidden, FormError, NotFound
 from tracker.core.forms import Checkbox, Form
 from tracker.settings import Settings
 from tracker.sso import protocol
-from tracker.sso.models import ENV_KEY, OidcProvider
+from tracker.sso.models import ENV_KEY, GroupMapping, OidcIdentity, OidcProvider
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
 DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -224,3 +224,33 @@ def update(db: Session, actor: Principal, row: OidcProvider, form: ProviderForm)
     db.add(row)
     db.flush()
     return row
+
+
+def users_of(db: Session, row: OidcProvider) -> int:
+    """How many people's accounts are linked to the provider (they sign in with it)."""
+    return db.exec(select(func.count()).select_from(OidcIdentity).where(OidcIdentity.provider_id == row.id)).one()
+
+
+def delete(db: Session, actor: Principal, row: OidcProvider, version: int | None) -> None:
+    """Removes a provider nobody signs in with, and its group mappings. One that people's accounts are linked to is
+    turned off instead: removing it would cut the link the record of their sign-ins rests on."""
+    if not actor.is_admin:
+        raise Forbidden(detail="Only admins set up sign-in providers.")
+    if row.from_env:
+        raise Forbidden(detail="This provider is set by the environment (TRACKER_OIDC_*); change it there.")
+    row.check_seen(version, audit.snapshot(row, PROVIDER_FIELDS))
+    if people := users_of(db, row):
+        raise Conflict(
+            detail=f"{people} {'person signs' if people == 1 else 'people sign'} in with {row.name}: turn it off "
+            "instead (untick Enabled), so their accounts keep their link."
+        )
+    mappings = db.exec(select(GroupMapping).where(GroupMapping.provider_id == row.id)).all()
+    changes = {f: [getattr(row, f), None] for f in PROVIDER_FIELDS} | {
+        "group_mappings": [", ".join(sorted(m.group_name for m in mappings)) or None, None]
+    }
+    audit.record(db, actor_id=actor.id, entity=row, label=row.name, action="delete", changes=changes)
+    for m in mappings:
+        db.delete(m)
+    db.flush()
+    db.delete(row)
+    db.flush()

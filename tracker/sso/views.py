@@ -20,8 +20,8 @@ from tracker.accounts.models import User
 from tracker.accounts.signin import Method
 from tracker.audit import service as audit
 from tracker.core.clock import utcnow
-from tracker.core.errors import Forbidden, FormError, StaleEdit
-from tracker.core.forms import parse, stale_fields
+from tracker.core.errors import Conflict, Forbidden, FormError, StaleEdit
+from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects.models import ROLE_LABELS, Project
 from tracker.sso import protocol, providers, service
@@ -156,7 +156,10 @@ def _admin_page(request: Request, db: Session, status: int = 200, **extra: Any) 
 
 
 def _provider_form(request: Request, row: OidcProvider | None, form: Any, status: int = 200, **extra: Any) -> Template:
+    """The provider's form; for one that exists, also its history and whether it may be removed (`people`: how many
+    sign in with it)."""
     context = {"row": row, "form": form, "errors": {}, "stale": None, "masked": providers.masked, "history": []}
+    context |= {"people": None, "refused": None}
     return render(request, "sso/provider_form.html", status=status, **(context | extra))
 
 
@@ -225,7 +228,8 @@ class SignInAdminController(Controller):
     def edit_provider(self, request: Request, db: NamedDependency[Session], provider_id: FromPath[int]) -> Template:
         row = providers.get(db, provider_id)
         form = audit.snapshot(row, providers.PROVIDER_FIELDS) | {"version": row.version}
-        return _provider_form(request, row, form, history=audit.for_entity(db, "oidc_provider", row.id, limit=30))
+        history = audit.for_entity(db, "oidc_provider", row.id, limit=30)
+        return _provider_form(request, row, form, history=history, people=providers.users_of(db, row))
 
     @post("/providers/{provider_id:int}", sync_to_thread=True)
     def update_provider(
@@ -242,6 +246,21 @@ class SignInAdminController(Controller):
         except FormError as exc:
             return _provider_form(request, row, _kept(data), status=422, errors=exc.errors, history=history)
         flash(request, f"Provider {row.name} saved.")
+        return redirect("/admin/sign-in")
+
+    @post("/providers/{provider_id:int}/delete", sync_to_thread=True)
+    def delete_provider(
+        self, request: Request, db: NamedDependency[Session], provider_id: FromPath[int], data: Form
+    ) -> Template | Redirect:
+        row = providers.get(db, provider_id)
+        try:
+            providers.delete(db, request.user, row, form_version(data))
+        except (StaleEdit, Conflict) as exc:  # the provider as it is now, with why it stays
+            form = audit.snapshot(row, providers.PROVIDER_FIELDS) | {"version": row.version}
+            history = audit.for_entity(db, "oidc_provider", row.id, limit=30)
+            people = providers.users_of(db, row)
+            return _provider_form(request, row, form, status=409, refused=exc.detail, history=history, people=people)
+        flash(request, f"Provider {row.name} removed.")
         return redirect("/admin/sign-in")
 
 
