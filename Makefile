@@ -39,7 +39,8 @@ postgres:
 # Each suite keeps Playwright's artifacts (screenshots, traces when asked for) in a folder of its own.
 # Every run is bounded by the machine's real clock (coreutils' timeout, outside faketime): a test that hangs fails the
 # run with its name printed by pytest's faulthandler, instead of using up CI's time with nothing reported.
-LIMIT := timeout --signal=ABRT --kill-after=30 1800
+# 45 minutes: a suite takes 12 to 28 minutes, depending on the machine (two run side by side on two cores).
+LIMIT := timeout --signal=ABRT --kill-after=30 2700
 
 test-sqlite: setup browser-deps
 	TRACKER_TEST_DATABASE=sqlite $(LIMIT) $(BIN)/pytest -q --output=test-results/sqlite
