@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime) -> datetime:
+    """A stored moment as an aware datetime: the database holds UTC, and SQLite hands it back naive."""
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def today_in(zone: str) -> date:
     """The calendar day it is now in the time zone `zone` (an IANA name such as America/Los_Angeles)."""
     return utcnow().astimezone(ZoneInfo(zone)).date()

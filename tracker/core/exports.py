@@ -9,12 +9,12 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tracker.core.clock import utcnow
+from tracker.core.clock import as_utc, utcnow
 from tracker.core.text import strip_controls
 from tracker.core.web import display_zone, show_datetime
 
@@ -50,7 +50,7 @@ def _plain(value: Any, zone: ZoneInfo) -> Any:
     """A CSV cell: machine formats (ISO dates, times as YYYY-MM-DD HH:MM in `zone`), so a script reads it back as
     it was."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return as_utc(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value
@@ -129,7 +129,7 @@ def to_xlsx_sheets(
 def _typed(value: Any, zone: str | None) -> tuple[Any, str | None]:
     """(cell value, number format): what Excel should hold, typed."""
     if isinstance(value, datetime):  # Excel has no zones: the moment as the reader's clock shows it
-        at = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(display_zone(zone)))
+        at = as_utc(value).astimezone(ZoneInfo(display_zone(zone)))
         return at.replace(tzinfo=None), DATETIME_FORMAT
     if isinstance(value, date):
         return value, DATE_FORMAT

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from tracker.core import memo
+from tracker.core.clock import as_utc
 from tracker.core.security import CSRF_HEADER
 from tracker.settings import ROOT
 
@@ -128,8 +129,7 @@ def display_zone(project_zone: str | None = None) -> str:
 
 
 def _in_zone(value: datetime, zone: str | None) -> datetime:
-    # Stored timestamps are UTC; SQLite hands them back naive.
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(display_zone(zone)))
+    return as_utc(value).astimezone(ZoneInfo(display_zone(zone)))
 
 
 def show_date(

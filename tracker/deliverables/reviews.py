@@ -17,7 +17,7 @@ from tracker.audit import service as audit
 from tracker.audit import versions
 from tracker.audit.models import AuditEvent, changed
 from tracker.core import memo
-from tracker.core.clock import utcnow
+from tracker.core.clock import as_utc, utcnow
 from tracker.core.errors import Conflict, FormError, NotFound
 from tracker.core.forms import Form, OptionalDate
 from tracker.deliverables import workflow
@@ -370,14 +370,14 @@ def _burndown(db: Session, project: Project, deliverable: Deliverable, today: da
     versions_days: list[tuple[int, int, list[date], bool]] = []
     moments = []  # (submission, day's number, the moment it is read at: the end of the day, or the decision)
     for sub_id, number, submitted_at, decided_at in subs:
-        first = _utc(submitted_at).astimezone(zone).date()
-        last = _utc(decided_at).astimezone(zone).date() if decided_at else today
+        first = as_utc(submitted_at).astimezone(zone).date()
+        last = as_utc(decided_at).astimezone(zone).date() if decided_at else today
         first = max(first, last - timedelta(days=BURNDOWN_DAYS - 1))
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
         for n, day in enumerate(days):
             moment = datetime.combine(day + timedelta(days=1), time.min, zone).astimezone(UTC)
             if decided_at and day == last:
-                moment = _utc(decided_at)  # as the decision found them
+                moment = as_utc(decided_at)  # as the decision found them
             moments.append((sub_id, n, moment))
         versions_days.append((sub_id, number, days, decided_at is not None))
     counts = _open_comments(db, [s[0] for s in subs], moments)
@@ -433,7 +433,3 @@ def _open_comments(
         .group_by(m.c.submission_id, m.c.n)
     )
     return {(sub_id, n): count for sub_id, n, count in db.exec(stmt)}
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from tracker import clocks
 from tracker.accounts.models import User
+from tracker.core.clock import as_utc
 from tracker.core.errors import FormError
 from tracker.core.forms import ApiBody
 from tracker.core.web import label
@@ -92,7 +93,7 @@ def _plain(value: Any, ctx: Ctx) -> Any:
     """A cell: a moment as the reader's clock shows it (aware, in ctx.zone; the page names the zone, an export's header
     does), a day in ISO, anything else as it is."""
     if isinstance(value, datetime):  # stored in UTC; SQLite hands it back naive
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(ZoneInfo(ctx.zone))
+        return as_utc(value).astimezone(ZoneInfo(ctx.zone))
     if isinstance(value, date):
         return value.isoformat()
     return "" if value is None else value

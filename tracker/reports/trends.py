@@ -27,6 +27,7 @@ from tracker.audit import models as audit
 from tracker.audit import versions
 from tracker.audit.models import AuditEvent
 from tracker.core import memo
+from tracker.core.clock import as_utc
 from tracker.deliverables.models import Decision, Deliverable
 from tracker.deliverables.workflow import Status
 from tracker.projects.calendar import project_today
@@ -393,7 +394,7 @@ def acceptance_curve(db: Session, project_ids: list[int], today: date) -> Curve:
         )
         # The day of each acceptance on its project's calendar (late evening in Los Angeles is tomorrow in UTC).
         for at, zone in db.exec(first):
-            d = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(zone)).date()
+            d = as_utc(at).astimezone(ZoneInfo(zone)).date()
             accepted[d] = accepted.get(d, 0) + 1
     days = sorted(planned.keys() | accepted.keys())
     p = a = 0

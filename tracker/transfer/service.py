@@ -5,7 +5,7 @@ then the valid rows created or updated through the register services, all in one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -15,6 +15,7 @@ from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core import exports
+from tracker.core.clock import as_utc
 from tracker.core.errors import Conflict, FormError, StaleEdit
 from tracker.core.forms import parse
 from tracker.core.messages import label_of
@@ -36,10 +37,6 @@ from tracker.transfer.columns import Column, Extras, Lookups, Register
 FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
 history.register(verbs={"import_risks": "imported risks into", "import_issues": "imported issues into"})  # a project's
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)  # stored moments are UTC
 
 
 def query_for(register: Register, params: dict[str, Any]) -> Any:
@@ -71,7 +68,7 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
             items.setdefault((getattr(item, key), item.plan), []).append((item, name))
     decisions = issues.decision_logs(db, project.id) if "decisions" in keys else {}
     return Extras(
-        common.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, _aware(at))
+        common.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, as_utc(at))
     )
 
 
