@@ -36,7 +36,7 @@ def test_each_version_burns_down_from_submission_to_decision(db, world, record, 
         submit(db, world, d, store)
     db.commit()
     project = record.project
-    versions = reviews.comment_burndown(db, project, d)
+    versions = reviews.comment_burndown(db, project, d).versions
     assert [(v.version, v.open, v.decided) for v in versions] == [(1, [2, 1, 2, 2], True), (2, [2], False)]
     assert versions[0].days[0] == record.today - timedelta(days=3) and versions[0].days[-1] == record.today
 

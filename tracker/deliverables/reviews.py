@@ -347,13 +347,19 @@ class Burndown:
         return [f"{d:%-d %b}" for d in self.days]
 
 
-def comment_burndown(db: Session, project: Project, deliverable: Deliverable) -> list[Burndown]:
+@dataclass(frozen=True)
+class Burndowns:
+    versions: list[Burndown]
+    kept: tuple  # the figures' memo key: the page keeps its drawing of them under it too ({% kept %})
+
+
+def comment_burndown(db: Session, project: Project, deliverable: Deliverable) -> Burndowns:
     """Each version's open review comments day by day, from submission to decision: a comment counts from when it
     was logged (or carried forward) while its disposition then was open, read back through its audited disposition
     changes. Two queries, the counting done in SQL; kept while the project's record stands (tracker.core.memo)."""
     today = project_today(project)
     key = ("burndown", project.id, project.version, deliverable.id, today) + versions.of(db, [project.id])
-    return memo.kept(key, lambda: _burndown(db, project, deliverable, today))
+    return Burndowns(memo.kept(key, lambda: _burndown(db, project, deliverable, today)), key)
 
 
 def _burndown(db: Session, project: Project, deliverable: Deliverable, today: date) -> list[Burndown]:

@@ -366,7 +366,7 @@ class DeliverablePages(Controller):
             access=access,
             project=access.project,
             d=d,
-            versions=reviews.comment_burndown(db, access.project, d),
+            burndown=reviews.comment_burndown(db, access.project, d),
         )
 
     @post("/{deliverable_id:int}/submit", sync_to_thread=True)
