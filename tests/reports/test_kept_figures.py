@@ -24,6 +24,7 @@ from tracker.core.web import make_environment, viewing
 from tracker.deliverables import reviews
 from tracker.projects.calendar import project_today
 from tracker.register.risks import service as risks
+from tracker.reports import documents
 
 
 @pytest.fixture
@@ -213,3 +214,24 @@ def test_a_figure_asked_for_by_many_at_once_is_computed_once_and_a_failure_lets_
     with pytest.raises(RuntimeError):
         memo.kept("other", fail)
     assert memo.kept("other", lambda: "computed by the next") == "computed by the next"
+
+
+def test_a_pdf_downloaded_again_is_printed_once_and_a_change_prints_it_anew(as_user, db, world, kept, monkeypatch):
+    printed: list[int] = []
+    print_pdf = documents._print
+
+    def counted(html: str, paper: str) -> bytes:
+        printed.append(1)
+        return print_pdf(html, paper)
+
+    monkeypatch.setattr(documents, "_print", counted)
+    viewer = as_user("viewer")
+    first = viewer.get("/portfolio.pdf")
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+    assert viewer.get("/portfolio.pdf").content == first.content and len(printed) == 1
+
+    project = acting(db, world, "manager")[1].project
+    project.name = "Renamed for the pack"
+    db.add(project)
+    db.commit()
+    assert viewer.get("/portfolio.pdf").content != first.content and len(printed) == 2

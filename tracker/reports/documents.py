@@ -3,6 +3,7 @@ for those who paste it into their own template, and a PDF that prints on A4 or L
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
-from tracker.core import exports
+from tracker.core import exports, memo
 from tracker.core.web import make_environment, show_date, show_datetime, show_month
 from tracker.register.risks import scoring
 from tracker.settings import ROOT
@@ -532,6 +533,14 @@ def _stylesheet() -> CSS:
 
 
 def to_pdf(html: str, paper: str = "letter") -> bytes:
+    """The printed page. A PDF is a function of its HTML and paper alone, so it is kept under their digest
+    (tracker.core.memo): a pack downloaded again while nothing in it changed is not set again (seconds for the
+    portfolio), and any change to what it shows is a new digest, so a kept PDF is never stale."""
+    key = ("pdf", paper, hashlib.sha256(html.encode()).digest())
+    return memo.kept(key, lambda: _print(html, paper))
+
+
+def _print(html: str, paper: str) -> bytes:
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
