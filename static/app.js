@@ -44,10 +44,22 @@
     var el = evt.target;
     if (!el.matches || !el.matches("tr")) { return; }
     if (el.classList.contains("row-editing")) {
-      el.querySelector("select, input:not([type=hidden])").focus();
+      el.querySelector("select, input:not([type=hidden]):not([name=pick])").focus();
     } else if (document.activeElement === document.body && el.querySelector(".row-edit")) {
       el.querySelector(".row-edit").focus();
     }
+  });
+  // A register row's Edit loads the row's in-place edit in its place (the link itself opens the full form).
+  document.addEventListener("click", function (evt) {
+    var link = evt.target.closest && evt.target.closest("a.row-edit");
+    if (!link || !window.htmx || evt.ctrlKey || evt.metaKey || evt.shiftKey || evt.button !== 0) { return; }
+    evt.preventDefault();
+    window.htmx.ajax("GET", link.getAttribute("href").replace(/\/edit$/, "/row-edit"), {target: link.closest("tr"), swap: "outerHTML"});
+  });
+  // A register row's title is cut to one line; pointing at it shows the whole of it (the markup carries it once).
+  document.addEventListener("mouseover", function (evt) {
+    var link = evt.target.closest && evt.target.closest("td.cell-title a");
+    if (link && !link.title) { link.title = link.textContent; }
   });
   // Select-all on click for one-time secrets (API tokens).
   document.addEventListener("focusin", function (evt) {

@@ -114,3 +114,39 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     expect(page.locator("hgroup")).to_contain_text("Resolved")
     page.goto(f"{live_server}/projects/CWS/risks?q=R-901")
     expect(page.locator("#risk-table")).to_contain_text("Realized")
+
+
+def test_tick_issues_in_the_list_and_change_them_at_once(page: Page, live_server: str):
+    login(page, live_server, "dkim")
+    for title in ("Bulk: scanner firmware rejected", "Bulk: county VPN drops at night"):
+        page.goto(f"{live_server}/projects/CWS/issues/new")
+        page.get_by_label("Title (required)").fill(title)
+        page.get_by_role("button", name="Record issue").click()
+        expect(page.get_by_text(re.compile(r"Issue I-\d+ recorded\."))).to_be_visible()
+    page.goto(f"{live_server}/projects/CWS/issues?q=Bulk")
+    rows = page.locator("#issue-table tbody tr")
+    expect(rows).to_have_count(2)
+    codes = [rows.nth(n).locator("td.mono a").inner_text() for n in range(2)]
+
+    # A change with nothing ticked is refused beside the panel, and what was chosen stays chosen.
+    panel = page.locator("details.bulk-edit")
+    panel.locator("summary").click()
+    panel.get_by_label("Priority").select_option("critical")
+    page.get_by_role("button", name="Apply to the selected issues").click()
+    expect(page.get_by_text("Select at least one issue in the list.")).to_be_visible()
+    expect(panel.get_by_label("Priority")).to_have_value("critical")
+    assert_accessible(page)
+
+    for code in codes:
+        page.get_by_role("checkbox", name=f"Select {code}").check()
+    panel.get_by_label("Owner").select_option(label="Daniel Kim")
+    page.get_by_role("button", name="Apply to the selected issues").click()
+    expect(page.get_by_text(f"Changed 2 issues ({', '.join(sorted(codes))}).")).to_be_visible()
+    for n in range(2):
+        expect(rows.nth(n)).to_contain_text("Critical")
+        expect(rows.nth(n)).to_contain_text("Daniel Kim")
+    assert_accessible(page)
+
+    # Each issue's history has the change, once.
+    rows.first.locator("td.mono a").click()
+    expect(page.locator("section[aria-labelledby=hist-h]")).to_contain_text("Critical")

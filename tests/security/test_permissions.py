@@ -198,6 +198,7 @@ ROUTES = [
     ("GET", "/projects/{key}/risks/{risk_id}/row", READERS, None),
     ("GET", "/projects/{key}/risks/{risk_id}/row-edit", EDITORS, None),
     ("POST", "/projects/{key}/risks/{risk_id}/quick", EDITORS, {"probability": "1", "version": "1"}),
+    ("POST", "/projects/{key}/risks/bulk", EDITORS, {"pick": "{risk_id}:1", "status": "monitoring"}),
     ("POST", "/projects/{key}/risks/{risk_id}/review", EDITORS, {"version": "1"}),
     ("POST", "/projects/{key}/risks/{risk_id}/actions", EDITORS, {"description": "x", "plan": "mitigation"}),
     ("POST", "/projects/{key}/risks/{risk_id}/convert", EDITORS, {"version": "1", "confirmed": "yes"}),
@@ -210,6 +211,7 @@ ROUTES = [
     ("GET", "/projects/{key}/issues/{issue_id}/row", READERS, None),
     ("GET", "/projects/{key}/issues/{issue_id}/row-edit", EDITORS, None),
     ("POST", "/projects/{key}/issues/{issue_id}/quick", EDITORS, {"status": "in_progress", "version": "1"}),
+    ("POST", "/projects/{key}/issues/bulk", EDITORS, {"pick": "{issue_id}:1", "priority": "low"}),
     ("POST", "/projects/{key}/issues/{issue_id}/decisions", EDITORS, {"decision": "x", "decided_by": "y"}),
     ("POST", "/projects/{key}/issues/{issue_id}/actions", EDITORS, {"description": "x"}),
     ("GET", "/projects/{key}/actions/{item_id}/edit", EDITORS, None),
@@ -248,6 +250,7 @@ ROUTES = [
     ("POST", "/projects/{key}/changes/{change_id}/quick", set(), {"version": "2"}, 404),  # edited on its page only
     ("GET", "/projects/{key}/changes/{change_id}/row", CHANGE_READERS, None),
     ("GET", "/projects/{key}/changes/{change_id}/row-edit", set(), None, 404),
+    ("POST", "/projects/{key}/changes/bulk", set(), {"pick": "{change_id}:1", "status": "x"}, 404),  # not from its list
     ("POST", "/projects/{key}/changes/{change_id}/move/{step}", EDITORS, {"version": "2"}),
     ("GET", "/projects/{key}/changes/export?format=csv", CHANGE_READERS, None),
     ("GET", "/projects/{key}/changes/import", EDITORS, None),
@@ -401,6 +404,12 @@ ROUTES = [
     # API: register
     ("GET", "/api/v1/projects/{key}/risks", READERS, None),
     ("POST", "/api/v1/projects/{key}/risks", EDITORS, {"title": "x", "probability": 1, "impact": 1}),
+    (
+        "POST",
+        "/api/v1/projects/{key}/risks/bulk",
+        EDITORS,
+        {"records": [{"id": "{risk_id}", "version": 1}], "changes": {"status": "monitoring"}},
+    ),
     ("GET", "/api/v1/projects/{key}/risks/heatmap", READERS, None),
     ("GET", "/api/v1/projects/{key}/register-settings", READERS, None),
     (
@@ -422,6 +431,12 @@ ROUTES = [
     ("POST", "/api/v1/risks/{risk_id}/convert", EDITORS, {"version": 1}),
     ("GET", "/api/v1/projects/{key}/issues", READERS, None),
     ("POST", "/api/v1/projects/{key}/issues", EDITORS, {"title": "x"}),
+    (
+        "POST",
+        "/api/v1/projects/{key}/issues/bulk",
+        EDITORS,
+        {"records": [{"id": "{issue_id}", "version": 1}], "changes": {"priority": "low"}},
+    ),
     ("GET", "/api/v1/issues/{issue_id}", READERS, None),
     ("PATCH", "/api/v1/issues/{issue_id}", EDITORS, {"title": "x", "version": 1}),
     ("GET", "/api/v1/issues/{issue_id}/decisions", READERS, None),

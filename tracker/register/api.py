@@ -19,7 +19,7 @@ from sqlmodel import Session
 from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.service import Access
-from tracker.register import common
+from tracker.register import bulk, common
 from tracker.register.kinds import Kind
 
 MAX_LIMIT = 500
@@ -75,6 +75,41 @@ def outs(kind: Kind, out: type[BaseModel], db: Session, rows: list[Any]) -> list
 
 def one(kind: Kind, out: type[BaseModel], db: Session, access: Access, record_id: int) -> Any:
     return outs(kind, out, db, [kind.row(db, access, record_id)])[0]
+
+
+class BulkRecord(ApiBody):
+    id: int
+    version: int = Field(description="The version you read: a record changed since is left alone and named")
+
+
+class Refusal(BaseModel):
+    code: str
+    error: str
+
+
+class BulkOutcome(BaseModel):
+    changed: list[str]
+    unchanged: list[str]
+    stale: list[str]
+    refused: list[Refusal]
+
+
+def _bulk_body(kind: Kind, help: dict[str, str]) -> type[ApiBody]:
+    """What a bulk edit sends: the records with the versions read, and the fields to set on each (the kind's
+    `bulk` fields, typed as its form types them; a field not sent is left as it is, `owner_id: null` unassigns)."""
+    form = kind.form.model_fields
+    changes = create_model(
+        f"{kind.title}BulkChanges",
+        __base__=ApiBody,
+        **{n: (form[n].annotation | None, Field(default=None, description=help.get(n))) for n in kind.bulk},
+    )
+    changes.labels = kind.service.LABELS
+    return create_model(
+        f"{kind.title}Bulk",
+        __base__=ApiBody,
+        records=(list[BulkRecord], Field(min_length=1, max_length=bulk.MAX_ROWS)),
+        changes=(changes, ...),
+    )
 
 
 def _filters(kind: Kind) -> type[Operation]:
@@ -145,6 +180,29 @@ def controllers(
             access = projects.get_for(db, request.user, key, kind.edit)
             record = kind.service.create(db, request.user, access, parse(kind.form, data.model_dump(mode="json")))
             return one(kind, out, db, access, record.id)
+
+    if kind.bulk:
+        bulk_body = _bulk_body(kind, help)
+
+        class WithBulk(ProjectRecords):
+            @post(
+                "/bulk",
+                sync_to_thread=True,
+                status_code=200,
+                summary=f"Set the same owner, status or other field on many {kind.plural} at once",
+                description="One transaction, one history event per record changed. A record changed since the "
+                "version you send is left alone and listed under `stale`; one its rules refuse, under `refused`.",
+                operation_id=f"bulk_edit_{kind.plural}",
+            )
+            def bulk_edit(
+                self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[bulk_body]
+            ) -> BulkOutcome:
+                access = projects.get_for(db, request.user, key, kind.edit)
+                rows = {r.id: r.version for r in data.records}
+                values = data.changes.model_dump(mode="json", exclude_unset=True)
+                return BulkOutcome(**bulk.apply(db, request.user, access, kind, rows, values).as_json())
+
+        ProjectRecords = WithBulk  # the kind's controller, with its bulk edit
 
     class Record(Controller):
         path = f"/api/v1/{kind.plural}/{{{id_param}:int}}"

@@ -34,6 +34,7 @@ class Kind:
     form: type[Form]
     query: type[Form]  # the list's filters, sort and page
     quick: tuple[str, ...]  # the fields its list edits in place
+    bulk: tuple[str, ...] = ()  # the fields its list sets on every ticked row at once (register/bulk.py)
     new: dict[str, Any] = field(default_factory=dict)  # a new record's form, before the next free code
     refresh: str | None = None  # the htmx event a quick edit fires, for parts of the page that depend on the list
     noun: str = ""  # what people call one, when not its name: "change request"
@@ -77,6 +78,7 @@ KINDS = {
             form=risks.RiskForm,
             query=risks.RiskQuery,
             quick=("status", "owner_id", "probability", "impact"),
+            bulk=("owner_id", "status", "next_review_date"),
             new={
                 "category": "other",
                 "probability": 3,
@@ -97,6 +99,7 @@ KINDS = {
             form=issues.IssueForm,
             query=issues.IssueQuery,
             quick=("status", "owner_id", "priority"),
+            bulk=("owner_id", "status", "priority"),
             new={"priority": "medium", "status": "open", "escalation_level": "project"},
         ),
         Kind(

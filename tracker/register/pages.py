@@ -22,7 +22,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-from tracker.register import common
+from tracker.register import bulk, common
 from tracker.register.actions import service as actions
 from tracker.register.kinds import Kind
 
@@ -69,7 +69,8 @@ class RegisterPages(Controller):
             **self.page_context(db, access),
         }
 
-    def list_page(self, request: Request, db: Session, access: Access) -> Template:
+    def list_page(self, request: Request, db: Session, access: Access, status: int = 200, **extra: Any) -> Template:
+        """The list; `extra` carries a refused bulk edit back (its errors, choices and ticked rows)."""
         service = self.kind.service
         raw = {k: v for k, v in request.query_params.items() if v not in ("", None)}
         query = parse(self.kind.query, raw)
@@ -88,6 +89,9 @@ class RegisterPages(Controller):
             sort_base={k: v for k, v in base.items() if k != "sort"},
             here=f"{self.url(access)}?{urlencode(raw)}",
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
+            bulk_url=f"{self.url(access, rest='/bulk')}?{urlencode(raw)}",
+            status=status,
+            **{"bulk_errors": {}, "bulk_form": {}, "picked": set()} | extra,
             **self.common(db, access),
         )
 
@@ -136,6 +140,26 @@ class RegisterPages(Controller):
     @get("/", sync_to_thread=True)
     def index(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
         return self.list_page(request, db, projects.get_for(db, request.user, key, self.kind.view))
+
+    @post("/bulk", sync_to_thread=True)
+    def bulk(
+        self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form
+    ) -> Template | Redirect:
+        """The ticked rows given the chosen values at once (register/bulk.py). The form is posted to the list's own
+        address with its filters, so a refused choice re-renders that list, the choices and ticks kept."""
+        kind = self.kind
+        if not kind.bulk:
+            raise NotFound(detail=f"A {kind.noun or kind.name} is not edited from its list.")
+        access = projects.get_for(db, request.user, key, kind.edit)
+        ticked = [str(v) for v in common.as_list(data.get("pick"))]
+        try:
+            outcome = bulk.apply(db, request.user, access, kind, bulk.picks(ticked), bulk.chosen(kind, data))
+        except FormError as exc:
+            picked = {int(v.split(":")[0]) for v in ticked if bulk.PICK.match(v)}
+            return self.list_page(request, db, access, 422, bulk_errors=exc.errors, bulk_form=data, picked=picked)
+        for message, category in bulk_messages(kind, outcome):
+            flash(request, message, category)
+        return redirect(safe_next(data.get("next"), self.url(access)))
 
     @get("/new", sync_to_thread=True)
     def new(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
@@ -257,6 +281,31 @@ class RegisterPages(Controller):
             return redirect(safe_next(data.get("next"), self.url(access)))
         headers = {"HX-Trigger": kind.refresh} if status == 200 and kind.refresh else None
         return self.row_page(request, db, access, record.id, status=status, message=message, headers=headers)
+
+
+def bulk_messages(kind: Kind, outcome: bulk.Outcome) -> list[tuple[str, str]]:
+    """What a bulk edit did, in words: changed, already so, left alone (stale), refused by the kind's rules."""
+    noun = kind.noun or kind.name
+
+    def some(codes: list[str]) -> str:
+        return f"{len(codes)} {noun}{'s' if len(codes) != 1 else ''} ({', '.join(codes)})"
+
+    out = []
+    if outcome.changed:
+        out.append((f"Changed {some(outcome.changed)}.", "success"))
+    if outcome.unchanged:
+        out.append((f"Already so, nothing to change: {some(outcome.unchanged)}.", "success"))
+    if outcome.stale:
+        out.append(
+            (
+                f"Left alone: {some(outcome.stale)}, because someone else changed them after you loaded the list. "
+                "Look at them again and repeat the change if it is still wanted.",
+                "error",
+            )
+        )
+    for code, why in outcome.refused:
+        out.append((f"{code} was not changed: {why}", "error"))
+    return out
 
 
 class WithActions:

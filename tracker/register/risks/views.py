@@ -75,8 +75,8 @@ class RiskPages(pages.WithActions, pages.RegisterPages):
             "contingency": [r for r in items if r.item.plan == Plan.CONTINGENCY],
         }
 
-    def list_page(self, request: Request, db: Session, access: Access) -> Template:
-        page = super().list_page(request, db, access)
+    def list_page(self, request: Request, db: Session, access: Access, status: int = 200, **extra: Any) -> Template:
+        page = super().list_page(request, db, access, status, **extra)
         page.context["heat"] = risks.heat_map(db, access)
         return page
 
