@@ -9,10 +9,32 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from litestar.datastructures import UploadFile
+from litestar.response import File
 
 from tracker.core.errors import NotFound, TooLarge
 from tracker.settings import Settings
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    chunks: object  # bytes or an iterable of bytes
+
+
+def uploads_in(data: dict[str, Any], name: str) -> list[Upload]:
+    """The files a multipart body sent under `name` (one or several); a file input left empty sends none."""
+    files = data.get(name, [])
+    files = files if isinstance(files, list) else [files]
+    return [
+        Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile) and f.filename
+    ]
+
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -76,3 +98,14 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     if len(name) > 200:
         name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:200]
     return name
+
+
+def as_download(store: FileStore, sha: str, filename: str) -> File:
+    """A stored file as its download: always an attachment, never rendered inside the application's origin, under
+    its original name (Litestar quotes a name that is not plain ASCII, so it cannot break out of the header)."""
+    path = store.path_for(sha)
+    if not path.is_file():
+        raise NotFound(detail="The file is missing from storage; restore it from backup.")
+    return File(
+        path=path, filename=filename, content_disposition_type="attachment", media_type="application/octet-stream"
+    )
