@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from litestar.datastructures import UploadFile
 from litestar.response import File
@@ -102,10 +103,11 @@ def safe_filename(name: str, fallback: str = "file") -> str:
 
 def as_download(store: FileStore, sha: str, filename: str) -> File:
     """A stored file as its download: always an attachment, never rendered inside the application's origin, under
-    its original name (Litestar quotes a name that is not plain ASCII, so it cannot break out of the header)."""
+    its original name: percent-encoded (RFC 6266), with a plain-ASCII stand-in for old clients, so no name can
+    break out of the header."""
     path = store.path_for(sha)
     if not path.is_file():
         raise NotFound(detail="The file is missing from storage; restore it from backup.")
-    return File(
-        path=path, filename=filename, content_disposition_type="attachment", media_type="application/octet-stream"
-    )
+    plain = re.sub(r"[^A-Za-z0-9 ._()-]", "_", filename)
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return File(path=path, media_type="application/octet-stream", headers={"content-disposition": disposition})
