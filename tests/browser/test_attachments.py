@@ -1,8 +1,9 @@
 """Attachments in the browser: a file attached on a risk's page is listed with who attached it, and downloads as
-sent under its own name; the page stays accessible with the list and the form on it."""
+sent under its own name, and is removed by its editor; the page stays accessible with the list and the form on it."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,10 @@ def test_a_file_attached_on_a_risk_page_is_listed_and_downloads_as_sent(page: Pa
     download = caught.value
     assert download.suggested_filename == "Vendor letter (signed).txt"
     assert Path(download.path()).read_bytes() == content
+
+    # Its editor removes it: gone from the list, kept in the history.
+    row.get_by_role("button", name=re.compile(r"^Remove\W+Vendor letter \(signed\)\.txt$")).click()
+    expect(page.get_by_text("Vendor letter (signed).txt removed from R-900.")).to_be_visible()
+    expect(page.locator("#attachments")).to_contain_text("No files attached.")
+    expect(page.locator("#hist-h ~ ol")).to_contain_text("removed a file from risk")
+    assert_accessible(page)

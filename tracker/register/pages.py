@@ -1,5 +1,5 @@
-"""The pages every register kind has, written once: the filtered list with its in-place edits, the record, and the
-create and edit forms. A kind's views subclass RegisterPages with its row of the kinds table and add only its own
+"""The pages every register kind has, written once: the filtered list with its in-place edits, the record with its
+attachments, and the create and edit forms. A kind's views subclass RegisterPages with its row of the kinds table and add only its own
 pages; `page_context` and `detail_context` are where it adds what its templates show besides."""
 
 from __future__ import annotations

@@ -86,8 +86,7 @@ def controller(kind: Kind) -> type[Controller]:
             access, record = self._record(request, db, kind.edit)
             upload = next(iter(uploads_in(data, "file")), None)
             a = attachments.attach(db, request.user, access, kind, record, upload, _store(request))
-            row = next(r for r in attachments.of_record(db, kind, record.id) if r.attachment.id == a.id)
-            return self._out(access, record, row)
+            return self._out(access, record, attachments.AttachmentRow(a, request.user.full_name))
 
         @get(
             "/{attachment_id:int}",
