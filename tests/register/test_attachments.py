@@ -10,10 +10,14 @@ import pytest
 from sqlmodel import select
 
 from tests.register.conftest import RISK, acting, make_issue, make_risk
+from tests.test_mail import dispatcher
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
+from tracker.core.files import FileStore, Upload
 from tracker.core.forms import parse
+from tracker.mail import service as mail
 from tracker.projects import service as projects
+from tracker.register.attachments import service as attachments
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes import service as changes
 from tracker.register.kinds import KINDS
@@ -180,3 +184,18 @@ def test_the_record_page_reads_its_files_in_the_same_queries_for_1_and_10(as_use
     with count_queries() as c:
         page = staff.get(f"/projects/TST/risks/{risk.id}").text
     assert "9.txt" in page and c.count == one
+
+
+def test_who_watches_the_record_is_told_of_a_file_attached_to_it(db, conn, world, database_url, tmp_path, inbox):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    risk = make_risk(db, world)
+    mail.set_watching(db, db.get(User, world.ids["viewer"]), f"risks-{risk.id}", True)
+    db.commit()
+    d.once()
+    staff, s_access = acting(db, world, "staff")
+    letter = Upload("letter.pdf", "application/pdf", b"%PDF-1.4")
+    attachments.attach(db, staff, s_access, KINDS["risks"], risk, letter, FileStore(tmp_path / "up", 1024 * 1024))
+    db.commit()
+    d.once()
+    told = [m["Subject"] for m in inbox.to("viewer@example.gov")]
+    assert told == [f"[TST {risk.code}] Staff Person attached a file to {risk.code}"]
