@@ -27,7 +27,7 @@ from tracker.audit.models import AuditEvent
 from tracker.calendars import service as calendars
 from tracker.core.clock import utcnow as clock_now
 from tracker.core.db import commit
-from tracker.core.files import FileStore
+from tracker.core.files import FileStore, Upload
 from tracker.core.forms import parse
 from tracker.core.spreadsheet import read_table
 from tracker.core.web import make_environment
@@ -43,9 +43,11 @@ from tracker.projects import invitations, organisation
 from tracker.projects import service as projects
 from tracker.register import common
 from tracker.register.actions import service as actions
+from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
 from tracker.register.issues import service as issues
+from tracker.register.kinds import KINDS
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -401,6 +403,9 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         ),
     )
     actions.set_done(db, staff, s_access, item, True, item.version)
+    letter = Upload("Vendor letter.pdf", "application/pdf", b"%PDF-1.4 letter")
+    attached = attachments.attach(db, staff, s_access, KINDS["risks"], risk, letter, store)
+    attachments.remove(db, staff, s_access, KINDS["risks"], risk, attached.id)
     issue = issues.convert(db, staff, s_access, risk)
     issues.update(
         db,
@@ -695,6 +700,10 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "converted into an issue risk R-001",
         "Issue: I-001",
         "added an action item to risk R-001",
+        "attached a file to risk R-001",
+        "removed a file from risk R-001",
+        "File: Vendor letter.pdf",
+        "Size: 15 bytes",
         "Action item: Profile the pilot counties",
         "Plan: Mitigation",
         "Done: no → yes",

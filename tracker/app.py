@@ -53,6 +53,7 @@ from tracker.projects import views as projects_views
 from tracker.projects.models import ROLE_LABELS
 from tracker.register.actions import api as actions_api
 from tracker.register.actions import views as actions_views
+from tracker.register.attachments import api as attachments_api
 from tracker.register.changes import api as changes_api
 from tracker.register.changes import views as changes_views
 from tracker.register.issues import api as issues_api
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *risks_api.handlers,
             *issues_api.handlers,
             *changes_api.handlers,
+            *attachments_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,

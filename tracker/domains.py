@@ -11,6 +11,7 @@ from tracker.mail import service as mail
 from tracker.projects import invitations, organisation
 from tracker.projects import service as projects
 from tracker.register.actions import service as actions
+from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
@@ -34,6 +35,7 @@ REGISTERING = (
     invitations,
     organisation,
     actions,
+    attachments,
     changes,
     issues,
     risks,

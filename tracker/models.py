@@ -23,6 +23,7 @@ from tracker.library.models import SavedReport
 from tracker.mail.models import MailPreference, MailSettings, OutgoingMail, ReportRecipient, ReportSchedule, Watch
 from tracker.projects.models import Invitation, Membership, Project
 from tracker.register.actions.models import ActionItem
+from tracker.register.attachments.models import Attachment
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
@@ -55,6 +56,7 @@ def modelled(name: str | None, type_: str, parent_names: dict) -> bool:
 __all__ = [
     "ActionItem",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "DataVersion",
     "CalendarFeed",

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.browser
 
 MANAGER = "mrivera"  # manages CWS in the demo data
 # Not pages: downloads, the fragments htmx swaps into a page, and an import's steps (they need an uploaded sheet).
-NOT_PAGES = re.compile(r"\.(csv|xlsx|pdf|docx)\b|/export|/tables/|/records/|/row\b|/row-edit|/import/|/watching")
+NOT_PAGES = re.compile(
+    r"\.(csv|xlsx|pdf|docx)\b|/export|/tables/|/records/|/attachments/|/row\b|/row-edit|/import/|/watching"
+)
 # Pages the browser tests open besides the permissions table's (a filtered list, a builder with its source chosen).
 MORE = ["/projects/CWS/risks?q=R-90", "/projects/CWS/saved-reports/new?source=issues"]
 UNSEEDED = {"/projects/{key}/webhooks/{webhook_id}"}  # the demo subscribes no webhook (its page has its own test)

@@ -51,8 +51,10 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.projects import service as projects
     from tracker.projects.calendar import project_today
     from tracker.register.actions import service as actions
+    from tracker.register.attachments import service as attachments
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.register.kinds import KINDS
     from tracker.reports import levels
     from tracker.reports import service as reports
     from tracker.sso import providers as sso_providers
@@ -147,6 +149,13 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     # a State change request, submitted: the contractor sees it, the State's staff start its review
     change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
     changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
+    attached = {  # on each kind's record: one to read, one the page removes, one the API removes
+        f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
+            db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
+        ).id
+        for plural, record in (("risks", risk), ("issues", issue), ("changes", change))
+        for use in ("", "removable_", "api_removable_")
+    }
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
     risks = definition("risks", ["code", "level"])
@@ -243,6 +252,10 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "kind": "rejection_letter",
         "record_id": records.records_of(db, decision.id)[0].id,
         "risk_id": risk.id,
+        **attached,
+        "attachment_id": attached[
+            "risk_attachment_id"
+        ],  # the API's path names it so (tests/security/test_api_schema.py)
         "issue_id": issue.id,
         "change_id": change.id,
         "mail_id": message.id,

@@ -537,6 +537,29 @@ ROUTES = [
 ]
 
 # Routes outside the matrix, and why.
+# attachments, every register kind alike: read as the record, attached and removed by its editors (on the seeded
+# change request, the State's, not by the contractor); rows appended, so each removal comes after the reads
+ATTACHMENT = {"file": ("minutes.txt", b"agreed")}
+ROUTES += [
+    row
+    for plural, name, readers in (
+        ("risks", "risk", READERS),
+        ("issues", "issue", READERS),
+        ("changes", "change", CHANGE_READERS),
+    )
+    for page in [f"/projects/{{key}}/{plural}/{{{name}_id}}/attachments"]
+    for api in ["/api/v1" + page]
+    for row in (
+        ("POST", page, EDITORS, ATTACHMENT),
+        ("GET", page + f"/{{{name}_attachment_id}}", readers, None),
+        ("POST", page + f"/{{{name}_removable_attachment_id}}/remove", EDITORS, {}),
+        ("GET", api, readers, None),
+        ("POST", api, EDITORS, ATTACHMENT),
+        ("GET", api + f"/{{{name}_attachment_id}}", readers, None),
+        ("DELETE", api + f"/{{{name}_api_removable_attachment_id}}", EDITORS, None),
+    )
+]
+
 EXCLUDED = {
     ("GET", "/healthz"): "public liveness probe",
     ("GET", "/static/{}"): "public assets",

@@ -9,10 +9,33 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar.datastructures import UploadFile
+from litestar.response import File
 
 from tracker.core.errors import NotFound, TooLarge
 from tracker.settings import Settings
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    chunks: object  # bytes or an iterable of bytes
+
+
+def uploads_in(data: dict[str, Any], name: str) -> list[Upload]:
+    """The files a multipart body sent under `name` (one or several); a file input left empty sends none."""
+    files = data.get(name, [])
+    files = files if isinstance(files, list) else [files]
+    return [
+        Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile) and f.filename
+    ]
+
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -76,3 +99,15 @@ def safe_filename(name: str, fallback: str = "file") -> str:
     if len(name) > 200:
         name = (stem[: 200 - len(ext) - 1] + "." + ext) if dot and len(ext) <= 10 else name[:200]
     return name
+
+
+def as_download(store: FileStore, sha: str, filename: str) -> File:
+    """A stored file as its download: always an attachment, never rendered inside the application's origin, under
+    its original name: percent-encoded (RFC 6266), with a plain-ASCII stand-in for old clients, so no name can
+    break out of the header."""
+    path = store.path_for(sha)
+    if not path.is_file():
+        raise NotFound(detail="The file is missing from storage; restore it from backup.")
+    plain = re.sub(r"[^A-Za-z0-9 ._()-]", "_", filename)
+    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    return File(path=path, media_type="application/octet-stream", headers={"content-disposition": disposition})

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from tracker.core.errors import FormError, NotFound
-from tracker.core.files import FileStore
+from tracker.core.files import FileStore, as_download
 from tracker.core.forms import ApiBody, ExpectedVersion, parse, refuse_controls
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
 from tracker.deliverables.decisions import DecisionForm
@@ -562,16 +562,7 @@ class DeliverableApi(Controller):
     ) -> File:
         access, d = service.load_for(db, request.user, deliverable_id)
         stored = submissions.file_for(db, access, d, file_id)
-        path = _store(request).path_for(stored.sha256)
-        if not path.is_file():
-            raise NotFound(detail="The file is missing from storage; restore it from backup.")
-        # Always an attachment: a browser never renders uploaded content inside the application's origin.
-        return File(
-            path=path,
-            filename=stored.original_name,
-            content_disposition_type="attachment",
-            media_type="application/octet-stream",
-        )
+        return as_download(_store(request), stored.sha256, stored.original_name)
 
     @post("/transition", sync_to_thread=True, status_code=200, summary="Start review, withdraw, or mark conditions met")
     def transition(

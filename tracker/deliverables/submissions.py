@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlmodel import Session, col, select
 
 from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.core.errors import Conflict, FormError, NotFound
-from tracker.core.files import FileStore, safe_filename
+from tracker.core.files import FileStore, Upload, safe_filename
 from tracker.deliverables import criteria
 from tracker.deliverables.models import (
     Comment,
@@ -25,13 +23,6 @@ from tracker.projects.calendar import project_today
 from tracker.projects.models import DeemedPolicy
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
-
-
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content_type: str
-    chunks: object  # bytes or an iterable of bytes
 
 
 def submit(

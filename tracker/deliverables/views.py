@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import ETag, UploadFile
+from litestar.datastructures import ETag
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, URLEncodedBody
@@ -21,7 +21,7 @@ from tracker import clocks
 from tracker.accounts.models import User
 from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
-from tracker.core.files import FileStore
+from tracker.core.files import FileStore, uploads_in
 from tracker.core.forms import form_version, parse, refuse_controls, stale_fields
 from tracker.core.web import flash, redirect, render, show_date
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
@@ -38,7 +38,6 @@ from tracker.deliverables.models import (
 from tracker.deliverables.planning import DeliverableForm
 from tracker.deliverables.reviews import CommentForm
 from tracker.deliverables.service import CommentFilter, ListQuery
-from tracker.deliverables.submissions import Upload
 from tracker.deliverables.workflow import ACTION_LABELS, STATUS_LABELS, Status, actions_for
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
@@ -378,11 +377,7 @@ class DeliverablePages(Controller):
         deliverable_id: FromPath[int],
         data: Multipart,
     ) -> Template | Redirect:
-        files = data.get("files", [])
-        files = files if isinstance(files, list) else [files]
-        uploads = [
-            Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile) and f.filename
-        ]
+        uploads = uploads_in(data, "files")
         notes = data.get("notes", "")
         text = {k: v for k, v in data.items() if isinstance(v, str)}
 

@@ -5,6 +5,7 @@ and the saved-report sources read this table; a kind's package adds only what is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,8 @@ class Kind:
     noun: str = ""  # what people call one, when not its name: "change request"
     view: Perm = Perm.VIEW_REGISTER  # who may read the kind's records (the service may narrow it per record)
     edit: Perm = Perm.EDIT_REGISTER  # who may record and change them
+    # Refuses (403) a member who may edit the kind but not this record (a change request of the other side)
+    may_change: Callable[[Access, Any], None] | None = None
 
     @property
     def title(self) -> str:
@@ -116,6 +119,7 @@ KINDS = {
             noun="change request",
             view=Perm.VIEW_CHANGES,
             edit=Perm.RAISE_CHANGE,
+            may_change=changes.require_acts_for,
         ),
     )
 }

@@ -1,21 +1,23 @@
-"""The pages every register kind has, written once: the filtered list with its in-place edits, the record, and the
-create and edit forms. A kind's views subclass RegisterPages with its row of the kinds table and add only its own
+"""The pages every register kind has, written once: the filtered list with its in-place edits, the record with its
+attachments, and the create and edit forms. A kind's views subclass RegisterPages with its row of the kinds table and add only its own
 pages; `page_context` and `detail_context` are where it adds what its templates show besides."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, URLEncodedBody
+from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
-from tracker.core.errors import FormError, NotFound, StaleEdit
+from tracker.core.errors import FormError, NotFound, StaleEdit, TooLarge
+from tracker.core.files import FileStore, as_download, uploads_in
 from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render, safe_next
 from tracker.projects import service as projects
@@ -24,9 +26,11 @@ from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register import bulk, common
 from tracker.register.actions import service as actions
+from tracker.register.attachments import service as attachments
 from tracker.register.kinds import Kind
 
 Form = URLEncodedBody[dict[str, Any]]
+Multipart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 
 def go(request: Request, path: str) -> Redirect | Response:
@@ -52,6 +56,8 @@ class RegisterPages(Controller):
 
     def may_change(self, access: Access, record: Any) -> None:
         """Refuse (403) a member who may edit the kind but not this record (a change request of the other side)."""
+        if self.kind.may_change is not None:
+            self.kind.may_change(access, record)
 
     # --- written once ----------------------------------------------------------------------------------------
 
@@ -108,6 +114,10 @@ class RegisterPages(Controller):
             "action_errors": {},
             "action_form": {},
             "action_plan": None,
+            "attachments": attachments.of_record(db, kind, record.id),
+            "attachment_base": self.url(access, record, "/attachments"),
+            "may_attach": attachments.may_change(access, kind, record),
+            "attachment_errors": {},
             **self.detail_context(db, access, record, today),
         }
         context.update(extra)
@@ -214,6 +224,57 @@ class RegisterPages(Controller):
             return self.form_page(request, db, access, record, data, exc.errors, status=422)
         flash(request, f"{self.kind.label} {record.code} saved.")
         return redirect(self.url(access, record))
+
+    @post("/{record_id:int}/attachments", sync_to_thread=True)
+    def attach(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        record_id: FromPath[int],
+        data: Multipart,
+    ) -> Template | Redirect:
+        access = projects.get_for(db, request.user, key, self.kind.edit)
+        record = self.kind.service.get_for(db, access, record_id)
+        uploads = uploads_in(data, "file")
+        store = FileStore.from_settings(request.app.state.settings)
+        try:
+            a = attachments.attach(db, request.user, access, self.kind, record, next(iter(uploads), None), store)
+        except FormError as exc:
+            return self.detail_page(request, db, access, record, status=422, attachment_errors=exc.errors)
+        except TooLarge as exc:
+            return self.detail_page(request, db, access, record, status=413, attachment_errors={"file": exc.detail})
+        flash(request, f"{a.original_name} attached to {record.code}.")
+        return redirect(self.url(access, record, "#attachments"))
+
+    @get("/{record_id:int}/attachments/{attachment_id:int}", sync_to_thread=True)
+    def download(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        record_id: FromPath[int],
+        attachment_id: FromPath[int],
+    ) -> File:
+        access = projects.get_for(db, request.user, key, self.kind.view)
+        a = attachments.get(db, self.kind, self.kind.service.get_for(db, access, record_id), attachment_id)
+        return as_download(FileStore.from_settings(request.app.state.settings), a.sha256, a.original_name)
+
+    @post("/{record_id:int}/attachments/{attachment_id:int}/remove", sync_to_thread=True)
+    def remove_attachment(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        record_id: FromPath[int],
+        attachment_id: FromPath[int],
+        data: Form,
+    ) -> Redirect:
+        access = projects.get_for(db, request.user, key, self.kind.edit)
+        record = self.kind.service.get_for(db, access, record_id)
+        a = attachments.remove(db, request.user, access, self.kind, record, attachment_id)
+        flash(request, f"{a.original_name} removed from {record.code}.")
+        return redirect(self.url(access, record, "#attachments"))
 
     def row_page(
         self,

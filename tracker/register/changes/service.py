@@ -71,6 +71,11 @@ def acts_for(access: Access, change: ChangeRequest) -> bool:
     return side_of(access) == Side.STATE or change.requested_by == Side.CONTRACTOR
 
 
+def require_acts_for(access: Access, change: ChangeRequest) -> None:
+    if not acts_for(access, change):
+        raise Forbidden(detail=ONLY_THE_STATE)
+
+
 # --- the form ---------------------------------------------------------------------------------------------------
 
 
@@ -217,8 +222,7 @@ def update(
 ) -> ChangeRequest:
     """A draft's content, by its side. Once submitted, the request stands as asked: withdraw it and raise another."""
     access.require(Perm.RAISE_CHANGE)
-    if not acts_for(access, change):
-        raise Forbidden(detail=ONLY_THE_STATE)
+    require_acts_for(access, change)
     change.check_seen(form.version, audit.snapshot(change, FIELDS))
     if change.status != ChangeStatus.DRAFT:
         raise Conflict(
