@@ -13,6 +13,7 @@ from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
+from tracker.register.lessons import service as lessons
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -36,6 +37,7 @@ REGISTERING = (
     actions,
     changes,
     issues,
+    lessons,
     risks,
     reports,
     targets,

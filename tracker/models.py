@@ -25,6 +25,7 @@ from tracker.projects.models import Invitation, Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
+from tracker.register.lessons.models import Lesson, LessonDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import ServiceFigure, ServiceMeasure, StatusReport
 from tracker.sso.models import GroupMapping, OidcIdentity, OidcProvider, SignInPolicy
@@ -75,6 +76,8 @@ __all__ = [
     "Issue",
     "IssueDecision",
     "IssueDeliverable",
+    "Lesson",
+    "LessonDeliverable",
     "LoginThrottle",
     "MailPreference",
     "MailSettings",

@@ -46,6 +46,10 @@ class RegisterPages(Controller):
         """What every page of the kind shows besides its records (choices, scales, settings)."""
         return {}
 
+    def list_context(self, db: Session, access: Access) -> dict[str, Any]:
+        """What the list alone shows besides its rows (the choices of a filter)."""
+        return {}
+
     def detail_context(self, db: Session, access: Access, record: Any, today: Any) -> dict[str, Any]:
         """What the record's page shows besides the record (its log, its plans, where it came from)."""
         return {}
@@ -89,6 +93,7 @@ class RegisterPages(Controller):
             here=f"{self.url(access)}?{urlencode(raw)}",
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
             **self.common(db, access),
+            **self.list_context(db, access),
         )
 
     def detail_page(
