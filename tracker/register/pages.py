@@ -36,6 +36,12 @@ def go(request: Request, path: str) -> Redirect | Response:
     return redirect(path)
 
 
+def pager(page: int, total: int, size: int, url: str, base: dict[str, Any]) -> dict[str, Any]:
+    """What a list's pager shows: the page, how many pages `total` rows make, and the address a page number is
+    added to (the list's filters, without the page)."""
+    return {"page": page, "pages": max(1, math.ceil(total / size)), "base_url": f"{url}?{urlencode(base)}"}
+
+
 class RegisterPages(Controller):
     include_in_schema = False
     kind: ClassVar[Kind]
@@ -86,9 +92,7 @@ class RegisterPages(Controller):
             rows=rows,
             total=total,
             query=query,
-            page=query.page,
-            pages=max(1, math.ceil(total / common.PAGE_SIZE)),
-            base_url=f"{self.url(access)}?{urlencode(base)}",
+            **pager(query.page, total, common.PAGE_SIZE, self.url(access), base),
             sort_base={k: v for k, v in base.items() if k != "sort"},
             here=f"{self.url(access)}?{urlencode(raw)}",
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",

@@ -3,9 +3,7 @@ lessons of every project the reader may see."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Request, get
 from litestar.di import NamedDependency
@@ -52,9 +50,7 @@ def every_lesson(request: Request, db: NamedDependency[Session]) -> Template:
         query=query,
         found=found,
         total=total,
-        page=query.page,
-        pages=max(1, math.ceil(total / lessons.PER_PAGE)),
-        base_url=f"/lessons?{urlencode(base)}",
+        **pages.pager(query.page, total, lessons.PER_PAGE, "/lessons", base),
         projects=lessons.project_choices(db, request.user),
         options=OPTIONS,
     )
