@@ -48,6 +48,7 @@ from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
 from tracker.register.issues import service as issues
 from tracker.register.kinds import KINDS
+from tracker.register.lessons import service as lessons
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -449,6 +450,25 @@ def _everything(db, world, store, clock) -> dict[str, int]:
         ),
     )
     make_issue(db, world, owner_id=str(ids["staff"]))
+    lesson = lessons.create(
+        db,
+        staff,
+        s_access,
+        parse(
+            lessons.LessonForm,
+            {"title": "UAT before masking", "recommendation": "Mask first", "category": "testing", "phase": "UAT"},
+        ),
+    )
+    lessons.update(
+        db,
+        staff,
+        s_access,
+        lesson,
+        parse(
+            lessons.LessonForm,
+            lessons.form_values(db, lesson) | {"category": "contractor_management", "owner_id": str(ids["manager"])},
+        ),
+    )
     plan = transfer.build_plan(
         db,
         s_access,
@@ -697,6 +717,10 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Proximity: Mid term",
         "Deliverables: D-01 → D-02",
         "Next review:",
+        "created lesson L-001",
+        "Category: Testing → Contractor management",
+        "Owner: Manager Person",
+        "Phase: UAT",
         "converted into an issue risk R-001",
         "Issue: I-001",
         "added an action item to risk R-001",

@@ -58,6 +58,8 @@ from tracker.register.changes import api as changes_api
 from tracker.register.changes import views as changes_views
 from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
+from tracker.register.lessons import api as lessons_api
+from tracker.register.lessons import views as lessons_views
 from tracker.register.risks import api as risks_api
 from tracker.register.risks import views as risks_views
 from tracker.reports import api as reports_api
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *risks_views.handlers,
             *issues_views.handlers,
             *changes_views.handlers,
+            *lessons_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -189,6 +192,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *issues_api.handlers,
             *changes_api.handlers,
             *attachments_api.handlers,
+            *lessons_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,

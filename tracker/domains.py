@@ -14,6 +14,7 @@ from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
+from tracker.register.lessons import service as lessons
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -38,6 +39,7 @@ REGISTERING = (
     attachments,
     changes,
     issues,
+    lessons,
     risks,
     reports,
     targets,

@@ -26,6 +26,7 @@ from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
+from tracker.register.lessons.models import Lesson, LessonDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import ServiceFigure, ServiceMeasure, StatusReport
 from tracker.sso.models import GroupMapping, OidcIdentity, OidcProvider, SignInPolicy
@@ -77,6 +78,8 @@ __all__ = [
     "Issue",
     "IssueDecision",
     "IssueDeliverable",
+    "Lesson",
+    "LessonDeliverable",
     "LoginThrottle",
     "MailPreference",
     "MailSettings",

@@ -22,7 +22,14 @@ def _create(b, **overrides):
 
 def test_the_catalog_lists_every_source_field_and_operator(as_user):
     catalog = as_user("contractor").api("GET", f"{API}/catalog").json()
-    assert [s["key"] for s in catalog["sources"]] == ["deliverables", "risks", "issues", "changes", "actions"]
+    assert [s["key"] for s in catalog["sources"]] == [
+        "deliverables",
+        "risks",
+        "issues",
+        "changes",
+        "lessons",
+        "actions",
+    ]
     level = next(f for f in catalog["sources"][1]["fields"] if f["key"] == "level")
     assert level["operators"] == ["in", "equals"] and level["choices"] == ["low", "medium", "high", "critical"]
     age = next(f for f in catalog["sources"][2]["fields"] if f["key"] == "age")

@@ -20,6 +20,7 @@ from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
+from tracker.register.lessons.models import Lesson
 from tracker.register.risks.models import Risk
 from tracker.reports import service as reports
 from tracker.reports.models import StatusReport
@@ -75,7 +76,14 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         summary=f"The {word} flew on time",
         content=None if published_here else {},
     )
-    db.add_all([d, risk, issue, state_draft, contractor_cr, report])
+    lesson = Lesson(
+        project_id=pid,
+        code=f"L-{n:03d}",
+        title=f"Late test data {n}",
+        recommendation=f"Book the {word} early",
+        recorded_on=DAY,
+    )
+    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson])
     db.flush()
     if published_here:
         reports.publish(
@@ -99,6 +107,7 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         "report": report.id,
         "change": state_draft.id,
         "contractor_change": contractor_cr.id,
+        "lesson": lesson.id,
     }
     if key == "TST":
         shared = save(db, world, "staff", definition("risks", ["code"]), f"Shared {word} list", shared=True)
@@ -291,7 +300,7 @@ def test_reindex_rebuilds_what_the_hook_kept(db, world, conn):
         return sorted(conn.execute(select(ix.c.id, *columns)).all())
 
     kept = rows()
-    assert len(kept) == 18
+    assert len(kept) == 20  # nine records in each project (two change requests) and TST's two saved reports
     conn.execute(ix.delete())
     assert rows() == []
     index.reindex(conn)

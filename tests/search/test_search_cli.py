@@ -28,7 +28,17 @@ def test_the_demo_is_indexed_and_reindex_rebuilds_the_same(demo_template, tmp_pa
         try:
             loaded = _rows(url)
             kinds = {row.kind for row in loaded}
-            assert kinds == {"deliverable", "comment", "risk", "issue", "change", "action", "report", "saved_report"}
+            assert kinds == {
+                "deliverable",
+                "comment",
+                "risk",
+                "issue",
+                "change",
+                "action",
+                "report",
+                "saved_report",
+                "lesson",
+            }
             result = CliRunner().invoke(cli.main, ["reindex"])
             assert result.exit_code == 0, result.output
             assert f"Search index rebuilt: {len(loaded):,} records." in result.output

@@ -25,6 +25,7 @@ from tracker.core.db import commit, make_engine
 RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
+LESSON_SHEET = b"Lesson ID,What happened,Recommendation\nL-090,Imported,Test earlier\n"
 LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
 
@@ -55,6 +56,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
     from tracker.register.kinds import KINDS
+    from tracker.register.lessons import service as lessons
     from tracker.reports import levels
     from tracker.reports import service as reports
     from tracker.sso import providers as sso_providers
@@ -149,11 +151,12 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     # a State change request, submitted: the contractor sees it, the State's staff start its review
     change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
     changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
+    lesson = lessons.create(db, staff, s_access, parse(lessons.LessonForm, {"title": "x", "recommendation": "y"}))
     attached = {  # on each kind's record: one to read, one the page removes, one the API removes
         f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
         ).id
-        for plural, record in (("risks", risk), ("issues", issue), ("changes", change))
+        for plural, record in (("risks", risk), ("issues", issue), ("changes", change), ("lessons", lesson))
         for use in ("", "removable_", "api_removable_")
     }
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
@@ -258,6 +261,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         ],  # the API's path names it so (tests/security/test_api_schema.py)
         "issue_id": issue.id,
         "change_id": change.id,
+        "lesson_id": lesson.id,
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",
@@ -288,6 +292,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "risk_sheet": sha256(RISK_SHEET).hexdigest(),
         "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
         "change_sheet": sha256(CHANGE_SHEET).hexdigest(),
+        "lesson_sheet": sha256(LESSON_SHEET).hexdigest(),
         # periods of nothing yet, one for each write that starts a draft or publishes one
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }

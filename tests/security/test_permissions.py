@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, LEVELS_SHEET, RISK_SHEET
+from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, LESSON_SHEET, LEVELS_SHEET, RISK_SHEET
 
 PERSONAS = ("admin", "manager", "staff", "contractor", "viewer", "outsider", None)
 ALL = {"admin", "manager", "staff", "contractor", "viewer", "outsider"}
@@ -56,6 +56,8 @@ STATUS_PAGE = "/projects/{key}/status-reports"
 RISK_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "probability", "column-3": "impact"}
 ISSUE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "priority"}
 CHANGE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "cost_impact"}
+LESSON_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "recommendation"}
+LESSON = {"title": "Changed", "recommendation": "Start earlier", "category": "testing"}
 LEVELS_PAGE = "/projects/{key}/scorecard/reported"
 LEVELS_API = "/api/v1/projects/{key}/service-levels"
 LEVEL_READERS = READERS | CONTRACTOR
@@ -252,6 +254,24 @@ ROUTES = [
     ("GET", "/projects/{key}/changes/{change_id}/row-edit", set(), None, 404),
     ("POST", "/projects/{key}/changes/bulk", set(), {"pick": "{change_id}:1", "status": "x"}, 404),  # not from its list
     ("POST", "/projects/{key}/changes/{change_id}/move/{step}", EDITORS, {"version": "2"}),
+    # lessons learned: the register's readers read them, its editors record them; edited on their own page only
+    ("GET", "/projects/{key}/lessons", READERS, None),
+    ("GET", "/projects/{key}/lessons/new", EDITORS, None),
+    ("POST", "/projects/{key}/lessons", EDITORS, LESSON),
+    ("GET", "/projects/{key}/lessons/{lesson_id}", READERS, None),
+    ("GET", "/projects/{key}/lessons/{lesson_id}/edit", EDITORS, None),
+    ("POST", "/projects/{key}/lessons/{lesson_id}/edit", EDITORS, LESSON | {"version": "1"}),
+    ("GET", "/projects/{key}/lessons/{lesson_id}/row", READERS, None),
+    ("GET", "/projects/{key}/lessons/{lesson_id}/row-edit", set(), None, 404),
+    ("POST", "/projects/{key}/lessons/{lesson_id}/quick", set(), {"version": "1"}, 404),
+    ("GET", "/projects/{key}/lessons/export?format=csv&category=testing", READERS, None),
+    ("GET", "/projects/{key}/lessons/import", EDITORS, None),
+    ("POST", "/projects/{key}/lessons/import", EDITORS, {"file": ("lessons.csv", LESSON_SHEET)}),
+    ("GET", "/projects/{key}/lessons/import/{lesson_sheet}", EDITORS, None),
+    ("GET", "/projects/{key}/lessons/import/{lesson_sheet}/preview?" + urlencode(LESSON_COLUMNS), EDITORS, None),
+    ("POST", "/projects/{key}/lessons/import/{lesson_sheet}", EDITORS, LESSON_COLUMNS | {"seen": "{{}}"}),
+    ("GET", "/lessons", ALL, None),  # every project's lessons each reader may read: a contractor's list is empty
+    ("GET", "/lessons?q=x&category=testing&project={key}", ALL, None),
     ("GET", "/projects/{key}/changes/export?format=csv", CHANGE_READERS, None),
     ("GET", "/projects/{key}/changes/import", EDITORS, None),
     ("POST", "/projects/{key}/changes/import", EDITORS, {"file": ("changes.csv", CHANGE_SHEET)}),
@@ -448,6 +468,12 @@ ROUTES = [
     ("GET", "/api/v1/changes/{change_id}", CHANGE_READERS, None),
     ("PATCH", "/api/v1/changes/{change_id}", EDITORS, {"title": "x", "version": 2}),
     ("POST", "/api/v1/changes/{change_id}/{step}", EDITORS, {"version": 2}),
+    ("GET", "/api/v1/projects/{key}/lessons", READERS, None),
+    ("POST", "/api/v1/projects/{key}/lessons", EDITORS, {"title": "x", "recommendation": "y"}),
+    ("GET", "/api/v1/lessons/{lesson_id}", READERS, None),
+    ("PATCH", "/api/v1/lessons/{lesson_id}", EDITORS, {"title": "x", "version": 2}),
+    ("GET", "/api/v1/projects/{key}/lessons/export", READERS, None),
+    ("POST", "/api/v1/projects/{key}/lessons/import", EDITORS, {"file": ("l.csv", LESSON_SHEET), "dry_run": "true"}),
     ("GET", "/api/v1/projects/{key}/changes/export", CHANGE_READERS, None),
     ("POST", "/api/v1/projects/{key}/changes/import", EDITORS, {"file": ("c.csv", CHANGE_SHEET), "dry_run": "true"}),
     ("GET", "/api/v1/action-items/{item_id}", READERS, None),
@@ -546,6 +572,7 @@ ROUTES += [
         ("risks", "risk", READERS),
         ("issues", "issue", READERS),
         ("changes", "change", CHANGE_READERS),
+        ("lessons", "lesson", READERS),
     )
     for page in [f"/projects/{{key}}/{plural}/{{{name}_id}}/attachments"]
     for api in ["/api/v1" + page]
@@ -652,7 +679,7 @@ def _denial(persona: str, path: str, body, override: int | dict[str, int] | None
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|changes|action-items|saved-reports|status-reports|webhooks)/", path
+        r"/api/v1/(deliverables|risks|issues|changes|lessons|action-items|saved-reports|status-reports|webhooks)/", path
     )
     usual = 404 if persona == "outsider" and inside_project else 403
     if isinstance(override, dict):

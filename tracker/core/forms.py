@@ -84,6 +84,7 @@ MULTILINE = frozenset(
         "why_issues",
         "extra_holidays",
         "scope_impact",
+        "recommendation",
     }
 )
 

@@ -18,6 +18,7 @@ from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.demo import changes as changes_demo
 from tracker.demo import deliverables as deliverables_demo
+from tracker.demo import lessons as lessons_demo
 from tracker.demo import levels as levels_demo
 from tracker.demo import library as library_demo
 from tracker.demo import mail as mail_demo
@@ -169,6 +170,8 @@ def load(
             register_demo.load(db)
             step("Change requests")
             changes_demo.load(db)
+            step("Lessons learned")
+            lessons_demo.load(db)
             step("Saved reports")
             library_demo.load(
                 db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}

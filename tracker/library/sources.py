@@ -1,4 +1,4 @@
-"""What a saved report may ask of each source (deliverables, risks, issues, change requests, action items): the fields a user may
+"""What a saved report may ask of each source (deliverables, risks, issues, change requests, lessons, action items): the fields a user may
 show, filter and sort by — each a SQL expression taken from the owning domain's rules, so a figure here equals the
 same figure on the register, the record and the status report — the operators each kind of field allows, and the
 versioned definition a report stores, validated field by field. No SQL text ever comes from input."""
@@ -37,6 +37,7 @@ from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
 from tracker.register.kinds import KINDS
 from tracker.register.kinds import Kind as RegisterKind
+from tracker.register.lessons.models import Lesson, LessonCategory
 from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Category, Proximity, RegisterSettings, Risk, RiskStatus, Strategy
@@ -314,6 +315,23 @@ CHANGE_FIELDS = {
 }
 
 
+# --- lessons learned -----------------------------------------------------------------------------------------
+
+LessonOwner = aliased(User, name="lesson_owner")
+LESSON_FIELDS = {
+    "code": text("Code", Lesson.code),
+    "title": text("What happened", Lesson.title),
+    "description": text("Description", Lesson.description),
+    "impact": text("Impact", Lesson.impact),
+    "recommendation": text("Recommendation", Lesson.recommendation),
+    "category": choice("Category", Lesson.category, labels(LessonCategory)),
+    "phase": text("Phase", Lesson.phase),
+    "owner": person("Owner", LessonOwner, Lesson.owner_id),
+    "recorded_on": when("Recorded on", Lesson.recorded_on),
+    "updated_at": moment("Updated", Lesson.updated_at),
+}
+
+
 # --- action items --------------------------------------------------------------------------------------------
 
 ActionOwner = aliased(User, name="action_owner")
@@ -420,6 +438,13 @@ SOURCES: dict[str, Source] = {
         lambda s: s.outerjoin(ChangeRaiser, ChangeRaiser.id == ChangeRequest.raised_by_id),
         ("code", "title", "requested_by", "status", "cost_impact", "schedule_impact", "decided_on"),
         ("code", False),
+    ),
+    "lessons": register_source(
+        KINDS["lessons"],
+        LESSON_FIELDS,
+        lambda s: s.outerjoin(LessonOwner, LessonOwner.id == Lesson.owner_id),
+        ("code", "title", "category", "phase", "recommendation", "recorded_on"),
+        ("recorded_on", True),
     ),
     "actions": Source(
         "actions",

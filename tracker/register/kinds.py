@@ -20,6 +20,8 @@ from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDeliverable
+from tracker.register.lessons import service as lessons
+from tracker.register.lessons.models import Lesson, LessonDeliverable
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Risk, RiskDeliverable
 
@@ -120,6 +122,18 @@ KINDS = {
             view=Perm.VIEW_CHANGES,
             edit=Perm.RAISE_CHANGE,
             may_change=changes.require_acts_for,
+        ),
+        Kind(
+            name="lesson",
+            plural="lessons",
+            prefix="L",
+            model=Lesson,
+            link=LessonDeliverable,
+            service=lessons,
+            form=lessons.LessonForm,
+            query=lessons.LessonQuery,
+            quick=(),  # a lesson is written, not triaged: edited on its own page
+            new={"category": "other"},
         ),
     )
 }

@@ -40,6 +40,12 @@ def go(request: Request, path: str) -> Redirect | Response:
     return redirect(path)
 
 
+def pager(page: int, total: int, size: int, url: str, base: dict[str, Any]) -> dict[str, Any]:
+    """What a list's pager shows: the page, how many pages `total` rows make, and the address a page number is
+    added to (the list's filters, without the page)."""
+    return {"page": page, "pages": max(1, math.ceil(total / size)), "base_url": f"{url}?{urlencode(base)}"}
+
+
 class RegisterPages(Controller):
     include_in_schema = False
     kind: ClassVar[Kind]
@@ -48,6 +54,10 @@ class RegisterPages(Controller):
 
     def page_context(self, db: Session, access: Access) -> dict[str, Any]:
         """What every page of the kind shows besides its records (choices, scales, settings)."""
+        return {}
+
+    def list_context(self, db: Session, access: Access) -> dict[str, Any]:
+        """What the list alone shows besides its rows (the choices of a filter)."""
         return {}
 
     def detail_context(self, db: Session, access: Access, record: Any, today: Any) -> dict[str, Any]:
@@ -89,9 +99,7 @@ class RegisterPages(Controller):
             rows=rows,
             total=total,
             query=query,
-            page=query.page,
-            pages=max(1, math.ceil(total / common.PAGE_SIZE)),
-            base_url=f"{self.url(access)}?{urlencode(base)}",
+            **pager(query.page, total, common.PAGE_SIZE, self.url(access), base),
             sort_base={k: v for k, v in base.items() if k != "sort"},
             here=f"{self.url(access)}?{urlencode(raw)}",
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
@@ -99,6 +107,7 @@ class RegisterPages(Controller):
             status=status,
             **{"bulk_errors": {}, "bulk_form": {}, "picked": set()} | extra,
             **self.common(db, access),
+            **self.list_context(db, access),
         )
 
     def detail_page(

@@ -43,6 +43,7 @@ from tracker.library.models import SavedReport
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
+from tracker.register.lessons.models import Lesson
 from tracker.register.risks.models import Risk
 from tracker.reports.models import ReportStatus, StatusReport
 
@@ -250,6 +251,20 @@ DOCUMENTS = (
             SavedReport.name,
             SavedReport.description,
             _path("saved-reports/", SavedReport.id),
+        ),
+    ),
+    Document(
+        "lesson",
+        9,
+        Lesson,
+        ("project_id", "code", "title", "description", "impact", "recommendation", "phase"),
+        lambda: select(
+            Lesson.id,
+            Lesson.project_id,
+            Lesson.code,
+            Lesson.title,
+            _text(Lesson.description, Lesson.impact, Lesson.recommendation, Lesson.phase),
+            _path("lessons/", Lesson.id),
         ),
     ),
 )

@@ -65,6 +65,7 @@ RULES: dict[str, Rule] = {
     "change": Rule(REGISTER["changes"].label, REGISTER["changes"].view, changes.visible_clause),
     "action": Rule("Action item", Perm.VIEW_REGISTER),
     "report": Rule("Status report", Perm.VIEW_REGISTER),
+    "lesson": Rule(REGISTER["lessons"].label, REGISTER["lessons"].view),
     "saved_report": Rule("Saved report", None),  # library.readable_clause
 }
 

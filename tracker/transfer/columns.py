@@ -17,6 +17,7 @@ from tracker.core.web import label
 from tracker.register.changes.models import Side
 from tracker.register.issues.models import EscalationLevel, IssueStatus, Priority
 from tracker.register.kinds import KINDS, Kind
+from tracker.register.lessons.models import LessonCategory
 from tracker.register.risks import scoring
 from tracker.register.risks.models import Category, Proximity, RiskStatus, Strategy
 
@@ -340,6 +341,14 @@ def code_column(header: str, aliases: tuple[str, ...], prefix: str, noun: str) -
     return own("code", header, (*aliases, *ID_ALIASES), help=help)
 
 
+def owner_column(alias: str) -> Column:
+    """The record's owner, by name; imported from a member's username, email or full name."""
+    help = "A member of the project: username, email or full name."
+    return Column(
+        "owner", "Owner", (alias, *OWNER_ALIASES), lambda row, x: row.owner_name or "", owner, "owner_id", help=help
+    )
+
+
 def _linked(row: Any, x: Extras) -> str:
     return ", ".join(code for _, code in x.links.get(row.record.id, []))
 
@@ -464,15 +473,7 @@ RISK_COLUMNS = (
         "proximity",
     ),
     own("trigger", "Trigger", ("Risk trigger", "Triggers", "Early warning", "Warning signs", "Indicator")),
-    Column(
-        "owner",
-        "Owner",
-        ("Risk owner", *OWNER_ALIASES),
-        lambda row, x: row.owner_name or "",
-        owner,
-        "owner_id",
-        help="A member of the project: username, email or full name.",
-    ),
+    owner_column("Risk owner"),
     chosen(
         "response",
         "Response strategy",
@@ -581,15 +582,7 @@ ISSUE_COLUMNS = (
         PRIORITY_SYNONYMS,
         help="Critical, high, medium or low.",
     ),
-    Column(
-        "owner",
-        "Owner",
-        ("Issue owner", *OWNER_ALIASES),
-        lambda row, x: row.owner_name or "",
-        owner,
-        "owner_id",
-        help="A member of the project: username, email or full name.",
-    ),
+    owner_column("Issue owner"),
     Column(
         "need_by",
         "Need by",
@@ -719,7 +712,58 @@ CHANGE_COLUMNS = (
     linked_column("Affected deliverables"),
 )
 
+LESSON_CATEGORY_SYNONYMS = {
+    "timeline": "schedule",
+    "budget": "cost",
+    "financial": "cost",
+    "vendor": "contractor_management",
+    "vendor management": "contractor_management",
+    "contractor": "contractor_management",
+    "procurement": "contractor_management",
+    "test": "testing",
+    "uat": "testing",
+    "technology": "technical",
+    "architecture": "technical",
+    "requirement": "requirements",
+    "business requirements": "requirements",
+    "oversight": "governance",
+    "decision making": "governance",
+}
+
+LESSON_COLUMNS = (
+    code_column("Lesson ID", ("Lesson ref", "Lesson no", "Lesson number", "LL ID"), "L", "lesson"),
+    own("title", "What happened", ("Title", "Lesson", "Lesson title", "Summary", "Event", "Name"), required=True),
+    own("description", "Description", ("Details", "Detail", "What happened (details)", "Situation", "Background")),
+    own("impact", "Impact", ("Effect", "Consequence", "Impact on project", "Result")),
+    own(
+        "recommendation",
+        "Recommendation",
+        ("Recommendations", "Lesson learned", "Next time", "Action", "Recommended action", "What to do next time"),
+        help="Required: what to do next time.",
+    ),
+    chosen(
+        "category",
+        "Category",
+        ("Lesson category", "Area", "Knowledge area", "Type"),
+        LessonCategory,
+        LESSON_CATEGORY_SYNONYMS,
+        help=", ".join(label(c.value) for c in LessonCategory) + ".",
+    ),
+    own("phase", "Phase", ("Project phase", "Stage", "Project stage", "Lifecycle phase")),
+    owner_column("Lesson owner"),
+    own(
+        "recorded_on",
+        "Recorded on",
+        ("Date recorded", "Recorded", *RAISED_ALIASES),
+        a_date,
+        help=DATE_HELP + " Blank: today.",
+    ),
+    Column("recorded_by", "Recorded by", ("Author",), lambda row, x: row.recorded_by_name or ""),
+    linked_column("Deliverables"),
+)
+
 RISKS = Register(KINDS["risks"], RISK_COLUMNS)
 ISSUES = Register(KINDS["issues"], ISSUE_COLUMNS)
 CHANGES = Register(KINDS["changes"], CHANGE_COLUMNS)
-REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES)}
+LESSONS = Register(KINDS["lessons"], LESSON_COLUMNS)
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS)}
