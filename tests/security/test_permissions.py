@@ -253,6 +253,7 @@ ROUTES = [
     ("GET", "/projects/{key}/changes/{change_id}/row", CHANGE_READERS, None),
     ("GET", "/projects/{key}/changes/{change_id}/row-edit", set(), None, 404),
     ("POST", "/projects/{key}/changes/bulk", set(), {"pick": "{change_id}:1", "status": "x"}, 404),  # not from its list
+    ("POST", "/projects/{key}/lessons/bulk", set(), {"pick": "{lesson_id}:1", "status": "x"}, 404),  # nor a lesson
     ("POST", "/projects/{key}/changes/{change_id}/move/{step}", EDITORS, {"version": "2"}),
     # lessons learned: the register's readers read them, its editors record them; edited on their own page only
     ("GET", "/projects/{key}/lessons", READERS, None),
