@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import select
 
 from tests.register.conftest import acting
+from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
@@ -193,3 +194,24 @@ def test_export_then_import_into_another_project_gives_the_same_rows(db, world):
     assert transfer.export_table(db, oth, LESSONS) == transfer.export_table(db, tst, LESSONS)
     again = transfer.build_plan(db, oth, LESSONS, sheet, transfer.auto_mapping(LESSONS, sheet.headers))
     assert {r.action for r in again.rows} == {"unchanged"}
+
+
+def test_a_watched_lesson_tells_its_watchers_and_a_mention_reaches_who_may_read(
+    db, conn, world, database_url, tmp_path, inbox, as_user
+):
+    d = dispatcher(conn, database_url, tmp_path, inbox.url)
+    lesson = make_lesson(db, world)
+    db.commit()
+    viewer = as_user("viewer")
+    assert f'href="/watching?record=lessons-{lesson.id}"' in viewer.get(f"/projects/TST/lessons/{lesson.id}").text
+    assert viewer.post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}, htmx=True).status_code == 200
+    assert as_user("contractor").post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}).status_code == 404
+
+    manager, access = acting(db, world, "manager")
+    change = {"recommendation": "Ask @viewer and @contractor to check masking before UAT."}
+    lessons.update(db, manager, access, lesson, parse(lessons.LessonForm, lessons.form_values(db, lesson) | change))
+    db.commit()
+    d.once()
+    told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))  # unfolded
+    assert told == [f"[TST {lesson.code}] You are mentioned on {lesson.title}"]  # once, though a watcher too
+    assert inbox.to("contractor@example.gov") == []  # may not read lessons

@@ -23,8 +23,7 @@ from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, get_for
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeRequest
-from tracker.register.issues.models import Issue
-from tracker.register.risks.models import Risk
+from tracker.register.kinds import KINDS as REGISTER
 from tracker.reports.models import StatusReport
 from tracker.webhooks.models import Webhook
 from tracker.webhooks.service import host_of
@@ -48,8 +47,8 @@ def _deliverable(db: Session, d: Deliverable) -> About:
     return About(project, d.code, d.title, f"/projects/{project.key}/deliverables/{d.id}", f"deliverable-{d.id}", d)
 
 
-WATCHABLE = {"deliverables": Perm.VIEW, "risks": Perm.VIEW_REGISTER, "issues": Perm.VIEW_REGISTER}
-WATCHABLE["changes"] = Perm.VIEW_CHANGES
+# What may be watched, by its URL segment, and what reading it takes: deliverables and every kind of the register.
+WATCHABLE = {"deliverables": Perm.VIEW} | {k.plural: k.view for k in REGISTER.values()}
 
 
 def _submission_of(db: Session, submission_id: int) -> Deliverable:
@@ -91,9 +90,7 @@ RECORDS: dict[str, tuple[type, Callable[[Session, Any], About]]] = {
     "deliverable": (Deliverable, _deliverable),
     "review_assignment": (ReviewAssignment, lambda db, a: _deliverable(db, _submission_of(db, a.submission_id))),
     "comment": (Comment, lambda db, c: _deliverable(db, _submission_of(db, c.submission_id))),
-    "risk": (Risk, _register("risks")),
-    "issue": (Issue, _register("issues")),
-    "change_request": (ChangeRequest, _register("changes")),
+    **{k.entity: (k.model, _register(k.plural)) for k in REGISTER.values()},
     "status_report": (StatusReport, _report),
     "webhook": (Webhook, _webhook),
 }

@@ -49,6 +49,7 @@ from tracker.projects.calendar import project_holidays
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register.kinds import KINDS as REGISTER
 from tracker.register.risks import scoring
 from tracker.reports import documents
 from tracker.reports import service as reports
@@ -248,8 +249,8 @@ def _project_event(db: Session, actor: Principal, access: Access, action: str, c
 
 # --- watching ------------------------------------------------------------------------------------------------------
 
-WATCHED = re.compile(r"^(deliverable|risks|issues|changes)-(\d{1,12})$")
-THREAD_ENTITY = {"deliverable": "deliverable", "risks": "risk", "issues": "issue", "changes": "change_request"}
+THREAD_ENTITY = {"deliverable": "deliverable"} | {k.plural: k.entity for k in REGISTER.values()}  # a thread's record
+WATCHED = re.compile(rf"^({'|'.join(THREAD_ENTITY)})-(\d{{1,12}})$")
 
 
 def watched_record(db: Session, user: User, record: str) -> About:
