@@ -17,14 +17,18 @@ from sqlmodel import Session, select
 
 from tests.conftest import make_settings, make_world
 from tests.dbutil import fresh_database
-from tests.register.conftest import make_issue, make_risk
+from tests.register.conftest import acting, make_issue, make_risk
 from tests.webhooks.conftest import make_webhook
 from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine, session_factory_for
-from tracker.core.files import FileStore
+from tracker.core.files import FileStore, Upload
+from tracker.core.forms import parse
 from tracker.dispatch import service as dispatch
 from tracker.dispatch.models import DispatchEffect
+from tracker.register.attachments import service as attachments
+from tracker.register.kinds import KINDS
+from tracker.register.lessons import service as lessons
 from tracker.webhooks import (
     delivery,  # noqa: F401  registers the handler
     service,
@@ -261,3 +265,25 @@ def test_an_event_of_several_kinds_goes_once_as_the_first_one_chosen(db, world, 
     d.once()
     [payload] = receiver.verified(hook.secret)
     assert payload["type"] == "issue.escalated"
+
+
+def test_a_file_attached_to_a_risk_and_a_lesson_recorded_reach_their_subscribers(db, world, engine, receiver, tmp_path):
+    d = dispatcher(engine, tmp_path, base_url="https://tracker.example.gov/")
+    hook = make_webhook(db, world, receiver.url, ["risk.updated", "lesson.created"])
+    risk = make_risk(db, world, title="Vendor staffing")
+    db.commit()
+    d.once()  # risk.created: not chosen
+    staff, access = acting(db, world, "staff")
+    store = FileStore(tmp_path / "files", 1024 * 1024)
+    upload = Upload("staffing plan.txt", "text/plain", b"two testers from May")
+    attachments.attach(db, staff, access, KINDS["risks"], risk, upload, store)
+    form = parse(lessons.LessonForm, {"title": "Staffing plans slip", "recommendation": "Ask for named testers"})
+    lesson = lessons.create(db, staff, access, form)
+    db.commit()
+    assert d.once().done == 2
+    attached, recorded = receiver.verified(hook.secret)
+    assert attached["type"] == "risk.updated" and attached["data"]["record"]["id"] == risk.id
+    assert "staffing plan.txt" in str(attached["data"]["state"])
+    assert recorded["type"] == "lesson.created" and recorded["data"]["record"]["label"] == lesson.code
+    assert recorded["data"]["links"]["page"] == f"https://tracker.example.gov/projects/TST/lessons/{lesson.id}"
+    assert recorded["data"]["links"]["api"] == f"https://tracker.example.gov/api/v1/lessons/{lesson.id}"

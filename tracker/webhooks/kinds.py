@@ -18,6 +18,8 @@ class Kind:
     sets: tuple[str, str] | None = None  # (field, value): only events whose change sets it
 
 
+FILES = ("attach", "remove_attachment")  # a register record's attachments (tracker/register/attachments)
+
 # In order: an event that is of several kinds goes to a webhook once, as the first of them it subscribes to.
 KINDS: tuple[Kind, ...] = (
     Kind("deliverable.created", "deliverable", ("create",), "A deliverable is planned"),
@@ -33,15 +35,33 @@ KINDS: tuple[Kind, ...] = (
     Kind("deliverable.withdrawn", "deliverable", ("withdraw",), "A deliverable is withdrawn"),
     Kind("review.overdue", "deliverable", ("escalate",), "The contract clock escalates an overdue review"),
     Kind("risk.created", "risk", ("create",), "A risk is raised"),
-    Kind("risk.updated", "risk", ("update", "review", "convert"), "A risk changes, is reviewed or becomes an issue"),
+    Kind(
+        "risk.updated",
+        "risk",
+        ("update", "review", "convert", *FILES),
+        "A risk changes, is reviewed, becomes an issue, or a file is attached to it or removed",
+    ),
     Kind("issue.created", "issue", ("create",), "An issue is raised"),
     Kind("issue.escalated", "issue", ("create", "update"), "An issue is escalated", sets=("status", "escalated")),
-    Kind("issue.updated", "issue", ("update", "decision"), "An issue changes or has a decision logged"),
+    Kind(
+        "issue.updated",
+        "issue",
+        ("update", "decision", *FILES),
+        "An issue changes, has a decision logged, or a file is attached to it or removed",
+    ),
     Kind("change_request.created", "change_request", ("create",), "A change request is drafted"),
+    Kind(
+        "change_request.updated",
+        "change_request",
+        ("update", *FILES),
+        "A draft change request is edited, or a file is attached to a change request or removed",
+    ),
     Kind("change_request.submitted", "change_request", ("submit",), "A change request is submitted"),
     Kind("change_request.approved", "change_request", ("approve",), "A change request is approved"),
     Kind("change_request.rejected", "change_request", ("reject",), "A change request is rejected"),
     Kind("change_request.withdrawn", "change_request", ("withdraw",), "A change request is withdrawn"),
+    Kind("lesson.created", "lesson", ("create",), "A lesson learned is recorded"),
+    Kind("lesson.updated", "lesson", ("update", *FILES), "A lesson changes, or a file is attached to it or removed"),
     Kind("status_report.published", "status_report", ("publish",), "A status report is published"),
 )
 NAMES = tuple(k.name for k in KINDS)
@@ -55,6 +75,7 @@ PAGES = {
     "risk": "/projects/{key}/risks/{id}",
     "issue": "/projects/{key}/issues/{id}",
     "change_request": "/projects/{key}/changes/{id}",
+    "lesson": "/projects/{key}/lessons/{id}",
     "status_report": "/projects/{key}/status-reports/{id}",
 }
 API = {
@@ -62,6 +83,7 @@ API = {
     "risk": "/api/v1/risks/{id}",
     "issue": "/api/v1/issues/{id}",
     "change_request": "/api/v1/changes/{id}",
+    "lesson": "/api/v1/lessons/{id}",
     "status_report": "/api/v1/status-reports/{id}",
 }
 
