@@ -494,6 +494,7 @@ def test_a_measure_is_removed_only_when_no_figure_and_no_credit_rule_rests_on_it
     assert r.status_code == 409 and "The service credits name it" in r.text
     assert "P1 response (reported by the contractor) above 4 → 2% of the invoiced amount" in r.text
     assert "Remove this measure" not in r.text and 'id="f-target"' in r.text  # still its page, with its form
+    assert r.text.count('href="/projects/TST/report-targets#credits"') == 2  # where the rule is taken out
     assert "Remove this measure" in manager.get(spare_url).text
     stale = manager.post(f"{spare_url}/delete", {"version": "7"})
     assert stale.status_code == 409 and "changed after you loaded it, so it was not removed" in stale.text
