@@ -74,7 +74,13 @@ const FAULTS = {
   },
   unknown_key: (t) => resign(t, {}, stranger),
   nonce: (t) => resign(t, { nonce: 'not-the-one-sent' }),
+  // an ID token with the subject alone, as providers that keep the person's claims for the userinfo endpoint send
+  thin: (t) => resign(t, { email: undefined, email_verified: undefined, name: undefined, groups: undefined }),
 };
+// What to spoil in the next userinfo answer: a subject other than the ID token's.
+const USERINFO_FAULTS = { userinfo_sub: (body) => ({ ...body, sub: 'someone-else' }) };
+let userinfoFault = null;
+let userinfoCalls = 0;
 
 // --- the provider ---------------------------------------------------------------------------------------------------
 function build() {
@@ -114,6 +120,13 @@ function build() {
   provider.use(async (ctx, next) => {
     if (ctx.path === '/jwks') jwksFetches += 1;
     await next();
+    if (ctx.path === '/me' && ctx.status === 200) {
+      userinfoCalls += 1;
+      if (userinfoFault) {
+        ctx.body = USERINFO_FAULTS[userinfoFault](ctx.body);
+        userinfoFault = null;
+      }
+    }
     if (ctx.path === '/token' && ctx.body?.id_token && fault) {
       ctx.body = { ...ctx.body, id_token: FAULTS[fault](ctx.body.id_token) };
       fault = null;
@@ -167,12 +180,14 @@ async function testEndpoint(req, res, path) {
     signing = newKey();
     provider = build();
   } else if (path === '/__test/fault') {
-    fault = form.get('fault');
-    if (!(fault in FAULTS)) return send(res, 400, 'unknown fault');
+    const kind = form.get('fault');
+    if (kind in USERINFO_FAULTS) userinfoFault = kind;
+    else if (kind in FAULTS) fault = kind;
+    else return send(res, 400, 'unknown fault');
   } else if (path !== '/__test/stats') {
     return send(res, 404, 'no such test endpoint');
   }
-  return send(res, 200, JSON.stringify({ jwks_fetches: jwksFetches, kid: signing.jwk.kid }), 'application/json');
+  return send(res, 200, JSON.stringify({ jwks_fetches: jwksFetches, userinfo_calls: userinfoCalls, kid: signing.jwk.kid }), 'application/json');
 }
 
 const server = createServer((req, res) => {

@@ -161,6 +161,28 @@ def test_a_bad_id_token_is_refused(as_user, db, provider, idp, fault, words):
     assert words in events(db, "sso_refused")[-1].changes["reason"][1]
 
 
+def test_claims_the_id_token_leaves_out_are_read_from_the_userinfo_endpoint(as_user, db, provider, idp):
+    before = idp.stats()["userinfo_calls"]
+    browser = as_user(None)
+    callback = login_at_provider(start(browser), "alice")
+    idp.fault("thin")  # the ID token names the subject alone: e-mail, name and groups are the userinfo's
+    assert browser.get(callback, follow_redirects=False).status_code == 303 and signed_in(browser)
+    alice = db.exec(select(User).where(User.email == "alice@agency.gov")).one()
+    assert (alice.full_name, alice.is_admin) == ("Alice Analyst", True)  # the name and the admins' group
+    assert idp.stats()["userinfo_calls"] == before + 1
+    assert sign_in(as_user(None), "alice").status_code == 303  # a whole ID token: nothing more to ask
+    assert idp.stats()["userinfo_calls"] == before + 1
+
+
+def test_a_userinfo_answer_about_someone_else_is_refused(as_user, db, provider, idp):
+    browser = as_user(None)
+    callback = login_at_provider(start(browser), "alice")
+    idp.fault("thin")
+    idp.fault("userinfo_sub")
+    _refused(browser.get(callback, follow_redirects=False), "answered about someone else", 502)
+    assert not signed_in(browser) and not db.exec(select(OidcIdentity)).all()
+
+
 def test_a_state_that_does_not_match_is_refused(as_user, provider):
     browser = as_user(None)
     callback = login_at_provider(start(browser), "manager")

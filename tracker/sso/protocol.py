@@ -1,6 +1,7 @@
 """OpenID Connect with one provider, through Authlib: discovery, the authorization request (code flow with PKCE S256,
 state and nonce), the code exchange, the ID token checked on the app's clock (issuer, audience, expiry, nonce, the
-signature from the provider's JWKS, fetched again once for a key it does not know), and RP-initiated logout."""
+signature from the provider's JWKS, fetched again once for a key it does not know), the claims it leaves out read
+from the userinfo endpoint, and RP-initiated logout."""
 
 from __future__ import annotations
 
@@ -198,6 +199,35 @@ def id_claims(client: Client, token: dict[str, Any], nonce: str) -> dict[str, An
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise Refused(f"The ID token from {client.name} names nobody (no subject).")
     return dict(claims)
+
+
+def completed_claims(client: Client, token: dict[str, Any], claims: dict[str, Any], wanted: tuple[str, ...]) -> dict:
+    """The checked ID token's claims, completed from the provider's userinfo endpoint (OpenID Connect Core 5.3) when
+    the token leaves out a claim sign-in reads (many providers put e-mail, name or groups only there). The answer must
+    be about the token's subject, or it is refused; where both say something, the signed ID token's claim stands. A
+    provider that signs its userinfo answers (application/jwt) is not read: the ID token's claims are all there is."""
+    endpoint = metadata(client).get("userinfo_endpoint")
+    access = token.get("access_token")
+    if all(name in claims for name in wanted) or not (isinstance(endpoint, str) and isinstance(access, str)):
+        return claims
+    try:
+        response = httpx.get(
+            endpoint,
+            headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+            timeout=TIMEOUT,
+            follow_redirects=False,
+        )
+        response.raise_for_status()
+        if response.headers.get("content-type", "").startswith("application/jwt"):
+            return claims
+        info = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Refused(
+            f"{client.name} could not be asked who you are ({type(exc).__name__}). Try again later.", 502
+        ) from exc
+    if not isinstance(info, dict) or info.get("sub") != claims["sub"]:
+        raise Refused(f"{client.name} answered about someone else when asked who you are. Sign in again.", 502)
+    return {**info, **claims}
 
 
 def logout_url(client: Client, id_token: str, post_logout_redirect_uri: str) -> str | None:

@@ -203,6 +203,11 @@ def delete_mapping(db: Session, actor: Principal, mapping_id: int) -> GroupMappi
     return mapping
 
 
+def read_claims(config: Config) -> tuple[str, ...]:
+    """The claims sign-in reads of a person (the provider's userinfo is asked for those its ID token leaves out)."""
+    return ("email", "email_verified", "name", config.groups_claim)
+
+
 def _groups(claims: dict[str, Any], claim: str) -> set[str]:
     value = claims.get(claim)
     if isinstance(value, str):

@@ -68,6 +68,7 @@ def callback(request: Request, db: NamedDependency[Session], key: FromPath[str])
         _check_response(config, pending, params)
         token = protocol.exchange(config.client, _callback_uri(request, key), params["code"], pending["verifier"])
         claims = protocol.id_claims(config.client, token, pending["nonce"])
+        claims = protocol.completed_claims(config.client, token, claims, service.read_claims(config))
     except Refused as exc:
         return _refused_page(request, db, config, exc)
     provider = providers.row_of(db, config)
