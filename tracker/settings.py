@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     oidc_name: str = "Single sign-on"  # the button reads "Sign in with <name>"
     oidc_allowed_domains: str = ""  # e-mail domains that may get an account at first sign-in, comma-separated
     oidc_groups_claim: str = "groups"  # the ID token claim that lists the person's groups
+    oidc_scopes: str = "openid email profile"  # what sign-in asks the provider for, space-separated (openid first)
     debug: bool = False
     bench_routes: bool = False  # serve /bench/minimal, the load benchmark's ceiling page (bench/load.py sets it)
 

@@ -70,6 +70,8 @@ def test_saving_without_a_secret_keeps_it_and_a_new_one_is_recorded_as_changed(a
         ("key", "Has Spaces", ""),
         ("allowed_domains", "agency.gov not_a_domain", "not an e-mail domain: not_a_domain"),
         ("client_secret", "", "Enter the client secret"),
+        ("scopes", "email profile", "ask for openid"),
+        ("scopes", 'openid "groups"', "not a scope: &#34;groups&#34;"),
     ],
 )
 def test_bad_input_is_shown_beside_its_field_and_kept(as_user, db, field, value, words):

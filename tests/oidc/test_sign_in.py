@@ -69,6 +69,23 @@ def test_the_authorization_request_uses_pkce_state_and_nonce(as_user, provider, 
     assert query["client_id"] == [CLIENT_ID] and "code_verifier" not in query
 
 
+def test_each_provider_asks_for_its_own_scopes(as_user, db, world, provider):
+    assert parse_qs(urlsplit(start(as_user(None))).query)["scope"] == ["openid email profile"]  # the default
+    admin = accounts.principal(db.get(User, world.ids["admin"]))
+    form = providers.ProviderForm.model_validate(
+        {k: getattr(provider, k) for k in providers.PROVIDER_FIELDS}
+        | {"scopes": "openid  email profile groups", "version": provider.version}
+    )
+    providers.update(db, admin, provider, form)
+    db.commit()
+    assert provider.scopes == "openid email profile groups"
+    assert parse_qs(urlsplit(start(as_user(None))).query)["scope"] == ["openid email profile groups"]
+    browser = as_user(None)
+    assert sign_in(browser, "alice").status_code == 303 and signed_in(browser)  # what the provider knows is granted
+    change = events(db, "update")[-1].changes
+    assert change == {"scopes": ["openid email profile", "openid email profile groups"]}
+
+
 def test_first_sign_in_creates_the_account_and_applies_the_group_mappings(as_user, db, provider):
     browser = as_user(None)
     r = sign_in(browser, "alice")

@@ -24,6 +24,10 @@ class OidcProvider(Versioned, SQLModel, table=True):
     client_secret: str = Field(default="", max_length=500)  # the environment's stays there: "" in its row
     allowed_domains: str = Field(default="", max_length=2000)  # lower case, one space between
     groups_claim: str = Field(default="groups", max_length=100)
+    # What sign-in asks the provider for, space-separated: openid and whatever else it needs (groups, offline_access…)
+    scopes: str = Field(
+        default="openid email profile", max_length=500, sa_column_kwargs={"server_default": "openid email profile"}
+    )
     enabled: bool = True
     from_env: bool = False
     created_at: datetime = Field(default_factory=utcnow)

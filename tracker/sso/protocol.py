@@ -6,6 +6,7 @@ from the userinfo endpoint, and RP-initiated logout."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,8 @@ from joserfc.jwk import KeySet
 
 from tracker.core.clock import utcnow
 
-SCOPE = "openid email profile"
+SCOPES = "openid email profile"  # what sign-in asks a provider for unless its settings say more
+SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 3.3: printable ASCII but space, " and \\
 LEEWAY = 60  # seconds: the clock skew allowed between the provider and us
 TIMEOUT = 10  # seconds for each call to a provider
 METADATA_TTL = timedelta(hours=1)  # discovery documents are read again after this (JWKS: when a key is unknown)
@@ -47,6 +49,7 @@ class Client:
     issuer: str
     client_id: str
     client_secret: str
+    scopes: str = SCOPES
 
 
 def issuer_problem(url: str) -> str | None:
@@ -59,6 +62,16 @@ def issuer_problem(url: str) -> str | None:
         return "The issuer's address has no query (?) or fragment (#)."
     if parts.scheme == "http" and not _loopback(parts.hostname):
         return "Use https: plain http is only for a provider on this machine (127.0.0.1 or localhost)."
+    return None
+
+
+def scopes_problem(text: str) -> str | None:
+    """Why `text` cannot be what sign-in asks for, in words for the form; None when it can."""
+    words = text.split()
+    if "openid" not in words:
+        return "Ask for openid, or the provider answers with no ID token (e.g. openid email profile groups)."
+    if bad := [w for w in words if not SCOPE_TOKEN.match(w)]:
+        return f"Not a scope: {bad[0][:40]}. Scopes are single words separated by spaces."
     return None
 
 
@@ -119,7 +132,11 @@ def _keys(client: Client, refresh: bool = False) -> KeySet:
 
 def _oauth(client: Client, redirect_uri: str) -> OAuth2Session:
     return OAuth2Session(
-        client.client_id, client.client_secret, scope=SCOPE, redirect_uri=redirect_uri, code_challenge_method="S256"
+        client.client_id,
+        client.client_secret,
+        scope=client.scopes,
+        redirect_uri=redirect_uri,
+        code_challenge_method="S256",
     )
 
 

@@ -36,10 +36,11 @@ class Config:
     allowed_domains: frozenset[str]
     groups_claim: str
     from_env: bool = False
+    scopes: str = protocol.SCOPES
 
     @property
     def client(self) -> protocol.Client:
-        return protocol.Client(self.name, self.issuer, self.client_id, self.client_secret)
+        return protocol.Client(self.name, self.issuer, self.client_id, self.client_secret, self.scopes)
 
 
 def domains(text: str) -> list[str]:
@@ -58,6 +59,7 @@ def from_env(settings: Settings) -> Config | None:
         frozenset(domains(settings.oidc_allowed_domains)),
         settings.oidc_groups_claim,
         from_env=True,
+        scopes=" ".join(settings.oidc_scopes.split()),
     )
 
 
@@ -70,6 +72,7 @@ def _config(row: OidcProvider) -> Config:
         row.client_secret,
         frozenset(domains(row.allowed_domains)),
         row.groups_claim,
+        scopes=row.scopes,
     )
 
 
@@ -101,6 +104,7 @@ def row_of(db: Session, config: Config) -> OidcProvider:
         "client_id": config.client_id,
         "allowed_domains": " ".join(sorted(config.allowed_domains)),
         "groups_claim": config.groups_claim,
+        "scopes": config.scopes,
     }
     insert = (pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert)(OidcProvider)
     db.execute(
@@ -127,6 +131,7 @@ class ProviderForm(Form):
     client_secret: str = Field(default="", max_length=500)  # empty when editing: keep the stored one
     allowed_domains: str = Field(default="", max_length=2000)
     groups_claim: str = Field(default="groups", max_length=100)
+    scopes: str = Field(default=protocol.SCOPES, max_length=500)
     enabled: Checkbox = True
     version: int | None = None
 
@@ -138,6 +143,13 @@ class ProviderForm(Form):
             raise ValueError(problem)
         return v
 
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, v: str) -> str:
+        if problem := protocol.scopes_problem(v):
+            raise ValueError(problem)
+        return " ".join(v.split())
+
     @field_validator("allowed_domains")
     @classmethod
     def _domains(cls, v: str) -> str:
@@ -147,7 +159,7 @@ class ProviderForm(Form):
         return " ".join(found)
 
 
-PROVIDER_FIELDS = ("key", "name", "issuer", "client_id", "allowed_domains", "groups_claim", "enabled")
+PROVIDER_FIELDS = ("key", "name", "issuer", "client_id", "allowed_domains", "groups_claim", "scopes", "enabled")
 PROVIDER_LABELS = {
     "key": "Key",
     "name": "Name",
@@ -156,6 +168,7 @@ PROVIDER_LABELS = {
     "client_secret": "Client secret",
     "allowed_domains": "Allowed e-mail domains",
     "groups_claim": "Groups claim",
+    "scopes": "Scopes",
     "enabled": "Enabled",
 }
 history.register(

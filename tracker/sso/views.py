@@ -160,6 +160,7 @@ def _provider_form(request: Request, row: OidcProvider | None, form: Any, status
     """The provider's form; for one that exists, also its history and whether it may be removed (`people`: how many
     sign in with it)."""
     context = {"row": row, "form": form, "errors": {}, "stale": None, "masked": providers.masked, "history": []}
+    context["labels"] = providers.PROVIDER_LABELS
     context |= {"people": None, "refused": None}
     return render(request, "sso/provider_form.html", status=status, **(context | extra))
 
@@ -214,7 +215,7 @@ class SignInAdminController(Controller):
 
     @get("/providers/new", sync_to_thread=False)
     def new_provider(self, request: Request) -> Template:
-        return _provider_form(request, None, {"enabled": True, "groups_claim": "groups"})
+        return _provider_form(request, None, {"enabled": True, "groups_claim": "groups", "scopes": protocol.SCOPES})
 
     @post("/providers", sync_to_thread=True)
     def create_provider(self, request: Request, db: NamedDependency[Session], data: Form) -> Template | Redirect:
