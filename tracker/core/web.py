@@ -259,5 +259,7 @@ def make_environment(
             **(filters or {}),
         }
     )
+    # `is day`: a calendar day, not a moment (a datetime is a date too, to Python)
+    env.tests["day"] = lambda v: isinstance(v, date) and not isinstance(v, datetime)
     env.globals.update({"CSRF_HEADER": CSRF_HEADER, **(template_globals or {})})
     return env

@@ -92,11 +92,10 @@ class Ctx:
 
 def _plain(value: Any, ctx: Ctx) -> Any:
     """A cell: a moment as the reader's clock shows it (aware, in ctx.zone; the page names the zone, an export's header
-    does), a day in ISO, anything else as it is."""
+    does), a day as a date (the page shows it in the reader's format, CSV and the API in ISO, XLSX as a date),
+    anything else as it is."""
     if isinstance(value, datetime):  # stored in UTC; SQLite hands it back naive
         return as_utc(value).astimezone(ZoneInfo(ctx.zone))
-    if isinstance(value, date):
-        return value.isoformat()
     return "" if value is None else value
 
 
