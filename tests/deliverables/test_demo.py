@@ -27,6 +27,7 @@ from tracker.projects.models import Membership, Project
 from tracker.projects.service import Access, perms_for
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
+from tracker.register.attachments.models import Attachment
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable, IssueStatus
 from tracker.register.risks import scoring
@@ -304,3 +305,21 @@ def test_the_demo_publishes_weekly_status_reports_as_the_record_stood_each_frida
     )
     manager = principal(db.exec(select(User).where(User.username == "mrivera")).one())
     assert [t.project_key for t in reports.to_publish(db, manager)] == ["CWS"]  # this week's, not yet published
+
+
+def test_register_records_carry_the_demos_files_with_their_history(demo_db):
+    db, store = demo_db
+    files = db.exec(select(Attachment).order_by(Attachment.id)).all()
+    assert {(a.entity, a.original_name) for a in files} >= {
+        ("issue", "Northbridge reply - environment outage.txt"),
+        ("risk", "County extract quality sample.csv"),
+        ("lesson", "UAT data masking checklist.txt"),
+    }
+    for a in files:
+        assert store.path_for(a.sha256).read_bytes()[:4] in (b"Nort", b"coun", b"Befo")
+        event = db.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity_type == a.entity, AuditEvent.entity_id == a.record_id, AuditEvent.action == "attach"
+            )
+        ).one()
+        assert a.original_name in str(event.changes) and _aware(event.at) == _aware(a.uploaded_at)

@@ -16,6 +16,7 @@ from tracker.core.clock import frozen_time, utcnow
 from tracker.core.db import make_engine, session_factory_for
 from tracker.core.files import FileStore
 from tracker.core.forms import parse
+from tracker.demo import attachments as attachments_demo
 from tracker.demo import changes as changes_demo
 from tracker.demo import deliverables as deliverables_demo
 from tracker.demo import lessons as lessons_demo
@@ -172,6 +173,8 @@ def load(
             changes_demo.load(db)
             step("Lessons learned")
             lessons_demo.load(db)
+            step("Files on register records")
+            attachments_demo.load(db, store)
             step("Saved reports")
             library_demo.load(
                 db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}
