@@ -17,7 +17,7 @@ from urllib.parse import quote
 from litestar.datastructures import UploadFile
 from litestar.response import File
 
-from tracker.core.errors import NotFound, TooLarge
+from tracker.core.errors import FormError, NotFound, TooLarge
 from tracker.settings import Settings
 
 
@@ -75,6 +75,15 @@ class FileStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+    def keep(self, upload: Upload, field: str) -> tuple[str, str, int]:
+        """An uploaded file stored: (its safe name, sha256, size). Over the limit: TooLarge; an empty file is
+        refused beside `field`, as nothing a reviewer could open."""
+        name = safe_filename(upload.filename)
+        sha, size = self.put(upload.chunks)
+        if not size:
+            raise FormError({field: f"{name} is empty (0 bytes). Attach the file with its content."})
+        return name, sha, size
 
     def path_for(self, sha: str) -> Path:
         if not _SHA.match(sha):

@@ -8,7 +8,7 @@ from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.core.errors import Conflict, FormError, NotFound
-from tracker.core.files import FileStore, Upload, safe_filename
+from tracker.core.files import FileStore, Upload
 from tracker.deliverables import criteria
 from tracker.deliverables.models import (
     Comment,
@@ -48,13 +48,7 @@ def submit(
         raise Conflict(
             detail=f"Not submitted: the acceptance criteria are agreed before a version is submitted. {missing}"
         )
-    stored = []
-    for upload in uploads:
-        name = safe_filename(upload.filename)
-        sha, size = store.put(upload.chunks)
-        if not size:
-            raise FormError({"files": f"{name} is empty (0 bytes). Attach the file with its content."})
-        stored.append((name, upload.content_type, sha, size))
+    stored = [(*store.keep(upload, "files"), upload.content_type) for upload in uploads]
     action = Action.RESUBMIT if deliverable.status == Status.REJECTED else Action.SUBMIT
     number = deliverable.current_version + 1
     project = access.project
@@ -79,7 +73,7 @@ def submit(
     )
     db.add(submission)
     db.flush()
-    for name, content_type, sha, size in stored:
+    for name, sha, size, content_type in stored:
         db.add(
             SubmissionFile(
                 submission_id=submission.id,

@@ -392,7 +392,7 @@ def register_source(
         lambda key, ids: f"/projects/{key}/{kind.plural}/{ids[0]}",
         columns,
         sort,
-        kind.noun or kind.name,
+        kind.noun,
     )
 
 

@@ -171,7 +171,7 @@ def controllers(
         @post(
             "/",
             sync_to_thread=True,
-            summary=f"Record a {kind.noun or kind.name}",
+            summary=f"Record a {kind.noun}",
             operation_id=f"create_{kind.name}",
         )
         def create_record(

@@ -68,7 +68,7 @@ def apply(
 ) -> Outcome:
     """Set `values` on the records `rows` ({id: version read}) of the access's project, in the caller's transaction."""
     if not rows:
-        raise FormError({"pick": f"Select at least one {kind.noun or kind.name} in the list."})
+        raise FormError({"pick": f"Select at least one {kind.noun} in the list."})
     if len(rows) > MAX_ROWS:
         raise FormError({"pick": f"Select at most {MAX_ROWS} rows at a time."})
     if not values:

@@ -40,11 +40,21 @@ class Kind:
     bulk: tuple[str, ...] = ()  # the fields its list sets on every ticked row at once (register/bulk.py)
     new: dict[str, Any] = field(default_factory=dict)  # a new record's form, before the next free code
     refresh: str | None = None  # the htmx event a quick edit fires, for parts of the page that depend on the list
-    noun: str = ""  # what people call one, when not its name: "change request"
+    noun: str = ""  # what people call one: its name unless given ("change request")
     view: Perm = Perm.VIEW_REGISTER  # who may read the kind's records (the service may narrow it per record)
     edit: Perm = Perm.EDIT_REGISTER  # who may record and change them
     # Refuses (403) a member who may edit the kind but not this record (a change request of the other side)
     may_change: Callable[[Access, Any], None] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.noun:
+            object.__setattr__(self, "noun", self.name)  # frozen: set once, as it is made
+
+    def require_change(self, access: Access, record: Any) -> None:
+        """403 unless this member may change the record: the kind's edit permission, then its own rule, if any."""
+        access.require(self.edit)
+        if self.may_change is not None:
+            self.may_change(access, record)
 
     @property
     def title(self) -> str:
@@ -58,12 +68,12 @@ class Kind:
     def row(self, db: Session, access: Access, record_id: int) -> Any:
         """One record as its list shows it (404 unless this member may see it)."""
         rows, _ = self.service.search(db, access, self.query(), common.Part(record_id=record_id))
-        return common.only_row(rows, self.noun or self.name)
+        return common.only_row(rows, self.noun)
 
     @property
     def label(self) -> str:
         """The record's noun as a sentence starts with it: "Risk", "Change request"."""
-        return (self.noun or self.name).capitalize()
+        return self.noun.capitalize()
 
     @property
     def link_key(self) -> str:

@@ -64,11 +64,6 @@ class RegisterPages(Controller):
         """What the record's page shows besides the record (its log, its plans, where it came from)."""
         return {}
 
-    def may_change(self, access: Access, record: Any) -> None:
-        """Refuse (403) a member who may edit the kind but not this record (a change request of the other side)."""
-        if self.kind.may_change is not None:
-            self.kind.may_change(access, record)
-
     # --- written once ----------------------------------------------------------------------------------------
 
     def url(self, access: Access, record: Any = None, rest: str = "") -> str:
@@ -168,7 +163,7 @@ class RegisterPages(Controller):
         address with its filters, so a refused choice re-renders that list, the choices and ticks kept."""
         kind = self.kind
         if not kind.bulk:
-            raise NotFound(detail=f"A {kind.noun or kind.name} is not edited from its list.")
+            raise NotFound(detail=f"A {kind.noun} is not edited from its list.")
         access = projects.get_for(db, request.user, key, kind.edit)
         ticked = [str(v) for v in common.as_list(data.get("pick"))]
         try:
@@ -211,7 +206,7 @@ class RegisterPages(Controller):
     ) -> Template:
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
-        self.may_change(access, record)
+        self.kind.require_change(access, record)
         return self.form_page(request, db, access, record, self.kind.service.form_values(db, record), {})
 
     @post("/{record_id:int}/edit", sync_to_thread=True)
@@ -220,7 +215,7 @@ class RegisterPages(Controller):
     ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
-        self.may_change(access, record)
+        self.kind.require_change(access, record)
         form_version(data)
         try:
             self.kind.service.update(db, request.user, access, record, parse(self.kind.form, data))
@@ -321,9 +316,9 @@ class RegisterPages(Controller):
     ) -> Template:
         """The row with the fields the list edits in place, loaded only when asked for (the list stays light)."""
         if not self.kind.quick:
-            raise NotFound(detail=f"A {self.kind.noun or self.kind.name} is not edited from its list.")
+            raise NotFound(detail=f"A {self.kind.noun} is not edited from its list.")
         access = projects.get_for(db, request.user, key, self.kind.edit)
-        self.may_change(access, self.kind.service.get_for(db, access, record_id))
+        self.kind.require_change(access, self.kind.service.get_for(db, access, record_id))
         return self.row_page(request, db, access, record_id, "_row_edit.html")
 
     @post("/{record_id:int}/quick", sync_to_thread=True)
@@ -333,7 +328,7 @@ class RegisterPages(Controller):
         """A field changed in the list: the row comes back re-rendered, with what happened beside it."""
         kind = self.kind
         if not kind.quick:
-            raise NotFound(detail=f"A {kind.noun or kind.name} is not edited from its list.")
+            raise NotFound(detail=f"A {kind.noun} is not edited from its list.")
         access = projects.get_for(db, request.user, key, kind.edit)
         record = kind.service.get_for(db, access, record_id)
         values = kind.service.form_values(db, record) | {k: data[k] for k in kind.quick if k in data}
@@ -345,7 +340,7 @@ class RegisterPages(Controller):
         except StaleEdit:
             message, status = f"Someone else changed {record.code} first; these are the saved values now.", 409
         except FormError as exc:
-            message, status = " ".join(exc.errors.values()) + f" Open the {kind.noun or kind.name} to complete it.", 422
+            message, status = " ".join(exc.errors.values()) + f" Open the {kind.noun} to complete it.", 422
         if not request.headers.get("hx-request"):
             flash(request, message, "success" if status == 200 else "error")
             return redirect(safe_next(data.get("next"), self.url(access)))
@@ -355,7 +350,7 @@ class RegisterPages(Controller):
 
 def bulk_messages(kind: Kind, outcome: bulk.Outcome) -> list[tuple[str, str]]:
     """What a bulk edit did, in words: changed, already so, left alone (stale), refused by the kind's rules."""
-    noun = kind.noun or kind.name
+    noun = kind.noun
 
     def some(codes: list[str]) -> str:
         return f"{len(codes)} {noun}{'s' if len(codes) != 1 else ''} ({', '.join(codes)})"

@@ -64,7 +64,7 @@ def controller(kind: Kind) -> type[Controller]:
         @get(
             "/",
             sync_to_thread=True,
-            summary=f"The files attached to a {kind.noun or kind.name}",
+            summary=f"The files attached to a {kind.noun}",
             operation_id=f"list_{kind.name}_attachments",
         )
         def list_attachments(self, request: Request, db: NamedDependency[Session]) -> list[AttachmentOut]:
@@ -74,7 +74,7 @@ def controller(kind: Kind) -> type[Controller]:
         @post(
             "/",
             sync_to_thread=True,
-            summary=f"Attach a file to a {kind.noun or kind.name} (multipart: file)",
+            summary=f"Attach a file to a {kind.noun} (multipart: file)",
             operation_id=f"attach_to_{kind.name}",
         )
         def attach(
@@ -91,7 +91,7 @@ def controller(kind: Kind) -> type[Controller]:
         @get(
             "/{attachment_id:int}",
             sync_to_thread=True,
-            summary=f"Download a file attached to a {kind.noun or kind.name} (as an attachment)",
+            summary=f"Download a file attached to a {kind.noun} (as an attachment)",
             operation_id=f"download_{kind.name}_attachment",
             responses={200: ResponseSpec(bytes, False, "The file as uploaded", "application/octet-stream")},
         )
@@ -103,7 +103,7 @@ def controller(kind: Kind) -> type[Controller]:
         @delete(
             "/{attachment_id:int}",
             sync_to_thread=True,
-            summary=f"Remove a file from a {kind.noun or kind.name} (its history keeps its name and fingerprint)",
+            summary=f"Remove a file from a {kind.noun} (its history keeps its name and fingerprint)",
             operation_id=f"remove_{kind.name}_attachment",
         )
         def remove(self, request: Request, db: NamedDependency[Session], attachment_id: FromPath[int]) -> None:

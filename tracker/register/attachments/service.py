@@ -12,10 +12,10 @@ from sqlmodel import Session, col, select
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
-from tracker.audit import service as audit
 from tracker.core.errors import Forbidden, FormError, NotFound
-from tracker.core.files import FileStore, Upload, safe_filename
+from tracker.core.files import FileStore, Upload
 from tracker.projects.service import Access
+from tracker.register import common
 from tracker.register.attachments.models import Attachment
 from tracker.register.kinds import Kind
 
@@ -33,45 +33,28 @@ class AttachmentRow:
     uploaded_by: str
 
 
-def _may_change(access: Access, kind: Kind, record: Any) -> None:
-    access.require(kind.edit)
-    if kind.may_change is not None:
-        kind.may_change(access, record)
-
-
 def may_change(access: Access, kind: Kind, record: Any) -> bool:
     """Whether this member may attach files to the record and remove them (the page offers the form)."""
     try:
-        _may_change(access, kind, record)
+        kind.require_change(access, record)
     except Forbidden:
         return False
     return True
 
 
-def _event(db: Session, actor: Principal, kind: Kind, record: Any, action: str, a: Attachment, added: bool) -> None:
+def _event(db: Session, actor: Principal, record: Any, action: str, a: Attachment, added: bool) -> None:
     values = {"file": a.original_name, "sha256": a.sha256, "size": a.size}
-    audit.record(
-        db,
-        actor_id=actor.id,
-        entity=record,
-        action=action,
-        changes={k: [None, v] if added else [v, None] for k, v in values.items()},
-        label=record.code,
-        project_id=record.project_id,
-    )
+    common.record_event(db, actor, record, action, {k: [None, v] if added else [v, None] for k, v in values.items()})
 
 
 def attach(
     db: Session, actor: Principal, access: Access, kind: Kind, record: Any, upload: Upload | None, store: FileStore
 ) -> Attachment:
     """Keep the file (TooLarge over the store's limit, nothing kept) and list it on the record."""
-    _may_change(access, kind, record)
+    kind.require_change(access, record)
     if upload is None:
         raise FormError({"file": "Choose a file to attach."})
-    name = safe_filename(upload.filename)
-    sha, size = store.put(upload.chunks)
-    if not size:
-        raise FormError({"file": f"{name} is empty (0 bytes). Attach the file with its content."})
+    name, sha, size = store.keep(upload, "file")
     a = Attachment(
         project_id=record.project_id,
         entity=kind.entity,
@@ -84,7 +67,7 @@ def attach(
     )
     db.add(a)
     db.flush()
-    _event(db, actor, kind, record, "attach", a, added=True)
+    _event(db, actor, record, "attach", a, added=True)
     return a
 
 
@@ -103,15 +86,15 @@ def get(db: Session, kind: Kind, record: Any, attachment_id: int) -> Attachment:
     """One of the record's attachments (the caller has loaded the record for this reader: 404 otherwise)."""
     a = db.get(Attachment, attachment_id)
     if a is None or a.entity != kind.entity or a.record_id != record.id:
-        raise NotFound(detail=f"No such file on this {kind.noun or kind.name}.")
+        raise NotFound(detail=f"No such file on this {kind.noun}.")
     return a
 
 
 def remove(db: Session, actor: Principal, access: Access, kind: Kind, record: Any, attachment_id: int) -> Attachment:
     """Take the file off the record; its bytes stay in the store (another record may hold the same content)."""
-    _may_change(access, kind, record)
+    kind.require_change(access, record)
     a = get(db, kind, record, attachment_id)
-    _event(db, actor, kind, record, "remove_attachment", a, added=False)
+    _event(db, actor, record, "remove_attachment", a, added=False)
     db.delete(a)
     db.flush()
     return a
