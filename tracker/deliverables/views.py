@@ -377,7 +377,8 @@ class DeliverablePages(Controller):
         deliverable_id: FromPath[int],
         data: Multipart,
     ) -> Template | Redirect:
-        uploads = uploads_in(data, "files")
+        store = _store(request)
+        uploads = uploads_in(data, "files", store)  # written before the first query takes the write lock
         notes = data.get("notes", "")
         text = {k: v for k, v in data.items() if isinstance(v, str)}
 
@@ -385,7 +386,7 @@ class DeliverablePages(Controller):
             if not isinstance(notes, str):
                 raise FormError({"notes": "Notes must be text."})
             try:
-                s = submissions.submit(db, request.user, access, d, notes, uploads, _store(request), _version(text))
+                s = submissions.submit(db, request.user, access, d, notes, uploads, store, _version(text))
             except FormError as exc:
                 if uploads and "files" not in exc.errors:
                     exc.errors["files"] = "Choose the files again: browsers do not keep them after an error."
