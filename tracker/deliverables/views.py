@@ -43,6 +43,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register import kinds
 from tracker.register.changes import service as changes
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -126,6 +127,7 @@ def _record(
         deemed_left=service.deemed_warning(d, today),
         holdback=decisions.holdback_of(d),
         moved=changes.moved(db, d.id) if access.can(Perm.VIEW_CHANGES) else [],
+        linked=kinds.linked_to(db, access, d.id),
         errors=errors or {},
         form=form or {},
         notice=notice,
