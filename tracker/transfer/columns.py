@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -37,6 +37,8 @@ class Lookups:
     people: dict[str, set[int]]  # lower-cased username, email and full name -> user ids
     deliverables: dict[str, int]  # CODE -> id
     risks: dict[str, int]  # CODE -> id
+    issues: dict[str, int] = field(default_factory=dict)  # CODE -> id
+    changes: dict[str, int] = field(default_factory=dict)  # CODE -> id
 
     def person(self, text: str) -> int:
         ids = self.people.get(text.strip().lower(), set())
@@ -202,6 +204,20 @@ def deliverables(cell: str, look: Lookups) -> list[int]:
     if missing:
         raise ValueError(f"No deliverable {', '.join(missing)} in this project")
     return [look.deliverables[c] for c in dict.fromkeys(codes)]
+
+
+def code_of(noun: str, codes: Callable[[Lookups], dict[str, int]]) -> Reader:
+    """A record of the project named by its code (the issue, risk or change request a decision came from)."""
+
+    def read(cell: str, look: Lookups) -> int | None:
+        code = cell.strip().upper()
+        if not code:
+            return None
+        if code not in codes(look):
+            raise ValueError(f"No {noun} {code} in this project")
+        return codes(look)[code]
+
+    return read
 
 
 def from_risk(cell: str, look: Lookups) -> int | None:
@@ -765,5 +781,55 @@ LESSON_COLUMNS = (
 RISKS = Register(KINDS["risks"], RISK_COLUMNS)
 ISSUES = Register(KINDS["issues"], ISSUE_COLUMNS)
 CHANGES = Register(KINDS["changes"], CHANGE_COLUMNS)
+DECISION_COLUMNS = (
+    code_column("Decision ID", ("Decision ref", "Decision no", "Decision number", "DL ID"), "D", "decision"),
+    own("title", "Decision", ("Decision taken", "What was decided", "Title", "Summary", "Outcome"), required=True),
+    own("context", "Context", ("Background", "Why", "Reason", "Situation", "Description")),
+    own("options", "Options considered", ("Options", "Alternatives", "Alternatives considered")),
+    own("decided_by", "Decided by", ("Decision maker", "Decided", "Approver", "Authority", "Body")),
+    Column(
+        "decided_by_member",
+        "Decided by member",
+        ("Decider", "Member"),
+        lambda row, x: row.decided_by_name or "",
+        owner,
+        "decided_by_id",
+        help="A member of the project: username, email or full name.",
+    ),
+    own(
+        "decided_on", "Decided on", ("Decision date", "Date decided", "Date"), a_date, help=DATE_HELP + " Blank: today."
+    ),
+    Column(
+        "issue",
+        "Issue",
+        ("From issue", "Issue ID", "Related issue"),
+        lambda row, x: row.issue_code or "",
+        code_of("issue", lambda look: look.issues),
+        "issue_id",
+        help="An issue code of this project, e.g. I-004.",
+    ),
+    Column(
+        "risk",
+        "Risk",
+        ("From risk", "Risk ID", "Related risk"),
+        lambda row, x: row.risk_code or "",
+        code_of("risk", lambda look: look.risks),
+        "risk_id",
+        help="A risk code of this project, e.g. R-007.",
+    ),
+    Column(
+        "change",
+        "Change request",
+        ("From change request", "CR", "CR ID", "Change request ID", "Related change"),
+        lambda row, x: row.change_code or "",
+        code_of("change request", lambda look: look.changes),
+        "change_id",
+        help="A change request code of this project, e.g. CR-002.",
+    ),
+    Column("recorded_by", "Recorded by", ("Author",), lambda row, x: row.recorded_by_name or ""),
+    linked_column("Deliverables"),
+)
+
 LESSONS = Register(KINDS["lessons"], LESSON_COLUMNS)
-REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS)}
+DECISIONS = Register(KINDS["decisions"], DECISION_COLUMNS)
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS, DECISIONS)}
