@@ -15,6 +15,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import Principal
 from tracker.audit import history
 from tracker.audit import service as audit
+from tracker.core.clock import utcnow
 from tracker.core.errors import FormError
 from tracker.core.forms import OptionalDate, OptionalInt
 from tracker.projects.calendar import project_today
@@ -51,6 +52,9 @@ LABELS = {
     "issue_id": "Issue",
     "risk_id": "Risk",
     "change_id": "Change request",
+    "issue": "Issue",
+    "risk": "Risk",
+    "change": "Change request",
     "deliverable_ids": "Deliverables",
     "deliverables": "Deliverables",
 }
@@ -79,6 +83,8 @@ TEXT = (
 )
 # The records a decision may come from: form field -> (model, its noun)
 SOURCES = {"issue_id": (Issue, "issue"), "risk_id": (Risk, "risk"), "change_id": (ChangeRequest, "change request")}
+# The history names them by code, not id (an id there would read as a person's)
+AUDITED = tuple(f for f in FIELDS if f not in SOURCES)
 
 
 def check_rules(form: DecisionForm, today: date) -> None:
@@ -101,6 +107,17 @@ def _check_sources(db: Session, project_id: int, form: DecisionForm) -> None:
             errors[name] = f"Choose a {noun} of this project."
     if errors:
         raise FormError(errors)
+
+
+def _codes(db: Session, record: Any) -> dict[str, str | None]:
+    """The codes of the issue, risk and change request a decision (or its form) names: {"issue": "I-004", ...}."""
+    out = {}
+    for name, (model, _) in SOURCES.items():
+        wanted = getattr(record, name)
+        out[name.removesuffix("_id")] = (
+            db.exec(select(model.code).where(model.id == wanted)).first() if wanted else None
+        )
+    return out
 
 
 def _values(form: DecisionForm) -> dict[str, Any]:
@@ -133,7 +150,8 @@ def create(db: Session, actor: Principal, access: Access, form: DecisionForm, im
         recorded_by_id=actor.id,
         **_values(form),
     )
-    common.created(db, actor, decision, FIELDS, LoggedDecisionDeliverable, links)
+    came_from = {k: [None, code] for k, code in _codes(db, decision).items() if code}
+    common.created(db, actor, decision, AUDITED, LoggedDecisionDeliverable, links, came_from)
     return decision
 
 
@@ -150,12 +168,16 @@ def update(
     decided_on = form.decided_on or decision.decided_on
     check_rules(form.model_copy(update={"decided_on": decided_on}), project_today(access.project))
     code, links = _checked(db, access, form, decision)
+    before, after = _codes(db, decision), _codes(db, form)  # read before the edit: a query would flush it
 
     def apply() -> None:
         for name, value in (_values(form) | {"code": code, "decided_on": decided_on}).items():
             setattr(decision, name, value)
 
-    if changes := common.edited(db, decision, FIELDS, LoggedDecisionDeliverable, links, apply):
+    changes = common.edited(db, decision, AUDITED, LoggedDecisionDeliverable, links, apply)
+    changes |= {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        decision.updated_at = utcnow()
         common.record_event(db, actor, decision, "update", changes)
     db.flush()
     return decision
