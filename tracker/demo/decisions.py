@@ -5,18 +5,13 @@ decision log and the weekly report's decisions have something beside the deliver
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from tracker.accounts.models import User
-from tracker.accounts.service import principal
-from tracker.core.clock import frozen_time, utcnow
-from tracker.core.forms import parse
-from tracker.deliverables.models import Deliverable
-from tracker.projects import service as projects
-from tracker.projects.calendar import project_today
+from tracker.accounts.service import Principal
+from tracker.demo.lessons import linked, record
 from tracker.projects.models import Project
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.decisions import service as decisions
@@ -124,45 +119,26 @@ SPECS = {
 }
 
 
-def _at(project: Project, now: datetime, ago: int) -> datetime:
-    day = project_today(project, now) - timedelta(days=ago)
-    return datetime.combine(day, time(16), ZoneInfo(project.timezone))
-
-
 def _id(db: Session, model: type, project_id: int, title: str) -> int | None:
     if not title:
         return None
     return db.exec(select(model.id).where(model.project_id == project_id, model.title == title)).first()
 
 
+def _form(db: Session, project: Project, spec: Spec, people: dict[str, Principal]) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "context": spec.context,
+        "options": spec.options,
+        "decided_by": spec.decided_by,
+        "decided_by_id": people[spec.member].id if spec.member else None,
+        "issue_id": _id(db, Issue, project.id, spec.issue),
+        "risk_id": _id(db, Risk, project.id, spec.risk),
+        "change_id": _id(db, ChangeRequest, project.id, spec.change),
+        "deliverable_ids": linked(db, project.id, spec.deliverables),
+    }
+
+
 def load(db: Session, now: datetime | None = None) -> int:
     """Each project's logged decisions, recorded on the days they were taken; returns how many."""
-    now = now or utcnow()
-    people = {u.username: principal(u) for u in db.exec(select(User))}
-    count = 0
-    for key, specs in SPECS.items():
-        project = db.exec(select(Project).where(Project.key == key)).one()
-        for spec in specs:
-            actor = people[spec.by]
-            linked = db.exec(
-                select(Deliverable.id).where(
-                    Deliverable.project_id == project.id, col(Deliverable.code).in_(spec.deliverables)
-                )
-            ).all()
-            form = {
-                "title": spec.title,
-                "context": spec.context,
-                "options": spec.options,
-                "decided_by": spec.decided_by,
-                "decided_by_id": people[spec.member].id if spec.member else None,
-                "issue_id": _id(db, Issue, project.id, spec.issue),
-                "risk_id": _id(db, Risk, project.id, spec.risk),
-                "change_id": _id(db, ChangeRequest, project.id, spec.change),
-                "deliverable_ids": list(linked),
-            }
-            with frozen_time(_at(project, now, spec.ago)):
-                access = projects.get_for(db, actor, key)
-                decisions.create(db, actor, access, parse(decisions.DecisionForm, form))
-            count += 1
-    db.flush()
-    return count
+    return record(db, SPECS, now, _form, decisions.create, decisions.DecisionForm, hour=16)

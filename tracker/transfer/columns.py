@@ -206,18 +206,22 @@ def deliverables(cell: str, look: Lookups) -> list[int]:
     return [look.deliverables[c] for c in dict.fromkeys(codes)]
 
 
-def code_of(noun: str, codes: Callable[[Lookups], dict[str, int]]) -> Reader:
-    """A record of the project named by its code (the issue, risk or change request a decision came from)."""
+def came_from(key: str, header: str, aliases: tuple[str, ...], example: str) -> Column:
+    """The issue, risk or change request (`key`) a decision came from, by its code; the row's `<key>_code`."""
+    noun = header.lower()
 
     def read(cell: str, look: Lookups) -> int | None:
-        code = cell.strip().upper()
-        if not code:
-            return None
-        if code not in codes(look):
+        code, codes = cell.strip().upper(), getattr(look, f"{key}s")
+        if code and code not in codes:
             raise ValueError(f"No {noun} {code} in this project")
-        return codes(look)[code]
+        return codes[code] if code else None
 
-    return read
+    def write(row: Any, x: Extras) -> str:
+        return getattr(row, f"{key}_code") or ""
+
+    return Column(
+        key, header, aliases, write, read, f"{key}_id", help=f"A {noun} code of this project, e.g. {example}."
+    )
 
 
 def from_risk(cell: str, look: Lookups) -> int | None:
@@ -799,32 +803,13 @@ DECISION_COLUMNS = (
     own(
         "decided_on", "Decided on", ("Decision date", "Date decided", "Date"), a_date, help=DATE_HELP + " Blank: today."
     ),
-    Column(
-        "issue",
-        "Issue",
-        ("From issue", "Issue ID", "Related issue"),
-        lambda row, x: row.issue_code or "",
-        code_of("issue", lambda look: look.issues),
-        "issue_id",
-        help="An issue code of this project, e.g. I-004.",
-    ),
-    Column(
-        "risk",
-        "Risk",
-        ("From risk", "Risk ID", "Related risk"),
-        lambda row, x: row.risk_code or "",
-        code_of("risk", lambda look: look.risks),
-        "risk_id",
-        help="A risk code of this project, e.g. R-007.",
-    ),
-    Column(
+    came_from("issue", "Issue", ("From issue", "Issue ID", "Related issue"), "I-004"),
+    came_from("risk", "Risk", ("From risk", "Risk ID", "Related risk"), "R-007"),
+    came_from(
         "change",
         "Change request",
         ("From change request", "CR", "CR ID", "Change request ID", "Related change"),
-        lambda row, x: row.change_code or "",
-        code_of("change request", lambda look: look.changes),
-        "change_id",
-        help="A change request code of this project, e.g. CR-002.",
+        "CR-002",
     ),
     Column("recorded_by", "Recorded by", ("Author",), lambda row, x: row.recorded_by_name or ""),
     linked_column("Deliverables"),
