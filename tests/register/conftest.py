@@ -5,9 +5,11 @@ from __future__ import annotations
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.forms import parse
+from tracker.core.spreadsheet import read_table
 from tracker.projects import service as projects
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
+from tracker.transfer import service as transfer
 
 RISK = {
     "title": "Data conversion slips",
@@ -35,3 +37,35 @@ def make_risk(db, world, role="staff", **overrides):
 def make_issue(db, world, role="staff", **overrides):
     actor, access = acting(db, world, role)
     return issues.create(db, actor, access, parse(issues.IssueForm, ISSUE | overrides))
+
+
+def round_trip(db, world, register, rows: int) -> None:
+    """TST's register exported, imported into OTH as new records, exported again the same; importing the same sheet
+    again changes nothing (needs the `other` fixture)."""
+    staff, tst = acting(db, world, "staff")
+    oth = projects.get_for(db, staff, "OTH")
+    body, _, name = transfer.export_file(db, tst, register, None, "xlsx")
+    sheet = read_table(name, body)
+    plan = transfer.build_plan(db, oth, register, sheet, transfer.auto_mapping(register, sheet.headers))
+    assert [(r.action, r.errors) for r in plan.rows] == [("create", {})] * rows
+    transfer.run(db, staff, oth, plan)
+    assert transfer.export_table(db, oth, register) == transfer.export_table(db, tst, register)
+    again = transfer.build_plan(db, oth, register, sheet, transfer.auto_mapping(register, sheet.headers))
+    assert {r.action for r in again.rows} == {"unchanged"}
+
+
+def watched_and_mentioned(db, world, as_user, inbox, dispatch, kind, record, change: dict) -> None:
+    """A viewer watches the record from its page (a contractor, who may not read the register, cannot); a manager's
+    edit that @mentions both tells the viewer once, and the contractor nothing."""
+    viewer, thread = as_user("viewer"), f"{kind.plural}-{record.id}"
+    assert f'href="/watching?record={thread}"' in viewer.get(f"/projects/TST/{kind.plural}/{record.id}").text
+    assert viewer.post("/watching", {"record": thread, "watch": "on"}, htmx=True).status_code == 200
+    assert as_user("contractor").post("/watching", {"record": thread, "watch": "on"}).status_code == 404
+    manager, access = acting(db, world, "manager")
+    values = kind.service.form_values(db, record) | change
+    kind.service.update(db, manager, access, record, parse(kind.form, values))
+    db.commit()
+    dispatch.once()
+    told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))  # unfolded
+    assert told == [f"[TST {record.code}] You are mentioned on {record.title}"]  # once, though a watcher too
+    assert inbox.to("contractor@example.gov") == []  # may not read the register

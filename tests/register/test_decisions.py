@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from tests.register.conftest import acting, make_issue, make_risk
+from tests.register.conftest import acting, make_issue, make_risk, round_trip, watched_and_mentioned
 from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
@@ -26,8 +26,10 @@ from tracker.register.decisions import log
 from tracker.register.decisions import service as decisions
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
+from tracker.register.kinds import KINDS
 from tracker.transfer import service as transfer
 from tracker.transfer.columns import DECISIONS
+from tracker.webhooks import kinds as webhook_kinds
 
 FORM = {
     "title": "Go live in two waves, north region first",
@@ -283,16 +285,7 @@ def test_export_then_import_into_another_project_gives_the_same_rows(db, world):
     deliverable = plan_deliverables(db, world, "TST")["D-02"]
     make_decision(db, world, decided_by_id=str(world.ids["staff"]), deliverable_ids=[str(deliverable)])
     make_decision(db, world, title="Second", decided_by="Sponsor", context="")
-    staff, tst = acting(db, world, "staff")
-    oth = projects.get_for(db, staff, "OTH")
-    body, _, name = transfer.export_file(db, tst, DECISIONS, None, "xlsx")
-    sheet = read_table(name, body)
-    plan = transfer.build_plan(db, oth, DECISIONS, sheet, transfer.auto_mapping(DECISIONS, sheet.headers))
-    assert [(r.action, r.errors) for r in plan.rows] == [("create", {})] * 2
-    transfer.run(db, staff, oth, plan)
-    assert transfer.export_table(db, oth, DECISIONS) == transfer.export_table(db, tst, DECISIONS)
-    again = transfer.build_plan(db, oth, DECISIONS, sheet, transfer.auto_mapping(DECISIONS, sheet.headers))
-    assert {r.action for r in again.rows} == {"unchanged"}
+    round_trip(db, world, DECISIONS, 2)
 
 
 def test_an_import_names_the_issue_risk_and_change_by_code_and_refuses_an_unknown_one(db, world):
@@ -316,19 +309,13 @@ def test_a_watched_decision_tells_its_watchers_and_a_mention_reaches_who_may_rea
     d = dispatcher(conn, database_url, tmp_path, inbox.url)
     decision = make_decision(db, world)
     db.commit()
-    viewer = as_user("viewer")
-    page = viewer.get(f"/projects/TST/decisions/{decision.id}").text
-    assert f'href="/watching?record=decisions-{decision.id}"' in page
-    assert viewer.post("/watching", {"record": f"decisions-{decision.id}", "watch": "on"}, htmx=True).status_code == 200
-    contractor = as_user("contractor")
-    assert contractor.post("/watching", {"record": f"decisions-{decision.id}", "watch": "on"}).status_code == 404
-
-    manager, access = acting(db, world, "manager")
     change = {"context": "Ask @viewer and @contractor to confirm the waves."}
-    form = parse(decisions.DecisionForm, decisions.form_values(db, decision) | change)
-    decisions.update(db, manager, access, decision, form)
-    db.commit()
-    d.once()
-    told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))
-    assert told == [f"[TST {decision.code}] You are mentioned on {decision.title}"]
-    assert inbox.to("contractor@example.gov") == []
+    watched_and_mentioned(db, world, as_user, inbox, d, KINDS["decisions"], decision, change)
+
+
+def test_webhooks_hear_of_a_decision_recorded_changed_or_given_a_file():
+    assert webhook_kinds.kinds_of("logged_decision", "create", {}) == ["decision.created"]
+    for action in ("update", "attach", "remove_attachment"):
+        assert webhook_kinds.kinds_of("logged_decision", action, {}) == ["decision.updated"]
+    assert webhook_kinds.PAGES["logged_decision"] == "/projects/{key}/decisions/{id}"
+    assert webhook_kinds.API["logged_decision"] == "/api/v1/decisions/{id}"

@@ -7,17 +7,16 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tests.register.conftest import acting
+from tests.register.conftest import round_trip, watched_and_mentioned
 from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.forms import parse
-from tracker.core.spreadsheet import read_table
 from tracker.projects import service as projects
+from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
 from tracker.register.lessons.models import Lesson
-from tracker.transfer import service as transfer
 from tracker.transfer.columns import LESSONS
 
 FORM = {
@@ -184,16 +183,7 @@ def test_export_then_import_into_another_project_gives_the_same_rows(db, world):
     deliverable = plan_deliverables(db, world, "TST")["D-02"]
     make_lesson(db, world, owner_id=str(world.ids["staff"]), deliverable_ids=[str(deliverable)])
     make_lesson(db, world, title="Second", category="governance", phase="")
-    staff, tst = acting(db, world, "staff")
-    oth = projects.get_for(db, staff, "OTH")
-    body, _, name = transfer.export_file(db, tst, LESSONS, None, "xlsx")
-    sheet = read_table(name, body)
-    plan = transfer.build_plan(db, oth, LESSONS, sheet, transfer.auto_mapping(LESSONS, sheet.headers))
-    assert [(r.action, r.errors) for r in plan.rows] == [("create", {})] * 2
-    transfer.run(db, staff, oth, plan)
-    assert transfer.export_table(db, oth, LESSONS) == transfer.export_table(db, tst, LESSONS)
-    again = transfer.build_plan(db, oth, LESSONS, sheet, transfer.auto_mapping(LESSONS, sheet.headers))
-    assert {r.action for r in again.rows} == {"unchanged"}
+    round_trip(db, world, LESSONS, 2)
 
 
 def test_a_watched_lesson_tells_its_watchers_and_a_mention_reaches_who_may_read(
@@ -202,16 +192,5 @@ def test_a_watched_lesson_tells_its_watchers_and_a_mention_reaches_who_may_read(
     d = dispatcher(conn, database_url, tmp_path, inbox.url)
     lesson = make_lesson(db, world)
     db.commit()
-    viewer = as_user("viewer")
-    assert f'href="/watching?record=lessons-{lesson.id}"' in viewer.get(f"/projects/TST/lessons/{lesson.id}").text
-    assert viewer.post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}, htmx=True).status_code == 200
-    assert as_user("contractor").post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}).status_code == 404
-
-    manager, access = acting(db, world, "manager")
     change = {"recommendation": "Ask @viewer and @contractor to check masking before UAT."}
-    lessons.update(db, manager, access, lesson, parse(lessons.LessonForm, lessons.form_values(db, lesson) | change))
-    db.commit()
-    d.once()
-    told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))  # unfolded
-    assert told == [f"[TST {lesson.code}] You are mentioned on {lesson.title}"]  # once, though a watcher too
-    assert inbox.to("contractor@example.gov") == []  # may not read lessons
+    watched_and_mentioned(db, world, as_user, inbox, d, KINDS["lessons"], lesson, change)
