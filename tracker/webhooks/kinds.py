@@ -18,6 +18,8 @@ class Kind:
     sets: tuple[str, str] | None = None  # (field, value): only events whose change sets it
 
 
+# A kind of record's public name where its table's is another ("decision" is a deliverable's acceptance decision)
+PUBLIC = {"logged_decision": "decision"}
 FILES = ("attach", "remove_attachment")  # a register record's attachments (tracker/register/attachments)
 
 # In order: an event that is of several kinds goes to a webhook once, as the first of them it subscribes to.
