@@ -51,7 +51,9 @@ READ = {
     Source.CHANGE: Perm.VIEW_CHANGES,
     Source.ISSUE: Perm.VIEW_REGISTER,
 }
-DECIDED = (ChangeStatus.APPROVED, ChangeStatus.REJECTED)  # a change request's decisions
+# A change request's decisions. A decided request is never a draft, so whoever reads change requests reads every
+# decided one (changes.visible_clause hides only the State's drafts from the contractor).
+DECIDED = (ChangeStatus.APPROVED, ChangeStatus.REJECTED)
 DEEMED = "Deemed by the contract clock"
 
 
