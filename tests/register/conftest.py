@@ -69,3 +69,38 @@ def watched_and_mentioned(db, world, as_user, inbox, dispatch, kind, record, cha
     told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))  # unfolded
     assert told == [f"[TST {record.code}] You are mentioned on {record.title}"]  # once, though a watcher too
     assert inbox.to("contractor@example.gov") == []  # may not read the register
+
+
+# Who reads and records a kind that follows the register's permissions (lessons, decisions): (role, read, write)
+REGISTER_ROLES = [
+    ("manager", 200, 303),
+    ("staff", 200, 303),
+    ("viewer", 200, 403),
+    ("contractor", 403, 403),
+    ("outsider", 404, 404),
+]
+
+
+def reads_and_records(user, plural: str, record_id: int, form: dict, read: int, write: int) -> None:
+    """The kind's list and record open as `read` says for this user, and recording one answers `write`."""
+    assert user.get(f"/projects/TST/{plural}").status_code == read
+    assert user.get(f"/projects/TST/{plural}/{record_id}").status_code == read
+    assert user.post(f"/projects/TST/{plural}", form).status_code == write
+
+
+def api_readers(as_user, plural: str, record_id: int) -> None:
+    """Through the API: a viewer reads a register record and may not change it, a contractor may not read it, and a
+    non-member is not told it exists."""
+    path = f"/api/v1/{plural}/{record_id}"
+    assert as_user("viewer").api("GET", path).status_code == 200
+    assert as_user("viewer").api("PATCH", path, json={"version": 2}).status_code == 403
+    assert as_user("contractor").api("GET", path).status_code == 403
+    assert as_user("outsider").api("GET", path).status_code == 404
+
+
+def found_by_readers(as_user, word: str, kind: str, code: str, plural: str) -> None:
+    """Search finds the one record holding `word` for a reader of the register, and nothing for a contractor."""
+    hits = as_user("viewer").get("/api/v1/search", params={"q": word}).json()
+    assert [(h["kind"], h["code"]) for h in hits["results"]] == [(kind, code)]
+    assert hits["results"][0]["url"].startswith(f"/projects/TST/{plural}/")
+    assert as_user("contractor").get("/api/v1/search", params={"q": word}).json()["total"] == 0

@@ -10,7 +10,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from tests.register.conftest import acting, make_issue, make_risk, round_trip, watched_and_mentioned
+from tests.register.conftest import (
+    REGISTER_ROLES,
+    acting,
+    api_readers,
+    found_by_readers,
+    make_issue,
+    make_risk,
+    reads_and_records,
+    round_trip,
+    watched_and_mentioned,
+)
 from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
@@ -152,29 +162,14 @@ def test_the_api_lists_creates_reads_and_patches_with_the_version(as_user, world
     assert staff.api("PATCH", f"/api/v1/decisions/{made['id']}", json={"options": "x", "version": 1}).status_code == 409
     listed = staff.api("GET", "/api/v1/projects/TST/decisions?q=waves").json()
     assert listed["total"] == 1 and listed["items"][0]["options"] == "Two only"
-    assert as_user("viewer").api("GET", f"/api/v1/decisions/{made['id']}").status_code == 200
-    assert as_user("viewer").api("PATCH", f"/api/v1/decisions/{made['id']}", json={"version": 2}).status_code == 403
-    assert as_user("contractor").api("GET", f"/api/v1/decisions/{made['id']}").status_code == 403
-    assert as_user("outsider").api("GET", f"/api/v1/decisions/{made['id']}").status_code == 404
+    api_readers(as_user, "decisions", made["id"])
 
 
-@pytest.mark.parametrize(
-    "role, read, write",
-    [
-        ("manager", 200, 303),
-        ("staff", 200, 303),
-        ("viewer", 200, 403),
-        ("contractor", 403, 403),
-        ("outsider", 404, 404),
-    ],
-)
+@pytest.mark.parametrize("role, read, write", REGISTER_ROLES)
 def test_who_reads_and_records_decisions(as_user, db, world, role, read, write):
     d = make_decision(db, world)
     db.commit()
-    user = as_user(role)
-    assert user.get("/projects/TST/decisions").status_code == read
-    assert user.get(f"/projects/TST/decisions/{d.id}").status_code == read
-    assert user.post("/projects/TST/decisions", FORM).status_code == write
+    reads_and_records(as_user(role), "decisions", d.id, FORM, read, write)
 
 
 def _all_four(db, world):
@@ -274,10 +269,7 @@ def test_the_project_list_reads_in_fixed_queries(as_user, db, world, count_queri
 def test_search_finds_a_decision_for_those_who_read_the_register(as_user, db, world):
     make_decision(db, world, context="The walrus environment was booked twice.")
     db.commit()
-    hits = as_user("viewer").get("/api/v1/search", params={"q": "walrus"}).json()
-    assert [(h["kind"], h["code"]) for h in hits["results"]] == [("decision", "D-001")]
-    assert hits["results"][0]["url"].startswith("/projects/TST/decisions/")
-    assert as_user("contractor").get("/api/v1/search", params={"q": "walrus"}).json()["total"] == 0
+    found_by_readers(as_user, "walrus", "decision", "D-001", "decisions")
 
 
 @pytest.mark.usefixtures("other")

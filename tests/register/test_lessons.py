@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tests.register.conftest import round_trip, watched_and_mentioned
+from tests.register.conftest import (
+    REGISTER_ROLES,
+    api_readers,
+    found_by_readers,
+    reads_and_records,
+    round_trip,
+    watched_and_mentioned,
+)
 from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
@@ -89,29 +96,14 @@ def test_the_api_lists_creates_reads_and_patches_with_the_version(as_user, world
     assert staff.api("PATCH", f"/api/v1/lessons/{made['id']}", json={"phase": "x", "version": 1}).status_code == 409
     listed = staff.api("GET", "/api/v1/projects/TST/lessons?category=testing").json()
     assert listed["total"] == 1 and listed["items"][0]["phase"] == "Design"
-    assert as_user("viewer").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 200
-    assert as_user("viewer").api("PATCH", f"/api/v1/lessons/{made['id']}", json={"version": 2}).status_code == 403
-    assert as_user("contractor").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 403
-    assert as_user("outsider").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 404
+    api_readers(as_user, "lessons", made["id"])
 
 
-@pytest.mark.parametrize(
-    "role, read, write",
-    [
-        ("manager", 200, 303),
-        ("staff", 200, 303),
-        ("viewer", 200, 403),
-        ("contractor", 403, 403),
-        ("outsider", 404, 404),
-    ],
-)
+@pytest.mark.parametrize("role, read, write", REGISTER_ROLES)
 def test_who_reads_and_records_lessons(as_user, db, world, role, read, write):
     lesson = make_lesson(db, world)
     db.commit()
-    user = as_user(role)
-    assert user.get("/projects/TST/lessons").status_code == read
-    assert user.get(f"/projects/TST/lessons/{lesson.id}").status_code == read
-    assert user.post("/projects/TST/lessons", FORM).status_code == write
+    reads_and_records(as_user(role), "lessons", lesson.id, FORM, read, write)
 
 
 def test_every_lesson_page_shows_only_the_projects_the_reader_may_read(as_user, db, world):
@@ -172,10 +164,7 @@ def test_the_project_list_reads_in_fixed_queries(as_user, db, world, count_queri
 def test_search_finds_a_lesson_for_those_who_read_the_register(as_user, db, world):
     make_lesson(db, world, recommendation="Book the walrus environment early.")
     db.commit()
-    hits = as_user("viewer").get("/api/v1/search", params={"q": "walrus"}).json()
-    assert [(h["kind"], h["code"]) for h in hits["results"]] == [("lesson", "L-001")]
-    assert hits["results"][0]["url"].startswith("/projects/TST/lessons/")
-    assert as_user("contractor").get("/api/v1/search", params={"q": "walrus"}).json()["total"] == 0
+    found_by_readers(as_user, "walrus", "lesson", "L-001", "lessons")
 
 
 @pytest.mark.usefixtures("other")
