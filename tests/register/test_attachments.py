@@ -20,6 +20,7 @@ from tracker.projects import service as projects
 from tracker.register.attachments import service as attachments
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes import service as changes
+from tracker.register.decisions import service as decisions
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
 from tracker.register.risks import service as risks
@@ -41,6 +42,9 @@ def _record(db, world, plural: str):
     if plural == "lessons":
         form = parse(lessons.LessonForm, {"title": "UAT data unmasked", "recommendation": "Mask data first"})
         return lessons.create(db, staff, access, form)
+    if plural == "decisions":
+        form = parse(decisions.DecisionForm, {"title": "Two go-live waves", "decided_by": "Steering committee"})
+        return decisions.create(db, staff, access, form)
     return changes.create(db, staff, access, parse(changes.ChangeForm, {"title": "More training"}))
 
 

@@ -26,6 +26,7 @@ RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
 LESSON_SHEET = b"Lesson ID,What happened,Recommendation\nL-090,Imported,Test earlier\n"
+DECISION_SHEET = b"Decision ID,Decision,Decided by\nD-090,Imported,Board\n"
 LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
 
@@ -55,6 +56,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.attachments import service as attachments
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.register.decisions import service as logged_decisions
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
     from tracker.reports import levels
@@ -157,6 +159,16 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
         ).id
         for plural, record in (("risks", risk), ("issues", issue), ("changes", change), ("lessons", lesson))
+        for use in ("", "removable_", "api_removable_")
+    }
+    # a logged decision ("decision_id" is a deliverable's acceptance decision here)
+    logged = logged_decisions.create(
+        db, staff, s_access, parse(logged_decisions.DecisionForm, {"title": "x", "decided_by": "y"})
+    )
+    attached |= {
+        f"logged_decision_{use}attachment_id": attachments.attach(
+            db, staff, s_access, KINDS["decisions"], logged, submissions.Upload("note.txt", "text/plain", b"n"), store
+        ).id
         for use in ("", "removable_", "api_removable_")
     }
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
@@ -262,6 +274,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_id": issue.id,
         "change_id": change.id,
         "lesson_id": lesson.id,
+        "logged_decision_id": logged.id,
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",
@@ -293,6 +306,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
         "change_sheet": sha256(CHANGE_SHEET).hexdigest(),
         "lesson_sheet": sha256(LESSON_SHEET).hexdigest(),
+        "decision_sheet": sha256(DECISION_SHEET).hexdigest(),
         # periods of nothing yet, one for each write that starts a draft or publishes one
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }

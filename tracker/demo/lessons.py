@@ -3,20 +3,23 @@ service on the day they were, so /lessons has something to teach across projects
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
-from tracker.accounts.service import principal
+from tracker.accounts.service import Principal, principal
 from tracker.core.clock import frozen_time, utcnow
-from tracker.core.forms import parse
+from tracker.core.forms import Form, parse
 from tracker.deliverables.models import Deliverable
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
+from tracker.projects.service import Access
 from tracker.register.lessons import service as lessons
 
 
@@ -114,38 +117,57 @@ SPECS = {
 }
 
 
-def _at(project: Project, now: datetime, ago: int) -> datetime:
+def at(project: Project, now: datetime, ago: int, hour: int = 15) -> datetime:
+    """That many days ago, at that hour of the project's day (what a record of the register was written at)."""
     day = project_today(project, now) - timedelta(days=ago)
-    return datetime.combine(day, time(15), ZoneInfo(project.timezone))
+    return datetime.combine(day, time(hour), ZoneInfo(project.timezone))
+
+
+def linked(db: Session, project_id: int, codes: tuple[str, ...]) -> list[int]:
+    """The ids of the project's deliverables of these codes."""
+    stmt = select(Deliverable.id).where(Deliverable.project_id == project_id, col(Deliverable.code).in_(codes))
+    return list(db.exec(stmt))
+
+
+def record(
+    db: Session,
+    specs: dict[str, tuple[Any, ...]],
+    now: datetime | None,
+    form_of: Callable[[Session, Project, Any, dict[str, Principal]], dict[str, Any]],
+    create: Callable[[Session, Principal, Access, Any], Any],
+    form: type[Form],
+    hour: int = 15,
+) -> int:
+    """Each project's specs (a register kind's demo records), each recorded by its `by` through `create` on the day
+    it was (`ago`), from the `form` that `form_of` fills from it; returns how many."""
+    now = now or utcnow()
+    people = {u.username: principal(u) for u in db.exec(select(User))}
+    count = 0
+    for key, project_specs in specs.items():
+        project = db.exec(select(Project).where(Project.key == key)).one()
+        for spec in project_specs:
+            values = form_of(db, project, spec, people)
+            with frozen_time(at(project, now, spec.ago, hour)):
+                actor = people[spec.by]
+                create(db, actor, projects.get_for(db, actor, key), parse(form, values))
+            count += 1
+    db.flush()
+    return count
+
+
+def _form(db: Session, project: Project, spec: Spec, people: dict[str, Principal]) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "description": spec.description,
+        "impact": spec.impact,
+        "recommendation": spec.recommendation,
+        "category": spec.category,
+        "phase": spec.phase,
+        "owner_id": people[spec.by].id,
+        "deliverable_ids": linked(db, project.id, spec.deliverables),
+    }
 
 
 def load(db: Session, now: datetime | None = None) -> int:
     """Each project's lessons, recorded on the days they were; returns how many."""
-    now = now or utcnow()
-    people = {u.username: principal(u) for u in db.exec(select(User))}
-    count = 0
-    for key, specs in SPECS.items():
-        project = db.exec(select(Project).where(Project.key == key)).one()
-        for spec in specs:
-            actor = people[spec.by]
-            linked = db.exec(
-                select(Deliverable.id).where(
-                    Deliverable.project_id == project.id, col(Deliverable.code).in_(spec.deliverables)
-                )
-            ).all()
-            form = {
-                "title": spec.title,
-                "description": spec.description,
-                "impact": spec.impact,
-                "recommendation": spec.recommendation,
-                "category": spec.category,
-                "phase": spec.phase,
-                "owner_id": actor.id,
-                "deliverable_ids": list(linked),
-            }
-            with frozen_time(_at(project, now, spec.ago)):
-                access = projects.get_for(db, actor, key)
-                lessons.create(db, actor, access, parse(lessons.LessonForm, form))
-            count += 1
-    db.flush()
-    return count
+    return record(db, SPECS, now, _form, lessons.create, lessons.LessonForm)

@@ -42,6 +42,7 @@ from tracker.deliverables.models import Comment, Deliverable, Submission
 from tracker.library.models import SavedReport
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
 from tracker.register.risks.models import Risk
@@ -265,6 +266,20 @@ DOCUMENTS = (
             Lesson.title,
             _text(Lesson.description, Lesson.impact, Lesson.recommendation, Lesson.phase),
             _path("lessons/", Lesson.id),
+        ),
+    ),
+    Document(
+        "decision",
+        11,
+        LoggedDecision,
+        ("project_id", "code", "title", "context", "options", "decided_by"),
+        lambda: select(
+            LoggedDecision.id,
+            LoggedDecision.project_id,
+            LoggedDecision.code,
+            LoggedDecision.title,
+            _text(LoggedDecision.context, LoggedDecision.options, LoggedDecision.decided_by),
+            _path("decisions/", LoggedDecision.id),
         ),
     ),
 )

@@ -18,6 +18,8 @@ class Kind:
     sets: tuple[str, str] | None = None  # (field, value): only events whose change sets it
 
 
+# A kind of record's public name where its table's is another ("decision" is a deliverable's acceptance decision)
+PUBLIC = {"logged_decision": "decision"}
 FILES = ("attach", "remove_attachment")  # a register record's attachments (tracker/register/attachments)
 
 # In order: an event that is of several kinds goes to a webhook once, as the first of them it subscribes to.
@@ -62,6 +64,13 @@ KINDS: tuple[Kind, ...] = (
     Kind("change_request.withdrawn", "change_request", ("withdraw",), "A change request is withdrawn"),
     Kind("lesson.created", "lesson", ("create",), "A lesson learned is recorded"),
     Kind("lesson.updated", "lesson", ("update", *FILES), "A lesson changes, or a file is attached to it or removed"),
+    Kind("decision.created", "logged_decision", ("create",), "A decision is recorded in the decision log"),
+    Kind(
+        "decision.updated",
+        "logged_decision",
+        ("update", *FILES),
+        "A logged decision changes, or a file is attached to it or removed",
+    ),
     Kind("status_report.published", "status_report", ("publish",), "A status report is published"),
 )
 NAMES = tuple(k.name for k in KINDS)
@@ -76,6 +85,7 @@ PAGES = {
     "issue": "/projects/{key}/issues/{id}",
     "change_request": "/projects/{key}/changes/{id}",
     "lesson": "/projects/{key}/lessons/{id}",
+    "logged_decision": "/projects/{key}/decisions/{id}",
     "status_report": "/projects/{key}/status-reports/{id}",
 }
 API = {
@@ -84,6 +94,7 @@ API = {
     "issue": "/api/v1/issues/{id}",
     "change_request": "/api/v1/changes/{id}",
     "lesson": "/api/v1/lessons/{id}",
+    "logged_decision": "/api/v1/decisions/{id}",
     "status_report": "/api/v1/status-reports/{id}",
 }
 
