@@ -56,6 +56,8 @@ from tracker.register.actions import views as actions_views
 from tracker.register.attachments import api as attachments_api
 from tracker.register.changes import api as changes_api
 from tracker.register.changes import views as changes_views
+from tracker.register.custom import api as custom_api
+from tracker.register.custom import views as custom_views
 from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
 from tracker.register.lessons import api as lessons_api
@@ -174,6 +176,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *issues_views.handlers,
             *changes_views.handlers,
             *lessons_views.handlers,
+            *custom_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *changes_api.handlers,
             *attachments_api.handlers,
             *lessons_api.handlers,
+            *custom_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,
