@@ -28,6 +28,7 @@ from tracker.projects.service import Access, perms_for
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
+from tracker.register.custom.models import CustomField, CustomValue
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable, IssueStatus
 from tracker.register.risks import scoring
@@ -323,3 +324,13 @@ def test_register_records_carry_the_demos_files_with_their_history(demo_db):
             )
         ).one()
         assert a.original_name in str(event.changes) and _aware(event.at) == _aware(a.uploaded_at)
+
+
+def test_the_demo_registers_carry_custom_fields_with_values_on_their_records_histories(demo_db):
+    db, _ = demo_db
+    labels = {(f.entity, f.label) for f in db.exec(select(CustomField))}
+    assert {("risk", "Funding source"), ("issue", "Ticket ref"), ("issue", "Vendor SLA hours")} <= labels
+    values = db.exec(select(CustomValue)).all()
+    assert len(values) >= 10 and any(v.number_value is not None for v in values)
+    events = db.exec(select(AuditEvent).where(AuditEvent.action == "update")).all()
+    assert any("Funding source" in e.changes for e in events)
