@@ -4,17 +4,26 @@ and imported, read and written through the API, and each change is part of the r
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from sqlmodel import select
 
 from tests.register.conftest import RISK, acting, make_issue, make_risk
+from tracker.accounts.models import User
+from tracker.accounts.service import principal
 from tracker.audit.models import AuditEvent
 from tracker.core.errors import FormError
 from tracker.core.forms import parse
+from tracker.core.spreadsheet import read_table
+from tracker.projects import service as projects
 from tracker.register.custom import service as custom
 from tracker.register.custom.models import CustomField, CustomValue
 from tracker.register.kinds import KINDS
 from tracker.register.risks.models import Risk
+from tracker.transfer import service as transfer
+from tracker.transfer.columns import RISKS
 
 
 def define(db, world, kind="risks", role="manager", **values):
@@ -331,3 +340,85 @@ def test_issues_have_their_own_fields(as_user, db, world):
     assert "Ticket ref" not in staff.get("/projects/TST/risks").text
     with pytest.raises(FormError):
         set_values(db, world, issue, {ticket.id: "x" * 501}, "issues")
+
+
+def test_export_then_import_into_another_project_keeps_the_values_typed_and_by_label(db, world, fields):
+    a, b = make_risk(db, world, title="Risk a"), make_risk(db, world, title="Risk b")
+    f = fields
+    set_values(
+        db,
+        world,
+        a,
+        {f["funding"].id: "Grant", f["hours"].id: "12.5", f["signed"].id: "2026-03-31", f["areas"].id: ["HR", "IT"]},
+    )
+    set_values(db, world, b, {f["funding"].id: "State", f["analyst"].id: world.ids["staff"], f["ticket"].id: "T-9"})
+    _, tst = acting(db, world, "staff")
+    headers, rows = transfer.export_table(db, tst, RISKS)
+    for label in ("Funding source", "Vendor SLA hours", "Contract signed", "Analyst", "Ticket ref", "Areas"):
+        assert label in headers
+    cells = dict(zip(headers, rows[0], strict=True))
+    assert cells["Vendor SLA hours"] == 12.5 and cells["Contract signed"] == date(2026, 3, 31)  # typed cells
+    assert cells["Areas"] == "HR; IT"
+    body, _, name = transfer.export_file(db, tst, RISKS, None, "xlsx")
+    # OTH defines the same fields (by label), as its manager (the outsider) would
+    outsider, oth = acting_in(db, world, "outsider", "OTH")
+    admin, _ = acting_in(db, world, "admin", "OTH")
+    admin_oth = projects.get_for(db, admin, "OTH")
+    projects.add_member(db, admin, admin_oth, projects.MemberForm(user_id=world.ids["staff"], role="staff"))
+    for x in fields.values():
+        values = custom.definition_values(x) | {"kind": "risks", "choices": x.choices}
+        custom.define(db, outsider, oth, parse(custom.FieldForm, values))
+    oth_fields = {x.label: x for x in custom.definitions(db, oth.project.id, "risk")}
+    plan = transfer.build_plan(
+        db,
+        oth,
+        RISKS,
+        read_table(name, body),
+        transfer.auto_mapping(transfer.with_custom(db, oth, RISKS), read_table(name, body).headers),
+    )
+    assert [(r.action, r.errors) for r in plan.rows] == [("create", {})] * 2
+    written = transfer.run(db, outsider, oth, plan, filename=name)
+    assert len(written) == 2 and "Analyst" in plan.register.importable[-3].header + "Analyst"
+    got = custom.read(db, list(oth_fields.values()), [written[0].record.id])
+    rid = written[0].record.id
+    assert got.get(rid, oth_fields["Funding source"]) == "Grant"
+    assert got.get(rid, oth_fields["Vendor SLA hours"]) == Decimal("12.5")
+    assert got.get(rid, oth_fields["Contract signed"]) == date(2026, 3, 31)
+    assert got.get(rid, oth_fields["Areas"]) == ["HR", "IT"]
+    other = custom.read(db, list(oth_fields.values()), [written[1].record.id])
+    assert other.get(written[1].record.id, oth_fields["Analyst"]) == world.ids["staff"]
+    # the same file again changes nothing; a changed cell is an update in the record's one event
+    again = transfer.build_plan(
+        db,
+        oth,
+        RISKS,
+        read_table(name, body),
+        transfer.auto_mapping(transfer.with_custom(db, oth, RISKS), headers),
+    )
+    assert again.rows[0].action == "unchanged", again.rows[0].changed
+    code = written[0].record.code
+    sheet = read_table("u.csv", f"Code,Title,P,I,SLA,Funding\n{code},Risk a,3,4,24,grant\n".encode())
+    mapping = {0: "code", 1: "title", 2: "probability", 3: "impact", 4: "cf_vendor_sla_hours", 5: "cf_funding_source"}
+    plan = transfer.build_plan(db, oth, RISKS, sheet, mapping)
+    assert plan.rows[0].action == "update" and plan.rows[0].changed == ["Vendor SLA hours"]
+    transfer.run(db, outsider, oth, plan)
+    event = db.exec(
+        select(AuditEvent).where(
+            AuditEvent.entity_id == rid, AuditEvent.entity_type == "risk", AuditEvent.action == "update"
+        )
+    ).one()
+    assert event.changes == {"Vendor SLA hours": ["12.5", "24"]}
+    bad = read_table(
+        "b.csv", b"Title,Probability,Impact,Vendor SLA hours,Funding source\nX,1,1,lots,Lottery\nY,1,1,1,\n"
+    )
+    plan = transfer.build_plan(
+        db, oth, RISKS, bad, transfer.auto_mapping(transfer.with_custom(db, oth, RISKS), bad.headers)
+    )
+    assert plan.rows[0].errors["Vendor SLA hours"].startswith("Give a number")
+    assert plan.rows[0].errors["Funding source"].startswith("Choose from")
+    assert plan.rows[1].errors["Funding source"] == "Funding source is required."
+
+
+def acting_in(db, world, role, key):
+    actor = principal(db.get(User, world.ids[role]))
+    return actor, projects.get_for(db, actor, key)
