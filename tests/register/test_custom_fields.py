@@ -422,3 +422,60 @@ def test_export_then_import_into_another_project_keeps_the_values_typed_and_by_l
 def acting_in(db, world, role, key):
     actor = principal(db.get(User, world.ids[role]))
     return actor, projects.get_for(db, actor, key)
+
+
+def test_readers_read_the_values_and_only_editors_write_them(as_user, db, world, fields):
+    risk = make_risk(db, world)
+    set_values(db, world, risk, {fields["funding"].id: "Grant"})
+    db.commit()
+    viewer = as_user("viewer")
+    r = viewer.api("GET", f"/api/v1/risks/{risk.id}")
+    assert r.status_code == 200 and r.json()["custom_fields"]["funding_source"] == "Grant"
+    assert "Grant" in viewer.get(f"/projects/TST/risks/{risk.id}").text
+    r = viewer.api(
+        "PATCH", f"/api/v1/risks/{risk.id}", json={"version": risk.version, "custom_fields": {"ticket_ref": "x"}}
+    )
+    assert r.status_code == 403
+    assert as_user("contractor").api("GET", f"/api/v1/risks/{risk.id}").status_code in (403, 404)
+    assert as_user("outsider").api("GET", f"/api/v1/risks/{risk.id}").status_code == 404
+    assert db.exec(select(CustomValue).where(CustomValue.field_id == fields["ticket"].id)).all() == []
+
+
+def test_a_definition_keeps_the_choices_and_the_type_its_records_hold(db, world, fields):
+    risk = make_risk(db, world)
+    set_values(db, world, risk, {fields["funding"].id: "Grant", fields["hours"].id: "4"})
+    actor, access = acting(db, world, "manager")
+    f = fields["funding"]
+    with pytest.raises(FormError) as caught:
+        custom.change(
+            db,
+            actor,
+            access,
+            f,
+            parse(custom.FieldForm, custom.definition_values(f) | {"choices": ["Federal", "State"]}),
+        )
+    assert caught.value.errors == {"choices": "Records hold Grant: keep it among the choices."}
+    h = fields["hours"]
+    with pytest.raises(FormError) as caught:
+        custom.change(
+            db, actor, access, h, parse(custom.FieldForm, custom.definition_values(h) | {"type": "text", "choices": []})
+        )
+    assert "type" in caught.value.errors
+    # a field without values changes type freely; its help and order too, in one update event
+    t = fields["ticket"]
+    custom.change(
+        db,
+        actor,
+        access,
+        t,
+        parse(custom.FieldForm, custom.definition_values(t) | {"type": "number", "choices": [], "position": 5}),
+    )
+    event = db.exec(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "custom_field", AuditEvent.entity_id == t.id, AuditEvent.action == "update"
+        )
+    ).one()
+    assert event.changes == {"type": ["text", "number"], "position": [0, 5]}
+    with pytest.raises(FormError) as caught:
+        custom.define(db, actor, access, parse(custom.FieldForm, {"kind": "nothing", "label": "X"}))
+    assert caught.value.errors == {"kind": "Choose one of the registers."}

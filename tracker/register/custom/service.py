@@ -21,6 +21,7 @@ from tracker.audit import history
 from tracker.audit import service as audit
 from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import Checkbox, Form, parse
+from tracker.core.text import control_problem
 from tracker.projects.models import Membership
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -234,9 +235,13 @@ def _one(f: CustomField, raw: Any, people: Mapping[int, str]) -> Any:
         if len(raw) > 1:
             raise ValueError("Give one value.")
         raw = raw[0] if raw else None
+    if isinstance(raw, (dict, bool)):
+        raise ValueError("Give one value, as text.")
     text = "" if raw is None else str(raw).strip()
     if text == "":
         return None
+    if problem := control_problem(f.label, text, False):
+        raise ValueError(problem)
     if f.type == FieldType.TEXT:
         if len(text) > TEXT_LIMIT:
             raise ValueError(f"Keep it to {TEXT_LIMIT} characters.")
@@ -482,14 +487,6 @@ def names_members(fields: list[CustomField]) -> bool:
     return any(f.type == FieldType.USER for f in fields)
 
 
-def remove_values(db: Session, kind: Kind, record_ids: list[int]) -> None:
-    """The values of records being deleted (a kind that deletes records calls this)."""
-    fields = select(CustomField.id).where(CustomField.entity == kind.entity)
-    db.exec(
-        delete(CustomValue).where(col(CustomValue.field_id).in_(fields), col(CustomValue.record_id).in_(record_ids))
-    )
-
-
 # --- the list: columns and filters --------------------------------------------------------------------------------
 
 
@@ -502,9 +499,6 @@ class Table:
     values: Values = field(default_factory=Values)
     asked: dict[str, str] = field(default_factory=dict)
     members: dict[int, str] = field(default_factory=dict)
-
-
-RANGE = {"from": ">=", "to": "<="}
 
 
 def filter_names(f: CustomField) -> list[str]:
