@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("required", sa.Boolean(), nullable=False),
         sa.Column("help", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("in_list", sa.Boolean(), nullable=False),
         sa.Column("retired", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.ForeignKeyConstraint(

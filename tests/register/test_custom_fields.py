@@ -215,6 +215,20 @@ def test_filters_equal_a_choice_or_member_range_a_number_or_date_and_search_a_te
     r = staff.api("GET", "/api/v1/projects/TST/risks", params={"cf_funding_source": "State"})
     assert [i["title"] for i in r.json()["items"]] == ["Risk b"]
     assert r.json()["items"][0]["custom_fields"]["vendor_sla_hours"] == 48
+    # a field that is no column of the list still filters it
+    actor, access = acting(db, world, "manager")
+    hours = f["hours"]
+    custom.change(
+        db,
+        actor,
+        access,
+        hours,
+        parse(custom.FieldForm, custom.definition_values(hours) | {"in_list": False, "choices": []}),
+    )
+    db.commit()
+    assert ">Vendor SLA hours</th>" not in staff.get("/projects/TST/risks").text
+    assert found(cf_vendor_sla_hours_from="30") == {"b", "c"}
+    assert 'id="f-cf_vendor_sla_hours_from"' in staff.get("/projects/TST/risks").text
 
 
 def test_a_list_with_custom_columns_runs_the_same_queries_for_few_and_many_rows_and_fields(

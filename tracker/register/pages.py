@@ -86,7 +86,7 @@ class RegisterPages(Controller):
         service = self.kind.service
         raw = {k: v for k, v in request.query_params.items() if v not in ("", None)}
         query = parse(self.kind.query, raw)
-        fields = custom.narrow(db, self.kind, access.project.id, query, raw)
+        columns = custom.narrow(db, self.kind, access.project.id, query, raw)  # its custom filters, then columns
         rows, total = service.search(db, access, query)
         base = {k: v for k, v in raw.items() if k != "page"}
         return render(
@@ -102,7 +102,7 @@ class RegisterPages(Controller):
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
             bulk_url=f"{self.url(access, rest='/bulk')}?{urlencode(raw)}",
             status=status,
-            custom=custom.with_values(db, fields, [r.record.id for r in rows]),
+            custom=custom.with_values(db, columns, [r.record.id for r in rows]),
             **{"bulk_errors": {}, "bulk_form": {}, "picked": set()} | extra,
             **self.common(db, access),
             **self.list_context(db, access),

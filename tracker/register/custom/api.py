@@ -28,6 +28,7 @@ class FieldOut(BaseModel):
     required: bool
     help: str
     position: int
+    in_list: bool
     retired: bool
     version: int
 
@@ -40,6 +41,7 @@ class FieldIn(ApiBody):
     required: bool = False
     help: str = Field(default="", max_length=300)
     position: int = 0
+    in_list: bool = Field(default=True, description="A column of the list (every field is a filter of it)")
 
 
 class FieldPatch(ApiBody):
@@ -51,6 +53,7 @@ class FieldPatch(ApiBody):
     required: bool | None = None
     help: str | None = Field(default=None, max_length=300)
     position: int | None = None
+    in_list: bool | None = None
     retired: bool | None = Field(default=None, description="Hidden from forms, lists and filters; values are kept")
     version: int
 

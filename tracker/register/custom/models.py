@@ -46,6 +46,7 @@ class CustomField(Versioned, SQLModel, table=True):
     required: bool = False
     help: str = Field(default="", max_length=300)
     position: int = 0
+    in_list: bool = True  # a column of the kind's list (every field is a filter of it)
     retired: bool = False  # hidden from forms, lists and filters; its values are kept
     version: int = version_field()
 

@@ -47,11 +47,12 @@ LABELS = {
     "required": "Required",
     "help": "Help text",
     "position": "Order",
+    "in_list": "A column of the list",
     "retired": "Retired",
 }
 WORDS = {"type": {t.value: w for t, w in TYPE_WORDS.items()}}
 history.register(nouns={"custom_field": "custom field"}, terms={"custom_field": history.Terms(LABELS, WORDS)})
-FIELDS = ("label", "type", "choices", "required", "help", "position", "retired")
+FIELDS = ("label", "type", "choices", "required", "help", "position", "in_list", "retired")
 
 
 def slug(label: str) -> str:
@@ -70,6 +71,7 @@ class FieldForm(Form):
     required: Checkbox = False
     help: str = Field(default="", max_length=300)
     position: int = Field(default=0, ge=0, le=1000)
+    in_list: Checkbox = True
     retired: Checkbox = False
     version: int | None = None
 
@@ -499,6 +501,11 @@ class Table:
     values: Values = field(default_factory=Values)
     asked: dict[str, str] = field(default_factory=dict)
     members: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[CustomField]:
+        """The fields the list shows as columns (the others are its filters only)."""
+        return [f for f in self.fields if f.in_list]
 
 
 def filter_names(f: CustomField) -> list[str]:

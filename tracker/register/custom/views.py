@@ -34,6 +34,8 @@ def _page(
     stale: dict[str, Any] | None = None,
 ) -> Template:
     fields = custom.definitions(db, access.project.id, retired=True)
+    # the boxes as stored, or as posted (a hidden "false", then "true" when ticked); a new field is a column
+    form = dict(form) | {k: _ticked(form.get(k, k == "in_list")) for k in ("required", "in_list", "retired")}
     return render(
         request,
         "register/custom/settings.html",
@@ -51,6 +53,10 @@ def _page(
         labels=custom.LABELS,
         types=list(custom.TYPE_WORDS.items()),
     )
+
+
+def _ticked(v: Any) -> bool:
+    return (v[-1] if isinstance(v, list) and v else v) in (True, "true")
 
 
 class CustomFieldPages(Controller):
