@@ -551,3 +551,29 @@ def test_saved_reports_show_and_filter_by_custom_fields(as_user, db, world, fiel
     assert r.status_code == 303, r.text
     page = staff.get(r.headers["location"]).text
     assert "Funding source" in page and "Federal" in page
+
+
+def test_a_risk_list_of_25_rows_with_three_custom_columns_and_six_filters_stays_under_40_kb(as_user, db, world, fields):
+    actor, access = acting(db, world, "manager")
+    for key in ("signed", "analyst", "areas"):  # filters only
+        f = fields[key]
+        custom.change(
+            db,
+            actor,
+            access,
+            f,
+            parse(custom.FieldForm, custom.definition_values(f) | {"in_list": False, "choices": f.choices}),
+        )
+    long = "Interface partner cannot staff the joint test window before the county pilot begins in spring"
+    for n in range(25):
+        risk = make_risk(db, world, title=f"{long} {n}")
+        set_values(
+            db,
+            world,
+            risk,
+            {fields["funding"].id: "State", fields["hours"].id: "48", fields["ticket"].id: "INC0041237"},
+        )
+    db.commit()
+    page = as_user("staff").get("/projects/TST/risks")
+    assert page.status_code == 200 and page.text.count("INC0041237") == 25
+    assert len(page.content) <= 40_000, len(page.content)
