@@ -56,6 +56,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.attachments import service as attachments
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.register.custom import service as custom
     from tracker.register.decisions import service as logged_decisions
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
@@ -154,6 +155,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
     changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
     lesson = lessons.create(db, staff, s_access, parse(lessons.LessonForm, {"title": "x", "recommendation": "y"}))
+    funding = {"kind": "risks", "label": "Funding source", "type": "choice", "choices": ["Federal", "State"]}
+    custom_field = custom.define(db, manager, m_access, parse(custom.FieldForm, funding))
     attached = {  # on each kind's record: one to read, one the page removes, one the API removes
         f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
@@ -275,6 +278,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "change_id": change.id,
         "lesson_id": lesson.id,
         "logged_decision_id": logged.id,
+        "custom_field_id": custom_field.id,
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",
