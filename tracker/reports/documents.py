@@ -79,6 +79,38 @@ class Table:
     title: str
     headers: list[str]
     rows: Callable[[dict], list[list[Any]]]
+    custom: str = ""  # "risks" or "issues": the register whose custom columns follow the table's own
+
+    def heads(self, content: dict) -> list[str]:
+        return self.headers + [c["label"] for c in _custom(content, self.custom)]
+
+
+def _custom(content: dict, register: str) -> list[dict]:
+    """The custom fields a report's register tables carry as columns (none in reports published before them)."""
+    return content.get("custom", {}).get(register, []) if register else []
+
+
+def _registered(
+    name: str, title: str, headers: list[str], register: str, items: Callable[[dict], list[dict]], row: Callable
+) -> Table:
+    """A table of risks or issues: the row's own cells, then its custom values in the register's column order."""
+
+    def rows(c: dict) -> list[list[Any]]:
+        columns = _custom(c, register)
+        return [row(x) + [_typed(col, x.get("custom", {}).get(col["label"])) for col in columns] for x in items(c)]
+
+    return Table(name, title, headers, rows, register)
+
+
+def _typed(column: dict, value: Any) -> Any:
+    """A custom value as a typed spreadsheet cell: a number field's as a number, a date field's as a date."""
+    if value in (None, ""):
+        return ""
+    if column["type"] == "number":
+        return _number(value)
+    if column["type"] == "date":
+        return date.fromisoformat(value)
+    return value
 
 
 _DELIVERABLE = ["Code", "Title", "Due", "Days overdue", "Review lead"]
@@ -88,17 +120,16 @@ def _late(items: list[dict]) -> list[list[Any]]:
     return [[x["code"], x["title"], x["due"], x["days"], x["owner"] or ""] for x in items]
 
 
-def _risk(items: list[dict]) -> list[list[Any]]:
-    return [
-        [x["code"], x["title"], x["score"], _label(x["level"]), _label(x["status"]), x["owner"] or ""] for x in items
-    ]
+_RISK = ["Code", "Title", "Score", "Level", "Status", "Owner"]
+_ISSUE = ["Code", "Title", "Priority", "Status", "Raised on", "Owner"]
 
 
-def _issue(items: list[dict]) -> list[list[Any]]:
-    return [
-        [x["code"], x["title"], _label(x["priority"]), _label(x["status"]), x["raised_on"], x["owner"] or ""]
-        for x in items
-    ]
+def _risk(x: dict) -> list[Any]:
+    return [x["code"], x["title"], x["score"], _label(x["level"]), _label(x["status"]), x["owner"] or ""]
+
+
+def _issue(x: dict) -> list[Any]:
+    return [x["code"], x["title"], _label(x["priority"]), _label(x["status"]), x["raised_on"], x["owner"] or ""]
 
 
 TABLES = [
@@ -128,20 +159,21 @@ TABLES = [
             [x["code"], x["title"], x["version"], x["outcome"], x["on"]] for x in c["accomplishments"]["accepted"]
         ],
     ),
-    Table(
+    _registered(
         "issues-resolved",
         "Issues resolved in the period",
         ["Code", "Title", "Priority", "Raised on", "Resolved on", "Days to resolve"],
-        lambda c: [
-            [x["code"], x["title"], _label(x["priority"]), x["raised_on"], x["resolved_on"], x["age"]]
-            for x in c["accomplishments"]["issues_resolved"]
-        ],
+        "issues",
+        lambda c: c["accomplishments"]["issues_resolved"],
+        lambda x: [x["code"], x["title"], _label(x["priority"]), x["raised_on"], x["resolved_on"], x["age"]],
     ),
-    Table(
+    _registered(
         "risks-closed",
         "Risks closed in the period",
-        ["Code", "Title", "Score", "Level", "Status", "Owner"],
-        lambda c: _risk(c["accomplishments"]["risks_closed"]),
+        _RISK,
+        "risks",
+        lambda c: c["accomplishments"]["risks_closed"],
+        _risk,
     ),
     Table(
         "upcoming",
@@ -174,25 +206,20 @@ TABLES = [
         ["Code", "Condition", "Due", "Days overdue", "Owner"],
         lambda c: _late(c["overdue"].get("conditions", [])),
     ),  # reports published before conditions were tracked
-    Table(
+    _registered(
         "top-risks",
         "Top risks by score",
         [
-            "Code",
-            "Title",
-            "Score",
-            "Level",
-            "Status",
-            "Owner",
+            *_RISK,
             "Score in the previous report",
             "Trend",
             "Open mitigation actions",
         ],
-        lambda c: [
-            _risk([x])[0]
-            + [x["previous"] if x["previous"] is not None else "", TREND_WORDS[x["trend"]], x["mitigations"]]
-            for x in c["top_risks"]
-        ],
+        "risks",
+        lambda c: c["top_risks"],
+        lambda x: (
+            _risk(x) + [x["previous"] if x["previous"] is not None else "", TREND_WORDS[x["trend"]], x["mitigations"]]
+        ),
     ),
     Table(
         "heat-map",
@@ -200,23 +227,15 @@ TABLES = [
         ["Probability", "Impact", "Risks"],
         lambda c: [[p, i, n] for p, i, n in c["heat_map"]],
     ),
-    Table(
-        "new-risks",
-        "New risks in the period",
-        ["Code", "Title", "Score", "Level", "Status", "Owner"],
-        lambda c: _risk(c["new_risks"]),
-    ),
-    Table(
-        "new-issues",
-        "New issues in the period",
-        ["Code", "Title", "Priority", "Status", "Raised on", "Owner"],
-        lambda c: _issue(c["new_issues"]),
-    ),
-    Table(
+    _registered("new-risks", "New risks in the period", _RISK, "risks", lambda c: c["new_risks"], _risk),
+    _registered("new-issues", "New issues in the period", _ISSUE, "issues", lambda c: c["new_issues"], _issue),
+    _registered(
         "escalations",
         "Issues needing escalation",
-        ["Code", "Title", "Priority", "Status", "Raised on", "Owner", "Age (days)", "Why"],
-        lambda c: [_issue([x])[0] + [x["age"], x["why"]] for x in c["escalations"]],
+        [*_ISSUE, "Age (days)", "Why"],
+        "issues",
+        lambda c: c["escalations"],
+        lambda x: _issue(x) + [x["age"], x["why"]],
     ),
     Table(
         "decisions",
@@ -412,7 +431,7 @@ def filename(content: dict, number: int, ext: str, table: str = "") -> str:
 
 def to_csv(content: dict, name: str) -> bytes:
     t = BY_NAME[name]
-    return exports.to_csv(t.headers, t.rows(content))
+    return exports.to_csv(t.heads(content), t.rows(content))
 
 
 def to_xlsx(content: dict, number: int = 1, by: str = "") -> bytes:
@@ -427,7 +446,7 @@ def to_xlsx(content: dict, number: int = 1, by: str = "") -> bytes:
         ],
         p.get("timezone"),
     )
-    return exports.to_xlsx_sheets(((t.title, t.headers, t.rows(content)) for t in TABLES), about=about)
+    return exports.to_xlsx_sheets(((t.title, t.heads(content), t.rows(content)) for t in TABLES), about=about)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -506,8 +525,9 @@ def to_docx(content: dict, meta: str) -> bytes:
         if not rows:
             document.add_paragraph("None.")
             continue
-        table = document.add_table(rows=1, cols=len(t.headers), style="Table Grid")
-        for cell, text in zip(table.rows[0].cells, t.headers, strict=True):
+        heads = t.heads(content)
+        table = document.add_table(rows=1, cols=len(heads), style="Table Grid")
+        for cell, text in zip(table.rows[0].cells, heads, strict=True):
             cell.paragraphs[0].add_run(_x(text)).bold = True
         for row in rows:
             for cell, value in zip(table.add_row().cells, row, strict=True):

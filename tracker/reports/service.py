@@ -39,6 +39,8 @@ from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as change_requests
 from tracker.register.common import settings_for
+from tracker.register.custom import service as custom
+from tracker.register.custom.models import CustomField
 from tracker.register.decisions import log as decision_log
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
@@ -332,7 +334,36 @@ def deliverable_figures(db: Session, project: Project, period: Period) -> dict[s
     return _deliverables(db, project, window(project, period))
 
 
-def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | None) -> dict[str, Any]:
+def _custom_fields(db: Session, project_id: int) -> dict[str, list[CustomField]]:
+    """The project's risk and issue custom fields, in one query."""
+    out: dict[str, list[CustomField]] = {Risk.__tablename__: [], Issue.__tablename__: []}
+    for f in custom.definitions(db, project_id):
+        out.setdefault(f.entity, []).append(f)
+    return out
+
+
+def _custom_columns(fields: list[CustomField]) -> list[dict[str, str]]:
+    """The custom fields a register's list shows as columns, as the report's tables head them."""
+    return [{"label": f.label, "type": f.type} for f in fields]
+
+
+def _custom_cells(db: Session, fields: list[CustomField], ids: list[int], then: dict[int, dict[str, Any]]) -> Any:
+    """{record id: {label: value}}: each record's custom values as they stood at the moment. The trail keeps a
+    value's changes under its field's label (shown as the history shows it); a value unchanged since stands as now.
+    One query, none when the register has no custom columns."""
+    values = custom.read(db, fields, ids) if fields else custom.Values()
+
+    def cell(i: int, f: CustomField) -> Any:
+        stood = then.get(i, {})
+        v = stood[f.label] if f.label in stood else values.shown(i, f)
+        return ", ".join(v) if isinstance(v, list) else v
+
+    return {i: {f.label: cell(i, f) for f in fields} for i in ids}
+
+
+def _risks(
+    db: Session, project: Project, w: Window, previous: dict[str, int] | None, fields: list[CustomField]
+) -> dict[str, Any]:
     rows = db.exec(
         select(
             Risk.id, Risk.code, Risk.title, Risk.probability, Risk.impact, Risk.status, Risk.raised_on, User.full_name
@@ -349,6 +380,7 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
     ).all()
     trail = _trail(db, project.id, "risk", RISK_ACTIONS, w.start_at)
     then = _as_of(trail, w.as_of)
+    cells_of = _custom_cells(db, fields, [r.id for r in rows], then)
     changed_at = {i: at for i, at, _, changes in trail if at < w.as_of and "status" in changes}  # last status change
     mitigations = dict(
         db.exec(
@@ -377,6 +409,7 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
             "owner": owner,
             "probability": p,
             "impact": i,
+            "custom": cells_of[r.id],
         }
         raised = _date(x.raised_on)
         if w.period.start <= raised <= w.period.end:
@@ -399,7 +432,7 @@ def _risks(db: Session, project: Project, w: Window, previous: dict[str, int] | 
     }
 
 
-def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
+def _issues(db: Session, project: Project, w: Window, fields: list[CustomField]) -> dict[str, Any]:
     rows = db.exec(
         select(
             Issue.id,
@@ -425,6 +458,7 @@ def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
         )
     ).all()
     then = _as_of(_trail(db, project.id, "issue", ISSUE_ACTIONS, w.start_at), w.as_of)
+    cells_of = _custom_cells(db, fields, [issue.id for issue in rows], then)
     settings = settings_for(db, project.id)
     unresolved, new, resolved, escalations = [], [], [], []
     for issue in rows:
@@ -439,6 +473,7 @@ def _issues(db: Session, project: Project, w: Window) -> dict[str, Any]:
             "owner": owner,
             "raised_on": raised.isoformat(),
             "need_by": _iso(need_by),
+            "custom": cells_of[issue.id],
         }
         if w.period.start <= raised <= w.period.end:
             new.append(item)
@@ -581,8 +616,10 @@ def _build(db: Session, project: Project, period: Period, draft: StatusReport, n
     earlier = _published(db, project.id, period.end)
     previous = db.get(StatusReport, earlier[0][0]) if earlier else None
     d = _deliverables(db, project, w)
-    r = _risks(db, project, w, (previous.content or {}).get("risk_scores") if previous else None)
-    i = _issues(db, project, w)
+    columns = {k: [f for f in fs if f.in_list] for k, fs in _custom_fields(db, project.id).items()}
+    scores = (previous.content or {}).get("risk_scores") if previous else None
+    r = _risks(db, project, w, scores, columns[Risk.__tablename__])
+    i = _issues(db, project, w, columns[Issue.__tablename__])
     actions = _overdue_actions(db, project, w)
     changes = change_requests.for_report(db, project.id, period.start, period.end)
     decided = decision_log.for_report(db, project, w.period.start, w.period.end)  # one query per source
@@ -657,6 +694,10 @@ def _build(db: Session, project: Project, period: Period, draft: StatusReport, n
         "new_issues": i["new"],
         "escalations": i["escalations"],
         "issue_ages": i["ages"],
+        "custom": {
+            "risks": _custom_columns(columns[Risk.__tablename__]),
+            "issues": _custom_columns(columns[Issue.__tablename__]),
+        },
         "overdue_actions": actions,
         "changes": changes,
         "decisions_taken": decided,
