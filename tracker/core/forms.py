@@ -79,6 +79,7 @@ MULTILINE = frozenset(
         "decisions",
         "context",  # a logged decision's
         "options",
+        "choices",  # a custom field's, one a line
         "next_steps",
         "why_overall",
         "why_deliverables",
