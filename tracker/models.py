@@ -27,6 +27,7 @@ from tracker.register.attachments.models import Attachment
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.lessons.models import Lesson, LessonDeliverable
+from tracker.register.meetings.models import Meeting, MeetingAttendee, MeetingDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import ServiceFigure, ServiceMeasure, StatusReport
 from tracker.sso.models import GroupMapping, OidcIdentity, OidcProvider, SignInPolicy
@@ -81,6 +82,9 @@ __all__ = [
     "Lesson",
     "LessonDeliverable",
     "LoginThrottle",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingDeliverable",
     "MailPreference",
     "MailSettings",
     "OidcIdentity",
