@@ -60,6 +60,8 @@ from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
 from tracker.register.lessons import api as lessons_api
 from tracker.register.lessons import views as lessons_views
+from tracker.register.meetings import api as meetings_api
+from tracker.register.meetings import views as meetings_views
 from tracker.register.risks import api as risks_api
 from tracker.register.risks import views as risks_views
 from tracker.reports import api as reports_api
@@ -174,6 +176,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *issues_views.handlers,
             *changes_views.handlers,
             *lessons_views.handlers,
+            *meetings_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -193,6 +196,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *changes_api.handlers,
             *attachments_api.handlers,
             *lessons_api.handlers,
+            *meetings_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,

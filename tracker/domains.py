@@ -15,6 +15,7 @@ from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.issues import service as issues
 from tracker.register.lessons import service as lessons
+from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -40,6 +41,7 @@ REGISTERING = (
     changes,
     issues,
     lessons,
+    meetings,
     risks,
     reports,
     targets,

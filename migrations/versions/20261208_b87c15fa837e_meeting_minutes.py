@@ -13,7 +13,6 @@ import sqlmodel
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-
 revision: str = "b87c15fa837e"
 down_revision: str | None = "6d2f0b8e3a71"
 branch_labels: str | Sequence[str] | None = None

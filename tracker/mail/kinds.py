@@ -24,6 +24,7 @@ from tracker.projects.service import Access, get_for
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.kinds import KINDS as REGISTER
+from tracker.register.meetings.models import MeetingAttendee
 from tracker.reports.models import StatusReport
 from tracker.webhooks.models import Webhook
 from tracker.webhooks.service import host_of
@@ -161,6 +162,11 @@ def _webhook_owner(db: Session, event: AuditEvent, a: About) -> set[int]:
 
 def _readers(db: Session, event: AuditEvent, a: About) -> set[int]:
     return members_with(db, a.project.id, Perm.VIEW_REGISTER)
+
+
+def _attendees(db: Session, event: AuditEvent, a: About) -> set[int]:
+    """The members who attended the meeting, as it stands when its minutes are mailed."""
+    return set(db.exec(select(MeetingAttendee.user_id).where(MeetingAttendee.meeting_id == a.record.id)))
 
 
 def _watchers(db: Session, event: AuditEvent, a: About) -> set[int]:
@@ -331,6 +337,25 @@ KINDS: dict[str, EventKind] = {
             Perm.VIEW,
             lambda db, event, a: set(),
             "{title}",
+        ),
+        EventKind(
+            "meeting_action_assigned",
+            "An action item from a meeting's minutes is assigned to you",
+            "meeting",
+            ("add_action", "update_action"),
+            Perm.VIEW_REGISTER,
+            _action_owner,
+            "An action item of {title} is yours",
+            when=_new_owner,
+        ),
+        EventKind(
+            "minutes_mailed",
+            "The minutes of a meeting you attended (with their PDF)",
+            "meeting",
+            ("mail_minutes",),
+            Perm.VIEW_REGISTER,
+            _attendees,
+            "Minutes: {title}",
         ),
         EventKind(
             "mentioned",
