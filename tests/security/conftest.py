@@ -26,6 +26,7 @@ RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
 LESSON_SHEET = b"Lesson ID,What happened,Recommendation\nL-090,Imported,Test earlier\n"
+MEETING_SHEET = b"Meeting ID,Title,Agenda\nM-090,Imported,Budget\n"
 LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
 
@@ -57,6 +58,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.changes.workflow import Move
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
+    from tracker.register.meetings import service as meetings
     from tracker.reports import levels
     from tracker.reports import service as reports
     from tracker.sso import providers as sso_providers
@@ -152,11 +154,20 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
     changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
     lesson = lessons.create(db, staff, s_access, parse(lessons.LessonForm, {"title": "x", "recommendation": "y"}))
+    meeting = meetings.create(
+        db, staff, s_access, parse(meetings.MeetingForm, {"title": "x", "attendee_ids": [str(world.ids["viewer"])]})
+    )
     attached = {  # on each kind's record: one to read, one the page removes, one the API removes
         f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
         ).id
-        for plural, record in (("risks", risk), ("issues", issue), ("changes", change), ("lessons", lesson))
+        for plural, record in (
+            ("risks", risk),
+            ("issues", issue),
+            ("changes", change),
+            ("lessons", lesson),
+            ("meetings", meeting),
+        )
         for use in ("", "removable_", "api_removable_")
     }
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
@@ -262,6 +273,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_id": issue.id,
         "change_id": change.id,
         "lesson_id": lesson.id,
+        "meeting_id": meeting.id,
+        "meeting_sheet": sha256(MEETING_SHEET).hexdigest(),
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",
