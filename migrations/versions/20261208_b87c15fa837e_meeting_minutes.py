@@ -108,6 +108,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Action items of meetings have no parent without them, and the older check allows none
+    op.execute("DELETE FROM action_item WHERE meeting_id IS NOT NULL")
     with op.batch_alter_table("action_item", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_constraint("ck_action_item_one_parent", type_="check")
         batch_op.create_check_constraint("ck_action_item_one_parent", "(risk_id IS NULL) <> (issue_id IS NULL)")

@@ -22,6 +22,7 @@ from tracker.register.attachments.models import Attachment
 from tracker.register.changes import service as changes
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
+from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 
 
@@ -41,6 +42,8 @@ def _record(db, world, plural: str):
     if plural == "lessons":
         form = parse(lessons.LessonForm, {"title": "UAT data unmasked", "recommendation": "Mask data first"})
         return lessons.create(db, staff, access, form)
+    if plural == "meetings":
+        return meetings.create(db, staff, access, parse(meetings.MeetingForm, {"title": "Steering committee"}))
     return changes.create(db, staff, access, parse(changes.ChangeForm, {"title": "More training"}))
 
 

@@ -21,6 +21,7 @@ from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 from tracker.reports import service as reports
 from tracker.reports.models import StatusReport
@@ -83,7 +84,8 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         recommendation=f"Book the {word} early",
         recorded_on=DAY,
     )
-    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson])
+    meeting = Meeting(project_id=pid, code=f"M-{n:03d}", title=f"Steering {n}", notes=f"The {word} landed", held_on=DAY)
+    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson, meeting])
     db.flush()
     if published_here:
         reports.publish(
@@ -108,6 +110,7 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         "change": state_draft.id,
         "contractor_change": contractor_cr.id,
         "lesson": lesson.id,
+        "meeting": meeting.id,
     }
     if key == "TST":
         shared = save(db, world, "staff", definition("risks", ["code"]), f"Shared {word} list", shared=True)
@@ -300,7 +303,7 @@ def test_reindex_rebuilds_what_the_hook_kept(db, world, conn):
         return sorted(conn.execute(select(ix.c.id, *columns)).all())
 
     kept = rows()
-    assert len(kept) == 20  # nine records in each project (two change requests) and TST's two saved reports
+    assert len(kept) == 22  # ten records in each project (two change requests) and TST's two saved reports
     conn.execute(ix.delete())
     assert rows() == []
     index.reindex(conn)
