@@ -20,6 +20,7 @@ from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 from tracker.reports.models import ReportStatus, ServiceFigure, ServiceMeasure, StatusReport
 from tracker.webhooks.models import Webhook
@@ -61,6 +62,7 @@ def _ids() -> dict[str, str]:
             "item_id": first(ActionItem, ActionItem.risk_id == risk),
             "change_id": first(ChangeRequest),
             "lesson_id": first(Lesson),
+            "meeting_id": first(Meeting),
             "status_report_id": first(StatusReport, StatusReport.status == ReportStatus.PUBLISHED),
             "report_id": first(SavedReport, col(SavedReport.shared).is_(True), SavedReport.source != "deliverables"),
             "deliverables_report_id": first(SavedReport, SavedReport.source == "deliverables"),

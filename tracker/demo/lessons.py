@@ -114,9 +114,16 @@ SPECS = {
 }
 
 
-def _at(project: Project, now: datetime, ago: int) -> datetime:
+def at(project: Project, now: datetime, ago: int, hour: int = 15) -> datetime:
+    """That hour of the day `ago` days before `now`, on the project's calendar."""
     day = project_today(project, now) - timedelta(days=ago)
-    return datetime.combine(day, time(15), ZoneInfo(project.timezone))
+    return datetime.combine(day, time(hour), ZoneInfo(project.timezone))
+
+
+def deliverable_ids(db: Session, project: Project, codes: tuple[str, ...]) -> list[int]:
+    """The ids of the project's deliverables of these codes."""
+    stmt = select(Deliverable.id).where(Deliverable.project_id == project.id, col(Deliverable.code).in_(codes))
+    return list(db.exec(stmt))
 
 
 def load(db: Session, now: datetime | None = None) -> int:
@@ -128,11 +135,7 @@ def load(db: Session, now: datetime | None = None) -> int:
         project = db.exec(select(Project).where(Project.key == key)).one()
         for spec in specs:
             actor = people[spec.by]
-            linked = db.exec(
-                select(Deliverable.id).where(
-                    Deliverable.project_id == project.id, col(Deliverable.code).in_(spec.deliverables)
-                )
-            ).all()
+            linked = deliverable_ids(db, project, spec.deliverables)
             form = {
                 "title": spec.title,
                 "description": spec.description,
@@ -143,7 +146,7 @@ def load(db: Session, now: datetime | None = None) -> int:
                 "owner_id": actor.id,
                 "deliverable_ids": list(linked),
             }
-            with frozen_time(_at(project, now, spec.ago)):
+            with frozen_time(at(project, now, spec.ago)):
                 access = projects.get_for(db, actor, key)
                 lessons.create(db, actor, access, parse(lessons.LessonForm, form))
             count += 1

@@ -5,18 +5,16 @@ services on the days they were held, so the meeting pages, My work and the statu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
-from tracker.deliverables.models import Deliverable
+from tracker.demo.lessons import at, deliverable_ids
 from tracker.projects import service as projects
-from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.register.actions import service as actions
 from tracker.register.meetings import service as meetings
@@ -134,11 +132,6 @@ SPECS = {
 }
 
 
-def _at(project: Project, now: datetime, ago: int) -> datetime:
-    day = project_today(project, now) - timedelta(days=ago)
-    return datetime.combine(day, time(16), ZoneInfo(project.timezone))
-
-
 def load(db: Session, now: datetime | None = None) -> int:
     """Each project's meetings, recorded on the days they were held, with their action items; returns how many."""
     now = now or utcnow()
@@ -148,12 +141,7 @@ def load(db: Session, now: datetime | None = None) -> int:
         project = db.exec(select(Project).where(Project.key == key)).one()
         for spec in specs:
             actor = people[spec.by]
-            linked = db.exec(
-                select(Deliverable.id).where(
-                    Deliverable.project_id == project.id, col(Deliverable.code).in_(spec.deliverables)
-                )
-            ).all()
-            held = _at(project, now, spec.ago)
+            held = at(project, now, spec.ago, hour=16)
             form = {
                 "title": spec.title,
                 "held_on": held.date().isoformat(),
@@ -163,7 +151,7 @@ def load(db: Session, now: datetime | None = None) -> int:
                 "agenda": "\n".join(spec.agenda),
                 "notes": spec.notes,
                 "owner_id": actor.id,
-                "deliverable_ids": list(linked),
+                "deliverable_ids": deliverable_ids(db, project, spec.deliverables),
             }
             with frozen_time(held):
                 access = projects.get_for(db, actor, key)

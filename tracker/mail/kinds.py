@@ -224,6 +224,20 @@ class EventKind:
         return entity and (self.actions == ANY or event.action in self.actions) and self.when(event)
 
 
+def _action_assigned(key: str, label: str, entity: str) -> EventKind:
+    """An action item given to someone, on the trail of the risk, issue or meeting it belongs to."""
+    return EventKind(
+        key,
+        label,
+        entity,
+        ("add_action", "update_action"),
+        Perm.VIEW_REGISTER,
+        _action_owner,
+        "An action item of {title} is yours",
+        when=_new_owner,
+    )
+
+
 KINDS: dict[str, EventKind] = {
     k.key: k
     for k in (
@@ -282,26 +296,8 @@ KINDS: dict[str, EventKind] = {
             "Issue escalated: {title}",
             when=_became("status", "escalated"),
         ),
-        EventKind(
-            "action_assigned",
-            "An action item is assigned to you",
-            "risk",
-            ("add_action", "update_action"),
-            Perm.VIEW_REGISTER,
-            _action_owner,
-            "An action item of {title} is yours",
-            when=_new_owner,
-        ),
-        EventKind(
-            "issue_action_assigned",
-            "An action item on an issue is assigned to you",
-            "issue",
-            ("add_action", "update_action"),
-            Perm.VIEW_REGISTER,
-            _action_owner,
-            "An action item of {title} is yours",
-            when=_new_owner,
-        ),
+        _action_assigned("action_assigned", "An action item is assigned to you", "risk"),
+        _action_assigned("issue_action_assigned", "An action item on an issue is assigned to you", "issue"),
         EventKind(
             "change_submitted",
             "A change request awaits your decision",
@@ -338,15 +334,8 @@ KINDS: dict[str, EventKind] = {
             lambda db, event, a: set(),
             "{title}",
         ),
-        EventKind(
-            "meeting_action_assigned",
-            "An action item from a meeting's minutes is assigned to you",
-            "meeting",
-            ("add_action", "update_action"),
-            Perm.VIEW_REGISTER,
-            _action_owner,
-            "An action item of {title} is yours",
-            when=_new_owner,
+        _action_assigned(
+            "meeting_action_assigned", "An action item from a meeting's minutes is assigned to you", "meeting"
         ),
         EventKind(
             "minutes_mailed",
