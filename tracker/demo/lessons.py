@@ -115,14 +115,14 @@ SPECS = {
 
 
 def at(project: Project, now: datetime, ago: int, hour: int = 15) -> datetime:
-    """That hour of the day `ago` days before `now`, on the project's calendar."""
+    """That many days ago, at that hour of the project's day (what a record of the register was written at)."""
     day = project_today(project, now) - timedelta(days=ago)
     return datetime.combine(day, time(hour), ZoneInfo(project.timezone))
 
 
-def deliverable_ids(db: Session, project: Project, codes: tuple[str, ...]) -> list[int]:
+def linked(db: Session, project_id: int, codes: tuple[str, ...]) -> list[int]:
     """The ids of the project's deliverables of these codes."""
-    stmt = select(Deliverable.id).where(Deliverable.project_id == project.id, col(Deliverable.code).in_(codes))
+    stmt = select(Deliverable.id).where(Deliverable.project_id == project_id, col(Deliverable.code).in_(codes))
     return list(db.exec(stmt))
 
 
@@ -135,7 +135,6 @@ def load(db: Session, now: datetime | None = None) -> int:
         project = db.exec(select(Project).where(Project.key == key)).one()
         for spec in specs:
             actor = people[spec.by]
-            linked = deliverable_ids(db, project, spec.deliverables)
             form = {
                 "title": spec.title,
                 "description": spec.description,
@@ -144,7 +143,7 @@ def load(db: Session, now: datetime | None = None) -> int:
                 "category": spec.category,
                 "phase": spec.phase,
                 "owner_id": actor.id,
-                "deliverable_ids": list(linked),
+                "deliverable_ids": linked(db, project.id, spec.deliverables),
             }
             with frozen_time(at(project, now, spec.ago)):
                 access = projects.get_for(db, actor, key)

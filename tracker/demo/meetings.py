@@ -13,7 +13,7 @@ from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.clock import frozen_time, utcnow
 from tracker.core.forms import parse
-from tracker.demo.lessons import at, deliverable_ids
+from tracker.demo.lessons import at, linked
 from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.register.actions import service as actions
@@ -151,7 +151,7 @@ def load(db: Session, now: datetime | None = None) -> int:
                 "agenda": "\n".join(spec.agenda),
                 "notes": spec.notes,
                 "owner_id": actor.id,
-                "deliverable_ids": deliverable_ids(db, project, spec.deliverables),
+                "deliverable_ids": linked(db, project.id, spec.deliverables),
             }
             with frozen_time(held):
                 access = projects.get_for(db, actor, key)
