@@ -118,7 +118,7 @@ def main() -> None:
         if answer.status_code != 303:
             raise SystemExit(f"signing in failed ({answer.status_code})")
         print(f"{'endpoint':40} {'median ms':>9} {'sql ms':>7} {'queries':>7} {'kB':>6}")
-        for name, path, _target in ENDPOINTS:
+        for name, path in ((e.name, e.path) for e in ENDPOINTS):
             if args.only and name not in args.only and name != args.profile:
                 continue
             url = path.format(**fill)

@@ -61,6 +61,39 @@
     var link = evt.target.closest && evt.target.closest("td.cell-title a");
     if (link && !link.title) { link.title = link.textContent; }
   });
+  // A file over the upload limit is named beside its field as it is chosen, before the browser sends it (the server
+  // refuses it too, but a body that large is stopped before the page could say so beside the field).
+  function fileTooLarge(input) {
+    var max = Number(input.dataset.maxBytes), big = [];
+    Array.prototype.forEach.call(input.files || [], function (f) { if (f.size > max) { big.push(f.name); } });
+    var limit = max >= 1048576 ? Math.floor(max / 1048576) + " MB" : max >= 1024 ? Math.floor(max / 1024) + " kB" : max + " bytes";
+    var message = big.length ? big.join(", ") + (big.length > 1 ? " are" : " is") + " larger than " + limit +
+      ", the most a file may be. Choose a smaller file." : "";
+    var id = input.id + "-size-error", note = document.getElementById(id);
+    if (!note) {
+      note = document.createElement("small");
+      note.id = id;
+      note.className = "field-error";
+      note.setAttribute("aria-live", "polite");
+      input.insertAdjacentElement("afterend", note);
+      input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "") + " " + id).trim());
+    }
+    note.textContent = message;
+    note.hidden = !message;
+    input.setCustomValidity(message);
+    if (message) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    return Boolean(message);
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("input[type=file][data-max-bytes]")) { fileTooLarge(evt.target); }
+  });
+  document.addEventListener("submit", function (evt) {
+    var input = evt.target.querySelector("input[type=file][data-max-bytes]");
+    if (input && fileTooLarge(input)) {
+      evt.preventDefault();
+      input.focus();
+    }
+  }, true);
   // Select-all on click for one-time secrets (API tokens).
   document.addEventListener("focusin", function (evt) {
     if (evt.target && evt.target.id === "new-token") { evt.target.select(); }

@@ -16,7 +16,6 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 import tracker.domains  # noqa: F401  each domain tells the audit trail its wording as it is imported
@@ -26,6 +25,7 @@ from tracker.accounts import views as accounts_views
 from tracker.accounts.auth import PUBLIC_PATHS, AuthMiddleware
 from tracker.audit import history
 from tracker.calendars import views as calendars_views
+from tracker.core import assets
 from tracker.core import db as dbmod
 from tracker.core.errors import ClosedBodiesSchemaPlugin, document_api_errors, handle_exception
 from tracker.core.security import (
@@ -68,7 +68,7 @@ from tracker.reports import api as reports_api
 from tracker.reports import documents as report_documents
 from tracker.reports import views as reports_views
 from tracker.search import views as search_views
-from tracker.settings import ROOT, Settings, get_settings
+from tracker.settings import Settings, get_settings
 from tracker.sso import views as sso_views
 from tracker.transfer import api as transfer_api
 from tracker.transfer import views as transfer_views
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     def engine_callback(engine_: JinjaTemplateEngine) -> None:
         engine_.register_template_callable("current_user", _current_user)
         engine_.register_template_callable("get_flashes", get_flashes)
-        engine_.register_template_callable("sees_portfolio", reports_views.portfolio_link)
+        engine_.register_template_callable("menu_offers", reports_views.menu_offers)
 
     template_config = TemplateConfig(
         engine=JinjaTemplateEngine.from_environment(
@@ -127,16 +127,6 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
         # A calendar feed is read by calendar apps with no session at all.
         exclude=["^/static/", "^/vendor/", "^/healthz", "^/mail/unsubscribe/", "^/calendars/"],
     )
-    node_modules = ROOT / "node_modules"
-    static = create_static_files_router(
-        path="/static", directories=[ROOT / "static"], name="static", include_in_schema=False
-    )
-    vendor = create_static_files_router(
-        path="/vendor",
-        directories=[node_modules / "htmx.org" / "dist", node_modules / "@picocss" / "pico" / "css"],
-        name="vendor",
-        include_in_schema=False,
-    )
     openapi = OpenAPIConfig(
         title="Tracker API",
         version="1.0.0",
@@ -160,8 +150,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
     app = Litestar(
         route_handlers=[
             healthz,
-            static,
-            vendor,
+            *assets.routers(),
             *accounts_views.handlers,
             *mfa_views.handlers,
             *security_views.handlers,

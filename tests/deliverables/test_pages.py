@@ -198,3 +198,35 @@ def test_api_removes_a_reviewer_only_at_the_assignment_version_read(as_user, upl
     assert staff.api("DELETE", f"{url}/reviewers/{world.ids['manager']}").status_code == 400
     r = staff.api("DELETE", f"{url}/reviewers/{world.ids['manager']}?version=2")
     assert r.status_code == 200 and [x["reviewer_id"] for x in r.json()] == [world.ids["staff"]]
+
+
+def _linked_section(html: str) -> str:
+    found = re.search(r'<section id="register".*?</section>', html, re.S)
+    return found.group(0) if found else ""
+
+
+def test_the_record_lists_the_register_records_that_name_it_as_each_reader_may_see_them(
+    as_user, uploads, db, world, count_queries
+):
+    d = _plan(as_user)
+    staff, contractor = as_user("staff"), as_user("contractor")
+    page = f"/projects/TST/deliverables/{d['id']}"
+    assert _linked_section(staff.get(page).text) == ""  # nothing names it yet: no empty section
+    with count_queries() as none:
+        staff.get(page)
+    linked = {"deliverable_ids": [d["id"]]}
+    owner = {"owner_id": world.ids["staff"], "probability": 3, "impact": 4, "category": "schedule"}
+    risk = staff.api("POST", "/api/v1/projects/TST/risks", json={"title": "Data slips", **owner, **linked})
+    issue = staff.api("POST", "/api/v1/projects/TST/issues", json={"title": "UAT down", **linked})
+    draft = staff.api("POST", "/api/v1/projects/TST/changes", json={"title": "Policy change", **linked})
+    theirs = contractor.api("POST", "/api/v1/projects/TST/changes", json={"title": "Extra sprint", **linked})
+    assert all(r.status_code == 201 for r in (risk, issue, draft, theirs)), [r.text for r in (risk, issue, draft)]
+    with count_queries() as four:
+        section = _linked_section(staff.get(page).text)
+    assert four.count == none.count  # one query, however many records and kinds
+    for r, code in ((risk, "R-001"), (issue, "I-001"), (draft, "CR-001"), (theirs, "CR-002")):
+        assert code in section and r.json()["title"] in section
+    assert "Change request" in section and "open" in section
+    # The contractor does not see the State's draft request here either, nor anything its role cannot read.
+    theirs_view = _linked_section(contractor.get(page).text)
+    assert "CR-002" in theirs_view and "CR-001" not in theirs_view

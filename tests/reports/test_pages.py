@@ -271,13 +271,15 @@ def test_report_links_show_only_to_those_who_may_read_reports(as_user):
     assert 'href="/portfolio"' not in page  # the portfolio has no line for a contractor, so the menu leaves it out
 
 
-def test_the_menu_offers_the_portfolio_only_to_those_it_has_a_line_for(as_user, record, db, world):
+def test_the_menu_offers_the_portfolio_and_lessons_only_to_those_they_have_a_line_for(as_user, record, db, world):
     manager, access = acting(db, world, "manager")
     report = reports.publish(db, manager, access, record.week, 1, None)
     db.commit()
     for persona in ("admin", "manager", "staff", "viewer", "outsider"):  # the outsider reads another project's
-        assert 'href="/portfolio"' in as_user(persona).get("/projects").text, persona
-    assert 'href="/portfolio"' not in as_user("contractor").get("/projects").text
+        menu = as_user(persona).get("/projects").text
+        assert 'href="/portfolio"' in menu and 'href="/lessons"' in menu, persona
+    menu = as_user("contractor").get("/projects").text
+    assert 'href="/portfolio"' not in menu and 'href="/lessons"' not in menu
     # Typed in, the page shows a contractor none of its project's reports, figures or RAG.
     page = as_user("contractor").get("/portfolio")
     assert page.status_code == 200 and "No project whose status reports you may read" in page.text

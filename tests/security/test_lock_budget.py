@@ -1,7 +1,7 @@
 """A decision with text at every field's maximum, one comment a single unbroken word, made through a real server
 while twenty people sign in and twenty read pages: everyone is answered (how fast is the benchmarks' business; the
 figures are printed), and (on SQLite)
-no request keeps the write lock while its letters render."""
+no request keeps the write lock while its letters render, nor while an uploaded file is written to the store."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from tests.conftest import PASSWORD, agree_criteria, make_settings, make_world
 from tests.dbutil import IS_SQLITE, fresh_database
 from tests.live import serving
-from tests.register.conftest import acting
+from tests.register.conftest import acting, make_issue
 from tracker.app import create_app
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine, session_factory_for
@@ -77,15 +77,16 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, i
                     d,
                     parse(reviews.CommentForm, {"text": text, "location": _words(200), "severity": "critical"}),
                 )
+            issue = make_issue(db, world)
             db.commit()
-            deliverable_id = d.id
+            deliverable_id, issue_id = d.id, issue.id
         engine.dispose()
         settings = make_settings(url, login_max_failures=1000, upload_dir=tmp / "uploads")
         engine = make_engine(url)
         held = LockTimes(engine)
         try:
             with serving(create_app(settings, session_factory=session_factory_for(engine))) as base:
-                yield base, url, deliverable_id, held
+                yield base, url, deliverable_id, held, issue_id
         finally:
             engine.dispose()
 
@@ -132,7 +133,7 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
             rendering.append(time.perf_counter() - started)
 
     monkeypatch.setattr(records, "render", timed_render)
-    base, url, deliverable_id, held = live
+    base, url, deliverable_id, held, _ = live
     manager = _signed_in(base, "manager")
     page = manager.get(f"/projects/TST/deliverables/{deliverable_id}").text
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
@@ -185,4 +186,39 @@ def test_a_maximal_decision_keeps_nobody_waiting(live, clock, monkeypatch):
         assert len(db.exec(select(GeneratedRecord).where(GeneratedRecord.decision_id == decision.id)).all()) == 4
     engine.dispose()
     for c in [manager, *readers]:
+        c.close()
+
+
+def test_an_upload_is_written_before_the_write_lock_is_taken(live, monkeypatch):
+    """The file's bytes are written and synced while no write transaction is open; keeping it inside the
+    transaction is a rename. Through the page and the API, for a register record's file and a submission's."""
+    base, url, deliverable_id, held, issue_id = live
+    open_writes: list[int] = []
+    real_stage = FileStore.stage
+
+    def watched(store, chunks):
+        open_writes.append(len(held.started))
+        return real_stage(store, chunks)
+
+    monkeypatch.setattr(FileStore, "stage", watched)
+    manager = _signed_in(base, "manager")
+    page = manager.get(f"/projects/TST/issues/{issue_id}").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
+    files = {"file": ("minutes.txt", b"Agreed: the contractor reruns the load test.", "text/plain")}
+    r = manager.post(f"/projects/TST/issues/{issue_id}/attachments", data={"_csrf_token": token}, files=files)
+    assert r.status_code == 303, r.text
+    r = manager.post(
+        f"/api/v1/projects/TST/issues/{issue_id}/attachments/", files=files, headers={"x-csrftoken": token}
+    )
+    assert r.status_code == 201, r.text
+    contractor = _signed_in(base, "contractor")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', contractor.get("/").text).group(1)
+    r = contractor.post(
+        f"/projects/TST/deliverables/{deliverable_id}/submit",
+        data={"_csrf_token": token, "notes": ""},
+        files={"files": ("v2.pdf", b"%PDF-1.7 v2", "application/pdf")},
+    )
+    assert r.status_code == 409  # in review: refused, and the staged file is gone with the request
+    assert open_writes == [0, 0, 0]
+    for c in (manager, contractor):
         c.close()

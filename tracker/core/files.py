@@ -8,6 +8,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,18 +23,33 @@ from tracker.settings import Settings
 
 
 @dataclass(frozen=True)
+class Staged:
+    """An upload already written and synced to a temporary file beside the store, with its sha256 and size, before
+    the request's transaction began: keeping it is then a rename, so no writer holds the database's write lock
+    while a large file is written. The temporary file goes when the object does, unless it was kept."""
+
+    path: Path | None  # None: over the store's limit, nothing written
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True)
 class Upload:
     filename: str
     content_type: str
-    chunks: object  # bytes or an iterable of bytes
+    chunks: object  # bytes or an iterable of bytes; read already when staged
+    staged: Staged | None = None
 
 
-def uploads_in(data: dict[str, Any], name: str) -> list[Upload]:
-    """The files a multipart body sent under `name` (one or several); a file input left empty sends none."""
+def uploads_in(data: dict[str, Any], name: str, store: FileStore) -> list[Upload]:
+    """The files a multipart body sent under `name` (one or several; a file input left empty sends none), each
+    staged in the store. Call it before the handler's first query, so the writing happens outside the transaction."""
     files = data.get(name, [])
     files = files if isinstance(files, list) else [files]
     return [
-        Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile) and f.filename
+        Upload(f.filename, f.content_type, b"", store.stage(iter(lambda f=f: f.file.read(CHUNK), b"")))
+        for f in files
+        if isinstance(f, UploadFile) and f.filename
     ]
 
 
@@ -50,39 +66,52 @@ class FileStore:
     def from_settings(cls, settings: Settings) -> FileStore:
         return cls(settings.upload_dir, settings.max_upload_mb * 1024 * 1024)
 
-    def put(self, chunks: Iterable[bytes] | bytes) -> tuple[str, int]:
-        """Store the content; returns (sha256, size). Over the limit: TooLarge, nothing kept."""
+    def stage(self, chunks: Iterable[bytes] | bytes) -> Staged:
+        """Write the content to a temporary file in the store, synced, hashing it on the way. Over the limit,
+        nothing is kept and the result says so (keep refuses it where the request can say why)."""
         if isinstance(chunks, bytes):
             chunks = [chunks]
         self.root.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise TooLarge(detail=f"Each file may be at most {self.max_bytes // (1024 * 1024)} MB.")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            sha = digest.hexdigest()
-            target = self.path_for(sha)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)  # same content, same name: a second upload simply replaces the first
-            return sha, size
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > self.max_bytes:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size > self.max_bytes:
+            os.unlink(tmp)
+            return Staged(None, "", size)
+        staged = Staged(Path(tmp), digest.hexdigest(), size)
+        weakref.finalize(staged, Path(tmp).unlink, missing_ok=True)
+        return staged
+
+    def _settle(self, staged: Staged) -> tuple[str, int]:
+        """The staged file under its sha256 (same content, same name: a second upload simply replaces the first)."""
+        if staged.path is None:
+            raise TooLarge(detail=f"Each file may be at most {self.max_bytes // (1024 * 1024)} MB.")
+        target = self.path_for(staged.sha)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if staged.path.exists() or not target.is_file():  # kept already (the same upload twice): nothing to move
+            os.replace(staged.path, target)
+        return staged.sha, staged.size
+
+    def put(self, chunks: Iterable[bytes] | bytes) -> tuple[str, int]:
+        """Store the content; returns (sha256, size). Over the limit: TooLarge, nothing kept."""
+        return self._settle(self.stage(chunks))
 
     def keep(self, upload: Upload, field: str) -> tuple[str, str, int]:
         """An uploaded file stored: (its safe name, sha256, size). Over the limit: TooLarge; an empty file is
         refused beside `field`, as nothing a reviewer could open."""
         name = safe_filename(upload.filename)
-        sha, size = self.put(upload.chunks)
-        if not size:
+        staged = upload.staged or self.stage(upload.chunks)  # type: ignore[arg-type]
+        if staged.path is not None and not staged.size:
             raise FormError({field: f"{name} is empty (0 bytes). Attach the file with its content."})
+        sha, size = self._settle(staged)
         return name, sha, size
 
     def path_for(self, sha: str) -> Path:

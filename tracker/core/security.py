@@ -42,9 +42,7 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
                 for name, value in HEADERS.items():
                     if name not in headers:
                         headers[name] = value
-                if scope["path"].startswith(("/static/", "/vendor/")):
-                    headers["cache-control"] = "public, max-age=3600"
-                elif "cache-control" not in headers:
+                if "cache-control" not in headers:  # assets say their own (core/assets.py); pages are not kept
                     headers["cache-control"] = "no-store"
             await send(message)
 

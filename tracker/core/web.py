@@ -31,6 +31,7 @@ from litestar.response import Redirect, Template
 from markupsafe import Markup
 
 from tracker.core import memo
+from tracker.core.assets import asset
 from tracker.core.clock import as_utc
 from tracker.core.security import CSRF_HEADER
 from tracker.settings import ROOT
@@ -261,5 +262,5 @@ def make_environment(
     )
     # `is day`: a calendar day, not a moment (a datetime is a date too, to Python)
     env.tests["day"] = lambda v: isinstance(v, date) and not isinstance(v, datetime)
-    env.globals.update({"CSRF_HEADER": CSRF_HEADER, **(template_globals or {})})
+    env.globals.update({"CSRF_HEADER": CSRF_HEADER, "asset": asset, **(template_globals or {})})
     return env

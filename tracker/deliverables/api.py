@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import ETag, UploadFile
+from litestar.datastructures import ETag
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from tracker.core.errors import FormError, NotFound
-from tracker.core.files import FileStore, as_download
+from tracker.core.files import FileStore, as_download, uploads_in
 from tracker.core.forms import ApiBody, ExpectedVersion, parse, refuse_controls
 from tracker.deliverables import conditions, criteria, decisions, planning, records, reviews, service, submissions
 from tracker.deliverables.decisions import DecisionForm
@@ -33,7 +33,6 @@ from tracker.deliverables.models import (
 from tracker.deliverables.planning import DeliverableForm
 from tracker.deliverables.reviews import CommentForm
 from tracker.deliverables.service import ListQuery
-from tracker.deliverables.submissions import Upload
 from tracker.deliverables.workflow import Action, Status, actions_for
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
@@ -531,15 +530,14 @@ class DeliverableApi(Controller):
         deliverable_id: FromPath[int],
         data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
     ) -> SubmissionOut:
+        store = _store(request)
+        uploads = uploads_in(data, "files", store)  # written before the first query takes the write lock
         access, d = service.load_for(db, request.user, deliverable_id, Perm.SUBMIT)
-        files = data.get("files", [])
-        files = files if isinstance(files, list) else [files]
-        uploads = [Upload(f.filename, f.content_type, f.file.read()) for f in files if isinstance(f, UploadFile)]
         notes = data.get("notes", "")
         if not isinstance(notes, str):
             raise FormError({"notes": "Notes must be text."})
         refuse_controls({"notes": notes})
-        submission = submissions.submit(db, request.user, access, d, notes, uploads, _store(request))
+        submission = submissions.submit(db, request.user, access, d, notes, uploads, store)
         _, name, stored = submissions.submissions_of(db, d.id)[0]
         return SubmissionOut(
             id=submission.id,

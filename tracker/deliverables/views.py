@@ -43,6 +43,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register import kinds
 from tracker.register.changes import service as changes
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -126,6 +127,7 @@ def _record(
         deemed_left=service.deemed_warning(d, today),
         holdback=decisions.holdback_of(d),
         moved=changes.moved(db, d.id) if access.can(Perm.VIEW_CHANGES) else [],
+        linked=kinds.linked_to(db, access, d.id),
         errors=errors or {},
         form=form or {},
         notice=notice,
@@ -377,7 +379,8 @@ class DeliverablePages(Controller):
         deliverable_id: FromPath[int],
         data: Multipart,
     ) -> Template | Redirect:
-        uploads = uploads_in(data, "files")
+        store = _store(request)
+        uploads = uploads_in(data, "files", store)  # written before the first query takes the write lock
         notes = data.get("notes", "")
         text = {k: v for k, v in data.items() if isinstance(v, str)}
 
@@ -385,7 +388,7 @@ class DeliverablePages(Controller):
             if not isinstance(notes, str):
                 raise FormError({"notes": "Notes must be text."})
             try:
-                s = submissions.submit(db, request.user, access, d, notes, uploads, _store(request), _version(text))
+                s = submissions.submit(db, request.user, access, d, notes, uploads, store, _version(text))
             except FormError as exc:
                 if uploads and "files" not in exc.errors:
                     exc.errors["files"] = "Choose the files again: browsers do not keep them after an error."

@@ -132,14 +132,28 @@ def visible_project_zones(db: Session, user: Principal) -> dict[int, str]:
     return dict(db.exec(stmt).all())
 
 
-def may_anywhere(db: Session, user: Principal, perm: Perm) -> bool:
-    """Whether the user may `perm` in at least one live project (what a cross-project page asks before it is offered)."""
-    stmt = select(Project.id).where(Project.archived == False)  # noqa: E712
-    if not (user.is_admin and perm in perms_for(None, True)):
-        stmt = stmt.join(Membership, Membership.project_id == Project.id).where(
-            Membership.user_id == user.id, col(Membership.role).in_(roles_with(perm))
-        )
-    return db.exec(stmt.limit(1)).first() is not None
+@dataclass(frozen=True)
+class Anywhere:
+    """What a user may do in at least one project: a cross-project page is offered only then."""
+
+    live: frozenset[Perm]  # in a live project
+    ever: frozenset[Perm]  # in any project, archived ones too (lessons are kept for later)
+
+
+def perms_anywhere(db: Session, user: Principal) -> Anywhere:
+    """What the user may do in some project, in one query: their roles, and an admin's rights in every project."""
+    on_user = (Membership.project_id == Project.id) & (Membership.user_id == user.id)
+    stmt = select(Project.archived, Membership.role).outerjoin(Membership, on_user).distinct()
+    if not user.is_admin:
+        stmt = stmt.where(col(Membership.user_id).is_not(None))
+    live: set[Perm] = set()
+    ever: set[Perm] = set()
+    for archived, role in db.exec(stmt):
+        granted = perms_for(role, user.is_admin)
+        ever |= granted
+        if not archived:
+            live |= granted
+    return Anywhere(frozenset(live), frozenset(ever))
 
 
 # --- project settings ---------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from sqlmodel import Session, SQLModel
+from sqlalchemy import literal, union_all
+from sqlmodel import Session, SQLModel, col, select
 
 from tracker.core.forms import Form
 from tracker.projects.permissions import Perm
@@ -47,6 +48,8 @@ class Kind:
     edit: Perm = Perm.EDIT_REGISTER  # who may record and change them
     # Refuses (403) a member who may edit the kind but not this record (a change request of the other side)
     may_change: Callable[[Access, Any], None] | None = None
+    # The records of the kind this member may see, as a where-clause, where the view permission is not all of it
+    visible: Callable[[Access], Any] | None = None
 
     def __post_init__(self) -> None:
         if not self.noun:
@@ -134,6 +137,7 @@ KINDS = {
             view=Perm.VIEW_CHANGES,
             edit=Perm.RAISE_CHANGE,
             may_change=changes.require_acts_for,
+            visible=changes.visible_clause,
         ),
         Kind(
             name="lesson",
@@ -161,3 +165,35 @@ KINDS = {
         ),
     )
 }
+
+
+@dataclass(frozen=True)
+class Linked:
+    kind: Kind
+    id: int
+    code: str
+    title: str
+    status: str  # "" for a kind without statuses
+
+
+def linked_to(db: Session, access: Access, deliverable_id: int) -> list[Linked]:
+    """The register records of every kind linked to a deliverable that this member may see, by kind then code, in
+    one query whatever the number of kinds."""
+    parts = []
+    for kind in KINDS.values():
+        if not access.can(kind.view):
+            continue
+        m = kind.model
+        status = getattr(m, "status", literal(""))
+        where = [kind.link.deliverable_id == deliverable_id]
+        if kind.visible is not None:
+            where.append(kind.visible(access))
+        parts.append(
+            select(literal(kind.plural).label("kind"), col(m.id), col(m.code), col(m.title), status.label("status"))
+            .join(kind.link, getattr(kind.link, kind.link_key) == m.id)
+            .where(*where)
+        )
+    if not parts:
+        return []
+    rows = db.exec(union_all(*parts).order_by("kind", "code")).all()
+    return [Linked(KINDS[k], i, code, title, status) for k, i, code, title, status in rows]

@@ -238,10 +238,10 @@ class RegisterPages(Controller):
         record_id: FromPath[int],
         data: Multipart,
     ) -> Template | Redirect:
+        store = FileStore.from_settings(request.app.state.settings)
+        uploads = uploads_in(data, "file", store)  # written before the first query takes the write lock
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
-        uploads = uploads_in(data, "file")
-        store = FileStore.from_settings(request.app.state.settings)
         try:
             a = attachments.attach(db, request.user, access, self.kind, record, next(iter(uploads), None), store)
         except FormError as exc:

@@ -34,7 +34,7 @@ from tracker.deliverables.workflow import STATUS_LABELS, Action, Status
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, perms_for, roles_with
-from tracker.projects.service import Access, may_anywhere, visible_projects
+from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
 from tracker.register.actions import service as action_items
 from tracker.register.actions.models import ActionItem, Plan
@@ -964,11 +964,6 @@ PORTFOLIO_FILTERS = ("sponsor", "contractor")
 
 
 PORTFOLIO = Perm.VIEW_REGISTER  # a project has a line in someone's portfolio when they may read its status reports
-
-
-def sees_portfolio(db: Session, user: Principal) -> bool:
-    """Whether the portfolio has a line for this reader (the menu offers it only then: never to a contractor)."""
-    return may_anywhere(db, user, PORTFOLIO)
 
 
 def _trend(now: str, before: str | None) -> str:

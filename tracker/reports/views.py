@@ -3,6 +3,7 @@ and its PDF/DOCX/XLSX/CSV), the contractor scorecard, the portfolio rollup, and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -26,6 +27,7 @@ from tracker.projects import views as project_pages
 from tracker.projects.calendar import project_today
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
+from tracker.register.lessons import service as lessons
 from tracker.register.risks import scoring
 from tracker.reports import credits, documents, levels, overview, rag, scorecard, targets, trends
 from tracker.reports import service as reports
@@ -344,14 +346,22 @@ def _portfolio_args(q: dict[str, str]) -> dict[str, str]:
     return {"sort": q["sort"] or "-rag", **{k: q[k] for k in reports.PORTFOLIO_FILTERS}}
 
 
-def portfolio_link(context: dict[str, Any]) -> bool:
-    """For the menu (a template callable): whether to offer the portfolio to the signed-in reader."""
+@dataclass(frozen=True)
+class Offers:
+    portfolio: bool = False
+    lessons: bool = False
+
+
+def menu_offers(context: dict[str, Any]) -> Offers:
+    """For the menu (a template callable): the cross-project pages the signed-in reader has a line in (never a
+    contractor's), from what they may do in some project, in one query."""
     request = context["request"]
     user = request.scope.get("user")
     if user is None:
-        return False
+        return Offers()
     with request_db(request) as db:
-        return reports.sees_portfolio(db, user)
+        can = projects.perms_anywhere(db, user)
+    return Offers(portfolio=reports.PORTFOLIO in can.live, lessons=lessons.READ in can.ever)
 
 
 @get("/portfolio", sync_to_thread=True, include_in_schema=False)

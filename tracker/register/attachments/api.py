@@ -83,9 +83,10 @@ def controller(kind: Kind) -> type[Controller]:
             db: NamedDependency[Session],
             data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
         ) -> AttachmentOut:
+            store = _store(request)
+            upload = next(iter(uploads_in(data, "file", store)), None)  # written before the write lock is taken
             access, record = self._record(request, db, kind.edit)
-            upload = next(iter(uploads_in(data, "file")), None)
-            a = attachments.attach(db, request.user, access, kind, record, upload, _store(request))
+            a = attachments.attach(db, request.user, access, kind, record, upload, store)
             return self._out(access, record, attachments.AttachmentRow(a, request.user.full_name))
 
         @get(

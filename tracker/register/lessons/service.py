@@ -247,13 +247,16 @@ class Found:
         return f"/projects/{self.project_key}/lessons/{self.lesson.id}"
 
 
+READ = Perm.VIEW_REGISTER  # who may read a project's lessons, on its pages and across projects
+
+
 def readable_projects(user: Principal) -> Any:
     """The ids of the projects whose lessons `user` may read, as a subquery: every project for an admin whose rights
     read the register, else those where their role does (archived projects too: their lessons are for later)."""
-    if user.is_admin and Perm.VIEW_REGISTER in perms_for(None, True):
+    if user.is_admin and READ in perms_for(None, True):
         return select(Project.id)
     return select(Membership.project_id).where(
-        Membership.user_id == user.id, col(Membership.role).in_(sorted(roles_with(Perm.VIEW_REGISTER)))
+        Membership.user_id == user.id, col(Membership.role).in_(sorted(roles_with(READ)))
     )
 
 
