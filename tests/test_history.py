@@ -46,6 +46,7 @@ from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
+from tracker.register.decisions import service as logged_decisions
 from tracker.register.issues import service as issues
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
@@ -493,6 +494,26 @@ def _everything(db, world, store, clock) -> dict[str, int]:
     )
     actions.add(db, staff, s_access, meeting, parse(actions.ActionForm, {"description": "Book the UAT room"}))
     meetings.mail_minutes(db, staff, s_access, meeting)
+    logged = logged_decisions.create(
+        db,
+        staff,
+        s_access,
+        parse(
+            logged_decisions.DecisionForm,
+            {"title": "Two go-live waves", "decided_by": "Steering committee", "options": "One wave; two waves"},
+        ),
+    )
+    logged_decisions.update(
+        db,
+        staff,
+        s_access,
+        logged,
+        parse(
+            logged_decisions.DecisionForm,
+            logged_decisions.form_values(db, logged)
+            | {"decided_by_id": str(ids["manager"]), "risk_id": str(risk.id), "title": "Go live in two waves"},
+        ),
+    )
     plan = transfer.build_plan(
         db,
         s_access,
@@ -742,6 +763,11 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Deliverables: D-01 → D-02",
         "Next review:",
         "created lesson L-001",
+        "created decision D-001",
+        "Options considered: One wave; two waves",
+        "Decided by (member): Manager Person",
+        "Risk: R-001",
+        "Decision: Two go-live waves → Go live in two waves",
         "Category: Testing → Contractor management",
         "Owner: Manager Person",
         "Phase: UAT",

@@ -56,6 +56,8 @@ from tracker.register.actions import views as actions_views
 from tracker.register.attachments import api as attachments_api
 from tracker.register.changes import api as changes_api
 from tracker.register.changes import views as changes_views
+from tracker.register.decisions import api as decisions_api
+from tracker.register.decisions import views as decisions_views
 from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
 from tracker.register.lessons import api as lessons_api
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *changes_views.handlers,
             *lessons_views.handlers,
             *meetings_views.handlers,
+            *decisions_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -186,6 +189,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *attachments_api.handlers,
             *lessons_api.handlers,
             *meetings_api.handlers,
+            *decisions_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,

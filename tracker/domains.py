@@ -13,6 +13,7 @@ from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
+from tracker.register.decisions import service as decisions
 from tracker.register.issues import service as issues
 from tracker.register.lessons import service as lessons
 from tracker.register.meetings import service as meetings
@@ -39,6 +40,7 @@ REGISTERING = (
     actions,
     attachments,
     changes,
+    decisions,
     issues,
     lessons,
     meetings,

@@ -25,6 +25,7 @@ from tracker.projects.models import Invitation, Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
+from tracker.register.decisions.models import LoggedDecision, LoggedDecisionDeliverable
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.lessons.models import Lesson, LessonDeliverable
 from tracker.register.meetings.models import Meeting, MeetingAttendee, MeetingDeliverable
@@ -80,6 +81,8 @@ __all__ = [
     "IssueDecision",
     "IssueDeliverable",
     "Lesson",
+    "LoggedDecision",
+    "LoggedDecisionDeliverable",
     "LessonDeliverable",
     "LoginThrottle",
     "Meeting",

@@ -18,6 +18,7 @@ from tracker.library.models import SavedReport
 from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
 from tracker.register.meetings.models import Meeting
@@ -63,6 +64,7 @@ def _ids() -> dict[str, str]:
             "change_id": first(ChangeRequest),
             "lesson_id": first(Lesson),
             "meeting_id": first(Meeting),
+            "logged_decision_id": first(LoggedDecision),
             "status_report_id": first(StatusReport, StatusReport.status == ReportStatus.PUBLISHED),
             "report_id": first(SavedReport, col(SavedReport.shared).is_(True), SavedReport.source != "deliverables"),
             "deliverables_report_id": first(SavedReport, SavedReport.source == "deliverables"),

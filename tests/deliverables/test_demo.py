@@ -24,10 +24,12 @@ from tracker.deliverables.workflow import Status
 from tracker.demo.deliverables import tiny_pdf
 from tracker.projects.calendar import due_after, project_holidays, project_today
 from tracker.projects.models import Membership, Project
-from tracker.projects.service import Access, perms_for
+from tracker.projects.service import Access, get_for, perms_for
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
+from tracker.register.decisions import log as decision_log
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable, IssueStatus
 from tracker.register.risks import scoring
@@ -323,3 +325,29 @@ def test_register_records_carry_the_demos_files_with_their_history(demo_db):
             )
         ).one()
         assert a.original_name in str(event.changes) and _aware(event.at) == _aware(a.uploaded_at)
+
+
+def test_every_project_logs_decisions_some_settling_its_register_and_the_reports_list_them(demo_db):
+    from tracker.reports.models import StatusReport  # as the reports' test above imports it
+
+    db, _ = demo_db
+    logged = db.exec(select(Project.key, LoggedDecision).join(Project, col(Project.id) == LoggedDecision.project_id))
+    by_project: dict[str, list[LoggedDecision]] = {}
+    for key, d in logged:
+        by_project.setdefault(key, []).append(d)
+    assert sorted(by_project) == ["CWS", "DMV", "UIM"]
+    every = [d for ds in by_project.values() for d in ds]
+    assert all(d.decided_by for d in every)
+    assert {"issue", "risk", "change"} <= {
+        name for d in every for name in ("issue", "risk", "change") if getattr(d, f"{name}_id")
+    }
+    manager = principal(db.exec(select(User).where(User.username == "mrivera")).one())
+    access = get_for(db, manager, "CWS")
+    merged = decision_log.for_reader(db, access, decision_log.LogQuery())
+    assert {e.source for e in merged} == set(decision_log.Source)  # all four sources, read where they are kept
+    reports_with = [
+        r
+        for r in db.exec(select(StatusReport).where(StatusReport.status == "published"))
+        if r.content.get("decisions_taken")
+    ]
+    assert reports_with  # a published week lists the decisions taken in it

@@ -28,6 +28,7 @@ def test_the_catalog_lists_every_source_field_and_operator(as_user):
         "issues",
         "changes",
         "lessons",
+        "decisions",
         "meetings",
         "actions",
     ]

@@ -50,7 +50,11 @@ def test_a_good_definition_comes_back_normalised():
 @pytest.mark.parametrize(
     ("raw", "key", "says"),
     [
-        (definition("budgets", ["code"]), "source", "deliverables, risks, issues, changes, lessons, meetings, actions"),
+        (
+            definition("budgets", ["code"]),
+            "source",
+            "deliverables, risks, issues, changes, lessons, decisions, meetings, actions",
+        ),
         (definition("risks", []), "columns", "Choose at least one"),
         (definition("risks", ["code", "salary"]), "columns", "Risks have no column 'salary'"),
         (definition("risks", ["code", "code"]), "columns", "once"),

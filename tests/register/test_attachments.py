@@ -20,6 +20,7 @@ from tracker.projects import service as projects
 from tracker.register.attachments import service as attachments
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes import service as changes
+from tracker.register.decisions import service as decisions
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
 from tracker.register.meetings import service as meetings
@@ -44,6 +45,9 @@ def _record(db, world, plural: str):
         return lessons.create(db, staff, access, form)
     if plural == "meetings":
         return meetings.create(db, staff, access, parse(meetings.MeetingForm, {"title": "Steering committee"}))
+    if plural == "decisions":
+        form = parse(decisions.DecisionForm, {"title": "Two go-live waves", "decided_by": "Steering committee"})
+        return decisions.create(db, staff, access, form)
     return changes.create(db, staff, access, parse(changes.ChangeForm, {"title": "More training"}))
 
 

@@ -7,17 +7,23 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tests.register.conftest import acting
+from tests.register.conftest import (
+    REGISTER_ROLES,
+    api_readers,
+    found_by_readers,
+    reads_and_records,
+    round_trip,
+    watched_and_mentioned,
+)
 from tests.test_mail import dispatcher
 from tests.transfer.conftest import other, plan_deliverables  # noqa: F401 (`other` is a fixture)
 from tracker.accounts.models import User
 from tracker.accounts.service import principal
 from tracker.core.forms import parse
-from tracker.core.spreadsheet import read_table
 from tracker.projects import service as projects
+from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
 from tracker.register.lessons.models import Lesson
-from tracker.transfer import service as transfer
 from tracker.transfer.columns import LESSONS
 
 FORM = {
@@ -90,29 +96,14 @@ def test_the_api_lists_creates_reads_and_patches_with_the_version(as_user, world
     assert staff.api("PATCH", f"/api/v1/lessons/{made['id']}", json={"phase": "x", "version": 1}).status_code == 409
     listed = staff.api("GET", "/api/v1/projects/TST/lessons?category=testing").json()
     assert listed["total"] == 1 and listed["items"][0]["phase"] == "Design"
-    assert as_user("viewer").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 200
-    assert as_user("viewer").api("PATCH", f"/api/v1/lessons/{made['id']}", json={"version": 2}).status_code == 403
-    assert as_user("contractor").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 403
-    assert as_user("outsider").api("GET", f"/api/v1/lessons/{made['id']}").status_code == 404
+    api_readers(as_user, "lessons", made["id"])
 
 
-@pytest.mark.parametrize(
-    "role, read, write",
-    [
-        ("manager", 200, 303),
-        ("staff", 200, 303),
-        ("viewer", 200, 403),
-        ("contractor", 403, 403),
-        ("outsider", 404, 404),
-    ],
-)
+@pytest.mark.parametrize("role, read, write", REGISTER_ROLES)
 def test_who_reads_and_records_lessons(as_user, db, world, role, read, write):
     lesson = make_lesson(db, world)
     db.commit()
-    user = as_user(role)
-    assert user.get("/projects/TST/lessons").status_code == read
-    assert user.get(f"/projects/TST/lessons/{lesson.id}").status_code == read
-    assert user.post("/projects/TST/lessons", FORM).status_code == write
+    reads_and_records(as_user(role), "lessons", lesson.id, FORM, read, write)
 
 
 def test_every_lesson_page_shows_only_the_projects_the_reader_may_read(as_user, db, world):
@@ -173,10 +164,7 @@ def test_the_project_list_reads_in_fixed_queries(as_user, db, world, count_queri
 def test_search_finds_a_lesson_for_those_who_read_the_register(as_user, db, world):
     make_lesson(db, world, recommendation="Book the walrus environment early.")
     db.commit()
-    hits = as_user("viewer").get("/api/v1/search", params={"q": "walrus"}).json()
-    assert [(h["kind"], h["code"]) for h in hits["results"]] == [("lesson", "L-001")]
-    assert hits["results"][0]["url"].startswith("/projects/TST/lessons/")
-    assert as_user("contractor").get("/api/v1/search", params={"q": "walrus"}).json()["total"] == 0
+    found_by_readers(as_user, "walrus", "lesson", "L-001", "lessons")
 
 
 @pytest.mark.usefixtures("other")
@@ -184,16 +172,7 @@ def test_export_then_import_into_another_project_gives_the_same_rows(db, world):
     deliverable = plan_deliverables(db, world, "TST")["D-02"]
     make_lesson(db, world, owner_id=str(world.ids["staff"]), deliverable_ids=[str(deliverable)])
     make_lesson(db, world, title="Second", category="governance", phase="")
-    staff, tst = acting(db, world, "staff")
-    oth = projects.get_for(db, staff, "OTH")
-    body, _, name = transfer.export_file(db, tst, LESSONS, None, "xlsx")
-    sheet = read_table(name, body)
-    plan = transfer.build_plan(db, oth, LESSONS, sheet, transfer.auto_mapping(LESSONS, sheet.headers))
-    assert [(r.action, r.errors) for r in plan.rows] == [("create", {})] * 2
-    transfer.run(db, staff, oth, plan)
-    assert transfer.export_table(db, oth, LESSONS) == transfer.export_table(db, tst, LESSONS)
-    again = transfer.build_plan(db, oth, LESSONS, sheet, transfer.auto_mapping(LESSONS, sheet.headers))
-    assert {r.action for r in again.rows} == {"unchanged"}
+    round_trip(db, world, LESSONS, 2)
 
 
 def test_a_watched_lesson_tells_its_watchers_and_a_mention_reaches_who_may_read(
@@ -202,16 +181,5 @@ def test_a_watched_lesson_tells_its_watchers_and_a_mention_reaches_who_may_read(
     d = dispatcher(conn, database_url, tmp_path, inbox.url)
     lesson = make_lesson(db, world)
     db.commit()
-    viewer = as_user("viewer")
-    assert f'href="/watching?record=lessons-{lesson.id}"' in viewer.get(f"/projects/TST/lessons/{lesson.id}").text
-    assert viewer.post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}, htmx=True).status_code == 200
-    assert as_user("contractor").post("/watching", {"record": f"lessons-{lesson.id}", "watch": "on"}).status_code == 404
-
-    manager, access = acting(db, world, "manager")
     change = {"recommendation": "Ask @viewer and @contractor to check masking before UAT."}
-    lessons.update(db, manager, access, lesson, parse(lessons.LessonForm, lessons.form_values(db, lesson) | change))
-    db.commit()
-    d.once()
-    told = sorted(" ".join(m["Subject"].split()) for m in inbox.to("viewer@example.gov"))  # unfolded
-    assert told == [f"[TST {lesson.code}] You are mentioned on {lesson.title}"]  # once, though a watcher too
-    assert inbox.to("contractor@example.gov") == []  # may not read lessons
+    watched_and_mentioned(db, world, as_user, inbox, d, KINDS["lessons"], lesson, change)

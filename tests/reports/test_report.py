@@ -27,6 +27,7 @@ from tracker.projects.calendar import project_holidays, project_today
 from tracker.projects.models import Project
 from tracker.register import common
 from tracker.register.actions.models import ActionItem
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
 from tracker.register.risks import service as risks
@@ -477,11 +478,19 @@ def test_the_report_costs_a_fixed_number_of_queries_however_large_the_record(db,
             for n in range(1500)
         ]
     )
+    db.add_all(
+        [
+            LoggedDecision(project_id=p.id, code=f"BD-{n:03d}", title="Bulk", decided_by="Board", decided_on=today)
+            for n in range(200)
+        ]
+    )
     db.commit()
     with count_queries() as large:
         c = _draft(db, record)
     assert c["counts"]["risks_open"] == 1005 and c["counts"]["issues_open"] == 1504
-    assert large.count == small.count <= 25, (small.count, large.count)
+    assert len(c["decisions_taken"]) >= 200
+    # 24, and the period's decisions: one query for each of the decision log's four sources
+    assert large.count == small.count <= 28, (small.count, large.count)
     with count_queries() as large_page:
         assert manager.get("/projects/TST/status-reports/draft").status_code == 200
     assert large_page.count == small_page.count

@@ -19,6 +19,7 @@ from tracker.library import service as library
 from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
 from tracker.register.meetings.models import Meeting
@@ -85,7 +86,10 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         recorded_on=DAY,
     )
     meeting = Meeting(project_id=pid, code=f"M-{n:03d}", title=f"Steering {n}", notes=f"The {word} landed", held_on=DAY)
-    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson, meeting])
+    decision = LoggedDecision(
+        project_id=pid, code=f"D-{n:03d}", title=f"Two waves {n}", context=f"The {word} is late", decided_on=DAY
+    )
+    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson, decision, meeting])
     db.flush()
     if published_here:
         reports.publish(
@@ -111,6 +115,7 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         "contractor_change": contractor_cr.id,
         "lesson": lesson.id,
         "meeting": meeting.id,
+        "decision": decision.id,
     }
     if key == "TST":
         shared = save(db, world, "staff", definition("risks", ["code"]), f"Shared {word} list", shared=True)
@@ -303,7 +308,7 @@ def test_reindex_rebuilds_what_the_hook_kept(db, world, conn):
         return sorted(conn.execute(select(ix.c.id, *columns)).all())
 
     kept = rows()
-    assert len(kept) == 22  # ten records in each project (two change requests) and TST's two saved reports
+    assert len(kept) == 24  # eleven records in each project (two change requests) and TST's two saved reports
     conn.execute(ix.delete())
     assert rows() == []
     index.reindex(conn)

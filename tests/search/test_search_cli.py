@@ -39,6 +39,7 @@ def test_the_demo_is_indexed_and_reindex_rebuilds_the_same(demo_template, tmp_pa
                 "saved_report",
                 "lesson",
                 "meeting",
+                "decision",
             }
             result = CliRunner().invoke(cli.main, ["reindex"])
             assert result.exit_code == 0, result.output

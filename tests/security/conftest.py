@@ -27,6 +27,7 @@ ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
 LESSON_SHEET = b"Lesson ID,What happened,Recommendation\nL-090,Imported,Test earlier\n"
 MEETING_SHEET = b"Meeting ID,Title,Agenda\nM-090,Imported,Budget\n"
+DECISION_SHEET = b"Decision ID,Decision,Decided by\nD-090,Imported,Board\n"
 LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
 
@@ -56,6 +57,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.attachments import service as attachments
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.register.decisions import service as logged_decisions
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
     from tracker.register.meetings import service as meetings
@@ -170,6 +172,16 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         )
         for use in ("", "removable_", "api_removable_")
     }
+    # a logged decision ("decision_id" is a deliverable's acceptance decision here)
+    logged = logged_decisions.create(
+        db, staff, s_access, parse(logged_decisions.DecisionForm, {"title": "x", "decided_by": "y"})
+    )
+    attached |= {
+        f"logged_decision_{use}attachment_id": attachments.attach(
+            db, staff, s_access, KINDS["decisions"], logged, submissions.Upload("note.txt", "text/plain", b"n"), store
+        ).id
+        for use in ("", "removable_", "api_removable_")
+    }
     item = actions.add(db, staff, s_access, risk, parse(actions.ActionForm, {"description": "a", "plan": "mitigation"}))
     actions.add(db, staff, s_access, issue, parse(actions.ActionForm, {"description": "b"}))
     risks = definition("risks", ["code", "level"])
@@ -275,6 +287,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "lesson_id": lesson.id,
         "meeting_id": meeting.id,
         "meeting_sheet": sha256(MEETING_SHEET).hexdigest(),
+        "logged_decision_id": logged.id,
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",
@@ -306,6 +319,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_sheet": sha256(ISSUE_SHEET).hexdigest(),
         "change_sheet": sha256(CHANGE_SHEET).hexdigest(),
         "lesson_sheet": sha256(LESSON_SHEET).hexdigest(),
+        "decision_sheet": sha256(DECISION_SHEET).hexdigest(),
         # periods of nothing yet, one for each write that starts a draft or publishes one
         **{f"week{n}_end": (week.end - timedelta(weeks=n)).isoformat() for n in (2, 3, 4, 5)},
     }

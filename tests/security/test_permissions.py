@@ -14,7 +14,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from tests.security.conftest import CHANGE_SHEET, ISSUE_SHEET, LESSON_SHEET, LEVELS_SHEET, MEETING_SHEET, RISK_SHEET
+from tests.security.conftest import (
+    CHANGE_SHEET,
+    DECISION_SHEET,
+    ISSUE_SHEET,
+    LESSON_SHEET,
+    LEVELS_SHEET,
+    MEETING_SHEET,
+    RISK_SHEET,
+)
 
 PERSONAS = ("admin", "manager", "staff", "contractor", "viewer", "outsider", None)
 ALL = {"admin", "manager", "staff", "contractor", "viewer", "outsider"}
@@ -60,6 +68,8 @@ LESSON_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "recommen
 LESSON = {"title": "Changed", "recommendation": "Start earlier", "category": "testing"}
 MEETING_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "agenda"}
 MEETING = {"title": "Changed", "meeting_type": "steering", "agenda": "Budget"}
+DECISION_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "decided_by"}
+DECISION = {"title": "Changed", "decided_by": "Steering committee"}
 LEVELS_PAGE = "/projects/{key}/scorecard/reported"
 LEVELS_API = "/api/v1/projects/{key}/service-levels"
 LEVEL_READERS = READERS | CONTRACTOR
@@ -285,6 +295,7 @@ ROUTES = [
     ("POST", "/projects/{key}/meetings/{meeting_id}/edit", EDITORS, MEETING | {"version": "1"}),
     ("POST", "/projects/{key}/meetings/{meeting_id}/actions", EDITORS, {"description": "Book the room"}),
     ("POST", "/projects/{key}/meetings/{meeting_id}/mail", EDITORS, {}),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/decisions", EDITORS, {"title": "Go ahead"}),
     ("POST", "/projects/{key}/meetings/from-report", EDITORS, {}),
     ("GET", "/projects/{key}/meetings/{meeting_id}/row", READERS, None),
     ("GET", "/projects/{key}/meetings/{meeting_id}/row-edit", set(), None, 404),
@@ -296,6 +307,28 @@ ROUTES = [
     ("GET", "/projects/{key}/meetings/import/{meeting_sheet}", EDITORS, None),
     ("GET", "/projects/{key}/meetings/import/{meeting_sheet}/preview?" + urlencode(MEETING_COLUMNS), EDITORS, None),
     ("POST", "/projects/{key}/meetings/import/{meeting_sheet}", EDITORS, MEETING_COLUMNS | {"seen": "{{}}"}),
+    # the decision log: the register's readers read it, its editors record; edited on its own page only
+    ("GET", "/projects/{key}/decisions", READERS, None),
+    ("GET", "/projects/{key}/decisions?q=x&since=2026-01-01&until=2026-12-31", READERS, None),
+    ("GET", "/projects/{key}/decisions/new", EDITORS, None),
+    ("POST", "/projects/{key}/decisions", EDITORS, DECISION),
+    ("GET", "/projects/{key}/decisions/{logged_decision_id}", READERS, None),
+    ("GET", "/projects/{key}/decisions/{logged_decision_id}/edit", EDITORS, None),
+    ("POST", "/projects/{key}/decisions/{logged_decision_id}/edit", EDITORS, DECISION | {"version": "1"}),
+    ("GET", "/projects/{key}/decisions/{logged_decision_id}/row", READERS, None),
+    ("GET", "/projects/{key}/decisions/{logged_decision_id}/row-edit", set(), None, 404),
+    ("POST", "/projects/{key}/decisions/{logged_decision_id}/quick", set(), {"version": "1"}, 404),
+    ("POST", "/projects/{key}/decisions/bulk", set(), {"pick": "{logged_decision_id}:1"}, 404),
+    ("GET", "/projects/{key}/decisions/export?format=csv", READERS, None),
+    ("GET", "/projects/{key}/decisions/import", EDITORS, None),
+    ("POST", "/projects/{key}/decisions/import", EDITORS, {"file": ("decisions.csv", DECISION_SHEET)}),
+    ("GET", "/projects/{key}/decisions/import/{decision_sheet}", EDITORS, None),
+    ("GET", "/projects/{key}/decisions/import/{decision_sheet}/preview?" + urlencode(DECISION_COLUMNS), EDITORS, None),
+    ("POST", "/projects/{key}/decisions/import/{decision_sheet}", EDITORS, DECISION_COLUMNS | {"seen": "{{}}"}),
+    # the merged decision log: every member, each seeing the sources they may read (a contractor: deliverables and
+    # change requests)
+    ("GET", "/projects/{key}/decision-log", MEMBERS, None),
+    ("GET", "/projects/{key}/decision-log?source=change&since=2026-01-01&q=x", MEMBERS, None),
     ("GET", "/lessons", ALL, None),  # every project's lessons each reader may read: a contractor's list is empty
     ("GET", "/lessons?q=x&category=testing&project={key}", ALL, None),
     ("GET", "/projects/{key}/changes/export?format=csv", CHANGE_READERS, None),
@@ -494,6 +527,18 @@ ROUTES = [
     ("GET", "/api/v1/changes/{change_id}", CHANGE_READERS, None),
     ("PATCH", "/api/v1/changes/{change_id}", EDITORS, {"title": "x", "version": 2}),
     ("POST", "/api/v1/changes/{change_id}/{step}", EDITORS, {"version": 2}),
+    ("GET", "/api/v1/projects/{key}/decisions", READERS, None),
+    ("POST", "/api/v1/projects/{key}/decisions", EDITORS, {"title": "x", "decided_by": "y"}),
+    ("GET", "/api/v1/decisions/{logged_decision_id}", READERS, None),
+    ("PATCH", "/api/v1/decisions/{logged_decision_id}", EDITORS, {"title": "x", "version": 2}),
+    ("GET", "/api/v1/projects/{key}/decisions/export", READERS, None),
+    (
+        "POST",
+        "/api/v1/projects/{key}/decisions/import",
+        EDITORS,
+        {"file": ("d.csv", DECISION_SHEET), "dry_run": "true"},
+    ),
+    ("GET", "/api/v1/projects/{key}/decision-log", MEMBERS, None),
     ("GET", "/api/v1/projects/{key}/lessons", READERS, None),
     ("POST", "/api/v1/projects/{key}/lessons", EDITORS, {"title": "x", "recommendation": "y"}),
     ("GET", "/api/v1/lessons/{lesson_id}", READERS, None),
@@ -608,6 +653,7 @@ ROUTES += [
         ("changes", "change", CHANGE_READERS),
         ("lessons", "lesson", READERS),
         ("meetings", "meeting", READERS),
+        ("decisions", "logged_decision", READERS),
     )
     for page in [f"/projects/{{key}}/{plural}/{{{name}_id}}/attachments"]
     for api in ["/api/v1" + page]
@@ -714,7 +760,7 @@ def _denial(persona: str, path: str, body, override: int | dict[str, int] | None
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|changes|lessons|meetings|action-items|saved-reports|status-reports|webhooks)/",
+        r"/api/v1/(deliverables|risks|issues|changes|lessons|decisions|meetings|action-items|saved-reports|status-reports|webhooks)/",
         path,
     )
     usual = 404 if persona == "outsider" and inside_project else 403

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tracker.webhooks import targets
-from tracker.webhooks.kinds import KINDS, NAMES, PAGES, kinds_of
+from tracker.webhooks.kinds import KINDS, NAMES, PAGES, PUBLIC, kinds_of
 
 
 def test_each_kind_has_one_name_and_its_record_a_page():
     assert len(NAMES) == len(set(NAMES))
     assert {k.entity_type for k in KINDS} <= set(PAGES)
-    assert all(k.name.startswith(("review.", f"{k.entity_type}.")) for k in KINDS)
+    assert all(k.name.startswith(("review.", f"{PUBLIC.get(k.entity_type, k.entity_type)}.")) for k in KINDS)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.name)

@@ -3,20 +3,23 @@ service on the day they were, so /lessons has something to teach across projects
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
 from tracker.accounts.models import User
-from tracker.accounts.service import principal
+from tracker.accounts.service import Principal, principal
 from tracker.core.clock import frozen_time, utcnow
-from tracker.core.forms import parse
+from tracker.core.forms import Form, parse
 from tracker.deliverables.models import Deliverable
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
+from tracker.projects.service import Access
 from tracker.register.lessons import service as lessons
 
 
@@ -126,28 +129,45 @@ def linked(db: Session, project_id: int, codes: tuple[str, ...]) -> list[int]:
     return list(db.exec(stmt))
 
 
-def load(db: Session, now: datetime | None = None) -> int:
-    """Each project's lessons, recorded on the days they were; returns how many."""
+def record(
+    db: Session,
+    specs: dict[str, tuple[Any, ...]],
+    now: datetime | None,
+    form_of: Callable[[Session, Project, Any, dict[str, Principal]], dict[str, Any]],
+    create: Callable[[Session, Principal, Access, Any], Any],
+    form: type[Form],
+    hour: int = 15,
+) -> int:
+    """Each project's specs (a register kind's demo records), each recorded by its `by` through `create` on the day
+    it was (`ago`), from the `form` that `form_of` fills from it; returns how many."""
     now = now or utcnow()
     people = {u.username: principal(u) for u in db.exec(select(User))}
     count = 0
-    for key, specs in SPECS.items():
+    for key, project_specs in specs.items():
         project = db.exec(select(Project).where(Project.key == key)).one()
-        for spec in specs:
-            actor = people[spec.by]
-            form = {
-                "title": spec.title,
-                "description": spec.description,
-                "impact": spec.impact,
-                "recommendation": spec.recommendation,
-                "category": spec.category,
-                "phase": spec.phase,
-                "owner_id": actor.id,
-                "deliverable_ids": linked(db, project.id, spec.deliverables),
-            }
-            with frozen_time(at(project, now, spec.ago)):
-                access = projects.get_for(db, actor, key)
-                lessons.create(db, actor, access, parse(lessons.LessonForm, form))
+        for spec in project_specs:
+            values = form_of(db, project, spec, people)
+            with frozen_time(at(project, now, spec.ago, hour)):
+                actor = people[spec.by]
+                create(db, actor, projects.get_for(db, actor, key), parse(form, values))
             count += 1
     db.flush()
     return count
+
+
+def _form(db: Session, project: Project, spec: Spec, people: dict[str, Principal]) -> dict[str, Any]:
+    return {
+        "title": spec.title,
+        "description": spec.description,
+        "impact": spec.impact,
+        "recommendation": spec.recommendation,
+        "category": spec.category,
+        "phase": spec.phase,
+        "owner_id": people[spec.by].id,
+        "deliverable_ids": linked(db, project.id, spec.deliverables),
+    }
+
+
+def load(db: Session, now: datetime | None = None) -> int:
+    """Each project's lessons, recorded on the days they were; returns how many."""
+    return record(db, SPECS, now, _form, lessons.create, lessons.LessonForm)

@@ -18,6 +18,7 @@ from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.demo import attachments as attachments_demo
 from tracker.demo import changes as changes_demo
+from tracker.demo import decisions as decisions_demo
 from tracker.demo import deliverables as deliverables_demo
 from tracker.demo import lessons as lessons_demo
 from tracker.demo import levels as levels_demo
@@ -176,6 +177,8 @@ def load(
             lessons_demo.load(db)
             step("Meeting minutes")
             meetings_demo.load(db)
+            step("Decision log")
+            decisions_demo.load(db)
             step("Files on register records")
             attachments_demo.load(db, store)
             step("Saved reports")

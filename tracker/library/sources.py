@@ -1,4 +1,4 @@
-"""What a saved report may ask of each source (deliverables, risks, issues, change requests, lessons, meetings, action items): the fields a user may
+"""What a saved report may ask of each source (deliverables, risks, issues, change requests, lessons, decisions, meetings, action items): the fields a user may
 show, filter and sort by — each a SQL expression taken from the owning domain's rules, so a figure here equals the
 same figure on the register, the record and the status report — the operators each kind of field allows, and the
 versioned definition a report stores, validated field by field. No SQL text ever comes from input."""
@@ -33,6 +33,7 @@ from tracker.projects.permissions import Perm
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import PENDING, ChangeRequest, ChangeStatus
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
 from tracker.register.kinds import KINDS
@@ -348,6 +349,21 @@ MEETING_FIELDS = {
 }
 
 
+# --- the decision log ----------------------------------------------------------------------------------------
+
+Decider = aliased(User, name="decision_decider")
+DECISION_FIELDS = {
+    "code": text("Code", LoggedDecision.code),
+    "title": text("Decision", LoggedDecision.title),
+    "context": text("Context", LoggedDecision.context),
+    "options": text("Options considered", LoggedDecision.options),
+    "decided_by": text("Decided by", LoggedDecision.decided_by),
+    "decider": person("Decided by (member)", Decider, LoggedDecision.decided_by_id),
+    "decided_on": when("Decided on", LoggedDecision.decided_on),
+    "updated_at": moment("Updated", LoggedDecision.updated_at),
+}
+
+
 # --- action items --------------------------------------------------------------------------------------------
 
 ActionOwner = aliased(User, name="action_owner")
@@ -464,6 +480,13 @@ SOURCES: dict[str, Source] = {
         lambda s: s.outerjoin(LessonOwner, LessonOwner.id == Lesson.owner_id),
         ("code", "title", "category", "phase", "recommendation", "recorded_on"),
         ("recorded_on", True),
+    ),
+    "decisions": register_source(
+        KINDS["decisions"],
+        DECISION_FIELDS,
+        lambda s: s.outerjoin(Decider, Decider.id == LoggedDecision.decided_by_id),
+        ("code", "title", "decided_by", "decided_on"),
+        ("decided_on", True),
     ),
     "meetings": register_source(
         KINDS["meetings"],

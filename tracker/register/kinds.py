@@ -19,6 +19,8 @@ from tracker.projects.service import Access
 from tracker.register import common
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
+from tracker.register.decisions import service as decisions
+from tracker.register.decisions.models import LoggedDecision, LoggedDecisionDeliverable
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDeliverable
 from tracker.register.lessons import service as lessons
@@ -162,6 +164,17 @@ KINDS = {
             query=meetings.MeetingQuery,
             quick=(),  # minutes are written on their own page
             new={"meeting_type": "other"},
+        ),
+        Kind(
+            name="decision",
+            plural="decisions",
+            prefix="D",
+            model=LoggedDecision,
+            link=LoggedDecisionDeliverable,
+            service=decisions,
+            form=decisions.DecisionForm,
+            query=decisions.DecisionQuery,
+            quick=(),  # a decision is written down once and corrected on its own page
         ),
     )
 }

@@ -60,6 +60,10 @@ class RegisterPages(Controller):
         """What the list alone shows besides its rows (the choices of a filter)."""
         return {}
 
+    def form_context(self, db: Session, access: Access) -> dict[str, Any]:
+        """What the create and edit forms alone offer besides the deliverables (the records it may come from)."""
+        return {}
+
     def detail_context(self, db: Session, access: Access, record: Any, today: Any) -> dict[str, Any]:
         """What the record's page shows besides the record (its log, its plans, where it came from)."""
         return {}
@@ -149,6 +153,7 @@ class RegisterPages(Controller):
             deliverable_choices=common.deliverable_choices(db, access.project.id),
             **{self.kind.name: record},
             **self.common(db, access),
+            **self.form_context(db, access),
         )
 
     @get("/", sync_to_thread=True)

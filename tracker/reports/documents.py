@@ -218,6 +218,15 @@ TABLES = [
         ["Code", "Title", "Priority", "Status", "Raised on", "Owner", "Age (days)", "Why"],
         lambda c: [_issue([x])[0] + [x["age"], x["why"]] for x in c["escalations"]],
     ),
+    Table(
+        "decisions",
+        "Decisions taken in the period",
+        ["Date", "Source", "Code", "Decision", "Decided by"],
+        lambda c: [
+            [x["day"], x["source_label"], x["code"], x["outcome"], x["decided_by"]]
+            for x in c.get("decisions_taken", [])  # reports published before the decision log
+        ],
+    ),
     *(
         Table(
             f"changes-{key}",

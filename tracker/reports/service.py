@@ -40,6 +40,7 @@ from tracker.register.actions import service as action_items
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as change_requests
 from tracker.register.common import settings_for
+from tracker.register.decisions import log as decision_log
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import UNRESOLVED, Issue, IssueStatus, Priority
 from tracker.register.risks import scoring
@@ -583,6 +584,7 @@ def _build(db: Session, project: Project, period: Period, draft: StatusReport, n
     i = _issues(db, project, w)
     actions = _overdue_actions(db, project, w)
     changes = change_requests.for_report(db, project.id, period.start, period.end)
+    decided = decision_log.for_report(db, project, w.period.start, w.period.end)  # one query per source
     critical = [x for x in r["active"] if x["level"] == scoring.Level.CRITICAL]
     facts = rag.Facts(
         reviews_overdue=[(x["code"], x["days"]) for x in d["reviews"]],
@@ -656,6 +658,7 @@ def _build(db: Session, project: Project, period: Period, draft: StatusReport, n
         "issue_ages": i["ages"],
         "overdue_actions": actions,
         "changes": changes,
+        "decisions_taken": decided,
         **_scorecard(db, project, period),
         "rag_history": history,
         "counts": {

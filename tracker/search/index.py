@@ -43,6 +43,7 @@ from tracker.library.models import SavedReport
 from tracker.register.actions.models import ActionItem
 from tracker.register.actions.service import PARENT_CODE, with_parents
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
 from tracker.register.meetings.models import Meeting
@@ -270,7 +271,7 @@ DOCUMENTS = (
     ),
     Document(
         "meeting",
-        11,
+        10,
         Meeting,
         ("project_id", "code", "title", "agenda", "notes", "external_attendees"),
         lambda: select(
@@ -282,6 +283,20 @@ DOCUMENTS = (
             _path("meetings/", Meeting.id),
         ),
         carries=(("action", lambda ids: select(ActionItem.id).where(col(ActionItem.meeting_id).in_(ids))),),
+    ),
+    Document(
+        "decision",
+        11,
+        LoggedDecision,
+        ("project_id", "code", "title", "context", "options", "decided_by"),
+        lambda: select(
+            LoggedDecision.id,
+            LoggedDecision.project_id,
+            LoggedDecision.code,
+            LoggedDecision.title,
+            _text(LoggedDecision.context, LoggedDecision.options, LoggedDecision.decided_by),
+            _path("decisions/", LoggedDecision.id),
+        ),
     ),
 )
 BY_KIND = {d.kind: d for d in DOCUMENTS}

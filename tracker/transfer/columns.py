@@ -7,7 +7,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -38,6 +38,8 @@ class Lookups:
     people: dict[str, set[int]]  # lower-cased username, email and full name -> user ids
     deliverables: dict[str, int]  # CODE -> id
     risks: dict[str, int]  # CODE -> id
+    issues: dict[str, int] = field(default_factory=dict)  # CODE -> id
+    changes: dict[str, int] = field(default_factory=dict)  # CODE -> id
 
     def person(self, text: str) -> int:
         ids = self.people.get(text.strip().lower(), set())
@@ -209,6 +211,24 @@ def deliverables(cell: str, look: Lookups) -> list[int]:
     if missing:
         raise ValueError(f"No deliverable {', '.join(missing)} in this project")
     return [look.deliverables[c] for c in dict.fromkeys(codes)]
+
+
+def came_from(key: str, header: str, aliases: tuple[str, ...], example: str) -> Column:
+    """The issue, risk or change request (`key`) a decision came from, by its code; the row's `<key>_code`."""
+    noun = header.lower()
+
+    def read(cell: str, look: Lookups) -> int | None:
+        code, codes = cell.strip().upper(), getattr(look, f"{key}s")
+        if code and code not in codes:
+            raise ValueError(f"No {noun} {code} in this project")
+        return codes[code] if code else None
+
+    def write(row: Any, x: Extras) -> str:
+        return getattr(row, f"{key}_code") or ""
+
+    return Column(
+        key, header, aliases, write, read, f"{key}_id", help=f"A {noun} code of this project, e.g. {example}."
+    )
 
 
 def from_risk(cell: str, look: Lookups) -> int | None:
@@ -828,6 +848,37 @@ MEETING_COLUMNS = (
     linked_column("Deliverables discussed"),
 )
 
+DECISION_COLUMNS = (
+    code_column("Decision ID", ("Decision ref", "Decision no", "Decision number", "DL ID"), "D", "decision"),
+    own("title", "Decision", ("Decision taken", "What was decided", "Title", "Summary", "Outcome"), required=True),
+    own("context", "Context", ("Background", "Why", "Reason", "Situation", "Description")),
+    own("options", "Options considered", ("Options", "Alternatives", "Alternatives considered")),
+    own("decided_by", "Decided by", ("Decision maker", "Decided", "Approver", "Authority", "Body")),
+    Column(
+        "decided_by_member",
+        "Decided by member",
+        ("Decider", "Member"),
+        lambda row, x: row.decided_by_name or "",
+        owner,
+        "decided_by_id",
+        help="A member of the project: username, email or full name.",
+    ),
+    own(
+        "decided_on", "Decided on", ("Decision date", "Date decided", "Date"), a_date, help=DATE_HELP + " Blank: today."
+    ),
+    came_from("issue", "Issue", ("From issue", "Issue ID", "Related issue"), "I-004"),
+    came_from("risk", "Risk", ("From risk", "Risk ID", "Related risk"), "R-007"),
+    came_from(
+        "change",
+        "Change request",
+        ("From change request", "CR", "CR ID", "Change request ID", "Related change"),
+        "CR-002",
+    ),
+    Column("recorded_by", "Recorded by", ("Author",), lambda row, x: row.recorded_by_name or ""),
+    linked_column("Deliverables"),
+)
+
 LESSONS = Register(KINDS["lessons"], LESSON_COLUMNS)
+DECISIONS = Register(KINDS["decisions"], DECISION_COLUMNS)
 MEETINGS = Register(KINDS["meetings"], MEETING_COLUMNS)
-REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS, MEETINGS)}
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS, DECISIONS, MEETINGS)}

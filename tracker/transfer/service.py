@@ -29,6 +29,7 @@ from tracker.projects.service import Access
 from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
+from tracker.register.changes.models import ChangeRequest
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
@@ -204,8 +205,13 @@ def lookups(db: Session, project: Project) -> Lookups:
         for name in names:
             people.setdefault(name.strip().lower(), set()).add(uid)
     delivs = db.exec(select(Deliverable.code, Deliverable.id).where(Deliverable.project_id == project.id))
-    codes = db.exec(select(Risk.code, Risk.id).where(Risk.project_id == project.id))
-    return Lookups(people, {c.upper(): i for c, i in delivs}, {c.upper(): i for c, i in codes})
+    codes = {
+        model: {c.upper(): i for c, i in db.exec(select(model.code, model.id).where(model.project_id == project.id))}
+        for model in (Risk, Issue, ChangeRequest)
+    }
+    return Lookups(
+        people, {c.upper(): i for c, i in delivs}, codes[Risk], issues=codes[Issue], changes=codes[ChangeRequest]
+    )
 
 
 def _form_values(register: Register, row: Any, x: Extras) -> dict[str, Any]:

@@ -18,6 +18,8 @@ class Kind:
     sets: tuple[str, str] | None = None  # (field, value): only events whose change sets it
 
 
+# A kind of record's public name where its table's is another ("decision" is a deliverable's acceptance decision)
+PUBLIC = {"logged_decision": "decision"}
 FILES = ("attach", "remove_attachment")  # a register record's attachments (tracker/register/attachments)
 
 # In order: an event that is of several kinds goes to a webhook once, as the first of them it subscribes to.
@@ -69,6 +71,13 @@ KINDS: tuple[Kind, ...] = (
         ("update", "add_action", "update_action", "mail_minutes", *FILES),
         "A meeting's minutes change, gain an action item, are mailed, or a file is attached to them or removed",
     ),
+    Kind("decision.created", "logged_decision", ("create",), "A decision is recorded in the decision log"),
+    Kind(
+        "decision.updated",
+        "logged_decision",
+        ("update", *FILES),
+        "A logged decision changes, or a file is attached to it or removed",
+    ),
     Kind("status_report.published", "status_report", ("publish",), "A status report is published"),
 )
 NAMES = tuple(k.name for k in KINDS)
@@ -84,6 +93,7 @@ PAGES = {
     "change_request": "/projects/{key}/changes/{id}",
     "lesson": "/projects/{key}/lessons/{id}",
     "meeting": "/projects/{key}/meetings/{id}",
+    "logged_decision": "/projects/{key}/decisions/{id}",
     "status_report": "/projects/{key}/status-reports/{id}",
 }
 API = {
@@ -93,6 +103,7 @@ API = {
     "change_request": "/api/v1/changes/{id}",
     "lesson": "/api/v1/lessons/{id}",
     "meeting": "/api/v1/meetings/{id}",
+    "logged_decision": "/api/v1/decisions/{id}",
     "status_report": "/api/v1/status-reports/{id}",
 }
 
