@@ -1,8 +1,9 @@
 """Meeting minutes: meetings (M-001 per project), their member attendees and discussed deliverables; an action item
-may now belong to a meeting instead of a risk or an issue (still exactly one parent).
+may now belong to a meeting instead of a risk or an issue (still exactly one parent); a logged decision may name the
+meeting whose minutes recorded it.
 
 Revision ID: b87c15fa837e
-Revises: 6d2f0b8e3a71
+Revises: 3e9c51d7a2f4
 Create Date: 2026-12-08
 """
 
@@ -14,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "b87c15fa837e"
-down_revision: str | None = "6d2f0b8e3a71"
+down_revision: str | None = "3e9c51d7a2f4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -106,10 +107,19 @@ def upgrade() -> None:
         batch_op.drop_constraint("ck_action_item_one_parent", type_="check")
         batch_op.create_check_constraint("ck_action_item_one_parent", ONE_PARENT)
 
+    with op.batch_alter_table("logged_decision", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
+        batch_op.add_column(sa.Column("meeting_id", sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_logged_decision_meeting_id"), ["meeting_id"], unique=False)
+        batch_op.create_foreign_key("fk_logged_decision_meeting_id_meeting", "meeting", ["meeting_id"], ["id"])
+
 
 def downgrade() -> None:
     # Action items of meetings have no parent without them, and the older check allows none
     op.execute("DELETE FROM action_item WHERE meeting_id IS NOT NULL")
+    with op.batch_alter_table("logged_decision", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
+        batch_op.drop_constraint("fk_logged_decision_meeting_id_meeting", type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_logged_decision_meeting_id"))
+        batch_op.drop_column("meeting_id")
     with op.batch_alter_table("action_item", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_constraint("ck_action_item_one_parent", type_="check")
         batch_op.create_check_constraint("ck_action_item_one_parent", "(risk_id IS NULL) <> (issue_id IS NULL)")

@@ -21,6 +21,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.meetings import service as meetings
 from tracker.register.meetings.models import Meeting, MeetingAttendee
 from tracker.reports import service as reports
@@ -300,3 +301,24 @@ def test_an_action_from_the_minutes_is_mailed_to_its_owner(db, conn, world, data
     d.once()
     (msg,) = inbox.to("staff@example.gov")
     assert "An action item of Steering committee, December is yours" in " ".join(msg["Subject"].split())
+
+
+def test_a_decision_recorded_in_the_minutes_is_logged_and_listed(as_user, db, world):
+    meeting = make_meeting(db, world)
+    db.commit()
+    staff = as_user("staff")
+    r = staff.post(f"/projects/TST/meetings/{meeting.id}/decisions", {"title": "", "context": "Kept context"})
+    assert r.status_code == 422 and 'id="f-decision-title-error"' in r.text and "Kept context" in r.text
+    r = staff.post(f"/projects/TST/meetings/{meeting.id}/decisions", {"title": "UAT cycle 2 goes ahead"})
+    assert r.status_code == 303 and r.headers["location"] == f"/projects/TST/meetings/{meeting.id}#decisions"
+    decision = db.exec(select(LoggedDecision)).one()
+    assert (decision.meeting_id, decision.decided_by, decision.decided_on) == (
+        meeting.id,
+        meeting.title,
+        meeting.held_on,
+    )
+    page = staff.get(f"/projects/TST/meetings/{meeting.id}").text
+    assert "UAT cycle 2 goes ahead" in page and f"/projects/TST/decisions/{decision.id}" in page
+    assert f"/projects/TST/meetings/{meeting.id}" in staff.get(f"/projects/TST/decisions/{decision.id}").text
+    assert as_user("viewer").post(f"/projects/TST/meetings/{meeting.id}/decisions", {"title": "x"}).status_code == 403
+    assert "UAT cycle 2 goes ahead" in meetings.minutes_html(db, meeting)

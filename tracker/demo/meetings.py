@@ -1,6 +1,7 @@
 """Demo meeting minutes: each project's steering committee, weekly status meeting and a design review, with who
-came (members and guests), the agenda, what was said, and the action items they gave out, recorded through the
-services on the days they were held, so the meeting pages, My work and the status report's overdue actions show them."""
+came (members and guests), the agenda, what was said, the action items they gave out and the decisions they took,
+recorded through the services on the days they were held, so the meeting pages, My work, the decision log and the
+status report's overdue actions show them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tracker.demo.lessons import at, linked
 from tracker.projects import service as projects
 from tracker.projects.models import Project
 from tracker.register.actions import service as actions
+from tracker.register.decisions import service as decisions
 from tracker.register.meetings import service as meetings
 
 
@@ -40,6 +42,7 @@ class Spec:
     deliverables: tuple[str, ...]
     ago: int  # days ago it was held
     actions: tuple[Action, ...] = ()
+    decisions: tuple[str, ...] = ()  # taken in the room, logged in the decision log
 
 
 SPECS = {
@@ -60,6 +63,7 @@ SPECS = {
                 Action("Circulate the signed-off masking checklist to the committee", "pokafor", 5, done=True),
                 Action("Bring a go/no-go recommendation for UAT cycle 2", "mrivera", 14),
             ),
+            ("UAT cycle 2 starts only on a masked data set the privacy office has signed off",),
         ),
         Spec(
             "Weekly status meeting",
@@ -127,6 +131,7 @@ SPECS = {
             ("D-01",),
             12,
             (Action("Publish the escalation path on the project site", "snguyen", 5, done=True),),
+            ("Change requests over $50,000 are decided by the steering committee",),
         ),
     ),
 }
@@ -165,6 +170,9 @@ def load(db: Session, now: datetime | None = None) -> int:
                     if a.done:
                         item |= {"done": True, "done_on": held.date().isoformat()}  # settled in the room
                     actions.add(db, actor, access, meeting, parse(actions.ActionForm, item))
+                for title in spec.decisions:
+                    form = parse(decisions.DecisionForm, {"title": title, "decided_by": "Steering committee"})
+                    meetings.record_decision(db, actor, access, meeting, form)
             count += 1
     db.flush()
     return count

@@ -34,6 +34,7 @@ class DecisionOut(BaseModel):
     risk_code: str | None
     change_id: int | None
     change_code: str | None
+    meeting_id: int | None
     recorded_by_id: int | None
     recorded_by_name: str | None
     deliverable_ids: list[int]

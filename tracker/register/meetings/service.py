@@ -27,6 +27,8 @@ from tracker.projects.permissions import Perm, roles_with
 from tracker.projects.service import Access, load_record, record_in
 from tracker.register import common
 from tracker.register.actions import service as actions
+from tracker.register.decisions import service as decisions
+from tracker.register.decisions.models import LoggedDecision
 from tracker.register.meetings.models import Meeting, MeetingAttendee, MeetingDeliverable, MeetingType
 from tracker.reports import documents
 from tracker.reports import service as reports
@@ -281,6 +283,23 @@ def search(
     return [MeetingRow(m, owner, recorder, tuple(people[m.id])) for m, owner, recorder in found], total
 
 
+# --- decisions recorded in the minutes ----------------------------------------------------------------------
+
+
+def record_decision(
+    db: Session, actor: Principal, access: Access, meeting: Meeting, form: decisions.DecisionForm
+) -> LoggedDecision:
+    """A decision taken in the meeting, logged in the decision log with the meeting it came from; by the meeting
+    and on its day unless the form says otherwise."""
+    defaults = {"decided_by": form.decided_by or meeting.title, "decided_on": form.decided_on or meeting.held_on}
+    return decisions.create(db, actor, access, form.model_copy(update=defaults | {"meeting_id": meeting.id}))
+
+
+def decisions_of(db: Session, meeting_id: int) -> list[LoggedDecision]:
+    stmt = select(LoggedDecision).where(LoggedDecision.meeting_id == meeting_id)
+    return list(db.exec(stmt.order_by(LoggedDecision.code)))
+
+
 # --- the minutes, printed and mailed ------------------------------------------------------------------------------
 
 
@@ -298,6 +317,7 @@ def minutes_html(db: Session, meeting: Meeting) -> str:
         agenda=lines(meeting.agenda),
         external=lines(meeting.external_attendees),
         items=actions.for_parent(db, project_today(project), meeting_id=meeting.id),
+        decisions=decisions_of(db, meeting.id),
     )
 
 

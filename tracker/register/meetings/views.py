@@ -20,11 +20,13 @@ from tracker.projects.calendar import project_today
 from tracker.projects.service import Access
 from tracker.register import common, pages
 from tracker.register.actions import service as actions
+from tracker.register.decisions import service as decisions
 from tracker.register.kinds import KINDS
 from tracker.register.meetings import service as meetings
 from tracker.register.meetings.models import MeetingType
 from tracker.reports import service as reports
 
+DECISION_FIELDS = ("title", "context", "options", "decided_by", "decided_on")  # what the minutes' form asks
 CHOICES = {"meeting_type": [t.value for t in MeetingType]}
 OPTIONS = {name: list(meetings.WORDS[name].items()) for name in CHOICES}
 
@@ -46,7 +48,32 @@ class MeetingPages(pages.WithActions, pages.RegisterPages):
             "external": meetings.lines(meeting.external_attendees),
             "mailed": meetings.mailed(db, meeting.id),
             "mail_errors": {},
+            "decisions": meetings.decisions_of(db, meeting.id),
+            "decision_errors": {},
+            "decision_form": {},
         }
+
+    @post("/{record_id:int}/decisions", sync_to_thread=True)
+    def add_decision(
+        self,
+        request: Request,
+        db: NamedDependency[Session],
+        key: FromPath[str],
+        record_id: FromPath[int],
+        data: pages.Form,
+    ) -> Template | Redirect:
+        """A decision taken in the meeting, logged in the decision log and listed in the minutes."""
+        access = projects.get_for(db, request.user, key, self.kind.edit)
+        meeting = self.kind.service.get_for(db, access, record_id)
+        try:
+            form = parse(decisions.DecisionForm, {k: v for k, v in data.items() if k in DECISION_FIELDS})
+            decision = meetings.record_decision(db, request.user, access, meeting, form)
+        except FormError as exc:
+            return self.detail_page(
+                request, db, access, meeting, status=422, decision_errors=exc.errors, decision_form=data
+            )
+        flash(request, f"Decision {decision.code} logged.")
+        return redirect(self.url(access, meeting, "#decisions"))
 
     @get("/{record_id:int}/minutes.pdf", sync_to_thread=True)
     def pdf(
