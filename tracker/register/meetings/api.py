@@ -3,9 +3,7 @@ items (/api/v1/meetings/{id}/actions)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from pydantic import BaseModel
+from datetime import date
 
 from tracker.register import api as register_api
 from tracker.register.actions.api import parent_actions
@@ -14,7 +12,7 @@ from tracker.register.meetings import service as meetings
 from tracker.register.meetings.models import MeetingType
 
 
-class MeetingOut(BaseModel):
+class MeetingOut(register_api.Recorded):
     id: int
     code: str
     title: str
@@ -27,12 +25,6 @@ class MeetingOut(BaseModel):
     notes: str
     owner_id: int | None
     owner_name: str | None
-    recorded_by_id: int | None
-    recorded_by_name: str | None
-    deliverable_ids: list[int]
-    deliverable_codes: list[str]
-    updated_at: datetime
-    version: int
 
 
 # What the API's readers are told about the meeting's fields; the fields themselves are the form's (register/api.py).
