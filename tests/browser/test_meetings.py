@@ -1,6 +1,7 @@
 """A weekly status meeting in the browser: a project's manager opens the draft status report, starts the weekly
 status meeting from it (the draft's lists become the agenda), adds an action item in the minutes (a mistake first,
-answered beside the field) and sees it listed; every page checked for accessibility."""
+answered beside the field) and sees it listed, then logs a decision taken in the meeting; every page checked for
+accessibility."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def test_a_weekly_status_meeting_started_from_the_draft_report_gets_its_action_i
     expect(page.get_by_text("Action item added.")).to_be_visible()
     actions = page.locator("#actions")
     expect(actions).to_contain_text("Send the vendor the list of overdue deliverables")
+    assert_accessible(page)
+
+    page.get_by_text("Record a decision").click()
+    page.get_by_label("Decision (required)").fill("The vendor reports overdue deliverables daily until they are in")
+    page.get_by_role("button", name="Log the decision").click()
+    expect(page.get_by_text(re.compile(r"Decision D-\d{3} logged\."))).to_be_visible()
+    expect(page.locator("#decisions")).to_contain_text("The vendor reports overdue deliverables daily")
     assert_accessible(page)
 
     page.goto(f"{live_server}/projects/CWS/meetings")
