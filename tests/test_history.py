@@ -46,6 +46,7 @@ from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
 from tracker.register.changes.workflow import Move
+from tracker.register.custom import service as custom
 from tracker.register.decisions import service as logged_decisions
 from tracker.register.issues import service as issues
 from tracker.register.kinds import KINDS
@@ -514,6 +515,21 @@ def _everything(db, world, store, clock) -> dict[str, int]:
             | {"decided_by_id": str(ids["manager"]), "risk_id": str(risk.id), "title": "Go live in two waves"},
         ),
     )
+    # a custom field, defined and changed by a manager, and a lesson's value of it on the lesson's own trail
+    funding = parse(
+        custom.FieldForm, {"kind": "lessons", "label": "Funding source", "type": "choice", "choices": ["Federal"]}
+    )
+    field = custom.define(db, manager, m_access, funding)
+    custom.change(
+        db,
+        manager,
+        m_access,
+        field,
+        parse(custom.FieldForm, funding.model_dump() | {"choices": ["Federal", "State"], "required": True}),
+    )
+    custom.save(
+        db, staff, s_access, KINDS["lessons"], lesson, lessons.form_values(db, lesson), {field.id: "State"}, True
+    )
     plan = transfer.build_plan(
         db,
         s_access,
@@ -768,6 +784,9 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Decided by (member): Manager Person",
         "Risk: R-001",
         "Decision: Two go-live waves → Go live in two waves",
+        "created custom field Lesson: Funding source",
+        "Choices: Federal → Federal, State",
+        "Funding source: State",
         "Category: Testing → Contractor management",
         "Owner: Manager Person",
         "Phase: UAT",

@@ -56,6 +56,8 @@ from tracker.register.actions import views as actions_views
 from tracker.register.attachments import api as attachments_api
 from tracker.register.changes import api as changes_api
 from tracker.register.changes import views as changes_views
+from tracker.register.custom import api as custom_api
+from tracker.register.custom import views as custom_views
 from tracker.register.decisions import api as decisions_api
 from tracker.register.decisions import views as decisions_views
 from tracker.register.issues import api as issues_api
@@ -169,6 +171,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *lessons_views.handlers,
             *meetings_views.handlers,
             *decisions_views.handlers,
+            *custom_views.handlers,
             *actions_views.handlers,
             *transfer_views.handlers,
             *library_views.handlers,
@@ -190,6 +193,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *lessons_api.handlers,
             *meetings_api.handlers,
             *decisions_api.handlers,
+            *custom_api.handlers,
             actions_api.ActionApi,
             actions_api.RiskActionsApi,
             actions_api.IssueActionsApi,

@@ -13,6 +13,7 @@ from tracker.projects import service as projects
 from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
 from tracker.register.changes import service as changes
+from tracker.register.custom import service as custom_fields
 from tracker.register.decisions import service as decisions
 from tracker.register.issues import service as issues
 from tracker.register.lessons import service as lessons
@@ -41,6 +42,7 @@ REGISTERING = (
     attachments,
     changes,
     decisions,
+    custom_fields,
     issues,
     lessons,
     meetings,

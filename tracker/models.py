@@ -25,6 +25,7 @@ from tracker.projects.models import Invitation, Membership, Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
 from tracker.register.changes.models import ChangeDeliverable, ChangeRequest
+from tracker.register.custom.models import CustomField, CustomValue
 from tracker.register.decisions.models import LoggedDecision, LoggedDecisionDeliverable
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.lessons.models import Lesson, LessonDeliverable
@@ -70,6 +71,8 @@ __all__ = [
     "CriteriaVersion",
     "Criterion",
     "CriterionResult",
+    "CustomField",
+    "CustomValue",
     "Decision",
     "Deliverable",
     "DispatchCursor",

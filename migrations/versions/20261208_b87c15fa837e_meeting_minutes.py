@@ -3,7 +3,7 @@ may now belong to a meeting instead of a risk or an issue (still exactly one par
 meeting whose minutes recorded it.
 
 Revision ID: b87c15fa837e
-Revises: 3e9c51d7a2f4
+Revises: bd5087bc9cf8
 Create Date: 2026-12-08
 """
 
@@ -15,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "b87c15fa837e"
-down_revision: str | None = "3e9c51d7a2f4"
+down_revision: str | None = "bd5087bc9cf8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

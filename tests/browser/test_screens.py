@@ -18,6 +18,7 @@ from tracker.library.models import SavedReport
 from tracker.projects.models import Project
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.custom.models import CustomField
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
@@ -71,6 +72,7 @@ def _ids() -> dict[str, str]:
             "webhook_id": first(Webhook),
             "figure_id": first(ServiceFigure, ServiceFigure.status == "disputed"),
             "measure_id": first(ServiceMeasure),
+            "custom_field_id": first(CustomField),
         }
     engine.dispose()
     return {k: str(v) for k, v in ids.items() if v is not None}

@@ -28,6 +28,7 @@ from tracker.projects.service import Access, get_for, perms_for
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.attachments.models import Attachment
+from tracker.register.custom.models import CustomField, CustomValue
 from tracker.register.decisions import log as decision_log
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
@@ -351,3 +352,13 @@ def test_every_project_logs_decisions_some_settling_its_register_and_the_reports
         if r.content.get("decisions_taken")
     ]
     assert reports_with  # a published week lists the decisions taken in it
+
+
+def test_the_demo_registers_carry_custom_fields_with_values_on_their_records_histories(demo_db):
+    db, _ = demo_db
+    labels = {(f.entity, f.label) for f in db.exec(select(CustomField))}
+    assert {("risk", "Funding source"), ("issue", "Ticket ref"), ("issue", "Vendor SLA hours")} <= labels
+    values = db.exec(select(CustomValue)).all()
+    assert len(values) >= 10 and any(v.number_value is not None for v in values)
+    events = db.exec(select(AuditEvent).where(AuditEvent.action == "update")).all()
+    assert any("Funding source" in e.changes for e in events)

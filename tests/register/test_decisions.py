@@ -311,3 +311,12 @@ def test_webhooks_hear_of_a_decision_recorded_changed_or_given_a_file():
         assert webhook_kinds.kinds_of("logged_decision", action, {}) == ["decision.updated"]
     assert webhook_kinds.PAGES["logged_decision"] == "/projects/{key}/decisions/{id}"
     assert webhook_kinds.API["logged_decision"] == "/api/v1/decisions/{id}"
+
+
+def test_context_and_options_keep_their_lines_and_the_decision_stays_one_line(db, world):
+    lines = {"context": "Conversion is late:\r\n- south region three weeks\r\n- north on time", "options": "A\nB\tC"}
+    d = make_decision(db, world, **lines)
+    assert (d.context, d.options) == (lines["context"], lines["options"])
+    with pytest.raises(FormError) as refused:
+        make_decision(db, world, title="Two\nwaves")
+    assert "title" in refused.value.errors

@@ -57,6 +57,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.attachments import service as attachments
     from tracker.register.changes import service as changes
     from tracker.register.changes.workflow import Move
+    from tracker.register.custom import service as custom
     from tracker.register.decisions import service as logged_decisions
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
@@ -159,6 +160,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     meeting = meetings.create(
         db, staff, s_access, parse(meetings.MeetingForm, {"title": "x", "attendee_ids": [str(world.ids["viewer"])]})
     )
+    funding = {"kind": "risks", "label": "Funding source", "type": "choice", "choices": ["Federal", "State"]}
+    custom_field = custom.define(db, manager, m_access, parse(custom.FieldForm, funding))
     attached = {  # on each kind's record: one to read, one the page removes, one the API removes
         f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
@@ -288,6 +291,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "meeting_id": meeting.id,
         "meeting_sheet": sha256(MEETING_SHEET).hexdigest(),
         "logged_decision_id": logged.id,
+        "custom_field_id": custom_field.id,
         "mail_id": message.id,
         "report_recipient_id": external.id,
         "step": "start_review",

@@ -242,6 +242,19 @@ ROUTES = [
             for level in ("critical", "high", "medium", "low")
         },
     ),
+    # custom fields of the register: defined by the project's managers (values: as the record, above and below)
+    ("GET", "/projects/{key}/custom-fields", MANAGING, None),
+    ("POST", "/projects/{key}/custom-fields", MANAGING, {"kind": "issues", "label": "Ticket ref", "type": "text"}),
+    ("GET", "/projects/{key}/custom-fields/{custom_field_id}", MANAGING, None),
+    (
+        "POST",
+        "/projects/{key}/custom-fields/{custom_field_id}",
+        MANAGING,
+        {"label": "Funding", "type": "choice", "choices": "Federal\nState", "version": "1"},
+    ),
+    ("GET", "/api/v1/projects/{key}/custom-fields", MEMBERS, None),
+    ("POST", "/api/v1/projects/{key}/custom-fields", MANAGING, {"kind": "issues", "label": "SLA", "type": "number"}),
+    ("PATCH", "/api/v1/projects/{key}/custom-fields/{custom_field_id}", MANAGING, {"version": 2, "help": "Who pays"}),
     # register spreadsheets
     ("GET", "/projects/{key}/risks/export?format=csv&status=active", READERS, None),
     ("GET", "/projects/{key}/issues/export?format=xlsx", READERS, None),

@@ -77,6 +77,8 @@ MULTILINE = frozenset(
         "rationale",
         "summary",
         "decisions",
+        "context",  # a logged decision's
+        "options",
         "next_steps",
         "why_overall",
         "why_deliverables",

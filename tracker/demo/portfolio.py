@@ -18,6 +18,7 @@ from tracker.core.files import FileStore
 from tracker.core.forms import parse
 from tracker.demo import attachments as attachments_demo
 from tracker.demo import changes as changes_demo
+from tracker.demo import custom_fields as custom_fields_demo
 from tracker.demo import decisions as decisions_demo
 from tracker.demo import deliverables as deliverables_demo
 from tracker.demo import lessons as lessons_demo
@@ -181,6 +182,8 @@ def load(
             decisions_demo.load(db)
             step("Files on register records")
             attachments_demo.load(db, store)
+            step("Custom fields on the registers")
+            custom_fields_demo.load(db)
             step("Saved reports")
             library_demo.load(
                 db, {key: next(u for u, role in members if role == "manager") for key, members in MEMBERS.items()}

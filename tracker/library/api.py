@@ -114,8 +114,8 @@ class CatalogOut(BaseModel):
     relative_dates: str
 
 
-def _out(db: Session, access: Access, request: Request, report: SavedReport) -> ReportOut:
-    _, problems = service.stored_definition(report)
+def _out(db: Session, access: Access, request: Request, report: SavedReport, sources: dict | None = None) -> ReportOut:
+    _, problems = service.stored_definition(report, sources or service.sources_of(db, report.project_id))
     owner = db.get(User, report.owner_id)
     return ReportOut(
         **report.model_dump(
@@ -155,8 +155,8 @@ def _run_out(result: Result, limit: int, offset: int) -> RunOut:
     )
 
 
-def _runnable(report: SavedReport) -> Any:
-    definition, problems = service.stored_definition(report)
+def _runnable(db: Session, report: SavedReport) -> Any:
+    definition, problems = service.stored_definition(report, service.sources_of(db, report.project_id))
     if definition is None:
         raise Conflict(
             detail="This report's definition no longer validates; change it before running it.", extra=problems
@@ -186,13 +186,16 @@ class SavedReportsApi(Controller):
         by_id = {a.project.id: a for a in accesses}
         query = LibraryQuery(q=(q or "")[:100], source=source or "", whose=whose or "")
         rows = service.library(db, request.user, accesses, query)
-        return [_out(db, by_id[r.report.project_id], request, r.report) for r in rows]
+        sources = {p: service.sources_of(db, p) for p in {r.report.project_id for r in rows}}  # one query a project
+        return [_out(db, by_id[r.report.project_id], request, r.report, sources[r.report.project_id]) for r in rows]
 
     @post("/", sync_to_thread=True, summary="Save a report (managers and staff)")
     def create_report(self, request: Request, db: NamedDependency[Session], data: JSONBody[ReportIn]) -> ReportOut:
         access = projects.get_for(db, request.user, data.project)
         form, definition = service.parse_report(
-            data.model_dump(include={"name", "description", "shared"}), data.definition
+            data.model_dump(include={"name", "description", "shared"}),
+            data.definition,
+            service.sources_of(db, access.project.id),
         )
         report = service.create(db, request.user, access, form, definition)
         return _out(db, access, request, report)
@@ -237,7 +240,7 @@ class SavedReportsApi(Controller):
         offset: FromQuery[int] = 0,
     ) -> RunOut:
         access = projects.get_for(db, request.user, data.project, Perm.BUILD_REPORTS)
-        definition = parse_definition(data.definition)
+        definition = parse_definition(data.definition, service.sources_of(db, access.project.id))
         limit, offset = min(max(limit, 1), 500), max(offset, 0)
         return _run_out(service.run(db, access, request.user, definition, limit, offset), limit, offset)
 
@@ -255,7 +258,8 @@ class SavedReportsApi(Controller):
         values = {"name": report.name, "description": report.description, "shared": report.shared} | {
             k: v for k, v in sent.items() if k in ("name", "description", "shared", "version")
         }
-        form, definition = service.parse_report(values, sent.get("definition", report.definition))
+        sources = service.sources_of(db, access.project.id)
+        form, definition = service.parse_report(values, sent.get("definition", report.definition), sources)
         service.update(db, request.user, access, report, form, definition)
         return _out(db, access, request, report)
 
@@ -286,7 +290,7 @@ class SavedReportsApi(Controller):
     ) -> RunOut:
         """`limit` defaults to the report's page size (at most 500)."""
         access, report = service.load_for(db, request.user, report_id)
-        definition = _runnable(report)
+        definition = _runnable(db, report)
         limit, offset = min(max(limit or definition.page_size, 1), 500), max(offset, 0)
         return _run_out(service.run(db, access, request.user, definition, limit, offset), limit, offset)
 

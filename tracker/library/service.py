@@ -31,6 +31,7 @@ from tracker.library.sources import (
     ordering,
     parse_definition,
     where_clause,
+    with_custom,
 )
 from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
@@ -38,6 +39,8 @@ from tracker.projects.models import Project
 from tracker.projects.permissions import Perm, perms_for
 from tracker.projects.service import Access
 from tracker.register import common
+from tracker.register.custom import service as custom
+from tracker.register.kinds import KINDS
 
 FIELDS = ("name", "description", "shared", "definition")
 # The report form's labels; the history (audit/history.py) reads a saved report's changes with them and its
@@ -78,8 +81,21 @@ class ReportForm(Form):
     version: int | None = None
 
 
-def parse_report(data: dict[str, Any], definition: Any) -> tuple[ReportForm, Definition]:
-    """The name, description and sharing, and the definition: every message of both at once."""
+def sources_of(db: Session, project_id: int) -> dict[str, Source]:
+    """The sources as a project's reports see them: each register kind's with the project's custom fields of the
+    kind (register/custom), in one query."""
+    fields = custom.definitions(db, project_id)
+    return {
+        key: with_custom(s, [f for f in fields if key in KINDS and f.entity == KINDS[key].entity])
+        for key, s in SOURCES.items()
+    }
+
+
+def parse_report(
+    data: dict[str, Any], definition: Any, sources: dict[str, Source] | None = None
+) -> tuple[ReportForm, Definition]:
+    """The name, description and sharing, and the definition (against the project's `sources`): every message of
+    both at once."""
     errors: dict[str, str] = {}
     form = definition_ = None
     try:
@@ -87,7 +103,7 @@ def parse_report(data: dict[str, Any], definition: Any) -> tuple[ReportForm, Def
     except FormError as exc:
         errors |= exc.errors
     try:
-        definition_ = parse_definition(definition)
+        definition_ = parse_definition(definition, sources)
     except FormError as exc:
         errors |= exc.errors
     if errors:
@@ -107,10 +123,12 @@ def can_change(access: Access, user: Principal, report: SavedReport) -> bool:
     )
 
 
-def stored_definition(report: SavedReport) -> tuple[Definition | None, dict[str, str]]:
+def stored_definition(
+    report: SavedReport, sources: dict[str, Source] | None = None
+) -> tuple[Definition | None, dict[str, str]]:
     """The report's definition, or the problems that keep it from running now (say a field was removed)."""
     try:
-        return parse_definition(report.definition), {}
+        return parse_definition(report.definition, sources), {}
     except FormError as exc:
         return None, exc.errors
 
@@ -301,7 +319,7 @@ def update(
 
 def duplicate(db: Session, actor: Principal, access: Access, report: SavedReport) -> SavedReport:
     """A private copy for `actor` to change as they like."""
-    definition, problems = stored_definition(report)
+    definition, problems = stored_definition(report, sources_of(db, access.project.id))
     if definition is None:
         raise FormError(problems, "This report's definition no longer validates; edit it before copying it.")
     form = ReportForm(name=f"Copy of {report.name}"[:200], description=report.description, shared=False)
@@ -352,8 +370,9 @@ def run(
     db: Session, access: Access, reader: Principal, definition: Definition, limit: int | None = None, offset: int = 0
 ) -> Result:
     """The report as `reader` may see it: only this project's rows, only a source their role sees, "me" is them.
-    Two queries (count and page) whatever the number of rows; limit=None: every row (exports)."""
-    source = SOURCES[definition.source]
+    Three queries (the project's custom fields, count and page) whatever the number of rows; limit=None: every row
+    (exports)."""
+    source = sources_of(db, access.project.id)[definition.source]
     access.require(source.perm)
     project = access.project
     settings = common.settings_for(db, project.id) if source.key == "issues" else None
@@ -408,7 +427,7 @@ def export_about(
     """A saved report's workbook says which project, report and filters it holds, and for whom it was made; its
     times read in the zone the result's are in."""
     p = access.project
-    filters = describe(SOURCES[report.source], definition, dict(people_of(db, p.id))) or ["None"]
+    filters = describe(sources_of(db, p.id)[report.source], definition, dict(people_of(db, p.id))) or ["None"]
     return exports.About(
         by,
         [("Project", f"{p.key} · {p.name}"), ("Report", report.name), *(("Filter", f) for f in filters)],

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field as PydField
 from pydantic import ValidationError
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -33,6 +33,7 @@ from tracker.projects.permissions import Perm
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import PENDING, ChangeRequest, ChangeStatus
+from tracker.register.custom.models import CustomField, CustomValue, FieldType
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, Priority
@@ -430,6 +431,61 @@ def register_source(
     )
 
 
+def custom_field(f: CustomField, model: Any) -> Field:
+    """A project's custom field of a register kind (register/custom) as a report's column, filter and sort: its value
+    read beside each record by a subquery on the value table's (field, record) index; a member by name (filtered by
+    id), a multiple choice as its choices on one line (filtered by any of them)."""
+    where = (CustomValue.field_id == f.id, CustomValue.record_id == model.id)
+
+    def one(column: Any) -> Callable[[Ctx], Any]:
+        return lambda _: select(column).where(*where).correlate(model).limit(1).scalar_subquery()
+
+    if f.type == FieldType.NUMBER:
+        return Field(f.label, Kind.NUMBER, one(CustomValue.number_value), show=_custom_number, decimals=True)
+    if f.type == FieldType.DATE:
+        return Field(f.label, Kind.DATE, one(CustomValue.date_value))
+    if f.type == FieldType.USER:
+        name = select(User.full_name).join(CustomValue, col(CustomValue.user_id) == User.id)
+        return Field(
+            f.label,
+            Kind.PERSON,
+            lambda _: name.where(*where).correlate(model).limit(1).scalar_subquery(),
+            match=one(CustomValue.user_id),
+        )
+    if f.type == FieldType.CHOICE:
+        return Field(f.label, Kind.CHOICE, one(CustomValue.text_value), choices=tuple(f.options))
+    if f.type == FieldType.CHOICES:
+
+        def any_of(op: str, value: Any, _ctx: Ctx) -> Any:
+            if op == "is_empty":
+                return ~exists().where(*where)
+            return exists().where(
+                *where, col(CustomValue.text_value).in_(value if isinstance(value, list) else [value])
+            )
+
+        joined = lambda _: (  # noqa: E731 - read once per row, as the other fields' values are
+            select(func.aggregate_strings(CustomValue.text_value, "; "))
+            .where(*where)
+            .correlate(model)
+            .scalar_subquery()
+        )
+        return Field(f.label, Kind.CHOICE, joined, choices=tuple(f.options), clause=any_of, sortable=False)
+    return Field(f.label, Kind.TEXT, one(CustomValue.text_value))
+
+
+def _custom_number(value: Any, _ctx: Ctx) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return "" if value is None else value
+
+
+def with_custom(source: Source, fields: list[CustomField]) -> Source:
+    """The source with these custom fields after its own, keyed cf_<key>."""
+    if not fields:
+        return source
+    return replace(source, fields=source.fields | {f"cf_{f.key}": custom_field(f, source.model) for f in fields})
+
+
 def _action_href(key: str, ids: tuple) -> str:
     risk_id, issue_id, meeting_id = ids
     if risk_id:
@@ -560,16 +616,17 @@ def _structure_errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def parse_definition(raw: Any) -> Definition:
-    """A definition checked against its source's catalog, with values normalised; FormError with one clear
-    message per wrong part ("filters.1.value": ...) otherwise."""
+def parse_definition(raw: Any, sources: dict[str, Source] | None = None) -> Definition:
+    """A definition checked against its source's catalog (`sources`: a project's, with its custom fields), with
+    values normalised; FormError with one clear message per wrong part ("filters.1.value": ...) otherwise."""
+    sources = sources or SOURCES
     try:
         d = Definition.model_validate(raw)
     except ValidationError as exc:
         raise FormError(_structure_errors(exc), "The report definition is not valid.") from exc
-    source = SOURCES.get(d.source)
+    source = sources.get(d.source)
     if source is None:
-        raise FormError({"source": f"Choose what to report on: {', '.join(SOURCES)}."}, "Unknown source.")
+        raise FormError({"source": f"Choose what to report on: {', '.join(sources)}."}, "Unknown source.")
     errors: dict[str, str] = {}
     unknown = [c for c in d.columns if c not in source.fields]
     if unknown:

@@ -29,6 +29,7 @@ from tracker.library.sources import (
     OPERATORS,
     PAGE_SIZES,
     SOURCES,
+    Source,
     describe,
     parse_definition,
 )
@@ -111,10 +112,10 @@ def _state_of(report: SavedReport) -> dict[str, Any]:
     }
 
 
-def _state_from_form(data: dict[str, Any], access: Access) -> dict[str, Any]:
+def _state_from_form(data: dict[str, Any], access: Access, sources: dict[str, Source]) -> dict[str, Any]:
     allowed = [s.key for s in service.sources_for(access)]
     source = data.get("source") if data.get("source") in allowed else allowed[0]
-    fields = list(SOURCES[source].fields)
+    fields = list(sources[source].fields)
     if data.get("previous_source") not in (None, source):  # the source changed: start from its defaults
         return (
             _new_state(source)
@@ -172,9 +173,9 @@ def _definition(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fit_operators(state: dict[str, Any]) -> None:
+def _fit_operators(state: dict[str, Any], sources: dict[str, Source]) -> None:
     """After a filter's field changed, offer its kind's operators: keep the chosen one if it still applies."""
-    fields = SOURCES[state["source"]].fields
+    fields = sources[state["source"]].fields
     for f in state["filters"]:
         fld = fields.get(f["field"])
         if fld and f["op"] not in OPERATORS[fld.kind]:
@@ -195,7 +196,8 @@ def _builder(
     block: str | None = "builder",
     **extra: Any,
 ) -> Template:
-    source = SOURCES.get(state["source"]) or SOURCES[service.sources_for(access)[0].key]
+    sources = service.sources_of(db, access.project.id)
+    source = sources.get(state["source"]) or sources[service.sources_for(access)[0].key]
     chosen = [c for c in state["columns"] if c in source.fields]
     others = [c for c in source.fields if c not in chosen]
     sort = state["sort"] + [{"field": "", "desc": False}] * max(0, 2 - len(state["sort"]))
@@ -231,20 +233,21 @@ def _build(
     request: Request, db: Session, access: Access, report: SavedReport | None, data: dict[str, Any]
 ) -> Template | Redirect:
     """One POST of the builder form: change its rows, preview, or save."""
-    state = _state_from_form(data, access)
+    sources = service.sources_of(db, access.project.id)
+    state = _state_from_form(data, access, sources)
     action = str(data.get("action") or "save")
     if action == "add_filter" and len(state["filters"]) < MAX_FILTERS:
         state["filters"].append(_blank_filter())
     elif action.startswith("remove:") and action[7:].isdigit() and int(action[7:]) < len(state["filters"]):
         del state["filters"][int(action[7:])]
     if action in ("refresh", "add_filter") or action.startswith("remove:"):
-        _fit_operators(state)
+        _fit_operators(state, sources)
         return _builder(request, db, access, report, state, {})
     state["filters"] = [f for f in state["filters"] if f["field"]]
     if action == "preview":
         return _builder(request, db, access, report, state, {}, block=None, **_preview(db, access, request, state))
     try:
-        form, definition = service.parse_report(data, _definition(state))
+        form, definition = service.parse_report(data, _definition(state), sources)
         if report is None:
             report = service.create(db, request.user, access, form, definition)
         else:
@@ -263,7 +266,7 @@ def _build(
 
 def _preview(db: Session, access: Access, request: Request, state: dict[str, Any]) -> dict[str, Any]:
     try:
-        definition = parse_definition(_definition(state))
+        definition = parse_definition(_definition(state), service.sources_of(db, access.project.id))
     except FormError as exc:
         return {"preview_errors": exc.errors}
     return {"preview": service.run(db, access, request.user, definition, limit=PREVIEW_ROWS)}
@@ -325,7 +328,7 @@ class LibraryPages(Controller):
     def preview(self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Form) -> Template:
         """The live preview beside the builder (htmx), from the form as it stands; nothing is saved."""
         access = projects.get_for(db, request.user, key, Perm.BUILD_REPORTS)
-        state = _state_from_form(data, access)
+        state = _state_from_form(data, access, service.sources_of(db, access.project.id))
         state["filters"] = [f for f in state["filters"] if f["field"]]
         return _builder(request, db, access, None, state, {}, block="preview", **_preview(db, access, request, state))
 
@@ -354,7 +357,7 @@ class LibraryPages(Controller):
     ) -> Template:
         access, report = _report(request, db, key, report_id)
         _changeable(request, access, report)
-        _, problems = service.stored_definition(report)
+        _, problems = service.stored_definition(report, service.sources_of(db, access.project.id))
         return _builder(request, db, access, report, _state_of(report), problems, block=None)
 
     @post("/{report_id:int}/edit", sync_to_thread=True)
@@ -396,7 +399,8 @@ def _show(
     request: Request, db: Session, access: Access, report: SavedReport, status: int = 200, notice: str | None = None
 ) -> Template:
     """The report run on the project as it is now; `notice` says why an action on it was not done."""
-    definition, problems = service.stored_definition(report)
+    sources = service.sources_of(db, access.project.id)
+    definition, problems = service.stored_definition(report, sources)
     context: dict[str, Any] = {
         "access": access,
         "project": access.project,
@@ -406,7 +410,7 @@ def _show(
         "page": 1,
         "pages": 1,
         "filters": [],
-        "source": SOURCES[report.source],
+        "source": sources[report.source],
         "can_change": service.can_change(access, request.user, report),
         "can_build": access.can(Perm.BUILD_REPORTS),
     }
@@ -422,7 +426,7 @@ def _show(
             "result": result,
             "page": page,
             "pages": max(1, math.ceil(result.total / size)),
-            "filters": describe(SOURCES[report.source], definition, people),
+            "filters": describe(sources[report.source], definition, people),
         }
     return render(request, "library/report.html", status=status, notice=notice, **context)
 
@@ -430,7 +434,7 @@ def _show(
 def _export(request: Request, db: Session, key: str, report_id: int, fmt: str) -> Response:
     """The whole result, every row, as the table shows it."""
     access, report = _report(request, db, key, report_id)
-    definition, problems = service.stored_definition(report)
+    definition, problems = service.stored_definition(report, service.sources_of(db, access.project.id))
     if definition is None:
         raise FormError(problems, "This report's definition no longer validates; edit it before exporting.")
     result = service.run(db, access, request.user, definition)

@@ -120,7 +120,8 @@ def _one(
     db: Session, settings: Settings, store: FileStore, schedule: ReportSchedule, project: Project, today: date
 ) -> int:
     report = db.get(SavedReport, schedule.report_id)
-    definition = library.stored_definition(report)[0] if report is not None else None
+    sources = library.sources_of(db, project.id)
+    definition = library.stored_definition(report, sources)[0] if report is not None else None
     if definition is None:
         return 0  # gone, or no longer valid: its page says why
     period = "week" if schedule.every == "weekly" else "month"

@@ -6,6 +6,7 @@ field is declared once; a kind's api module adds what is its own (the heat map, 
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from annotated_types import MaxLen
@@ -21,10 +22,40 @@ from tracker.core.forms import ApiBody, parse
 from tracker.projects import service as projects
 from tracker.projects.service import Access
 from tracker.register import bulk, common
+from tracker.register.custom import service as custom
 from tracker.register.kinds import Kind
 
 MAX_LIMIT = 500
 NOT_IN_BODIES = ("version", "page")  # the version is the Patch's own, required field
+CUSTOM_HELP = (
+    "The project's custom fields of this register (GET /api/v1/projects/{key}/custom-fields), by key or label: "
+    "text, a number, a date (2026-03-31), a choice, a list of choices, a member's user id; null clears one"
+)
+
+
+def _custom_name(f: Any) -> str:
+    """A custom field's value as a 422 names it."""
+    return f"custom_fields.{f.key}"
+
+
+@cache
+def with_custom(out: type[BaseModel]) -> type[BaseModel]:
+    """The kind's answer with its record's custom fields, {key: value}."""
+    return create_model(
+        out.__name__,
+        __base__=out,
+        __module__=out.__module__,
+        custom_fields=(dict[str, Any], Field(default_factory=dict, description=CUSTOM_HELP)),
+    )
+
+
+def write(
+    db: Session, request: Request, access: Access, kind: Kind, record: Any, values: dict[str, Any], partial: bool
+) -> Any:
+    """A record created (record None) or changed with the custom fields the body names (register/custom)."""
+    fields = custom.definitions(db, access.project.id, kind.entity)
+    raw = custom.by_name(fields, values.pop("custom_fields", None))
+    return custom.save(db, request.user, access, kind, record, values, raw, partial, fields, _custom_name)
 
 
 def _body_field(f: FieldInfo, description: str | None) -> Any:
@@ -47,12 +78,14 @@ def bodies(kind: Kind, help: dict[str, str], leave_out: tuple[str, ...] = ()) ->
         f"{kind.title}In",
         __base__=ApiBody,
         **{n: (f.annotation, _body_field(f, help.get(n))) for n, f in fields.items()},
+        custom_fields=(dict[str, Any] | None, Field(default=None, description=CUSTOM_HELP)),
     )
     change = create_model(
         f"{kind.title}Patch",
         __base__=ApiBody,
         __doc__="Only the fields sent change; `version` is the one you read (409 when someone saved since).",
         **{n: (f.annotation | None, Field(default=None, description=help.get(n))) for n, f in fields.items()},
+        custom_fields=(dict[str, Any] | None, Field(default=None, description=CUSTOM_HELP)),
         version=(int, Field(description="The version you read")),
     )
     create.labels = change.labels = kind.service.LABELS
@@ -73,14 +106,17 @@ class Recorded(BaseModel):
 
 def outs(kind: Kind, out: type[BaseModel], db: Session, rows: list[Any]) -> list[Any]:
     """Each row as the kind's answer: the record's own fields, what its row works out, and its deliverables."""
-    links = common.linked_deliverables(db, kind.link, kind.link_key, [r.record.id for r in rows])
+    ids = [r.record.id for r in rows]
+    links = common.linked_deliverables(db, kind.link, kind.link_key, ids)
     own = set(out.model_fields) & set(kind.model.model_fields)
+    t = custom.table(db, kind, rows[0].record.project_id if rows else 0, ids)
     return [
-        out(
+        with_custom(out)(
             **row.record.model_dump(include=own),
             **row.extras(),
             deliverable_ids=[d for d, _ in links[row.record.id]],
             deliverable_codes=[c for _, c in links[row.record.id]],
+            custom_fields={f.key: custom.as_json(f, t.values.get(row.record.id, f)) for f in t.fields},
         )
         for row in rows
     ]
@@ -115,6 +151,7 @@ def _bulk_body(kind: Kind, help: dict[str, str]) -> type[ApiBody]:
         f"{kind.title}BulkChanges",
         __base__=ApiBody,
         **{n: (form[n].annotation | None, Field(default=None, description=help.get(n))) for n in kind.bulk},
+        custom_fields=(dict[str, Any] | None, Field(default=None, description=CUSTOM_HELP)),
     )
     changes.labels = kind.service.LABELS
     return create_model(
@@ -149,6 +186,7 @@ def controllers(
     """The kind's two API controllers (the project's list, and one record), to subclass with the kind's own
     endpoints."""
     create_body, change_body = bodies(kind, help, leave_out)
+    out = with_custom(out)
     page = create_model(
         f"{kind.title}Page", items=(list[out], ...), total=(int, ...), limit=(int, ...), offset=(int, ...)
     )
@@ -177,6 +215,7 @@ def controllers(
             access = projects.get_for(db, request.user, key, kind.view)
             wanted = {n: v for n, v in request.query_params.items() if n in kind.query.model_fields and n != "page"}
             query = parse(kind.query, wanted)
+            custom.narrow(db, kind, access.project.id, query, request.query_params)
             limit, offset = min(max(limit, 1), MAX_LIMIT), max(offset, 0)
             rows, total = kind.service.search(db, access, query, common.Part(limit, offset))
             return page(items=outs(kind, out, db, rows), total=total, limit=limit, offset=offset)
@@ -191,7 +230,7 @@ def controllers(
             self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: JSONBody[create_body]
         ) -> out:
             access = projects.get_for(db, request.user, key, kind.edit)
-            record = kind.service.create(db, request.user, access, parse(kind.form, data.model_dump(mode="json")))
+            record = write(db, request, access, kind, None, data.model_dump(mode="json"), partial=False)
             return one(kind, out, db, access, record.id)
 
     if kind.bulk:
@@ -213,7 +252,10 @@ def controllers(
                 access = projects.get_for(db, request.user, key, kind.edit)
                 rows = {r.id: r.version for r in data.records}
                 values = data.changes.model_dump(mode="json", exclude_unset=True)
-                return BulkOutcome(**bulk.apply(db, request.user, access, kind, rows, values).as_json())
+                fields = custom.definitions(db, access.project.id, kind.entity)
+                chosen = custom.by_name(fields, values.pop("custom_fields", None))
+                outcome = bulk.apply(db, request.user, access, kind, rows, values, chosen, _custom_name)
+                return BulkOutcome(**outcome.as_json())
 
         ProjectRecords = WithBulk  # the kind's controller, with its bulk edit
 
@@ -242,7 +284,7 @@ def controllers(
             values: dict[str, Any] = kind.service.form_values(db, record) | data.model_dump(
                 mode="json", exclude_unset=True
             )
-            kind.service.update(db, request.user, access, record, parse(kind.form, values))
+            write(db, request, access, kind, record, values, partial=True)
             return one(kind, out, db, access, record.id)
 
     return ProjectRecords, Record

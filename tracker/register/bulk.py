@@ -18,6 +18,7 @@ from tracker.core.errors import FormError, NotFound
 from tracker.core.forms import parse
 from tracker.projects.service import Access
 from tracker.register import common
+from tracker.register.custom import service as custom
 from tracker.register.kinds import Kind
 
 MAX_ROWS = 200  # a register page shows 25; a bulk edit of more is refused rather than left half read
@@ -64,14 +65,23 @@ def chosen(kind: Kind, data: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply(
-    db: Session, actor: Principal, access: Access, kind: Kind, rows: dict[int, int], values: dict[str, Any]
+    db: Session,
+    actor: Principal,
+    access: Access,
+    kind: Kind,
+    rows: dict[int, int],
+    values: dict[str, Any],
+    custom_values: dict[int, Any] | None = None,
+    name: Any = None,
 ) -> Outcome:
-    """Set `values` on the records `rows` ({id: version read}) of the access's project, in the caller's transaction."""
+    """Set `values` and `custom_values` (custom fields by id, register/custom; errors named by `name`) on the records
+    `rows` ({id: version read}) of the access's project, in the caller's transaction."""
+    custom_values = custom_values or {}
     if not rows:
         raise FormError({"pick": f"Select at least one {kind.noun} in the list."})
     if len(rows) > MAX_ROWS:
         raise FormError({"pick": f"Select at most {MAX_ROWS} rows at a time."})
-    if not values:
+    if not values and not custom_values:
         raise FormError({"bulk": "Choose at least one change to make."})
     access.require(kind.edit)
     model = kind.model
@@ -87,6 +97,8 @@ def apply(
     if "owner_id" in values:
         common.check_owner(db, access.project.id, _int(values["owner_id"]))
     _check_values(kind, db, records[0], values)
+    fields = custom.definitions(db, access.project.id, kind.entity)
+    custom.clean(db, access.project.id, fields, custom_values, partial=True, name=name)
     outcome = Outcome()
     for record in records:
         if record.version != rows[record.id]:
@@ -96,7 +108,7 @@ def apply(
         before = record.version
         try:
             with db.begin_nested():
-                kind.service.update(db, actor, access, record, parse(kind.form, form_values))
+                custom.save(db, actor, access, kind, record, form_values, custom_values, True, fields, name)
         except FormError as exc:
             db.refresh(record)
             outcome.refused.append((record.code, " ".join(exc.errors.values())))

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 from sqlmodel import Session, SQLModel, col, delete, func, or_, select
 
 from tracker.accounts.models import User
@@ -25,6 +25,13 @@ from tracker.register.risks.models import RegisterSettings
 PAGE_SIZE = 25  # rows a register list shows a page
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 OWNER_ROLES = sorted(roles_with(Perm.VIEW_REGISTER))  # those who can see the register can own its entries
+# The session's changes to custom values (register/custom), by (the kind's table, record id or None when new): what
+# the record's create or update event records besides the kind's own fields, set just before its service is called.
+CUSTOM_CHANGES = "custom_changes"
+
+
+def custom_changes(db: Session, record: Any, new: bool = False) -> dict[str, Any]:
+    return db.info.get(CUSTOM_CHANGES, {}).pop((record.__tablename__, None if new else record.id), {})
 
 
 def settings_for(db: Session, project_id: int) -> RegisterSettings:
@@ -175,6 +182,7 @@ def created(
     changes = {f: [None, v] for f, v in audit.snapshot(record, fields).items() if v not in (None, "")}
     if links:
         changes["deliverables"] = [None, sorted(links.values())]
+    changes |= custom_changes(db, record, new=True)
     record_event(db, actor, record, "create", changes | (extra or {}))
     db.flush()
 
@@ -196,6 +204,7 @@ def edited(
         changes = audit.diff(before, audit.snapshot(record, fields))
         if link_change:
             changes["deliverables"] = link_change
+        changes |= custom_changes(db, record)
         if changes:
             record.updated_at = utcnow()
     return changes
@@ -250,6 +259,12 @@ class ListQuery(Form):
     q: str = Field(default="", max_length=100)
     sort: str = ""
     page: int = Field(default=1, ge=1, le=100_000)
+    # What the list's custom-field filters add (register/custom), never read from the request
+    _extra_where: list[Any] = PrivateAttr(default_factory=list)
+
+    @property
+    def extra_where(self) -> list[Any]:
+        return self._extra_where
 
     @field_validator("*", mode="before")
     @classmethod
@@ -296,7 +311,7 @@ def list_where(
         where.append(model.status == query.status)
     if query.q:
         where.append(text_match(query.q, *text))
-    return where
+    return where + query.extra_where
 
 
 def text_match(q: str, *columns: Any) -> Any:

@@ -27,6 +27,7 @@ from tracker.projects.service import Access
 from tracker.register import bulk, common
 from tracker.register.actions import service as actions
 from tracker.register.attachments import service as attachments
+from tracker.register.custom import service as custom
 from tracker.register.kinds import Kind
 
 Form = URLEncodedBody[dict[str, Any]]
@@ -89,6 +90,7 @@ class RegisterPages(Controller):
         service = self.kind.service
         raw = {k: v for k, v in request.query_params.items() if v not in ("", None)}
         query = parse(self.kind.query, raw)
+        columns = custom.narrow(db, self.kind, access.project.id, query, raw)  # its custom filters, then columns
         rows, total = service.search(db, access, query)
         base = {k: v for k, v in raw.items() if k != "page"}
         return render(
@@ -104,6 +106,7 @@ class RegisterPages(Controller):
             export_url=f"{self.url(access, rest='/export')}?{urlencode(base)}",
             bulk_url=f"{self.url(access, rest='/bulk')}?{urlencode(raw)}",
             status=status,
+            custom=custom.with_values(db, columns, [r.record.id for r in rows]),
             **{"bulk_errors": {}, "bulk_form": {}, "picked": set()} | extra,
             **self.common(db, access),
             **self.list_context(db, access),
@@ -126,6 +129,7 @@ class RegisterPages(Controller):
             "attachment_base": self.url(access, record, "/attachments"),
             "may_attach": attachments.may_change(access, kind, record),
             "attachment_errors": {},
+            "custom": custom.table(db, kind, access.project.id, [record.id]),
             **self.detail_context(db, access, record, today),
         }
         context.update(extra)
@@ -151,10 +155,17 @@ class RegisterPages(Controller):
             stale=stale,
             labels=self.kind.service.LABELS,
             deliverable_choices=common.deliverable_choices(db, access.project.id),
+            custom=custom.table(db, self.kind, access.project.id),
             **{self.kind.name: record},
             **self.common(db, access),
             **self.form_context(db, access),
         )
+
+    def save(self, db: Session, request: Request, access: Access, record: Any, data: dict[str, Any]) -> Any:
+        """The record's form saved with its custom fields (register/custom), checked together."""
+        fields = custom.definitions(db, access.project.id, self.kind.entity)
+        raw = custom.from_form(fields, data)
+        return custom.save(db, request.user, access, self.kind, record, data, raw, fields=fields)
 
     @get("/", sync_to_thread=True)
     def index(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
@@ -172,7 +183,16 @@ class RegisterPages(Controller):
         access = projects.get_for(db, request.user, key, kind.edit)
         ticked = [str(v) for v in common.as_list(data.get("pick"))]
         try:
-            outcome = bulk.apply(db, request.user, access, kind, bulk.picks(ticked), bulk.chosen(kind, data))
+            fields = custom.definitions(db, access.project.id, kind.entity)
+            outcome = bulk.apply(
+                db,
+                request.user,
+                access,
+                kind,
+                bulk.picks(ticked),
+                bulk.chosen(kind, data),
+                {k: v for k, v in custom.from_form(fields, data).items() if v not in (None, "", [])},
+            )
         except FormError as exc:
             picked = {int(v.split(":")[0]) for v in ticked if bulk.PICK.match(v)}
             return self.list_page(request, db, access, 422, bulk_errors=exc.errors, bulk_form=data, picked=picked)
@@ -192,7 +212,7 @@ class RegisterPages(Controller):
     ) -> Template | Redirect:
         access = projects.get_for(db, request.user, key, self.kind.edit)
         try:
-            record = self.kind.service.create(db, request.user, access, parse(self.kind.form, data))
+            record = self.save(db, request, access, None, data)
         except FormError as exc:
             return self.form_page(request, db, access, None, data, exc.errors, status=422)
         flash(request, f"{self.kind.label} {record.code} recorded.")
@@ -212,7 +232,9 @@ class RegisterPages(Controller):
         access = projects.get_for(db, request.user, key, self.kind.edit)
         record = self.kind.service.get_for(db, access, record_id)
         self.kind.require_change(access, record)
-        return self.form_page(request, db, access, record, self.kind.service.form_values(db, record), {})
+        fields = custom.definitions(db, access.project.id, self.kind.entity)
+        form = self.kind.service.form_values(db, record) | custom.form_values(db, fields, record.id)
+        return self.form_page(request, db, access, record, form, {})
 
     @post("/{record_id:int}/edit", sync_to_thread=True)
     def update(
@@ -223,7 +245,7 @@ class RegisterPages(Controller):
         self.kind.require_change(access, record)
         form_version(data)
         try:
-            self.kind.service.update(db, request.user, access, record, parse(self.kind.form, data))
+            self.save(db, request, access, record, data)
         except StaleEdit as exc:
             fresh = data | {"version": record.version}
             return self.form_page(
@@ -302,6 +324,7 @@ class RegisterPages(Controller):
             f"{self.kind.plural}/{template}",
             status=status,
             row=self.kind.row(db, access, record_id),
+            custom=custom.table(db, self.kind, access.project.id, [record_id]),
             message=message,
             failed=status != 200,
             headers=headers,

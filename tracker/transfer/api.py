@@ -119,7 +119,7 @@ class ImportExportApi(Controller):
         `dry_run=true` (preview only) and `only_valid=true` (import the valid rows when some have errors). Rows
         with errors and no `only_valid` answer 422 with the preview in `extra`; nothing is written."""
         access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        register = self.register
+        register = transfer.with_custom(db, access, self.register)
         upload = data.get("file")
         if not isinstance(upload, UploadFile):
             raise FormError({"file": "Send the spreadsheet as the multipart field `file`."})

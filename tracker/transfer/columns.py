@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -61,6 +62,7 @@ class Extras:
     actions: dict[tuple[int, str], list[tuple[Any, str | None]]]  # (record id, plan) -> [(ActionItem, owner name)]
     decisions: dict[int, list[Any]]  # issue id -> IssueDecision, oldest first
     day: Callable[[datetime], date]  # a moment as the project's calendar day
+    custom: Any = None  # the records' custom values (register/custom Values), when the register has custom fields
 
 
 Reader = Callable[[str, Lookups], Any]
@@ -392,6 +394,57 @@ def _labelled(get: Writer, suffix: str = "") -> Writer:
 
 def _blank(get: Writer) -> Writer:
     return lambda row, x: "" if get(row, x) is None else get(row, x)
+
+
+def custom_column(f: Any) -> Column:
+    """A custom field (register/custom) as a column under its label: exported as a typed cell (a number, a date,
+    a member's name, the choices separated by "; "), imported into the same value, named by its label or key."""
+
+    def write(row: Any, x: Extras) -> Any:
+        value = x.custom.get(row.record.id, f) if x.custom is not None else None
+        if value is None:
+            return ""
+        if f.type == "user":
+            return x.custom.names.get(value, "")
+        if f.type == "choices":
+            return "; ".join(value)
+        return custom_cell(value)
+
+    def read(cell: str, look: Lookups) -> Any:
+        cell = cell.strip()
+        if not cell:
+            return None
+        if f.type == "number":
+            try:
+                n = Decimal(cell.replace(",", ""))
+            except InvalidOperation:
+                raise ValueError("Give a number, such as 48 or 12.5") from None
+            return f"{n.normalize():f}"
+        if f.type == "date":
+            return parse_date(cell).isoformat()
+        if f.type == "user":
+            return look.person(cell)
+        if f.type in ("choice", "choices"):
+            by_word = {c.lower(): c for c in f.choices}
+            words = [w.strip() for w in re.split(r"[;\n]+", cell) if w.strip()] if f.type == "choices" else [cell]
+            unknown = [w for w in words if w.lower() not in by_word]
+            if unknown:
+                raise ValueError(f"Choose from: {', '.join(f.choices)}")
+            chosen_ = [by_word[w.lower()] for w in words]
+            return chosen_ if f.type == "choices" else chosen_[0]
+        return cell
+
+    help = {"date": DATE_HELP, "user": "A member of the project: username, email or full name."}.get(f.type, f.help)
+    if f.type in ("choice", "choices"):
+        help = "One of: " + ", ".join(f.choices) + (" (several separated by ;)" if f.type == "choices" else "")
+    return Column(f"cf_{f.key}", f.label, (f.key,), write, read, None, help=help)
+
+
+def custom_cell(value: Any) -> Any:
+    """A number as a number cell (an integer when whole), anything else as it is."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 ID_ALIASES = ("ID", "Ref", "Reference", "No", "Number", "Code")

@@ -4,7 +4,7 @@ then the valid rows created or updated through the register services, all in one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -30,10 +30,11 @@ from tracker.register import common
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
 from tracker.register.changes.models import ChangeRequest
+from tracker.register.custom import service as custom
 from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue
 from tracker.register.risks.models import Risk
-from tracker.transfer.columns import Column, Extras, Lookups, Register
+from tracker.transfer.columns import Column, Extras, Lookups, Register, custom_column
 
 FORMATS = {"csv": exports.CSV, "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 ACTION_PLANS = {"mitigation_actions": "mitigation", "contingency_actions": "contingency", "actions": "issue"}
@@ -43,6 +44,13 @@ history.register(verbs={"import_risks": "imported risks into", "import_issues": 
 def query_for(register: Register, params: dict[str, Any]) -> Any:
     """The register list's filters (and sort) from query parameters, as the list page reads them."""
     return parse(register.spec.query, {k: v for k, v in params.items() if v not in ("", None)})
+
+
+def with_custom(db: Session, access: Access, register: Register) -> Register:
+    """The register with the project's custom fields of its kind as columns, after its own (register/custom)."""
+    own = tuple(c for c in register.columns if not c.key.startswith("cf_"))
+    fields = custom.definitions(db, access.project.id, register.spec.entity)
+    return replace(register, columns=own + tuple(custom_column(f) for f in fields))
 
 
 def register_rows(db: Session, access: Access, register: Register, query: Any = None) -> list[Any]:
@@ -68,8 +76,13 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
         for item, name in db.exec(stmt):
             items.setdefault((getattr(item, key), item.plan), []).append((item, name))
     decisions = issues.decision_logs(db, project.id) if "decisions" in keys else {}
+    fields = [f for f in custom.definitions(db, project.id, register.spec.entity) if f"cf_{f.key}" in keys]
     return Extras(
-        common.linked_deliverables(db, link, key, ids), items, decisions, lambda at: project_today(project, as_utc(at))
+        common.linked_deliverables(db, link, key, ids),
+        items,
+        decisions,
+        lambda at: project_today(project, as_utc(at)),
+        custom.read(db, fields, None) if fields else None,
     )
 
 
@@ -78,6 +91,7 @@ def extras(db: Session, project: Project, register: Register, ids: list[int]) ->
 
 def export_table(db: Session, access: Access, register: Register, query: Any = None) -> tuple[list[str], list[list]]:
     access.require(register.spec.view)
+    register = with_custom(db, access, register)
     rows = register_rows(db, access, register, query)
     x = extras(db, access.project, register, [r.record.id for r in rows])
     return [c.header for c in register.columns], [[c.write(r, x) for c in register.columns] for r in rows]
@@ -225,6 +239,11 @@ def _cell(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else "" if value is None else str(value)
 
 
+def _label(f: Any) -> str:
+    """A custom field's error as the import names it: by its column, the field's label."""
+    return f.label
+
+
 def _sentence(message: str) -> str:
     return message if message.endswith(".") else message + "."
 
@@ -233,6 +252,7 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
     """Every row read through the mapping and validated as the register's form would validate it; nothing
     is written. A row whose code is already in the register updates that record."""
     access.require(Perm.EDIT_REGISTER)
+    register = with_custom(db, access, register)
     left_out = unrecognised(register, sheet, mapping)
     mapping = check_mapping(register, sheet.headers, mapping)
     if not sheet.rows:
@@ -243,6 +263,7 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
     stored = register_rows(db, access, register)
     x = extras(db, project, register, [r.record.id for r in stored])
     by_code = {r.record.code.upper(): r for r in stored}
+    needed = [(f"cf_{f.key}", f.label) for f in custom.definitions(db, project.id, register.spec.entity) if f.required]
     first_seen: dict[str, int] = {}
     plans = []
     for number, cells in sheet.rows:
@@ -263,6 +284,9 @@ def build_plan(db: Session, access: Access, register: Register, sheet: Sheet, ma
         first_seen.setdefault(row.code, number)
         row.current = by_code.get(row.code) if row.code else None
         _validate(register, row, x, today)
+        for key, header in needed if row.current is None else ():
+            if key not in row.extra:
+                row.errors.setdefault(header, f"{header} is required.")
         if not row.errors and row.current is not None:
             _changes(register, row, given, x, look)
         row.action = (
@@ -392,13 +416,23 @@ def _write(
     record = row.current.record if row.current else None
     if record is not None:  # the version the preview showed: 0 when the record was not there yet
         values["version"] = seen.get(row.code, record.version) if seen is not None else record.version
-    form = parse(register.form, values)
-    service = register.spec.service
-    if record is None:
-        came_from = {"risk": db.get(Risk, row.extra["risk"])} if "risk" in row.extra else {}
-        record = service.create(db, actor, access, form, imported=True, **came_from)
-    else:
-        service.update(db, actor, access, record, form, imported=True)
+    fields = custom.definitions(db, access.project.id, register.spec.entity)
+    raw = {f.id: row.extra[f"cf_{f.key}"] for f in fields if f"cf_{f.key}" in row.extra}
+    came_from = {"risk": db.get(Risk, row.extra["risk"])} if "risk" in row.extra and record is None else {}
+    record = custom.save(
+        db,
+        actor,
+        access,
+        register.spec,
+        record,
+        values,
+        raw,
+        record is not None,
+        fields,
+        _label,
+        imported=True,
+        **came_from,
+    )
     logged = {(d.decision, d.decided_by) for d in x.decisions.get(record.id, [])}
     for entry in row.extra.get("decisions", []):
         if (entry["decision"], entry["decided_by"]) not in logged:

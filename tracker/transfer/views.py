@@ -96,14 +96,16 @@ class ImportPages(Controller):
 
     @get("/import", sync_to_thread=True)
     def upload_form(self, request: Request, db: NamedDependency[Session], key: FromPath[str]) -> Template:
-        access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        register = transfer.with_custom(db, access, self.register)
         return _page(request, access, register, "upload", errors={})
 
     @post("/import", sync_to_thread=True)
     def upload(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], data: Multipart
     ) -> Template | Redirect:
-        access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        register = transfer.with_custom(db, access, self.register)
         upload = data.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             return _page(request, access, register, "upload", status=422, errors={"file": "Choose a file to upload."})
@@ -124,7 +126,8 @@ class ImportPages(Controller):
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
     ) -> Template:
         """The column mapping, matched automatically (or as chosen before, coming back from the preview)."""
-        access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        register = transfer.with_custom(db, access, self.register)
         name, sheet = _uploaded(request, access, register, sha)
         chosen = _mapping(request.query_params, len(sheet.headers))
         mapping = chosen or transfer.auto_mapping(register, sheet.headers)
@@ -145,7 +148,8 @@ class ImportPages(Controller):
     def preview(
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str]
     ) -> Template:
-        access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        register = transfer.with_custom(db, access, self.register)
         name, sheet = _uploaded(request, access, register, sha)
         mapping = _mapping(request.query_params, len(sheet.headers))
         try:
@@ -171,7 +175,8 @@ class ImportPages(Controller):
         self, request: Request, db: NamedDependency[Session], key: FromPath[str], sha: FromPath[str], data: Form
     ) -> Template:
         """Import the previewed rows (all, or only the valid ones) and show what was written."""
-        access, register = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER), self.register
+        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
+        register = transfer.with_custom(db, access, self.register)
         name, sheet = _uploaded(request, access, register, sha)
         mapping = _mapping(data, len(sheet.headers))
         try:

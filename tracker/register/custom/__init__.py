@@ -1,0 +1,1 @@
+"""Custom fields on register records: definitions per project and kind, typed values, for every kind alike."""
