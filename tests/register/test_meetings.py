@@ -21,6 +21,7 @@ from tracker.projects import service as projects
 from tracker.projects.calendar import project_today
 from tracker.register.actions import service as actions
 from tracker.register.actions.models import ActionItem
+from tracker.register.custom import service as custom
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.meetings import service as meetings
 from tracker.register.meetings.models import Meeting, MeetingAttendee
@@ -322,3 +323,18 @@ def test_a_decision_recorded_in_the_minutes_is_logged_and_listed(as_user, db, wo
     assert f"/projects/TST/meetings/{meeting.id}" in staff.get(f"/projects/TST/decisions/{decision.id}").text
     assert as_user("viewer").post(f"/projects/TST/meetings/{meeting.id}/decisions", {"title": "x"}).status_code == 403
     assert "UAT cycle 2 goes ahead" in meetings.minutes_html(db, meeting)
+
+
+def test_a_custom_field_of_meetings_is_asked_on_the_form_and_shown_with_the_minutes(as_user, db, world):
+    actor, access = acting(db, world, "manager")
+    venue = custom.define(
+        db, actor, access, parse(custom.FieldForm, {"kind": "meetings", "label": "Venue", "type": "text"})
+    )
+    db.commit()
+    staff = as_user("staff")
+    assert "Venue" in staff.get("/projects/TST/meetings/new").text
+    r = staff.post("/projects/TST/meetings", FORM | {custom.input_name(venue): "Room 4B"})
+    assert r.status_code == 303, r.text
+    page = staff.get(r.headers["location"]).text
+    assert "Venue" in page and "Room 4B" in page
+    assert "Room 4B" in staff.get("/projects/TST/meetings").text  # a column of the list
