@@ -51,6 +51,7 @@ from tracker.register.decisions import service as logged_decisions
 from tracker.register.issues import service as issues
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
+from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -471,6 +472,29 @@ def _everything(db, world, store, clock) -> dict[str, int]:
             lessons.form_values(db, lesson) | {"category": "contractor_management", "owner_id": str(ids["manager"])},
         ),
     )
+    meeting = meetings.create(
+        db,
+        staff,
+        s_access,
+        parse(
+            meetings.MeetingForm,
+            {
+                "title": "Steering",
+                "meeting_type": "steering",
+                "attendee_ids": [str(ids["manager"])],
+                "agenda": "Budget",
+            },
+        ),
+    )
+    meetings.update(
+        db,
+        staff,
+        s_access,
+        meeting,
+        parse(meetings.MeetingForm, meetings.form_values(db, meeting) | {"attendee_ids": [str(ids["staff"])]}),
+    )
+    actions.add(db, staff, s_access, meeting, parse(actions.ActionForm, {"description": "Book the UAT room"}))
+    meetings.mail_minutes(db, staff, s_access, meeting)
     logged = logged_decisions.create(
         db,
         staff,
@@ -766,6 +790,12 @@ def test_every_kind_of_event_the_app_writes_reads_as_prose(db, world, everything
         "Category: Testing → Contractor management",
         "Owner: Manager Person",
         "Phase: UAT",
+        "created meeting M-001",
+        "Kind of meeting: Steering",
+        "Members who attended: Manager Person → Staff Person",
+        "added an action item to meeting M-001",
+        "Plan: Meeting",
+        "mailed the minutes of meeting M-001",
         "converted into an issue risk R-001",
         "Issue: I-001",
         "added an action item to risk R-001",

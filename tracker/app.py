@@ -64,6 +64,8 @@ from tracker.register.issues import api as issues_api
 from tracker.register.issues import views as issues_views
 from tracker.register.lessons import api as lessons_api
 from tracker.register.lessons import views as lessons_views
+from tracker.register.meetings import api as meetings_api
+from tracker.register.meetings import views as meetings_views
 from tracker.register.risks import api as risks_api
 from tracker.register.risks import views as risks_views
 from tracker.reports import api as reports_api
@@ -167,6 +169,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *issues_views.handlers,
             *changes_views.handlers,
             *lessons_views.handlers,
+            *meetings_views.handlers,
             *decisions_views.handlers,
             *custom_views.handlers,
             *actions_views.handlers,
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             *changes_api.handlers,
             *attachments_api.handlers,
             *lessons_api.handlers,
+            *meetings_api.handlers,
             *decisions_api.handlers,
             *custom_api.handlers,
             actions_api.ActionApi,

@@ -299,7 +299,7 @@ def clocks() -> None:
 
 @main.command("import")
 @click.argument("project")
-@click.argument("register", type=click.Choice(["risks", "issues", "changes", "lessons", "decisions"]))
+@click.argument("register", type=click.Choice(["risks", "issues", "changes", "lessons", "decisions", "meetings"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "username", required=True, help="The manager or staff member the import is recorded as.")
 @click.option("--only-valid", is_flag=True, help="Import the valid rows even when others have errors.")
@@ -361,7 +361,7 @@ def import_register(project: str, register: str, file: Path, username: str, only
 
 @main.command("export")
 @click.argument("project")
-@click.argument("register", type=click.Choice(["risks", "issues", "changes", "lessons", "decisions"]))
+@click.argument("register", type=click.Choice(["risks", "issues", "changes", "lessons", "decisions", "meetings"]))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export_register(project: str, register: str, file: Path) -> None:
     """Write a project's whole risk or issue register to FILE (.xlsx or .csv), with the columns import reads."""

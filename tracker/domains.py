@@ -17,6 +17,7 @@ from tracker.register.custom import service as custom_fields
 from tracker.register.decisions import service as decisions
 from tracker.register.issues import service as issues
 from tracker.register.lessons import service as lessons
+from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 from tracker.reports import credits, levels, targets
 from tracker.reports import service as reports
@@ -44,6 +45,7 @@ REGISTERING = (
     custom_fields,
     issues,
     lessons,
+    meetings,
     risks,
     reports,
     targets,

@@ -29,6 +29,7 @@ from tracker.register.custom.models import CustomField, CustomValue
 from tracker.register.decisions.models import LoggedDecision, LoggedDecisionDeliverable
 from tracker.register.issues.models import Issue, IssueDecision, IssueDeliverable
 from tracker.register.lessons.models import Lesson, LessonDeliverable
+from tracker.register.meetings.models import Meeting, MeetingAttendee, MeetingDeliverable
 from tracker.register.risks.models import RegisterSettings, Risk, RiskDeliverable, RiskScoreHistory
 from tracker.reports.models import ServiceFigure, ServiceMeasure, StatusReport
 from tracker.sso.models import GroupMapping, OidcIdentity, OidcProvider, SignInPolicy
@@ -87,6 +88,9 @@ __all__ = [
     "LoggedDecisionDeliverable",
     "LessonDeliverable",
     "LoginThrottle",
+    "Meeting",
+    "MeetingAttendee",
+    "MeetingDeliverable",
     "MailPreference",
     "MailSettings",
     "OidcIdentity",

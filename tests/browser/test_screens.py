@@ -22,6 +22,7 @@ from tracker.register.custom.models import CustomField
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 from tracker.reports.models import ReportStatus, ServiceFigure, ServiceMeasure, StatusReport
 from tracker.webhooks.models import Webhook
@@ -63,6 +64,7 @@ def _ids() -> dict[str, str]:
             "item_id": first(ActionItem, ActionItem.risk_id == risk),
             "change_id": first(ChangeRequest),
             "lesson_id": first(Lesson),
+            "meeting_id": first(Meeting),
             "logged_decision_id": first(LoggedDecision),
             "status_report_id": first(StatusReport, StatusReport.status == ReportStatus.PUBLISHED),
             "report_id": first(SavedReport, col(SavedReport.shared).is_(True), SavedReport.source != "deliverables"),

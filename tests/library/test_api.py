@@ -29,6 +29,7 @@ def test_the_catalog_lists_every_source_field_and_operator(as_user):
         "changes",
         "lessons",
         "decisions",
+        "meetings",
         "actions",
     ]
     level = next(f for f in catalog["sources"][1]["fields"] if f["key"] == "level")

@@ -53,7 +53,7 @@ def test_a_good_definition_comes_back_normalised():
         (
             definition("budgets", ["code"]),
             "source",
-            "deliverables, risks, issues, changes, lessons, decisions, actions",
+            "deliverables, risks, issues, changes, lessons, decisions, meetings, actions",
         ),
         (definition("risks", []), "columns", "Choose at least one"),
         (definition("risks", ["code", "salary"]), "columns", "Risks have no column 'salary'"),

@@ -23,6 +23,7 @@ from tracker.register.changes import service as changes
 from tracker.register.decisions import service as decisions
 from tracker.register.kinds import KINDS
 from tracker.register.lessons import service as lessons
+from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 
 
@@ -42,6 +43,8 @@ def _record(db, world, plural: str):
     if plural == "lessons":
         form = parse(lessons.LessonForm, {"title": "UAT data unmasked", "recommendation": "Mask data first"})
         return lessons.create(db, staff, access, form)
+    if plural == "meetings":
+        return meetings.create(db, staff, access, parse(meetings.MeetingForm, {"title": "Steering committee"}))
     if plural == "decisions":
         form = parse(decisions.DecisionForm, {"title": "Two go-live waves", "decided_by": "Steering committee"})
         return decisions.create(db, staff, access, form)

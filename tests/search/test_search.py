@@ -22,6 +22,7 @@ from tracker.register.changes.models import ChangeRequest
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 from tracker.reports import service as reports
 from tracker.reports.models import StatusReport
@@ -84,10 +85,11 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         recommendation=f"Book the {word} early",
         recorded_on=DAY,
     )
+    meeting = Meeting(project_id=pid, code=f"M-{n:03d}", title=f"Steering {n}", notes=f"The {word} landed", held_on=DAY)
     decision = LoggedDecision(
         project_id=pid, code=f"D-{n:03d}", title=f"Two waves {n}", context=f"The {word} is late", decided_on=DAY
     )
-    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson, decision])
+    db.add_all([d, risk, issue, state_draft, contractor_cr, report, lesson, decision, meeting])
     db.flush()
     if published_here:
         reports.publish(
@@ -112,6 +114,7 @@ def seed(db, world, word: str = "zeppelin", key: str = "TST", n: int = 0) -> dic
         "change": state_draft.id,
         "contractor_change": contractor_cr.id,
         "lesson": lesson.id,
+        "meeting": meeting.id,
         "decision": decision.id,
     }
     if key == "TST":
@@ -305,7 +308,7 @@ def test_reindex_rebuilds_what_the_hook_kept(db, world, conn):
         return sorted(conn.execute(select(ix.c.id, *columns)).all())
 
     kept = rows()
-    assert len(kept) == 22  # ten records in each project (two change requests) and TST's two saved reports
+    assert len(kept) == 24  # eleven records in each project (two change requests) and TST's two saved reports
     conn.execute(ix.delete())
     assert rows() == []
     index.reindex(conn)

@@ -38,6 +38,7 @@ def test_the_demo_is_indexed_and_reindex_rebuilds_the_same(demo_template, tmp_pa
                 "report",
                 "saved_report",
                 "lesson",
+                "meeting",
                 "decision",
             }
             result = CliRunner().invoke(cli.main, ["reindex"])

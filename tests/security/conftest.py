@@ -26,6 +26,7 @@ RISK_SHEET = b"Risk ID,Title,Probability,Impact\nR-090,Imported,2,3\n"
 ISSUE_SHEET = b"Issue ID,Title,Priority\nI-090,Imported,low\n"
 CHANGE_SHEET = b"CR ID,Title,Cost impact\nCR-090,Imported,100\n"
 LESSON_SHEET = b"Lesson ID,What happened,Recommendation\nL-090,Imported,Test earlier\n"
+MEETING_SHEET = b"Meeting ID,Title,Agenda\nM-090,Imported,Budget\n"
 DECISION_SHEET = b"Decision ID,Decision,Decided by\nD-090,Imported,Board\n"
 LEVELS_SHEET = b"Measure,Month,Value\nUptime,2025-11,99.7\n"  # months before the pinned clock's (tests/conftest.py)
 
@@ -60,6 +61,7 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     from tracker.register.decisions import service as logged_decisions
     from tracker.register.kinds import KINDS
     from tracker.register.lessons import service as lessons
+    from tracker.register.meetings import service as meetings
     from tracker.reports import levels
     from tracker.reports import service as reports
     from tracker.sso import providers as sso_providers
@@ -155,13 +157,22 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
     change = changes.create(db, staff, s_access, parse(changes.ChangeForm, {"title": "More training"}))
     changes.move(db, staff, s_access, change, Move.SUBMIT, parse(changes.DecisionForm, {"version": 1}))
     lesson = lessons.create(db, staff, s_access, parse(lessons.LessonForm, {"title": "x", "recommendation": "y"}))
+    meeting = meetings.create(
+        db, staff, s_access, parse(meetings.MeetingForm, {"title": "x", "attendee_ids": [str(world.ids["viewer"])]})
+    )
     funding = {"kind": "risks", "label": "Funding source", "type": "choice", "choices": ["Federal", "State"]}
     custom_field = custom.define(db, manager, m_access, parse(custom.FieldForm, funding))
     attached = {  # on each kind's record: one to read, one the page removes, one the API removes
         f"{KINDS[plural].name}_{use}attachment_id": attachments.attach(
             db, staff, s_access, KINDS[plural], record, submissions.Upload("note.txt", "text/plain", b"n"), store
         ).id
-        for plural, record in (("risks", risk), ("issues", issue), ("changes", change), ("lessons", lesson))
+        for plural, record in (
+            ("risks", risk),
+            ("issues", issue),
+            ("changes", change),
+            ("lessons", lesson),
+            ("meetings", meeting),
+        )
         for use in ("", "removable_", "api_removable_")
     }
     # a logged decision ("decision_id" is a deliverable's acceptance decision here)
@@ -277,6 +288,8 @@ def seed(db: Session, world: World, uploads: Path) -> tuple[dict[str, int | str]
         "issue_id": issue.id,
         "change_id": change.id,
         "lesson_id": lesson.id,
+        "meeting_id": meeting.id,
+        "meeting_sheet": sha256(MEETING_SHEET).hexdigest(),
         "logged_decision_id": logged.id,
         "custom_field_id": custom_field.id,
         "mail_id": message.id,

@@ -14,7 +14,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from tests.security.conftest import CHANGE_SHEET, DECISION_SHEET, ISSUE_SHEET, LESSON_SHEET, LEVELS_SHEET, RISK_SHEET
+from tests.security.conftest import (
+    CHANGE_SHEET,
+    DECISION_SHEET,
+    ISSUE_SHEET,
+    LESSON_SHEET,
+    LEVELS_SHEET,
+    MEETING_SHEET,
+    RISK_SHEET,
+)
 
 PERSONAS = ("admin", "manager", "staff", "contractor", "viewer", "outsider", None)
 ALL = {"admin", "manager", "staff", "contractor", "viewer", "outsider"}
@@ -58,6 +66,8 @@ ISSUE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "priority"
 CHANGE_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "cost_impact"}
 LESSON_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "recommendation"}
 LESSON = {"title": "Changed", "recommendation": "Start earlier", "category": "testing"}
+MEETING_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "agenda"}
+MEETING = {"title": "Changed", "meeting_type": "steering", "agenda": "Budget"}
 DECISION_COLUMNS = {"column-0": "code", "column-1": "title", "column-2": "decided_by"}
 DECISION = {"title": "Changed", "decided_by": "Steering committee"}
 LEVELS_PAGE = "/projects/{key}/scorecard/reported"
@@ -286,6 +296,30 @@ ROUTES = [
     ("GET", "/projects/{key}/lessons/import/{lesson_sheet}", EDITORS, None),
     ("GET", "/projects/{key}/lessons/import/{lesson_sheet}/preview?" + urlencode(LESSON_COLUMNS), EDITORS, None),
     ("POST", "/projects/{key}/lessons/import/{lesson_sheet}", EDITORS, LESSON_COLUMNS | {"seen": "{{}}"}),
+    # meetings: the register's readers read the minutes (and their PDF), its editors record them, add their action
+    # items, mail them and start the weekly one from the draft report; edited on their own page only
+    ("GET", "/projects/{key}/meetings", READERS, None),
+    ("GET", "/projects/{key}/meetings?meeting_type=steering&sort=-held", READERS, None),
+    ("GET", "/projects/{key}/meetings/new", EDITORS, None),
+    ("POST", "/projects/{key}/meetings", EDITORS, MEETING),
+    ("GET", "/projects/{key}/meetings/{meeting_id}", READERS, None),
+    ("GET", "/projects/{key}/meetings/{meeting_id}/minutes.pdf", READERS, None),
+    ("GET", "/projects/{key}/meetings/{meeting_id}/edit", EDITORS, None),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/edit", EDITORS, MEETING | {"version": "1"}),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/actions", EDITORS, {"description": "Book the room"}),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/mail", EDITORS, {}),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/decisions", EDITORS, {"title": "Go ahead"}),
+    ("POST", "/projects/{key}/meetings/from-report", EDITORS, {}),
+    ("GET", "/projects/{key}/meetings/{meeting_id}/row", READERS, None),
+    ("GET", "/projects/{key}/meetings/{meeting_id}/row-edit", set(), None, 404),
+    ("POST", "/projects/{key}/meetings/{meeting_id}/quick", set(), {"version": "1"}, 404),
+    ("POST", "/projects/{key}/meetings/bulk", set(), {"pick": "{meeting_id}:1", "title": "x"}, 404),
+    ("GET", "/projects/{key}/meetings/export?format=csv&meeting_type=steering", READERS, None),
+    ("GET", "/projects/{key}/meetings/import", EDITORS, None),
+    ("POST", "/projects/{key}/meetings/import", EDITORS, {"file": ("meetings.csv", MEETING_SHEET)}),
+    ("GET", "/projects/{key}/meetings/import/{meeting_sheet}", EDITORS, None),
+    ("GET", "/projects/{key}/meetings/import/{meeting_sheet}/preview?" + urlencode(MEETING_COLUMNS), EDITORS, None),
+    ("POST", "/projects/{key}/meetings/import/{meeting_sheet}", EDITORS, MEETING_COLUMNS | {"seen": "{{}}"}),
     # the decision log: the register's readers read it, its editors record; edited on its own page only
     ("GET", "/projects/{key}/decisions", READERS, None),
     ("GET", "/projects/{key}/decisions?q=x&since=2026-01-01&until=2026-12-31", READERS, None),
@@ -524,6 +558,14 @@ ROUTES = [
     ("PATCH", "/api/v1/lessons/{lesson_id}", EDITORS, {"title": "x", "version": 2}),
     ("GET", "/api/v1/projects/{key}/lessons/export", READERS, None),
     ("POST", "/api/v1/projects/{key}/lessons/import", EDITORS, {"file": ("l.csv", LESSON_SHEET), "dry_run": "true"}),
+    ("GET", "/api/v1/projects/{key}/meetings", READERS, None),
+    ("POST", "/api/v1/projects/{key}/meetings", EDITORS, {"title": "x"}),
+    ("GET", "/api/v1/meetings/{meeting_id}", READERS, None),
+    ("PATCH", "/api/v1/meetings/{meeting_id}", EDITORS, {"title": "x", "version": 2}),
+    ("GET", "/api/v1/meetings/{meeting_id}/actions", READERS, None),
+    ("POST", "/api/v1/meetings/{meeting_id}/actions", EDITORS, {"description": "x"}),
+    ("GET", "/api/v1/projects/{key}/meetings/export", READERS, None),
+    ("POST", "/api/v1/projects/{key}/meetings/import", EDITORS, {"file": ("m.csv", MEETING_SHEET), "dry_run": "true"}),
     ("GET", "/api/v1/projects/{key}/changes/export", CHANGE_READERS, None),
     ("POST", "/api/v1/projects/{key}/changes/import", EDITORS, {"file": ("c.csv", CHANGE_SHEET), "dry_run": "true"}),
     ("GET", "/api/v1/action-items/{item_id}", READERS, None),
@@ -623,6 +665,7 @@ ROUTES += [
         ("issues", "issue", READERS),
         ("changes", "change", CHANGE_READERS),
         ("lessons", "lesson", READERS),
+        ("meetings", "meeting", READERS),
         ("decisions", "logged_decision", READERS),
     )
     for page in [f"/projects/{{key}}/{plural}/{{{name}_id}}/attachments"]
@@ -730,7 +773,7 @@ def _denial(persona: str, path: str, body, override: int | dict[str, int] | None
     # A non-member gets 404 for anything inside a project (its existence stays hidden), whether the path or the body
     # names it; a member without the right, or anyone on an admin page, gets 403.
     inside_project = "{key}" in path + repr(body) or re.match(
-        r"/api/v1/(deliverables|risks|issues|changes|lessons|decisions|action-items|saved-reports|status-reports|webhooks)/",
+        r"/api/v1/(deliverables|risks|issues|changes|lessons|decisions|meetings|action-items|saved-reports|status-reports|webhooks)/",
         path,
     )
     usual = 404 if persona == "outsider" and inside_project else 403

@@ -34,8 +34,7 @@ from tracker.projects.calendar import project_today
 from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.register.actions.models import ActionItem
-from tracker.register.actions.service import back_url
-from tracker.register.issues.models import Issue
+from tracker.register.actions.service import PARENT_CODE, back_url, with_parents
 from tracker.register.risks.models import Risk
 from tracker.reports.periods import week_ending
 from tracker.settings import Settings
@@ -211,9 +210,7 @@ def _conditions(db: Session, key: str, project_id: int) -> list[Entry]:
 
 def _actions(db: Session, key: str, project_id: int) -> list[Entry]:
     stmt = (
-        select(ActionItem, Risk.code, Issue.code)
-        .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
-        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
+        with_parents(select(ActionItem, PARENT_CODE))
         .where(
             ActionItem.project_id == project_id,
             clocks.ACTION.running_clause(),
@@ -225,11 +222,11 @@ def _actions(db: Session, key: str, project_id: int) -> list[Entry]:
         Entry(
             f"action-{a.id}-due",
             clocks.ACTION.due(a),
-            f"{key} {risk_code or issue_code} action item due",
+            f"{key} {parent} action item due",
             back_url(key, a),
             a.description,
         )
-        for a, risk_code, issue_code in db.exec(stmt)
+        for a, parent in db.exec(stmt)
     ]
 
 

@@ -88,6 +88,8 @@ MULTILINE = frozenset(
         "extra_holidays",
         "scope_impact",
         "recommendation",
+        "agenda",
+        "external_attendees",
     }
 )
 

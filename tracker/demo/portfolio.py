@@ -25,6 +25,7 @@ from tracker.demo import lessons as lessons_demo
 from tracker.demo import levels as levels_demo
 from tracker.demo import library as library_demo
 from tracker.demo import mail as mail_demo
+from tracker.demo import meetings as meetings_demo
 from tracker.demo import register as register_demo
 from tracker.demo import reports as reports_demo
 from tracker.projects import organisation
@@ -175,6 +176,8 @@ def load(
             changes_demo.load(db)
             step("Lessons learned")
             lessons_demo.load(db)
+            step("Meeting minutes")
+            meetings_demo.load(db)
             step("Decision log")
             decisions_demo.load(db)
             step("Files on register records")

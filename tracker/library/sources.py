@@ -1,4 +1,4 @@
-"""What a saved report may ask of each source (deliverables, risks, issues, change requests, lessons, decisions, action items): the fields a user may
+"""What a saved report may ask of each source (deliverables, risks, issues, change requests, lessons, decisions, meetings, action items): the fields a user may
 show, filter and sort by — each a SQL expression taken from the owning domain's rules, so a figure here equals the
 same figure on the register, the record and the status report — the operators each kind of field allows, and the
 versioned definition a report stores, validated field by field. No SQL text ever comes from input."""
@@ -40,6 +40,7 @@ from tracker.register.issues.models import EscalationLevel, Issue, IssueStatus, 
 from tracker.register.kinds import KINDS
 from tracker.register.kinds import Kind as RegisterKind
 from tracker.register.lessons.models import Lesson, LessonCategory
+from tracker.register.meetings.models import Meeting, MeetingType
 from tracker.register.risks import scoring
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Category, Proximity, RegisterSettings, Risk, RiskStatus, Strategy
@@ -333,6 +334,22 @@ LESSON_FIELDS = {
 }
 
 
+# --- meetings ---------------------------------------------------------------------------------------------
+
+MeetingChair = aliased(User, name="meeting_chair")
+MEETING_FIELDS = {
+    "code": text("Code", Meeting.code),
+    "title": text("Title", Meeting.title),
+    "held_on": when("Held on", Meeting.held_on),
+    "meeting_type": choice("Kind of meeting", Meeting.meeting_type, labels(MeetingType)),
+    "chair": person("Chair", MeetingChair, Meeting.owner_id),
+    "external_attendees": text("Others who attended", Meeting.external_attendees),
+    "agenda": text("Agenda", Meeting.agenda),
+    "notes": text("Notes", Meeting.notes),
+    "updated_at": moment("Updated", Meeting.updated_at),
+}
+
+
 # --- the decision log ----------------------------------------------------------------------------------------
 
 Decider = aliased(User, name="decision_decider")
@@ -353,9 +370,10 @@ DECISION_FIELDS = {
 ActionOwner = aliased(User, name="action_owner")
 ParentRisk = aliased(Risk, name="parent_risk")
 ParentIssue = aliased(Issue, name="parent_issue")
+ParentMeeting = aliased(Meeting, name="parent_meeting")
 ACTION_FIELDS = {
     "description": text("Description", ActionItem.description),
-    "parent": text("Risk or issue", func.coalesce(ParentRisk.code, ParentIssue.code)),
+    "parent": text("Risk, issue or meeting", func.coalesce(ParentRisk.code, ParentIssue.code, ParentMeeting.code)),
     "plan": choice("Plan", ActionItem.plan, labels(Plan)),
     "owner": person("Owner", ActionOwner, ActionItem.owner_id),
     "due_date": when("Due date", ActionItem.due_date),
@@ -469,8 +487,10 @@ def with_custom(source: Source, fields: list[CustomField]) -> Source:
 
 
 def _action_href(key: str, ids: tuple) -> str:
-    risk_id, issue_id = ids
-    return f"/projects/{key}/risks/{risk_id}" if risk_id else f"/projects/{key}/issues/{issue_id}"
+    risk_id, issue_id, meeting_id = ids
+    if risk_id:
+        return f"/projects/{key}/risks/{risk_id}"
+    return f"/projects/{key}/issues/{issue_id}" if issue_id else f"/projects/{key}/meetings/{meeting_id}"
 
 
 SOURCES: dict[str, Source] = {
@@ -524,6 +544,13 @@ SOURCES: dict[str, Source] = {
         ("code", "title", "decided_by", "decided_on"),
         ("decided_on", True),
     ),
+    "meetings": register_source(
+        KINDS["meetings"],
+        MEETING_FIELDS,
+        lambda s: s.outerjoin(MeetingChair, MeetingChair.id == Meeting.owner_id),
+        ("code", "title", "held_on", "meeting_type", "chair"),
+        ("held_on", True),
+    ),
     "actions": Source(
         "actions",
         "Action items",
@@ -534,8 +561,9 @@ SOURCES: dict[str, Source] = {
             s.outerjoin(ActionOwner, ActionOwner.id == ActionItem.owner_id)
             .outerjoin(ParentRisk, ParentRisk.id == ActionItem.risk_id)
             .outerjoin(ParentIssue, ParentIssue.id == ActionItem.issue_id)
+            .outerjoin(ParentMeeting, ParentMeeting.id == ActionItem.meeting_id)
         ),
-        (ActionItem.risk_id, ActionItem.issue_id),
+        (ActionItem.risk_id, ActionItem.issue_id, ActionItem.meeting_id),
         _action_href,
         ("parent", "description", "owner", "due_date", "done", "overdue"),
         ("due_date", False),

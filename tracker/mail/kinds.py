@@ -24,6 +24,7 @@ from tracker.projects.service import Access, get_for
 from tracker.register.changes import service as changes
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.kinds import KINDS as REGISTER
+from tracker.register.meetings.models import MeetingAttendee
 from tracker.reports.models import StatusReport
 from tracker.webhooks.models import Webhook
 from tracker.webhooks.service import host_of
@@ -163,6 +164,11 @@ def _readers(db: Session, event: AuditEvent, a: About) -> set[int]:
     return members_with(db, a.project.id, Perm.VIEW_REGISTER)
 
 
+def _attendees(db: Session, event: AuditEvent, a: About) -> set[int]:
+    """The members who attended the meeting, as it stands when its minutes are mailed."""
+    return set(db.exec(select(MeetingAttendee.user_id).where(MeetingAttendee.meeting_id == a.record.id)))
+
+
 def _watchers(db: Session, event: AuditEvent, a: About) -> set[int]:
     """Who watched the record when the event happened (not who began to since)."""
     return set(db.exec(select(Watch.user_id).where(Watch.record == a.thread, col(Watch.created_at) <= event.at)))
@@ -216,6 +222,20 @@ class EventKind:
     def matches(self, event: AuditEvent) -> bool:
         entity = event.entity_type in RECORDS if self.entity == "*" else event.entity_type == self.entity
         return entity and (self.actions == ANY or event.action in self.actions) and self.when(event)
+
+
+def _action_assigned(key: str, label: str, entity: str) -> EventKind:
+    """An action item given to someone, on the trail of the risk, issue or meeting it belongs to."""
+    return EventKind(
+        key,
+        label,
+        entity,
+        ("add_action", "update_action"),
+        Perm.VIEW_REGISTER,
+        _action_owner,
+        "An action item of {title} is yours",
+        when=_new_owner,
+    )
 
 
 KINDS: dict[str, EventKind] = {
@@ -276,26 +296,8 @@ KINDS: dict[str, EventKind] = {
             "Issue escalated: {title}",
             when=_became("status", "escalated"),
         ),
-        EventKind(
-            "action_assigned",
-            "An action item is assigned to you",
-            "risk",
-            ("add_action", "update_action"),
-            Perm.VIEW_REGISTER,
-            _action_owner,
-            "An action item of {title} is yours",
-            when=_new_owner,
-        ),
-        EventKind(
-            "issue_action_assigned",
-            "An action item on an issue is assigned to you",
-            "issue",
-            ("add_action", "update_action"),
-            Perm.VIEW_REGISTER,
-            _action_owner,
-            "An action item of {title} is yours",
-            when=_new_owner,
-        ),
+        _action_assigned("action_assigned", "An action item is assigned to you", "risk"),
+        _action_assigned("issue_action_assigned", "An action item on an issue is assigned to you", "issue"),
         EventKind(
             "change_submitted",
             "A change request awaits your decision",
@@ -331,6 +333,18 @@ KINDS: dict[str, EventKind] = {
             Perm.VIEW,
             lambda db, event, a: set(),
             "{title}",
+        ),
+        _action_assigned(
+            "meeting_action_assigned", "An action item from a meeting's minutes is assigned to you", "meeting"
+        ),
+        EventKind(
+            "minutes_mailed",
+            "The minutes of a meeting you attended (with their PDF)",
+            "meeting",
+            ("mail_minutes",),
+            Perm.VIEW_REGISTER,
+            _attendees,
+            "Minutes: {title}",
         ),
         EventKind(
             "mentioned",

@@ -50,6 +50,8 @@ from tracker.projects.models import Project
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register.kinds import KINDS as REGISTER
+from tracker.register.meetings import service as meetings
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks import scoring
 from tracker.reports import documents
 from tracker.reports import service as reports
@@ -476,22 +478,33 @@ def pdf_attachment(store: FileStore, name: str, pdf: bytes) -> list[dict[str, st
     return [{"name": name, "sha256": sha, "type": "application/pdf"}]
 
 
-def _report_pdf(db: Session, event: AuditEvent, store: FileStore) -> list[dict[str, str]]:
-    """The published report as its PDF, rendered once for every recipient of its publication (the first message
-    written keeps it); the handler renders it before it writes, so no write waits on it."""
+def _printed_once(
+    db: Session, event: AuditEvent, kind: EventKind, store: FileStore, printed: Any
+) -> list[dict[str, str]]:
+    """A PDF rendered once for every recipient of the event (the first message written keeps it); the handler
+    renders it before it writes, so no write waits on it. `printed()` gives (pdf, name)."""
     earlier = db.exec(
-        select(OutgoingMail.attachments).where(OutgoingMail.key == f"event:{event.id}:report_published")
+        select(OutgoingMail.attachments).where(OutgoingMail.key == f"event:{event.id}:{kind.key}")
     ).first()
     if earlier:
         return earlier
+    pdf, name = printed()
+    return pdf_attachment(store, name, pdf)
+
+
+def _report_pdf(db: Session, event: AuditEvent) -> tuple[bytes, str]:
+    """The published report as its PDF."""
     html, name = report_print(db, event.entity_id)
-    return pdf_attachment(store, name, documents.to_pdf(html))
+    return documents.to_pdf(html), name
 
 
 def _attachments(db: Session, event: AuditEvent, kind: EventKind, store: FileStore) -> list[dict[str, str]]:
-    """A decision's letter, in PDF, when it has been rendered; a published report's PDF."""
+    """A decision's letter, in PDF, when it has been rendered; a published report's PDF; a meeting's minutes."""
     if kind.key == "report_published":
-        return _report_pdf(db, event, store)
+        return _printed_once(db, event, kind, store, lambda: _report_pdf(db, event))
+    if kind.key == "minutes_mailed":
+        meeting = db.get(Meeting, event.entity_id)
+        return _printed_once(db, event, kind, store, lambda: meetings.minutes_pdf(db, meeting))
     if kind.key != "decided":
         return []
     decision = db.exec(

@@ -5,6 +5,7 @@ field is declared once; a kind's api module adds what is its own (the heat map, 
 (No `from __future__ import annotations` here: the handlers' types are the kind's own classes, made per kind.)"""
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -89,6 +90,18 @@ def bodies(kind: Kind, help: dict[str, str], leave_out: tuple[str, ...] = ()) ->
     )
     create.labels = change.labels = kind.service.LABELS
     return create, change
+
+
+class Recorded(BaseModel):
+    """What the answer of every kind written by someone ends with (lessons, decisions, meetings): who recorded it,
+    the deliverables it concerns, when it last changed and its version, after the kind's own fields."""
+
+    recorded_by_id: int | None
+    recorded_by_name: str | None
+    deliverable_ids: list[int]
+    deliverable_codes: list[str]
+    updated_at: datetime
+    version: int
 
 
 def outs(kind: Kind, out: type[BaseModel], db: Session, rows: list[Any]) -> list[Any]:

@@ -25,6 +25,8 @@ from tracker.register.issues import service as issues
 from tracker.register.issues.models import Issue, IssueDeliverable
 from tracker.register.lessons import service as lessons
 from tracker.register.lessons.models import Lesson, LessonDeliverable
+from tracker.register.meetings import service as meetings
+from tracker.register.meetings.models import Meeting, MeetingDeliverable
 from tracker.register.risks import service as risks
 from tracker.register.risks.models import Risk, RiskDeliverable
 
@@ -150,6 +152,18 @@ KINDS = {
             query=lessons.LessonQuery,
             quick=(),  # a lesson is written, not triaged: edited on its own page
             new={"category": "other"},
+        ),
+        Kind(
+            name="meeting",
+            plural="meetings",
+            prefix="M",
+            model=Meeting,
+            link=MeetingDeliverable,
+            service=meetings,
+            form=meetings.MeetingForm,
+            query=meetings.MeetingQuery,
+            quick=(),  # minutes are written on their own page
+            new={"meeting_type": "other"},
         ),
         Kind(
             name="decision",

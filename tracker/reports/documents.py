@@ -549,6 +549,11 @@ def _environment() -> Environment:
     return make_environment(FILTERS)
 
 
+def render_page(template: str, **context: Any) -> str:
+    """A standalone printable page of another domain (a meeting's minutes), with the report's filters."""
+    return _environment().get_template(template).render(pdf=True, **context)
+
+
 def render_print(content: dict, **context: Any) -> str:
     """The standalone page WeasyPrint turns into the PDF: the same report body as the pages."""
     return _environment().get_template("reports/print.html").render(c=content, pdf=True, **context)

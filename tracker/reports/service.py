@@ -36,6 +36,7 @@ from tracker.projects.models import Membership, Project
 from tracker.projects.permissions import Perm, perms_for, roles_with
 from tracker.projects.service import Access, visible_projects
 from tracker.projects.service import get_for as get_project_for
+from tracker.register.actions import service as action_items
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as change_requests
 from tracker.register.common import settings_for
@@ -503,9 +504,7 @@ def _issues(db: Session, project: Project, w: Window, fields: list[CustomField])
 
 def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str, Any]]:
     stmt = (
-        select(ActionItem, Risk.code, Issue.code, User.full_name)
-        .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
-        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
+        action_items.with_parents(select(ActionItem, action_items.PARENT_CODE, User.full_name))
         .outerjoin(User, col(User.id) == ActionItem.owner_id)
         .where(
             ActionItem.project_id == project.id,
@@ -518,15 +517,15 @@ def _overdue_actions(db: Session, project: Project, w: Window) -> list[dict[str,
     return [
         {
             "id": a.id,
-            "parent": risk_code or issue_code,
-            "parent_kind": "risks" if a.risk_id else "issues",
-            "parent_id": a.risk_id or a.issue_id,
+            "parent": parent,
+            "parent_kind": action_items.parent_of(a)[0],
+            "parent_id": action_items.parent_of(a)[1],
             "description": a.description,
             "owner": owner,
             "due": a.due_date.isoformat(),
             "days": clocks.days_past(a.due_date, w.today),
         }
-        for a, risk_code, issue_code, owner in db.exec(stmt)
+        for a, parent, owner in db.exec(stmt)
     ]
 
 

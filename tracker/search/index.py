@@ -41,10 +41,12 @@ from sqlmodel import col
 from tracker.deliverables.models import Comment, Deliverable, Submission
 from tracker.library.models import SavedReport
 from tracker.register.actions.models import ActionItem
+from tracker.register.actions.service import PARENT_CODE, with_parents
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.decisions.models import LoggedDecision
 from tracker.register.issues.models import Issue
 from tracker.register.lessons.models import Lesson
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 from tracker.reports.models import ReportStatus, StatusReport
 
@@ -207,22 +209,21 @@ DOCUMENTS = (
         "action",
         6,
         ActionItem,
-        ("project_id", "description", "risk_id", "issue_id", "plan"),
-        lambda: (
+        ("project_id", "description", "risk_id", "issue_id", "meeting_id", "plan"),
+        lambda: with_parents(
             select(
                 ActionItem.id,
                 ActionItem.project_id,
-                func.coalesce(Risk.code, Issue.code, ""),
+                func.coalesce(PARENT_CODE, ""),
                 ActionItem.description,
                 literal(""),
                 case(
                     (col(ActionItem.risk_id).is_not(None), _path("risks/", ActionItem.risk_id) + "#"),
-                    else_=_path("issues/", ActionItem.issue_id) + "#",
+                    (col(ActionItem.issue_id).is_not(None), _path("issues/", ActionItem.issue_id) + "#"),
+                    else_=_path("meetings/", ActionItem.meeting_id) + "#",
                 )
-                + case((ActionItem.plan == "issue", "actions"), else_=ActionItem.plan + "-plan"),
+                + case((col(ActionItem.plan).in_(("issue", "meeting")), "actions"), else_=ActionItem.plan + "-plan"),
             )
-            .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
-            .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
         ),
     ),
     Document(
@@ -267,6 +268,21 @@ DOCUMENTS = (
             _text(Lesson.description, Lesson.impact, Lesson.recommendation, Lesson.phase),
             _path("lessons/", Lesson.id),
         ),
+    ),
+    Document(
+        "meeting",
+        10,
+        Meeting,
+        ("project_id", "code", "title", "agenda", "notes", "external_attendees"),
+        lambda: select(
+            Meeting.id,
+            Meeting.project_id,
+            Meeting.code,
+            Meeting.title,
+            _text(Meeting.agenda, Meeting.notes, Meeting.external_attendees),
+            _path("meetings/", Meeting.id),
+        ),
+        carries=(("action", lambda ids: select(ActionItem.id).where(col(ActionItem.meeting_id).in_(ids))),),
     ),
     Document(
         "decision",

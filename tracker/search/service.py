@@ -66,6 +66,7 @@ RULES: dict[str, Rule] = {
     "action": Rule("Action item", Perm.VIEW_REGISTER),
     "report": Rule("Status report", Perm.VIEW_REGISTER),
     "lesson": Rule(REGISTER["lessons"].label, REGISTER["lessons"].view),
+    "meeting": Rule(REGISTER["meetings"].label, REGISTER["meetings"].view),
     "decision": Rule(REGISTER["decisions"].label, REGISTER["decisions"].view),
     "saved_report": Rule("Saved report", None),  # library.readable_clause
 }

@@ -19,6 +19,7 @@ from tracker.register.changes.models import Side
 from tracker.register.issues.models import EscalationLevel, IssueStatus, Priority
 from tracker.register.kinds import KINDS, Kind
 from tracker.register.lessons.models import LessonCategory
+from tracker.register.meetings.models import MeetingType
 from tracker.register.risks import scoring
 from tracker.register.risks.models import Category, Proximity, RiskStatus, Strategy
 
@@ -198,6 +199,12 @@ def a_date(cell: str, look: Lookups) -> str:
 
 def owner(cell: str, look: Lookups) -> int | str:
     return look.person(cell) if cell else ""
+
+
+def people(cell: str, look: Lookups) -> list[int]:
+    """Members by username, email or full name, separated by semicolons or one a line (names hold commas)."""
+    names = [n.strip() for n in re.split(r"[;\n]+", cell) if n.strip()]
+    return list(dict.fromkeys(look.person(n) for n in names))
 
 
 def deliverables(cell: str, look: Lookups) -> list[int]:
@@ -838,6 +845,62 @@ LESSON_COLUMNS = (
 RISKS = Register(KINDS["risks"], RISK_COLUMNS)
 ISSUES = Register(KINDS["issues"], ISSUE_COLUMNS)
 CHANGES = Register(KINDS["changes"], CHANGE_COLUMNS)
+MEETING_TYPE_SYNONYMS = {
+    "weekly": "weekly_status",
+    "status": "weekly_status",
+    "status meeting": "weekly_status",
+    "weekly status meeting": "weekly_status",
+    "steerco": "steering",
+    "steering committee": "steering",
+    "executive steering": "steering",
+    "board": "steering",
+    "design review": "review",
+    "review meeting": "review",
+    "walkthrough": "review",
+}
+
+MEETING_COLUMNS = (
+    code_column("Meeting ID", ("Meeting ref", "Meeting no", "Meeting number", "Minutes ID"), "M", "meeting"),
+    own("title", "Title", ("Meeting", "Meeting title", "Subject", "Name"), required=True),
+    own("held_on", "Held on", ("Date", "Meeting date", "Held", "Date held"), a_date, help=DATE_HELP + " Blank: today."),
+    chosen(
+        "meeting_type",
+        "Kind of meeting",
+        ("Meeting type", "Type", "Kind"),
+        MeetingType,
+        MEETING_TYPE_SYNONYMS,
+        help=", ".join(label(t.value) for t in MeetingType) + ".",
+    ),
+    Column(
+        "attendees",
+        "Members who attended",
+        ("Attendees", "Attended", "Present", "Participants"),
+        lambda row, x: "; ".join(n for _, n in row.attendees),
+        people,
+        "attendee_ids",
+        help="Members of the project who can see the register: usernames, emails or full names, separated by ;.",
+    ),
+    own(
+        "external_attendees",
+        "Others who attended",
+        ("External attendees", "Guests", "Others present", "External"),
+        help="Names of people who are not members, one a line.",
+    ),
+    own("agenda", "Agenda", ("Agenda items", "Topics"), help="One item a line."),
+    own("notes", "Notes", ("Minutes", "Discussion", "Summary")),
+    Column(
+        "owner",
+        "Chair",
+        ("Chaired by", "Chairperson", "Facilitator"),
+        lambda row, x: row.owner_name or "",
+        owner,
+        "owner_id",
+        help="A member of the project: username, email or full name.",
+    ),
+    Column("recorded_by", "Recorded by", ("Minute taker", "Author"), lambda row, x: row.recorded_by_name or ""),
+    linked_column("Deliverables discussed"),
+)
+
 DECISION_COLUMNS = (
     code_column("Decision ID", ("Decision ref", "Decision no", "Decision number", "DL ID"), "D", "decision"),
     own("title", "Decision", ("Decision taken", "What was decided", "Title", "Summary", "Outcome"), required=True),
@@ -870,4 +933,5 @@ DECISION_COLUMNS = (
 
 LESSONS = Register(KINDS["lessons"], LESSON_COLUMNS)
 DECISIONS = Register(KINDS["decisions"], DECISION_COLUMNS)
-REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS, DECISIONS)}
+MEETINGS = Register(KINDS["meetings"], MEETING_COLUMNS)
+REGISTERS = {r.kind: r for r in (RISKS, ISSUES, CHANGES, LESSONS, DECISIONS, MEETINGS)}

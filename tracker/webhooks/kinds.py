@@ -64,6 +64,13 @@ KINDS: tuple[Kind, ...] = (
     Kind("change_request.withdrawn", "change_request", ("withdraw",), "A change request is withdrawn"),
     Kind("lesson.created", "lesson", ("create",), "A lesson learned is recorded"),
     Kind("lesson.updated", "lesson", ("update", *FILES), "A lesson changes, or a file is attached to it or removed"),
+    Kind("meeting.created", "meeting", ("create",), "A meeting's minutes are recorded"),
+    Kind(
+        "meeting.updated",
+        "meeting",
+        ("update", "add_action", "update_action", "mail_minutes", *FILES),
+        "A meeting's minutes change, gain an action item, are mailed, or a file is attached to them or removed",
+    ),
     Kind("decision.created", "logged_decision", ("create",), "A decision is recorded in the decision log"),
     Kind(
         "decision.updated",
@@ -85,6 +92,7 @@ PAGES = {
     "issue": "/projects/{key}/issues/{id}",
     "change_request": "/projects/{key}/changes/{id}",
     "lesson": "/projects/{key}/lessons/{id}",
+    "meeting": "/projects/{key}/meetings/{id}",
     "logged_decision": "/projects/{key}/decisions/{id}",
     "status_report": "/projects/{key}/status-reports/{id}",
 }
@@ -94,6 +102,7 @@ API = {
     "issue": "/api/v1/issues/{id}",
     "change_request": "/api/v1/changes/{id}",
     "lesson": "/api/v1/lessons/{id}",
+    "meeting": "/api/v1/meetings/{id}",
     "logged_decision": "/api/v1/decisions/{id}",
     "status_report": "/api/v1/status-reports/{id}",
 }

@@ -1,9 +1,12 @@
-"""JSON API for action items: list and add them under a risk (/api/v1/risks/{id}/actions) or an issue
-(/api/v1/issues/{id}/actions); read, change or mark done one item (/api/v1/action-items/{id})."""
+"""JSON API for action items: list and add them under a risk (/api/v1/risks/{id}/actions), an issue
+(/api/v1/issues/{id}/actions) or a meeting (/api/v1/meetings/{id}/actions); read, change or mark done one item
+(/api/v1/action-items/{id})."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.di import NamedDependency
@@ -25,6 +28,7 @@ class ActionOut(BaseModel):
     id: int
     risk_id: int | None
     issue_id: int | None
+    meeting_id: int | None
     plan: Plan
     description: str
     owner_id: int | None
@@ -57,7 +61,18 @@ def action_out(row: ActionRow) -> ActionOut:
     item = row.item
     return ActionOut(
         **item.model_dump(
-            include={"id", "risk_id", "issue_id", "plan", "description", "owner_id", "due_date", "done_at", "version"}
+            include={
+                "id",
+                "risk_id",
+                "issue_id",
+                "meeting_id",
+                "plan",
+                "description",
+                "owner_id",
+                "due_date",
+                "done_at",
+                "version",
+            }
         ),
         owner_name=row.owner_name,
         overdue=row.overdue,
@@ -83,37 +98,40 @@ class ActionApi(Controller):
         return action_out(actions.row_of(db, item, project_today(access.project)))
 
 
-class RiskActionsApi(Controller):
-    path = "/api/v1/risks/{risk_id:int}/actions"
-    tags = ["action items"]
+def parent_actions(plural: str, key: str, load_for: Callable[..., Any], summary: str, add: str) -> type[Controller]:
+    """The action items of one kind of parent (/api/v1/{plural}/{id}/actions): list them, add one."""
 
-    @get("/", sync_to_thread=True, summary="Action items of the risk's mitigation and contingency plans")
-    def list_actions(self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int]) -> list[ActionOut]:
-        access, risk = risks.load_for(db, request.user, risk_id)
-        return [action_out(r) for r in actions.for_parent(db, project_today(access.project), risk_id=risk.id)]
+    class ParentActionsApi(Controller):
+        path = f"/api/v1/{plural}/{{parent_id:int}}/actions"
+        tags = ["action items"]
 
-    @post("/", sync_to_thread=True, summary="Add an action item to the mitigation or contingency plan")
-    def add_action(
-        self, request: Request, db: NamedDependency[Session], risk_id: FromPath[int], data: JSONBody[ActionIn]
-    ) -> ActionOut:
-        access, risk = risks.load_for(db, request.user, risk_id, Perm.EDIT_REGISTER)
-        item = actions.add(db, request.user, access, risk, parse(ActionForm, data.model_dump(mode="json")))
-        return action_out(actions.row_of(db, item, project_today(access.project)))
+        @get("/", sync_to_thread=True, summary=summary)
+        def list_actions(
+            self, request: Request, db: NamedDependency[Session], parent_id: FromPath[int]
+        ) -> list[ActionOut]:
+            access, parent = load_for(db, request.user, parent_id)
+            rows = actions.for_parent(db, project_today(access.project), **{key: parent.id})
+            return [action_out(r) for r in rows]
+
+        @post("/", sync_to_thread=True, summary=add)
+        def add_action(
+            self, request: Request, db: NamedDependency[Session], parent_id: FromPath[int], data: JSONBody[ActionIn]
+        ) -> ActionOut:
+            access, parent = load_for(db, request.user, parent_id, Perm.EDIT_REGISTER)
+            item = actions.add(db, request.user, access, parent, parse(ActionForm, data.model_dump(mode="json")))
+            return action_out(actions.row_of(db, item, project_today(access.project)))
+
+    ParentActionsApi.__name__ = ParentActionsApi.__qualname__ = f"{plural.capitalize()}ActionsApi"
+    return ParentActionsApi
 
 
-class IssueActionsApi(Controller):
-    path = "/api/v1/issues/{issue_id:int}/actions"
-    tags = ["action items"]
-
-    @get("/", sync_to_thread=True, summary="The issue's action items")
-    def list_actions(self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int]) -> list[ActionOut]:
-        access, issue = issues.load_for(db, request.user, issue_id)
-        return [action_out(r) for r in actions.for_parent(db, project_today(access.project), issue_id=issue.id)]
-
-    @post("/", sync_to_thread=True, summary="Add an action item to the issue")
-    def add_action(
-        self, request: Request, db: NamedDependency[Session], issue_id: FromPath[int], data: JSONBody[ActionIn]
-    ) -> ActionOut:
-        access, issue = issues.load_for(db, request.user, issue_id, Perm.EDIT_REGISTER)
-        item = actions.add(db, request.user, access, issue, parse(ActionForm, data.model_dump(mode="json")))
-        return action_out(actions.row_of(db, item, project_today(access.project)))
+RiskActionsApi = parent_actions(
+    "risks",
+    "risk_id",
+    risks.load_for,
+    "Action items of the risk's mitigation and contingency plans",
+    "Add an action item to the mitigation or contingency plan",
+)
+IssueActionsApi = parent_actions(
+    "issues", "issue_id", issues.load_for, "The issue's action items", "Add an action item to the issue"
+)

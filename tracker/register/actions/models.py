@@ -1,4 +1,4 @@
-"""Action items: attached to a risk's mitigation or contingency plan, or to an issue."""
+"""Action items: attached to a risk's mitigation or contingency plan, to an issue, or to the minutes of a meeting."""
 
 from __future__ import annotations
 
@@ -16,12 +16,20 @@ class Plan(StrEnum):
     MITIGATION = "mitigation"
     CONTINGENCY = "contingency"
     ISSUE = "issue"
+    MEETING = "meeting"
+
+
+# Exactly one of its parents: a risk, an issue or a meeting
+ONE_PARENT = (
+    "(CASE WHEN risk_id IS NULL THEN 0 ELSE 1 END + CASE WHEN issue_id IS NULL THEN 0 ELSE 1 END"
+    " + CASE WHEN meeting_id IS NULL THEN 0 ELSE 1 END) = 1"
+)
 
 
 class ActionItem(Versioned, SQLModel, table=True):
     __tablename__ = "action_item"
     __table_args__ = (
-        CheckConstraint("(risk_id IS NULL) <> (issue_id IS NULL)", name="ck_action_item_one_parent"),
+        CheckConstraint(ONE_PARENT, name="ck_action_item_one_parent"),
         Index("ix_action_item_owner_open", "owner_id", "done_at"),
     )
 
@@ -29,7 +37,8 @@ class ActionItem(Versioned, SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id", index=True)
     risk_id: int | None = Field(default=None, foreign_key="risk.id", index=True)
     issue_id: int | None = Field(default=None, foreign_key="issue.id", index=True)
-    plan: str = Field(max_length=12)  # mitigation or contingency under a risk; issue under an issue
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)
+    plan: str = Field(max_length=12)  # mitigation or contingency under a risk; issue under an issue; meeting
     description: str = Field(max_length=2000)
     owner_id: int | None = Field(default=None, foreign_key="app_user.id")
     due_date: date | None = None

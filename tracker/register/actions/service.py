@@ -1,6 +1,6 @@
-"""Action item rules: adding them under a risk's plan or an issue, editing, completing, overdue, and my items.
-Their changes are recorded in the audit trail of the risk or issue they belong to, so each record's history
-tells the whole story."""
+"""Action item rules: adding them under a risk's plan, an issue or a meeting's minutes, editing, completing, overdue,
+and my items. Their changes are recorded in the audit trail of the risk, issue or meeting they belong to, so each
+record's history tells the whole story."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from tracker import clocks
 from tracker.accounts.models import User
@@ -29,7 +29,12 @@ from tracker.projects.service import Access, load_record, record_in
 from tracker.register import common
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.issues.models import Issue
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
+
+Parent = Risk | Issue | Meeting
+# The code of an item's parent, in a query that joined them (with_parents)
+PARENT_CODE = func.coalesce(Risk.code, Issue.code, Meeting.code)
 
 
 def is_overdue(item: ActionItem, today: date) -> bool:
@@ -80,16 +85,37 @@ def _done_at(project: Project, form: ActionForm) -> datetime:
     return datetime.combine(form.done_on, time(12), ZoneInfo(project.timezone)).astimezone(UTC)
 
 
-def _parent(db: Session, item: ActionItem) -> Risk | Issue:
-    return db.get(Risk, item.risk_id) if item.risk_id else db.get(Issue, item.issue_id)
+def parent_of(item: ActionItem) -> tuple[str, int]:
+    """(the URL segment of the item's record, its id): a risk, an issue or a meeting."""
+    if item.risk_id:
+        return "risks", item.risk_id
+    if item.issue_id:
+        return "issues", item.issue_id
+    return "meetings", item.meeting_id
 
 
-def add(db: Session, actor: Principal, access: Access, parent: Risk | Issue, form: ActionForm) -> ActionItem:
+def with_parents(stmt: Any) -> Any:
+    """The query with each item's parent joined, whichever of the three it is, for PARENT_CODE."""
+    return (
+        stmt.outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
+        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
+        .outerjoin(Meeting, col(Meeting.id) == ActionItem.meeting_id)
+    )
+
+
+def _parent(db: Session, item: ActionItem) -> Parent:
+    kind, parent_id = parent_of(item)
+    return db.get({"risks": Risk, "issues": Issue, "meetings": Meeting}[kind], parent_id)
+
+
+def add(db: Session, actor: Principal, access: Access, parent: Parent, form: ActionForm) -> ActionItem:
     access.require(Perm.EDIT_REGISTER)
     if isinstance(parent, Risk):
         if form.plan not in (Plan.MITIGATION, Plan.CONTINGENCY):
             raise FormError({"plan": "Choose the mitigation or the contingency plan."})
         plan, link = form.plan, {"risk_id": parent.id}
+    elif isinstance(parent, Meeting):
+        plan, link = Plan.MEETING, {"meeting_id": parent.id}
     else:
         plan, link = Plan.ISSUE, {"issue_id": parent.id}
     common.check_owner(db, access.project.id, form.owner_id)
@@ -181,9 +207,21 @@ def row_of(db: Session, item: ActionItem, today: date) -> ActionRow:
     return ActionRow(item, owner.full_name if owner else None, is_overdue(item, today))
 
 
-def for_parent(db: Session, today: date, *, risk_id: int | None = None, issue_id: int | None = None) -> list[ActionRow]:
-    """A risk's or an issue's action items: open ones first by due date, then the done ones."""
-    where = ActionItem.risk_id == risk_id if risk_id is not None else ActionItem.issue_id == issue_id
+def for_parent(
+    db: Session,
+    today: date,
+    *,
+    risk_id: int | None = None,
+    issue_id: int | None = None,
+    meeting_id: int | None = None,
+) -> list[ActionRow]:
+    """A risk's, an issue's or a meeting's action items: open ones first by due date, then the done ones."""
+    if risk_id is not None:
+        where = ActionItem.risk_id == risk_id
+    elif issue_id is not None:
+        where = ActionItem.issue_id == issue_id
+    else:
+        where = ActionItem.meeting_id == meeting_id
     stmt = (
         select(ActionItem, User.full_name)
         .outerjoin(User, col(User.id) == ActionItem.owner_id)
@@ -197,7 +235,7 @@ def for_parent(db: Session, today: date, *, risk_id: int | None = None, issue_id
 class MyAction:
     item: ActionItem
     project_key: str
-    parent_kind: str  # "risks" or "issues": the URL segment of its record
+    parent_kind: str  # "risks", "issues" or "meetings": the URL segment of its record
     parent_id: int
     parent_code: str
     today: date
@@ -210,11 +248,9 @@ class MyAction:
 def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
     """Open action items this user owns in projects whose register they can see, soonest due first."""
     stmt = (
-        select(ActionItem, Project, Risk.code, Issue.code)
+        with_parents(select(ActionItem, Project, PARENT_CODE))
         .join(Project, col(Project.id) == ActionItem.project_id)
         .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == user.id))
-        .outerjoin(Risk, col(Risk.id) == ActionItem.risk_id)
-        .outerjoin(Issue, col(Issue.id) == ActionItem.issue_id)
         .where(
             ActionItem.owner_id == user.id,
             col(ActionItem.done_at).is_(None),
@@ -224,9 +260,9 @@ def mine(db: Session, user: Principal, limit: int = 100) -> list[MyAction]:
         .limit(limit)
     )
     out = []
-    for item, project, risk_code, issue_code in db.exec(stmt):
-        kind, parent_id = ("risks", item.risk_id) if item.risk_id else ("issues", item.issue_id)
-        out.append(MyAction(item, project.key, kind, parent_id, risk_code or issue_code, project_today(project)))
+    for item, project, code in db.exec(stmt):
+        kind, parent_id = parent_of(item)
+        out.append(MyAction(item, project.key, kind, parent_id, code, project_today(project)))
     return out
 
 
@@ -235,7 +271,6 @@ def as_values(item: ActionItem) -> dict[str, Any]:
 
 
 def back_url(key: str, item: ActionItem) -> str:
-    """Where an action item is shown: under its risk's plan, or among its issue's actions."""
-    if item.risk_id:
-        return f"/projects/{key}/risks/{item.risk_id}#{item.plan}-plan"
-    return f"/projects/{key}/issues/{item.issue_id}#actions"
+    """Where an action item is shown: under its risk's plan, or among its issue's or meeting's actions."""
+    kind, parent_id = parent_of(item)
+    return f"/projects/{key}/{kind}/{parent_id}#" + (f"{item.plan}-plan" if item.risk_id else "actions")

@@ -3,7 +3,7 @@ of every decision of the project (decisions/log.py)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from litestar import Controller, Request, get
 from litestar.di import NamedDependency
@@ -18,7 +18,7 @@ from tracker.register.decisions import log
 from tracker.register.kinds import KINDS
 
 
-class DecisionOut(BaseModel):
+class DecisionOut(register_api.Recorded):
     id: int
     code: str
     title: str
@@ -34,12 +34,7 @@ class DecisionOut(BaseModel):
     risk_code: str | None
     change_id: int | None
     change_code: str | None
-    recorded_by_id: int | None
-    recorded_by_name: str | None
-    deliverable_ids: list[int]
-    deliverable_codes: list[str]
-    updated_at: datetime
-    version: int
+    meeting_id: int | None
 
 
 # What the API's readers are told about the decision's fields; the fields themselves are the form's (register/api.py).

@@ -32,6 +32,7 @@ class LoggedDecision(Versioned, SQLModel, table=True):
     issue_id: int | None = Field(default=None, foreign_key="issue.id", index=True)
     risk_id: int | None = Field(default=None, foreign_key="risk.id", index=True)
     change_id: int | None = Field(default=None, foreign_key="change_request.id", index=True)
+    meeting_id: int | None = Field(default=None, foreign_key="meeting.id", index=True)  # recorded in its minutes
     recorded_by_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -25,6 +25,7 @@ from tracker.register import common
 from tracker.register.changes.models import ChangeRequest
 from tracker.register.decisions.models import LoggedDecision, LoggedDecisionDeliverable
 from tracker.register.issues.models import Issue
+from tracker.register.meetings.models import Meeting
 from tracker.register.risks.models import Risk
 
 # --- create and edit --------------------------------------------------------------------------------------
@@ -39,6 +40,7 @@ class DecisionForm(common.RecordForm):
     issue_id: OptionalInt = None
     risk_id: OptionalInt = None
     change_id: OptionalInt = None
+    meeting_id: OptionalInt = None
 
 
 LABELS = {
@@ -52,6 +54,8 @@ LABELS = {
     "issue_id": "Issue",
     "risk_id": "Risk",
     "change_id": "Change request",
+    "meeting_id": "Meeting",
+    "meeting": "Meeting",
     "issue": "Issue",
     "risk": "Risk",
     "change": "Change request",
@@ -73,6 +77,7 @@ FIELDS = (
     "issue_id",
     "risk_id",
     "change_id",
+    "meeting_id",
 )
 TEXT = (
     LoggedDecision.code,
@@ -82,7 +87,12 @@ TEXT = (
     LoggedDecision.decided_by,
 )
 # The records a decision may come from: form field -> (model, its noun)
-SOURCES = {"issue_id": (Issue, "issue"), "risk_id": (Risk, "risk"), "change_id": (ChangeRequest, "change request")}
+SOURCES = {
+    "issue_id": (Issue, "issue"),
+    "risk_id": (Risk, "risk"),
+    "change_id": (ChangeRequest, "change request"),
+    "meeting_id": (Meeting, "meeting"),
+}
 # The history names them by code, not id (an id there would read as a person's)
 AUDITED = tuple(f for f in FIELDS if f not in SOURCES)
 

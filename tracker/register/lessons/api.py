@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from pydantic import BaseModel
+from datetime import date
 
 from tracker.register import api as register_api
 from tracker.register.kinds import KINDS
 from tracker.register.lessons.models import LessonCategory
 
 
-class LessonOut(BaseModel):
+class LessonOut(register_api.Recorded):
     id: int
     code: str
     title: str
@@ -23,12 +21,6 @@ class LessonOut(BaseModel):
     owner_id: int | None
     owner_name: str | None
     recorded_on: date
-    recorded_by_id: int | None
-    recorded_by_name: str | None
-    deliverable_ids: list[int]
-    deliverable_codes: list[str]
-    updated_at: datetime
-    version: int
 
 
 # What the API's readers are told about the lesson's fields; the fields themselves are the form's (register/api.py).
