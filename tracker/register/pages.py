@@ -5,6 +5,7 @@ pages; `page_context` and `detail_context` are where it adds what its templates 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode
 
@@ -111,6 +112,22 @@ class RegisterPages(Controller):
             **self.common(db, access),
             **self.list_context(db, access),
         )
+
+    def record_decision(
+        self, request: Request, db: Session, key: str, record_id: int, data: Any, log: Callable[[Access, Any], str]
+    ) -> Template | Redirect:
+        """A decision taken on a record (an issue's, a meeting's), logged by `log`, which says what it logged:
+        refused beside the record's decision form with the input kept, else back to the record's decisions."""
+        access = projects.get_for(db, request.user, key, self.kind.edit)
+        record = self.kind.service.get_for(db, access, record_id)
+        try:
+            message = log(access, record)
+        except FormError as exc:
+            return self.detail_page(
+                request, db, access, record, status=422, decision_errors=exc.errors, decision_form=data
+            )
+        flash(request, message)
+        return redirect(self.url(access, record, "#decisions"))
 
     def detail_page(
         self, request: Request, db: Session, access: Access, record: Any, status: int = 200, **extra: Any

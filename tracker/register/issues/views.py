@@ -11,11 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
-from tracker.core.errors import FormError
 from tracker.core.forms import parse
-from tracker.core.web import flash, redirect
-from tracker.projects import service as projects
-from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
 from tracker.register import common, pages
 from tracker.register.actions import service as actions
@@ -58,16 +54,11 @@ class IssuePages(pages.WithActions, pages.RegisterPages):
         record_id: FromPath[int],
         data: pages.Form,
     ) -> Template | Redirect:
-        access = projects.get_for(db, request.user, key, Perm.EDIT_REGISTER)
-        issue = issues.get_for(db, access, record_id)
-        try:
+        def log(access: Access, issue: Any) -> str:
             issues.add_decision(db, request.user, access, issue, parse(DecisionForm, data))
-        except FormError as exc:
-            return self.detail_page(
-                request, db, access, issue, status=422, decision_errors=exc.errors, decision_form=data
-            )
-        flash(request, "Decision logged.")
-        return redirect(f"/projects/{access.project.key}/issues/{issue.id}#decisions")
+            return "Decision logged."
+
+        return self.record_decision(request, db, key, record_id, data, log)
 
 
 handlers = [IssuePages]

@@ -63,17 +63,12 @@ class MeetingPages(pages.WithActions, pages.RegisterPages):
         data: pages.Form,
     ) -> Template | Redirect:
         """A decision taken in the meeting, logged in the decision log and listed in the minutes."""
-        access = projects.get_for(db, request.user, key, self.kind.edit)
-        meeting = self.kind.service.get_for(db, access, record_id)
-        try:
+
+        def log(access: Access, meeting: Any) -> str:
             form = parse(decisions.DecisionForm, {k: v for k, v in data.items() if k in DECISION_FIELDS})
-            decision = meetings.record_decision(db, request.user, access, meeting, form)
-        except FormError as exc:
-            return self.detail_page(
-                request, db, access, meeting, status=422, decision_errors=exc.errors, decision_form=data
-            )
-        flash(request, f"Decision {decision.code} logged.")
-        return redirect(self.url(access, meeting, "#decisions"))
+            return f"Decision {meetings.record_decision(db, request.user, access, meeting, form).code} logged."
+
+        return self.record_decision(request, db, key, record_id, data, log)
 
     @get("/{record_id:int}/minutes.pdf", sync_to_thread=True)
     def pdf(
