@@ -51,7 +51,9 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     page.get_by_label("Probability (required)").select_option("2")
     page.get_by_label("Impact (required)").select_option("3")
     page.get_by_role("button", name="Record risk").click()
-    expect(page.get_by_text("Risk R-901 recorded.")).to_be_visible()
+    recorded = page.get_by_text(re.compile(r"^Risk R-\d+ recorded\.$"))
+    expect(recorded).to_be_visible()
+    code = re.search(r"R-\d+", recorded.inner_text())[0]  # the next free code: other tests record risks here too
     expect(page.get_by_role("heading", level=1)).to_contain_text("Interface partner misses")
 
     # The heat map beside the list counts it in its cell, and the cell links to the filtered list.
@@ -63,17 +65,17 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     # Raise its probability in place: Edit loads the row's fields, Escape puts the row back, Save re-renders it and
     # the heat map moves, with no page load.
     page.evaluate("window.__marker = 'still here'")
-    row = page.locator("tr", has=page.get_by_role("link", name="R-901"))
-    row.get_by_role("link", name="Edit R-901").click()
-    expect(row.get_by_label("Probability of R-901")).to_be_focused()
+    row = page.locator("tr", has=page.get_by_role("link", name=code))
+    row.get_by_role("link", name=f"Edit {code}").click()
+    expect(row.get_by_label(f"Probability of {code}")).to_be_focused()
     page.keyboard.press("Escape")
-    expect(row.get_by_label("Probability of R-901")).to_have_count(0)
-    expect(row.get_by_role("link", name="Edit R-901")).to_be_focused()
+    expect(row.get_by_label(f"Probability of {code}")).to_have_count(0)
+    expect(row.get_by_role("link", name=f"Edit {code}")).to_be_focused()
     page.keyboard.press("Enter")
-    row.get_by_label("Probability of R-901").select_option("5")
+    row.get_by_label(f"Probability of {code}").select_option("5")
     assert_accessible(page)
-    row.get_by_role("button", name="Save R-901").click()
-    expect(row).to_contain_text("R-901 saved.")
+    row.get_by_role("button", name=f"Save {code}").click()
+    expect(row).to_contain_text(f"{code} saved.")
     expect(row).to_contain_text("15 High")
     expect(heat.get_by_role("link", name="1 risk: probability 5, impact 3, high")).to_be_visible()
     expect(heat.get_by_role("link", name="1 risk: probability 2, impact 3, medium")).to_have_count(0)
@@ -86,15 +88,15 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
 
     # Add a mitigation action, then the risk happens: convert it into an issue in one action, once the browser has
     # asked (without JavaScript a page asks instead).
-    page.get_by_role("link", name="R-901").first.click()
+    page.get_by_role("link", name=code).first.click()
     page.get_by_text("Add an action item to the mitigation plan").click()
     page.locator("#f-mitigation-description").fill("Weekly call with the IRS interface team")
     page.get_by_role("button", name="Add action").first.click()
     expect(page.locator("#mitigation-plan")).to_contain_text("Weekly call with the IRS interface team")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Convert to issue").click()
-    expect(page.get_by_text(re.compile(r"R-901 is realized\. Issue I-\d+ opened from it"))).to_be_visible()
-    expect(page.locator("dl.facts").first).to_contain_text("R-901")
+    expect(page.get_by_text(re.compile(rf"{code} is realized\. Issue I-\d+ opened from it"))).to_be_visible()
+    expect(page.locator("dl.facts").first).to_contain_text(code)
     assert_accessible(page)
 
     # Escalate, then resolve; resolving without a resolution is refused beside the field.
@@ -112,7 +114,7 @@ def test_a_risk_from_creation_to_the_heat_map_to_an_inline_edit_to_an_issue(page
     page.get_by_label("Resolution", exact=True).fill("IRS moved the window")
     page.get_by_role("button", name="Save issue").click()
     expect(page.locator("hgroup")).to_contain_text("Resolved")
-    page.goto(f"{live_server}/projects/CWS/risks?q=R-901")
+    page.goto(f"{live_server}/projects/CWS/risks?q={code}")
     expect(page.locator("#risk-table")).to_contain_text("Realized")
 
 

@@ -40,7 +40,7 @@ from tracker.register.actions import service as action_items
 from tracker.register.actions.models import ActionItem, Plan
 from tracker.register.changes import service as change_requests
 from tracker.register.common import settings_for
-from tracker.register.custom import service as custom
+from tracker.register.custom import values as custom
 from tracker.register.custom.models import CustomField
 from tracker.register.decisions import log as decision_log
 from tracker.register.issues import service as issues

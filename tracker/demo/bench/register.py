@@ -518,6 +518,7 @@ def _action(store: Store, rng: random.Random, parent: Record, on_risk: bool) -> 
         project_id=s.id,
         risk_id=parent.id if on_risk else None,
         issue_id=None if on_risk else parent.id,
+        meeting_id=None,  # the bench data has no meetings
         plan=plan.value,
         description=description,
         owner_id=owner,
