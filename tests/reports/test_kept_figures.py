@@ -235,3 +235,25 @@ def test_a_pdf_downloaded_again_is_printed_once_and_a_change_prints_it_anew(as_u
     db.add(project)
     db.commit()
     assert viewer.get("/portfolio.pdf").content != first.content and len(printed) == 2
+
+
+def test_a_records_history_is_read_once_and_shows_a_change_on_the_next_request(
+    as_user, db, world, kept, count_queries
+):
+    risk = make_risk(db, world, title="Kept history risk")
+    d = plan(db, world, "D-HIST", due=tst_today() + timedelta(days=9))
+    db.commit()
+    manager = as_user("manager")
+    for url in (f"/projects/TST/risks/{risk.id}", f"/projects/TST/deliverables/{d.id}"):
+        with count_queries() as cold:
+            assert manager.get(url).status_code == 200, url
+        with count_queries() as warm:
+            assert manager.get(url).status_code == 200
+        assert warm.count < cold.count, (url, warm.count, cold.count)  # the trail came from memory
+
+    actor, access = acting(db, world, "staff")
+    values = risks.form_values(db, risk) | {"title": "Kept history risk, renamed", "version": risk.version}
+    risks.update(db, actor, access, risk, parse(risks.RiskForm, values))
+    db.commit()
+    history = manager.get(f"/projects/TST/risks/{risk.id}").text.split('id="hist-h"')[1]
+    assert "Kept history risk, renamed" in history  # the update's line, drawn anew

@@ -3,7 +3,7 @@ its audit row commit or roll back together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -14,6 +14,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from tracker.audit import versions
 from tracker.audit.models import AuditEvent
+from tracker.core import memo
 
 # Where events find the names of the people and projects they name by id: (id column, name column) of each, told by
 # the accounts and projects domains (`name_people`, `name_projects`), as audit knows no domain.
@@ -134,6 +135,28 @@ def for_record(
         AuditEvent.entity_label == label,
         limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class Trail:
+    """A record's events as its page shows them, and the memo key they are kept under (the project's data versions):
+    the page keeps their drawing under it too ({% kept %}), so a record viewed again before its project changes
+    reads neither the trail nor draws it."""
+
+    rows: list[EventRow]
+    kept: tuple | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+
+NO_TRAIL = Trail([])
+
+
+def kept_trail(db: Session, project_id: int, record: tuple, read: Callable[[], list[EventRow]]) -> Trail:
+    """`read`'s events of `record` (a key naming it), kept until its project's record (or people's names) changes."""
+    key = ("trail", record, versions.of(db, [project_id]))
+    return Trail(memo.kept(key, read), key)
 
 
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:

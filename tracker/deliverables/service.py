@@ -473,10 +473,16 @@ def filter_comments(comments: list[Comment], query: CommentFilter) -> list[Comme
 TIMELINE_ENTITIES = ("deliverable", "comment", "review_assignment", "criterion_result", "generated_record")
 
 
-def timeline(db: Session, deliverable: Deliverable, limit: int = 200) -> list[audit.EventRow]:
+def timeline(db: Session, deliverable: Deliverable, limit: int = 200) -> audit.Trail:
     """Everything that happened to the deliverable and its versions, newest first: the audit trail of the
     deliverable and of its comments, reviews and results (all recorded under its code)."""
-    return audit.for_record(db, deliverable.project_id, TIMELINE_ENTITIES, deliverable.code, limit=limit)
+    p, code = deliverable.project_id, deliverable.code
+    return audit.kept_trail(
+        db,
+        p,
+        ("deliverable", deliverable.id, limit),
+        lambda: audit.for_record(db, p, TIMELINE_ENTITIES, code, limit=limit),
+    )
 
 
 # --- contract clocks: deemed acceptance and escalation ---------------------------------------------------

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from tracker import clocks
 from tracker.accounts.models import User
+from tracker.audit import service as audit
 from tracker.core import exports
 from tracker.core.errors import Conflict, Forbidden, FormError, NotFound, StaleEdit
 from tracker.core.files import FileStore, uploads_in
@@ -115,7 +116,7 @@ def _record(
         records=made,
         pending_records=[x for x, _ in decided if x.id not in with_records],
         blockers=decisions.acceptance_blockers(db, d) if d.status == Status.IN_REVIEW else [],
-        history=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else [],
+        trail=service.timeline(db, d) if access.can(Perm.VIEW_HISTORY) else audit.NO_TRAIL,
         actions=actions_for(d.status, access.perms),
         reviewable=reviewable,
         reviewers=service.reviewers_and_owners(db, project.id) if reviewable and access.can(Perm.REVIEW) else [],

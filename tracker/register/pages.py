@@ -76,6 +76,12 @@ class RegisterPages(Controller):
         base = f"/projects/{access.project.key}/{self.kind.plural}"
         return f"{base}/{record.id}{rest}" if record is not None else base + rest
 
+    def trail(self, db: Session, access: Access, record: Any) -> audit.Trail:
+        entity, record_id = self.kind.entity, record.id
+        return audit.kept_trail(
+            db, access.project.id, (entity, record_id), lambda: audit.for_entity(db, entity, record_id, limit=100)
+        )
+
     def common(self, db: Session, access: Access) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -138,7 +144,7 @@ class RegisterPages(Controller):
             "row": kind.row(db, access, record.id),
             "today": today,
             "deliverables": common.linked_deliverables(db, kind.link, kind.link_key, [record.id])[record.id],
-            "trail": audit.for_entity(db, kind.entity, record.id, limit=100) if access.can(Perm.VIEW_HISTORY) else [],
+            "trail": self.trail(db, access, record) if access.can(Perm.VIEW_HISTORY) else audit.NO_TRAIL,
             "action_errors": {},
             "action_form": {},
             "action_plan": None,
