@@ -159,6 +159,13 @@ def kept_trail(db: Session, project_id: int, record: tuple, read: Callable[[], l
     return Trail(memo.kept(key, read), key)
 
 
+def recent(db: Session, project_ids: list[int], *, limit: int = 20) -> Trail:
+    """`for_projects`, kept until one of the projects (or people's names) changes."""
+    ids = sorted(set(project_ids))
+    key = ("recent", tuple(ids), limit, versions.of(db, ids))
+    return Trail(memo.kept(key, lambda: for_projects(db, ids, limit=limit)), key)
+
+
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:
     """The newest events across the projects: the newest `limit` of each project (each read backwards along its
     (project, at) index), then the newest of those, so the cost does not grow with the trail."""

@@ -140,10 +140,24 @@ SECTIONS: list[tuple[str, str, Callable[[Session, Principal], list[WorkItem]]]] 
 ]
 
 
-def my_work(db: Session, user: Principal) -> list[Section]:
+@dataclass(frozen=True)
+class Work:
+    """Every section, and the memo key they are kept under: the page keeps its drawing of them under it too."""
+
+    sections: list[Section]
+    kept: tuple
+
+
+def kept_work(db: Session, user: Principal) -> Work:
     """Every section, empty ones included (the API lists them all; the page shows those with something in them).
     Kept while the record of every project the user belongs to stands, and their days (tracker.core.memo)."""
     zones = visible_project_zones(db, user)
     days = tuple(sorted({today_in(zone) for zone in zones.values()}))
     key = ("my work", user.id, user.is_admin, days) + versions.of(db, zones)
-    return memo.kept(key, lambda: [Section(key, title, source(db, user)) for key, title, source in SECTIONS])
+    return Work(
+        memo.kept(key, lambda: [Section(name, title, source(db, user)) for name, title, source in SECTIONS]), key
+    )
+
+
+def my_work(db: Session, user: Principal) -> list[Section]:
+    return kept_work(db, user).sections

@@ -24,8 +24,8 @@ def my_work(request: Request, db: NamedDependency[Session]) -> Template:
         request,
         "home/my_work.html",
         rows=rows,
-        history=audit.for_projects(db, history_ids, limit=15),
-        sections=service.my_work(db, request.user),
+        activity=audit.recent(db, history_ids, limit=15),
+        work=service.kept_work(db, request.user),
     )
 
 
