@@ -51,6 +51,10 @@ def test_a_committed_change_moves_its_projects_version_and_a_rolled_back_one_doe
     assert versions.of(db, [project_id]) == after
 
 
+def _active_now(page: str) -> int:
+    return int(re.search(r"(\d+) active risks? now", page)[1])
+
+
 def test_pages_are_computed_once_and_show_a_change_on_the_next_request(as_user, db, world, kept, count_queries):
     manager = as_user("manager")
     pages = ["/projects/TST/status-reports/draft", "/projects/TST", "/projects/TST/scorecard", "/portfolio"]
@@ -62,9 +66,17 @@ def test_pages_are_computed_once_and_show_a_change_on_the_next_request(as_user, 
             assert manager.get(page).status_code == 200
         assert warm.count < cold.count, (page, warm.count, cold.count)  # the figures came from memory
 
-    # A change in the project: the next draft and overview show it.
+    heat = "/projects/TST/risks/heat-map"
+    with count_queries() as cold:
+        active = _active_now(manager.get(heat).text)
+    with count_queries() as warm:
+        assert manager.get(heat).status_code == 200
+    assert warm.count < cold.count
+
+    # A change in the project: the next draft, overview and heat map show it.
     risk = make_risk(db, world, title="Vendor licence audit", probability="5", impact="5")
     db.commit()
+    assert _active_now(manager.get(heat).text) == active + 1
     for page in pages[:2]:
         assert "Vendor licence audit" in manager.get(page).text, page
 

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, func, select
 from tracker import clocks
 from tracker.accounts.models import User
 from tracker.accounts.service import Principal
-from tracker.audit import history
+from tracker.audit import history, versions
 from tracker.audit import service as audit
+from tracker.core import memo
 from tracker.core.clock import utcnow
 from tracker.core.errors import Conflict, FormError
 from tracker.core.forms import Checkbox, Form, OptionalDate, OptionalInt
@@ -523,10 +524,17 @@ class HeatMap:
 
 
 def heat_map(db: Session, access: Access, now: datetime | None = None) -> HeatMap:
-    """Active risks by probability × impact, now and one period ago. Every score a risk has had is in its history,
-    so a risk with no history since the cutoff stood then where it stands now: one grouped count gives both maps,
-    and only the risks that moved are looked up one by one."""
-    cutoff = (now or utcnow()) - timedelta(days=PERIOD_DAYS)
+    """Active risks by probability × impact, now and one period ago, as of the minute (the comparison a period back
+    needs no finer): kept while that minute and the project's record stand (tracker.core.memo)."""
+    at = (now or utcnow()).replace(second=0, microsecond=0)
+    key = ("heat map", access.project.id, at, versions.of(db, [access.project.id]))
+    return memo.kept(key, lambda: _heat_map(db, access, at))
+
+
+def _heat_map(db: Session, access: Access, now: datetime) -> HeatMap:
+    """Every score a risk has had is in its history, so a risk with no history since the cutoff stood then where it
+    stands now: one grouped count gives both maps, and only the risks that moved are looked up one by one."""
+    cutoff = now - timedelta(days=PERIOD_DAYS)
     active = (Risk.project_id == access.project.id, col(Risk.status).in_(ACTIVE_RISK))
     counts = select(Risk.probability, Risk.impact, func.count()).where(*active).group_by(Risk.probability, Risk.impact)
     cells_now = {(p, i): n for p, i, n in db.exec(counts)}
