@@ -1,6 +1,7 @@
 """Where a page spends its time: each key page of the load benchmark requested in-process (no server, no network)
 against a bench database, signed in as the bench manager, with the time per request split into SQL and the rest,
-the number of queries and the size of the answer. `--profile NAME` samples that page with
+the number of queries and the size of the answer. "cpu ms" is the CPU time this process spent on a request (every
+thread): unlike the wall time, it does not grow when other processes share the machine. `--profile NAME` samples that page with
 py-spy (every thread, since sync handlers run in a pool) and prints where its time goes.
 
     .venv/bin/python bench/profile.py                                   # every page, var/bench-large.db
@@ -15,6 +16,7 @@ import argparse
 import logging
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,7 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from load import ENDPOINTS, PASSWORD, placeholders  # noqa: E402
+from load import CEILINGS, ENDPOINTS, PASSWORD, placeholders  # noqa: E402
 
 from tracker.app import create_app  # noqa: E402
 from tracker.core import db as dbmod  # noqa: E402
@@ -106,7 +108,13 @@ def main() -> None:
         sql["n"] += 1
         sql["s"] += time.perf_counter() - conn.info.pop("t0")
 
-    settings = Settings(env="test", database_url=args.database_url)
+    settings = Settings(  # as bench/load.py serves it: production, with the minimal page to compare with
+        env="prod",
+        secret_key=secrets.token_urlsafe(40),
+        secure_cookies=False,
+        bench_routes=True,
+        database_url=args.database_url,
+    )
     app = create_app(settings, dbmod.session_factory_for(engine))
     fill = placeholders(args.database_url)
     with TestClient(app, base_url="http://testserver") as client:
@@ -117,24 +125,26 @@ def main() -> None:
         )
         if answer.status_code != 303:
             raise SystemExit(f"signing in failed ({answer.status_code})")
-        print(f"{'endpoint':40} {'median ms':>9} {'sql ms':>7} {'queries':>7} {'kB':>6}")
-        for name, path in ((e.name, e.path) for e in ENDPOINTS):
+        print(f"{'endpoint':40} {'median ms':>9} {'cpu ms':>7} {'sql ms':>7} {'queries':>7} {'kB':>6}")
+        for name, path in ((e.name, e.path) for e in CEILINGS + ENDPOINTS):
             if args.only and name not in args.only and name != args.profile:
                 continue
             url = path.format(**fill)
             if client.get(url).status_code != 200:
                 raise SystemExit(f"{url} did not answer 200")
-            times, sqls, counts, size = [], [], [], 0
+            times, cpus, sqls, counts, size = [], [], [], [], 0
             for _ in range(args.repeat):
                 sql.update(n=0, s=0.0)
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 answer = client.get(url)
                 times.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
                 sqls.append(sql["s"])
                 counts.append(sql["n"])
                 size = len(answer.content)
             print(
-                f"{name:40} {statistics.median(times) * 1000:9.1f} {statistics.median(sqls) * 1000:7.1f} "
+                f"{name:40} {statistics.median(times) * 1000:9.1f} {statistics.median(cpus) * 1000:7.1f} "
+                f"{statistics.median(sqls) * 1000:7.1f} "
                 f"{max(counts):7d} {size / 1024:6.0f}",
                 flush=True,
             )

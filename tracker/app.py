@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None, session_factory: dbmod.SessionF
             make_environment(
                 {**report_documents.FILTERS, "audit_describe": history.describe, "audit_lines": history.lines},
                 {"ROLE_LABELS": ROLE_LABELS},
+                reload=settings.env == "dev",
             )
         ),
         engine_callback=engine_callback,

@@ -239,12 +239,16 @@ class Kept(Extension):
 
 
 def make_environment(
-    filters: dict[str, Callable[..., Any]] | None = None, template_globals: dict[str, Any] | None = None
+    filters: dict[str, Callable[..., Any]] | None = None,
+    template_globals: dict[str, Any] | None = None,
+    reload: bool = False,
 ) -> Environment:
     """The templates' environment with core's filters. A domain's own filters and globals come from whoever renders
-    with them (the app passes every domain's), so core imports no domain."""
+    with them (the app passes every domain's), so core imports no domain. `reload`: look for edited templates at
+    every render (a developer's server), not only once (every template read checks its file's time otherwise)."""
     env = Environment(
         loader=FileSystemLoader(ROOT / "templates"),
+        auto_reload=reload,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
