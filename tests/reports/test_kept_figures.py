@@ -269,3 +269,19 @@ def test_a_records_history_is_read_once_and_shows_a_change_on_the_next_request(a
     db.commit()
     history = manager.get(f"/projects/TST/risks/{risk.id}").text.split('id="hist-h"')[1]
     assert "Kept history risk, renamed" in history  # the update's line, drawn anew
+
+
+def test_a_search_is_ranked_once_and_finds_a_new_record_on_the_next_request(as_user, db, world, kept, count_queries):
+    manager = as_user("manager")
+    make_risk(db, world, title="Quokka interface outage")
+    db.commit()
+    with count_queries() as cold:
+        assert "R-" in manager.get("/search?q=quokka").text
+    with count_queries() as warm:
+        assert manager.get("/search?q=quokka").status_code == 200
+    assert warm.count < cold.count  # the ranking came from memory
+    assert "Quokka supplier exit" not in manager.get("/search?q=quokka").text
+    make_risk(db, world, title="Quokka supplier exit")
+    db.commit()
+    assert "supplier exit" in manager.get("/search?q=quokka").text
+    assert "Quokka" not in as_user("outsider").get("/search?q=quokka").text  # kept per reader, never shared

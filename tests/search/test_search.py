@@ -427,7 +427,7 @@ def test_the_query_count_does_not_grow_with_the_results(as_user, db, world, coun
     for n in range(1, 30):
         seed(db, world, "osprey", n=n)
     many = count()
-    assert many == few and few[0] <= 5, few
+    assert many == few and few[0] <= 6, few  # with the data versions the ranking is kept under
     assert len(found(as_user, "staff", "osprey")) == 20
 
 

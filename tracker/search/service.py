@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlmodel import Session, col
 
 from tracker.accounts.service import Principal
+from tracker.audit import versions
+from tracker.core import memo
 from tracker.core.forms import Form
 from tracker.library import service as library
 from tracker.library.models import SavedReport
@@ -150,14 +152,25 @@ def _scope(user: Principal, accesses: list[Access], kind: Any, project_id: Any) 
 
 
 def search(db: Session, user: Principal, accesses: Iterable[Access], query: SearchQuery) -> Results:
+    """The page of results, kept while the records of the reader's projects stand (tracker.core.memo): the same
+    words asked again, or the next page's count, cost no ranking. The key names the reader (what they may see) and
+    the data versions of every project searched, so a change is found by the very next search."""
+    terms = words(query.q)
+    accesses = [a for a in accesses if not query.project or a.project.key == query.project]
+    if not terms or not accesses:
+        return Results(terms, page=query.page)
+    scope = tuple(sorted((a.project.id, a.role, a.perms) for a in accesses))
+    key = ("search", user.id, user.is_admin, scope, tuple(terms), query.kind, query.page)
+    return memo.kept(
+        key + versions.of(db, [a.project.id for a in accesses]), lambda: _search(db, user, accesses, query, terms)
+    )
+
+
+def _search(db: Session, user: Principal, accesses: list[Access], query: SearchQuery, terms: list[str]) -> Results:
     """One query counts the matches per kind, one ranks them and reads the page: the same two whatever the number of
     results. Only the page's rows are read whole (titles marked, snippets cut); the ranking and the counts read
     each match's id, its rank and its project, never its text."""
-    terms = words(query.q)
     found = Results(terms, page=query.page)
-    accesses = [a for a in accesses if not query.project or a.project.key == query.project]
-    if not terms or not accesses:
-        return found
     dialect = db.get_bind().dialect.name
     ix = index.table(dialect)
     text = match_text(dialect, terms)
