@@ -589,6 +589,13 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
     """The whole report as shown: every figure and list, JSON-ready, so the draft page renders it live and
     publishing stores exactly it. A fixed number of queries whatever the size of the record. Its words are one
     document for every reader: the project's zone, the default date format."""
+    return kept_build(db, project, period, draft, now)[0]
+
+
+def kept_build(
+    db: Session, project: Project, period: Period, draft: StatusReport, now: datetime | None = None
+) -> tuple[dict, tuple]:
+    """`build`, and the memo key it is kept under (the draft page keeps its drawing of it there too)."""
     w = window(project, period, now)
     key = (
         "report",
@@ -607,7 +614,7 @@ def build(db: Session, project: Project, period: Period, draft: StatusReport, no
         with as_document():
             return _build(db, project, period, draft, now)
 
-    return memo.kept(key, compute)
+    return memo.kept(key, compute), key
 
 
 def _build(db: Session, project: Project, period: Period, draft: StatusReport, now: datetime | None) -> dict:

@@ -78,7 +78,7 @@ def _draft(
     status: int = 200,
 ) -> Template:
     draft = reports.draft_for(db, access.project, period)
-    content = reports.build(db, access.project, period, draft)
+    content, kept = reports.kept_build(db, access.project, period, draft)
     versions = [
         r
         for r in reports.published(db, access.project.id)
@@ -95,6 +95,7 @@ def _draft(
         period=period,
         draft=draft,
         c=content,
+        kept=kept,
         form=form or reports.form_values(draft),
         errors=errors or {},
         stale=stale,
