@@ -18,13 +18,12 @@ from tests.reports.conftest import plan, submit
 from tracker.accounts.models import User
 from tracker.accounts.service import UserForm, principal, update_user
 from tracker.audit import versions
-from tracker.core import memo
+from tracker.core import memo, renderer
 from tracker.core.forms import parse
 from tracker.core.web import make_environment, viewing
 from tracker.deliverables import reviews
 from tracker.projects.calendar import project_today
 from tracker.register.risks import service as risks
-from tracker.reports import documents
 
 
 @pytest.fixture
@@ -232,13 +231,13 @@ def test_a_figure_asked_for_by_many_at_once_is_computed_once_and_a_failure_lets_
 
 def test_a_pdf_downloaded_again_is_printed_once_and_a_change_prints_it_anew(as_user, db, world, kept, monkeypatch):
     printed: list[int] = []
-    print_pdf = documents._print
+    run = renderer.run
 
-    def counted(html: str, paper: str) -> bytes:
+    def counted(work, *args):
         printed.append(1)
-        return print_pdf(html, paper)
+        return run(work, *args)
 
-    monkeypatch.setattr(documents, "_print", counted)
+    monkeypatch.setattr(renderer, "run", counted)
     viewer = as_user("viewer")
     first = viewer.get("/portfolio.pdf")
     assert first.status_code == 200 and first.content.startswith(b"%PDF")

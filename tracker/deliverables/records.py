@@ -22,6 +22,7 @@ from sqlmodel import Session, col, func, or_, select
 from tracker import clocks
 from tracker.accounts.models import User
 from tracker.audit import service as audit
+from tracker.core import renderer
 from tracker.core.db import after_commit, begin_write
 from tracker.core.errors import NotFound
 from tracker.core.files import FileStore
@@ -504,12 +505,6 @@ def _both(letter: Letter) -> list[tuple[RecordFormat, bytes]]:
     return [(RecordFormat.PDF, to_pdf(letter)), (RecordFormat.DOCX, to_docx(letter))]
 
 
-@cache
-def _renderer() -> ProcessPoolExecutor:
-    # Spawned, not forked: the server's threads (and their locks) must not be copied into the child.
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-
-
 def _ready() -> None:
     import docx  # noqa: F401
     import weasyprint  # noqa: F401
@@ -521,14 +516,12 @@ def _ready() -> None:
 def warm() -> None:
     """Start the rendering process and load its libraries now (a server starting), so that the first decision's
     letters take as long as any other's."""
-    _renderer().submit(_ready)
+    renderer.warm(_ready)
 
 
 def render(letter: Letter) -> list[tuple[RecordFormat, bytes]]:
-    """The letter as PDF and DOCX, rendered in a process of its own: rendering is seconds of pure Python, and in the
-    server's process it would hold the interpreter lock and slow every other request (and every transaction they
-    hold) while it ran."""
-    return _renderer().submit(_both, letter).result()
+    """The letter as PDF and DOCX, rendered in the rendering process (tracker.core.renderer)."""
+    return renderer.run(_both, letter)
 
 
 # --- storing -----------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def load(db: Session, now: datetime | None = None) -> int:
     wanted = [(event, mail.concerned(db, event)) for event in list(events)]
     reports = {e.id: mail.report_print(db, e.entity_id) for e, to in wanted if any(r.startswith(PUBLISHED) for r in to)}
     with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pdfs = dict(zip(reports, pool.map(documents.to_pdf, [html for html, _ in reports.values()]), strict=True))
+        pdfs = dict(zip(reports, pool.map(documents.print_pdf, [html for html, _ in reports.values()]), strict=True))
     for event, recipients in wanted:
         for recipient in recipients:
             if recipient.startswith(("digest:", "to:")):

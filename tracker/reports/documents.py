@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment
 
-from tracker.core import exports, memo
+from tracker.core import exports, memo, renderer
 from tracker.core.web import make_environment, show_date, show_datetime, show_month
 from tracker.register.risks import scoring
 from tracker.settings import ROOT
@@ -569,12 +569,14 @@ def _stylesheet() -> CSS:
 def to_pdf(html: str, paper: str = "letter") -> bytes:
     """The printed page. A PDF is a function of its HTML and paper alone, so it is kept under their digest
     (tracker.core.memo): a pack downloaded again while nothing in it changed is not set again (seconds for the
-    portfolio), and any change to what it shows is a new digest, so a kept PDF is never stale."""
+    portfolio), and any change to what it shows is a new digest, so a kept PDF is never stale. Printed in the
+    rendering process (tracker.core.renderer), so WeasyPrint's libraries and layout never weigh on a server's."""
     key = ("pdf", paper, hashlib.sha256(html.encode()).digest())
-    return memo.kept(key, lambda: _print(html, paper))
+    return memo.kept(key, lambda: renderer.run(print_pdf, html, paper))
 
 
-def _print(html: str, paper: str) -> bytes:
+def print_pdf(html: str, paper: str = "letter") -> bytes:
+    """The PDF printed here and now, in the calling process (`to_pdf` prints in the rendering process)."""
     from weasyprint import CSS, HTML
     from weasyprint.urls import URLFetcher
 
