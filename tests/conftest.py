@@ -362,3 +362,40 @@ def count_queries(engine: Engine):
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def plan_of_list_query(engine, conn):
+    """Run a list's search and return SQLite's plan for its page query (the one with ORDER BY and LIMIT); `within`:
+    only the steps under the step so named (a subquery's)."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("query plans are compared on SQLite")
+
+    def run(search, within: str = "") -> str:
+        seen: list[tuple[str, object]] = []
+
+        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+            if "ORDER BY" in statement and "LIMIT" in statement:
+                seen.append((statement, parameters))
+
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            search()
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        assert len(seen) == 1
+        statement, parameters = seen[0]
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        return "\n".join(row[-1] for row in rows if not within or _under(rows, row, within))
+
+    return run
+
+
+def _under(rows, row, name: str) -> bool:
+    """Whether a step of a query plan (id, parent, _, detail) lies under the step whose detail starts with `name`."""
+    parents = {r[0]: r for r in rows}
+    while row[1] in parents:
+        row = parents[row[1]]
+        if row[-1].startswith(name):
+            return True
+    return False

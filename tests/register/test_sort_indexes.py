@@ -6,37 +6,10 @@ proven by the migrations test and the benchmark."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.register.issues import service as issues
 from tracker.register.risks import service as risks
-
-
-@pytest.fixture
-def plan_of_list_query(engine, conn):
-    """Run a register search and return SQLite's plan for its page query (the one with ORDER BY and LIMIT)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("query plans are compared on SQLite")
-
-    def run(search) -> str:
-        seen: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-            if "ORDER BY" in statement and "LIMIT" in statement:
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            search()
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-        assert len(seen) == 1
-        statement, parameters = seen[0]
-        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
-        return "\n".join(row[-1] for row in rows)
-
-    return run
 
 
 @pytest.mark.parametrize("sort", ["-score", "score"])

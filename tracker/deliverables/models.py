@@ -64,8 +64,11 @@ class RecordFormat(StrEnum):
 class Deliverable(Versioned, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "code"),
-        Index("ix_deliverable_project_status", "project_id", "status"),
-        Index("ix_deliverable_project_due", "project_id", "due_date"),
+        # One per order the list offers (service.SORTS), each ending in the code that breaks ties, so a page is read
+        # in order from the index and its offset skipped there, never the project's rows sorted.
+        Index("ix_deliverable_project_status", "project_id", "status", "code"),
+        Index("ix_deliverable_project_due", "project_id", "due_date", "code"),
+        Index("ix_deliverable_project_review", "project_id", "review_due", "code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
