@@ -9,21 +9,19 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-import requests
-from authlib.common.security import generate_token
-from authlib.common.urls import add_params_to_uri
-from authlib.integrations.base_client.errors import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
 
 from tracker.core.clock import utcnow
+
+# Authlib and joserfc (with requests under them) are read when a sign-in through a provider first needs them, not
+# when a server starts: about 25 MB that every server process would otherwise hold whether anyone signs in so or not.
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
 
 SCOPES = "openid email profile"  # what sign-in asks a provider for unless its settings say more
 SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 3.3: printable ASCII but space, " and \\
@@ -118,6 +116,9 @@ def metadata(client: Client) -> dict[str, Any]:
 
 
 def _keys(client: Client, refresh: bool = False) -> KeySet:
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     uri = metadata(client)["jwks_uri"]
     if refresh or uri not in _jwks:
         _jwks[uri] = _get_json(client, uri)
@@ -131,6 +132,8 @@ def _keys(client: Client, refresh: bool = False) -> KeySet:
 
 
 def _oauth(client: Client, redirect_uri: str) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     return OAuth2Session(
         client.client_id,
         client.client_secret,
@@ -142,6 +145,8 @@ def _oauth(client: Client, redirect_uri: str) -> OAuth2Session:
 
 def authorization(client: Client, redirect_uri: str) -> tuple[str, dict[str, str]]:
     """Where to send the browser, and what to keep until it comes back: state, nonce and the PKCE verifier."""
+    from authlib.common.security import generate_token
+
     pending = {"state": generate_token(32), "nonce": generate_token(32), "verifier": generate_token(64)}
     with _oauth(client, redirect_uri) as oauth:
         url, _ = oauth.create_authorization_url(
@@ -155,6 +160,9 @@ def authorization(client: Client, redirect_uri: str) -> tuple[str, dict[str, str
 
 def exchange(client: Client, redirect_uri: str, code: str, verifier: str) -> dict[str, Any]:
     """The code for tokens at the token endpoint (with the PKCE verifier); Refused when the provider says no."""
+    import requests
+    from authlib.integrations.base_client.errors import OAuthError
+
     try:
         with _oauth(client, redirect_uri) as oauth:
             token = oauth.fetch_token(
@@ -178,6 +186,9 @@ def exchange(client: Client, redirect_uri: str, code: str, verifier: str) -> dic
 
 
 def _decode(client: Client, id_token: str, algorithms: list[str]) -> jwt.Token:
+    from joserfc import jwt
+    from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+
     try:
         try:
             return jwt.decode(id_token, _keys(client), algorithms=algorithms)
@@ -193,6 +204,9 @@ def _decode(client: Client, id_token: str, algorithms: list[str]) -> jwt.Token:
 
 def id_claims(client: Client, token: dict[str, Any], nonce: str) -> dict[str, Any]:
     """The ID token's claims once its signature, issuer, audience, times (on the app's clock) and nonce check out."""
+    from authlib.oidc.core import CodeIDToken
+    from joserfc.errors import ExpiredTokenError, JoseError
+
     meta = metadata(client)
     algorithms = [a for a in meta.get("id_token_signing_alg_values_supported", ["RS256"]) if a != "none"]
     decoded = _decode(client, token["id_token"], algorithms)
@@ -255,6 +269,8 @@ def logout_url(client: Client, id_token: str, post_logout_redirect_uri: str) -> 
         return None  # our own sign-out has happened; the provider's can only be skipped
     if not isinstance(endpoint, str):
         return None
+    from authlib.common.urls import add_params_to_uri
+
     return add_params_to_uri(
         endpoint,
         [
