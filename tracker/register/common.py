@@ -324,10 +324,14 @@ def page_of(
     db: Session, model: type[SQLModel], stmt: Any, where: list[Any], query: ListQuery, part: Part
 ) -> tuple[list[Any], int]:
     """One page of a kind's filtered list and the count of the whole list: two queries whatever its size, sorted by
-    the kind's SORTS entry for the query's sort (a leading "-" meaning descending)."""
-    total = db.exec(select(func.count()).select_from(model).where(*where)).one()
+    the kind's SORTS entry for the query's sort (a leading "-" meaning descending). One record (a record's page, a
+    row answered alone) is its own count."""
     descending, columns = sort_of(query.sorts, query.sort)
     stmt = stmt.where(*where).order_by(*sort_order(columns, descending))
+    if part.record_id is not None:
+        rows = list(db.exec(stmt))
+        return rows, len(rows)
+    total = db.exec(select(func.count()).select_from(model).where(*where)).one()
     if part.limit is not None:
         offset = part.offset if part.offset is not None else (query.page - 1) * part.limit
         stmt = stmt.limit(part.limit).offset(offset)
