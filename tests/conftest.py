@@ -399,3 +399,10 @@ def _under(rows, row, name: str) -> bool:
         if row[-1].startswith(name):
             return True
     return False
+
+
+@pytest.fixture
+def uploads(app, tmp_path):
+    """Uploads go to a temporary folder, with a 1 MB limit so the 413 path is cheap to test."""
+    app.state.settings = app.state.settings.model_copy(update={"upload_dir": tmp_path / "up", "max_upload_mb": 1})
+    return tmp_path / "up"

@@ -27,13 +27,6 @@ from tracker.register.meetings import service as meetings
 from tracker.register.risks import service as risks
 
 
-@pytest.fixture
-def uploads(app, tmp_path):
-    """Uploads go to a temporary folder, with a 1 MB limit so the 413 path is cheap to test."""
-    app.state.settings = app.state.settings.model_copy(update={"upload_dir": tmp_path / "up", "max_upload_mb": 1})
-    return tmp_path / "up"
-
-
 def _record(db, world, plural: str):
     if plural == "risks":
         return make_risk(db, world)
