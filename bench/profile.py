@@ -13,6 +13,7 @@ The data set comes from `tracker bench-data --scale large` (bench/load.py builds
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -35,6 +36,7 @@ from load import CEILINGS, ENDPOINTS, PASSWORD, placeholders  # noqa: E402
 
 from tracker.app import create_app  # noqa: E402
 from tracker.core import db as dbmod  # noqa: E402
+from tracker.core import memo  # noqa: E402
 from tracker.settings import Settings  # noqa: E402
 
 
@@ -93,7 +95,11 @@ def main() -> None:
     parser.add_argument("--only", action="append", help="endpoint name (repeatable)")
     parser.add_argument("--profile", help="endpoint name to sample with py-spy (every thread: handlers run in a pool)")
     parser.add_argument("--seconds", type=float, default=5, help="how long to sample the profiled page")
+    parser.add_argument("--cold", action="store_true", help="compute every figure each time (the memo off)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (bench/growth.py reads it)")
     args = parser.parse_args()
+    memo.enabled = not args.cold
+    found: dict[str, dict[str, float]] = {}
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     engine = dbmod.make_engine(args.database_url)
@@ -142,14 +148,22 @@ def main() -> None:
                 sqls.append(sql["s"])
                 counts.append(sql["n"])
                 size = len(answer.content)
+            found[name] = {
+                "ms": statistics.median(times) * 1000,
+                "cpu_ms": statistics.median(cpus) * 1000,
+                "sql_ms": statistics.median(sqls) * 1000,
+                "queries": max(counts),
+                "kb": size / 1024,
+            }
+            f = found[name]
             print(
-                f"{name:40} {statistics.median(times) * 1000:9.1f} {statistics.median(cpus) * 1000:7.1f} "
-                f"{statistics.median(sqls) * 1000:7.1f} "
-                f"{max(counts):7d} {size / 1024:6.0f}",
+                f"{name:40} {f['ms']:9.1f} {f['cpu_ms']:7.1f} {f['sql_ms']:7.1f} {f['queries']:7d} {f['kb']:6.0f}",
                 flush=True,
             )
             if name == args.profile:
                 print(spy(client, url, args.seconds))
+    if args.json:
+        args.json.write_text(json.dumps(found, indent=1))
 
 
 if __name__ == "__main__":
