@@ -284,3 +284,18 @@ def test_a_search_is_ranked_once_and_finds_a_new_record_on_the_next_request(as_u
     db.commit()
     assert "supplier exit" in manager.get("/search?q=quokka").text
     assert "Quokka" not in as_user("outsider").get("/search?q=quokka").text  # kept per reader, never shared
+
+
+def test_a_register_lists_rows_are_drawn_once_per_reader_and_show_a_change_on_the_next_request(
+    as_user, db, world, kept
+):
+    risk = make_risk(db, world, title="Kept row risk")
+    db.commit()
+    staff, viewer = as_user("staff"), as_user("viewer")
+    assert f"/risks/{risk.id}/edit" in staff.get("/projects/TST/risks").text
+    assert f"/risks/{risk.id}/edit" not in viewer.get("/projects/TST/risks").text  # drawn for the viewer's role
+    actor, access = acting(db, world, "staff")
+    values = risks.form_values(db, risk) | {"title": "Kept row risk, renamed", "version": risk.version}
+    risks.update(db, actor, access, risk, parse(risks.RiskForm, values))
+    db.commit()
+    assert "Kept row risk, renamed" in staff.get("/projects/TST/risks").text

@@ -156,14 +156,22 @@ NO_TRAIL = Trail([])
 def kept_trail(db: Session, project_id: int, record: tuple, read: Callable[[], list[EventRow]]) -> Trail:
     """`read`'s events of `record` (a key naming it), kept until its project's record (or people's names) changes."""
     key = ("trail", record, versions.of(db, [project_id]))
-    return Trail(memo.kept(key, read), key)
+    return Trail(memo.kept(key, lambda: _shared(db, read())), key)
 
 
 def recent(db: Session, project_ids: list[int], *, limit: int = 20) -> Trail:
     """`for_projects`, kept until one of the projects (or people's names) changes."""
     ids = sorted(set(project_ids))
     key = ("recent", tuple(ids), limit, versions.of(db, ids))
-    return Trail(memo.kept(key, lambda: for_projects(db, ids, limit=limit)), key)
+    return Trail(memo.kept(key, lambda: _shared(db, for_projects(db, ids, limit=limit))), key)
+
+
+def _shared(db: Session, rows: list[EventRow]) -> list[EventRow]:
+    """Events to keep for other requests: out of this request's session, so nothing it does later (a rollback)
+    can expire them; every column was read, and no relationship is ever read from them."""
+    for row in rows:
+        db.expunge(row.event)
+    return rows
 
 
 def for_projects(db: Session, project_ids: list[int], *, limit: int = 20) -> list[EventRow]:

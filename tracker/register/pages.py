@@ -17,6 +17,7 @@ from litestar.response import File, Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
+from tracker.audit import versions
 from tracker.core.errors import FormError, NotFound, StaleEdit, TooLarge
 from tracker.core.files import FileStore, as_download, uploads_in
 from tracker.core.forms import form_version, parse, stale_fields
@@ -100,6 +101,10 @@ class RegisterPages(Controller):
         columns = custom.narrow(db, self.kind, access.project.id, query, raw)  # its custom filters, then columns
         rows, total = service.search(db, access, query)
         base = {k: v for k, v in raw.items() if k != "page"}
+        # The rows' drawing, kept while the project's record, its day and this reader's permissions stand (the query
+        # names the page, its filters and custom columns); never with rows ticked in a refused bulk edit.
+        kept = (self.kind.name, access.project.id, tuple(sorted(raw.items())), project_today(access.project))
+        rows_kept = None if extra.get("picked") else kept + (access.perms, versions.of(db, [access.project.id]))
         return render(
             request,
             f"{self.kind.plural}/index.html",
@@ -114,6 +119,7 @@ class RegisterPages(Controller):
             bulk_url=f"{self.url(access, rest='/bulk')}?{urlencode(raw)}",
             status=status,
             custom=custom.with_values(db, columns, [r.record.id for r in rows]),
+            rows_kept=rows_kept,
             **{"bulk_errors": {}, "bulk_form": {}, "picked": set()} | extra,
             **self.common(db, access),
             **self.list_context(db, access),
