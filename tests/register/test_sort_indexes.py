@@ -49,3 +49,13 @@ def test_the_indexed_orders_are_the_registers_orders(db, world):
         ("medium", "I-003"),
         ("low", "I-001"),
     ]
+
+
+def test_the_issue_register_filtered_by_status_and_priority_reads_one_index_in_order(db, world, plan_of_list_query):
+    for priority in ("low", "critical", "high"):
+        make_issue(db, world, priority=priority)
+    _, access = acting(db, world, "staff")
+    query = issues.IssueQuery(status="open", priority="high")
+    plan = plan_of_list_query(lambda: issues.search(db, access, query))
+    assert "ix_issue_project_status_priority" in plan
+    assert "TEMP B-TREE" not in plan

@@ -47,9 +47,10 @@ class EscalationLevel(StrEnum):
 class Issue(Versioned, SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "code"),
-        Index("ix_issue_project_status", "project_id", "status"),
-        # The register's default order (priority, then code), read along the index instead of sorted.
+        # The register's default order (priority, then code), read along the index instead of sorted: of the whole
+        # register, and of one status (a filter, which a priority filter then narrows within the same walk).
         Index("ix_issue_project_priority", "project_id", text(f"({priority_rank_sql()})"), "code"),
+        Index("ix_issue_project_status_priority", "project_id", "status", text(f"({priority_rank_sql()})"), "code"),
         # The issues open in some week of the trends' window, with what their median age needs, without the rows.
         Index("ix_issue_project_open_span", "project_id", "resolved_on", "raised_on", "priority"),
     )
