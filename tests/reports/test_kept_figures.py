@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from tests.conftest import tst_today
 from tests.register.conftest import acting, make_risk
+from tests.reports import test_accountability as accountability
 from tests.reports.conftest import plan, submit
 from tracker.accounts.models import User
 from tracker.accounts.service import UserForm, principal, update_user
@@ -299,3 +300,12 @@ def test_a_register_lists_rows_are_drawn_once_per_reader_and_show_a_change_on_th
     risks.update(db, actor, access, risk, parse(risks.RiskForm, values))
     db.commit()
     assert "Kept row risk, renamed" in staff.get("/projects/TST/risks").text
+
+
+def test_the_scorecards_credits_and_reported_figures_are_kept_and_a_verdict_shows_on_the_next_request(
+    as_user, db, world, kept
+):
+    # The whole story of reported figures feeding the scorecard, told with the figures kept between its requests.
+    accountability.test_reported_measures_feed_the_scorecard_with_their_status_and_verified_ones_earn_credits(
+        as_user, db, world
+    )

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from tracker.audit import service as audit
-from tracker.core import exports
+from tracker.core import exports, memo
 from tracker.core.db import request_db
 from tracker.core.errors import Conflict, FormError, NotFound, StaleEdit
 from tracker.core.forms import form_version, parse, stale_fields
@@ -292,15 +292,24 @@ def _scorecard_context(db: Session, access: Access, period: Period) -> dict[str,
     """Everything the scorecard page and its export show, in a fixed number of queries."""
     project = access.project
     card = scorecard.card(db, project, period)
-    measures = levels.measures(db, project.id)
-    rows = levels.figures(db, project.id, since=card.periods[0].start - timedelta(days=31), until=period.end)
-    labels = credits.choices(measures)
+
+    def reported() -> tuple[list, list]:  # kept with the card: what it reads is the same project's record
+        measures = levels.measures(db, project.id)
+        rows = levels.figures(db, project.id, since=card.periods[0].start - timedelta(days=31), until=period.end)
+        labels = credits.choices(measures)
+        earned, latest = credits.for_card(db, project, card, rows, labels), levels.latest(measures, rows, period)
+        shared = [*measures, *(r.measure for r in rows), *(r.figure for r in rows)]
+        for row in {id(row): row for row in shared}.values():
+            db.expunge(row)  # shared with other requests: out of this one's session, which could expire them
+        return earned, latest
+
+    earned, latest = memo.kept(("credits",) + card.kept, reported)
     return {
         "card": card,
         "metrics": card.metrics,
         "weeks": card.periods,
-        "credits": credits.for_card(db, project, card, rows, labels),
-        "reported": levels.latest(measures, rows, period),
+        "credits": earned,
+        "reported": latest,
         "table": credits.table_of(project),
     }
 
