@@ -385,6 +385,12 @@ def members(db: Session, project_id: int) -> list[MemberRow]:
     return [MemberRow(m, u) for m, u in db.exec(stmt)]
 
 
+def member_names(db: Session, project_id: int) -> list[tuple[int, str]]:
+    """(user id, name) of every member, by name: two columns read, no member's row made."""
+    stmt = select(User.id, User.full_name).join(Membership, col(Membership.user_id) == User.id)
+    return sorted(db.exec(stmt.where(Membership.project_id == project_id)).all(), key=lambda p: p[1])
+
+
 def member_choices(db: Session, project_id: int) -> list[tuple[int, str]]:
     """(user id, "Name (role)") for every member, by name: who may own a condition or an action."""
     stmt = (
