@@ -16,18 +16,18 @@ from tracker.core.files import FileStore
 # The page, and the most queries it may take with the memo off, as in every test (tests/conftest.py): kept figures
 # computed each time. Served from memory, the pages that keep figures take fewer (tests/reports/test_kept_figures.py).
 PAGES = {
-    "/": 25,
-    "/projects/TST": 40,
+    "/": 24,
+    "/projects/TST": 38,
     "/projects/TST/deliverables?sort=due": 6,
     "/projects/TST/deliverables?status=in_review&sort=-due": 6,
     "/projects/TST/deliverables/{deliverable}": 22,
     "/projects/TST/risks": 10,
     "/projects/TST/risks/{risk}": 15,
     "/projects/TST/risks/heat-map": 7,
-    "/projects/TST/issues": 9,
-    "/projects/TST/issues?status=open&priority=high": 9,
+    "/projects/TST/issues": 10,
+    "/projects/TST/issues?status=open&priority=high": 10,
     "/projects/TST/issues/{issue}": 15,
-    "/projects/TST/status-reports/draft": 33,
+    "/projects/TST/status-reports/draft": 32,
     "/portfolio": 9,
     "/projects/TST/timeline": 9,
     "/projects/TST/scorecard": 13,

@@ -22,6 +22,7 @@ from tracker.audit.models import DataVersion
 
 GLOBAL = 0  # the scope of records of no project
 TOUCHED = "data_versions_touched"  # session.info: the scopes this transaction's audit events touched
+READ = "data_versions_read"  # session.info: the versions this transaction has read, by scope
 # Events about how someone signs in, not about the record: no figure reads them, so they move no version (a morning
 # of sign-ins would otherwise set every kept figure aside).
 SIGN_IN_ACTIONS = frozenset(
@@ -40,10 +41,14 @@ def touched(db: Session, project_id: int | None, action: str) -> None:
 
 def of(db: Session, project_ids: Iterable[int]) -> tuple[tuple[int, int], ...]:
     """The versions of these projects and of the records of no project, in one query: a key for what is computed
-    from them. A scope never changed reads 0."""
+    from them. A scope never changed reads 0. Read once per transaction (a page asks for its project's several times):
+    what the transaction computes after is at least as new as what it read first, which is all a key must promise."""
     scopes = sorted({GLOBAL, *project_ids})
-    found = dict(db.exec(select(DataVersion.scope, DataVersion.n).where(col(DataVersion.scope).in_(scopes))).all())
-    return tuple((s, found.get(s, 0)) for s in scopes)
+    known: dict[int, int] = db.info.setdefault(READ, {})
+    if missing := [s for s in scopes if s not in known]:
+        found = dict(db.exec(select(DataVersion.scope, DataVersion.n).where(col(DataVersion.scope).in_(missing))).all())
+        known.update({s: found.get(s, 0) for s in missing})
+    return tuple((s, known[s]) for s in scopes)
 
 
 def _insert(dialect: str) -> Any:
@@ -62,6 +67,12 @@ def _move_on(session: Session) -> None:
         conn.execute(stmt.on_conflict_do_update(index_elements=["scope"], set_={"n": DataVersion.n + 1}))
 
 
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(READ, None)
+
+
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(TOUCHED, None)
+    session.info.pop(READ, None)

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import literal, union_all
 from sqlmodel import Session, SQLModel, col, select
 
+from tracker.audit import versions
+from tracker.core import memo
 from tracker.core.forms import Form
 from tracker.projects.permissions import Perm
 from tracker.projects.service import Access
@@ -191,7 +193,13 @@ class Linked:
 
 def linked_to(db: Session, access: Access, deliverable_id: int) -> list[Linked]:
     """The register records of every kind linked to a deliverable that this member may see, by kind then code, in
-    one query whatever the number of kinds."""
+    one query whatever the number of kinds; kept while the project's record stands, per set of permissions (which
+    decide the kinds and the records seen)."""
+    key = ("linked", deliverable_id, access.perms) + versions.of(db, [access.project.id])
+    return memo.kept(key, lambda: _linked_to(db, access, deliverable_id))
+
+
+def _linked_to(db: Session, access: Access, deliverable_id: int) -> list[Linked]:
     parts = []
     for kind in KINDS.values():
         if not access.can(kind.view):
