@@ -18,6 +18,7 @@ from tests.conftest import Browser, make_settings
 from tests.dbutil import fresh_database
 from tracker import cli
 from tracker.app import create_app
+from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
@@ -169,6 +170,31 @@ def test_the_audit_trail_tells_where_each_record_stands(bench: Bench) -> None:
                 .where(Issue.project_id == project.id, col(Issue.status).in_(UNRESOLVED))
             )
             assert content["counts"]["issues_open"] == db.exec(unresolved).one(), project.key
+
+
+def test_every_event_names_its_records_project(bench: Bench) -> None:
+    """Ids are renumbered in time order after generation: the trail's project and entity ids with them."""
+    with Session(bench.engine) as db:
+        for model, etype in (
+            (Deliverable, "deliverable"),
+            (Risk, "risk"),
+            (Issue, "issue"),
+            (Membership, "membership"),
+        ):
+            wrong = (
+                select(func.count())
+                .select_from(AuditEvent)
+                .join(model, model.id == AuditEvent.entity_id)
+                .where(AuditEvent.entity_type == etype, AuditEvent.project_id != model.project_id)
+            )
+            events = select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_type == etype)
+            assert (db.exec(wrong).one(), db.exec(events).one() > 0) == (0, True), etype
+        projects = (
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_type == "project", AuditEvent.entity_id != AuditEvent.project_id)
+        )
+        assert db.exec(projects).one() == 0
 
 
 def test_each_risk_history_ends_at_its_score(bench: Bench) -> None:

@@ -19,8 +19,6 @@ from sqlalchemy.engine import Connection
 from tracker.models import metadata
 
 BATCH = 20_000
-# Where an audit event's entity_id points, for the entity types whose ids are renumbered.
-ENTITY_TABLES = ("deliverable", "review_assignment", "comment", "criterion_result", "risk", "issue")
 
 
 def spread(rng: random.Random, mix: dict[Any, int], count: int) -> list[Any]:
@@ -90,14 +88,17 @@ class Trail:
         return len(self.events)
 
     def finish(self, new_ids: dict[str, list[int]]) -> None:
-        """Events in time order with the final entity ids."""
+        """Events in time order with the final ids: the actor's, the project's and the entity's (an entity type is
+        its table's name)."""
         self.events.sort(key=lambda e: e[0])
-        actions = new_ids["action_item"]
+        users, projects, actions = new_ids["app_user"], new_ids["project"], new_ids["action_item"]
         for n, (at, actor, project, etype, eid, label, action, changes) in enumerate(self.events):
             if etype in new_ids:
                 eid = new_ids[etype][eid]
             if isinstance(changes, ActionChanges):
                 changes = changes.build(actions[changes.item_id])
+            actor = actor and users[actor]
+            project = project and projects[project]
             self.events[n] = (at, actor, project, etype, eid, label, action, changes)
 
     def rows(self) -> Iterator[dict[str, Any]]:
@@ -142,7 +143,7 @@ class Store:
                 row["closes_id"] = new_ids["decision"][row["closes_id"]]
         for row in self.tables["criteria_version"].rows:  # criterion ids in a list, not a foreign key
             row["criterion_ids"] = [new_ids["criterion"][i] for i in row["criterion_ids"]]
-        self.trail.finish({name: new_ids[name] for name in (*ENTITY_TABLES, "action_item") if name in new_ids})
+        self.trail.finish(new_ids)
 
     def counts(self) -> dict[str, int]:
         return {name: len(rows.rows) for name, rows in self.tables.items()} | {"audit_event": len(self.trail)}
