@@ -4,6 +4,7 @@ clocks and the scale asked for."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from tracker.core.files import FileStore
 from tracker.deliverables.models import Comment, Decision, Deliverable, Disposition, Outcome, Severity
 from tracker.deliverables.service import run_clocks
 from tracker.deliverables.workflow import Status
-from tracker.demo.bench import generate
+from tracker.demo.bench import generate, register
 from tracker.demo.bench.people import PASSWORD
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
@@ -93,6 +94,29 @@ def test_the_counts_are_the_scales(bench: Bench) -> None:
     assert SCALE.audit_events <= c["audit_event"] < SCALE.audit_events * 1.01  # plus the services' own few
     assert c["saved_report"] == 5 * SCALE.projects
     assert c["status_report"] == SCALE.projects + 1
+
+
+@pytest.mark.parametrize("name", generate.SCALES)
+def test_the_largest_project_holds_what_its_scale_states(name: str) -> None:
+    scale = generate.SCALES[name]
+    for total, largest in (
+        (scale.deliverables, scale.largest.deliverables),
+        (scale.risks, scale.largest.risks),
+        (scale.issues, scale.largest.issues),
+    ):
+        counts = generate.split(random.Random(generate.SEED), total, scale.projects, largest)
+        assert (len(counts), sum(counts), counts[0]) == (scale.projects, total, largest)
+        assert largest > max(counts[1:])
+
+
+def test_past_large_a_scale_adds_projects_not_a_larger_largest_project() -> None:
+    assert generate.SCALES["huge"].largest == generate.SCALES["large"].largest
+
+
+def test_reviews_a_risk_has_no_days_for_go_to_the_others() -> None:
+    assert register.shares([1.0, 3.0], [100, 100], 8) == [2, 6]  # in proportion while no cap binds
+    assert register.shares([1.0, 1.0, 2.0], [1, 100, 100], 30) == [1, 9, 19]  # the first's cap leaves 29 for two
+    assert register.shares([0.0, 1.0], [0, 5], 3) == [0, 3]
 
 
 def test_the_largest_project_is_clearly_the_largest(bench: Bench) -> None:

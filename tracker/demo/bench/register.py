@@ -62,7 +62,8 @@ ISSUE_ACTIONS = {
     IssueStatus.RESOLVED: 2,
     IssueStatus.CLOSED: 2,
 }
-RISK_SHARE_OF_ACTIONS = 0.55
+# Action items per risk and per issue, on average (large's 44,000 on 25,000 risks and 36,000 on 40,000 issues).
+ACTIONS_PER_RISK, ACTIONS_PER_ISSUE = 1.76, 0.9
 
 
 @dataclass
@@ -225,19 +226,35 @@ def _risk_history(store: Store, rng: random.Random, r: Record, status: RiskStatu
 
 def write_reviews(store: Store, rng: random.Random, records: list[Record], budget: int) -> None:
     """Reviews on each risk's cadence while it was active, `budget` of them in all, shared by how many reviews each
-    risk's level and active life call for. Most active risks were reviewed within their cadence; some are due."""
+    risk's level and active life call for, at most one a business day. Most active risks were reviewed within their
+    cadence; some are due."""
     spans = [max(0, r.end - r.created - (r.status in (RiskStatus.CLOSED, RiskStatus.REALIZED))) for r in records]
     wanted = [
         span / REVIEW_DAYS[scoring.level(r.row["probability"], r.row["impact"])]
         for r, span in zip(records, spans, strict=True)
     ]
-    total = sum(wanted) or 1
-    counts = [min(span, int(w * budget / total)) for w, span in zip(wanted, spans, strict=True)]
+    counts = shares(wanted, spans, budget)
     spare = [n for n, (c, span) in enumerate(zip(counts, spans, strict=True)) if c < span]
     for n in rng.sample(spare, min(len(spare), max(0, budget - sum(counts)))):
         counts[n] += 1
     for r, k, span in zip(records, counts, spans, strict=True):
         _reviews(store, rng, r, k, span)
+
+
+def shares(weights: list[float], caps: list[int], budget: int) -> list[int]:
+    """`budget` shared in proportion to the weights, rounded down, none above its cap: what a capped one cannot
+    take is shared by the others alike."""
+    counts = [0] * len(weights)
+    left, weight = budget, sum(weights)
+    by_room = sorted((n for n, w in enumerate(weights) if w), key=lambda n: caps[n] / weights[n])  # tightest first
+    for at, n in enumerate(by_room):
+        if weights[n] * left / weight < caps[n]:  # no later one's cap binds either
+            for m in by_room[at:]:
+                counts[m] = int(weights[m] * left / weight)
+            break
+        counts[n] = caps[n]
+        left, weight = left - caps[n], weight - weights[n]
+    return counts
 
 
 def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> None:
@@ -476,8 +493,10 @@ def _issue_history(store: Store, rng: random.Random, r: Record, status: IssueSta
 def write_actions(
     store: Store, rng: random.Random, risk_records: list[Record], issue_records: list[Record], count: int
 ) -> None:
-    """`count` action items, weighted towards the plans and issues being worked."""
-    on_risks = round(count * RISK_SHARE_OF_ACTIONS)
+    """`count` action items, shared by risks and issues at their rates, weighted towards the plans and issues being
+    worked."""
+    risks_want, issues_want = ACTIONS_PER_RISK * len(risk_records), ACTIONS_PER_ISSUE * len(issue_records)
+    on_risks = round(count * risks_want / (risks_want + issues_want))
     for parent in rng.choices(risk_records, [RISK_ACTIONS[RiskStatus(r.status)] for r in risk_records], k=on_risks):
         _action(store, rng, parent, on_risk=True)
     weights = [ISSUE_ACTIONS[IssueStatus(r.status)] for r in issue_records]
