@@ -5,7 +5,9 @@ mitigation and contingency plans and under issues — with the audit events the 
 from __future__ import annotations
 
 import random
+from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -258,45 +260,51 @@ def shares(weights: list[float], caps: list[int], budget: int) -> list[int]:
 
 
 def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> None:
+    """The risk's row as its `k` reviews leave it; their events are made as the trail is written (millions of them
+    at the larger scales), from the days and random picks drawn here."""
+    if not k:
+        return
     s, row = r.site, r.row
-    days: list[int] = []
-    if k:
-        first, last = r.created + 1, r.created + span
-        cadence = REVIEW_DAYS[scoring.level(row["probability"], row["impact"])] * 5 // 7
-        latest = rng.randint(max(first, last - cadence + 1), last)  # reviewed within its cadence: not yet due
-        if r.status not in ACTIVE_RISK or latest - first < k - 1 or rng.random() >= 0.85:
-            latest = rng.randint(first + k - 1, last)  # anywhere: some active risks are due for review
-        step = (latest - first) / max(1, k - 1)  # a steady cadence up to the latest review
-        days = [latest - round(j * step) for j in range(k - 1, -1, -1)]
-    # The hottest loop of the generator (hundreds of thousands of reviews): plain arithmetic on random().
-    scores, current, reviewers = r.scores, 0, s.reviewers
-    cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[0][1], scores[0][2])])
-    before, after, at = row["next_review_date"].isoformat(), row["next_review_date"], row["updated_at"]
-    for day in days:
-        while current + 1 < len(scores) and scores[current + 1][0] <= day:  # the level as rescored by then
-            current += 1
-            cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[current][1], scores[current][2])])
-        after = s.days[day] + cadence
-        at = s.at(day, 14, int(rng.random() * 180))
-        iso = after.isoformat()
-        store.trail.add(
-            at,
-            reviewers[int(rng.random() * len(reviewers))],
+    first, last = r.created + 1, r.created + span
+    cadence = REVIEW_DAYS[scoring.level(row["probability"], row["impact"])] * 5 // 7
+    latest = rng.randint(max(first, last - cadence + 1), last)  # reviewed within its cadence: not yet due
+    if r.status not in ACTIVE_RISK or latest - first < k - 1 or rng.random() >= 0.85:
+        latest = rng.randint(first + k - 1, last)  # anywhere: some active risks are due for review
+    step = (latest - first) / max(1, k - 1)  # a steady cadence up to the latest review
+    days = array("H", [latest - round(j * step) for j in range(k - 1, -1, -1)])
+    # Each review's minute after 14:00 and its reviewer, in turn: plain arithmetic on random(), the hottest loop.
+    picks = array("H", [int(rng.random() * limit) for _ in days for limit in (180, len(s.reviewers))])
+    store.trail.later(k, _review_events(r, row["next_review_date"], days, picks))
+    row |= {
+        "next_review_date": s.days[days[-1]] + _cadence(r.scores, days[-1]),
+        "last_reviewed_on": s.days[days[-1]],
+        "version": row["version"] + k,
+        "updated_at": max(row["updated_at"], s.at(days[-1], 14, picks[-2])),
+    }
+
+
+def _cadence(scores: list[tuple[int, int, int]], day: int) -> timedelta:
+    """The review cadence of the risk's level as scored by then."""
+    _, p, i = scores[bisect_right(scores, (day, 9, 9)) - 1]
+    return timedelta(days=REVIEW_DAYS[scoring.level(p, i)])
+
+
+def _review_events(r: Record, due: date, days: array, picks: array) -> Iterator[tuple]:
+    """The risk's reviews as audit events, in time order: each moves the next review date on by the cadence."""
+    s, before = r.site, due.isoformat()
+    for day, minute, reviewer in zip(days, picks[::2], picks[1::2], strict=True):
+        after = (s.days[day] + _cadence(r.scores, day)).isoformat()
+        yield (
+            s.at(day, 14, minute),
+            s.reviewers[reviewer],
             s.id,
             "risk",
             r.id,
             r.code,
             "review",
-            {"next_review_date": [before, iso]},
+            {"next_review_date": [before, after]},
         )
-        before = iso
-    if days:
-        row |= {
-            "next_review_date": after,
-            "last_reviewed_on": s.days[days[-1]],
-            "version": row["version"] + len(days),
-            "updated_at": max(row["updated_at"], at),
-        }
+        before = after
 
 
 # --- issues ---------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ written in bulk: SQLAlchemy Core executemany in batches, or COPY on PostgreSQL."
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 from collections.abc import Callable, Iterator
@@ -66,10 +67,14 @@ class ActionChanges:
 
 
 class Trail:
-    """The audit events, as tuples (at, actor_id, project_id, entity_type, entity_id, label, action, changes)."""
+    """The audit events, as tuples (at, actor_id, project_id, entity_type, entity_id, label, action, changes): those
+    held in memory, and those made only as the trail is written (`later`), the bulk of it at the larger scales."""
 
     def __init__(self) -> None:
         self.events: list[tuple] = []
+        self.streams: list[Iterator[tuple]] = []
+        self.streamed = 0
+        self.new_ids: dict[str, list[int]] = {}
 
     def add(
         self,
@@ -84,32 +89,34 @@ class Trail:
     ) -> None:
         self.events.append((at, actor_id, project_id, entity_type, entity_id, label[:200], action, changes))
 
+    def later(self, count: int, events: Iterator[tuple]) -> None:
+        """`count` events, in time order, made as they are written."""
+        self.streams.append(events)
+        self.streamed += count
+
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self.events) + self.streamed
 
     def finish(self, new_ids: dict[str, list[int]]) -> None:
-        """Events in time order with the final ids: the actor's, the project's and the entity's (an entity type is
-        its table's name)."""
-        self.events.sort(key=lambda e: e[0])
-        users, projects, actions = new_ids["app_user"], new_ids["project"], new_ids["action_item"]
-        for n, (at, actor, project, etype, eid, label, action, changes) in enumerate(self.events):
-            if etype in new_ids:
-                eid = new_ids[etype][eid]
-            if isinstance(changes, ActionChanges):
-                changes = changes.build(actions[changes.item_id])
-            actor = actor and users[actor]
-            project = project and projects[project]
-            self.events[n] = (at, actor, project, etype, eid, label, action, changes)
+        self.events.sort(key=itemgetter(0))
+        self.new_ids = new_ids
 
     def rows(self) -> Iterator[dict[str, Any]]:
-        for n, (at, actor, project, etype, eid, label, action, changes) in enumerate(self.events, start=1):
+        """Every event in time order (ties in the order they were added, the streams' last) with the final ids: the
+        actor's, the project's and the entity's (an entity type is its table's name)."""
+        new_ids = self.new_ids
+        users, projects, actions = new_ids["app_user"], new_ids["project"], new_ids["action_item"]
+        merged = heapq.merge(self.events, *self.streams, key=itemgetter(0))
+        for n, (at, actor, project, etype, eid, label, action, changes) in enumerate(merged, start=1):
+            if isinstance(changes, ActionChanges):
+                changes = changes.build(actions[changes.item_id])
             yield {
                 "id": n,
                 "at": at,
-                "actor_id": actor,
-                "project_id": project,
+                "actor_id": actor and users[actor],
+                "project_id": project and projects[project],
                 "entity_type": etype,
-                "entity_id": eid,
+                "entity_id": new_ids[etype][eid] if etype in new_ids else eid,
                 "entity_label": label,
                 "action": action,
                 "changes": changes,
