@@ -8,6 +8,7 @@ import heapq
 import json
 import random
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -172,7 +173,8 @@ def write(conn: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> Non
     if set(first) != set(columns):
         raise ValueError(f"{table.name}: rows must give every column; differ on {sorted(set(first) ^ set(columns))}")
     if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, chain([first], rows))
+        with _bare(conn, table):
+            _copy(conn, table, columns, chain([first], rows))
         return
     batch = [first]
     for row in rows:
@@ -182,6 +184,30 @@ def write(conn: Connection, table: Table, rows: Iterator[dict[str, Any]]) -> Non
             batch = []
     if batch:
         conn.execute(insert(table), batch)
+
+
+@contextmanager
+def _bare(conn: Connection, table: Table) -> Iterator[None]:
+    """PostgreSQL: the table without its foreign keys and its indexes (but those of its primary key and unique
+    constraints) while COPY fills it, then both made again, as pg_restore does: an index built from all the rows and
+    a foreign key checked in one join cost a fraction of growing and checking them row by row (ten million audit
+    events)."""
+    found = conn.execute(
+        text(
+            "SELECT 'DROP INDEX ' || CAST(i.indexrelid AS regclass), pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = CAST(:t AS regclass) "
+            "AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "UNION ALL SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', c.conrelid::regclass, c.conname), "
+            "format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid)) "
+            "FROM pg_constraint c WHERE c.conrelid = CAST(:t AS regclass) AND c.contype = 'f'"
+        ),
+        {"t": f'"{table.name}"'},
+    ).all()
+    for drop, _ in found:
+        conn.exec_driver_sql(drop)
+    yield
+    for _, create in found:
+        conn.exec_driver_sql(create)
 
 
 def _copy(conn: Connection, table: Table, columns: list[str], rows: Iterator[dict[str, Any]]) -> None:
