@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from tests.conftest import Browser, make_settings
@@ -219,6 +220,21 @@ def test_every_event_names_its_records_project(bench: Bench) -> None:
             .where(AuditEvent.entity_type == "project", AuditEvent.entity_id != AuditEvent.project_id)
         )
         assert db.exec(projects).one() == 0
+
+
+def test_the_trails_ids_are_in_time_order(bench: Bench) -> None:
+    """The reviews, made only as the trail is written, merge in among the events held in memory."""
+    after = aliased(AuditEvent)
+    out_of_order = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .join(after, after.id == AuditEvent.id + 1)
+        .where(after.at < AuditEvent.at, after.id <= SCALE.audit_events)  # the services' own come after, as of then
+    )
+    reviews = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "review")
+    with Session(bench.engine) as db:
+        assert db.exec(out_of_order).one() == 0
+        assert db.exec(reviews).one() > SCALE.audit_events / 4
 
 
 def test_each_risk_history_ends_at_its_score(bench: Bench) -> None:
