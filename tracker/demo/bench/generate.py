@@ -44,8 +44,9 @@ PUBLISHED_WEEKS = 2  # the largest project's weekly reports published at the las
 
 @dataclass(frozen=True)
 class Largest:
-    """What the largest project holds, whatever the scale: the benchmarks time its pages, so a scale past large adds
-    projects around it, never a larger one, and its pages compare like with like."""
+    """What the largest project holds. The benchmarks time its pages, so huge holds the same one as large, with more
+    projects around it: its pages then compare like with like, and only a cost that follows the whole database
+    grows."""
 
     deliverables: int
     risks: int

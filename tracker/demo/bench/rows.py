@@ -99,6 +99,7 @@ class Trail:
         return len(self.events) + self.streamed
 
     def finish(self, new_ids: dict[str, list[int]]) -> None:
+        """The events held in time order; the final ids by table, for `rows`."""
         self.events.sort(key=itemgetter(0))
         self.new_ids = new_ids
 
