@@ -12,6 +12,7 @@ bench/results/.
     .venv/bin/python bench/load.py --scale large                      # SQLite, var/bench-large.db
     .venv/bin/python bench/load.py --scale small --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_small
     .venv/bin/python bench/load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_large --servers 2
+    .venv/bin/python bench/load.py --scale huge --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_huge
 
 The database is generated with `tracker bench-data` when it holds no bench data yet. wrk comes from Debian's
 package (installed when missing)."""
@@ -435,7 +436,7 @@ def table(results: list[Result], title: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", choices=["small", "large"], default="large")
+    parser.add_argument("--scale", choices=["small", "large", "huge"], default="large")
     parser.add_argument("--database-url", help="default: sqlite:///var/bench-<scale>.db")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="uvicorn workers (default: cores)")
     parser.add_argument("--servers", type=int, default=1, help="independent `tracker serve` processes (default 1)")

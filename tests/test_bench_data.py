@@ -4,6 +4,7 @@ clocks and the scale asked for."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,19 +13,21 @@ import pytest
 from click.testing import CliRunner
 from litestar.testing import TestClient
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from tests.conftest import Browser, make_settings
 from tests.dbutil import fresh_database
 from tracker import cli
 from tracker.app import create_app
+from tracker.audit.models import AuditEvent
 from tracker.cli import migrate_database
 from tracker.core.db import make_engine
 from tracker.core.files import FileStore
 from tracker.deliverables.models import Comment, Decision, Deliverable, Disposition, Outcome, Severity
 from tracker.deliverables.service import run_clocks
 from tracker.deliverables.workflow import Status
-from tracker.demo.bench import generate
+from tracker.demo.bench import generate, register
 from tracker.demo.bench.people import PASSWORD
 from tracker.projects.calendar import project_today
 from tracker.projects.models import Membership, Project, Role
@@ -92,6 +95,29 @@ def test_the_counts_are_the_scales(bench: Bench) -> None:
     assert SCALE.audit_events <= c["audit_event"] < SCALE.audit_events * 1.01  # plus the services' own few
     assert c["saved_report"] == 5 * SCALE.projects
     assert c["status_report"] == SCALE.projects + 1
+
+
+@pytest.mark.parametrize("name", generate.SCALES)
+def test_the_largest_project_holds_what_its_scale_states(name: str) -> None:
+    scale = generate.SCALES[name]
+    for total, largest in (
+        (scale.deliverables, scale.largest.deliverables),
+        (scale.risks, scale.largest.risks),
+        (scale.issues, scale.largest.issues),
+    ):
+        counts = generate.split(random.Random(generate.SEED), total, scale.projects, largest)
+        assert (len(counts), sum(counts), counts[0]) == (scale.projects, total, largest)
+        assert largest > max(counts[1:])
+
+
+def test_past_large_a_scale_adds_projects_not_a_larger_largest_project() -> None:
+    assert generate.SCALES["huge"].largest == generate.SCALES["large"].largest
+
+
+def test_reviews_a_risk_has_no_days_for_go_to_the_others() -> None:
+    assert register.shares([1.0, 3.0], [100, 100], 8) == [2, 6]  # in proportion while no cap binds
+    assert register.shares([1.0, 1.0, 2.0], [1, 100, 100], 30) == [1, 9, 19]  # the first's cap leaves 29 for two
+    assert register.shares([0.0, 1.0], [0, 5], 3) == [0, 3]
 
 
 def test_the_largest_project_is_clearly_the_largest(bench: Bench) -> None:
@@ -169,6 +195,46 @@ def test_the_audit_trail_tells_where_each_record_stands(bench: Bench) -> None:
                 .where(Issue.project_id == project.id, col(Issue.status).in_(UNRESOLVED))
             )
             assert content["counts"]["issues_open"] == db.exec(unresolved).one(), project.key
+
+
+def test_every_event_names_its_records_project(bench: Bench) -> None:
+    """Ids are renumbered in time order after generation: the trail's project and entity ids with them."""
+    with Session(bench.engine) as db:
+        for model, etype in (
+            (Deliverable, "deliverable"),
+            (Risk, "risk"),
+            (Issue, "issue"),
+            (Membership, "membership"),
+        ):
+            wrong = (
+                select(func.count())
+                .select_from(AuditEvent)
+                .join(model, model.id == AuditEvent.entity_id)
+                .where(AuditEvent.entity_type == etype, AuditEvent.project_id != model.project_id)
+            )
+            events = select(func.count()).select_from(AuditEvent).where(AuditEvent.entity_type == etype)
+            assert (db.exec(wrong).one(), db.exec(events).one() > 0) == (0, True), etype
+        projects = (
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.entity_type == "project", AuditEvent.entity_id != AuditEvent.project_id)
+        )
+        assert db.exec(projects).one() == 0
+
+
+def test_the_trails_ids_are_in_time_order(bench: Bench) -> None:
+    """The reviews, made only as the trail is written, merge in among the events held in memory."""
+    after = aliased(AuditEvent)
+    out_of_order = (
+        select(func.count())
+        .select_from(AuditEvent)
+        .join(after, after.id == AuditEvent.id + 1)
+        .where(after.at < AuditEvent.at, after.id <= SCALE.audit_events)  # the services' own come after, as of then
+    )
+    reviews = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "review")
+    with Session(bench.engine) as db:
+        assert db.exec(out_of_order).one() == 0
+        assert db.exec(reviews).one() > SCALE.audit_events / 4
 
 
 def test_each_risk_history_ends_at_its_score(bench: Bench) -> None:

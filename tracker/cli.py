@@ -116,10 +116,12 @@ def demo(reset: bool, if_empty: bool) -> None:
 @main.command("bench-data")
 @click.option(
     "--scale",
-    type=click.Choice(["large", "small", "tiny"]),
+    type=click.Choice(["huge", "large", "small", "tiny"]),
     default="large",
     show_default=True,
-    help="large: 25 projects, 5,000 deliverables, 1,000,000 audit events; small: a tenth of each.",
+    help="large: 25 projects, 5,000 deliverables, 1,000,000 audit events; small: a tenth of each; huge (minutes): "
+    "250 projects, 50,000 deliverables, 150,000 risks and issues, 10,000,000 audit events around the same largest "
+    "project.",
 )
 @click.option("--reset", is_flag=True, help="Erase the database first (all data is lost).")
 def bench_data(scale: str, reset: bool) -> None:

@@ -43,6 +43,18 @@ PUBLISHED_WEEKS = 2  # the largest project's weekly reports published at the las
 
 
 @dataclass(frozen=True)
+class Largest:
+    """What the largest project holds. The benchmarks time its pages, so huge holds the same one as large, with more
+    projects around it: its pages then compare like with like, and only a cost that follows the whole database
+    grows."""
+
+    deliverables: int
+    risks: int
+    issues: int
+    reviews: int  # risk reviews in its audit trail, the bulk of it
+
+
+@dataclass(frozen=True)
 class Scale:
     projects: int
     users: int
@@ -53,24 +65,27 @@ class Scale:
     issues: int
     actions: int
     audit_events: int
+    largest: Largest
 
 
+AT_LARGE = Largest(1_500, 5_000, 8_000, 73_000)  # 30% of large's deliverables, 20% of its risks and issues
 SCALES = {
-    "large": Scale(25, 300, 5_000, 12_000, 60_000, 25_000, 40_000, 80_000, 1_000_000),
-    "small": Scale(25, 30, 500, 1_200, 6_000, 2_500, 4_000, 8_000, 100_000),  # a tenth of each, same portfolio
-    "tiny": Scale(4, 12, 60, 140, 600, 200, 300, 600, 12_000),  # for the tests
+    "huge": Scale(250, 2_000, 50_000, 120_000, 600_000, 90_000, 60_000, 212_400, 10_000_000, AT_LARGE),
+    "large": Scale(25, 300, 5_000, 12_000, 60_000, 25_000, 40_000, 80_000, 1_000_000, AT_LARGE),
+    "small": Scale(25, 30, 500, 1_200, 6_000, 2_500, 4_000, 8_000, 100_000, Largest(150, 500, 800, 7_300)),  # a tenth
+    "tiny": Scale(4, 12, 60, 140, 600, 200, 300, 600, 12_000, Largest(30, 100, 150, 3_000)),  # for the tests
 }
-# The largest project's share of each register (the rest spread unevenly over the other projects).
-LARGEST_SHARE = {"deliverables": 0.3, "risks": 0.2, "issues": 0.2}
+# huge: ten times large's deliverables and audit trail around the same largest project. Its register (150,000 risks and
+# issues) leans to risks, whose reviews pad the trail: 60,000 could not hold what ten million events call for (a risk
+# is reviewed once a day at most).
 
 
 class NotEmpty(Exception):
     """The database already holds data."""
 
 
-def split(rng: random.Random, total: int, projects: int, share: float) -> list[int]:
-    """`total` records over the projects: the largest first, clearly ahead of every other."""
-    largest = max(round(total * share), 2 * total // projects)
+def split(rng: random.Random, total: int, projects: int, largest: int) -> list[int]:
+    """`total` records over the projects: `largest` for the first, the rest spread unevenly over the others."""
     weights = [rng.uniform(0.6, 1.4) for _ in range(projects - 1)]
     rest = total - largest
     counts = [int(rest * w / sum(weights)) for w in weights]
@@ -87,7 +102,7 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
     crowd = people.make_users(store, rng, scale.users, joined)
     sites = people.make_projects(store, rng, crowd, scale.projects, now)
     plans = deliverables.plan_all(
-        rng, sites, split(rng, scale.deliverables, len(sites), LARGEST_SHARE["deliverables"]), scale.submissions
+        rng, sites, split(rng, scale.deliverables, len(sites), scale.largest.deliverables), scale.submissions
     )
     deliverables.allocate_comments(rng, plans, scale.comments)
     for site in sites:
@@ -95,8 +110,8 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
     risks, issues = [], []
     counts = zip(
         sites,
-        split(rng, scale.risks, len(sites), LARGEST_SHARE["risks"]),
-        split(rng, scale.issues, len(sites), LARGEST_SHARE["issues"]),
+        split(rng, scale.risks, len(sites), scale.largest.risks),
+        split(rng, scale.issues, len(sites), scale.largest.issues),
         strict=True,
     )
     for site, n_risks, n_issues in counts:
@@ -104,7 +119,11 @@ def build(scale: Scale, files: dict[str, tuple[str, int]], now: datetime) -> Sto
         risks += site_risks
         issues += register.write_issues(store, rng, site, n_issues, site_risks)
     register.write_actions(store, rng, risks, issues, scale.actions)
-    register.write_reviews(store, rng, risks, scale.audit_events - len(store.trail))
+    # The largest project's reviews as stated; the other projects' risks pad the trail to its size.
+    budget = scale.audit_events - len(store.trail) - scale.largest.reviews
+    largest = sum(1 for r in risks if r.site is sites[0])  # the risks come project by project, the largest first
+    register.write_reviews(store, rng, risks[:largest], scale.largest.reviews)
+    register.write_reviews(store, rng, risks[largest:], budget)
     store.finish()
     return store
 
@@ -138,6 +157,7 @@ def run(url: str, scale: Scale, files: FileStore, say: Callable[[str], object] =
                 store.write(conn)
                 if conn.dialect.name == "postgresql":
                     reset_sequences(conn)
+                    conn.exec_driver_sql("ANALYZE")  # the services' queries below, planned on the rows just written
         written = perf_counter()
         keys = [row["key"] for row in store["project"].rows]
         del store

@@ -146,7 +146,7 @@ def make_projects(store: Store, rng: random.Random, people: People, count: int, 
     fallback = next(iter(people.contractors.values()))
     firms = {firm: cycle(people.contractors.get(firm, fallback)) for firm in texts.INTEGRATORS}
     sites = []
-    for n, (key, name) in enumerate(texts.PROGRAMMES[:count]):
+    for n, (key, name) in enumerate(programmes(count)):
         zone_name, calendar = texts.ZONES[n % len(texts.ZONES)], texts.CALENDARS[n % len(texts.CALENDARS)]
         zone = ZoneInfo(zone_name)
         start = (now - timedelta(days=900 if n == 0 else rng.randint(420, 840))).astimezone(zone).date()
@@ -199,6 +199,16 @@ def make_projects(store: Store, rng: random.Random, people: People, count: int, 
         )
         sites.append(site)
     return sites
+
+
+def programmes(count: int) -> list[tuple[str, str]]:
+    """`count` (key, name): the programmes, then each again in the state's other regions (CWS2, …) as needed."""
+    rounds = -(-count // len(texts.PROGRAMMES))
+    return [
+        (f"{key}{r + 1}", f"{name}, Region {r + 1}") if r else (key, name)
+        for r in range(rounds)
+        for key, name in texts.PROGRAMMES
+    ][:count]
 
 
 def _site(project_id: int, key: str, zone: ZoneInfo, values: dict, now: datetime) -> Site:

@@ -5,7 +5,9 @@ mitigation and contingency plans and under issues — with the audit events the 
 from __future__ import annotations
 
 import random
+from array import array
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -62,7 +64,8 @@ ISSUE_ACTIONS = {
     IssueStatus.RESOLVED: 2,
     IssueStatus.CLOSED: 2,
 }
-RISK_SHARE_OF_ACTIONS = 0.55
+# Action items per risk and per issue, on average (large's 44,000 on 25,000 risks and 36,000 on 40,000 issues).
+ACTIONS_PER_RISK, ACTIONS_PER_ISSUE = 1.76, 0.9
 
 
 @dataclass
@@ -225,14 +228,14 @@ def _risk_history(store: Store, rng: random.Random, r: Record, status: RiskStatu
 
 def write_reviews(store: Store, rng: random.Random, records: list[Record], budget: int) -> None:
     """Reviews on each risk's cadence while it was active, `budget` of them in all, shared by how many reviews each
-    risk's level and active life call for. Most active risks were reviewed within their cadence; some are due."""
+    risk's level and active life call for, at most one a business day. Most active risks were reviewed within their
+    cadence; some are due."""
     spans = [max(0, r.end - r.created - (r.status in (RiskStatus.CLOSED, RiskStatus.REALIZED))) for r in records]
     wanted = [
         span / REVIEW_DAYS[scoring.level(r.row["probability"], r.row["impact"])]
         for r, span in zip(records, spans, strict=True)
     ]
-    total = sum(wanted) or 1
-    counts = [min(span, int(w * budget / total)) for w, span in zip(wanted, spans, strict=True)]
+    counts = shares(wanted, spans, budget)
     spare = [n for n, (c, span) in enumerate(zip(counts, spans, strict=True)) if c < span]
     for n in rng.sample(spare, min(len(spare), max(0, budget - sum(counts)))):
         counts[n] += 1
@@ -240,46 +243,68 @@ def write_reviews(store: Store, rng: random.Random, records: list[Record], budge
         _reviews(store, rng, r, k, span)
 
 
+def shares(weights: list[float], caps: list[int], budget: int) -> list[int]:
+    """`budget` shared in proportion to the weights, rounded down, none above its cap: what a capped one cannot
+    take is shared by the others alike."""
+    counts = [0] * len(weights)
+    left, weight = budget, sum(weights)
+    by_room = sorted((n for n, w in enumerate(weights) if w), key=lambda n: caps[n] / weights[n])  # tightest first
+    for at, n in enumerate(by_room):
+        if weights[n] * left / weight < caps[n]:  # no later one's cap binds either
+            for m in by_room[at:]:
+                counts[m] = int(weights[m] * left / weight)
+            break
+        counts[n] = caps[n]
+        left, weight = left - caps[n], weight - weights[n]
+    return counts
+
+
 def _reviews(store: Store, rng: random.Random, r: Record, k: int, span: int) -> None:
+    """The risk's row as its `k` reviews leave it; their events are made as the trail is written (millions of them
+    at the larger scales), from the days and random picks drawn here."""
+    if not k:
+        return
     s, row = r.site, r.row
-    days: list[int] = []
-    if k:
-        first, last = r.created + 1, r.created + span
-        cadence = REVIEW_DAYS[scoring.level(row["probability"], row["impact"])] * 5 // 7
-        latest = rng.randint(max(first, last - cadence + 1), last)  # reviewed within its cadence: not yet due
-        if r.status not in ACTIVE_RISK or latest - first < k - 1 or rng.random() >= 0.85:
-            latest = rng.randint(first + k - 1, last)  # anywhere: some active risks are due for review
-        step = (latest - first) / max(1, k - 1)  # a steady cadence up to the latest review
-        days = [latest - round(j * step) for j in range(k - 1, -1, -1)]
-    # The hottest loop of the generator (hundreds of thousands of reviews): plain arithmetic on random().
-    scores, current, reviewers = r.scores, 0, s.reviewers
-    cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[0][1], scores[0][2])])
-    before, after, at = row["next_review_date"].isoformat(), row["next_review_date"], row["updated_at"]
-    for day in days:
-        while current + 1 < len(scores) and scores[current + 1][0] <= day:  # the level as rescored by then
-            current += 1
-            cadence = timedelta(days=REVIEW_DAYS[scoring.level(scores[current][1], scores[current][2])])
-        after = s.days[day] + cadence
-        at = s.at(day, 14, int(rng.random() * 180))
-        iso = after.isoformat()
-        store.trail.add(
-            at,
-            reviewers[int(rng.random() * len(reviewers))],
+    first, last = r.created + 1, r.created + span
+    cadence = REVIEW_DAYS[scoring.level(row["probability"], row["impact"])] * 5 // 7
+    latest = rng.randint(max(first, last - cadence + 1), last)  # reviewed within its cadence: not yet due
+    if r.status not in ACTIVE_RISK or latest - first < k - 1 or rng.random() >= 0.85:
+        latest = rng.randint(first + k - 1, last)  # anywhere: some active risks are due for review
+    step = (latest - first) / max(1, k - 1)  # a steady cadence up to the latest review
+    days = array("H", [latest - round(j * step) for j in range(k - 1, -1, -1)])
+    # Each review's minute after 14:00 and its reviewer, in turn: plain arithmetic on random(), the hottest loop.
+    picks = array("H", [int(rng.random() * limit) for _ in days for limit in (180, len(s.reviewers))])
+    store.trail.later(k, _review_events(r, row["next_review_date"], days, picks))
+    row |= {
+        "next_review_date": s.days[days[-1]] + _cadence(r.scores, days[-1]),
+        "last_reviewed_on": s.days[days[-1]],
+        "version": row["version"] + k,
+        "updated_at": max(row["updated_at"], s.at(days[-1], 14, picks[-2])),
+    }
+
+
+def _cadence(scores: list[tuple[int, int, int]], day: int) -> timedelta:
+    """The review cadence of the risk's level as scored by then."""
+    _, p, i = scores[bisect_right(scores, (day, 9, 9)) - 1]
+    return timedelta(days=REVIEW_DAYS[scoring.level(p, i)])
+
+
+def _review_events(r: Record, due: date, days: array, picks: array) -> Iterator[tuple]:
+    """The risk's reviews as audit events, in time order: each moves the next review date on by the cadence."""
+    s, before = r.site, due.isoformat()
+    for day, minute, reviewer in zip(days, picks[::2], picks[1::2], strict=True):
+        after = (s.days[day] + _cadence(r.scores, day)).isoformat()
+        yield (
+            s.at(day, 14, minute),
+            s.reviewers[reviewer],
             s.id,
             "risk",
             r.id,
             r.code,
             "review",
-            {"next_review_date": [before, iso]},
+            {"next_review_date": [before, after]},
         )
-        before = iso
-    if days:
-        row |= {
-            "next_review_date": after,
-            "last_reviewed_on": s.days[days[-1]],
-            "version": row["version"] + len(days),
-            "updated_at": max(row["updated_at"], at),
-        }
+        before = after
 
 
 # --- issues ---------------------------------------------------------------------------------------------------------
@@ -476,8 +501,10 @@ def _issue_history(store: Store, rng: random.Random, r: Record, status: IssueSta
 def write_actions(
     store: Store, rng: random.Random, risk_records: list[Record], issue_records: list[Record], count: int
 ) -> None:
-    """`count` action items, weighted towards the plans and issues being worked."""
-    on_risks = round(count * RISK_SHARE_OF_ACTIONS)
+    """`count` action items, shared by risks and issues at their rates, weighted towards the plans and issues being
+    worked."""
+    risks_want, issues_want = ACTIONS_PER_RISK * len(risk_records), ACTIONS_PER_ISSUE * len(issue_records)
+    on_risks = round(count * risks_want / (risks_want + issues_want))
     for parent in rng.choices(risk_records, [RISK_ACTIONS[RiskStatus(r.status)] for r in risk_records], k=on_risks):
         _action(store, rng, parent, on_risk=True)
     weights = [ISSUE_ACTIONS[IssueStatus(r.status)] for r in issue_records]
