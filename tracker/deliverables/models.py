@@ -196,7 +196,12 @@ class Decision(SQLModel, table=True):
     """Immutable once written. One per submission (the unique key makes a second, concurrent decision fail);
     'conditions met' is its own row pointing at the conditional decision it closes."""
 
-    __table_args__ = (UniqueConstraint("submission_id", "closes_id"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "closes_id"),
+        # A period's decisions (the status report's week, the overview, the timeline's window) read from their days,
+        # not from every decision ever taken: decisions carry no project, so a scan grows with the whole database.
+        Index("ix_decision_decided_at", "decided_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deliverable_id: int = Field(foreign_key="deliverable.id", index=True)
