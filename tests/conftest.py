@@ -21,7 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from tests.dbutil import fresh_database
+from tests.dbutil import fresh_database, statements
 from tests.smtp import Inbox, running_inbox
 from tracker.accounts import service as accounts
 from tracker.app import create_app
@@ -372,17 +372,7 @@ def plan_of_list_query(engine, conn):
         pytest.skip("query plans are compared on SQLite")
 
     def run(search, within: str = "") -> str:
-        seen: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-            if "ORDER BY" in statement and "LIMIT" in statement:
-                seen.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            search()
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
+        seen = [(s, p) for s, p in statements(engine, search) if "ORDER BY" in s and "LIMIT" in s]
         assert len(seen) == 1
         statement, parameters = seen[0]
         rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()

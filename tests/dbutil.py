@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 TARGET = os.environ.get("TRACKER_TEST_DATABASE", "sqlite")
@@ -40,3 +40,18 @@ def fresh_database(tmp_dir: Path, template: str | None = None) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def statements(target: object, run: Callable[[], object]) -> list[tuple[str, object]]:
+    """Every statement (with its parameters) that `run` sends through `target` (an engine or a connection)."""
+    seen: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(target, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(target, "before_cursor_execute", capture)
+    return seen

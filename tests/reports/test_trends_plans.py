@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-from tests.dbutil import IS_SQLITE
+from tests.dbutil import IS_SQLITE, statements
 from tests.register.conftest import acting, make_issue, make_risk
 from tracker.projects.calendar import project_today
 from tracker.reports import trends
@@ -18,16 +17,7 @@ from tracker.reports import trends
 
 def plans(conn: Connection, run: Callable[[], object]) -> str:
     """The plans of every statement `run` makes, as one text."""
-    seen: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(conn, "before_cursor_execute", capture)
-    try:
-        run()
-    finally:
-        event.remove(conn, "before_cursor_execute", capture)
+    seen = statements(conn, run)
     if not IS_SQLITE:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     cursor = conn.connection.dbapi_connection.cursor()
