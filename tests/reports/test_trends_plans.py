@@ -15,11 +15,15 @@ from tracker.projects.calendar import project_today
 from tracker.reports import trends
 
 
-def plans(conn: Connection, run: Callable[[], object]) -> str:
-    """The plans of every statement `run` makes, as one text."""
+def plans(conn: Connection, run: Callable[[], object], hiding: tuple[str, ...] = ()) -> str:
+    """The plans of every statement `run` makes, as one text. `hiding`: indexes PostgreSQL is not shown (dropped in
+    the test's transaction, which rolls back): on a nearly empty table any index that starts with the project looks
+    as cheap as the one the query was made for, and the question is whether that one can be used."""
     seen = statements(conn, run)
     if not IS_SQLITE:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        for name in hiding:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
     cursor = conn.connection.dbapi_connection.cursor()
     out = []
     for statement, parameters in seen:
@@ -43,5 +47,6 @@ def test_the_median_issue_age_reads_the_issues_covering_index(db, conn, world):
     db.flush()
     project = acting(db, world, "manager")[1].project
     ws = trends.weeks(project.timezone, project_today(project), trends.EXPOSURE_WEEKS)
-    plan = plans(conn, lambda: trends.median_open_age(db, [project.id], ws))
+    register_orders = ("ix_issue_project_priority", "ix_issue_project_status_priority")
+    plan = plans(conn, lambda: trends.median_open_age(db, [project.id], ws), hiding=register_orders)
     assert "ix_issue_project_open_span" in plan, plan
