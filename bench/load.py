@@ -164,13 +164,13 @@ def rss_mb(pid: int, key: str = "VmRSS") -> float:
 class Server:
     """`tracker serve --workers N` in its own process group, as in production (TRACKER_ENV=prod)."""
 
-    def __init__(self, database_url: str, workers: int) -> None:
+    def __init__(self, database_url: str, workers: int, secret: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = os.environ | {
             "DATABASE_URL": database_url,
             "TRACKER_ENV": "prod",
-            "TRACKER_SECRET_KEY": secrets.token_urlsafe(40),
+            "TRACKER_SECRET_KEY": secret,  # the same on every server, as in a deployment: one sign-in works on all
             "TRACKER_BENCH_ROUTES": "1",
             "TRACKER_DISPATCH_SECONDS": "0",
             "TRACKER_PORT": str(self.port),
@@ -454,9 +454,10 @@ def main() -> None:
     ensure_data(database_url, args.scale)
     values = placeholders(database_url)
     servers: list[Server] = []
+    secret = secrets.token_urlsafe(40)
     try:
         for _ in range(args.servers):
-            servers.append(Server(database_url, args.workers))
+            servers.append(Server(database_url, args.workers, secret))
         cookie = sign_in(servers[0].base, args.user)
         chosen = CEILINGS + [e for e in ENDPOINTS if not args.only or args.only in e.name]
         rounds: dict[str, list[Result]] = {e.name: [] for e in chosen}
