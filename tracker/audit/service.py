@@ -15,6 +15,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 from tracker.audit import versions
 from tracker.audit.models import AuditEvent
 from tracker.core import memo
+from tracker.core.db import detach
 
 # Where events find the names of the people and projects they name by id: (id column, name column) of each, told by
 # the accounts and projects domains (`name_people`, `name_projects`), as audit knows no domain.
@@ -167,10 +168,8 @@ def recent(db: Session, project_ids: list[int], *, limit: int = 20) -> Trail:
 
 
 def _shared(db: Session, rows: list[EventRow]) -> list[EventRow]:
-    """Events to keep for other requests: out of this request's session, so nothing it does later (a rollback)
-    can expire them; every column was read, and no relationship is ever read from them."""
-    for row in rows:
-        db.expunge(row.event)
+    """Events to keep for other requests, out of this request's session."""
+    detach(db, (row.event for row in rows))
     return rows
 
 

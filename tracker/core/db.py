@@ -108,6 +108,15 @@ def commit(session: Session) -> None:
                 log.exception("work after a commit failed; the next sweep retries it")
 
 
+def detach(session: Session, rows: Iterable[Any]) -> None:
+    """Take rows out of the session so other requests may share them (tracker.core.memo): nothing this session does
+    later (a rollback) can expire them then. Every column they show must already be read, and no relationship is
+    ever read from them; a row named twice, or no longer in the session, is left as it is."""
+    for row in rows:
+        if row in session:
+            session.expunge(row)
+
+
 def _end(session: Session, commit_it: bool) -> None:
     try:
         commit(session) if commit_it else session.rollback()

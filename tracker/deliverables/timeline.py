@@ -19,6 +19,7 @@ from tracker.accounts.service import Principal
 from tracker.audit import versions
 from tracker.core import memo
 from tracker.core.clock import latest_today
+from tracker.core.db import detach
 from tracker.core.errors import FormError
 from tracker.core.forms import Form, OptionalDate
 from tracker.core.web import show_date
@@ -387,9 +388,7 @@ def _kept_bands(db: Session, accesses: list[Access], span: Span, show: Show, lan
 
     def compute() -> list[Band]:
         out = bands(db, accesses, span, show, lanes)
-        for band in out:
-            for lane in band.lanes:
-                db.expunge(lane.deliverable)
+        detach(db, (lane.deliverable for band in out for lane in band.lanes))
         return out
 
     by_id = {a.project.id: a.project for a in accesses}

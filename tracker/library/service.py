@@ -418,7 +418,7 @@ def _default_sort(source: Source) -> SortDef:
 
 def people_of(db: Session, project_id: int) -> list[tuple[int, str]]:
     """The project's members as (id, name), by name: a person filter's choices and words."""
-    return [(i, name) for i, name in projects.member_names(db, project_id)]
+    return projects.member_names(db, project_id)
 
 
 def export_about(

@@ -388,7 +388,9 @@ def members(db: Session, project_id: int) -> list[MemberRow]:
 def member_names(db: Session, project_id: int) -> list[tuple[int, str]]:
     """(user id, name) of every member, by name: two columns read, no member's row made."""
     stmt = select(User.id, User.full_name).join(Membership, col(Membership.user_id) == User.id)
-    return sorted(db.exec(stmt.where(Membership.project_id == project_id)).all(), key=lambda p: p[1])
+    return sorted(
+        ((i, name) for i, name in db.exec(stmt.where(Membership.project_id == project_id))), key=lambda p: p[1]
+    )
 
 
 def member_choices(db: Session, project_id: int) -> list[tuple[int, str]]:

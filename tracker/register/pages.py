@@ -103,8 +103,14 @@ class RegisterPages(Controller):
         base = {k: v for k, v in raw.items() if k != "page"}
         # The rows' drawing, kept while the project's record, its day and this reader's permissions stand (the query
         # names the page, its filters and custom columns); never with rows ticked in a refused bulk edit.
-        kept = (self.kind.name, access.project.id, tuple(sorted(raw.items())), project_today(access.project))
-        rows_kept = None if extra.get("picked") else kept + (access.perms, versions.of(db, [access.project.id]))
+        key = (
+            self.kind.name,
+            access.project.id,
+            tuple(sorted(raw.items())),
+            project_today(access.project),
+            access.perms,
+        )
+        rows_kept = None if extra.get("picked") else key + versions.of(db, [access.project.id])
         return render(
             request,
             f"{self.kind.plural}/index.html",

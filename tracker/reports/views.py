@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from tracker.audit import service as audit
 from tracker.core import exports, memo
-from tracker.core.db import request_db
+from tracker.core.db import detach, request_db
 from tracker.core.errors import Conflict, FormError, NotFound, StaleEdit
 from tracker.core.forms import form_version, parse, stale_fields
 from tracker.core.web import flash, redirect, render
@@ -298,9 +298,7 @@ def _scorecard_context(db: Session, access: Access, period: Period) -> dict[str,
         rows = levels.figures(db, project.id, since=card.periods[0].start - timedelta(days=31), until=period.end)
         labels = credits.choices(measures)
         earned, latest = credits.for_card(db, project, card, rows, labels), levels.latest(measures, rows, period)
-        shared = [*measures, *(r.measure for r in rows), *(r.figure for r in rows)]
-        for row in {id(row): row for row in shared}.values():
-            db.expunge(row)  # shared with other requests: out of this one's session, which could expire them
+        detach(db, [*measures, *(r.measure for r in rows), *(r.figure for r in rows)])  # shared with other requests
         return earned, latest
 
     earned, latest = memo.kept(("credits",) + card.kept, reported)
